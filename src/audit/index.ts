@@ -1,0 +1,2 @@
+export { type AuditEvent, recordAuditEvent } from './record-audit-event.ts';
+export { type AuditChainResult, verifyAuditChain } from './verify-audit-chain.ts';

@@ -1,0 +1,171 @@
+import { type Kysely, sql } from 'kysely';
+import pg from 'pg';
+import type { Engine } from './engine.ts';
+import type { Database } from './schema.ts';
+import { lockJournal, type Tx } from './tx.ts';
+
+export const CHANGE_KINDS = {
+  orgStatus: 'org.status',
+  appStatus: 'app.status',
+  certRevoked: 'cert.revoked',
+  tokenRevoked: 'token.revoked',
+} as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
+
+export interface ChangeInput {
+  kind: ChangeKind;
+  entityId: string;
+  payload: Record<string, unknown>;
+}
+
+export interface Change extends ChangeInput {
+  seq: number;
+  at: string;
+}
+
+const CHANNEL = 'accredit_changes';
+
+/** Records an access-affecting change inside the caller's transaction: it exists exactly when the change does. */
+export async function publishChange(tx: Tx, change: ChangeInput, now: Date): Promise<Change> {
+  await lockJournal(tx);
+  const at = now.toISOString();
+  const row = await tx.db
+    .insertInto('change_feed')
+    .values({ at, kind: change.kind, entity_id: change.entityId, payload: JSON.stringify(change.payload) })
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  const seq = Number(row.seq);
+  // NOTIFY is transactional: listeners hear it only if and when this transaction commits.
+  if (tx.engine === 'postgres') await sql`SELECT pg_notify(${CHANNEL}, ${String(seq)})`.execute(tx.db);
+  const published: Change = { ...change, seq, at };
+  tx.published.push(published);
+  return published;
+}
+
+export type ChangeHandler = (change: Change) => void;
+
+interface FeedOptions {
+  pgConfig: pg.ClientConfig | undefined;
+  pollIntervalMs: number;
+}
+
+/**
+ * Follows the change_feed table from a known sequence number. Woken by in-process commits, PostgreSQL
+ * LISTEN/NOTIFY, and a timer for other processes on SQLite; each wake reads only rows after the last seen.
+ */
+export class ChangeFeed {
+  readonly #db: Kysely<Database>;
+  readonly #engine: Engine;
+  readonly #options: FeedOptions;
+  readonly #handlers = new Set<ChangeHandler>();
+  #lastSeq = -1;
+  #queued: Promise<void> | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #listener: pg.Client | undefined;
+  #stopped = false;
+
+  constructor(db: Kysely<Database>, engine: Engine, options: FeedOptions) {
+    this.#db = db;
+    this.#engine = engine;
+    this.#options = options;
+  }
+
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  async currentSeq(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('change_feed')
+      .select((eb) => eb.fn.max('seq').as('max'))
+      .executeTakeFirst();
+    return row?.max == null ? 0 : Number(row.max);
+  }
+
+  /**
+   * Starts following after `fromSeq` (default: now). Take a snapshot of state after reading currentSeq()
+   * and pass that seq here, so nothing between snapshot and subscription is lost.
+   */
+  async start(fromSeq?: number): Promise<void> {
+    if (this.#lastSeq >= 0) return;
+    this.#lastSeq = fromSeq ?? (await this.currentSeq());
+    if (this.#engine === 'postgres' && this.#options.pgConfig) {
+      const client = new pg.Client(this.#options.pgConfig);
+      client.on('error', () => {
+        // The timer below keeps the feed current while the listener is gone.
+      });
+      await client.connect();
+      client.on('notification', () => this.#wake());
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.#listener = client;
+    }
+    const interval =
+      this.#engine === 'postgres'
+        ? Math.max(this.#options.pollIntervalMs, 5000)
+        : this.#options.pollIntervalMs;
+    this.#timer = setInterval(() => this.#wake(), interval);
+    this.#timer.unref();
+  }
+
+  subscribe(handler: ChangeHandler): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  /** Reads and delivers everything committed before this call; resolves once delivered. */
+  sync(): Promise<void> {
+    if (this.#lastSeq < 0 || this.#stopped) return Promise.resolve();
+    if (this.#queued) return this.#queued;
+    const run = this.#chain.then(() => {
+      this.#queued = undefined;
+      return this.#drain();
+    });
+    this.#queued = run;
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#chain;
+    if (this.#listener) await this.#listener.end().catch(() => {});
+  }
+
+  #wake(): void {
+    this.sync().catch(() => {
+      // A failed read is retried at the next wake; the position only advances on delivered rows.
+    });
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const rows = await this.#db
+        .selectFrom('change_feed')
+        .selectAll()
+        .where('seq', '>', this.#lastSeq)
+        .orderBy('seq')
+        .limit(500)
+        .execute();
+      for (const row of rows) {
+        const change: Change = {
+          seq: Number(row.seq),
+          at: row.at,
+          kind: row.kind as ChangeKind,
+          entityId: row.entity_id,
+          payload: JSON.parse(row.payload) as Record<string, unknown>,
+        };
+        this.#lastSeq = change.seq;
+        for (const handler of this.#handlers) {
+          try {
+            handler(change);
+          } catch {
+            // One subscriber's fault must not stall the others or the feed position.
+          }
+        }
+      }
+      if (rows.length < 500) break;
+    }
+  }
+}

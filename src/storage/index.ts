@@ -1,0 +1,12 @@
+export {
+  CHANGE_KINDS,
+  type Change,
+  ChangeFeed,
+  type ChangeInput,
+  type ChangeKind,
+  publishChange,
+} from './change-feed.ts';
+export { ENGINES, type Engine } from './engine.ts';
+export type { Database } from './schema.ts';
+export { engineOf, openStorage, type Storage, type StorageOptions } from './storage.ts';
+export { lockJournal, type Tx } from './tx.ts';

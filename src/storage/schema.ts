@@ -1,0 +1,164 @@
+import type { Generated } from 'kysely';
+
+// Timestamps are ISO-8601 UTC strings and JSON is stored as text so that both engines hold the same values.
+export interface OrganisationTable {
+  id: string;
+  name: string;
+  name_key: string;
+  status: 'active' | 'suspended' | 'offboarded';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrganisationRoleTable {
+  org_id: string;
+  role: string;
+}
+
+export interface ContactTable {
+  id: string;
+  org_id: string;
+  kind: 'business' | 'technical' | 'security' | 'billing';
+  name: string;
+  email: string;
+  phone: string | null;
+  created_at: string;
+}
+
+export interface RoleTable {
+  name: string;
+  description: string;
+}
+
+export interface ScopeTable {
+  name: string;
+  description: string;
+}
+
+export interface RoleScopeTable {
+  role: string;
+  scope: string;
+}
+
+export interface CatalogRouteTable {
+  id: string;
+  method: string;
+  path_pattern: string;
+  scope: string;
+  description: string;
+}
+
+export interface ApplicationTable {
+  client_id: string;
+  org_id: string;
+  name: string;
+  name_key: string;
+  status: 'active' | 'suspended' | 'deleted';
+  auth_method: 'tls_client_auth' | 'self_signed_tls_client_auth' | 'private_key_jwt';
+  registration_type: 'manual' | 'dynamic' | 'federation';
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApplicationRoleTable {
+  client_id: string;
+  role: string;
+}
+
+export interface CertificateAuthorityTable {
+  id: string;
+  kind: 'root' | 'issuing';
+  subject: string;
+  serial: string;
+  cert_pem: string;
+  key_pem: string | null;
+  not_before: string;
+  not_after: string;
+  created_at: string;
+}
+
+export interface CertificateTable {
+  serial: string;
+  client_id: string;
+  org_id: string;
+  issuer_ca_id: string;
+  subject: string;
+  issuer: string;
+  x5t_s256: string;
+  key_description: string;
+  cert_pem: string;
+  not_before: string;
+  not_after: string;
+  status: 'active' | 'revoked';
+  revoked_at: string | null;
+  revocation_reason: string | null;
+  created_at: string;
+}
+
+export interface CrlTable {
+  ca_id: string;
+  crl_number: number;
+  this_update: string;
+  next_update: string;
+  der_base64: string;
+  created_at: string;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  purpose: 'access_token' | 'federation' | 'software_statement';
+  alg: string;
+  public_jwk: string;
+  private_key_pem: string;
+  status: 'active' | 'retired';
+  created_at: string;
+}
+
+export interface OperatorTokenTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ChangeFeedTable {
+  seq: Generated<number>;
+  at: string;
+  kind: string;
+  entity_id: string;
+  payload: string;
+}
+
+export interface Database {
+  organisations: OrganisationTable;
+  organisation_roles: OrganisationRoleTable;
+  contacts: ContactTable;
+  roles: RoleTable;
+  scopes: ScopeTable;
+  role_scopes: RoleScopeTable;
+  catalog_routes: CatalogRouteTable;
+  applications: ApplicationTable;
+  application_roles: ApplicationRoleTable;
+  certificate_authorities: CertificateAuthorityTable;
+  certificates: CertificateTable;
+  crls: CrlTable;
+  signing_keys: SigningKeyTable;
+  operator_tokens: OperatorTokenTable;
+  audit_log: AuditLogTable;
+  change_feed: ChangeFeedTable;
+}

@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { recordAuditEvent } from '../audit/index.ts';
+import { AppError, conflict, invalidInput, notFound } from '../shared/app-error.ts';
+import { normaliseName } from '../shared/names.ts';
+import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
+import { scopesForRoles } from './catalog.ts';
+import type { ActionMeta } from './context.ts';
+import { requireOrganisation } from './organisations.ts';
+import { assertClientJwks } from './validate-client-jwks.ts';
+
+// Shared secrets are deliberately absent: partners authenticate with keys or certificates only (RFC 8705, RFC 7523).
+export const AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const APP_STATUSES = ['active', 'suspended', 'deleted'] as const;
+export type AppStatus = (typeof APP_STATUSES)[number];
+
+export interface CreateApplicationInput {
+  orgId: string;
+  name: string;
+  roles: string[];
+  authMethod: string;
+  metadata?: Record<string, unknown> | undefined;
+  registrationType?: 'manual' | 'dynamic' | 'federation';
+}
+
+export interface ApplicationView {
+  client_id: string;
+  org_id: string;
+  name: string;
+  status: AppStatus;
+  auth_method: AuthMethod;
+  registration_type: string;
+  roles: string[];
+  scopes: string[];
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+const MAX_METADATA_BYTES = 16 * 1024;
+
+export function newClientId(): string {
+  return `cl_${randomBytes(16).toString('base64url')}`;
+}
+
+function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unknown>): void {
+  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    throw invalidInput('metadata is larger than 16 KiB', { field: 'metadata' });
+  }
+  const { jwks, jwks_uri: jwksUri } = metadata;
+  if (jwks !== undefined && jwksUri !== undefined) {
+    // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
+    throw invalidInput('metadata must not contain both jwks and jwks_uri (RFC 7591 §2)', {
+      field: 'metadata.jwks',
+    });
+  }
+  if (jwksUri !== undefined) {
+    if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri) || new URL(jwksUri).protocol !== 'https:') {
+      throw invalidInput('metadata.jwks_uri must be an https URL', { field: 'metadata.jwks_uri' });
+    }
+  }
+  if (jwks !== undefined) assertClientJwks(jwks);
+  // Key-based methods need the client's public keys: RFC 7523 §2.2 (private_key_jwt), RFC 8705 §2.2 (self-signed).
+  if (authMethod !== 'tls_client_auth' && jwks === undefined && jwksUri === undefined) {
+    throw invalidInput(`${authMethod} needs the client's public keys in metadata.jwks or metadata.jwks_uri`, {
+      field: 'metadata.jwks',
+    });
+  }
+}
+
+export async function createApplication(
+  tx: Tx,
+  input: CreateApplicationInput,
+  meta: ActionMeta,
+): Promise<string> {
+  const org = await requireOrganisation(tx.db, input.orgId);
+  if (org.status !== 'active')
+    throw new AppError('organisation_not_active', 409, `organisation ${org.id} is ${org.status}`);
+  const { name, key } = normaliseName('name', input.name);
+  if (!(AUTH_METHODS as readonly string[]).includes(input.authMethod)) {
+    throw invalidInput(`auth method must be one of ${AUTH_METHODS.join(', ')}`, { field: 'auth_method' });
+  }
+  const authMethod = input.authMethod as AuthMethod;
+  const metadata = input.metadata ?? {};
+  validateMetadata(authMethod, metadata);
+
+  const roles = [...new Set(input.roles)].sort();
+  if (roles.length === 0) throw invalidInput('at least one role is required', { field: 'roles' });
+  const defined = new Set((await tx.db.selectFrom('roles').select('name').execute()).map((r) => r.name));
+  const unknown = roles.filter((r) => !defined.has(r));
+  if (unknown.length > 0)
+    throw invalidInput(`unknown role: ${unknown.join(', ')}`, { field: 'roles', unknown });
+  const allowed = new Set(
+    (await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', org.id).execute()).map(
+      (r) => r.role,
+    ),
+  );
+  const notApproved = roles.filter((r) => !allowed.has(r));
+  if (notApproved.length > 0) {
+    throw new AppError(
+      'role_not_approved',
+      403,
+      `role not approved for organisation ${org.id}: ${notApproved.join(', ')}`,
+      {
+        field: 'roles',
+        not_approved: notApproved,
+      },
+    );
+  }
+
+  const duplicate = await tx.db
+    .selectFrom('applications')
+    .select('client_id')
+    .where('org_id', '=', org.id)
+    .where('name_key', '=', key)
+    .executeTakeFirst();
+  if (duplicate) throw conflict(`organisation ${org.id} already has an application named "${name}"`);
+
+  const clientId = newClientId();
+  const at = meta.now.toISOString();
+  await tx.db
+    .insertInto('applications')
+    .values({
+      client_id: clientId,
+      org_id: org.id,
+      name,
+      name_key: key,
+      status: 'active',
+      auth_method: authMethod,
+      registration_type: input.registrationType ?? 'manual',
+      metadata: JSON.stringify(metadata),
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+  for (const role of roles)
+    await tx.db.insertInto('application_roles').values({ client_id: clientId, role }).execute();
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'application.create',
+      targetType: 'application',
+      targetId: clientId,
+      details: {
+        org_id: org.id,
+        name,
+        roles,
+        auth_method: authMethod,
+        registration_type: input.registrationType ?? 'manual',
+      },
+    },
+    meta.now,
+  );
+  return clientId;
+}
+
+export async function requireApplication(db: Kysely<Database> | Tx['db'], clientId: string) {
+  const app = await db
+    .selectFrom('applications')
+    .selectAll()
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  if (!app || app.status === 'deleted') throw notFound('application', clientId);
+  return app;
+}
+
+export async function getApplication(
+  db: Kysely<Database> | Tx['db'],
+  clientId: string,
+): Promise<ApplicationView> {
+  const app = await requireApplication(db, clientId);
+  const roles = (
+    await db
+      .selectFrom('application_roles')
+      .select('role')
+      .where('client_id', '=', clientId)
+      .orderBy('role')
+      .execute()
+  ).map((r) => r.role);
+  return {
+    client_id: app.client_id,
+    org_id: app.org_id,
+    name: app.name,
+    status: app.status,
+    auth_method: app.auth_method,
+    registration_type: app.registration_type,
+    roles,
+    scopes: await scopesForRoles(db, roles),
+    metadata: JSON.parse(app.metadata) as Record<string, unknown>,
+    created_at: app.created_at,
+    updated_at: app.updated_at,
+  };
+}
+
+export async function listApplications(db: Kysely<Database>, filter: { orgId?: string | undefined } = {}) {
+  let q = db
+    .selectFrom('applications')
+    .select(['client_id', 'org_id', 'name', 'status', 'auth_method', 'registration_type', 'created_at'])
+    .where('status', '!=', 'deleted')
+    .orderBy('org_id')
+    .orderBy('name_key');
+  if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
+  const apps = await q.execute();
+  const roles = await db.selectFrom('application_roles').selectAll().orderBy('role').execute();
+  return apps.map((a) => ({
+    ...a,
+    roles: roles.filter((r) => r.client_id === a.client_id).map((r) => r.role),
+  }));
+}
+
+export async function setApplicationStatus(
+  tx: Tx,
+  clientId: string,
+  status: 'active' | 'suspended',
+  meta: ActionMeta & { reason?: string | undefined },
+): Promise<{ changed: boolean }> {
+  const app = await requireApplication(tx.db, clientId);
+  if (app.status === status) return { changed: false };
+  if (status === 'active') {
+    const org = await requireOrganisation(tx.db, app.org_id);
+    if (org.status !== 'active') {
+      throw new AppError('organisation_not_active', 409, `organisation ${org.id} is ${org.status}`);
+    }
+  }
+  await tx.db
+    .updateTable('applications')
+    .set({ status, updated_at: meta.now.toISOString() })
+    .where('client_id', '=', clientId)
+    .execute();
+  await publishChange(
+    tx,
+    { kind: CHANGE_KINDS.appStatus, entityId: clientId, payload: { status, org_id: app.org_id } },
+    meta.now,
+  );
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: status === 'active' ? 'application.activate' : 'application.suspend',
+      targetType: 'application',
+      targetId: clientId,
+      details: { from: app.status, to: status, ...(meta.reason ? { reason: meta.reason } : {}) },
+    },
+    meta.now,
+  );
+  return { changed: true };
+}

@@ -1,0 +1,37 @@
+export {
+  type ApplicationView,
+  AUTH_METHODS,
+  type AuthMethod,
+  type CreateApplicationInput,
+  createApplication,
+  getApplication,
+  listApplications,
+  requireApplication,
+  setApplicationStatus,
+} from './applications.ts';
+export {
+  type CatalogRouteView,
+  listCatalog,
+  listRoles,
+  type RoleView,
+  scopesForRoles,
+  seedCatalog,
+} from './catalog.ts';
+export { SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
+export type { ActionMeta } from './context.ts';
+export {
+  addContact,
+  CONTACT_KINDS,
+  type ContactInput,
+  type CreateOrganisationInput,
+  createOrganisation,
+  getOrganisation,
+  listOrganisations,
+  ORG_STATUSES,
+  type OrganisationView,
+  type OrgStatus,
+  requireOrganisation,
+  setOrganisationStatus,
+} from './organisations.ts';
+export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
+export { assertClientJwks, lintClientJwks } from './validate-client-jwks.ts';

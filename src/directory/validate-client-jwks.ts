@@ -1,0 +1,70 @@
+import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
+import { invalidInput } from '../shared/app-error.ts';
+
+export interface JwksFinding {
+  field: string;
+  message: string;
+}
+
+// Members that only a private or symmetric key has: a client must never hand us those (RFC 7517 §6.2, §6.3, §6.4).
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** Checks a client's public JWK Set: public keys only, acceptable types and strengths. Returns every finding. */
+export function lintClientJwks(jwks: unknown): JwksFinding[] {
+  const findings: JwksFinding[] = [];
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) {
+    return [{ field: 'jwks', message: 'jwks must be an object with a "keys" array (RFC 7517 §5)' }];
+  }
+  const keys = (jwks as { keys: unknown[] }).keys;
+  if (keys.length === 0 || keys.length > 10)
+    findings.push({ field: 'jwks.keys', message: 'jwks must hold 1 to 10 keys' });
+  const kids = new Set<string>();
+  keys.forEach((key, i) => {
+    const field = `jwks.keys[${i}]`;
+    if (typeof key !== 'object' || key === null) {
+      findings.push({ field, message: 'a key must be a JSON object' });
+      return;
+    }
+    const jwk = key as Record<string, unknown>;
+    for (const member of PRIVATE_MEMBERS) {
+      if (member in jwk)
+        findings.push({
+          field: `${field}.${member}`,
+          message: 'private or symmetric key material is not accepted',
+        });
+    }
+    if (typeof jwk.kid === 'string') {
+      if (kids.has(jwk.kid)) findings.push({ field: `${field}.kid`, message: 'duplicate kid' });
+      kids.add(jwk.kid);
+    }
+    if (jwk.kty === 'oct') return;
+    let details: ReturnType<typeof createPublicKey> | undefined;
+    try {
+      details = createPublicKey({ key: jwk, format: 'jwk' } as JsonWebKeyInput);
+    } catch {
+      findings.push({ field, message: 'not a valid public JWK' });
+      return;
+    }
+    const type = details.asymmetricKeyType;
+    const d = details.asymmetricKeyDetails ?? {};
+    if (type === 'rsa' || type === 'rsa-pss') {
+      if ((d.modulusLength ?? 0) < 2048)
+        findings.push({ field, message: `RSA key of ${d.modulusLength} bits; at least 2048 required` });
+    } else if (type === 'ec') {
+      if (d.namedCurve !== 'prime256v1' && d.namedCurve !== 'secp384r1') {
+        findings.push({ field, message: `EC curve ${d.namedCurve} is not accepted (P-256 or P-384)` });
+      }
+    } else if (type !== 'ed25519') {
+      findings.push({
+        field,
+        message: `key type ${type} is not accepted (RSA ≥ 2048, P-256, P-384, Ed25519)`,
+      });
+    }
+  });
+  return findings;
+}
+
+export function assertClientJwks(jwks: unknown): void {
+  const findings = lintClientJwks(jwks);
+  if (findings.length > 0) throw invalidInput('jwks is not acceptable', { field: 'jwks', findings });
+}

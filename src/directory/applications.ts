@@ -248,3 +248,19 @@ export async function setApplicationStatus(
   );
   return { changed: true };
 }
+
+/** Offboarding: every active client of the organisation is suspended, each with its own change and audit entry. */
+export async function suspendApplicationsOfOrganisation(
+  tx: Tx,
+  orgId: string,
+  meta: ActionMeta & { reason?: string | undefined },
+): Promise<number> {
+  const apps = await tx.db
+    .selectFrom('applications')
+    .select('client_id')
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'active')
+    .execute();
+  for (const app of apps) await setApplicationStatus(tx, app.client_id, 'suspended', meta);
+  return apps.length;
+}

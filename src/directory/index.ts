@@ -8,6 +8,7 @@ export {
   listApplications,
   requireApplication,
   setApplicationStatus,
+  suspendApplicationsOfOrganisation,
 } from './applications.ts';
 export {
   type CatalogRouteView,

@@ -66,7 +66,8 @@ export async function createOrganisation(
   input: CreateOrganisationInput,
   meta: ActionMeta,
 ): Promise<string> {
-  const { name, key } = normaliseName('name', input.name);
+  // X.520 caps organizationName at 64 characters, and the name goes into every certificate the org receives.
+  const { name, key } = normaliseName('name', input.name, 64);
   const contacts = (input.contacts ?? []).map(validateContact);
   const roles = await resolveRoles(tx, input.roles);
   const existing = await tx.db

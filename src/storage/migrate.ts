@@ -14,7 +14,11 @@ export class MigrationError extends Error {
   readonly code = 'migration_failed';
 }
 
-export async function migrateToLatest(db: Kysely<Database>, engine: Engine, schema?: string): Promise<string[]> {
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  engine: Engine,
+  schema?: string,
+): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrationsFor(engine) };
   // Kysely finds its own tables by introspecting every schema: name ours, or another schema's would be taken for it.
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { createAdminClient } from '../admin-client.ts';
+import { CliError } from '../cli-error.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+import { runAction } from '../run-action.ts';
+import { commaList, globals } from './globals.ts';
+
+interface App {
+  client_id: string;
+  org_id: string;
+  name: string;
+  status: string;
+  auth_method: string;
+  roles: string[];
+  scopes?: string[];
+}
+
+function printApp(app: App, json: boolean): void {
+  if (json) return printJson(app);
+  printFields([
+    ['client_id', app.client_id],
+    ['org_id', app.org_id],
+    ['name', app.name],
+    ['status', app.status],
+    ['auth_method', app.auth_method],
+    ['roles', app.roles],
+    ['scopes', app.scopes],
+  ]);
+}
+
+function readJsonFile(path: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new CliError(`cannot read ${what} file ${path}`, 'bad_file');
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new CliError(`${what} file ${path} is not a JSON object`, 'bad_file');
+  }
+}
+
+export function registerAppCommands(program: Command): void {
+  const app = program.command('app').description('manage applications (OAuth clients)');
+
+  app
+    .command('create')
+    .description('register an application for an organisation')
+    .requiredOption('--org <id>', 'organisation id')
+    .requiredOption('--name <name>', 'application name (unique within the organisation)')
+    .requiredOption('--roles <roles>', 'comma-separated roles, e.g. partner_reader,partner_writer', commaList)
+    .requiredOption('--auth <method>', 'tls_client_auth | self_signed_tls_client_auth | private_key_jwt')
+    .option('--jwks <file>', 'JWK Set file with the client’s public keys (private_key_jwt, self-signed)')
+    .option('--metadata <file>', 'JSON file with further client metadata')
+    .action(
+      (
+        opts: { org: string; name: string; roles: string[]; auth: string; jwks?: string; metadata?: string },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        return runAction(g.json, async () => {
+          const metadata = opts.metadata ? readJsonFile(opts.metadata, 'metadata') : {};
+          if (opts.jwks) metadata.jwks = readJsonFile(opts.jwks, 'JWKS');
+          const client = createAdminClient(g);
+          try {
+            const created = await client.call<App>('POST', '/applications', {
+              org_id: opts.org,
+              name: opts.name,
+              roles: opts.roles,
+              auth_method: opts.auth,
+              metadata,
+            });
+            printApp(created, g.json);
+          } finally {
+            await client.close();
+          }
+        });
+      },
+    );
+
+  app
+    .command('list')
+    .description('list applications')
+    .option('--org <id>', 'only this organisation’s')
+    .action((opts: { org?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const client = createAdminClient(g);
+        try {
+          const q = opts.org ? `?org_id=${encodeURIComponent(opts.org)}` : '';
+          const { items } = await client.call<{ items: App[] }>('GET', `/applications${q}`);
+          if (g.json) printJson(items);
+          else
+            printTable(items as unknown as Array<Record<string, unknown>>, [
+              'client_id',
+              'org_id',
+              'name',
+              'status',
+              'auth_method',
+              'roles',
+            ]);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  app
+    .command('show <clientId>')
+    .description('show one application with its roles and scopes')
+    .action((clientId: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const client = createAdminClient(g);
+        try {
+          printApp(await client.call<App>('GET', `/applications/${encodeURIComponent(clientId)}`), g.json);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  for (const [verb, text] of [
+    ['suspend', 'suspend an application: its tokens are refused at once'],
+    ['activate', 're-activate a suspended application'],
+  ] as const) {
+    app
+      .command(`${verb} <clientId>`)
+      .description(text)
+      .option('--reason <text>', 'why, for the audit log')
+      .action((clientId: string, opts: { reason?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        return runAction(g.json, async () => {
+          const client = createAdminClient(g);
+          try {
+            const body = opts.reason ? { reason: opts.reason } : {};
+            printApp(
+              await client.call<App>('POST', `/applications/${encodeURIComponent(clientId)}/${verb}`, body),
+              g.json,
+            );
+          } finally {
+            await client.close();
+          }
+        });
+      });
+  }
+}

@@ -1,0 +1,127 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { createAdminClient } from '../admin-client.ts';
+import { CliError } from '../cli-error.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+import { runAction } from '../run-action.ts';
+import { globals } from './globals.ts';
+
+interface Cert {
+  serial: string;
+  client_id: string;
+  org_id: string;
+  subject: string;
+  x5t_s256: string;
+  not_after: string;
+  status: string;
+  revocation_reason?: string | null;
+  certificate_pem?: string;
+}
+
+export function registerCertCommands(program: Command): void {
+  const cert = program.command('cert').description('partner transport certificates');
+
+  cert
+    .command('issue')
+    .description('issue a client certificate from a PKCS#10 CSR; the subject is set from the directory')
+    .requiredOption('--app <clientId>', 'application the certificate is for')
+    .requiredOption('--csr <file>', 'PEM CSR (e.g. from `openssl req -new`)')
+    .option('--out <file>', 'write the certificate PEM here (default: print it)')
+    .action((opts: { app: string; csr: string; out?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        let csr: string;
+        try {
+          csr = readFileSync(opts.csr, 'utf8');
+        } catch {
+          throw new CliError(`cannot read CSR file ${opts.csr}`, 'bad_file');
+        }
+        const client = createAdminClient(g);
+        try {
+          const issued = await client.call<Cert & { certificate_pem: string }>(
+            'POST',
+            `/applications/${encodeURIComponent(opts.app)}/certificates`,
+            { csr },
+          );
+          if (opts.out) writeFileSync(opts.out, issued.certificate_pem);
+          if (g.json) return printJson({ ...issued, ...(opts.out ? { written_to: opts.out } : {}) });
+          printFields([
+            ['serial', issued.serial],
+            ['x5t#S256', issued.x5t_s256],
+            ['subject', issued.subject],
+            ['not_after', issued.not_after],
+          ]);
+          if (opts.out) process.stdout.write(`certificate written to ${opts.out}\n`);
+          else process.stdout.write(issued.certificate_pem);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  cert
+    .command('list')
+    .description('list issued certificates')
+    .option('--app <clientId>', 'only this application’s')
+    .option('--org <id>', 'only this organisation’s')
+    .option('--status <status>', 'active or revoked')
+    .action((opts: { app?: string; org?: string; status?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const q = new URLSearchParams();
+        if (opts.app) q.set('client_id', opts.app);
+        if (opts.org) q.set('org_id', opts.org);
+        if (opts.status) q.set('status', opts.status);
+        const client = createAdminClient(g);
+        try {
+          const { items } = await client.call<{ items: Cert[] }>(
+            'GET',
+            `/certificates${q.size ? `?${q}` : ''}`,
+          );
+          if (g.json) printJson(items);
+          else
+            printTable(items as unknown as Array<Record<string, unknown>>, [
+              'serial',
+              'client_id',
+              'status',
+              'not_after',
+              'x5t_s256',
+            ]);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  cert
+    .command('revoke <serial>')
+    .description('revoke a certificate (RFC 5280 reason) and publish a new CRL at once')
+    .option(
+      '--reason <reason>',
+      'unspecified | keyCompromise | cACompromise | affiliationChanged | superseded | cessationOfOperation | privilegeWithdrawn | aACompromise',
+      'unspecified',
+    )
+    .action((serial: string, opts: { reason: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const client = createAdminClient(g);
+        try {
+          const revoked = await client.call<Cert>(
+            'POST',
+            `/certificates/${encodeURIComponent(serial)}/revoke`,
+            {
+              reason: opts.reason,
+            },
+          );
+          if (g.json) return printJson(revoked);
+          printFields([
+            ['serial', revoked.serial],
+            ['status', revoked.status],
+            ['reason', revoked.revocation_reason],
+          ]);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+}

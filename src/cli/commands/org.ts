@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import { createAdminClient } from '../admin-client.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+import { runAction } from '../run-action.ts';
+import { commaList, globals } from './globals.ts';
+
+interface Org {
+  id: string;
+  name: string;
+  status: string;
+  roles?: string[];
+  created_at: string;
+}
+
+function printOrg(org: Org, json: boolean): void {
+  if (json) return printJson(org);
+  printFields([
+    ['id', org.id],
+    ['name', org.name],
+    ['status', org.status],
+    ['roles', org.roles],
+  ]);
+}
+
+export function registerOrgCommands(program: Command): void {
+  const org = program.command('org').description('manage partner organisations');
+
+  org
+    .command('create')
+    .description('create an organisation (the accountable party every client belongs to)')
+    .requiredOption('--name <name>', 'organisation name (unique, at most 64 characters)')
+    .option('--roles <roles>', 'roles its clients may hold, comma-separated (default: every role)', commaList)
+    .action((opts: { name: string; roles?: string[] }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const client = createAdminClient(g);
+        try {
+          const created = await client.call<Org>('POST', '/organisations', {
+            name: opts.name,
+            ...(opts.roles ? { roles: opts.roles } : {}),
+          });
+          printOrg(created, g.json);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  org
+    .command('list')
+    .description('list organisations')
+    .option('--status <status>', 'only active, suspended or offboarded')
+    .action((opts: { status?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const client = createAdminClient(g);
+        try {
+          const q = opts.status ? `?status=${encodeURIComponent(opts.status)}` : '';
+          const { items } = await client.call<{ items: Org[] }>('GET', `/organisations${q}`);
+          if (g.json) printJson(items);
+          else
+            printTable(items as unknown as Array<Record<string, unknown>>, [
+              'id',
+              'name',
+              'status',
+              'created_at',
+            ]);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  org
+    .command('show <id>')
+    .description('show one organisation with its roles and contacts')
+    .action((id: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const client = createAdminClient(g);
+        try {
+          printOrg(await client.call<Org>('GET', `/organisations/${encodeURIComponent(id)}`), g.json);
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  for (const [verb, text] of [
+    ['suspend', 'suspend: every client, certificate and token of the organisation is refused at once'],
+    ['activate', 're-activate a suspended organisation'],
+    ['offboard', 'offboard (final): suspends its clients and revokes its certificates'],
+  ] as const) {
+    org
+      .command(`${verb} <id>`)
+      .description(text)
+      .option('--reason <text>', 'why, for the audit log')
+      .action((id: string, opts: { reason?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        return runAction(g.json, async () => {
+          const client = createAdminClient(g);
+          try {
+            const body = opts.reason ? { reason: opts.reason } : {};
+            printOrg(
+              await client.call<Org>('POST', `/organisations/${encodeURIComponent(id)}/${verb}`, body),
+              g.json,
+            );
+          } finally {
+            await client.close();
+          }
+        });
+      });
+  }
+}

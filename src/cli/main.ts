@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { registerAppCommands } from './commands/app.ts';
+import { registerCertCommands } from './commands/cert.ts';
+import { registerOrgCommands } from './commands/org.ts';
+import { registerPlatformCommands } from './commands/platform.ts';
+
+// Everything the platform writes (database, keys, tokens) is for this user only.
+process.umask(0o077);
+
+const program = new Command('accredit')
+  .description('Accredit: partner-API trust platform (directory, PKI, authorization server, gateway)')
+  .option('--dir <dir>', 'data directory (env ACCREDIT_DIR; default ./.accredit)')
+  .option('--url <url>', 'admin API base URL (default: the running platform in --dir)')
+  .option('--json', 'machine-readable JSON output')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerPlatformCommands(program);
+registerOrgCommands(program);
+registerAppCommands(program);
+registerCertCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors were already printed by commander.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`accredit: error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,42 @@
+export {
+  type CaMaterial,
+  type CreateIssuingCaOptions,
+  type CreateRootCaOptions,
+  createIssuingCa,
+  createRootCa,
+  type IssueServerCertificateOptions,
+  issueServerCertificate,
+  type ServerCertificate,
+} from './ca.ts';
+export {
+  type CaSettings,
+  CertificateAuthority,
+  type CertificateView,
+  getCertificate,
+  listCertificates,
+} from './certificate-authority.ts';
+export { type BuildCrlOptions, buildCrl, type CrlEntry, crlDerToPem } from './crl.ts';
+export { type CsrValidation, MAX_CSR_PEM_BYTES, validateCsr } from './csr.ts';
+export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-finding.ts';
+export { PkiError, type PkiErrorOptions } from './errors.ts';
+export type { IssuedCertificate } from './issued-certificate.ts';
+export type { CertificateIssuer } from './issuer.ts';
+export { describePublicKey } from './key-description.ts';
+export { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
+export { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm, type KeyPair } from './keys.ts';
+export {
+  type BuildPartnerCertificateOptions,
+  buildPartnerCertificate,
+  type PartnerCertificate,
+  type PartnerSubject,
+} from './partner-certificate.ts';
+export { derToPem, pemToDer } from './pem.ts';
+export {
+  isRevocationReason,
+  parseRevocationReason,
+  REVOCATION_REASONS,
+  type RevocationReason,
+} from './revocation-reasons.ts';
+export { formatRfc4514 } from './rfc4514.ts';
+export { randomSerialHex } from './serial.ts';
+export { x5tS256 } from './thumbprint.ts';

@@ -1,0 +1,131 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  AUTH_METHODS,
+  createApplication,
+  getApplication,
+  listApplications,
+  setApplicationStatus,
+} from '../../directory/index.ts';
+import type { AdminDeps } from './deps.ts';
+import { applicationSchema, errorResponses, reasonBody } from './schemas.ts';
+
+const clientParams = {
+  type: 'object',
+  required: ['clientId'],
+  properties: { clientId: { type: 'string', minLength: 1, maxLength: 255 } },
+} as const;
+const tags = ['applications'];
+
+export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const meta = (actor: string) => ({ actor, now: deps.clock() });
+
+  app.get(
+    '/applications',
+    {
+      schema: {
+        tags,
+        summary: 'List applications (OAuth clients)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { org_id: { type: 'string', maxLength: 64 } },
+        },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: applicationSchema } } },
+        },
+      },
+    },
+    async (request) => {
+      const { org_id: orgId } = request.query as { org_id?: string };
+      return { items: await listApplications(deps.storage.db, { orgId }) };
+    },
+  );
+
+  app.post(
+    '/applications',
+    {
+      schema: {
+        tags,
+        summary: 'Register an application manually; it belongs to exactly one organisation',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['org_id', 'name', 'roles', 'auth_method'],
+          properties: {
+            org_id: { type: 'string', minLength: 1, maxLength: 64 },
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            roles: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', maxLength: 100 } },
+            auth_method: { type: 'string', enum: [...AUTH_METHODS] },
+            metadata: { type: 'object', additionalProperties: true },
+          },
+        },
+        response: { 201: applicationSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as {
+        org_id: string;
+        name: string;
+        roles: string[];
+        auth_method: string;
+        metadata?: Record<string, unknown>;
+      };
+      const clientId = await deps.storage.transaction((tx) =>
+        createApplication(
+          tx,
+          {
+            orgId: body.org_id,
+            name: body.name,
+            roles: body.roles,
+            authMethod: body.auth_method,
+            metadata: body.metadata,
+          },
+          meta(request.actor),
+        ),
+      );
+      return reply
+        .code(201)
+        .header('location', `/admin/v1/applications/${clientId}`)
+        .send(await getApplication(deps.storage.db, clientId));
+    },
+  );
+
+  app.get(
+    '/applications/:clientId',
+    {
+      schema: {
+        tags,
+        summary: 'Read an application',
+        params: clientParams,
+        response: { 200: applicationSchema, ...errorResponses },
+      },
+    },
+    async (request) => getApplication(deps.storage.db, (request.params as { clientId: string }).clientId),
+  );
+
+  for (const [verb, status] of [
+    ['suspend', 'suspended'],
+    ['activate', 'active'],
+  ] as const) {
+    app.post(
+      `/applications/:clientId/${verb}`,
+      {
+        schema: {
+          tags,
+          summary: verb === 'suspend' ? 'Suspend: its tokens are refused at once' : 'Re-activate',
+          params: clientParams,
+          body: reasonBody,
+          response: { 200: applicationSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { clientId } = request.params as { clientId: string };
+        const reason = (request.body as { reason?: string } | undefined)?.reason;
+        await deps.storage.transaction((tx) =>
+          setApplicationStatus(tx, clientId, status, { ...meta(request.actor), reason }),
+        );
+        return getApplication(deps.storage.db, clientId);
+      },
+    );
+  }
+}

@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+import { getCertificate, listCertificates, REVOCATION_REASONS } from '../../pki/index.ts';
+import type { AdminDeps } from './deps.ts';
+import { certificateSchema, errorResponses } from './schemas.ts';
+
+const tags = ['certificates'];
+const serialParams = {
+  type: 'object',
+  required: ['serial'],
+  properties: { serial: { type: 'string', pattern: '^[0-9A-Fa-f:]{1,80}$' } },
+} as const;
+
+export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const meta = (actor: string) => ({ actor, now: deps.clock() });
+
+  app.post(
+    '/applications/:clientId/certificates',
+    {
+      schema: {
+        tags,
+        summary:
+          'Issue a transport certificate from a PKCS#10 CSR; the subject comes from the directory, never the CSR',
+        params: {
+          type: 'object',
+          required: ['clientId'],
+          properties: { clientId: { type: 'string', maxLength: 255 } },
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['csr'],
+          properties: { csr: { type: 'string', minLength: 1, maxLength: 16384 } },
+        },
+        response: { 201: certificateSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { clientId } = request.params as { clientId: string };
+      const { csr } = request.body as { csr: string };
+      const issued = await deps.storage.transaction((tx) =>
+        deps.ca.issue(tx, { clientId, csrPem: csr }, meta(request.actor)),
+      );
+      return reply.code(201).header('location', `/admin/v1/certificates/${issued.serial}`).send(issued);
+    },
+  );
+
+  app.get(
+    '/certificates',
+    {
+      schema: {
+        tags,
+        summary: 'List issued certificates',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            client_id: { type: 'string', maxLength: 255 },
+            org_id: { type: 'string', maxLength: 64 },
+            status: { type: 'string', enum: ['active', 'revoked'] },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as { client_id?: string; org_id?: string; status?: 'active' | 'revoked' };
+      return {
+        items: await listCertificates(deps.storage.db, {
+          clientId: q.client_id,
+          orgId: q.org_id,
+          status: q.status,
+        }),
+      };
+    },
+  );
+
+  app.get(
+    '/certificates/:serial',
+    {
+      schema: {
+        tags,
+        summary: 'Read a certificate',
+        params: serialParams,
+        response: { 200: certificateSchema, ...errorResponses },
+      },
+    },
+    async (request) => getCertificate(deps.storage.db, (request.params as { serial: string }).serial),
+  );
+
+  app.post(
+    '/certificates/:serial/revoke',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke with an RFC 5280 reason; the new CRL is published in the same transaction',
+        params: serialParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { reason: { type: 'string', enum: Object.keys(REVOCATION_REASONS) } },
+        },
+        response: { 200: certificateSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { serial } = request.params as { serial: string };
+      const reason = (request.body as { reason?: string } | undefined)?.reason ?? 'unspecified';
+      return deps.storage.transaction((tx) => deps.ca.revoke(tx, serial, reason, meta(request.actor)));
+    },
+  );
+}

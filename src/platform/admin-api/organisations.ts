@@ -1,0 +1,141 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  addContact,
+  type ContactInput,
+  createOrganisation,
+  getOrganisation,
+  listOrganisations,
+  type OrgStatus,
+  setOrganisationStatus,
+  suspendApplicationsOfOrganisation,
+} from '../../directory/index.ts';
+import type { AdminDeps } from './deps.ts';
+import { contactSchema, errorResponses, organisationSchema, reasonBody, uuidParam } from './schemas.ts';
+
+const idParams = { type: 'object', required: ['id'], properties: { id: uuidParam } } as const;
+const tags = ['organisations'];
+
+export function registerOrganisationRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const meta = (actor: string) => ({ actor, now: deps.clock() });
+
+  app.get(
+    '/organisations',
+    {
+      schema: {
+        tags,
+        summary: 'List organisations',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: ['active', 'suspended', 'offboarded'] } },
+        },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: organisationSchema } } },
+        },
+      },
+    },
+    async (request) => {
+      const { status } = request.query as { status?: OrgStatus };
+      return { items: await listOrganisations(deps.storage.db, status ? { status } : {}) };
+    },
+  );
+
+  app.post(
+    '/organisations',
+    {
+      schema: {
+        tags,
+        summary: 'Create an organisation',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 64 },
+            roles: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 100 } },
+            contacts: { type: 'array', maxItems: 20, items: contactSchema },
+          },
+        },
+        response: { 201: organisationSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { name: string; roles?: string[]; contacts?: ContactInput[] };
+      const id = await deps.storage.transaction((tx) => createOrganisation(tx, body, meta(request.actor)));
+      return reply
+        .code(201)
+        .header('location', `/admin/v1/organisations/${id}`)
+        .send(await getOrganisation(deps.storage.db, id));
+    },
+  );
+
+  app.get(
+    '/organisations/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Read an organisation',
+        params: idParams,
+        response: { 200: organisationSchema, ...errorResponses },
+      },
+    },
+    async (request) => getOrganisation(deps.storage.db, (request.params as { id: string }).id),
+  );
+
+  app.post(
+    '/organisations/:id/contacts',
+    {
+      schema: {
+        tags,
+        summary: 'Add a contact',
+        params: idParams,
+        body: contactSchema,
+        response: { 201: organisationSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      await deps.storage.transaction((tx) =>
+        addContact(tx, id, request.body as ContactInput, meta(request.actor)),
+      );
+      return reply.code(201).send(await getOrganisation(deps.storage.db, id));
+    },
+  );
+
+  const transitions: Array<[string, OrgStatus, string]> = [
+    [
+      'suspend',
+      'suspended',
+      'Suspend: every client, certificate and token of the organisation is refused at once',
+    ],
+    ['activate', 'active', 'Re-activate a suspended organisation'],
+    ['offboard', 'offboarded', 'Offboard (final): suspends its clients and revokes its certificates'],
+  ];
+  for (const [verb, status, summary] of transitions) {
+    app.post(
+      `/organisations/:id/${verb}`,
+      {
+        schema: {
+          tags,
+          summary,
+          params: idParams,
+          body: reasonBody,
+          response: { 200: organisationSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const reason = (request.body as { reason?: string } | undefined)?.reason;
+        await deps.storage.transaction(async (tx) => {
+          const m = { ...meta(request.actor), reason };
+          await setOrganisationStatus(tx, id, status, m);
+          if (status === 'offboarded') {
+            await suspendApplicationsOfOrganisation(tx, id, m);
+            await deps.ca.revokeAllOfOrganisation(tx, id, 'cessationOfOperation', m);
+          }
+        });
+        return getOrganisation(deps.storage.db, id);
+      },
+    );
+  }
+}

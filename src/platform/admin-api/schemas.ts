@@ -1,0 +1,92 @@
+/** JSON Schemas shared by the admin routes; Fastify validates with them and the OpenAPI document is built from them. */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    instance: { type: 'string' },
+    errors: { type: 'array', items: {} },
+  },
+  required: ['type', 'title', 'status', 'code'],
+} as const;
+
+export const errorResponses = {
+  400: { $ref: 'Problem#' },
+  401: { $ref: 'Problem#' },
+  404: { $ref: 'Problem#' },
+  409: { $ref: 'Problem#' },
+} as const;
+
+export const uuidParam = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+export const contactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'name', 'email'],
+  properties: {
+    kind: { type: 'string', enum: ['business', 'technical', 'security', 'billing'] },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    email: { type: 'string', minLength: 3, maxLength: 254 },
+    phone: { type: 'string', maxLength: 40 },
+  },
+} as const;
+
+export const organisationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'suspended', 'offboarded'] },
+    roles: { type: 'array', items: { type: 'string' } },
+    contacts: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+  },
+} as const;
+
+export const applicationSchema = {
+  type: 'object',
+  properties: {
+    client_id: { type: 'string' },
+    org_id: { type: 'string' },
+    name: { type: 'string' },
+    status: { type: 'string' },
+    auth_method: { type: 'string' },
+    registration_type: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    scopes: { type: 'array', items: { type: 'string' } },
+    metadata: { type: 'object', additionalProperties: true },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+  },
+} as const;
+
+export const certificateSchema = {
+  type: 'object',
+  properties: {
+    serial: { type: 'string' },
+    client_id: { type: 'string' },
+    org_id: { type: 'string' },
+    subject: { type: 'string' },
+    issuer: { type: 'string' },
+    x5t_s256: { type: 'string' },
+    key: { type: 'string' },
+    not_before: { type: 'string' },
+    not_after: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'revoked'] },
+    revoked_at: { type: ['string', 'null'] },
+    revocation_reason: { type: ['string', 'null'] },
+    certificate_pem: { type: 'string' },
+  },
+} as const;
+
+export const reasonBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', maxLength: 500 } },
+} as const;

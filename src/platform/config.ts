@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+export interface PlatformConfig {
+  dataDir: string;
+  database: { url: string; schema: string | undefined };
+  host: string;
+  hostnames: string[];
+  listeners: { public: { port: number } };
+  publicUrl: string;
+  pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
+  trustedProxies: string[];
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+}
+
+type Parser = (raw: unknown, key: string) => unknown;
+
+const str: Parser = (raw, key) => {
+  if (typeof raw !== 'string' || raw.length === 0)
+    throw new ConfigError(`${key}: expected a non-empty string`);
+  return raw;
+};
+const int =
+  (min: number, max: number): Parser =>
+  (raw, key) => {
+    const n = typeof raw === 'string' ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+const list: Parser = (raw, key) => {
+  if (typeof raw === 'string')
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return raw;
+  throw new ConfigError(`${key}: expected a list of strings`);
+};
+const oneOf =
+  (values: readonly string[]): Parser =>
+  (raw, key) => {
+    if (typeof raw !== 'string' || !values.includes(raw))
+      throw new ConfigError(`${key}: expected one of ${values.join(', ')}`);
+    return raw;
+  };
+
+/** Every key: where it lives in accredit.json, the environment variable that overrides it, and its default. */
+export const CONFIG_KEYS = [
+  {
+    path: 'database.url',
+    env: 'ACCREDIT_DATABASE_URL',
+    parse: str,
+    doc: 'postgres://… URL; default: SQLite file accredit.db in the data directory',
+  },
+  {
+    path: 'database.schema',
+    env: 'ACCREDIT_DATABASE_SCHEMA',
+    parse: str,
+    doc: 'PostgreSQL schema (search_path)',
+  },
+  {
+    path: 'host',
+    env: 'ACCREDIT_HOST',
+    parse: str,
+    default: '127.0.0.1',
+    doc: 'address the listeners bind to',
+  },
+  {
+    path: 'hostnames',
+    env: 'ACCREDIT_HOSTNAMES',
+    parse: list,
+    default: ['localhost'],
+    doc: 'DNS names in the server certificate; the first one is used in URLs',
+  },
+  {
+    path: 'listeners.public.port',
+    env: 'ACCREDIT_PUBLIC_PORT',
+    parse: int(0, 65535),
+    default: 8443,
+    doc: 'public listener (admin API, CRL, discovery)',
+  },
+  {
+    path: 'publicUrl',
+    env: 'ACCREDIT_PUBLIC_URL',
+    parse: str,
+    doc: 'external base URL of the public listener; default https://<first hostname>:<public port>',
+  },
+  {
+    path: 'pki.partnerCertDays',
+    env: 'ACCREDIT_PARTNER_CERT_DAYS',
+    parse: int(1, 825),
+    default: 90,
+    doc: 'validity of partner transport certificates',
+  },
+  {
+    path: 'pki.crlValidityHours',
+    env: 'ACCREDIT_CRL_VALIDITY_HOURS',
+    parse: int(1, 24 * 31),
+    default: 168,
+    doc: 'CRL nextUpdate - thisUpdate',
+  },
+  {
+    path: 'pki.keyAlgorithm',
+    env: 'ACCREDIT_CA_KEY_ALG',
+    parse: oneOf(['ES256', 'ES384']),
+    default: 'ES256',
+    doc: 'CA and platform key algorithm at init',
+  },
+  {
+    path: 'trustedProxies',
+    env: 'ACCREDIT_TRUSTED_PROXIES',
+    parse: list,
+    default: [],
+    doc: 'addresses whose Client-Cert header (RFC 9440) is believed',
+  },
+  {
+    path: 'logLevel',
+    env: 'ACCREDIT_LOG_LEVEL',
+    parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'log level',
+  },
+] as const;
+
+export const CONFIG_FILE = 'accredit.json';
+
+function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj;
+  for (const part of parts.slice(0, -1)) {
+    cur[part] ??= {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts.at(-1)!] = value;
+}
+
+export function resolveDataDir(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = dir ?? env.ACCREDIT_DIR ?? '.accredit';
+  return isAbsolute(chosen) ? chosen : resolve(chosen);
+}
+
+/** Layers defaults → DIR/accredit.json → environment; a bad value stops start-up with the key's name. */
+export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const file = join(dataDir, CONFIG_FILE);
+  let fromFile: unknown = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const envValue = env[key.env];
+    const raw = envValue !== undefined && envValue !== '' ? envValue : getPath(fromFile, key.path);
+    const source = envValue ? key.env : `${CONFIG_FILE}: ${key.path}`;
+    if (raw !== undefined) setPath(out, key.path, key.parse(raw, source));
+    else if ('default' in key) setPath(out, key.path, key.default);
+  }
+  const c = out as unknown as PlatformConfig;
+  c.dataDir = dataDir;
+  c.database = { url: c.database?.url ?? join(dataDir, 'accredit.db'), schema: c.database?.schema };
+  const hostname = c.hostnames[0];
+  if (!hostname) throw new ConfigError('hostnames: at least one DNS name is needed');
+  c.publicUrl ??= `https://${hostname}:${c.listeners.public.port}`;
+  if (!URL.canParse(c.publicUrl) || new URL(c.publicUrl).protocol !== 'https:') {
+    throw new ConfigError(`publicUrl: "${c.publicUrl}" is not an https URL`);
+  }
+  c.publicUrl = c.publicUrl.replace(/\/+$/, '');
+  return c;
+}
+
+/** What `init` writes: the non-default, non-secret settings, so the file documents this deployment. */
+export function initialConfigFile(config: PlatformConfig): Record<string, unknown> {
+  return {
+    hostnames: config.hostnames,
+    listeners: config.listeners,
+    publicUrl: config.publicUrl,
+    pki: config.pki,
+  };
+}

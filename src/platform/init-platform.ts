@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { recordAuditEvent } from '../audit/index.ts';
+import { seedCatalog } from '../directory/index.ts';
+import { CertificateAuthority, createIssuingCa, createRootCa, encryptPrivateKey } from '../pki/index.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { openStorage } from '../storage/index.ts';
+import { initialConfigFile, loadConfig, type PlatformConfig } from './config.ts';
+import { loadKek } from './kek.ts';
+import { createOperatorToken } from './operator-tokens.ts';
+import { CRL_PATH, platformPaths } from './paths.ts';
+import { ensureServerTls } from './server-tls.ts';
+import { createSigningKey } from './signing-keys.ts';
+
+export interface InitOptions {
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  onProgress?: (step: string) => void;
+}
+
+export interface InitResult {
+  created: boolean;
+  dataDir: string;
+  engine: 'sqlite' | 'postgres';
+  caBundle: string;
+  operatorTokenFile: string | undefined;
+  rootCaSubject: string;
+  issuingCaSubject: string;
+}
+
+const ROOT_DAYS = 20 * 365;
+const ISSUING_DAYS = 10 * 365;
+
+export const crlUrlOf = (config: PlatformConfig) => `${config.publicUrl}${CRL_PATH}`;
+
+/**
+ * Creates the data directory, the key-encryption key, the database, the root and issuing CAs, the platform
+ * signing keys, the seed catalog, an operator token and the first CRL. The database part is one transaction:
+ * an interrupted init leaves nothing behind but files it will reuse. Running it again changes nothing.
+ */
+export async function initPlatform(options: InitOptions): Promise<InitResult> {
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const progress = options.onProgress ?? (() => {});
+  const paths = platformPaths(options.dataDir);
+
+  progress(`data directory ${options.dataDir}`);
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  let config = loadConfig(options.dataDir, env);
+  if (!existsSync(paths.config)) {
+    writeFileSync(paths.config, `${JSON.stringify(initialConfigFile(config), null, 2)}\n`, { mode: 0o600 });
+    config = loadConfig(options.dataDir, env);
+  }
+  const kek = loadKek(options.dataDir, { create: true }, env);
+
+  progress(`database ${config.database.url.startsWith('postgres') ? 'PostgreSQL' : config.database.url}`);
+  const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
+  try {
+    const caSettings = {
+      partnerCertDays: config.pki.partnerCertDays,
+      crlValidityHours: config.pki.crlValidityHours,
+      crlUrl: crlUrlOf(config),
+    };
+    const existing = await storage.db.selectFrom('certificate_authorities').select('id').executeTakeFirst();
+    let created = false;
+    let token: string | undefined;
+    if (!existing) {
+      const now = clock();
+      progress(`root CA (${config.pki.keyAlgorithm})`);
+      const root = await createRootCa({
+        commonName: 'Accredit Root CA',
+        organization: 'Accredit',
+        keyAlg: config.pki.keyAlgorithm,
+        validityDays: ROOT_DAYS,
+        now,
+      });
+      progress('issuing CA');
+      const issuing = await createIssuingCa({
+        parent: root,
+        commonName: 'Accredit Issuing CA 1',
+        organization: 'Accredit',
+        keyAlg: config.pki.keyAlgorithm,
+        validityDays: ISSUING_DAYS,
+        now,
+      });
+      progress('signing keys');
+      const keys = [
+        await createSigningKey('access_token', config.pki.keyAlgorithm, kek, now),
+        await createSigningKey('federation', config.pki.keyAlgorithm, kek, now),
+        await createSigningKey('software_statement', config.pki.keyAlgorithm, kek, now),
+      ];
+      token = await storage.transaction(async (tx) => {
+        const at = now.toISOString();
+        for (const [kind, ca] of [
+          ['root', root],
+          ['issuing', issuing],
+        ] as const) {
+          await tx.db
+            .insertInto('certificate_authorities')
+            .values({
+              id: randomUUID(),
+              kind,
+              subject: ca.subject,
+              serial: ca.serialHex,
+              cert_pem: ca.certPem,
+              key_pem: encryptPrivateKey(ca.privateKey, kek),
+              not_before: ca.notBefore.toISOString(),
+              not_after: ca.notAfter.toISOString(),
+              created_at: at,
+            })
+            .execute();
+        }
+        for (const key of keys) await tx.db.insertInto('signing_keys').values(key).execute();
+        await seedCatalog(tx);
+        const meta = { actor: 'system:init', now };
+        const operatorToken = await createOperatorToken(tx, 'initial', meta);
+        const ca = await CertificateAuthority.load(tx.db, kek, caSettings);
+        await ca.publishCrl(tx, now);
+        await recordAuditEvent(
+          tx,
+          {
+            actor: meta.actor,
+            action: 'platform.init',
+            targetType: 'platform',
+            targetId: 'accredit',
+            details: {
+              root_ca: root.subject,
+              issuing_ca: issuing.subject,
+              signing_keys: keys.map((k) => k.kid),
+            },
+          },
+          now,
+        );
+        return operatorToken;
+      });
+      created = true;
+    }
+
+    const ca = await CertificateAuthority.load(storage.db, kek, caSettings);
+    progress('server certificate');
+    await ensureServerTls(config, ca, kek, clock());
+    if (token) writeFileSync(paths.operatorToken, `${token}\n`, { mode: 0o600 });
+    const rows = await storage.db.selectFrom('certificate_authorities').select(['kind', 'subject']).execute();
+    return {
+      created,
+      dataDir: options.dataDir,
+      engine: storage.engine,
+      caBundle: paths.caBundle,
+      operatorTokenFile: existsSync(paths.operatorToken) ? paths.operatorToken : undefined,
+      rootCaSubject: rows.find((r) => r.kind === 'root')?.subject ?? '',
+      issuingCaSubject: rows.find((r) => r.kind === 'issuing')?.subject ?? '',
+    };
+  } finally {
+    await storage.close();
+  }
+}

@@ -1,0 +1,132 @@
+import type { AddressInfo } from 'node:net';
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { CertificateAuthority } from '../pki/index.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { openStorage, type Storage } from '../storage/index.ts';
+import { registerApplicationRoutes } from './admin-api/applications.ts';
+import { registerOperatorAuth } from './admin-api/auth.ts';
+import { registerCatalogRoutes } from './admin-api/catalog.ts';
+import { registerCertificateRoutes } from './admin-api/certificates.ts';
+import type { AdminDeps } from './admin-api/deps.ts';
+import { registerOrganisationRoutes } from './admin-api/organisations.ts';
+import { problemSchema } from './admin-api/schemas.ts';
+import { loadConfig, type PlatformConfig } from './config.ts';
+import { createHttpsServer } from './http/create-server.ts';
+import { crlUrlOf } from './init-platform.ts';
+import { loadKek } from './kek.ts';
+import { createLogger } from './logger.ts';
+import { registerPublicRoutes } from './public-routes.ts';
+import { ensureServerTls } from './server-tls.ts';
+
+export interface StartOptions {
+  dataDir: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface PlatformHandle {
+  config: PlatformConfig;
+  storage: Storage;
+  ca: CertificateAuthority;
+  urls: { public: string };
+  stop(): Promise<void>;
+}
+
+const CRL_CHECK_MS = 15 * 60_000;
+
+async function buildPublicServer(
+  deps: AdminDeps,
+  config: PlatformConfig,
+  tls: object,
+  logger: Logger,
+): Promise<FastifyInstance> {
+  const app = createHttpsServer({ tls, logger });
+  app.addSchema(problemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Accredit admin API',
+        version: '1',
+        description: 'Directory, PKI and audit administration. Errors are RFC 9457 problem details.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { operatorToken: { type: 'http', scheme: 'bearer' } } },
+      security: [{ operatorToken: [] }],
+    },
+  });
+  registerPublicRoutes(app, deps);
+  app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(
+    async (admin) => {
+      registerOperatorAuth(admin, deps);
+      registerOrganisationRoutes(admin, deps);
+      registerApplicationRoutes(admin, deps);
+      registerCertificateRoutes(admin, deps);
+      registerCatalogRoutes(admin, deps);
+    },
+    { prefix: '/admin/v1' },
+  );
+  return app;
+}
+
+/** Opens storage, loads the CA and starts the listeners of an initialised data directory. */
+export async function startPlatform(options: StartOptions): Promise<PlatformHandle> {
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const config = loadConfig(options.dataDir, env);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const kek = loadKek(options.dataDir, { create: false }, env);
+  const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
+  const servers: FastifyInstance[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ca = await CertificateAuthority.load(storage.db, kek, {
+      partnerCertDays: config.pki.partnerCertDays,
+      crlValidityHours: config.pki.crlValidityHours,
+      crlUrl: crlUrlOf(config),
+    });
+    const tls = await ensureServerTls(config, ca, kek, clock());
+    const refreshCrl = async () => {
+      if (await ca.needsFreshCrl(storage.db, clock())) {
+        const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock()));
+        logger.info({ crlNumber }, 'CRL re-published');
+      }
+    };
+    await refreshCrl();
+    timer = setInterval(
+      () => refreshCrl().catch((err) => logger.error({ err }, 'CRL refresh failed')),
+      CRL_CHECK_MS,
+    );
+    timer.unref();
+
+    const deps: AdminDeps = { storage, clock, ca };
+    const publicServer = await buildPublicServer(deps, config, tls, logger);
+    servers.push(publicServer);
+    await publicServer.listen({ host: config.host, port: config.listeners.public.port });
+    const port = (publicServer.server.address() as AddressInfo).port;
+    const hostname = config.hostnames[0] ?? 'localhost';
+    const urls = { public: `https://${hostname}:${port}` };
+    logger.info({ listener: 'public', url: urls.public }, 'listening');
+
+    return {
+      config,
+      storage,
+      ca,
+      urls,
+      async stop() {
+        if (timer) clearInterval(timer);
+        for (const server of servers) await server.close();
+        await storage.close();
+      },
+    };
+  } catch (err) {
+    if (timer) clearInterval(timer);
+    for (const server of servers) await server.close().catch(() => {});
+    await storage.close();
+    throw err;
+  }
+}

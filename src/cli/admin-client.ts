@@ -78,7 +78,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
           detail?: string;
           title?: string;
           code?: string;
-          errors?: Array<{ message?: string; code?: string }>;
+          errors?: Array<{ message?: string; code?: string; field?: string }>;
         };
         const first = p.errors?.[0];
         const more =

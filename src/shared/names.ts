@@ -8,8 +8,9 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 export function normaliseName(field: string, raw: unknown, maxLength = 200): { name: string; key: string } {
   if (typeof raw !== 'string') throw invalidInput(`${field} must be a string`, { field });
   const name = raw.normalize('NFC').trim().replace(/\s+/g, ' ');
-  if (name.length === 0 || name.length > 200)
-    throw invalidInput(`${field} must be 1 to 200 characters`, { field });
+  if (name.length === 0 || name.length > maxLength) {
+    throw invalidInput(`${field} must be 1 to ${maxLength} characters`, { field });
+  }
   if (FORBIDDEN.test(name)) throw invalidInput(`${field} contains control characters`, { field });
   return { name, key: name.toLocaleLowerCase('en') };
 }

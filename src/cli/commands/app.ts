@@ -17,7 +17,10 @@ interface App {
 }
 
 function printApp(app: App, json: boolean): void {
-  if (json) return printJson(app);
+  if (json) {
+    printJson(app);
+    return;
+  }
   printFields([
     ['client_id', app.client_id],
     ['org_id', app.org_id],

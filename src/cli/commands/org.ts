@@ -13,7 +13,10 @@ interface Org {
 }
 
 function printOrg(org: Org, json: boolean): void {
-  if (json) return printJson(org);
+  if (json) {
+    printJson(org);
+    return;
+  }
   printFields([
     ['id', org.id],
     ['name', org.name],

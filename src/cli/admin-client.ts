@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { readServeState } from '../platform/index.ts';
+import { readServeState } from '../shared/serve-state.ts';
 import { CliError } from './cli-error.ts';
 
 export interface AdminClientOptions {

@@ -147,6 +147,18 @@ export class CertificateAuthority {
         },
       );
     }
+    // PostgreSQL: offboarding revokes the organisation's active certificates, so hold its row: a concurrent
+    // offboarding either waits for this certificate (and revokes it) or commits first and is seen below.
+    if (tx.engine === 'postgres') {
+      await tx.db
+        .selectFrom('organisations')
+        .select('id')
+        .where('id', '=', (eb) =>
+          eb.selectFrom('applications').select('org_id').where('client_id', '=', input.clientId),
+        )
+        .forShare()
+        .execute();
+    }
     const app = await tx.db
       .selectFrom('applications')
       .innerJoin('organisations', 'organisations.id', 'applications.org_id')
@@ -235,9 +247,10 @@ export class CertificateAuthority {
       .where('serial', '=', normalised)
       .executeTakeFirst();
     if (!row) throw notFound('certificate', serial);
-    if (row.status === 'revoked')
-      throw new AppError('already_revoked', 409, `certificate ${normalised} is already revoked`);
-    await this.#markRevoked(tx, row, reason, meta);
+    const alreadyRevoked = () =>
+      new AppError('already_revoked', 409, `certificate ${normalised} is already revoked`);
+    if (row.status === 'revoked') throw alreadyRevoked();
+    if (!(await this.#markRevoked(tx, row, reason, meta))) throw alreadyRevoked();
     await this.publishCrl(tx, meta.now);
     return view({ ...row, status: 'revoked', revoked_at: meta.now.toISOString(), revocation_reason: reason });
   }
@@ -255,19 +268,25 @@ export class CertificateAuthority {
       .where('org_id', '=', orgId)
       .where('status', '=', 'active')
       .execute();
-    for (const row of rows) await this.#markRevoked(tx, row, reason, meta);
-    if (rows.length > 0) await this.publishCrl(tx, meta.now);
-    return rows.length;
+    let revoked = 0;
+    for (const row of rows) if (await this.#markRevoked(tx, row, reason, meta)) revoked++;
+    if (revoked > 0) await this.publishCrl(tx, meta.now);
+    return revoked;
   }
 
-  async #markRevoked(tx: Tx, row: CertRow, reason: RevocationReason, meta: ActionMeta): Promise<void> {
+  /**
+   * False when another transaction revoked the certificate after `row` was read (on PostgreSQL the UPDATE
+   * waits for it to commit, then matches nothing): no second change, audit entry or CRL for one revocation.
+   */
+  async #markRevoked(tx: Tx, row: CertRow, reason: RevocationReason, meta: ActionMeta): Promise<boolean> {
     const at = meta.now.toISOString();
-    await tx.db
+    const updated = await tx.db
       .updateTable('certificates')
       .set({ status: 'revoked', revoked_at: at, revocation_reason: reason })
       .where('serial', '=', row.serial)
       .where('status', '=', 'active')
-      .execute();
+      .executeTakeFirst();
+    if (updated.numUpdatedRows === 0n) return false;
     await publishChange(
       tx,
       {
@@ -288,6 +307,7 @@ export class CertificateAuthority {
       },
       meta.now,
     );
+    return true;
   }
 
   /** Signs and stores the next CRL in the caller's transaction: a revocation is never recorded but unpublished. */

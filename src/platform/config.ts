@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 export interface PlatformConfig {
   dataDir: string;
@@ -27,7 +27,8 @@ const str: Parser = (raw, key) => {
 const int =
   (min: number, max: number): Parser =>
   (raw, key) => {
-    const n = typeof raw === 'string' ? Number(raw) : raw;
+    // Number() reads "" and " " as 0 and accepts "0x1bb" and "1e3": only decimal digits count here.
+    const n = typeof raw === 'string' ? (/^\s*-?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN) : raw;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
       throw new ConfigError(`${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
     }
@@ -149,11 +150,6 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
   cur[parts.at(-1)!] = value;
 }
 
-export function resolveDataDir(dir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = dir ?? env.ACCREDIT_DIR ?? '.accredit';
-  return isAbsolute(chosen) ? chosen : resolve(chosen);
-}
-
 /** Layers defaults → DIR/accredit.json → environment; a bad value stops start-up with the key's name. */
 export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const file = join(dataDir, CONFIG_FILE);
@@ -164,23 +160,34 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     } catch (err) {
       throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
     }
+    // Anything but an object would silently mean "all defaults".
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`${file}: expected a JSON object`);
+    }
   }
   const out: Record<string, unknown> = {};
+  // Where each value came from, so that checks across keys name the env variable or file key that was set.
+  const sources: Record<string, string> = {};
   for (const key of CONFIG_KEYS) {
     const envValue = env[key.env];
     const raw = envValue !== undefined && envValue !== '' ? envValue : getPath(fromFile, key.path);
     const source = envValue ? key.env : `${CONFIG_FILE}: ${key.path}`;
-    if (raw !== undefined) setPath(out, key.path, key.parse(raw, source));
-    else if ('default' in key) setPath(out, key.path, key.default);
+    if (raw !== undefined) {
+      setPath(out, key.path, key.parse(raw, source));
+      sources[key.path] = source;
+    } else if ('default' in key) setPath(out, key.path, key.default);
   }
   const c = out as unknown as PlatformConfig;
   c.dataDir = dataDir;
   c.database = { url: c.database?.url ?? join(dataDir, 'accredit.db'), schema: c.database?.schema };
   const hostname = c.hostnames[0];
-  if (!hostname) throw new ConfigError('hostnames: at least one DNS name is needed');
+  if (!hostname) {
+    throw new ConfigError(`${sources.hostnames ?? 'hostnames'}: at least one DNS name is needed`);
+  }
+  const urlSource = sources.publicUrl ?? 'publicUrl (derived from hostnames and listeners.public.port)';
   c.publicUrl ??= `https://${hostname}:${c.listeners.public.port}`;
   if (!URL.canParse(c.publicUrl) || new URL(c.publicUrl).protocol !== 'https:') {
-    throw new ConfigError(`publicUrl: "${c.publicUrl}" is not an https URL`);
+    throw new ConfigError(`${urlSource}: "${c.publicUrl}" is not an https URL`);
   }
   c.publicUrl = c.publicUrl.replace(/\/+$/, '');
   return c;

@@ -1,5 +1,6 @@
-export { CONFIG_KEYS, ConfigError, loadConfig, type PlatformConfig, resolveDataDir } from './config.ts';
+export { resolveDataDir } from '../shared/data-dir.ts';
+export { clearServeState, readServeState, type ServeState, writeServeState } from '../shared/serve-state.ts';
+export { CONFIG_KEYS, ConfigError, loadConfig, type PlatformConfig } from './config.ts';
 export { type InitOptions, type InitResult, initPlatform } from './init-platform.ts';
 export { CA_BUNDLE_PATH, CRL_PATH, platformPaths } from './paths.ts';
-export { clearServeState, readServeState, type ServeState, writeServeState } from './serve-state.ts';
 export { type PlatformHandle, type StartOptions, startPlatform } from './start-platform.ts';

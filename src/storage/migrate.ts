@@ -1,33 +1,60 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import type { Engine } from './engine.ts';
 import { initialMigration } from './migrations/0001-initial.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
-function migrationsFor(engine: Engine): Record<string, Migration> {
-  return {
-    '0001-initial': initialMigration(engine),
-  };
+function migrationsFor(engine: Engine): Array<[string, Migration]> {
+  return [['0001-initial', initialMigration(engine)]];
 }
 
 export class MigrationError extends Error {
   readonly code = 'migration_failed';
 }
 
-export async function migrateToLatest(
-  db: Kysely<Database>,
-  engine: Engine,
-  schema?: string,
-): Promise<string[]> {
-  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(engine) };
-  // Kysely finds its own tables by introspecting every schema: name ours, or another schema's would be taken for it.
-  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(
-      `migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
-    );
+const MIGRATION_LOCK = 727274000;
+
+/**
+ * Applies pending migrations, each in its own transaction with its bookkeeping row. A PostgreSQL advisory
+ * lock (SQLite: the write lock) makes concurrent starts take turns. Kysely's own Migrator is not used
+ * because it introspects every schema of the database, which breaks while other schemas are being dropped.
+ */
+export async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<string[]> {
+  // biome-ignore lint/suspicious/noExplicitAny: the bookkeeping table is outside the typed schema.
+  const raw = db as unknown as Kysely<any>;
+  // Even CREATE TABLE IF NOT EXISTS races on PostgreSQL (two creators collide in pg_type): take the lock first.
+  await raw.transaction().execute(async (trx) => {
+    if (engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+    await trx.schema
+      .createTable('accredit_migrations')
+      .ifNotExists()
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('applied_at', 'text', (c) => c.notNull())
+      .execute();
+  });
+  const applied: string[] = [];
+  for (const [name, migration] of migrationsFor(engine)) {
+    try {
+      await raw.transaction().execute(async (trx) => {
+        if (engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+        const done = await trx
+          .selectFrom('accredit_migrations')
+          .select('name')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (done) return;
+        await migration.up(trx);
+        await trx
+          .insertInto('accredit_migrations')
+          .values({ name, applied_at: new Date().toISOString() })
+          .execute();
+        applied.push(name);
+      });
+    } catch (err) {
+      throw new MigrationError(
+        `migration ${name} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return applied;
 }

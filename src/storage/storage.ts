@@ -60,7 +60,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
   }
 
   try {
-    await migrateToLatest(db, engine, engine === 'postgres' ? options.schema : undefined);
+    await migrateToLatest(db, engine);
   } catch (err) {
     await db.destroy();
     throw err;

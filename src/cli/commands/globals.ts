@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveDataDir } from '../../platform/index.ts';
+import { resolveDataDir } from '../../shared/data-dir.ts';
 
 export interface GlobalOptions {
   dataDir: string;

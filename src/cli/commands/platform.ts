@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
-import {
-  CRL_PATH,
-  clearServeState,
-  initPlatform,
-  loadConfig,
-  platformPaths,
-  readServeState,
-  startPlatform,
-  writeServeState,
-} from '../../platform/index.ts';
+
+// The platform (fastify, storage, PKI) is loaded only by the commands that run it, so other commands start fast.
+const platform = () => import('../../platform/index.ts');
+
 import { printFields, printJson } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
@@ -22,6 +16,7 @@ export function registerPlatformCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
+        const { initPlatform } = await platform();
         const result = await initPlatform({
           dataDir: g.dataDir,
           onProgress: (step) => process.stderr.write(`init: ${step}\n`),
@@ -53,26 +48,27 @@ export function registerPlatformCommands(program: Command): void {
     .action((opts: { init?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
+        const { clearServeState, initPlatform, startPlatform, writeServeState } = await platform();
         if (opts.init) {
           await initPlatform({
             dataDir: g.dataDir,
             onProgress: (step) => process.stderr.write(`init: ${step}\n`),
           });
         }
-        const platform = await startPlatform({ dataDir: g.dataDir });
+        const running = await startPlatform({ dataDir: g.dataDir });
         writeServeState(g.dataDir, {
           pid: process.pid,
           started_at: new Date().toISOString(),
-          listeners: platform.urls,
+          listeners: running.urls,
         });
-        process.stderr.write(`accredit: serving; public listener ${platform.urls.public}\n`);
+        process.stderr.write(`accredit: serving; public listener ${running.urls.public}\n`);
         let stopping = false;
         const stop = async (signal: string) => {
           if (stopping) return;
           stopping = true;
           process.stderr.write(`accredit: ${signal}, stopping\n`);
           clearServeState(g.dataDir, process.pid);
-          await platform.stop();
+          await running.stop();
         };
         process.once('SIGINT', () => void stop('SIGINT'));
         process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -85,6 +81,7 @@ export function registerPlatformCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
+        const { CRL_PATH, loadConfig, platformPaths, readServeState } = await platform();
         const config = loadConfig(g.dataDir);
         const state = readServeState(g.dataDir);
         const paths = platformPaths(g.dataDir);

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CONFIG_FILE, ConfigError, loadConfig, type PlatformConfig } from '../../src/platform/config.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'accredit-config-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A fresh data directory, with accredit.json when `file` is given (a string is written as is). */
+function dataDir(file?: unknown): string {
+  const path = mkdtempSync(join(root, 'data-'));
+  if (file !== undefined) {
+    writeFileSync(join(path, CONFIG_FILE), typeof file === 'string' ? file : JSON.stringify(file));
+  }
+  return path;
+}
+
+describe('loadConfig', () => {
+  test('ok/defaults: SQLite in the data directory, localhost:8443, 90-day certificates', () => {
+    const dir = dataDir();
+    const expected: PlatformConfig = {
+      dataDir: dir,
+      database: { url: join(dir, 'accredit.db'), schema: undefined },
+      host: '127.0.0.1',
+      hostnames: ['localhost'],
+      listeners: { public: { port: 8443 } },
+      publicUrl: 'https://localhost:8443',
+      pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
+      trustedProxies: [],
+      logLevel: 'info',
+    };
+    assert.deepEqual(loadConfig(dir, {}), expected);
+  });
+
+  test('ok/values from accredit.json', () => {
+    const dir = dataDir({
+      database: { url: 'postgres://db.internal/accredit', schema: 'prod' },
+      host: '0.0.0.0',
+      hostnames: ['api.bank.example', 'accredit.internal'],
+      listeners: { public: { port: 9443 } },
+      pki: { partnerCertDays: 30, crlValidityHours: 24, keyAlgorithm: 'ES384' },
+      trustedProxies: ['10.0.0.1'],
+      logLevel: 'debug',
+    });
+    const c = loadConfig(dir, {});
+    assert.deepEqual(c.database, { url: 'postgres://db.internal/accredit', schema: 'prod' });
+    assert.equal(c.host, '0.0.0.0');
+    assert.deepEqual(c.hostnames, ['api.bank.example', 'accredit.internal']);
+    assert.equal(c.listeners.public.port, 9443);
+    assert.deepEqual(c.pki, { partnerCertDays: 30, crlValidityHours: 24, keyAlgorithm: 'ES384' });
+    assert.deepEqual(c.trustedProxies, ['10.0.0.1']);
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.publicUrl, 'https://api.bank.example:9443');
+  });
+
+  test('ok/environment overrides the file; an empty variable does not', () => {
+    const dir = dataDir({
+      listeners: { public: { port: 9443 } },
+      logLevel: 'debug',
+      hostnames: ['file.example'],
+    });
+    const c = loadConfig(dir, {
+      ACCREDIT_PUBLIC_PORT: '10443',
+      ACCREDIT_LOG_LEVEL: '',
+      ACCREDIT_HOSTNAMES: ' env.example , second.example,, ',
+      ACCREDIT_TRUSTED_PROXIES: '10.0.0.1,10.0.0.2',
+      ACCREDIT_PARTNER_CERT_DAYS: '7',
+      ACCREDIT_DATABASE_URL: 'postgres://env/db',
+    });
+    assert.equal(c.listeners.public.port, 10443);
+    assert.equal(c.logLevel, 'debug');
+    assert.deepEqual(c.hostnames, ['env.example', 'second.example']);
+    assert.deepEqual(c.trustedProxies, ['10.0.0.1', '10.0.0.2']);
+    assert.equal(c.pki.partnerCertDays, 7);
+    assert.equal(c.database.url, 'postgres://env/db');
+    assert.equal(c.publicUrl, 'https://env.example:10443');
+  });
+
+  const publicUrls: Array<{ name: string; file?: unknown; env?: NodeJS.ProcessEnv; expected: string }> = [
+    {
+      name: 'ok/publicUrl defaults to the first hostname and the public port',
+      file: { hostnames: ['a.example', 'b.example'], listeners: { public: { port: 7443 } } },
+      expected: 'https://a.example:7443',
+    },
+    {
+      name: 'ok/publicUrl trailing slash is stripped',
+      file: { publicUrl: 'https://api.bank.example/' },
+      expected: 'https://api.bank.example',
+    },
+    {
+      name: 'ok/publicUrl trailing slashes after a path are stripped',
+      env: { ACCREDIT_PUBLIC_URL: 'https://gw.bank.example/accredit//' },
+      expected: 'https://gw.bank.example/accredit',
+    },
+    {
+      name: 'ok/an explicit publicUrl wins over the derived one',
+      file: { hostnames: ['a.example'], publicUrl: 'https://public.example' },
+      expected: 'https://public.example',
+    },
+  ];
+  for (const c of publicUrls) {
+    test(c.name, () => {
+      assert.equal(loadConfig(dataDir(c.file), c.env ?? {}).publicUrl, c.expected);
+    });
+  }
+
+  const bad: Array<{ name: string; file?: unknown; env?: NodeJS.ProcessEnv; message: RegExp }> = [
+    {
+      name: 'fail/port out of range in the file',
+      file: { listeners: { public: { port: 70000 } } },
+      message: /accredit\.json: listeners\.public\.port: expected an integer from 0 to 65535, got 70000/,
+    },
+    {
+      name: 'fail/port not a number in env',
+      env: { ACCREDIT_PUBLIC_PORT: 'https' },
+      message: /ACCREDIT_PUBLIC_PORT/,
+    },
+    { name: 'fail/port in hex', env: { ACCREDIT_PUBLIC_PORT: '0x1bb' }, message: /ACCREDIT_PUBLIC_PORT/ },
+    {
+      name: 'fail/port with a fraction',
+      env: { ACCREDIT_PUBLIC_PORT: '8443.5' },
+      message: /ACCREDIT_PUBLIC_PORT/,
+    },
+    { name: 'fail/port blank in env', env: { ACCREDIT_PUBLIC_PORT: '  ' }, message: /ACCREDIT_PUBLIC_PORT/ },
+    {
+      name: 'fail/port as an empty string in the file',
+      file: { listeners: { public: { port: '' } } },
+      message: /listeners\.public\.port/,
+    },
+    {
+      name: 'fail/partnerCertDays of zero',
+      file: { pki: { partnerCertDays: 0 } },
+      message: /pki\.partnerCertDays/,
+    },
+    {
+      name: 'fail/crlValidityHours beyond a month',
+      env: { ACCREDIT_CRL_VALIDITY_HOURS: '1000' },
+      message: /ACCREDIT_CRL_VALIDITY_HOURS/,
+    },
+    {
+      name: 'fail/publicUrl over http in the file',
+      file: { publicUrl: 'http://api.bank.example' },
+      message: /accredit\.json: publicUrl: "http:\/\/api\.bank\.example" is not an https URL/,
+    },
+    {
+      name: 'fail/publicUrl over http in env',
+      env: { ACCREDIT_PUBLIC_URL: 'http://api.bank.example' },
+      message: /ACCREDIT_PUBLIC_URL: .* is not an https URL/,
+    },
+    { name: 'fail/publicUrl not a URL', file: { publicUrl: 'api.bank.example' }, message: /publicUrl/ },
+    {
+      name: 'fail/derived publicUrl from a hostname that is not a host',
+      file: { hostnames: ['not a host'] },
+      message: /publicUrl \(derived from hostnames/,
+    },
+    {
+      name: 'fail/unknown log level in the file',
+      file: { logLevel: 'verbose' },
+      message: /logLevel: expected one of/,
+    },
+    {
+      name: 'fail/unknown log level in env',
+      env: { ACCREDIT_LOG_LEVEL: 'loud' },
+      message: /ACCREDIT_LOG_LEVEL/,
+    },
+    {
+      name: 'fail/unknown CA key algorithm',
+      env: { ACCREDIT_CA_KEY_ALG: 'RS256' },
+      message: /ACCREDIT_CA_KEY_ALG/,
+    },
+    { name: 'fail/bad JSON file', file: '{ "host": ', message: /accredit\.json: not valid JSON/ },
+    {
+      name: 'fail/JSON file that is not an object',
+      file: '["localhost"]',
+      message: /accredit\.json: expected a JSON object/,
+    },
+    {
+      name: 'fail/empty hostnames in the file',
+      file: { hostnames: [] },
+      message: /accredit\.json: hostnames: at least one DNS name is needed/,
+    },
+    {
+      name: 'fail/empty hostnames in env',
+      env: { ACCREDIT_HOSTNAMES: ' , ' },
+      message: /ACCREDIT_HOSTNAMES: at least one DNS name is needed/,
+    },
+    {
+      name: 'fail/hostnames not strings',
+      file: { hostnames: [1] },
+      message: /hostnames: expected a list of strings/,
+    },
+    { name: 'fail/empty database URL', file: { database: { url: '' } }, message: /database\.url/ },
+  ];
+  for (const c of bad) {
+    test(`${c.name} → ConfigError naming it`, () => {
+      const dir = dataDir(c.file);
+      assert.throws(
+        () => loadConfig(dir, c.env ?? {}),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.equal(err.code, 'invalid_config');
+          assert.match(err.message, c.message);
+          return true;
+        },
+      );
+    });
+  }
+});

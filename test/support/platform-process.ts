@@ -1,0 +1,129 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; never throws on a non-zero exit, the caller asserts on it. */
+export function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 10 * 1024 * 1024, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** A real `accredit serve` in a child process over a fresh data directory. */
+export class PlatformProcess {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly port: number;
+  #child: ChildProcess | undefined;
+  output = '';
+
+  private constructor(dir: string, port: number, env: NodeJS.ProcessEnv) {
+    this.dir = dir;
+    this.port = port;
+    this.env = env;
+  }
+
+  static async create(extraEnv: NodeJS.ProcessEnv = {}): Promise<PlatformProcess> {
+    const dir = mkdtempSync(join(tmpdir(), 'accredit-e2e-'));
+    const port = await freePort();
+    return new PlatformProcess(dir, port, {
+      ACCREDIT_DIR: '',
+      ACCREDIT_KEK: '',
+      ACCREDIT_OPERATOR_TOKEN: '',
+      ACCREDIT_PUBLIC_PORT: String(port),
+      ACCREDIT_LOG_LEVEL: 'info',
+      ...extraEnv,
+    });
+  }
+
+  get url(): string {
+    return `https://localhost:${this.port}`;
+  }
+
+  get caBundle(): string {
+    return join(this.dir, 'ca', 'bundle.pem');
+  }
+
+  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return run(process.execPath, [CLI, '--dir', this.dir, ...args], { ...this.env, ...env });
+  }
+
+  async start(args: string[] = []): Promise<void> {
+    const child = spawn(process.execPath, [CLI, '--dir', this.dir, 'serve', ...args], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    child.stdout.on('data', (d) => {
+      this.output += String(d);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`platform did not start:\n${this.output}`)), 30_000);
+      child.stderr.on('data', (d) => {
+        this.output += String(d);
+        if (this.output.includes('accredit: serving')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`platform exited with ${code}:\n${this.output}`));
+      });
+    });
+  }
+
+  /** SIGTERM and wait; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  cleanup(): void {
+    this.#child?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

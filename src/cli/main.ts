@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAppCommands } from './commands/app.ts';
 import { registerCertCommands } from './commands/cert.ts';
@@ -9,6 +10,9 @@ process.umask(0o077);
 
 const program = new Command('accredit')
   .description('Accredit: partner-API trust platform (directory, PKI, authorization server, gateway)')
+  .version(
+    (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
+  )
   .option('--dir <dir>', 'data directory (env ACCREDIT_DIR; default ./.accredit)')
   .option('--url <url>', 'admin API base URL (default: the running platform in --dir)')
   .option('--json', 'machine-readable JSON output')

@@ -11,7 +11,8 @@ process.umask(0o077);
 const program = new Command('accredit')
   .description('Accredit: partner-API trust platform (directory, PKI, authorization server, gateway)')
   .version(
-    (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
+    (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version,
   )
   .option('--dir <dir>', 'data directory (env ACCREDIT_DIR; default ./.accredit)')
   .option('--url <url>', 'admin API base URL (default: the running platform in --dir)')

@@ -92,6 +92,8 @@ export function registerPlatformCommands(program: Command): void {
           database: config.database.url.startsWith('postgres') ? 'postgres' : 'sqlite',
           listeners: state?.listeners ?? { public: config.publicUrl },
           public_url: config.publicUrl,
+          // The authorization server's issuer identifier (RFC 8414 §2) is the public base URL.
+          issuer: config.publicUrl,
           admin_api: `${state?.listeners.public ?? config.publicUrl}/admin/v1`,
           openapi: `${state?.listeners.public ?? config.publicUrl}/admin/v1/openapi.json`,
           ca_bundle: paths.caBundle,

@@ -6,8 +6,15 @@ export interface PlatformConfig {
   database: { url: string; schema: string | undefined };
   host: string;
   hostnames: string[];
-  listeners: { public: { port: number } };
+  listeners: { public: { port: number }; mtls: { port: number }; gateway: { port: number } };
+  /** External base URL of the public listener; also the authorization server's issuer identifier. */
   publicUrl: string;
+  /** External base URL of the mTLS listener (RFC 8705 §5 mtls_endpoint_aliases). */
+  mtlsUrl: string;
+  /** External base URL of the gateway. */
+  gatewayUrl: string;
+  gateway: { upstream: string | undefined; audience: string };
+  accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
   logLevel: string;
@@ -91,6 +98,51 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_PUBLIC_URL',
     parse: str,
     doc: 'external base URL of the public listener; default https://<first hostname>:<public port>',
+  },
+  {
+    path: 'listeners.mtls.port',
+    env: 'ACCREDIT_MTLS_PORT',
+    parse: int(0, 65535),
+    default: 8444,
+    doc: 'mTLS listener (token, introspection, revocation)',
+  },
+  {
+    path: 'listeners.gateway.port',
+    env: 'ACCREDIT_GATEWAY_PORT',
+    parse: int(0, 65535),
+    default: 9443,
+    doc: 'gateway listener (client certificate required)',
+  },
+  {
+    path: 'mtlsUrl',
+    env: 'ACCREDIT_MTLS_URL',
+    parse: str,
+    doc: 'external base URL of the mTLS listener; default https://<first hostname>:<mtls port>',
+  },
+  {
+    path: 'gatewayUrl',
+    env: 'ACCREDIT_GATEWAY_URL',
+    parse: str,
+    doc: 'external base URL of the gateway; default https://<first hostname>:<gateway port>',
+  },
+  {
+    path: 'gateway.upstream',
+    env: 'ACCREDIT_UPSTREAM_URL',
+    parse: str,
+    doc: 'the protected API behind the gateway; default: the embedded sample API',
+  },
+  {
+    path: 'gateway.audience',
+    env: 'ACCREDIT_API_AUDIENCE',
+    parse: str,
+    doc: 'aud of access tokens for the API (RFC 9068 §3); default: the gateway URL',
+  },
+  {
+    path: 'accessTokenTtlSeconds',
+    env: 'ACCREDIT_ACCESS_TOKEN_TTL',
+    parse: int(30, 3600),
+    default: 300,
+    doc: 'access token lifetime in seconds',
   },
   {
     path: 'pki.partnerCertDays',
@@ -190,7 +242,26 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`${urlSource}: "${c.publicUrl}" is not an https URL`);
   }
   c.publicUrl = c.publicUrl.replace(/\/+$/, '');
+  c.mtlsUrl = httpsUrl(
+    c.mtlsUrl ?? `https://${hostname}:${c.listeners.mtls.port}`,
+    sources.mtlsUrl ?? 'mtlsUrl (derived from hostnames and listeners.mtls.port)',
+  );
+  c.gatewayUrl = httpsUrl(
+    c.gatewayUrl ?? `https://${hostname}:${c.listeners.gateway.port}`,
+    sources.gatewayUrl ?? 'gatewayUrl (derived from hostnames and listeners.gateway.port)',
+  );
+  c.gateway = { upstream: c.gateway?.upstream, audience: c.gateway?.audience ?? c.gatewayUrl };
+  if (c.gateway.upstream !== undefined && !/^https?:\/\//.test(c.gateway.upstream)) {
+    throw new ConfigError(`${sources['gateway.upstream']}: "${c.gateway.upstream}" is not an http(s) URL`);
+  }
   return c;
+}
+
+function httpsUrl(value: string, source: string): string {
+  if (!URL.canParse(value) || new URL(value).protocol !== 'https:') {
+    throw new ConfigError(`${source}: "${value}" is not an https URL`);
+  }
+  return value.replace(/\/+$/, '');
 }
 
 /** What `init` writes: the non-default, non-secret settings, so the file documents this deployment. */
@@ -198,7 +269,6 @@ export function initialConfigFile(config: PlatformConfig): Record<string, unknow
   return {
     hostnames: config.hostnames,
     listeners: config.listeners,
-    publicUrl: config.publicUrl,
     pki: config.pki,
   };
 }

@@ -25,13 +25,28 @@ describe('loadConfig', () => {
       database: { url: join(dir, 'accredit.db'), schema: undefined },
       host: '127.0.0.1',
       hostnames: ['localhost'],
-      listeners: { public: { port: 8443 } },
+      listeners: { public: { port: 8443 }, mtls: { port: 8444 }, gateway: { port: 9443 } },
       publicUrl: 'https://localhost:8443',
+      mtlsUrl: 'https://localhost:8444',
+      gatewayUrl: 'https://localhost:9443',
+      gateway: { upstream: undefined, audience: 'https://localhost:9443' },
+      accessTokenTtlSeconds: 300,
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],
       logLevel: 'info',
     };
     assert.deepEqual(loadConfig(dir, {}), expected);
+  });
+
+  test('fail/derived and explicit listener URLs must be https; the upstream must be http(s)', () => {
+    const dir = dataDir();
+    assert.throws(() => loadConfig(dir, { ACCREDIT_MTLS_URL: 'http://x:1' }), /ACCREDIT_MTLS_URL/);
+    assert.throws(() => loadConfig(dir, { ACCREDIT_GATEWAY_URL: 'ftp://x' }), /ACCREDIT_GATEWAY_URL/);
+    assert.throws(() => loadConfig(dir, { ACCREDIT_UPSTREAM_URL: 'file:///etc' }), /ACCREDIT_UPSTREAM_URL/);
+    assert.throws(() => loadConfig(dir, { ACCREDIT_ACCESS_TOKEN_TTL: '5' }), /ACCREDIT_ACCESS_TOKEN_TTL/);
+    const c = loadConfig(dir, { ACCREDIT_GATEWAY_PORT: '9999', ACCREDIT_API_AUDIENCE: 'https://api.example' });
+    assert.equal(c.gatewayUrl, 'https://localhost:9999');
+    assert.equal(c.gateway.audience, 'https://api.example');
   });
 
   test('ok/values from accredit.json', () => {

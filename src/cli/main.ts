@@ -5,6 +5,12 @@ import { registerCertCommands } from './commands/cert.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
 
+// `accredit … | head` closes stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 // Everything the platform writes (database, keys, tokens) is for this user only.
 process.umask(0o077);
 

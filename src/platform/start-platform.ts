@@ -1,7 +1,9 @@
+import { createServer as createHttpsServerRaw, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { type AuthorizationServer, createAuthorizationServer } from '../authorization-server/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
@@ -14,6 +16,7 @@ import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { createHttpsServer } from './http/create-server.ts';
+import { problem, sendProblem } from './http/problem.ts';
 import { crlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
@@ -31,19 +34,27 @@ export interface PlatformHandle {
   config: PlatformConfig;
   storage: Storage;
   ca: CertificateAuthority;
-  urls: { public: string };
+  urls: { public: string; mtls: string };
   stop(): Promise<void>;
 }
 
 const CRL_CHECK_MS = 15 * 60_000;
+
+// The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
+const PLATFORM_PATHS = /^\/(admin\/|pki\/|health$|health\?|interaction\/)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
   config: PlatformConfig,
   tls: object,
   logger: Logger,
+  as: AuthorizationServer,
 ): Promise<FastifyInstance> {
-  const app = createHttpsServer({ tls, logger });
+  const app = createHttpsServer({
+    tls,
+    logger,
+    fallback: { wants: (url) => !PLATFORM_PATHS.test(url), handle: as.handle },
+  });
   app.addSchema(problemSchema);
   await app.register(swagger, {
     openapi: {
@@ -59,6 +70,12 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  app.get('/interaction/:uid', { schema: { hide: true } }, async (_request, reply) =>
+    sendProblem(
+      reply,
+      problem(501, 'interaction_unavailable', 'end-user authorization flows are not enabled'),
+    ),
+  );
   app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(
     async (admin) => {
@@ -82,6 +99,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const kek = loadKek(options.dataDir, { create: false }, env);
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   const servers: FastifyInstance[] = [];
+  const rawServers: HttpsServer[] = [];
   let timer: NodeJS.Timeout | undefined;
   try {
     const ca = await CertificateAuthority.load(storage.db, kek, {
@@ -103,14 +121,42 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     );
     timer.unref();
 
+    await storage.feed.start();
+    const as = await createAuthorizationServer({
+      storage,
+      kek,
+      clock,
+      logger,
+      issuer: config.publicUrl,
+      mtlsUrl: config.mtlsUrl,
+      audience: config.gateway.audience,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      trustedCas: splitPem(ca.chainPem),
+      trustedProxies: config.trustedProxies,
+    });
+
     const deps: AdminDeps = { storage, clock, ca };
-    const publicServer = await buildPublicServer(deps, config, tls, logger);
+    const publicServer = await buildPublicServer(deps, config, tls, logger, as);
     servers.push(publicServer);
     await publicServer.listen({ host: config.host, port: config.listeners.public.port });
-    const port = (publicServer.server.address() as AddressInfo).port;
     const hostname = config.hostnames[0] ?? 'localhost';
-    const urls = { public: `https://${hostname}:${port}` };
-    logger.info({ listener: 'public', url: urls.public }, 'listening');
+    const urlOf = (server: { address(): unknown }) =>
+      `https://${hostname}:${(server.address() as AddressInfo).port}`;
+
+    // RFC 8705 §5: the mTLS listener asks for a client certificate; who may present which one is decided
+    // per client by the authorization server (tls_client_auth, self-signed, or binding only).
+    const mtlsServer = createHttpsServerRaw(
+      { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
+      as.handle,
+    );
+    rawServers.push(mtlsServer);
+    await new Promise<void>((resolve, reject) => {
+      mtlsServer.once('error', reject);
+      mtlsServer.listen(config.listeners.mtls.port, config.host, () => resolve());
+    });
+
+    const urls = { public: urlOf(publicServer.server), mtls: urlOf(mtlsServer) };
+    logger.info({ listeners: urls }, 'listening');
 
     return {
       config,
@@ -119,14 +165,25 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       urls,
       async stop() {
         if (timer) clearInterval(timer);
+        for (const server of rawServers) await closeRaw(server);
         for (const server of servers) await server.close();
         await storage.close();
       },
     };
   } catch (err) {
     if (timer) clearInterval(timer);
+    for (const server of rawServers) await closeRaw(server).catch(() => {});
     for (const server of servers) await server.close().catch(() => {});
     await storage.close();
     throw err;
   }
+}
+
+function splitPem(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function closeRaw(server: HttpsServer): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export interface ServeState {
   pid: number;
   started_at: string;
-  listeners: { public: string };
+  listeners: { public: string; mtls?: string; gateway?: string };
 }
 
 const stateFile = (dataDir: string) => join(dataDir, 'run', 'serve.json');

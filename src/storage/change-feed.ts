@@ -9,6 +9,8 @@ export const CHANGE_KINDS = {
   appStatus: 'app.status',
   certRevoked: 'cert.revoked',
   tokenRevoked: 'token.revoked',
+  // Published when an application is created or its keys change; payload { org_id, status, auth_method, self_signed_x5t }.
+  appRegistered: 'app.registered',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

@@ -1,11 +1,15 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { Engine } from './engine.ts';
 import { initialMigration } from './migrations/0001-initial.ts';
+import { oidcModelsMigration } from './migrations/0002-oidc-models.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
 function migrationsFor(engine: Engine): Array<[string, Migration]> {
-  return [['0001-initial', initialMigration(engine)]];
+  return [
+    ['0001-initial', initialMigration(engine)],
+    ['0002-oidc-models', oidcModelsMigration],
+  ];
 }
 
 export class MigrationError extends Error {

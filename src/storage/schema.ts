@@ -144,6 +144,17 @@ export interface ChangeFeedTable {
   payload: string;
 }
 
+export interface OidcModelTable {
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+}
+
 export interface Database {
   organisations: OrganisationTable;
   organisation_roles: OrganisationRoleTable;
@@ -161,4 +172,5 @@ export interface Database {
   operator_tokens: OperatorTokenTable;
   audit_log: AuditLogTable;
   change_feed: ChangeFeedTable;
+  oidc_models: OidcModelTable;
 }

@@ -44,7 +44,10 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig(dir, { ACCREDIT_GATEWAY_URL: 'ftp://x' }), /ACCREDIT_GATEWAY_URL/);
     assert.throws(() => loadConfig(dir, { ACCREDIT_UPSTREAM_URL: 'file:///etc' }), /ACCREDIT_UPSTREAM_URL/);
     assert.throws(() => loadConfig(dir, { ACCREDIT_ACCESS_TOKEN_TTL: '5' }), /ACCREDIT_ACCESS_TOKEN_TTL/);
-    const c = loadConfig(dir, { ACCREDIT_GATEWAY_PORT: '9999', ACCREDIT_API_AUDIENCE: 'https://api.example' });
+    const c = loadConfig(dir, {
+      ACCREDIT_GATEWAY_PORT: '9999',
+      ACCREDIT_API_AUDIENCE: 'https://api.example',
+    });
     assert.equal(c.gatewayUrl, 'https://localhost:9999');
     assert.equal(c.gateway.audience, 'https://api.example');
   });

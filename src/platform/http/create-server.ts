@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -7,12 +9,21 @@ export interface ServerOptions {
   tls: SecureContextOptions;
   logger: Logger;
   bodyLimit?: number;
+  /** Requests Fastify should not see (e.g. the authorization server's routes) go here instead. */
+  fallback?: { wants: (url: string) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => void };
+  /** Extra options of the underlying HTTPS server (client certificate requests, …). */
+  serverOptions?: HttpsServerOptions;
 }
 
 /** A Fastify HTTPS server whose every error leaves as RFC 9457 problem details, never a stack trace. */
 export function createHttpsServer(options: ServerOptions): FastifyInstance {
+  const fallback = options.fallback;
   const app = Fastify({
-    https: { ...options.tls, minVersion: 'TLSv1.2' },
+    serverFactory: (handler) =>
+      createServer({ ...options.tls, minVersion: 'TLSv1.2', ...options.serverOptions }, (req, res) => {
+        if (fallback?.wants(req.url ?? '/')) fallback.handle(req, res);
+        else handler(req, res);
+      }),
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     trustProxy: false,

@@ -1,0 +1,66 @@
+import type { AdapterPayload } from 'oidc-provider';
+import { scopesForRoles } from '../directory/index.ts';
+import type { Storage } from '../storage/index.ts';
+
+/**
+ * The oidc-provider view of a directory application. A client whose application or organisation is not
+ * active does not exist for the authorization server (invalid_client), so suspension takes effect at once.
+ */
+export async function loadClientMetadata(
+  storage: Storage,
+  clientId: string,
+): Promise<AdapterPayload | undefined> {
+  const app = await storage.db
+    .selectFrom('applications')
+    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
+    .select([
+      'applications.client_id',
+      'applications.org_id',
+      'applications.name',
+      'applications.status',
+      'applications.auth_method',
+      'applications.metadata',
+      'organisations.status as org_status',
+    ])
+    .where('applications.client_id', '=', clientId)
+    .executeTakeFirst();
+  if (app?.status !== 'active' || app.org_status !== 'active') return undefined;
+  const roles = (
+    await storage.db
+      .selectFrom('application_roles')
+      .select('role')
+      .where('client_id', '=', clientId)
+      .execute()
+  ).map((r) => r.role);
+  const scopes = await scopesForRoles(storage.db, roles);
+  const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
+  const payload: AdapterPayload = {
+    client_id: app.client_id,
+    client_name: app.name,
+    token_endpoint_auth_method: app.auth_method,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: scopes.join(' '),
+    // RFC 8705 §3: every token is bound to the client's certificate.
+    tls_client_certificate_bound_access_tokens: true,
+    org_id: app.org_id,
+    roles,
+  };
+  if (app.auth_method === 'tls_client_auth') {
+    // The exact subject of the newest certificate the platform issued to this client (never a pattern);
+    // certificateSubjectMatches additionally requires the presented certificate itself to be one of them.
+    const cert = await storage.db
+      .selectFrom('certificates')
+      .select('subject')
+      .where('client_id', '=', clientId)
+      .where('status', '=', 'active')
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    payload.tls_client_auth_subject_dn = cert?.subject ?? `CN=${app.client_id}`;
+  }
+  if (metadata.jwks !== undefined) payload.jwks = metadata.jwks as AdapterPayload['jwks'];
+  if (typeof metadata.jwks_uri === 'string') payload.jwks_uri = metadata.jwks_uri;
+  return payload;
+}

@@ -1,0 +1,215 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.ts';
+import type { Storage } from '../storage/index.ts';
+import {
+  type CertificateResolver,
+  createCertificateResolver,
+  type PresentedCertificate,
+} from './client-certificate.ts';
+import { loadClientMetadata } from './client-metadata.ts';
+import { createJwtTokenManagement } from './jwt-token-management.ts';
+import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
+import { StorageAdapter } from './storage-adapter.ts';
+
+export interface AuthorizationServerOptions {
+  storage: Storage;
+  kek: string;
+  clock: Clock;
+  logger: Logger;
+  /** Issuer identifier = public base URL (RFC 8414 §2). */
+  issuer: string;
+  /** Base URL of the mTLS listener, advertised as mtls_endpoint_aliases (RFC 8705 §5). */
+  mtlsUrl: string;
+  /** The protected API: the only resource, and the `aud` of every access token (RFC 9068 §3). */
+  audience: string;
+  accessTokenTtlSeconds: number;
+  /** PEM certificates of the platform CAs (issuing, root). */
+  trustedCas: string[];
+  trustedProxies: string[];
+}
+
+export interface AuthorizationServer {
+  provider: Provider;
+  /** Node request handler for the public and mTLS listeners. */
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  discoveryPaths: readonly string[];
+}
+
+interface CertState {
+  presented: PresentedCertificate | undefined;
+  issued: { client_id: string; status: string } | undefined;
+}
+
+const CLIENT_AUTH_ALGS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
+const stateOf = (ctx: KoaContextWithOIDC) => (ctx.state as { cert?: CertState }).cert;
+
+/**
+ * oidc-provider configured as Accredit's authorization server: client credentials only (for now), mTLS
+ * client authentication and certificate-bound RFC 9068 JWT access tokens, introspection and revocation,
+ * clients read live from the directory, state in our storage, keys from our key store.
+ */
+export async function createAuthorizationServer(
+  options: AuthorizationServerOptions,
+): Promise<AuthorizationServer> {
+  const { storage, clock, issuer, audience } = options;
+  const keys = await loadAccessTokenKeys(storage.db, options.kek);
+  const catalogScopes = (await storage.db.selectFrom('scopes').select('name').orderBy('name').execute()).map(
+    (s) => s.name,
+  );
+  const resolveCertificate: CertificateResolver = createCertificateResolver({
+    trustedProxies: options.trustedProxies,
+    trustedCas: options.trustedCas,
+  });
+
+  const configuration: Configuration = {
+    adapter: (name: string) =>
+      name === 'Client'
+        ? {
+            find: (id: string) => loadClientMetadata(storage, id),
+            upsert: async () => {},
+            destroy: async () => {},
+            consume: async () => {},
+            findByUid: async () => undefined,
+            findByUserCode: async () => undefined,
+            revokeByGrantId: async () => {},
+          }
+        : new StorageAdapter(name, storage, clock),
+    clients: [],
+    jwks: keys.jwks as Configuration['jwks'],
+    cookies: { keys: deriveCookieKeys(options.kek) },
+    findAccount: async () => undefined,
+    // No end-user flows are enabled yet; any interaction lands on a route that says so (no dev login page).
+    interactions: { url: () => '/interaction/unavailable' },
+    scopes: catalogScopes,
+    claims: { openid: ['sub'] },
+    responseTypes: ['code'],
+    clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: CLIENT_AUTH_ALGS as never,
+      idTokenSigningAlgValues: [keys.alg] as never,
+    },
+    clientDefaults: {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      token_endpoint_auth_method: 'tls_client_auth',
+      id_token_signed_response_alg: keys.alg as never,
+    },
+    extraClientMetadata: { properties: ['org_id', 'roles'] },
+    ttl: { ClientCredentials: options.accessTokenTtlSeconds, AccessToken: options.accessTokenTtlSeconds },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate: (ctx) => stateOf(ctx)?.presented?.cert,
+        // RFC 8705 §2.1: chained to the platform CA and one the platform issued, still active.
+        certificateAuthorized: (ctx) => {
+          const s = stateOf(ctx);
+          return s?.presented?.chainTrusted === true && s.issued?.status === 'active';
+        },
+        // Matched by the thumbprint of a certificate the platform issued to this very client, which fixes
+        // issuer and exact subject at once; never a DN pattern.
+        certificateSubjectMatches: (ctx, property) => {
+          const s = stateOf(ctx);
+          return (
+            property === 'tls_client_auth_subject_dn' &&
+            s?.issued?.status === 'active' &&
+            s.issued.client_id === ctx.oidc.client?.clientId
+          );
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => audience,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (ctx, resourceIndicator, client) => {
+          if (resourceIndicator !== audience) throw new errors.InvalidTarget();
+          const allowed = new Set((client.scope ?? '').split(' ').filter(Boolean));
+          const requested = (ctx.oidc.params?.scope as string | undefined)?.split(' ').filter(Boolean) ?? [];
+          // RFC 6749 §5.2: a scope beyond what the client's roles grant, known or not, is invalid_scope.
+          for (const scope of requested) {
+            if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed', scope);
+          }
+          // RFC 6749 §3.3: no scope requested means the pre-defined default, every scope the roles grant.
+          if (requested.length === 0 && ctx.oidc.params) ctx.oidc.params.scope = [...allowed].join(' ');
+          return {
+            scope: catalogScopes.join(' '),
+            audience,
+            accessTokenTTL: options.accessTokenTtlSeconds,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: keys.alg as 'ES256' } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      const client = await loadClientMetadata(storage, token.clientId as string);
+      return client ? { org_id: client.org_id, roles: client.roles } : undefined;
+    },
+    discovery: {
+      mtls_endpoint_aliases: {
+        token_endpoint: `${options.mtlsUrl}/token`,
+        introspection_endpoint: `${options.mtlsUrl}/token/introspection`,
+        revocation_endpoint: `${options.mtlsUrl}/token/revocation`,
+      },
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'json';
+      ctx.body = out;
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = false;
+
+  // Resolve and look up the client certificate once per request, before oidc-provider's synchronous hooks.
+  provider.use(async (ctx, next) => {
+    const presented = resolveCertificate(ctx.req, clock());
+    let issued: CertState['issued'];
+    if (presented) {
+      issued = await storage.db
+        .selectFrom('certificates')
+        .select(['client_id', 'status'])
+        .where('x5t_s256', '=', presented.x5t)
+        .executeTakeFirst();
+      if (issued?.status === 'revoked' && ctx.method === 'POST') {
+        // A revoked certificate authenticates nothing and binds nothing (RFC 6749 §5.2 invalid_client).
+        ctx.status = 401;
+        ctx.set('cache-control', 'no-store');
+        ctx.body = { error: 'invalid_client', error_description: 'client certificate has been revoked' };
+        return;
+      }
+    }
+    (ctx.state as { cert?: CertState }).cert = { presented, issued };
+    await next();
+  });
+  provider.use(
+    createJwtTokenManagement({
+      storage,
+      clock,
+      issuer,
+      publicJwks: keys.publicJwks,
+      algorithms: [keys.alg],
+    }) as never,
+  );
+  provider.on('server_error', (_ctx, err) => options.logger.error({ err }, 'authorization server error'));
+
+  const callback = provider.callback();
+  return {
+    provider,
+    discoveryPaths: ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'],
+    handle(req, res) {
+      // RFC 8414 §3: the OAuth metadata document is the same document under its own well-known name.
+      if (req.url === '/.well-known/oauth-authorization-server')
+        req.url = '/.well-known/openid-configuration';
+      callback(req, res);
+    },
+  };
+}

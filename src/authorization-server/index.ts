@@ -1,0 +1,6 @@
+export {
+  type AuthorizationServer,
+  type AuthorizationServerOptions,
+  createAuthorizationServer,
+} from './create-authorization-server.ts';
+export { pruneExpiredOidcModels } from './storage-adapter.ts';

@@ -7,7 +7,7 @@ import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
 import { requireOrganisation } from './organisations.ts';
-import { assertClientJwks } from './validate-client-jwks.ts';
+import { assertClientJwks, selfSignedCertificates } from './validate-client-jwks.ts';
 
 // Shared secrets are deliberately absent: partners authenticate with keys or certificates only (RFC 8705, RFC 7523).
 export const AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'] as const;
@@ -45,7 +45,8 @@ export function newClientId(): string {
   return `cl_${randomBytes(16).toString('base64url')}`;
 }
 
-function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unknown>): void {
+/** Returns the x5t#S256 of the registered self-signed certificates (empty for other methods). */
+function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unknown>, now: Date): string[] {
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
     throw invalidInput('metadata is larger than 16 KiB', { field: 'metadata' });
   }
@@ -68,6 +69,16 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
       field: 'metadata.jwks',
     });
   }
+  if (authMethod !== 'self_signed_tls_client_auth') return [];
+  // The gateway must recognise the certificate without fetching anything: inline jwks only.
+  if (jwks === undefined) {
+    throw invalidInput('self_signed_tls_client_auth needs the certificate inline in metadata.jwks (x5c)', {
+      field: 'metadata.jwks',
+    });
+  }
+  const { thumbprints, findings } = selfSignedCertificates(jwks, now);
+  if (findings.length > 0) throw invalidInput('jwks is not acceptable', { field: 'jwks', findings });
+  return thumbprints;
 }
 
 export async function createApplication(
@@ -84,7 +95,7 @@ export async function createApplication(
   }
   const authMethod = input.authMethod as AuthMethod;
   const metadata = input.metadata ?? {};
-  validateMetadata(authMethod, metadata);
+  const selfSignedX5t = validateMetadata(authMethod, metadata, meta.now);
 
   const roles = [...new Set(input.roles)].sort();
   if (roles.length === 0) throw invalidInput('at least one role is required', { field: 'roles' });
@@ -135,8 +146,19 @@ export async function createApplication(
       updated_at: at,
     })
     .execute();
-  for (const role of roles)
+  for (const role of roles) {
     await tx.db.insertInto('application_roles').values({ client_id: clientId, role }).execute();
+  }
+  // Enforcement points learn new clients (and their self-signed certificates) from the feed, not by polling.
+  await publishChange(
+    tx,
+    {
+      kind: CHANGE_KINDS.appRegistered,
+      entityId: clientId,
+      payload: { org_id: org.id, status: 'active', auth_method: authMethod, self_signed_x5t: selfSignedX5t },
+    },
+    meta.now,
+  );
   await recordAuditEvent(
     tx,
     {

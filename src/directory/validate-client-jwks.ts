@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
+import { createHash, createPublicKey, type JsonWebKeyInput, X509Certificate } from 'node:crypto';
 import { invalidInput } from '../shared/app-error.ts';
 
 export interface JwksFinding {
@@ -67,4 +67,40 @@ export function lintClientJwks(jwks: unknown): JwksFinding[] {
 export function assertClientJwks(jwks: unknown): void {
   const findings = lintClientJwks(jwks);
   if (findings.length > 0) throw invalidInput('jwks is not acceptable', { field: 'jwks', findings });
+}
+
+/**
+ * RFC 8705 §2.2: a self_signed_tls_client_auth client registers its certificate(s) as `x5c` in its JWK Set.
+ * Returns the x5t#S256 of each registered certificate, or the findings that make the set unusable.
+ */
+export function selfSignedCertificates(
+  jwks: unknown,
+  now: Date,
+): { thumbprints: string[]; findings: JwksFinding[] } {
+  const findings: JwksFinding[] = [];
+  const thumbprints: string[] = [];
+  const keys = (jwks as { keys?: unknown[] } | undefined)?.keys ?? [];
+  keys.forEach((key, i) => {
+    const x5c = (key as { x5c?: unknown }).x5c;
+    const field = `jwks.keys[${i}].x5c`;
+    if (!Array.isArray(x5c) || typeof x5c[0] !== 'string') {
+      findings.push({
+        field,
+        message: 'self_signed_tls_client_auth needs the certificate in x5c (RFC 8705 §2.2)',
+      });
+      return;
+    }
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(Buffer.from(x5c[0], 'base64'));
+    } catch {
+      findings.push({ field, message: 'x5c[0] is not a base64 DER X.509 certificate (RFC 7517 §4.7)' });
+      return;
+    }
+    const jwkKey = createPublicKey({ key: key as JsonWebKeyInput['key'], format: 'jwk' });
+    if (!cert.publicKey.equals(jwkKey)) findings.push({ field, message: 'x5c[0] does not certify this JWK' });
+    if (new Date(cert.validTo) <= now) findings.push({ field, message: 'x5c[0] has expired' });
+    thumbprints.push(createHash('sha256').update(cert.raw).digest('base64url'));
+  });
+  return { thumbprints, findings };
 }

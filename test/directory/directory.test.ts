@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import {
@@ -11,6 +11,7 @@ import {
   setApplicationStatus,
   setOrganisationStatus,
 } from '../../src/directory/index.ts';
+import { createRootCa, x5tS256 } from '../../src/pki/index.ts';
 import type { Change } from '../../src/storage/index.ts';
 import { META, seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
@@ -195,6 +196,49 @@ for (const target of targets) {
       }
     });
 
+    test('ok/self-signed clients register their certificate in x5c; fail/without or with a mismatched one', async () => {
+      const storage = await seededStorage(target);
+      try {
+        const orgId = await storage.transaction((tx) => createOrganisation(tx, { name: 'Acme' }, META));
+        const self = await createRootCa({ commonName: 'partner self-signed', now: META.now });
+        const other = await createRootCa({ commonName: 'other', now: META.now });
+        const jwk = createPublicKey(self.privateKey).export({ format: 'jwk' });
+        const x5c = [self.certDer.toString('base64')];
+        const base = { orgId, roles: ['partner_reader'], authMethod: 'self_signed_tls_client_auth' };
+        const cases: Array<[string, Record<string, unknown> | undefined]> = [
+          ['fail/no keys', undefined],
+          ['fail/jwks_uri only', { jwks_uri: 'https://partner.example/jwks' }],
+          ['fail/no x5c', { jwks: { keys: [jwk] } }],
+          [
+            'fail/x5c of another key',
+            { jwks: { keys: [{ ...jwk, x5c: [other.certDer.toString('base64')] }] } },
+          ],
+          ['fail/x5c not a certificate', { jwks: { keys: [{ ...jwk, x5c: ['bm90IGEgY2VydA=='] }] } }],
+        ];
+        for (const [name, metadata] of cases) {
+          await assert.rejects(
+            storage.transaction((tx) => createApplication(tx, { ...base, name, metadata }, META)),
+            { code: 'invalid_input' },
+            name,
+          );
+        }
+        await storage.feed.start();
+        const seen: Change[] = [];
+        storage.feed.subscribe((c) => seen.push(c));
+        const clientId = await storage.transaction((tx) =>
+          createApplication(
+            tx,
+            { ...base, name: 'ok', metadata: { jwks: { keys: [{ ...jwk, x5c }] } } },
+            META,
+          ),
+        );
+        assert.equal(seen[0]?.entityId, clientId);
+        assert.deepEqual(seen[0]?.payload.self_signed_x5t, [x5tS256(self.certDer)]);
+      } finally {
+        await storage.close();
+      }
+    });
+
     test('ok/suspension publishes changes; fail/an app of a suspended org cannot be activated or created', async () => {
       const storage = await seededStorage(target);
       try {
@@ -214,6 +258,7 @@ for (const target of targets) {
         assert.deepEqual(
           seen.map((c) => [c.kind, c.entityId, c.payload.status]),
           [
+            ['app.registered', clientId, 'active'],
             ['app.status', clientId, 'suspended'],
             ['org.status', orgId, 'suspended'],
           ],

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAppCommands } from './commands/app.ts';
 import { registerCertCommands } from './commands/cert.ts';
 import { registerOrgCommands } from './commands/org.ts';
+import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
@@ -30,6 +31,7 @@ registerPlatformCommands(program);
 registerOrgCommands(program);
 registerAppCommands(program);
 registerCertCommands(program);
+registerPartnerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

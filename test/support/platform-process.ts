@@ -54,23 +54,31 @@ export class PlatformProcess {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly port: number;
+  readonly ports: { public: number; mtls: number; gateway: number };
   #child: ChildProcess | undefined;
   output = '';
 
-  private constructor(dir: string, port: number, env: NodeJS.ProcessEnv) {
+  private constructor(
+    dir: string,
+    ports: { public: number; mtls: number; gateway: number },
+    env: NodeJS.ProcessEnv,
+  ) {
     this.dir = dir;
-    this.port = port;
+    this.port = ports.public;
+    this.ports = ports;
     this.env = env;
   }
 
   static async create(extraEnv: NodeJS.ProcessEnv = {}): Promise<PlatformProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'accredit-e2e-'));
-    const port = await freePort();
-    return new PlatformProcess(dir, port, {
+    const ports = { public: await freePort(), mtls: await freePort(), gateway: await freePort() };
+    return new PlatformProcess(dir, ports, {
       ACCREDIT_DIR: '',
       ACCREDIT_KEK: '',
       ACCREDIT_OPERATOR_TOKEN: '',
-      ACCREDIT_PUBLIC_PORT: String(port),
+      ACCREDIT_PUBLIC_PORT: String(ports.public),
+      ACCREDIT_MTLS_PORT: String(ports.mtls),
+      ACCREDIT_GATEWAY_PORT: String(ports.gateway),
       ACCREDIT_LOG_LEVEL: 'info',
       ...extraEnv,
     });
@@ -78,6 +86,14 @@ export class PlatformProcess {
 
   get url(): string {
     return `https://localhost:${this.port}`;
+  }
+
+  get mtlsUrl(): string {
+    return `https://localhost:${this.ports.mtls}`;
+  }
+
+  get gatewayUrl(): string {
+    return `https://localhost:${this.ports.gateway}`;
   }
 
   get caBundle(): string {

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
+import type { ClientLiveness, LivenessState } from './liveness.ts';
+
+/** What the TLS layer established about the client certificate; fixed for the life of a connection. */
+export interface PresentedCertificate {
+  /** RFC 8705 §3.1: base64url SHA-256 of the DER certificate. */
+  x5tS256: string;
+  /** Subject, RDNs joined with ", " (for logs only: never an authorization input). */
+  subject: string;
+  notBeforeMs: number;
+  notAfterMs: number;
+  /** Chains to the configured trust store (OpenSSL verified it during the handshake). */
+  chained: boolean;
+  /** OpenSSL's verification error when not chained, e.g. CERT_HAS_EXPIRED. */
+  verifyError: string | undefined;
+}
+
+export interface AcceptedCertificate extends PresentedCertificate {
+  /** Set when the certificate was accepted as a registered self-signed certificate (RFC 8705 §2.2). */
+  selfSignedOwner: ClientLiveness | undefined;
+}
+
+// Keep-alive requests reuse the connection's certificate: hash it once per TLS socket.
+const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>();
+
+function describePeer(socket: TLSSocket): PresentedCertificate | null {
+  const peer = socket.getPeerX509Certificate();
+  if (!peer) return null;
+  const verifyError = socket.authorizationError;
+  return {
+    x5tS256: createHash('sha256').update(peer.raw).digest('base64url'),
+    subject: peer.subject.split('\n').join(', '),
+    notBeforeMs: peer.validFromDate.getTime(),
+    notAfterMs: peer.validToDate.getTime(),
+    chained: socket.authorized === true,
+    verifyError: verifyError === undefined || verifyError === null ? undefined : String(verifyError),
+  };
+}
+
+export function presentedCertificate(socket: TLSSocket): PresentedCertificate | undefined {
+  let described = perSocket.get(socket);
+  if (described === undefined) {
+    described = describePeer(socket);
+    perSocket.set(socket, described);
+  }
+  return described ?? undefined;
+}
+
+function refuse(reason: (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS], message: string) {
+  return new GatewayError(reason, 403, message);
+}
+
+/**
+ * Step 1: a client certificate is required, chained to the trust store or registered self-signed for an
+ * active client, within its validity at `now` (checked per request: connections outlive certificates),
+ * and not revoked.
+ */
+export function checkClientCertificate(
+  socket: TLSSocket,
+  liveness: LivenessState,
+  now: Date,
+): AcceptedCertificate {
+  const cert = presentedCertificate(socket);
+  if (!cert) throw refuse(GATEWAY_REASONS.clientCertificateRequired, 'a client certificate is required');
+  const t = now.getTime();
+  if (t > cert.notAfterMs || cert.verifyError === 'CERT_HAS_EXPIRED') {
+    throw refuse(GATEWAY_REASONS.certificateExpired, 'the client certificate has expired');
+  }
+  if (t < cert.notBeforeMs || cert.verifyError === 'CERT_NOT_YET_VALID') {
+    throw refuse(GATEWAY_REASONS.certificateNotYetValid, 'the client certificate is not yet valid');
+  }
+  let selfSignedOwner: ClientLiveness | undefined;
+  if (!cert.chained) {
+    // RFC 8705 §2.2: outside the PKI, the certificate is trusted only because a client registered it.
+    const owner = liveness.selfSignedOwner(cert.x5tS256);
+    if (owner?.status !== 'active' || liveness.orgStatus(owner.orgId) !== 'active') {
+      throw refuse(GATEWAY_REASONS.certificateUntrusted, 'the client certificate is not trusted');
+    }
+    selfSignedOwner = owner;
+  }
+  if (liveness.isCertificateRevoked(cert.x5tS256)) {
+    throw refuse(GATEWAY_REASONS.certificateRevoked, 'the client certificate has been revoked');
+  }
+  return { ...cert, selfSignedOwner };
+}

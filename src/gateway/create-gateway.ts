@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import { type AcceptedCertificate, checkClientCertificate } from './check-client-certificate.ts';
+import { checkLiveness } from './check-liveness.ts';
+import { checkScope } from './check-scope.ts';
+import { checkSenderConstraint } from './check-sender-constraint.ts';
+import { createDecisionLog, type GatewayStats } from './decision-log.ts';
+import type { IdentityHeaders } from './forward-headers.ts';
+import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
+import { createJwksResolver } from './jwks.ts';
+import type { ClientLiveness } from './liveness.ts';
+import { compileRouteTable, type RouteMatch } from './match-route.ts';
+import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
+import { parseRequestTarget } from './parse-request-target.ts';
+import { createUpstream } from './proxy-upstream.ts';
+import { readAccessToken, rejectTokenInQuery } from './read-access-token.ts';
+import { sendProblem } from './send-problem.ts';
+import { type AccessToken, createTokenVerifier } from './verify-access-token.ts';
+
+export interface Gateway {
+  /** Where the listener is reachable from this host (https://host:port), not the external publicUrl. */
+  url: string;
+  port: number;
+  /** Counters of decisions by reason, for metrics. */
+  stats(): GatewayStats;
+  close(): Promise<void>;
+}
+
+/** What each step has established so far; the decision line is written from it, allow or deny. */
+interface RequestContext {
+  requestId: string;
+  started: number;
+  method: string;
+  path: string;
+  cert: AcceptedCertificate | undefined;
+  token: AccessToken | undefined;
+  client: ClientLiveness | undefined;
+  route: RouteMatch | undefined;
+}
+
+const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
+
+function listenUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `https://${name}:${port}`;
+}
+
+/**
+ * The policy enforcement point: an HTTPS listener that requests client certificates and runs every
+ * request through steps 1–7 of the architecture before proxying it to the upstream.
+ */
+export async function createGateway(input: GatewayOptions): Promise<Gateway> {
+  const options = resolveGatewayOptions(input);
+  const { liveness, clock, logger, realm } = options;
+  const routes = compileRouteTable(options.routes);
+  const publicPaths = new Set(options.publicPaths);
+  const jwks = createJwksResolver({
+    uri: options.jwksUri,
+    ca: options.jwksCa,
+    cooldownMs: options.jwksCooldownMs,
+    maxAgeMs: options.jwksMaxAgeMs,
+    timeoutMs: 5000,
+  });
+  const verifier = createTokenVerifier({
+    issuer: options.issuer,
+    audience: options.audience,
+    getKey: jwks.getKey,
+    algorithms: options.algorithms,
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    cacheSize: options.tokenCacheSize,
+  });
+  const upstream = createUpstream({
+    url: options.upstream,
+    timeoutMs: options.upstreamTimeoutMs,
+    connections: options.upstreamConnections,
+  });
+  const decisions = createDecisionLog(logger);
+
+  /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
+  async function authorize(req: IncomingMessage, ctx: RequestContext): Promise<IdentityHeaders> {
+    const now = clock();
+    const cert = checkClientCertificate(req.socket as TLSSocket, liveness, now);
+    ctx.cert = cert;
+    const target = parseRequestTarget(req.url);
+    ctx.path = target.path;
+    if (publicPaths.has(target.path) && PUBLIC_METHODS.has(ctx.method)) {
+      return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
+    }
+    // Looked up now so refusals are logged with their route; enforced after the caller is known.
+    const route = routes.match(ctx.method, target.segments);
+    ctx.route = route;
+    rejectTokenInQuery(target.query);
+    // Seam: the DPoP scheme (RFC 9449 §7.1) will yield a proof to check in the sender-constraint step.
+    const raw = readAccessToken(req.headers.authorization);
+    const token = await verifier.verify(raw, now);
+    ctx.token = token;
+    checkSenderConstraint(token, cert);
+    const client = checkLiveness(token, cert, liveness);
+    ctx.client = client;
+    if (!route) throw new GatewayError(GATEWAY_REASONS.routeNotFound, 404, 'no such operation');
+    checkScope(token, route);
+    // Seam: a Cedar policy attached to the route is evaluated here, only on routes that carry one.
+    return {
+      'x-accredit-client-id': client.clientId,
+      'x-accredit-org-id': client.orgId,
+      'x-accredit-scopes': token.scopeText,
+      'x-accredit-roles': token.rolesText,
+      'x-accredit-cert-x5t-s256': cert.x5tS256,
+      'x-accredit-token-jti': token.jti,
+      'x-request-id': ctx.requestId,
+    };
+  }
+
+  function record(
+    ctx: RequestContext,
+    decision: 'allow' | 'deny',
+    reason: GatewayError['reason'],
+    status: number,
+  ) {
+    decisions.record({
+      decision,
+      reason,
+      status,
+      method: ctx.method,
+      route: ctx.route?.pathPattern ?? (decision === 'allow' ? ctx.path : undefined),
+      path: ctx.path,
+      client_id: ctx.client?.clientId ?? ctx.token?.clientId,
+      org_id: ctx.client?.orgId ?? ctx.token?.orgId,
+      jti: ctx.token?.jti,
+      cert_subject: ctx.cert?.subject,
+      cert_x5t_s256: ctx.cert?.x5tS256,
+      request_id: ctx.requestId,
+      latency_ms: Math.round((performance.now() - ctx.started) * 1000) / 1000,
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const ctx: RequestContext = {
+      requestId: randomUUID(),
+      started: performance.now(),
+      method: req.method ?? 'GET',
+      path: q === -1 ? url : url.slice(0, q),
+      cert: undefined,
+      token: undefined,
+      client: undefined,
+      route: undefined,
+    };
+    let identity: IdentityHeaders;
+    try {
+      identity = await authorize(req, ctx);
+    } catch (err) {
+      const refusal =
+        err instanceof GatewayError
+          ? err
+          : new GatewayError(
+              GATEWAY_REASONS.internalError,
+              500,
+              'an internal error occurred; it has been logged',
+            );
+      if (!(err instanceof GatewayError))
+        logger.error({ err, request_id: ctx.requestId }, 'gateway step failed');
+      // Unread request bodies of refused requests are discarded, not buffered.
+      req.resume();
+      sendProblem(res, refusal, { realm, requestId: ctx.requestId, instance: ctx.path });
+      record(ctx, 'deny', refusal.reason, refusal.status);
+      return;
+    }
+    try {
+      const status = await upstream.forward(req, res, url, identity);
+      record(ctx, 'allow', GATEWAY_REASONS.ok, status);
+    } catch (err) {
+      const failure =
+        err instanceof GatewayError
+          ? err
+          : new GatewayError(GATEWAY_REASONS.upstreamUnavailable, 502, 'the upstream API is unavailable');
+      req.resume();
+      sendProblem(res, failure, { realm, requestId: ctx.requestId, instance: ctx.path });
+      record(ctx, 'allow', failure.reason, failure.status);
+    }
+  }
+
+  const server = createServer(
+    {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ...(options.tls.passphrase !== undefined ? { passphrase: options.tls.passphrase } : {}),
+      ca: options.tls.ca,
+      // Step 1's decisions (missing, untrusted, self-signed, revoked) are answered in HTTP, not by a
+      // handshake failure, so a partner sees which it is; the certificate itself is still verified by OpenSSL.
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      ALPNProtocols: ['http/1.1'],
+    },
+    (req, res) => {
+      handle(req, res).catch((err) => {
+        logger.error({ err }, 'gateway request failed');
+        res.destroy();
+      });
+    },
+  );
+  // The server's SecureContext is built once here; resumed sessions skip the certificate exchange's cost.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  // TLS 1.2 renegotiation could swap the client certificate under the per-connection thumbprint cache.
+  server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+  server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'gateway TLS handshake failed'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = listenUrl(options.host, port);
+  logger.info(
+    { listener: 'gateway', url, public_url: options.publicUrl, upstream: options.upstream },
+    'listening',
+  );
+  // Warm the key cache so the first partner request does not pay for the fetch; failure is not fatal.
+  jwks
+    .refresh()
+    .catch((err: Error) => logger.warn({ err: err.message }, 'gateway could not fetch the JWKS yet'));
+
+  return {
+    url,
+    port,
+    stats: () => decisions.stats(),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await upstream.close();
+      await jwks.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/** Stable reason codes: they appear in problem bodies (`code`), decision logs and counters. */
+export const GATEWAY_REASONS = {
+  ok: 'ok',
+  clientCertificateRequired: 'client_certificate_required',
+  certificateUntrusted: 'certificate_untrusted',
+  certificateExpired: 'certificate_expired',
+  certificateNotYetValid: 'certificate_not_yet_valid',
+  certificateRevoked: 'certificate_revoked',
+  certificateClientMismatch: 'certificate_client_mismatch',
+  invalidPath: 'invalid_path',
+  routeNotFound: 'route_not_found',
+  tokenMissing: 'token_missing',
+  tokenInQuery: 'token_in_query',
+  dpopNotEnabled: 'dpop_not_enabled',
+  tokenMalformed: 'token_malformed',
+  tokenTypeInvalid: 'token_type_invalid',
+  tokenAlgorithmNotAllowed: 'token_algorithm_not_allowed',
+  tokenKeyUnknown: 'token_key_unknown',
+  tokenSignatureInvalid: 'token_signature_invalid',
+  tokenIssuerInvalid: 'token_issuer_invalid',
+  tokenAudienceInvalid: 'token_audience_invalid',
+  tokenExpired: 'token_expired',
+  tokenNotYetValid: 'token_not_yet_valid',
+  tokenClaimsInvalid: 'token_claims_invalid',
+  tokenRevoked: 'token_revoked',
+  tokenNotBound: 'token_not_bound',
+  tokenBindingMismatch: 'token_binding_mismatch',
+  jwksUnavailable: 'jwks_unavailable',
+  clientUnknown: 'client_unknown',
+  clientSuspended: 'client_suspended',
+  clientDeleted: 'client_deleted',
+  orgSuspended: 'org_suspended',
+  orgOffboarded: 'org_offboarded',
+  orgMismatch: 'org_mismatch',
+  insufficientScope: 'insufficient_scope',
+  upstreamUnavailable: 'upstream_unavailable',
+  upstreamTimeout: 'upstream_timeout',
+  internalError: 'internal_error',
+} as const;
+export type GatewayReason = (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS];
+
+/**
+ * RFC 6750 §3 challenge attached to a 401/403: `none` is a bare challenge (no credentials were offered,
+ * §3.1 says no error code then); the others name the §3.1 error code.
+ */
+export type BearerChallenge = 'none' | 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+export interface GatewayErrorOptions {
+  challenge?: BearerChallenge;
+  /** Required scopes, for the `scope` attribute of an insufficient_scope challenge (RFC 6750 §3). */
+  scope?: string;
+}
+
+/**
+ * A refused request: `reason` is the stable code, `status` the HTTP status, `message` a client-safe
+ * description that never contains token material.
+ */
+export class GatewayError extends Error {
+  readonly reason: GatewayReason;
+  readonly status: number;
+  readonly challenge: BearerChallenge | undefined;
+  readonly scope: string | undefined;
+
+  constructor(reason: GatewayReason, status: number, message: string, options: GatewayErrorOptions = {}) {
+    super(message);
+    this.name = 'GatewayError';
+    this.reason = reason;
+    this.status = status;
+    this.challenge = options.challenge;
+    this.scope = options.scope;
+  }
+}
+
+/** 401 invalid_token: the shape of every token failure (RFC 6750 §3.1). */
+export function invalidToken(reason: GatewayReason, message: string): GatewayError {
+  return new GatewayError(reason, 401, message, { challenge: 'invalid_token' });
+}

@@ -1,0 +1,15 @@
+export type { AcceptedCertificate, PresentedCertificate } from './check-client-certificate.ts';
+export { createGateway, type Gateway } from './create-gateway.ts';
+export type { DecisionRecord, GatewayStats } from './decision-log.ts';
+export type { IdentityHeaders } from './forward-headers.ts';
+export { GATEWAY_REASONS, GatewayError, type GatewayReason } from './gateway-error.ts';
+export {
+  type ClientLiveness,
+  createLivenessState,
+  type LivenessOptions,
+  type LivenessState,
+  selfSignedThumbprints,
+} from './liveness.ts';
+export { type CatalogRoute, compileRouteTable, type RouteMatch, type RouteTable } from './match-route.ts';
+export { DEFAULT_ALGORITHMS, type GatewayOptions } from './options.ts';
+export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';

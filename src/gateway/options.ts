@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import type { LivenessState } from './liveness.ts';
+import type { CatalogRoute } from './match-route.ts';
+
+export interface GatewayOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** External base URL of the gateway (logs now; DPoP `htu` later, RFC 9449 §4.3). */
+  publicUrl: string;
+  /** Server certificate chain and key; `ca` is the PEM bundle of CAs whose client certificates are trusted. */
+  tls: { cert: string; key: string; passphrase?: string; ca: string };
+  /** Expected `iss` of access tokens (RFC 9068 §4). */
+  issuer: string;
+  /** Expected `aud` of access tokens (RFC 9068 §4). */
+  audience: string;
+  /** The authorization server's JWKS (https). */
+  jwksUri: string;
+  /** PEM bundle to trust when fetching the JWKS; default: the system store. */
+  jwksCa?: string;
+  liveness: LivenessState;
+  /** The access catalog: method + path pattern → scope. Anything not listed is denied. */
+  routes: CatalogRoute[];
+  /** Paths that need a trusted client certificate only, no token (GET/HEAD). Default ['/health']. */
+  publicPaths?: string[];
+  /** http(s) base URL of the protected API. */
+  upstream: string;
+  logger: Logger;
+  clock?: Clock;
+  /** JWS algorithm allow-list. Default ['ES256', 'ES384', 'PS256', 'EdDSA']; symmetric and none refused. */
+  algorithms?: string[];
+  /** Leeway for exp/nbf in seconds (default 5, at most 300). */
+  clockToleranceSeconds?: number;
+  /** Least time between JWKS refetches caused by an unknown kid (default 30 000 ms). */
+  jwksCooldownMs?: number;
+  /** Age after which the JWKS is refreshed in the background (default 600 000 ms). */
+  jwksMaxAgeMs?: number;
+  /** Verified tokens kept in memory until their exp (default 10 000). */
+  tokenCacheSize?: number;
+  /** Upstream response-header and body timeout (default 30 000 ms). */
+  upstreamTimeoutMs?: number;
+  /** Keep-alive connections to the upstream (default 64). */
+  upstreamConnections?: number;
+  /** realm of the WWW-Authenticate challenge (default "accredit"). */
+  realm?: string;
+}
+
+export const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
+// Asymmetric JWS algorithms only (RFC 8725 §3.1): a shared-secret or unsigned token proves nothing here.
+const ASYMMETRIC = new Set([
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+  'Ed25519',
+]);
+
+export interface ResolvedGatewayOptions extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls'>> {
+  jwksCa: string | undefined;
+  tls: GatewayOptions['tls'];
+}
+
+function fail(key: string, message: string): never {
+  throw new Error(`gateway.${key}: ${message}`);
+}
+
+function nonEmpty(key: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length === 0) fail(key, 'expected a non-empty string');
+}
+
+function urlOf(key: string, value: string, protocols: string[]): URL {
+  if (!URL.canParse(value)) fail(key, `not a URL: ${JSON.stringify(value)}`);
+  const url = new URL(value);
+  if (!protocols.includes(url.protocol)) fail(key, `must be an ${protocols.join(' or ')} URL`);
+  return url;
+}
+
+function intIn(key: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    fail(key, `expected an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** Bad configuration stops the gateway at boot with the key named, never at the first request. */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  nonEmpty('host', options.host);
+  intIn('port', options.port, 0, 65535);
+  urlOf('publicUrl', options.publicUrl, ['https:']);
+  nonEmpty('tls.cert', options.tls?.cert);
+  nonEmpty('tls.key', options.tls?.key);
+  nonEmpty('tls.ca', options.tls?.ca);
+  nonEmpty('issuer', options.issuer);
+  nonEmpty('audience', options.audience);
+  urlOf('jwksUri', options.jwksUri, ['https:']);
+  urlOf('upstream', options.upstream, ['http:', 'https:']);
+  if (!options.liveness) fail('liveness', 'a LivenessState is required');
+  if (!Array.isArray(options.routes)) fail('routes', 'expected the access catalog routes');
+  const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+  if (algorithms.length === 0) fail('algorithms', 'at least one algorithm is required');
+  for (const alg of algorithms) {
+    if (!ASYMMETRIC.has(alg)) fail('algorithms', `${alg} is not an accepted asymmetric JWS algorithm`);
+  }
+  const publicPaths = options.publicPaths ?? ['/health'];
+  for (const path of publicPaths) {
+    if (!path.startsWith('/') || path.includes('?') || path.includes('..')) {
+      fail('publicPaths', `"${path}" must be a plain absolute path`);
+    }
+  }
+  return {
+    ...options,
+    jwksCa: options.jwksCa,
+    publicPaths,
+    algorithms,
+    clock: options.clock ?? systemClock,
+    clockToleranceSeconds: intIn('clockToleranceSeconds', options.clockToleranceSeconds ?? 5, 0, 300),
+    jwksCooldownMs: intIn('jwksCooldownMs', options.jwksCooldownMs ?? 30_000, 0, 86_400_000),
+    jwksMaxAgeMs: intIn('jwksMaxAgeMs', options.jwksMaxAgeMs ?? 600_000, 1000, 86_400_000),
+    tokenCacheSize: intIn('tokenCacheSize', options.tokenCacheSize ?? 10_000, 0, 1_000_000),
+    upstreamTimeoutMs: intIn('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 100, 600_000),
+    upstreamConnections: intIn('upstreamConnections', options.upstreamConnections ?? 64, 1, 4096),
+    realm: options.realm ?? 'accredit',
+  };
+}

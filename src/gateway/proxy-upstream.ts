@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { Pool } from 'undici';
+import { clientResponseHeaders, type IdentityHeaders, upstreamRequestHeaders } from './forward-headers.ts';
+import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
+
+export interface UpstreamOptions {
+  /** http(s) base URL; its path, if any, prefixes every forwarded path. */
+  url: string;
+  timeoutMs: number;
+  connections: number;
+}
+
+export interface Upstream {
+  /**
+   * Streams the request to the upstream and its response back (step 6) and resolves with the upstream's
+   * status, which is preserved (its 403/404 stay). Throws GatewayError before any byte of the response
+   * was sent when the upstream cannot be reached.
+   */
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathAndQuery: string,
+    identity: IdentityHeaders,
+  ): Promise<number>;
+  close(): Promise<void>;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** A keep-alive undici Pool to the protected API. */
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const base = new URL(options.url);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const pool = new Pool(base.origin, {
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+  });
+  return {
+    async forward(req, res, pathAndQuery, identity) {
+      const abort = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) abort.abort();
+      };
+      res.once('close', onClose);
+      let response: Awaited<ReturnType<Pool['request']>>;
+      try {
+        response = await pool.request({
+          origin: base.origin,
+          path: prefix + pathAndQuery,
+          method: req.method as 'GET',
+          headers: upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress }),
+          body: hasBody(req) ? req : null,
+          signal: abort.signal,
+        });
+      } catch (err) {
+        res.off('close', onClose);
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+          throw new GatewayError(
+            GATEWAY_REASONS.upstreamTimeout,
+            504,
+            'the upstream API did not answer in time',
+          );
+        }
+        throw new GatewayError(GATEWAY_REASONS.upstreamUnavailable, 502, 'the upstream API is unavailable');
+      }
+      res.writeHead(response.statusCode, clientResponseHeaders(response.headers, identity['x-request-id']));
+      try {
+        await pipeline(response.body, res);
+      } catch {
+        // The client went away or the upstream broke mid-body: nothing more can be said on this response.
+        res.destroy();
+      } finally {
+        res.off('close', onClose);
+      }
+      return response.statusCode;
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}

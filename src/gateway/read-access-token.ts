@@ -1,0 +1,49 @@
+import { GATEWAY_REASONS, GatewayError, invalidToken } from './gateway-error.ts';
+
+// RFC 6750 §2.1 b64token; tokens longer than this are not ours and are not worth parsing.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const MAX_TOKEN_LENGTH = 8192;
+
+/** RFC 6750 §2.3 query-parameter tokens end up in logs and caches: refused, never read. */
+export function rejectTokenInQuery(query: string): void {
+  if (query.length < 2 || !query.includes('token')) return;
+  const params = new URLSearchParams(query);
+  if (params.has('access_token')) {
+    throw new GatewayError(
+      GATEWAY_REASONS.tokenInQuery,
+      400,
+      'access tokens are accepted only in the Authorization header',
+      { challenge: 'invalid_request' },
+    );
+  }
+}
+
+/** Step 2a: the token from `Authorization: Bearer` (RFC 6750 §2.1), the only place it is read from. */
+export function readAccessToken(authorization: string | undefined): string {
+  if (authorization === undefined || authorization === '') {
+    // RFC 6750 §3.1: no credentials offered, so the challenge carries no error code.
+    throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'an access token is required', {
+      challenge: 'none',
+    });
+  }
+  const space = authorization.indexOf(' ');
+  const scheme = space === -1 ? authorization : authorization.slice(0, space);
+  // RFC 9110 §11.1: the auth-scheme is case-insensitive.
+  const lower = scheme.toLowerCase();
+  if (lower === 'dpop') {
+    throw invalidToken(
+      GATEWAY_REASONS.dpopNotEnabled,
+      'DPoP-bound access tokens are not enabled on this gateway',
+    );
+  }
+  if (lower !== 'bearer') {
+    throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'the Authorization scheme must be Bearer', {
+      challenge: 'invalid_request',
+    });
+  }
+  const token = space === -1 ? '' : authorization.slice(space + 1).trim();
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
+    throw invalidToken(GATEWAY_REASONS.tokenMalformed, 'the access token is malformed');
+  }
+  return token;
+}

@@ -1,0 +1,849 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Agent } from 'undici';
+import {
+  createApplication,
+  listCatalog,
+  setApplicationStatus,
+  setOrganisationStatus,
+} from '../../src/directory/index.ts';
+import {
+  type CatalogRoute,
+  createGateway,
+  createLivenessState,
+  type Gateway,
+} from '../../src/gateway/index.ts';
+import type { CertificateAuthority } from '../../src/pki/index.ts';
+import { startSampleApi } from '../../src/sample-api/index.ts';
+import { CHANGE_KINDS, publishChange, type Storage } from '../../src/storage/index.ts';
+import { createPartner, installCa, type Partner } from '../support/ca-fixture.ts';
+import { seededStorage } from '../support/directory-fixture.ts';
+import { engineTargets } from '../support/engines.ts';
+import {
+  type CallResult,
+  type ClientCredential,
+  call,
+  capturingLogger,
+  clientAgent,
+  csrWithKey,
+  foreignCredential,
+  JwksServer,
+  type ServerTls,
+  type SigningKey,
+  selfSignedCredential,
+  serverTlsFrom,
+  signingKey,
+  type TokenClaims,
+  TokenMinter,
+} from './fixture.ts';
+
+const ISSUER = 'https://localhost:8443';
+const AUDIENCE = 'https://localhost:9443';
+const DAY = 86_400_000;
+const meta = (now = new Date()) => ({ actor: 'operator:test', now });
+
+interface Client {
+  clientId: string;
+  orgId: string;
+  cred: ClientCredential;
+  agent: Agent;
+  serial?: string;
+}
+
+interface Env {
+  storage: Storage;
+  ca: CertificateAuthority;
+  tls: ServerTls;
+  routes: CatalogRoute[];
+  gateway: Gateway;
+  jwks: JwksServer;
+  minter: TokenMinter;
+  lines: string[];
+  tokens: Set<string>;
+  acme: Partner;
+  globex: Partner;
+  reader: Client;
+  revokable: Client;
+  revokedEarlier: Client;
+  expired: Client;
+  globexReader: Client;
+  initech: Client;
+  suspendable: Client;
+  selfSigned: Client;
+  foreign: Client;
+  unregisteredSelfSigned: Client;
+  noCert: Agent;
+  close(): Promise<void>;
+}
+
+let env: Env;
+
+async function setup(): Promise<Env> {
+  const sqlite = (await engineTargets()).find((t) => t.name === 'sqlite');
+  assert.ok(sqlite);
+  const storage = await seededStorage(sqlite);
+  const ca = await installCa(storage);
+  const tls = await serverTlsFrom(ca);
+  const acme = await createPartner(storage, 'Acme Bank');
+  const globex = await createPartner(storage, 'Globex');
+  const initechPartner = await createPartner(storage, 'Initech');
+  const selfCred = await selfSignedCredential('acme-self-signed');
+  const [suspendableId, selfSignedId] = await storage.transaction(async (tx) => [
+    await createApplication(
+      tx,
+      { orgId: acme.orgId, name: 'Batch', roles: ['partner_reader'], authMethod: 'tls_client_auth' },
+      meta(),
+    ),
+    await createApplication(
+      tx,
+      {
+        orgId: acme.orgId,
+        name: 'Self-signed',
+        roles: ['partner_reader'],
+        authMethod: 'self_signed_tls_client_auth',
+        metadata: { jwks: { keys: [selfCred.jwk] } },
+      },
+      meta(),
+    ),
+  ]);
+
+  const agents: Agent[] = [];
+  const agentFor = (cred?: ClientCredential) => {
+    const agent = clientAgent(ca.chainPem, cred);
+    agents.push(agent);
+    return agent;
+  };
+  const issue = async (clientId: string, orgId: string, now = new Date()): Promise<Client> => {
+    const { csrPem, keyPem } = await csrWithKey();
+    const view = await storage.transaction((tx) => ca.issue(tx, { clientId, csrPem }, meta(now)));
+    const cred = { certPem: view.certificate_pem, keyPem, x5tS256: view.x5t_s256 };
+    return { clientId, orgId, cred, agent: agentFor(cred), serial: view.serial };
+  };
+  const reader = await issue(acme.clientId, acme.orgId);
+  const revokable = await issue(acme.clientId, acme.orgId);
+  const revokedEarlier = await issue(acme.clientId, acme.orgId);
+  // 90-day certificate issued 100 days ago: chained to the CA, expired ten days since.
+  const expired = await issue(acme.clientId, acme.orgId, new Date(Date.now() - 100 * DAY));
+  const globexReader = await issue(globex.clientId, globex.orgId);
+  const initech = await issue(initechPartner.clientId, initechPartner.orgId);
+  const suspendable = await issue(suspendableId, acme.orgId);
+  await storage.transaction((tx) => ca.revoke(tx, revokedEarlier.serial as string, 'keyCompromise', meta()));
+  const foreignCred = await foreignCredential(acme.clientId, acme.orgId);
+  const strangerCred = await selfSignedCredential('stranger');
+
+  const key = await signingKey('k1');
+  const jwks = new JwksServer(tls);
+  jwks.keys.push(key.publicJwk);
+  await jwks.start();
+  const sample = await startSampleApi();
+  const liveness = await createLivenessState(storage);
+  const routes = (await listCatalog(storage.db)).map((r) => ({
+    method: r.method,
+    pathPattern: r.path_pattern,
+    scope: r.scope,
+  }));
+  const { logger, lines } = capturingLogger();
+  const gateway = await createGateway({
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: AUDIENCE,
+    tls: { ...tls, ca: ca.chainPem },
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUri: jwks.url,
+    jwksCa: ca.chainPem,
+    liveness,
+    routes,
+    upstream: sample.url,
+    logger,
+    jwksCooldownMs: 0,
+  });
+
+  return {
+    storage,
+    ca,
+    tls,
+    routes,
+    gateway,
+    jwks,
+    minter: new TokenMinter(ISSUER, AUDIENCE, key),
+    lines,
+    tokens: new Set(),
+    acme,
+    globex,
+    reader,
+    revokable,
+    revokedEarlier,
+    expired,
+    globexReader,
+    initech,
+    suspendable,
+    selfSigned: { clientId: selfSignedId, orgId: acme.orgId, cred: selfCred, agent: agentFor(selfCred) },
+    foreign: { clientId: acme.clientId, orgId: acme.orgId, cred: foreignCred, agent: agentFor(foreignCred) },
+    unregisteredSelfSigned: {
+      clientId: acme.clientId,
+      orgId: acme.orgId,
+      cred: strangerCred,
+      agent: agentFor(strangerCred),
+    },
+    noCert: agentFor(),
+    async close() {
+      for (const agent of agents) await agent.close();
+      await gateway.close();
+      liveness.close();
+      await sample.close();
+      await jwks.close();
+      await storage.close();
+    },
+  };
+}
+
+before(async () => {
+  env = await setup();
+});
+after(() => env?.close());
+
+/** A valid token for `client`, bound to its certificate, with `overrides` applied (undefined removes). */
+async function tokenFor(
+  client: Client,
+  scope = 'accounts:read',
+  overrides: TokenClaims = {},
+  header: { typ?: string; kid?: string } = {},
+  key?: SigningKey,
+): Promise<string> {
+  const claims = {
+    ...env.minter.claims(client.clientId, client.orgId, client.cred.x5tS256, scope),
+    ...overrides,
+  };
+  const token = await env.minter.sign(claims, header, key?.privateKey);
+  env.tokens.add(token);
+  return token;
+}
+
+function get(client: Client | Agent, path: string, token?: string, headers?: Record<string, string>) {
+  const agent = 'agent' in client ? client.agent : client;
+  return call(agent, env.gateway.url, path, { token, headers });
+}
+
+function assertRefused(res: CallResult, status: number, code: string): void {
+  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status} ${res.text}`);
+  assert.equal(res.json.code, code);
+  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+}
+
+interface NegativeCase {
+  name: string;
+  status: number;
+  code: string;
+  /** Expected WWW-Authenticate; undefined: not checked. */
+  challenge?: RegExp;
+  send(): Promise<CallResult>;
+}
+
+const INVALID_TOKEN = /^Bearer realm="accredit", error="invalid_token", error_description="[^"]+"$/;
+
+const negativeCases: NegativeCase[] = [
+  {
+    name: 'fail/no client certificate',
+    status: 403,
+    code: 'client_certificate_required',
+    send: async () => get(env.noCert, '/v1/accounts', await tokenFor(env.reader)),
+  },
+  {
+    name: 'fail/certificate from a foreign CA',
+    status: 403,
+    code: 'certificate_untrusted',
+    send: async () => get(env.foreign, '/v1/accounts', await tokenFor(env.foreign)),
+  },
+  {
+    name: 'fail/self-signed certificate no client registered',
+    status: 403,
+    code: 'certificate_untrusted',
+    send: async () => get(env.unregisteredSelfSigned, '/health'),
+  },
+  {
+    name: 'fail/revoked certificate (revoked before the gateway started)',
+    status: 403,
+    code: 'certificate_revoked',
+    send: async () => get(env.revokedEarlier, '/v1/accounts', await tokenFor(env.revokedEarlier)),
+  },
+  {
+    name: 'fail/expired certificate',
+    status: 403,
+    code: 'certificate_expired',
+    send: async () => get(env.expired, '/v1/accounts', await tokenFor(env.expired)),
+  },
+  {
+    name: 'fail/missing token (RFC 6750 §3.1: challenge without error)',
+    status: 401,
+    code: 'token_missing',
+    challenge: /^Bearer realm="accredit"$/,
+    send: () => get(env.reader, '/v1/accounts'),
+  },
+  {
+    name: 'fail/malformed token',
+    status: 401,
+    code: 'token_malformed',
+    challenge: INVALID_TOKEN,
+    send: () => get(env.reader, '/v1/accounts', 'abc.def.ghi'),
+  },
+  {
+    name: 'fail/not a b64token',
+    status: 401,
+    code: 'token_malformed',
+    challenge: INVALID_TOKEN,
+    send: () => get(env.reader, '/v1/accounts', 'not a "token"'),
+  },
+  {
+    name: 'fail/alg none (RFC 8725 §3.1)',
+    status: 401,
+    code: 'token_algorithm_not_allowed',
+    challenge: INVALID_TOKEN,
+    send: () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        env.minter.unsecured(
+          env.minter.claims(env.acme.clientId, env.acme.orgId, env.reader.cred.x5tS256, 'accounts:read'),
+        ),
+      ),
+  },
+  {
+    name: 'fail/HS256 keyed with the public key (algorithm confusion)',
+    status: 401,
+    code: 'token_algorithm_not_allowed',
+    challenge: INVALID_TOKEN,
+    send: () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        env.minter.hs256WithPublicKey(
+          env.minter.claims(env.acme.clientId, env.acme.orgId, env.reader.cred.x5tS256, 'accounts:read'),
+        ),
+      ),
+  },
+  {
+    name: 'fail/signed by a foreign key with an unknown kid',
+    status: 401,
+    code: 'token_key_unknown',
+    challenge: INVALID_TOKEN,
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', {}, { kid: 'evil' }, await signingKey('evil')),
+      ),
+  },
+  {
+    name: 'fail/signed by a foreign key under the known kid',
+    status: 401,
+    code: 'token_signature_invalid',
+    challenge: INVALID_TOKEN,
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', {}, {}, await signingKey('k1')),
+      ),
+  },
+  {
+    name: 'fail/typ JWT instead of at+jwt (RFC 9068 §4)',
+    status: 401,
+    code: 'token_type_invalid',
+    challenge: INVALID_TOKEN,
+    send: async () =>
+      get(env.reader, '/v1/accounts', await tokenFor(env.reader, 'accounts:read', {}, { typ: 'JWT' })),
+  },
+  {
+    name: 'fail/another issuer',
+    status: 401,
+    code: 'token_issuer_invalid',
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { iss: 'https://evil.example' }),
+      ),
+  },
+  {
+    name: 'fail/another audience',
+    status: 401,
+    code: 'token_audience_invalid',
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { aud: 'https://other-api.example' }),
+      ),
+  },
+  {
+    name: 'fail/expired token',
+    status: 401,
+    code: 'token_expired',
+    challenge: INVALID_TOKEN,
+    send: async () => {
+      const now = Math.floor(Date.now() / 1000);
+      return get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { iat: now - 600, exp: now - 60 }),
+      );
+    },
+  },
+  {
+    name: 'fail/nbf in the future',
+    status: 401,
+    code: 'token_not_yet_valid',
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { nbf: Math.floor(Date.now() / 1000) + 120 }),
+      ),
+  },
+  {
+    name: 'fail/token without jti (RFC 9068 §2.2)',
+    status: 401,
+    code: 'token_claims_invalid',
+    send: async () =>
+      get(env.reader, '/v1/accounts', await tokenFor(env.reader, 'accounts:read', { jti: undefined })),
+  },
+  {
+    name: 'fail/token bound to another certificate (RFC 8705 §3)',
+    status: 401,
+    code: 'token_binding_mismatch',
+    challenge: INVALID_TOKEN,
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { cnf: { 'x5t#S256': env.globexReader.cred.x5tS256 } }),
+      ),
+  },
+  {
+    name: 'fail/token without cnf',
+    status: 401,
+    code: 'token_not_bound',
+    challenge: INVALID_TOKEN,
+    send: async () =>
+      get(env.reader, '/v1/accounts', await tokenFor(env.reader, 'accounts:read', { cnf: undefined })),
+  },
+  {
+    name: 'fail/unknown client',
+    status: 401,
+    code: 'client_unknown',
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { client_id: 'cl_ghost', sub: 'cl_ghost' }),
+      ),
+  },
+  {
+    name: "fail/token claims another org than its client's",
+    status: 401,
+    code: 'org_mismatch',
+    send: async () =>
+      get(
+        env.reader,
+        '/v1/accounts',
+        await tokenFor(env.reader, 'accounts:read', { org_id: env.globex.orgId }),
+      ),
+  },
+  {
+    name: 'fail/insufficient scope',
+    status: 403,
+    code: 'insufficient_scope',
+    challenge:
+      /^Bearer realm="accredit", error="insufficient_scope", error_description="[^"]+", scope="payments:submit"$/,
+    send: async () =>
+      call(env.reader.agent, env.gateway.url, '/v1/payments', {
+        method: 'POST',
+        token: await tokenFor(env.reader, 'accounts:read'),
+        body: { from_account: 'acc_x', amount: '1.00', currency: 'EUR' },
+      }),
+  },
+  {
+    name: 'fail/unknown route is denied by default',
+    status: 404,
+    code: 'route_not_found',
+    send: async () => get(env.reader, '/v1/secrets', await tokenFor(env.reader)),
+  },
+  {
+    name: 'fail/method not in the catalog',
+    status: 404,
+    code: 'route_not_found',
+    send: async () =>
+      call(env.reader.agent, env.gateway.url, '/v1/accounts', {
+        method: 'DELETE',
+        token: await tokenFor(env.reader, 'accounts:read accounts:write'),
+      }),
+  },
+  {
+    name: 'fail/path traversal /v1/accounts/../payments',
+    status: 400,
+    code: 'invalid_path',
+    send: async () => get(env.reader, '/v1/accounts/../payments', await tokenFor(env.reader)),
+  },
+  {
+    name: 'fail/encoded dot segments',
+    status: 400,
+    code: 'invalid_path',
+    send: async () => get(env.reader, '/v1/accounts/%2e%2E/payments', await tokenFor(env.reader)),
+  },
+  {
+    name: 'fail/encoded slash',
+    status: 400,
+    code: 'invalid_path',
+    send: async () => get(env.reader, '/v1/accounts%2F..%2Fpayments', await tokenFor(env.reader)),
+  },
+  {
+    name: 'fail/backslash',
+    status: 400,
+    code: 'invalid_path',
+    send: async () => get(env.reader, '/v1/accounts\\..\\payments', await tokenFor(env.reader)),
+  },
+  {
+    name: 'fail/token in the query string (RFC 6750 §2.3)',
+    status: 400,
+    code: 'token_in_query',
+    challenge: /error="invalid_request"/,
+    send: async () => get(env.reader, `/v1/accounts?access_token=${await tokenFor(env.reader)}`),
+  },
+  {
+    name: 'fail/DPoP scheme is not enabled yet',
+    status: 401,
+    code: 'dpop_not_enabled',
+    challenge: INVALID_TOKEN,
+    send: async () =>
+      get(env.reader, '/v1/accounts', undefined, { authorization: `DPoP ${await tokenFor(env.reader)}` }),
+  },
+  {
+    name: 'fail/Bearer without a token',
+    status: 401,
+    code: 'token_malformed',
+    challenge: INVALID_TOKEN,
+    send: () => get(env.reader, '/v1/accounts', undefined, { authorization: 'Bearer' }),
+  },
+  {
+    name: 'fail/Basic scheme',
+    status: 401,
+    code: 'token_missing',
+    challenge: /error="invalid_request"/,
+    send: () => get(env.reader, '/v1/accounts', undefined, { authorization: 'Basic YTpi' }),
+  },
+];
+
+describe('gateway refuses', () => {
+  for (const c of negativeCases) {
+    test(c.name, async () => {
+      const res = await c.send();
+      assertRefused(res, c.status, c.code);
+      assert.equal(typeof res.json.detail, 'string');
+      if (c.challenge) assert.match(String(res.headers['www-authenticate']), c.challenge);
+      if (res.status === 401)
+        assert.ok(res.headers['www-authenticate'], 'RFC 9110 §11.6.1: a 401 has a challenge');
+      for (const token of env.tokens)
+        assert.ok(!res.text.includes(token), 'no token material in the response');
+    });
+  }
+});
+
+describe('gateway allows', () => {
+  test('ok/health with a client certificate only', async () => {
+    const res = await get(env.reader, '/health');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json, { status: 'ok' });
+  });
+
+  test('fail/health without a client certificate', async () => {
+    assertRefused(await get(env.noCert, '/health'), 403, 'client_certificate_required');
+  });
+
+  test('ok/GET /v1/accounts answers for the caller org', async () => {
+    const res = await get(env.reader, '/v1/accounts', await tokenFor(env.reader));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.org_id, env.acme.orgId);
+    assert.equal((res.json.accounts as unknown[]).length, 2);
+    assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  test('ok/registered self-signed certificate (RFC 8705 §2.2)', async () => {
+    const res = await get(env.selfSigned, '/v1/accounts', await tokenFor(env.selfSigned));
+    assert.equal(res.status, 200, res.text);
+  });
+
+  test('fail/registered self-signed certificate used with another client’s token', async () => {
+    const token = await tokenFor({ ...env.reader, cred: env.selfSigned.cred });
+    assertRefused(await get(env.selfSigned, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+  });
+
+  test('ok/POST /v1/accounts, POST /v1/payments and GET /v1/reports/{name}', async () => {
+    const token = await tokenFor(env.reader, 'accounts:read accounts:write payments:submit reports:download');
+    const created = await call(env.reader.agent, env.gateway.url, '/v1/accounts', {
+      method: 'POST',
+      token,
+      body: { name: 'Escrow' },
+    });
+    assert.equal(created.status, 201, created.text);
+    const paid = await call(env.reader.agent, env.gateway.url, '/v1/payments', {
+      method: 'POST',
+      token,
+      body: { from_account: created.json.id, amount: '10.00', currency: 'EUR' },
+    });
+    assert.equal(paid.status, 201, paid.text);
+    const report = await get(env.reader, '/v1/reports/monthly', token);
+    assert.equal(report.status, 200);
+    assert.match(String(report.headers['content-type']), /^text\/csv/);
+    assert.match(report.text, /^account_id,name,currency,balance\n/);
+  });
+
+  test('fail/spoofed x-accredit-org-id: the upstream sees the real org', async () => {
+    const res = await get(env.reader, '/v1/accounts', await tokenFor(env.reader), {
+      'x-accredit-org-id': env.globex.orgId,
+      'x-accredit-client-id': env.globex.clientId,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.json.org_id, env.acme.orgId);
+  });
+
+  test("fail/BOLA: another org's account is the upstream's 404", async () => {
+    const theirs = await get(env.globexReader, '/v1/accounts', await tokenFor(env.globexReader));
+    const theirId = (theirs.json.accounts as Array<{ id: string }>)[0]?.id as string;
+    const ours = await get(env.reader, '/v1/accounts', await tokenFor(env.reader));
+    const ourId = (ours.json.accounts as Array<{ id: string }>)[0]?.id as string;
+    assert.notEqual(theirId, ourId);
+    const token = await tokenFor(env.reader, 'accounts:read payments:submit');
+    assertRefused(await get(env.reader, `/v1/accounts/${theirId}`, token), 404, 'not_found');
+    assert.equal((await get(env.reader, `/v1/accounts/${ourId}`, token)).status, 200);
+    const pay = await call(env.reader.agent, env.gateway.url, '/v1/payments', {
+      method: 'POST',
+      token,
+      body: { from_account: theirId, amount: '5.00', currency: 'EUR' },
+    });
+    assertRefused(pay, 404, 'not_found');
+  });
+
+  test('ok/the upstream receives identity headers and no credentials', async () => {
+    const seen: Array<{ url: string | undefined; headers: Record<string, unknown> }> = [];
+    const echo = createServer((req, res) => {
+      seen.push({ url: req.url, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const { logger } = capturingLogger();
+    const liveness = await createLivenessState(env.storage);
+    const gateway = await createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      publicUrl: AUDIENCE,
+      tls: { ...env.tls, ca: env.ca.chainPem },
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: env.jwks.url,
+      jwksCa: env.ca.chainPem,
+      liveness,
+      routes: env.routes,
+      upstream: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`,
+      logger,
+    });
+    try {
+      const token = await tokenFor(env.reader, 'accounts:read reports:download');
+      const res = await call(env.reader.agent, gateway.url, '/v1/reports/q1?format=csv', {
+        token,
+        headers: {
+          'x-accredit-org-id': 'org_evil',
+          'x-accredit-extra': 'spoofed',
+          'client-cert': ':MIIB:',
+          'x-forwarded-for': '203.0.113.9',
+          'x-request-id': 'chosen-by-client',
+          'x-custom': 'kept',
+        },
+      });
+      assert.equal(res.status, 200);
+      const [request] = seen;
+      assert.ok(request);
+      assert.equal(request.url, '/base/v1/reports/q1?format=csv');
+      const h = request.headers;
+      assert.equal(h['x-accredit-client-id'], env.acme.clientId);
+      assert.equal(h['x-accredit-org-id'], env.acme.orgId);
+      assert.equal(h['x-accredit-scopes'], 'accounts:read reports:download');
+      assert.equal(h['x-accredit-roles'], 'partner_reader');
+      assert.equal(h['x-accredit-cert-x5t-s256'], env.reader.cred.x5tS256);
+      assert.match(String(h['x-accredit-token-jti']), /^[0-9a-f-]{36}$/);
+      assert.equal(h['x-request-id'], res.headers['x-request-id']);
+      assert.notEqual(h['x-request-id'], 'chosen-by-client');
+      assert.equal(h['x-forwarded-for'], '127.0.0.1');
+      assert.equal(h['x-custom'], 'kept');
+      for (const gone of ['authorization', 'client-cert', 'x-accredit-extra']) {
+        assert.equal(h[gone], undefined, `${gone} must not reach the upstream`);
+      }
+    } finally {
+      await gateway.close();
+      liveness.close();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
+
+  test('fail/upstream down is a 502 problem', async () => {
+    const { logger } = capturingLogger();
+    const liveness = await createLivenessState(env.storage);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const gateway = await createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      publicUrl: AUDIENCE,
+      tls: { ...env.tls, ca: env.ca.chainPem },
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: env.jwks.url,
+      jwksCa: env.ca.chainPem,
+      liveness,
+      routes: env.routes,
+      upstream: `http://127.0.0.1:${port}`,
+      logger,
+    });
+    try {
+      const res = await call(env.reader.agent, gateway.url, '/v1/accounts', {
+        token: await tokenFor(env.reader),
+      });
+      assertRefused(res, 502, 'upstream_unavailable');
+    } finally {
+      await gateway.close();
+      liveness.close();
+    }
+  });
+
+  test('ok/JWKS is refetched on an unknown kid (key rotation)', async () => {
+    const rotated = await signingKey('k2');
+    env.jwks.keys.push(rotated.publicJwk);
+    const before = env.jwks.fetches;
+    const res = await get(
+      env.reader,
+      '/v1/accounts',
+      await tokenFor(env.reader, 'accounts:read', {}, { kid: 'k2' }, rotated),
+    );
+    assert.equal(res.status, 200, res.text);
+    assert.equal(env.jwks.fetches, before + 1);
+  });
+});
+
+describe('liveness: the very next request after a change is refused', () => {
+  test('ok/verified-token cache still refuses after the token is revoked', async () => {
+    const claims = env.minter.claims(
+      env.acme.clientId,
+      env.acme.orgId,
+      env.reader.cred.x5tS256,
+      'accounts:read',
+    );
+    const token = await env.minter.sign(claims);
+    env.tokens.add(token);
+    assert.equal((await get(env.reader, '/v1/accounts', token)).status, 200);
+    assert.equal(
+      (await get(env.reader, '/v1/accounts', token)).status,
+      200,
+      'served from the verified-token cache',
+    );
+    await env.storage.transaction((tx) =>
+      publishChange(
+        tx,
+        {
+          kind: CHANGE_KINDS.tokenRevoked,
+          entityId: claims.jti as string,
+          payload: { jti: claims.jti, exp: claims.exp, client_id: env.acme.clientId },
+        },
+        new Date(),
+      ),
+    );
+    const res = await get(env.reader, '/v1/accounts', token);
+    assertRefused(res, 401, 'token_revoked');
+    assert.match(String(res.headers['www-authenticate']), INVALID_TOKEN);
+    assert.equal(
+      (await get(env.reader, '/v1/accounts', await tokenFor(env.reader))).status,
+      200,
+      'other tokens still work',
+    );
+  });
+
+  test('fail/certificate revoked while the connection stays open', async () => {
+    const token = await tokenFor(env.revokable);
+    assert.equal((await get(env.revokable, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) =>
+      env.ca.revoke(tx, env.revokable.serial as string, 'keyCompromise', meta()),
+    );
+    assertRefused(await get(env.revokable, '/v1/accounts', token), 403, 'certificate_revoked');
+    assertRefused(await get(env.revokable, '/health'), 403, 'certificate_revoked');
+  });
+
+  test('fail/suspended client', async () => {
+    const token = await tokenFor(env.suspendable);
+    assert.equal((await get(env.suspendable, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) =>
+      setApplicationStatus(tx, env.suspendable.clientId, 'suspended', meta()),
+    );
+    assertRefused(await get(env.suspendable, '/v1/accounts', token), 403, 'client_suspended');
+  });
+
+  test('fail/suspended organisation', async () => {
+    const token = await tokenFor(env.initech);
+    assert.equal((await get(env.initech, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) => setOrganisationStatus(tx, env.initech.orgId, 'suspended', meta()));
+    assertRefused(await get(env.initech, '/v1/accounts', token), 403, 'org_suspended');
+  });
+
+  test('ok/app.registered makes a new client known at once', async () => {
+    const ghost = { ...env.reader, clientId: 'cl_ghost' };
+    const token = await tokenFor(ghost, 'accounts:read', { sub: 'cl_ghost' });
+    assertRefused(await get(env.reader, '/v1/accounts', token), 401, 'client_unknown');
+    await env.storage.transaction((tx) =>
+      publishChange(
+        tx,
+        {
+          kind: CHANGE_KINDS.appRegistered,
+          entityId: 'cl_ghost',
+          payload: {
+            org_id: env.acme.orgId,
+            status: 'active',
+            auth_method: 'tls_client_auth',
+            self_signed_x5t: [],
+          },
+        },
+        new Date(),
+      ),
+    );
+    assert.equal((await get(env.reader, '/v1/accounts', token)).status, 200);
+  });
+});
+
+describe('decision log', () => {
+  test('ok/one line per decision, with reason and identity, never the token', () => {
+    const decisions = env.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => 'decision' in l);
+    assert.ok(decisions.length > negativeCases.length);
+    for (const token of env.tokens) {
+      for (const line of env.lines) assert.ok(!line.includes(token), 'a token reached the log');
+    }
+    const revoked = decisions.find((d) => d.reason === 'token_revoked');
+    assert.ok(revoked);
+    assert.equal(revoked.decision, 'deny');
+    assert.equal(revoked.status, 401);
+    assert.equal(revoked.client_id, env.acme.clientId);
+    assert.equal(revoked.org_id, env.acme.orgId);
+    assert.equal(revoked.route, '/v1/accounts');
+    assert.equal(revoked.cert_x5t_s256, env.reader.cred.x5tS256);
+    assert.match(String(revoked.cert_subject), new RegExp(`CN=${env.acme.clientId}`));
+    assert.equal(typeof revoked.latency_ms, 'number');
+    assert.equal(typeof revoked.jti, 'string');
+    const stats = env.gateway.stats();
+    assert.ok((stats.allowed.ok ?? 0) > 5);
+    assert.equal(stats.denied.token_revoked, 1);
+    assert.equal(stats.denied.certificate_untrusted, 2);
+  });
+});

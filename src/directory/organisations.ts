@@ -98,6 +98,12 @@ export async function createOrganisation(
       })
       .execute();
   }
+  // Enforcement points learn the new organisation from the feed like any later status change.
+  await publishChange(
+    tx,
+    { kind: CHANGE_KINDS.orgStatus, entityId: id, payload: { status: 'active' } },
+    meta.now,
+  );
   await recordAuditEvent(
     tx,
     {

@@ -4,7 +4,10 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { type AuthorizationServer, createAuthorizationServer } from '../authorization-server/index.ts';
+import { listCatalog } from '../directory/index.ts';
+import { createGateway, createLivenessState } from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
+import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { registerApplicationRoutes } from './admin-api/applications.ts';
@@ -34,7 +37,7 @@ export interface PlatformHandle {
   config: PlatformConfig;
   storage: Storage;
   ca: CertificateAuthority;
-  urls: { public: string; mtls: string };
+  urls: { public: string; mtls: string; gateway: string };
   stop(): Promise<void>;
 }
 
@@ -100,6 +103,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   const servers: FastifyInstance[] = [];
   const rawServers: HttpsServer[] = [];
+  // Closed in reverse order of opening: gateway before the AS it reads keys from, everything before storage.
+  const closers: Array<() => Promise<void> | void> = [];
   let timer: NodeJS.Timeout | undefined;
   try {
     const ca = await CertificateAuthority.load(storage.db, kek, {
@@ -155,8 +160,39 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       mtlsServer.listen(config.listeners.mtls.port, config.host, () => resolve());
     });
 
-    const urls = { public: urlOf(publicServer.server), mtls: urlOf(mtlsServer) };
-    logger.info({ listeners: urls }, 'listening');
+    // The gateway learns keys from the AS's JWKS and state from the change feed, as it would in its own process.
+    const sample = config.gateway.upstream ? undefined : await startSampleApi({ clock });
+    if (sample) closers.push(() => sample.close());
+    const liveness = await createLivenessState(storage, { clock });
+    closers.push(() => liveness.close());
+    const routes = (await listCatalog(storage.db)).map((r) => ({
+      method: r.method,
+      pathPattern: r.path_pattern,
+      scope: r.scope,
+    }));
+    const gateway = await createGateway({
+      host: config.host,
+      port: config.listeners.gateway.port,
+      publicUrl: config.gatewayUrl,
+      tls: { cert: tls.cert, key: tls.key, passphrase: tls.passphrase, ca: ca.chainPem },
+      issuer: config.publicUrl,
+      audience: config.gateway.audience,
+      jwksUri: `${config.publicUrl}/jwks`,
+      jwksCa: ca.chainPem,
+      liveness,
+      routes,
+      upstream: config.gateway.upstream ?? sample!.url,
+      logger,
+      clock,
+    });
+    closers.push(() => gateway.close());
+
+    const urls = {
+      public: urlOf(publicServer.server),
+      mtls: urlOf(mtlsServer),
+      gateway: urlOf({ address: () => ({ port: gateway.port }) }),
+    };
+    logger.info({ listeners: urls, upstream: config.gateway.upstream ?? 'embedded sample API' }, 'listening');
 
     return {
       config,
@@ -165,6 +201,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       urls,
       async stop() {
         if (timer) clearInterval(timer);
+        for (const close of closers.reverse()) await close();
         for (const server of rawServers) await closeRaw(server);
         for (const server of servers) await server.close();
         await storage.close();
@@ -172,6 +209,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     };
   } catch (err) {
     if (timer) clearInterval(timer);
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => {});
     for (const server of rawServers) await closeRaw(server).catch(() => {});
     for (const server of servers) await server.close().catch(() => {});
     await storage.close();

@@ -258,6 +258,7 @@ for (const target of targets) {
         assert.deepEqual(
           seen.map((c) => [c.kind, c.entityId, c.payload.status]),
           [
+            ['org.status', orgId, 'active'],
             ['app.registered', clientId, 'active'],
             ['app.status', clientId, 'suspended'],
             ['org.status', orgId, 'suspended'],

@@ -61,7 +61,9 @@ export function registerPlatformCommands(program: Command): void {
           started_at: new Date().toISOString(),
           listeners: running.urls,
         });
-        process.stderr.write(`accredit: serving; public listener ${running.urls.public}\n`);
+        process.stderr.write(
+          `accredit: serving; public ${running.urls.public}, mTLS ${running.urls.mtls}, gateway ${running.urls.gateway}\n`,
+        );
         let stopping = false;
         const stop = async (signal: string) => {
           if (stopping) return;
@@ -90,7 +92,11 @@ export function registerPlatformCommands(program: Command): void {
           pid: state?.pid ?? null,
           data_dir: g.dataDir,
           database: config.database.url.startsWith('postgres') ? 'postgres' : 'sqlite',
-          listeners: state?.listeners ?? { public: config.publicUrl },
+          listeners: state?.listeners ?? {
+            public: config.publicUrl,
+            mtls: config.mtlsUrl,
+            gateway: config.gatewayUrl,
+          },
           public_url: config.publicUrl,
           // The authorization server's issuer identifier (RFC 8414 §2) is the public base URL.
           issuer: config.publicUrl,
@@ -105,6 +111,8 @@ export function registerPlatformCommands(program: Command): void {
           ['data directory', status.data_dir],
           ['database', status.database],
           ['public listener', status.listeners.public],
+          ['mTLS listener', status.listeners.mtls],
+          ['gateway', status.listeners.gateway],
           ['admin API', status.admin_api],
           ['CA bundle', status.ca_bundle],
           ['CRL', status.crl_url],

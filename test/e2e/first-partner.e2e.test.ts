@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -89,7 +89,8 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
   }
 
   before(async () => {
-    platform = await PlatformProcess.create();
+    // 127.0.0.2 plays the TLS-terminating proxy; every other test request comes from 127.0.0.1.
+    platform = await PlatformProcess.create({ ACCREDIT_TRUSTED_PROXIES: '127.0.0.2' });
     await platform.start(['--init']);
     const storage = await openStorage({ url: f('accredit.db') });
     const row = await storage.db
@@ -266,6 +267,29 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
       `client_id=${ids.reader}`,
     ]);
     assert.equal(json(rogue.body).error, 'invalid_client');
+  });
+
+  test('ok/a Client-Cert header from the configured trusted proxy is used (RFC 9440)', async () => {
+    const der = (
+      await run('sh', ['-c', `openssl x509 -in ${f('writer.crt')} -outform DER | openssl base64 -A`])
+    ).stdout.trim();
+    const r = await curl([
+      '--interface',
+      '127.0.0.2',
+      '-H',
+      `client-cert: :${der}:`,
+      `${platform.mtlsUrl}/token`,
+      '-d',
+      'grant_type=client_credentials',
+      '-d',
+      `client_id=${ids.writer}`,
+    ]);
+    assert.equal(r.status, 200, r.body);
+    const claims = JSON.parse(
+      Buffer.from(json<{ access_token: string }>(r.body).access_token.split('.')[1]!, 'base64url').toString(),
+    );
+    assert.equal(claims.client_id, ids.writer);
+    assert.ok(claims.cnf['x5t#S256'], 'bound to the certificate the proxy passed on');
   });
 
   test('fail/a Client-Cert header from an untrusted address is ignored (RFC 9440)', async () => {
@@ -449,6 +473,131 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
       `client_id=${ids.reader}`,
     ]);
     assert.equal(json(r.body).error, 'invalid_client');
+  });
+
+  test('ok/a self_signed_tls_client_auth client registers its certificate and calls the API', async () => {
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '30',
+      '-keyout',
+      f('selfie.key'),
+      '-out',
+      f('selfie.crt'),
+      '-subj',
+      '/CN=selfie',
+    ]);
+    const cert = new X509Certificate(readFileSync(f('selfie.crt')));
+    const jwk = { ...cert.publicKey.export({ format: 'jwk' }), x5c: [cert.raw.toString('base64')] };
+    writeFileSync(f('selfie.jwks'), JSON.stringify({ keys: [jwk] }));
+    ids.selfie = (
+      await cli([
+        'app',
+        'create',
+        '--org',
+        ids.beta!,
+        '--name',
+        'selfie',
+        '--roles',
+        'partner_reader',
+        '--auth',
+        'self_signed_tls_client_auth',
+        '--jwks',
+        f('selfie.jwks'),
+      ])
+    ).client_id as string;
+    const tok = await token('selfie');
+    const r = await api('selfie', tok, '/v1/accounts');
+    assert.equal(r.status, 200, r.body);
+    const stranger = await curl([
+      ...as('rogue'),
+      `${platform.mtlsUrl}/token`,
+      '-d',
+      'grant_type=client_credentials',
+      '-d',
+      `client_id=${ids.selfie}`,
+    ]);
+    assert.equal(
+      json(stranger.body).error,
+      'invalid_client',
+      'an unregistered self-signed certificate is refused',
+    );
+  });
+
+  test('ok/a private_key_jwt client authenticates with a signed assertion and its token is still certificate-bound', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(
+      f('pkjwt.jwks'),
+      JSON.stringify({
+        keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }],
+      }),
+    );
+    ids.pkjwt = (
+      await cli([
+        'app',
+        'create',
+        '--org',
+        ids.beta!,
+        '--name',
+        'pkjwt',
+        '--roles',
+        'partner_reader',
+        '--auth',
+        'private_key_jwt',
+        '--jwks',
+        f('pkjwt.jwks'),
+      ])
+    ).client_id as string;
+    await run('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      f('pkjwt.key'),
+      '-out',
+      f('pkjwt.csr'),
+      '-subj',
+      '/CN=x',
+    ]);
+    await cli(['cert', 'issue', '--app', ids.pkjwt!, '--csr', f('pkjwt.csr'), '--out', f('pkjwt.crt')]);
+    const assertion = (aud: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(ids.pkjwt!)
+        .setSubject(ids.pkjwt!)
+        .setAudience(aud)
+        .setJti(`a-${Math.random()}`)
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(privateKey);
+    const request = async (aud: string) =>
+      curl([
+        ...as('pkjwt'),
+        `${platform.mtlsUrl}/token`,
+        '-d',
+        'grant_type=client_credentials',
+        '-d',
+        'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        '-d',
+        `client_assertion=${await assertion(aud)}`,
+      ]);
+    const ok = await request(platform.url);
+    assert.equal(ok.status, 200, ok.body);
+    const tok = json<{ access_token: string }>(ok.body).access_token;
+    assert.equal((await api('pkjwt', tok, '/v1/accounts')).status, 200);
+    assert.equal((await api('betaapp', tok, '/v1/accounts')).status, 401, 'bound to the pkjwt certificate');
+    const wrongAudience = await request('https://elsewhere.example');
+    assert.equal(json(wrongAudience.body).error, 'invalid_client');
   });
 
   test('ok/every gateway decision is logged with certificate, client, org, jti, route, decision and reason — never the token', async () => {

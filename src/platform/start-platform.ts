@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { type AuthorizationServer, createAuthorizationServer } from '../authorization-server/index.ts';
+import {
+  type AuthorizationServer,
+  createAuthorizationServer,
+  pruneExpiredOidcModels,
+} from '../authorization-server/index.ts';
 import { listCatalog } from '../directory/index.ts';
 import { createGateway, createLivenessState } from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
@@ -41,7 +45,7 @@ export interface PlatformHandle {
   stop(): Promise<void>;
 }
 
-const CRL_CHECK_MS = 15 * 60_000;
+const HOUSEKEEPING_MS = 15 * 60_000;
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
 const PLATFORM_PATHS = /^\/(admin\/|pki\/|health$|health\?|interaction\/)/;
@@ -113,16 +117,17 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       crlUrl: crlUrlOf(config),
     });
     const tls = await ensureServerTls(config, ca, kek, clock());
-    const refreshCrl = async () => {
+    const housekeeping = async () => {
       if (await ca.needsFreshCrl(storage.db, clock())) {
         const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock()));
         logger.info({ crlNumber }, 'CRL re-published');
       }
+      await pruneExpiredOidcModels(storage, clock());
     };
-    await refreshCrl();
+    await housekeeping();
     timer = setInterval(
-      () => refreshCrl().catch((err) => logger.error({ err }, 'CRL refresh failed')),
-      CRL_CHECK_MS,
+      () => housekeeping().catch((err) => logger.error({ err }, 'housekeeping failed')),
+      HOUSEKEEPING_MS,
     );
     timer.unref();
 

@@ -1,12 +1,12 @@
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
-import { issueServerCertificate, type ServerCertificate } from './ca.ts';
+import { type CaMaterial, issueServerCertificate, type ServerCertificate } from './ca.ts';
 import { buildCrl } from './crl.ts';
 import { validateCsr } from './csr.ts';
-import { decryptPrivateKey } from './key-encryption.ts';
+import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
 import { buildPartnerCertificate } from './partner-certificate.ts';
 import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import { randomSerialHex } from './serial.ts';
@@ -385,6 +385,34 @@ export class CertificateAuthority {
     if (!latest) return true;
     const halfLife = (this.#settings.crlValidityHours * HOUR_MS) / 2;
     return new Date(latest.nextUpdate).getTime() - now.getTime() < halfLife;
+  }
+}
+
+/** Stores a root and an issuing CA, private keys encrypted under the KEK, in the caller's transaction. */
+export async function storeCertificateAuthorities(
+  tx: Tx,
+  cas: { root: CaMaterial; issuing: CaMaterial },
+  kek: string,
+  now: Date,
+): Promise<void> {
+  for (const [kind, ca] of [
+    ['root', cas.root],
+    ['issuing', cas.issuing],
+  ] as const) {
+    await tx.db
+      .insertInto('certificate_authorities')
+      .values({
+        id: randomUUID(),
+        kind,
+        subject: ca.subject,
+        serial: ca.serialHex,
+        cert_pem: ca.certPem,
+        key_pem: encryptPrivateKey(ca.privateKey, kek),
+        not_before: ca.notBefore.toISOString(),
+        not_after: ca.notAfter.toISOString(),
+        created_at: now.toISOString(),
+      })
+      .execute();
   }
 }
 

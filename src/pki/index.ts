@@ -14,6 +14,7 @@ export {
   type CertificateView,
   getCertificate,
   listCertificates,
+  storeCertificateAuthorities,
 } from './certificate-authority.ts';
 export { type BuildCrlOptions, buildCrl, type CrlEntry, crlDerToPem } from './crl.ts';
 export { type CsrValidation, MAX_CSR_PEM_BYTES, validateCsr } from './csr.ts';

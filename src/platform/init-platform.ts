@@ -1,8 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { recordAuditEvent } from '../audit/index.ts';
 import { seedCatalog } from '../directory/index.ts';
-import { CertificateAuthority, createIssuingCa, createRootCa, encryptPrivateKey } from '../pki/index.ts';
+import {
+  CertificateAuthority,
+  createIssuingCa,
+  createRootCa,
+  storeCertificateAuthorities,
+} from '../pki/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { openStorage } from '../storage/index.ts';
 import { initialConfigFile, loadConfig, type PlatformConfig } from './config.ts';
@@ -91,26 +95,7 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
         await createSigningKey('software_statement', config.pki.keyAlgorithm, kek, now),
       ];
       token = await storage.transaction(async (tx) => {
-        const at = now.toISOString();
-        for (const [kind, ca] of [
-          ['root', root],
-          ['issuing', issuing],
-        ] as const) {
-          await tx.db
-            .insertInto('certificate_authorities')
-            .values({
-              id: randomUUID(),
-              kind,
-              subject: ca.subject,
-              serial: ca.serialHex,
-              cert_pem: ca.certPem,
-              key_pem: encryptPrivateKey(ca.privateKey, kek),
-              not_before: ca.notBefore.toISOString(),
-              not_after: ca.notAfter.toISOString(),
-              created_at: at,
-            })
-            .execute();
-        }
+        await storeCertificateAuthorities(tx, { root, issuing }, kek, now);
         for (const key of keys) await tx.db.insertInto('signing_keys').values(key).execute();
         await seedCatalog(tx);
         const meta = { actor: 'system:init', now };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createApplication, createOrganisation } from '../../src/directory/index.ts';
 import {
   type CaMaterial,
@@ -6,7 +5,7 @@ import {
   CertificateAuthority,
   createIssuingCa,
   createRootCa,
-  encryptPrivateKey,
+  storeCertificateAuthorities,
 } from '../../src/pki/index.ts';
 import type { Storage } from '../../src/storage/index.ts';
 import { META } from './directory-fixture.ts';
@@ -53,25 +52,7 @@ export async function installCa(
   const settings = { ...CA_SETTINGS, ...options.settings };
   const { root, issuing } = await caMaterial();
   await storage.transaction(async (tx) => {
-    for (const [kind, ca] of [
-      ['root', root],
-      ['issuing', issuing],
-    ] as const) {
-      await tx.db
-        .insertInto('certificate_authorities')
-        .values({
-          id: randomUUID(),
-          kind,
-          subject: ca.subject,
-          serial: ca.serialHex,
-          cert_pem: ca.certPem,
-          key_pem: encryptPrivateKey(ca.privateKey, KEK),
-          not_before: ca.notBefore.toISOString(),
-          not_after: ca.notAfter.toISOString(),
-          created_at: CA_CREATED.toISOString(),
-        })
-        .execute();
-    }
+    await storeCertificateAuthorities(tx, { root, issuing }, KEK, CA_CREATED);
     if (options.firstCrl !== false) {
       const ca = await CertificateAuthority.load(tx.db, KEK, settings);
       await ca.publishCrl(tx, CA_CREATED);

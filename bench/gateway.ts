@@ -1,0 +1,427 @@
+// `bench gateway`: requests/s, latency and server CPU per request of the enforcing gateway against a bare
+// undici reverse proxy with the same TLS setup, in front of the same upstream, measured in the same run.
+// Informational only: it never fails on a figure, only when the run itself breaks (see PERFORMANCE.md).
+import { type ChildProcess, fork } from 'node:child_process';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
+import { type ChildMessage, type ParentMessage, type Target, UPSTREAM_BODY } from './gateway-protocol.ts';
+import { median, runLoad } from './load.ts';
+
+const HELP = `Usage: npm run bench -- gateway [options]
+       node bench/gateway.ts [options]
+
+Measures requests/s, p50/p99 latency and server CPU time per request of two targets in front of the same
+upstream (a node:http server answering a small JSON document):
+  baseline  a bare reverse proxy: HTTPS with requestCert, the gateway's certificate and CA, an undici
+            Pool to the upstream, no checks
+  gateway   createGateway(): mTLS, a certificate-bound ES256 access token on GET ${ROUTE.path}
+            (scope ${ROUTE.scope}), liveness from a temporary SQLite database, JWKS over HTTPS
+Each measurement runs the server side (target + upstream + JWKS) in a fresh child process, whose
+process.cpuUsage() over the measured window is divided by the requests completed in it; this process
+is the load generator (undici, keep-alive, one request in flight per connection). The targets alternate
+(baseline, gateway, then gateway, baseline, ...) and the median of the rounds is reported per target.
+
+Options:
+  --connections <n>       concurrent keep-alive connections (default 16)
+  --duration <s>          measured seconds per target and round (default 5)
+  --warmup <s>            unmeasured seconds before each measurement (default 1)
+  --rounds <n>            rounds of both targets (default 2)
+  --token-cache-size <n>  gateway's verified-token cache; 0 verifies the signature on every request
+                          (default: the gateway's own default)
+  --log-level <level>     gateway logger level; decision lines go to /dev/null (default info)
+  --json                  print the result as JSON on stdout
+  -h, --help              show this help
+
+Progress goes to stderr. The exit code is 0 whatever the figures; 1 when the run broke (a server failed,
+or more than 1% of the requests did not answer 200), 2 on bad options.
+`;
+
+const THROUGHPUT_TARGET = 0.7;
+const MAX_ERROR_RATE = 0.01;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface GatewayBenchOptions {
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  tokenCacheSize: number | undefined;
+  logLevel: string;
+  json: boolean;
+}
+
+export interface Measurement {
+  round: number;
+  target: Target;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuUsPerRequest: number;
+  clientCpuUsPerRequest: number;
+  requests: number;
+  errors: number;
+  /** Requests the server counted in its CPU window (a cross-check of `requests`). */
+  serverCounted: number;
+  /** TLS connections opened during the window; 0 means every measured request rode a kept-alive connection. */
+  newConnections: number;
+  windowMs: number;
+}
+
+export interface TargetSummary {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuUsPerRequest: number;
+  clientCpuUsPerRequest: number;
+}
+
+export interface GatewayBenchResult {
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  options: Omit<GatewayBenchOptions, 'json'>;
+  measurements: Measurement[];
+  median: Record<Target, TargetSummary>;
+  ratio: { throughput: number; serverCpu: number };
+  /** Server CPU the gateway's checks add per request (median gateway − median baseline). */
+  checksCpuUsPerRequest: number;
+  target: { minThroughputRatio: number; status: 'PASS' | 'BELOW' };
+}
+
+class UsageError extends Error {}
+
+function progress(line: string): void {
+  process.stderr.write(`[bench gateway] ${line}\n`);
+}
+
+function number(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  integer: boolean,
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function parseOptions(argv: string[]): GatewayBenchOptions | 'help' {
+  let parsed: ReturnType<typeof parse>;
+  function parse() {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        connections: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        rounds: { type: 'string' },
+        'token-cache-size': { type: 'string' },
+        'log-level': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  }
+  try {
+    parsed = parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const logLevel = v['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    connections: number('connections', v.connections, 16, 1, true),
+    durationS: number('duration', v.duration, 5, 0.1, false),
+    warmupS: number('warmup', v.warmup, 1, 0, false),
+    rounds: number('rounds', v.rounds, 2, 1, true),
+    tokenCacheSize:
+      v['token-cache-size'] === undefined
+        ? undefined
+        : number('token-cache-size', v['token-cache-size'], 0, 0, true),
+    logLevel,
+    json: v.json,
+  };
+}
+
+/** The child process of one measurement, driven by request/response messages over IPC. */
+class ServerProcess {
+  readonly #child: ChildProcess;
+  #exited: Promise<number | null>;
+  #exitCode: number | null | undefined;
+
+  constructor() {
+    this.#child = fork(new URL('./gateway-server.ts', import.meta.url), [], {
+      stdio: ['ignore', 2, 2, 'ipc'],
+    });
+    this.#exited = new Promise((resolve) =>
+      this.#child.once('exit', (code) => {
+        this.#exitCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  call<T extends ChildMessage['type']>(
+    message: ParentMessage,
+    reply: T,
+    timeoutMs = 30_000,
+  ): Promise<Extract<ChildMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#child.off('message', onMessage);
+        this.#child.off('exit', onExit);
+      };
+      const onMessage = (m: ChildMessage) => {
+        if (m.type === reply) {
+          cleanup();
+          resolve(m as Extract<ChildMessage, { type: T }>);
+        } else if (m.type === 'error') {
+          cleanup();
+          reject(new Error(`server process: ${m.message}`));
+        }
+      };
+      const onExit = (code: number | null) => {
+        cleanup();
+        reject(new Error(`server process exited (code ${code}) while waiting for "${reply}"`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`server process did not answer "${message.type}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      if (this.#exitCode !== undefined) return onExit(this.#exitCode);
+      this.#child.on('message', onMessage);
+      this.#child.once('exit', onExit);
+      this.#child.send(message);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#exitCode !== undefined) return;
+    if (this.#child.connected) this.#child.send({ type: 'exit' } satisfies ParentMessage);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+async function measure(
+  fixture: Fixture,
+  options: GatewayBenchOptions,
+  target: Target,
+  round: number,
+): Promise<Measurement> {
+  const label = `round ${round}/${options.rounds} ${target.padEnd(8)}`;
+  progress(`${label} starting the server process`);
+  const server = new ServerProcess();
+  try {
+    const { url } = await server.call(
+      {
+        type: 'start',
+        target,
+        material: fixture.server,
+        upstreamConnections: 64,
+        tokenCacheSize: options.tokenCacheSize,
+        logLevel: options.logLevel,
+      },
+      'ready',
+    );
+    progress(`${label} warm-up ${options.warmupS} s, then ${options.durationS} s measured (${url})`);
+    let cpu: Extract<ChildMessage, { type: 'cpu' }> | undefined;
+    const load = await runLoad({
+      origin: url,
+      path: ROUTE.path,
+      headers: target === 'gateway' ? { authorization: `Bearer ${fixture.token}` } : {},
+      connections: options.connections,
+      warmupMs: options.warmupS * 1000,
+      durationMs: options.durationS * 1000,
+      tls: fixture.client,
+      async onWindowStart() {
+        await server.call({ type: 'measure-start' }, 'measuring');
+      },
+      async onWindowEnd() {
+        cpu = await server.call({ type: 'measure-stop' }, 'cpu');
+      },
+      checkProbe(_status, body) {
+        if (body !== UPSTREAM_BODY)
+          throw new Error(`${target} did not return the upstream's body: ${body.slice(0, 200)}`);
+      },
+    });
+    if (!cpu) throw new Error('no CPU figure from the server process');
+    if (load.errorRate > MAX_ERROR_RATE) {
+      throw new Error(
+        `${target}: ${load.errors} of ${load.completed} requests failed (${(load.errorRate * 100).toFixed(2)}% > ${MAX_ERROR_RATE * 100}%); first: ${load.firstError}`,
+      );
+    }
+    const m: Measurement = {
+      round,
+      target,
+      rps: load.rps,
+      p50Ms: load.p50Ms,
+      p99Ms: load.p99Ms,
+      serverCpuUsPerRequest: (cpu.userUs + cpu.systemUs) / load.completed,
+      clientCpuUsPerRequest: load.clientCpuUsPerRequest,
+      requests: load.completed,
+      errors: load.errors,
+      serverCounted: cpu.served,
+      newConnections: load.newConnections,
+      windowMs: load.windowMs,
+    };
+    progress(
+      `${label} ${fmt(m.rps, 0)} req/s  p50 ${fmt(m.p50Ms, 2)} ms  p99 ${fmt(m.p99Ms, 2)} ms  ` +
+        `server ${fmt(m.serverCpuUsPerRequest, 1)} µs/req  (${m.requests} requests, ${m.errors} errors)`,
+    );
+    return m;
+  } finally {
+    await server.stop();
+  }
+}
+
+function fmt(value: number, digits: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function summarise(measurements: Measurement[], target: Target): TargetSummary {
+  const of = (pick: (m: Measurement) => number) =>
+    median(measurements.filter((m) => m.target === target).map(pick));
+  return {
+    rps: of((m) => m.rps),
+    p50Ms: of((m) => m.p50Ms),
+    p99Ms: of((m) => m.p99Ms),
+    serverCpuUsPerRequest: of((m) => m.serverCpuUsPerRequest),
+    clientCpuUsPerRequest: of((m) => m.clientCpuUsPerRequest),
+  };
+}
+
+export async function runGatewayBench(options: GatewayBenchOptions): Promise<GatewayBenchResult> {
+  progress('creating the CA, certificates, token and SQLite database');
+  const fixture = await createFixture();
+  try {
+    const measurements: Measurement[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      // ABBA order: a slow drift in background load weighs on both targets alike.
+      const order: Target[] = round % 2 === 1 ? ['baseline', 'gateway'] : ['gateway', 'baseline'];
+      for (const target of order) measurements.push(await measure(fixture, options, target, round));
+    }
+    const baseline = summarise(measurements, 'baseline');
+    const gateway = summarise(measurements, 'gateway');
+    const throughput = gateway.rps / baseline.rps;
+    const { json: _json, ...shown } = options;
+    return {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      options: shown,
+      measurements,
+      median: { baseline, gateway },
+      ratio: { throughput, serverCpu: gateway.serverCpuUsPerRequest / baseline.serverCpuUsPerRequest },
+      checksCpuUsPerRequest: gateway.serverCpuUsPerRequest - baseline.serverCpuUsPerRequest,
+      target: {
+        minThroughputRatio: THROUGHPUT_TARGET,
+        status: throughput >= THROUGHPUT_TARGET ? 'PASS' : 'BELOW',
+      },
+    };
+  } finally {
+    fixture.close();
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
+    )
+    .join('\n');
+}
+
+export function formatResult(result: GatewayBenchResult): string {
+  const o = result.options;
+  const { baseline, gateway } = result.median;
+  const row = (name: string, s: TargetSummary) => [
+    name,
+    fmt(s.rps, 0),
+    fmt(s.p50Ms, 2),
+    fmt(s.p99Ms, 2),
+    fmt(s.serverCpuUsPerRequest, 1),
+  ];
+  const lines = [
+    `Node ${result.node}, ${result.cpus} CPUs (${result.cpuModel})`,
+    `${o.connections} connections, ${o.warmupS} s warm-up + ${o.durationS} s measured, ${o.rounds} rounds; median of rounds; ` +
+      `token cache ${o.tokenCacheSize ?? 'default'}, log level ${o.logLevel}`,
+    '',
+    table([
+      ['target', 'rps', 'p50 ms', 'p99 ms', 'server CPU µs/req'],
+      row('baseline', baseline),
+      row('gateway', gateway),
+    ]),
+    '',
+    `gateway/baseline: throughput ${fmt(result.ratio.throughput * 100, 1)}%, server CPU ×${fmt(result.ratio.serverCpu, 2)} ` +
+      `(checks add ${fmt(result.checksCpuUsPerRequest, 1)} µs/req)`,
+    `target (PERFORMANCE.md): gateway ≥ ${result.target.minThroughputRatio * 100}% of baseline throughput: ${result.target.status}`,
+    '',
+    'per round:',
+    table([
+      [
+        'round',
+        'target',
+        'rps',
+        'p50 ms',
+        'p99 ms',
+        'server µs/req',
+        'loadgen µs/req',
+        'errors',
+        'new conns',
+      ],
+      ...result.measurements.map((m) => [
+        String(m.round),
+        m.target,
+        fmt(m.rps, 0),
+        fmt(m.p50Ms, 2),
+        fmt(m.p99Ms, 2),
+        fmt(m.serverCpuUsPerRequest, 1),
+        fmt(m.clientCpuUsPerRequest, 1),
+        String(m.errors),
+        String(m.newConnections),
+      ]),
+    ]),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Entry point shared by `node bench/gateway.ts` and `bench/run.ts gateway`; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let options: GatewayBenchOptions | 'help';
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench gateway: ${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(
+      argv.includes('--json') ? `${JSON.stringify({ command: 'gateway', usage: HELP }, null, 2)}\n` : HELP,
+    );
+    return 0;
+  }
+  try {
+    const result = await runGatewayBench(options);
+    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`bench gateway: the run broke: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,44 @@
+// `npm run bench -- <command> [options]`: dispatches to one benchmark. Benchmarks measure, never assert.
+const COMMANDS: Record<
+  string,
+  { summary: string; load(): Promise<{ main(argv: string[]): Promise<number> }> }
+> = {
+  gateway: {
+    summary: 'gateway vs a bare undici reverse proxy: requests/s, p50/p99, server CPU per request',
+    load: () => import('./gateway.ts'),
+  },
+};
+
+function help(json: boolean): string {
+  if (json) {
+    const commands = Object.entries(COMMANDS).map(([name, c]) => ({ name, summary: c.summary }));
+    return `${JSON.stringify({ usage: 'npm run bench -- <command> [options]', commands }, null, 2)}\n`;
+  }
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `Usage: npm run bench -- <command> [options]
+       node bench/run.ts <command> [options]
+
+Commands:
+${list}
+
+Every command takes --help and --json; progress goes to stderr.
+`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+if (name === undefined || name === '--help' || name === '-h' || name === 'help' || name === '--json') {
+  const json = process.argv.includes('--json');
+  process.stdout.write(help(json));
+  process.exitCode = name === undefined ? 2 : 0;
+} else {
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`bench: unknown command "${name}"\n\n${help(false)}`);
+    process.exitCode = 2;
+  } else {
+    process.exitCode = await (await command.load()).main(rest);
+  }
+}

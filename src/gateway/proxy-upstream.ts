@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { clientResponseHeaders, type IdentityHeaders, upstreamRequestHeaders } from './forward-headers.ts';
@@ -44,9 +45,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   });
   return {
     async forward(req, res, pathAndQuery, identity) {
-      const abort = new AbortController();
+      // An EventEmitter, not an AbortController: undici takes either, and an AbortSignal per request cost
+      // ~70 µs of (mostly GC) CPU per request in bench/gateway. It fires only if the client goes away early.
+      const abort = Object.assign(new EventEmitter(), { aborted: false });
       const onClose = () => {
-        if (!res.writableFinished) abort.abort();
+        if (res.writableFinished) return;
+        abort.aborted = true;
+        abort.emit('abort');
       };
       res.once('close', onClose);
       let response: Awaited<ReturnType<Pool['request']>>;
@@ -57,7 +62,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           method: req.method as 'GET',
           headers: upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress }),
           body: hasBody(req) ? req : null,
-          signal: abort.signal,
+          signal: abort,
         });
       } catch (err) {
         res.off('close', onClose);

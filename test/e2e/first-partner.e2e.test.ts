@@ -49,16 +49,20 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
   }
   const as = (who: string) => ['--cert', f(`${who}.crt`), '--key', f(`${who}.key`)];
 
-  async function token(who: string, extra: string[] = []): Promise<string> {
-    const r = await curl([
-      ...as(who),
+  /** A client-credentials request at the mTLS token endpoint; `curlArgs` carry the TLS identity (or a header). */
+  const tokenRequest = (curlArgs: string[], clientId: string, extra: string[] = []) =>
+    curl([
+      ...curlArgs,
       `${platform.mtlsUrl}/token`,
       '-d',
       'grant_type=client_credentials',
       '-d',
-      `client_id=${ids[who]}`,
+      `client_id=${clientId}`,
       ...extra,
     ]);
+
+  async function token(who: string, extra: string[] = []): Promise<string> {
+    const r = await tokenRequest(as(who), ids[who]!, extra);
     assert.equal(r.status, 200, r.body);
     return json<{ access_token: string }>(r.body).access_token;
   }
@@ -235,37 +239,14 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
 
   test('fail/the token endpoint refuses scope beyond the roles, unknown scopes, and clients without their certificate', async () => {
     for (const scope of ['payments:submit', 'accounts:read admin']) {
-      const r = await curl([
-        ...as('reader'),
-        `${platform.mtlsUrl}/token`,
-        '-d',
-        'grant_type=client_credentials',
-        '-d',
-        `client_id=${ids.reader}`,
-        '-d',
-        `scope=${scope}`,
-      ]);
+      const r = await tokenRequest(as('reader'), ids.reader!, ['-d', `scope=${scope}`]);
       assert.equal(r.status, 400);
       assert.equal(json(r.body).error, 'invalid_scope');
     }
-    const wrongCert = await curl([
-      ...as('betaapp'),
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.reader}`,
-    ]);
+    const wrongCert = await tokenRequest(as('betaapp'), ids.reader!);
     assert.equal(wrongCert.status, 401);
     assert.equal(json(wrongCert.body).error, 'invalid_client');
-    const rogue = await curl([
-      ...as('rogue'),
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.reader}`,
-    ]);
+    const rogue = await tokenRequest(as('rogue'), ids.reader!);
     assert.equal(json(rogue.body).error, 'invalid_client');
   });
 
@@ -273,17 +254,7 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
     const der = (
       await run('sh', ['-c', `openssl x509 -in ${f('writer.crt')} -outform DER | openssl base64 -A`])
     ).stdout.trim();
-    const r = await curl([
-      '--interface',
-      '127.0.0.2',
-      '-H',
-      `client-cert: :${der}:`,
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.writer}`,
-    ]);
+    const r = await tokenRequest(['--interface', '127.0.0.2', '-H', `client-cert: :${der}:`], ids.writer!);
     assert.equal(r.status, 200, r.body);
     const claims = JSON.parse(
       Buffer.from(json<{ access_token: string }>(r.body).access_token.split('.')[1]!, 'base64url').toString(),
@@ -296,15 +267,7 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
     const der = (
       await run('sh', ['-c', `openssl x509 -in ${f('reader.crt')} -outform DER | openssl base64 -A`])
     ).stdout.trim();
-    const r = await curl([
-      '-H',
-      `client-cert: :${der}:`,
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.reader}`,
-    ]);
+    const r = await tokenRequest(['-H', `client-cert: :${der}:`], ids.reader!);
     assert.equal(r.status, 401);
     assert.equal(json(r.body).error, 'invalid_client');
   });
@@ -441,14 +404,7 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
     assert.equal((await api('reader', tok, '/v1/accounts')).status, 200);
     await cli(['app', 'suspend', ids.reader!]);
     assert.equal((await api('reader', tok, '/v1/accounts')).status, 403);
-    const refused = await curl([
-      ...as('reader'),
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.reader}`,
-    ]);
+    const refused = await tokenRequest(as('reader'), ids.reader!);
     assert.equal(json(refused.body).error, 'invalid_client', 'a suspended client gets no token');
     await cli(['app', 'activate', ids.reader!]);
     assert.equal((await api('reader', tok, '/v1/accounts')).status, 200);
@@ -464,14 +420,7 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
     await cli(['cert', 'revoke', ids.readerSerial!, '--reason', 'keyCompromise']);
     assert.equal((await api('reader', tok, '/v1/accounts')).status, 403);
     assert.equal((await curl([...as('reader'), `${platform.gatewayUrl}/health`])).status, 403);
-    const r = await curl([
-      ...as('reader'),
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.reader}`,
-    ]);
+    const r = await tokenRequest(as('reader'), ids.reader!);
     assert.equal(json(r.body).error, 'invalid_client');
   });
 
@@ -515,14 +464,7 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
     const tok = await token('selfie');
     const r = await api('selfie', tok, '/v1/accounts');
     assert.equal(r.status, 200, r.body);
-    const stranger = await curl([
-      ...as('rogue'),
-      `${platform.mtlsUrl}/token`,
-      '-d',
-      'grant_type=client_credentials',
-      '-d',
-      `client_id=${ids.selfie}`,
-    ]);
+    const stranger = await tokenRequest(as('rogue'), ids.selfie!);
     assert.equal(
       json(stranger.body).error,
       'invalid_client',

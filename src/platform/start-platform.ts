@@ -210,6 +210,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         for (const server of rawServers) await closeRaw(server);
         for (const server of servers) await server.close();
         await storage.close();
+        logger.flush();
       },
     };
   } catch (err) {

@@ -167,8 +167,11 @@ async function startGatewayTarget(message: StartMessage, upstreamUrl: string): P
   const storage = await openStorage({ url: material.dbPath });
   const liveness = await createLivenessState(storage);
   const jwks = await startJwks(material);
-  // As the platform does (createLogger): an asynchronous SonicBoom destination.
-  const logger = createLogger(message.logLevel, pino.destination({ dest: '/dev/null', sync: false }));
+  // As the platform does (createLogger): an asynchronous, batching SonicBoom destination.
+  const logger = createLogger(
+    message.logLevel,
+    pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }),
+  );
   const gateway = await createGateway({
     host: '127.0.0.1',
     port: 0,

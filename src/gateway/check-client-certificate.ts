@@ -7,6 +7,8 @@ import type { ClientLiveness, LivenessState } from './liveness.ts';
 export interface PresentedCertificate {
   /** RFC 8705 §3.1: base64url SHA-256 of the DER certificate. */
   x5tS256: string;
+  /** The same, as bytes, for constant-time comparisons; made once per connection. */
+  x5tS256Bytes: Buffer;
   /** Subject, RDNs joined with ", " (for logs only: never an authorization input). */
   subject: string;
   notBeforeMs: number;
@@ -29,8 +31,10 @@ function describePeer(socket: TLSSocket): PresentedCertificate | null {
   const peer = socket.getPeerX509Certificate();
   if (!peer) return null;
   const verifyError = socket.authorizationError;
+  const x5tS256 = createHash('sha256').update(peer.raw).digest('base64url');
   return {
-    x5tS256: createHash('sha256').update(peer.raw).digest('base64url'),
+    x5tS256,
+    x5tS256Bytes: Buffer.from(x5tS256),
     subject: peer.subject.split('\n').join(', '),
     notBeforeMs: peer.validFromDate.getTime(),
     notAfterMs: peer.validToDate.getTime(),

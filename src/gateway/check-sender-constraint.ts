@@ -9,12 +9,11 @@ import type { AccessToken } from './verify-access-token.ts';
  * cnf.jkt) will be the other accepted binding; until then an unbound token is refused.
  */
 export function checkSenderConstraint(token: AccessToken, cert: PresentedCertificate): void {
-  const bound = token.cnfX5tS256;
-  if (bound === undefined) {
+  const actual = token.cnfX5tS256Bytes;
+  if (actual === undefined) {
     throw invalidToken(GATEWAY_REASONS.tokenNotBound, 'the token is not bound to a client certificate');
   }
-  const expected = Buffer.from(cert.x5tS256);
-  const actual = Buffer.from(bound);
+  const expected = cert.x5tS256Bytes;
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
     throw invalidToken(
       GATEWAY_REASONS.tokenBindingMismatch,

@@ -16,6 +16,8 @@ export interface AccessToken {
   rolesText: string;
   /** RFC 8705 §3.1 confirmation: the certificate the token is bound to, if any. */
   cnfX5tS256: string | undefined;
+  /** The same, as bytes for the constant-time comparison, made once per verified (cached) token. */
+  cnfX5tS256Bytes: Buffer | undefined;
   expMs: number;
 }
 
@@ -81,6 +83,7 @@ function readClaims(payload: JWTPayload): AccessToken {
     roles,
     rolesText: roles.join(' '),
     cnfX5tS256,
+    cnfX5tS256Bytes: cnfX5tS256 === undefined ? undefined : Buffer.from(cnfX5tS256),
     expMs: (payload.exp as number) * 1000,
   };
 }

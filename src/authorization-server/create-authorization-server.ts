@@ -149,8 +149,10 @@ export async function createAuthorizationServer(
         },
       },
     },
-    extraTokenClaims: async (_ctx, token) => {
-      const client = await loadClientMetadata(storage, token.clientId as string);
+    // The client oidc-provider just loaded and authenticated carries org_id and roles (extra metadata kept
+    // under its own name): no second directory read per token.
+    extraTokenClaims: async (ctx) => {
+      const client = ctx.oidc.client as { org_id?: unknown; roles?: unknown } | undefined;
       return client ? { org_id: client.org_id, roles: client.roles } : undefined;
     },
     discovery: {

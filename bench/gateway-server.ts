@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import pino from 'pino';
 import { Pool } from 'undici';
-import { createGateway, createLivenessState } from '../src/gateway/index.ts';
+// RFC 9110 §7.6.1 hop-by-hop fields are not forwarded by any proxy, bare or not: the gateway's own list.
+import { createGateway, createLivenessState, HOP_BY_HOP } from '../src/gateway/index.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { openStorage } from '../src/storage/index.ts';
 import type { ServerMaterial } from './gateway-fixture.ts';
@@ -17,17 +18,6 @@ import {
   type StartMessage,
   UPSTREAM_BODY,
 } from './gateway-protocol.ts';
-
-// RFC 9110 §7.6.1: not forwarded by any proxy, bare or not.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 let served = 0;
 

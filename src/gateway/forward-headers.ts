@@ -12,7 +12,7 @@ export interface IdentityHeaders {
 }
 
 // RFC 9110 §7.6.1 hop-by-hop fields, plus the legacy ones proxies still meet.
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

@@ -92,3 +92,16 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     close: () => dispatcher.close(),
   };
 }
+
+/** Runs `fn` with a client that is always closed afterwards. */
+export async function withAdminClient<T>(
+  options: AdminClientOptions,
+  fn: (client: AdminClient) => Promise<T>,
+): Promise<T> {
+  const client = createAdminClient(options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}

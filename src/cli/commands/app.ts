@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createAdminClient } from '../admin-client.ts';
+import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
@@ -69,8 +69,7 @@ export function registerAppCommands(program: Command): void {
         return runAction(g.json, async () => {
           const metadata = opts.metadata ? readJsonFile(opts.metadata, 'metadata') : {};
           if (opts.jwks) metadata.jwks = readJsonFile(opts.jwks, 'JWKS');
-          const client = createAdminClient(g);
-          try {
+          await withAdminClient(g, async (client) => {
             const created = await client.call<App>('POST', '/applications', {
               org_id: opts.org,
               name: opts.name,
@@ -79,9 +78,7 @@ export function registerAppCommands(program: Command): void {
               metadata,
             });
             printApp(created, g.json);
-          } finally {
-            await client.close();
-          }
+          });
         });
       },
     );
@@ -93,8 +90,7 @@ export function registerAppCommands(program: Command): void {
     .action((opts: { org?: string }, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           const q = opts.org ? `?org_id=${encodeURIComponent(opts.org)}` : '';
           const { items } = await client.call<{ items: App[] }>('GET', `/applications${q}`);
           if (g.json) printJson(items);
@@ -107,9 +103,7 @@ export function registerAppCommands(program: Command): void {
               'auth_method',
               'roles',
             ]);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -119,12 +113,9 @@ export function registerAppCommands(program: Command): void {
     .action((clientId: string, _opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           printApp(await client.call<App>('GET', `/applications/${encodeURIComponent(clientId)}`), g.json);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -139,16 +130,13 @@ export function registerAppCommands(program: Command): void {
       .action((clientId: string, opts: { reason?: string }, cmd: Command) => {
         const g = globals(cmd);
         return runAction(g.json, async () => {
-          const client = createAdminClient(g);
-          try {
+          await withAdminClient(g, async (client) => {
             const body = opts.reason ? { reason: opts.reason } : {};
             printApp(
               await client.call<App>('POST', `/applications/${encodeURIComponent(clientId)}/${verb}`, body),
               g.json,
             );
-          } finally {
-            await client.close();
-          }
+          });
         });
       });
   }

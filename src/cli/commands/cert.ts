@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createAdminClient } from '../admin-client.ts';
+import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
@@ -36,8 +36,7 @@ export function registerCertCommands(program: Command): void {
         } catch {
           throw new CliError(`cannot read CSR file ${opts.csr}`, 'bad_file');
         }
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           const issued = await client.call<Cert & { certificate_pem: string }>(
             'POST',
             `/applications/${encodeURIComponent(opts.app)}/certificates`,
@@ -53,9 +52,7 @@ export function registerCertCommands(program: Command): void {
           ]);
           if (opts.out) process.stdout.write(`certificate written to ${opts.out}\n`);
           else process.stdout.write(issued.certificate_pem);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -72,8 +69,7 @@ export function registerCertCommands(program: Command): void {
         if (opts.app) q.set('client_id', opts.app);
         if (opts.org) q.set('org_id', opts.org);
         if (opts.status) q.set('status', opts.status);
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           const { items } = await client.call<{ items: Cert[] }>(
             'GET',
             `/certificates${q.size ? `?${q}` : ''}`,
@@ -87,9 +83,7 @@ export function registerCertCommands(program: Command): void {
               'not_after',
               'x5t_s256',
             ]);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -104,8 +98,7 @@ export function registerCertCommands(program: Command): void {
     .action((serial: string, opts: { reason: string }, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           const revoked = await client.call<Cert>(
             'POST',
             `/certificates/${encodeURIComponent(serial)}/revoke`,
@@ -119,9 +112,7 @@ export function registerCertCommands(program: Command): void {
             ['status', revoked.status],
             ['reason', revoked.revocation_reason],
           ]);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createAdminClient } from '../admin-client.ts';
+import { withAdminClient } from '../admin-client.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
@@ -36,16 +36,13 @@ export function registerOrgCommands(program: Command): void {
     .action((opts: { name: string; roles?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           const created = await client.call<Org>('POST', '/organisations', {
             name: opts.name,
             ...(opts.roles ? { roles: opts.roles } : {}),
           });
           printOrg(created, g.json);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -56,8 +53,7 @@ export function registerOrgCommands(program: Command): void {
     .action((opts: { status?: string }, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           const q = opts.status ? `?status=${encodeURIComponent(opts.status)}` : '';
           const { items } = await client.call<{ items: Org[] }>('GET', `/organisations${q}`);
           if (g.json) printJson(items);
@@ -68,9 +64,7 @@ export function registerOrgCommands(program: Command): void {
               'status',
               'created_at',
             ]);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -80,12 +74,9 @@ export function registerOrgCommands(program: Command): void {
     .action((id: string, _opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const client = createAdminClient(g);
-        try {
+        await withAdminClient(g, async (client) => {
           printOrg(await client.call<Org>('GET', `/organisations/${encodeURIComponent(id)}`), g.json);
-        } finally {
-          await client.close();
-        }
+        });
       });
     });
 
@@ -101,16 +92,13 @@ export function registerOrgCommands(program: Command): void {
       .action((id: string, opts: { reason?: string }, cmd: Command) => {
         const g = globals(cmd);
         return runAction(g.json, async () => {
-          const client = createAdminClient(g);
-          try {
+          await withAdminClient(g, async (client) => {
             const body = opts.reason ? { reason: opts.reason } : {};
             printOrg(
               await client.call<Org>('POST', `/organisations/${encodeURIComponent(id)}/${verb}`, body),
               g.json,
             );
-          } finally {
-            await client.close();
-          }
+          });
         });
       });
   }

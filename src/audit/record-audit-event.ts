@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lockJournal, type Tx } from '../storage/index.ts';
+import { type AuditLogTable, lockJournal, type Tx } from '../storage/index.ts';
 
 export interface AuditEvent {
   actor: string;
@@ -11,15 +11,12 @@ export interface AuditEvent {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export function hashAuditEntry(entry: {
-  prev_hash: string;
-  at: string;
-  actor: string;
-  action: string;
-  target_type: string;
-  target_id: string;
-  details: string;
-}): string {
+export function hashAuditEntry(
+  entry: Pick<
+    AuditLogTable,
+    'prev_hash' | 'at' | 'actor' | 'action' | 'target_type' | 'target_id' | 'details'
+  >,
+): string {
   // A JSON array fixes field order and escaping, so the hash input is unambiguous.
   const input = JSON.stringify([
     entry.prev_hash,

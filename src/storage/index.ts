@@ -7,6 +7,6 @@ export {
   publishChange,
 } from './change-feed.ts';
 export { ENGINES, type Engine } from './engine.ts';
-export type { Database } from './schema.ts';
+export type { AuditLogTable, Database } from './schema.ts';
 export { engineOf, openStorage, type Storage, type StorageOptions } from './storage.ts';
 export { lockJournal, type Tx } from './tx.ts';

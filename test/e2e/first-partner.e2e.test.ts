@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { importPKCS8, SignJWT } from 'jose';
 import { decryptPrivateKey } from '../../src/pki/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import { PlatformProcess, type RunResult, run } from '../support/platform-process.ts';
+import { opensslKeyAndRequest, PlatformProcess, type RunResult, run } from '../support/platform-process.ts';
 
 // The test plan of the partner-onboarding guide, automated: the real platform, curl and openssl as the partner.
 describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () => {
@@ -132,21 +132,11 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
           'tls_client_auth',
         ])
       ).client_id as string;
-      const req = await run('openssl', [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        f(`${who}.key`),
-        '-out',
-        f(`${who}.csr`),
-        '-subj',
-        '/CN=partner',
-      ]);
+      const req = await opensslKeyAndRequest({
+        key: f(`${who}.key`),
+        out: f(`${who}.csr`),
+        subject: '/CN=partner',
+      });
       assert.equal(req.code, 0, req.stderr);
       const cert = await cli([
         'cert',
@@ -161,23 +151,12 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
       ids[`${who}Serial`] = cert.serial as string;
     }
     // A certificate from a CA the platform does not trust, with the same subject as the reader's.
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-keyout',
-      f('rogue.key'),
-      '-out',
-      f('rogue.crt'),
-      '-subj',
-      `/CN=${ids.reader}`,
-    ]);
+    await opensslKeyAndRequest({
+      key: f('rogue.key'),
+      out: f('rogue.crt'),
+      subject: `/CN=${ids.reader}`,
+      selfSignedDays: 2,
+    });
   });
 
   after(async () => {
@@ -425,23 +404,12 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
   });
 
   test('ok/a self_signed_tls_client_auth client registers its certificate and calls the API', async () => {
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '30',
-      '-keyout',
-      f('selfie.key'),
-      '-out',
-      f('selfie.crt'),
-      '-subj',
-      '/CN=selfie',
-    ]);
+    await opensslKeyAndRequest({
+      key: f('selfie.key'),
+      out: f('selfie.crt'),
+      subject: '/CN=selfie',
+      selfSignedDays: 30,
+    });
     const cert = new X509Certificate(readFileSync(f('selfie.crt')));
     const jwk = { ...cert.publicKey.export({ format: 'jwk' }), x5c: [cert.raw.toString('base64')] };
     writeFileSync(f('selfie.jwks'), JSON.stringify({ keys: [jwk] }));
@@ -496,21 +464,7 @@ describe('first partner end to end (curl + openssl)', { timeout: 240_000 }, () =
         f('pkjwt.jwks'),
       ])
     ).client_id as string;
-    await run('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      f('pkjwt.key'),
-      '-out',
-      f('pkjwt.csr'),
-      '-subj',
-      '/CN=x',
-    ]);
+    await opensslKeyAndRequest({ key: f('pkjwt.key'), out: f('pkjwt.csr'), subject: '/CN=x' });
     await cli(['cert', 'issue', '--app', ids.pkjwt!, '--csr', f('pkjwt.csr'), '--out', f('pkjwt.crt')]);
     const assertion = (aud: string) =>
       new SignJWT({})

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { engineTargets } from '../support/engines.ts';
-import { PlatformProcess, run } from '../support/platform-process.ts';
+import { opensslKeyAndRequest, PlatformProcess, run } from '../support/platform-process.ts';
 
 const targets = await engineTargets();
 
@@ -313,21 +313,11 @@ for (const target of targets) {
     });
 
     test('ok/a plain openssl CSR gets a certificate openssl verifies with the CRL; fail/once revoked it is rejected', async () => {
-      const req = await run('openssl', [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        files('partner.key'),
-        '-out',
-        files('partner.csr'),
-        '-subj',
-        '/CN=evil/O=Attacker Corp',
-      ]);
+      const req = await opensslKeyAndRequest({
+        key: files('partner.key'),
+        out: files('partner.csr'),
+        subject: '/CN=evil/O=Attacker Corp',
+      });
       assert.equal(req.code, 0, req.stderr);
       const issued = await platform.cli([
         'cert',
@@ -428,21 +418,12 @@ for (const target of targets) {
     });
 
     test('ok/offboarding suspends the organisation’s clients and revokes its certificates', async () => {
-      await run('openssl', [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-384',
-        '-nodes',
-        '-keyout',
-        files('p2.key'),
-        '-out',
-        files('p2.csr'),
-        '-subj',
-        '/CN=x',
-      ]);
+      await opensslKeyAndRequest({
+        key: files('p2.key'),
+        out: files('p2.csr'),
+        subject: '/CN=x',
+        curve: 'P-384',
+      });
       const issued = await platform.cli([
         'cert',
         'issue',

@@ -157,3 +157,29 @@ export class PlatformProcess {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The partner side with plain OpenSSL: a new EC key and a CSR, or a self-signed certificate when `days` is set. */
+export function opensslKeyAndRequest(opts: {
+  key: string;
+  out: string;
+  subject: string;
+  curve?: 'P-256' | 'P-384';
+  selfSignedDays?: number;
+}): Promise<RunResult> {
+  const mode = opts.selfSignedDays === undefined ? ['-new'] : ['-x509', '-days', String(opts.selfSignedDays)];
+  return run('openssl', [
+    'req',
+    ...mode,
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    `ec_paramgen_curve:${opts.curve ?? 'P-256'}`,
+    '-nodes',
+    '-keyout',
+    opts.key,
+    '-out',
+    opts.out,
+    '-subj',
+    opts.subject,
+  ]);
+}

@@ -40,7 +40,7 @@ function expectError(fn: () => unknown, code: string, operator?: string): void {
     assert.ok(err instanceof MetadataPolicyError, `expected MetadataPolicyError, got ${String(err)}`);
     assert.equal(err.code, code);
     if (operator !== undefined) assert.equal(err.operator, operator);
-    assert.match(err.message, /OpenID Federation 1\.0 §6\.1/);
+    assert.match(err.message, /OpenID Federation 1\.0 §(6\.1|3\.1\.1|3\.1\.3|3\.2)/);
     return true;
   });
 }
@@ -219,11 +219,69 @@ const applyOk: ApplyCase[] = [
     expected: { a: 1 },
   },
   {
-    name: 'ok/unknown operator not in crit ignored',
+    name: 'ok/parameter with only unknown operators is left alone',
     policy: { a: { lte: 5 } },
     metadata: { a: 9 },
     expected: { a: 9 },
-    crit: ['regexp'],
+  },
+  // §6.1.3.1.2: add initialises an absent parameter, even with no values (Connect2id vector 690).
+  { name: 'ok/add empty initialises absent', policy: { a: { add: [] } }, metadata: {}, expected: { a: [] } },
+  // §6.1.3.1.3: default may be of another type than the checks expect; it only applies to an absent parameter.
+  {
+    name: 'ok/default scalar with add never applies',
+    policy: { a: { default: 'x', add: ['y'] } },
+    metadata: {},
+    expected: { a: ['y'] },
+  },
+  {
+    name: 'ok/value null with essential false removes',
+    policy: { a: { value: null, essential: false } },
+    metadata: {},
+    expected: {},
+  },
+  {
+    name: 'ok/one_of accepts number and object members',
+    policy: { a: { one_of: [1, { k: 'v' }] }, b: { one_of: [1, { k: 'v' }] } },
+    metadata: { a: 1, b: { k: 'v' } },
+    expected: { a: 1, b: { k: 'v' } },
+  },
+  // §6.1.2: a language-tagged parameter name has its own policy.
+  {
+    name: 'ok/language-tagged parameter is independent',
+    policy: { 'client_name#ja-Jpan-JP': { value: 'ja' } },
+    metadata: { client_name: 'en' },
+    expected: { client_name: 'en', 'client_name#ja-Jpan-JP': 'ja' },
+  },
+  // §6.1.3.1.8: scope is processed as an array of its space-separated values and written back as a string.
+  {
+    name: 'ok/scope subset_of and superset_of on the space-separated string',
+    policy: { scope: { subset_of: ['openid', 'email'], superset_of: ['openid'] } },
+    metadata: { scope: 'openid profile email' },
+    expected: { scope: 'openid email' },
+  },
+  {
+    name: 'ok/scope add',
+    policy: { scope: { add: ['email'] } },
+    metadata: { scope: 'openid' },
+    expected: { scope: 'openid email' },
+  },
+  {
+    name: 'ok/scope default array becomes a string',
+    policy: { scope: { default: ['openid', 'email'] } },
+    metadata: {},
+    expected: { scope: 'openid email' },
+  },
+  {
+    name: 'ok/scope value string',
+    policy: { scope: { value: 'openid' } },
+    metadata: { scope: 'openid profile' },
+    expected: { scope: 'openid' },
+  },
+  {
+    name: 'ok/scope essential leaves the string',
+    policy: { scope: { essential: true } },
+    metadata: { scope: 'openid email' },
+    expected: { scope: 'openid email' },
   },
   { name: 'ok/empty policy', policy: {}, metadata: { a: 1 }, expected: { a: 1 } },
 ];
@@ -236,11 +294,19 @@ const applyFail: ApplyFail[] = [
     code: 'invalid_metadata',
     operator: 'one_of',
   },
+  // §6.1.3: a metadata parameter of a JSON type the operator does not support is a policy error.
   {
-    name: 'fail/one_of array parameter',
+    name: 'fail/one_of on an array parameter is a policy error',
     policy: { a: { one_of: ['x'] } },
     metadata: { a: ['x'] },
-    code: 'invalid_metadata',
+    code: 'invalid_policy',
+    operator: 'one_of',
+  },
+  {
+    name: 'fail/one_of on a boolean parameter is a policy error',
+    policy: { a: { one_of: ['x'] } },
+    metadata: { a: true },
+    code: 'invalid_policy',
     operator: 'one_of',
   },
   {
@@ -251,25 +317,32 @@ const applyFail: ApplyFail[] = [
     operator: 'superset_of',
   },
   {
-    name: 'fail/superset_of scalar parameter',
+    name: 'fail/superset_of on a scalar parameter is a policy error',
     policy: { a: { superset_of: ['x'] } },
     metadata: { a: 'x' },
-    code: 'invalid_metadata',
+    code: 'invalid_policy',
     operator: 'superset_of',
   },
   {
-    name: 'fail/subset_of scalar parameter',
+    name: 'fail/subset_of on a scalar parameter is a policy error',
     policy: { a: { subset_of: ['x'] } },
     metadata: { a: 'x' },
-    code: 'invalid_metadata',
+    code: 'invalid_policy',
     operator: 'subset_of',
   },
   {
-    name: 'fail/add scalar parameter',
+    name: 'fail/add on a scalar parameter is a policy error',
     policy: { a: { add: ['x'] } },
     metadata: { a: 'x' },
-    code: 'invalid_metadata',
+    code: 'invalid_policy',
     operator: 'add',
+  },
+  {
+    name: 'fail/subset_of on an array of booleans is a policy error',
+    policy: { a: { subset_of: ['x'] } },
+    metadata: { a: [true] },
+    code: 'invalid_policy',
+    operator: 'subset_of',
   },
   {
     name: 'fail/essential absent',
@@ -293,6 +366,13 @@ const applyFail: ApplyFail[] = [
     operator: 'one_of',
   },
   {
+    name: 'fail/scope superset_of on the space-separated string',
+    policy: { scope: { superset_of: ['openid'] } },
+    metadata: { scope: 'email profile' },
+    code: 'invalid_metadata',
+    operator: 'superset_of',
+  },
+  {
     name: 'fail/superset_of after subset_of removed a required member',
     policy: { a: { subset_of: ['x', 'y'], superset_of: ['y'] } },
     metadata: { a: ['x'] },
@@ -304,6 +384,27 @@ const applyFail: ApplyFail[] = [
     policy: { a: { default: 'd' } },
     metadata: { a: null },
     code: 'invalid_metadata',
+  },
+  {
+    name: 'fail/null metadata value of a parameter without policy (§3.2)',
+    policy: { a: { value: 1 } },
+    metadata: { b: null },
+    code: 'invalid_metadata',
+  },
+  { name: 'fail/metadata not an object', policy: {}, metadata: [] as never, code: 'invalid_metadata' },
+  {
+    name: 'fail/parameter policy without operators (§6.1.2)',
+    policy: { a: {} },
+    metadata: {},
+    code: 'invalid_policy',
+  },
+  {
+    name: 'fail/crit lists an additional operator the policy does not use (§3.1.3)',
+    policy: { a: { value: 1 } },
+    metadata: {},
+    code: 'invalid_policy',
+    operator: 'regexp',
+    crit: ['regexp'],
   },
   {
     name: 'fail/critical unknown operator',
@@ -345,6 +446,10 @@ const badOperands: [string, MetadataPolicy, string][] = [
   ['fail/superset_of operand not array', { a: { superset_of: { x: 1 } } }, 'superset_of'],
   ['fail/essential operand not boolean', { a: { essential: 'true' } }, 'essential'],
   ['fail/default operand null', { a: { default: null } }, 'default'],
+  ['fail/add operand with a boolean member', { a: { add: ['x', true] } }, 'add'],
+  ['fail/one_of operand with a null member', { a: { one_of: [null] } }, 'one_of'],
+  ['fail/subset_of operand with a nested array', { a: { subset_of: [['x']] } }, 'subset_of'],
+  ['fail/value operand not JSON', { a: { value: () => 1 } }, 'value'],
 ];
 
 // Combination rules (§6.1.3.1.x "Combination with other operators"); rejected in a single policy.
@@ -357,6 +462,11 @@ const badCombinations: [string, MetadataPolicy, string][] = [
   ['fail/value not subset of subset_of', { a: { value: ['x', 'z'], subset_of: ['x'] } }, 'value'],
   ['fail/value not superset of superset_of', { a: { value: ['x'], superset_of: ['x', 'y'] } }, 'value'],
   ['fail/value null with essential true', { a: { value: null, essential: true } }, 'value'],
+  // null is not among the one_of values, nor a subset or superset of anything (Connect2id vectors 307-309).
+  ['fail/value null with one_of', { a: { value: null, one_of: ['x'] } }, 'value'],
+  ['fail/value null with subset_of', { a: { value: null, subset_of: ['x'] } }, 'value'],
+  ['fail/value null with superset_of', { a: { value: null, superset_of: [] } }, 'value'],
+  ['fail/value array with one_of', { a: { value: ['x'], one_of: ['x'] } }, 'value'],
   ['fail/add not subset of subset_of', { a: { add: ['x', 'z'], subset_of: ['x'] } }, 'add'],
   ['fail/add with one_of', { a: { add: ['x'], one_of: ['x'] } }, 'one_of'],
   ['fail/one_of with subset_of', { a: { one_of: ['x'], subset_of: ['x'] } }, 'one_of'],
@@ -366,15 +476,12 @@ const badCombinations: [string, MetadataPolicy, string][] = [
     { a: { subset_of: ['x'], superset_of: ['x', 'y'] } },
     'subset_of',
   ],
-  ['fail/default scalar with subset_of', { a: { default: 'x', subset_of: ['x'] } }, 'default'],
-  ['fail/default array with one_of', { a: { default: ['x'], one_of: ['x'] } }, 'default'],
 ];
 
 const goodCombinations: [string, MetadataPolicy][] = [
   ['ok/value with add subset', { a: { value: ['x', 'y'], add: ['x'] } }],
   ['ok/value with default', { a: { value: 'x', default: 'y' } }],
   ['ok/value in one_of', { a: { value: 'x', one_of: ['x', 'y'] } }],
-  ['ok/value null with one_of', { a: { value: null, one_of: ['x'] } }],
   ['ok/value subset of subset_of', { a: { value: ['x'], subset_of: ['x', 'y'] } }],
   ['ok/value superset of superset_of', { a: { value: ['x', 'y'], superset_of: ['x'] } }],
   ['ok/value with essential true', { a: { value: 'x', essential: true } }],
@@ -383,6 +490,20 @@ const goodCombinations: [string, MetadataPolicy][] = [
   ['ok/default outside one_of is not a policy error', { a: { default: 'z', one_of: ['x'] } }],
   ['ok/default outside subset_of is not a policy error', { a: { default: ['z'], subset_of: ['x'] } }],
   ['ok/default with superset_of', { a: { default: ['z'], superset_of: ['x'] } }],
+  // §6.1.3.1.3: default MAY be combined with add, one_of, subset_of, superset_of unconditionally.
+  ['ok/default scalar with subset_of', { a: { default: 'x', subset_of: ['x'] } }],
+  ['ok/default array with one_of', { a: { default: ['x'], one_of: ['x'] } }],
+  ['ok/default scalar with add', { a: { default: 'x', add: ['x'] } }],
+  ['ok/value null with essential false', { a: { value: null, essential: false } }],
+  ['ok/value empty array with subset_of', { a: { value: [], subset_of: ['x'] } }],
+  ['ok/value empty array with add empty array', { a: { value: [], add: [] } }],
+  ['ok/one_of with default and essential', { a: { one_of: ['x', 'y'], default: 'x', essential: true } }],
+  ['ok/value object in one_of', { a: { value: { k: 1 }, one_of: [{ k: 1 }] } }],
+  // §6.1.3.1.8: scope's space-separated value is a set of values for the value/subset_of check.
+  [
+    'ok/scope string value within subset_of',
+    { scope: { value: 'openid email', subset_of: ['openid', 'email'] } },
+  ],
   ['ok/subset_of superset of superset_of', { a: { subset_of: ['x', 'y'], superset_of: ['x'] } }],
   [
     'ok/all with essential',
@@ -500,6 +621,24 @@ const combineOk: CombineCase[] = [
     expected: { a: { essential: true } },
   },
   { name: 'ok/merge empty policies', superior: {}, subordinate: {}, expected: {} },
+  {
+    name: 'ok/merge drops parameters left with only unknown operators',
+    superior: { a: { lte: 1 } },
+    subordinate: { b: { essential: false } },
+    expected: { b: { essential: false } },
+  },
+  {
+    name: 'ok/merge scope value strings as sets (§6.1.3.1.8)',
+    superior: { scope: { value: 'openid email' } },
+    subordinate: { scope: { value: 'email openid' } },
+    expected: { scope: { value: 'openid email' } },
+  },
+  {
+    name: 'ok/merge default with one_of and essential (Connect2id vector 1278)',
+    superior: { alg: { one_of: ['RS256', 'ES256'], essential: true } },
+    subordinate: { alg: { default: 'RS256', essential: true } },
+    expected: { alg: { default: 'RS256', one_of: ['RS256', 'ES256'], essential: true } },
+  },
 ];
 
 const combineFail: CombineFail[] = [
@@ -602,6 +741,24 @@ const combineFail: CombineFail[] = [
     crit: ['lte'],
   },
   {
+    name: 'fail/merge crit lists an additional operator neither policy uses (§3.1.3)',
+    superior: { a: { value: 1 } },
+    subordinate: { a: { value: 1 } },
+    operator: 'regexp',
+    crit: ['regexp'],
+  },
+  {
+    name: 'fail/merge value null with subordinate one_of (Connect2id vector 307)',
+    superior: { logo_uri: { value: null } },
+    subordinate: { logo_uri: { one_of: ['https://example.com/logo.png'] } },
+    operator: 'value',
+  },
+  {
+    name: 'fail/merge subordinate parameter policy without operators',
+    superior: { a: { value: 1 } },
+    subordinate: { a: {} },
+  },
+  {
     name: 'fail/merge crit lists standard operator',
     superior: {},
     subordinate: {},
@@ -633,7 +790,7 @@ describe('metadata policy: operator combinations (§6.1.3.1)', () => {
       const [parameter, entry] = Object.entries(policy)[0]!;
       const [first, ...rest] = Object.entries(entry);
       const superior = { [parameter]: Object.fromEntries([first!]) };
-      const subordinate = { [parameter]: Object.fromEntries(rest) };
+      const subordinate = rest.length > 0 ? { [parameter]: Object.fromEntries(rest) } : {};
       expectError(() => combineMetadataPolicies(superior, subordinate), 'invalid_policy');
     });
   }
@@ -695,6 +852,11 @@ describe('metadata policy: §6.1.5 example', () => {
     subject_type: { value: 'pairwise' },
     contacts: { add: ['helpdesk@federation.example.org', 'helpdesk@org.example.org'] },
   };
+  // The Intermediate's `metadata` for its Immediate Subordinates, applied to the RP's before the policy (§6.1.4.2).
+  const intermediateMetadata: Meta = {
+    sector_identifier_uri: 'https://org.example.org/sector-ids.json',
+    policy_uri: 'https://org.example.org/policy.html',
+  };
   const rp: Meta = {
     redirect_uris: ['https://rp.example.org/callback'],
     response_types: ['code'],
@@ -703,16 +865,19 @@ describe('metadata policy: §6.1.5 example', () => {
   };
   const resolved: Meta = {
     redirect_uris: ['https://rp.example.org/callback'],
+    grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'self_signed_tls_client_auth',
-    contacts: ['rp_admins@rp.example.org', 'helpdesk@federation.example.org', 'helpdesk@org.example.org'],
-    grant_types: ['authorization_code'],
     subject_type: 'pairwise',
+    sector_identifier_uri: 'https://org.example.org/sector-ids.json',
+    policy_uri: 'https://org.example.org/policy.html',
+    contacts: ['rp_admins@rp.example.org', 'helpdesk@federation.example.org', 'helpdesk@org.example.org'],
   };
 
   it('ok/§6.1.5 merged policy', () =>
     assert.deepEqual(combineMetadataPolicies(trustAnchor, intermediate), merged));
-  it('ok/§6.1.5 resolved metadata', () => assert.deepEqual(applyMetadataPolicy(merged, rp), resolved));
+  it('ok/§6.1.5 resolved metadata', () =>
+    assert.deepEqual(applyMetadataPolicy(merged, { ...rp, ...intermediateMetadata }), resolved));
   it('fail/§6.1.5 RP with private_key_jwt rejected by merged one_of', () =>
     expectError(
       () => applyMetadataPolicy(merged, { ...rp, token_endpoint_auth_method: 'private_key_jwt' }),
@@ -742,6 +907,32 @@ describe('metadata policy: §6.1.5 example', () => {
       add: ['helpdesk@federation.example.org', 'helpdesk@org.example.org', 'ops@ia2.example.org'],
     });
   });
+});
+
+// §6.1.3.1.8 table "Examples of Outputs with Combinations of essential and subset_of for Different Inputs".
+describe('metadata policy: §6.1.3.1.8 essential × subset_of table', () => {
+  const rows: [boolean, string[] | undefined, string[] | 'error' | undefined][] = [
+    [true, ['a', 'e'], ['a']],
+    [false, ['a', 'e'], ['a']],
+    [true, ['d', 'e'], []],
+    [false, ['d', 'e'], []],
+    [true, undefined, 'error'],
+    [false, undefined, undefined],
+  ];
+  for (const [essential, input, output] of rows) {
+    const policy: MetadataPolicy = { p: { essential, subset_of: ['a', 'b', 'c'] } };
+    const metadata: Meta = input === undefined ? {} : { p: input };
+    const name = `essential ${essential}, input ${input ? `[${input}]` : 'absent'} → ${
+      Array.isArray(output) ? `[${output}]` : (output ?? 'absent')
+    }`;
+    if (output === 'error') {
+      it(`fail/${name}`, () =>
+        expectError(() => applyMetadataPolicy(policy, metadata), 'invalid_metadata', 'essential'));
+    } else {
+      it(`ok/${name}`, () =>
+        assert.deepEqual(applyMetadataPolicy(policy, metadata), output === undefined ? {} : { p: output }));
+    }
+  }
 });
 
 // Property-style: for many generated policies and metadata, neither entry point mutates its inputs (whether it

@@ -38,3 +38,12 @@ export function intersection(a: readonly unknown[], b: readonly unknown[]): unkn
   for (const item of a) if (includes(b, item) && !includes(out, item)) out.push(structuredClone(item));
   return out;
 }
+
+/**
+ * `scope` is a space-separated string that policy operators regard and process as an array of strings
+ * (§6.1.3.1.8); any other value is returned unchanged.
+ */
+export function asPolicyValue(parameter: string, v: unknown): unknown {
+  if (parameter === 'scope' && typeof v === 'string') return v.split(' ').filter((s) => s !== '');
+  return v;
+}

@@ -25,9 +25,9 @@ export interface AcceptedCertificate extends PresentedCertificate {
 }
 
 // Keep-alive requests reuse the connection's certificate: hash it once per TLS socket.
-const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>();
+const perSocket = new WeakMap<TLSSocket, AcceptedCertificate | null>();
 
-function describePeer(socket: TLSSocket): PresentedCertificate | null {
+function describePeer(socket: TLSSocket): AcceptedCertificate | null {
   const peer = socket.getPeerX509Certificate();
   if (!peer) return null;
   const verifyError = socket.authorizationError;
@@ -40,10 +40,11 @@ function describePeer(socket: TLSSocket): PresentedCertificate | null {
     notAfterMs: peer.validToDate.getTime(),
     chained: socket.authorized === true,
     verifyError: verifyError === undefined || verifyError === null ? undefined : String(verifyError),
+    selfSignedOwner: undefined,
   };
 }
 
-export function presentedCertificate(socket: TLSSocket): PresentedCertificate | undefined {
+export function presentedCertificate(socket: TLSSocket): AcceptedCertificate | undefined {
   let described = perSocket.get(socket);
   if (described === undefined) {
     described = describePeer(socket);
@@ -75,17 +76,18 @@ export function checkClientCertificate(
   if (t < cert.notBeforeMs || cert.verifyError === 'CERT_NOT_YET_VALID') {
     throw refuse(GATEWAY_REASONS.certificateNotYetValid, 'the client certificate is not yet valid');
   }
-  let selfSignedOwner: ClientLiveness | undefined;
+  let accepted = cert;
   if (!cert.chained) {
     // RFC 8705 §2.2: outside the PKI, the certificate is trusted only because a client registered it.
     const owner = liveness.selfSignedOwner(cert.x5tS256);
     if (owner?.status !== 'active' || liveness.orgStatus(owner.orgId) !== 'active') {
       throw refuse(GATEWAY_REASONS.certificateUntrusted, 'the client certificate is not trusted');
     }
-    selfSignedOwner = owner;
+    accepted = { ...cert, selfSignedOwner: owner };
   }
   if (liveness.isCertificateRevoked(cert.x5tS256)) {
     throw refuse(GATEWAY_REASONS.certificateRevoked, 'the client certificate has been revoked');
   }
-  return { ...cert, selfSignedOwner };
+  // A chained certificate's description is reused as is: nothing per request is allocated for it.
+  return accepted;
 }

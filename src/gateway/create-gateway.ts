@@ -80,8 +80,11 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
   });
   const decisions = createDecisionLog(logger);
 
-  /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
-  async function authorize(req: IncomingMessage, ctx: RequestContext): Promise<IdentityHeaders> {
+  /**
+   * Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. Without
+   * a promise when the token was verified before (keep-alive clients reuse theirs until it expires).
+   */
+  function authorize(req: IncomingMessage, ctx: RequestContext): IdentityHeaders | Promise<IdentityHeaders> {
     const now = clock();
     const cert = checkClientCertificate(req.socket as TLSSocket, liveness, now);
     ctx.cert = cert;
@@ -91,16 +94,22 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
       return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
     }
     // Looked up now so refusals are logged with their route; enforced after the caller is known.
-    const route = routes.match(ctx.method, target.segments);
-    ctx.route = route;
+    ctx.route = routes.match(ctx.method, target.segments);
     rejectTokenInQuery(target.query);
     // Seam: the DPoP scheme (RFC 9449 §7.1) will yield a proof to check in the sender-constraint step.
     const raw = readAccessToken(req.headers.authorization);
-    const token = await verifier.verify(raw, now);
+    const cached = verifier.cached(raw, now.getTime());
+    if (cached) return admit(ctx, cached, cert);
+    return verifier.verify(raw, now).then((token) => admit(ctx, token, cert));
+  }
+
+  /** Steps 3–5 once the token is verified. */
+  function admit(ctx: RequestContext, token: AccessToken, cert: AcceptedCertificate): IdentityHeaders {
     ctx.token = token;
     checkSenderConstraint(token, cert);
     const client = checkLiveness(token, cert, liveness);
     ctx.client = client;
+    const route = ctx.route;
     if (!route) throw new GatewayError(GATEWAY_REASONS.routeNotFound, 404, 'no such operation');
     checkScope(token, route);
     // Seam: a Cedar policy attached to the route is evaluated here, only on routes that carry one.
@@ -153,7 +162,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     };
     let identity: IdentityHeaders;
     try {
-      identity = await authorize(req, ctx);
+      const decided = authorize(req, ctx);
+      identity = decided instanceof Promise ? await decided : decided;
     } catch (err) {
       const refusal =
         err instanceof GatewayError

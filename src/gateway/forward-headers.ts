@@ -46,8 +46,11 @@ const STRIPPED_REQUEST = new Set([
   'x-request-id',
 ]);
 
+const NO_TOKENS: string[] = [];
+
 function connectionTokens(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
+  // The common values name no extra hop-by-hop field: no split, no allocation.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return NO_TOKENS;
   const joined = Array.isArray(value) ? value.join(',') : value;
   return joined
     .split(',')
@@ -72,7 +75,10 @@ export function upstreamRequestHeaders(
   if (client.address) out['x-forwarded-for'] = client.address;
   out['x-forwarded-proto'] = 'https';
   if (typeof inbound.host === 'string') out['x-forwarded-host'] = inbound.host;
-  for (const [name, value] of Object.entries(identity)) if (value !== undefined) out[name] = value;
+  for (const name in identity) {
+    const value = identity[name as keyof IdentityHeaders];
+    if (value !== undefined) out[name] = value;
+  }
   return out;
 }
 

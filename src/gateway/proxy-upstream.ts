@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -32,6 +31,32 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/**
+ * The abort signal undici accepts besides an AbortSignal/EventEmitter (`once`/`removeListener`): one
+ * listener, no emitter machinery. An AbortController per request cost more than the whole scope check.
+ */
+class ClientGoneSignal {
+  aborted = false;
+  reason = undefined;
+  #listener: (() => void) | null = null;
+  // undici checks for `on` to accept the signal, then subscribes with `once`.
+  on(_event: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+  once(_event: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+  removeListener(): void {
+    this.#listener = null;
+  }
+  abort(): void {
+    this.aborted = true;
+    const listener = this.#listener;
+    this.#listener = null;
+    listener?.();
+  }
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** A keep-alive undici Pool to the protected API. */
@@ -46,17 +71,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   });
   return {
     async forward(req, res, pathAndQuery, identity) {
-      // An EventEmitter, not an AbortController: undici takes either, and an AbortSignal per request costs
-      // more than the whole scope check. One 'close' listener covers both ways a client can leave early.
-      const abort = Object.assign(new EventEmitter(), { aborted: false });
+      // One 'close' listener covers both ways a client can leave early: before or after the response head.
+      const abort = new ClientGoneSignal();
       let body: Readable | undefined;
       res.once('close', () => {
         if (res.writableFinished) return;
         if (body) {
           body.destroy();
         } else {
-          abort.aborted = true;
-          abort.emit('abort');
+          abort.abort();
         }
       });
       let response: Awaited<ReturnType<Pool['request']>>;
@@ -67,7 +90,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           method: req.method as 'GET',
           headers: upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress }),
           body: hasBody(req) ? req : null,
-          signal: abort,
+          signal: abort as unknown as AbortSignal,
         });
       } catch (err) {
         const code = (err as { code?: unknown }).code;

@@ -1,8 +1,15 @@
 import { GATEWAY_REASONS, GatewayError, invalidToken } from './gateway-error.ts';
 
-// RFC 6750 §2.1 b64token; tokens longer than this are not ours and are not worth parsing.
+// RFC 6750 §2.1 b64token, checked before a token is verified (a cached token passed it already);
+// tokens longer than the limit are not ours and are not worth parsing.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MAX_TOKEN_LENGTH = 8192;
+
+/** RFC 6750 §2.1: the token68 syntax a Bearer credential must have. */
+export function assertB64Token(token: string): void {
+  if (!B64TOKEN.test(token))
+    throw invalidToken(GATEWAY_REASONS.tokenMalformed, 'the access token is malformed');
+}
 
 /** RFC 6750 §2.3 query-parameter tokens end up in logs and caches: refused, never read. */
 export function rejectTokenInQuery(query: string): void {
@@ -42,7 +49,7 @@ export function readAccessToken(authorization: string | undefined): string {
     });
   }
   const token = space === -1 ? '' : authorization.slice(space + 1).trim();
-  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw invalidToken(GATEWAY_REASONS.tokenMalformed, 'the access token is malformed');
   }
   return token;

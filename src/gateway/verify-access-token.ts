@@ -1,6 +1,7 @@
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { GATEWAY_REASONS, GatewayError, type GatewayReason, invalidToken } from './gateway-error.ts';
 import { JwksUnavailableError } from './jwks.ts';
+import { assertB64Token } from './read-access-token.ts';
 import { createTokenCache } from './token-cache.ts';
 
 /** The verified facts of an RFC 9068 access token the later steps and the upstream rely on. */
@@ -32,6 +33,8 @@ export interface TokenVerifierOptions {
 }
 
 export interface TokenVerifier {
+  /** A token verified before and not yet expired, without a promise: the hot path of keep-alive clients. */
+  cached(token: string, nowMs: number): AccessToken | undefined;
   verify(token: string, now: Date): Promise<AccessToken>;
 }
 
@@ -146,9 +149,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
   };
   return {
+    cached: (token, nowMs) => cache.get(token, nowMs),
     async verify(token, now) {
       const cached = cache.get(token, now.getTime());
       if (cached) return cached;
+      assertB64Token(token);
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, options.getKey, { ...verifyOptions, currentDate: now }));

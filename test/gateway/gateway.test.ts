@@ -720,6 +720,65 @@ describe('gateway allows', () => {
     }
   });
 
+  test('ok/a client that leaves before the upstream answers aborts the upstream request', async () => {
+    let upstreamGone: () => void = () => {};
+    const gone = new Promise<void>((resolve) => {
+      upstreamGone = resolve;
+    });
+    let arrived: () => void = () => {};
+    const reached = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    // Never answers: only the gateway giving up on the request ends it.
+    const stuck = createServer((req) => {
+      req.socket.once('close', upstreamGone);
+      arrived();
+    });
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const { logger } = capturingLogger();
+    const liveness = await createLivenessState(env.storage);
+    const gateway = await createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      publicUrl: AUDIENCE,
+      tls: { ...env.tls, ca: env.ca.chainPem },
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUri: env.jwks.url,
+      jwksCa: env.ca.chainPem,
+      liveness,
+      routes: env.routes,
+      upstream: `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`,
+      logger,
+    });
+    try {
+      const leaving = new AbortController();
+      const pending = env.reader.agent
+        .request({
+          origin: gateway.url,
+          path: '/v1/accounts',
+          method: 'GET',
+          headers: { authorization: `Bearer ${await tokenFor(env.reader)}` },
+          signal: leaving.signal,
+        })
+        .catch((err: Error) => err);
+      await reached;
+      leaving.abort();
+      assert.ok((await pending) instanceof Error);
+      // Well before the upstream timeout (30 s), which would otherwise be what ends the request.
+      const outcome = await Promise.race([
+        gone.then(() => 'aborted'),
+        new Promise((resolve) => setTimeout(resolve, 3000, 'still open')),
+      ]);
+      assert.equal(outcome, 'aborted');
+    } finally {
+      await gateway.close();
+      liveness.close();
+      stuck.closeAllConnections();
+      await new Promise<void>((resolve) => stuck.close(() => resolve()));
+    }
+  });
+
   test('ok/JWKS is refetched on an unknown kid (key rotation)', async () => {
     const rotated = await signingKey('k2');
     env.jwks.keys.push(rotated.publicJwk);

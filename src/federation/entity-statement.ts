@@ -29,6 +29,7 @@ export interface EntityStatementClaims {
   trust_marks?: Array<{ trust_mark_type: string; trust_mark: string }>;
   trust_mark_issuers?: Record<string, string[]>;
   trust_mark_owners?: Record<string, { sub: string; jwks: JSONWebKeySet }>;
+  trust_anchor_hints?: string[];
   source_endpoint?: string;
   [claim: string]: unknown;
 }
@@ -59,10 +60,13 @@ export class StatementError extends Error {
   }
 }
 
-/** Claims whose meaning this implementation knows; a `crit` naming anything else is refused (§3.1). */
-const UNDERSTOOD_CLAIMS = new Set<string>(['source_endpoint', 'trust_mark_owners', 'trust_mark_issuers']);
+/**
+ * Extension claims this implementation understands; a `crit` naming anything else is refused (§3.1.1, §3.2
+ * step 13). None so far: every claim the platform processes is defined by the specification.
+ */
+const UNDERSTOOD_CLAIMS = new Set<string>();
 
-/** Standard claims that MUST NOT appear in `crit` (§3.1: crit lists extension claims only). */
+/** Claims defined by the specification for Entity Statements: they MUST NOT appear in `crit` (§3.1.1). */
 const STANDARD_CLAIMS = new Set<string>([
   'iss',
   'sub',
@@ -71,12 +75,17 @@ const STANDARD_CLAIMS = new Set<string>([
   'jwks',
   'aud',
   'authority_hints',
+  'trust_anchor_hints',
   'metadata',
   'metadata_policy',
   'constraints',
   'crit',
   'metadata_policy_crit',
   'trust_marks',
+  'trust_mark_issuers',
+  'trust_mark_owners',
+  'source_endpoint',
+  'trust_anchor',
 ]);
 
 export interface DecodedJwt<T> {
@@ -154,85 +163,208 @@ function checkTimes(payload: { iat?: unknown; exp?: unknown }, options: VerifyOp
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isNonEmptyString);
 
-/** Structural checks of §3 on Entity Statement claims; signature and times are checked by `verify…`. */
-export function validateEntityStatementClaims(payload: Record<string, unknown>): EntityStatementClaims {
-  for (const claim of ['iss', 'sub'] as const) {
-    if (!isNonEmptyString(payload[claim])) throw new StatementError('missing_claim', `${claim} is required`);
+/** §1.2: an Entity Identifier is an https URL with a host and no query or fragment component. */
+function isEntityIdentifier(v: unknown): v is string {
+  if (!isNonEmptyString(v)) return false;
+  try {
+    const url = new URL(v);
+    return (
+      url.protocol === 'https:' &&
+      url.hostname !== '' &&
+      url.search === '' &&
+      url.hash === '' &&
+      !v.includes('#')
+    );
+  } catch {
+    return false;
   }
-  const isConfiguration = payload.iss === payload.sub;
-  // §3.1: jwks is REQUIRED in Entity Configurations and in Subordinate Statements.
-  const jwks = payload.jwks;
+}
+
+function isJwkSet(v: unknown): boolean {
+  return isPlainObject(v) && Array.isArray(v.keys);
+}
+
+const invalid = (message: string) => new StatementError('invalid_claim', message);
+
+function checkOnlyIn(
+  payload: Record<string, unknown>,
+  isConfiguration: boolean,
+  claims: string[],
+  where: 'ec' | 'ss',
+) {
+  for (const claim of claims) {
+    if (!(claim in payload)) continue;
+    if (where === 'ec' && !isConfiguration) throw invalid(`${claim} only in an Entity Configuration`);
+    if (where === 'ss' && isConfiguration) throw invalid(`${claim} not allowed in an Entity Configuration`);
+  }
+}
+
+function checkJwks(jwks: unknown): void {
+  // §3.1.1: jwks is REQUIRED in Entity Configurations and in Subordinate Statements (§3.2 step 9).
   if (!isPlainObject(jwks) || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
     throw new StatementError('missing_claim', 'jwks with at least one key is required');
   }
+  const kids = new Set<string>();
   for (const key of jwks.keys as unknown[]) {
-    if (!isPlainObject(key) || !isNonEmptyString(key.kid)) {
-      throw new StatementError('invalid_claim', 'every key in jwks needs a kid');
+    if (!isPlainObject(key) || !isNonEmptyString(key.kid) || !isNonEmptyString(key.kty)) {
+      throw invalid('every key in jwks needs kty and kid');
     }
-    // Only public keys are ever published (§3.1: jwks holds the public part).
-    if ('d' in key || 'k' in key || 'p' in key)
-      throw new StatementError('invalid_claim', 'jwks holds private key material');
+    // §3.1.1: every JWK in the set MUST have a unique kid.
+    if (kids.has(key.kid)) throw invalid('kid values in jwks must be unique');
+    kids.add(key.kid);
+    // Only public keys are ever published (§3.1.1: jwks holds the public part).
+    if ('d' in key || 'k' in key || 'p' in key) throw invalid('jwks holds private key material');
   }
-  if ('authority_hints' in payload) {
-    const hints = payload.authority_hints;
-    // §3.1.1: only in Entity Configurations; if present it MUST NOT be empty.
-    if (!isConfiguration)
-      throw new StatementError('invalid_claim', 'authority_hints only in an Entity Configuration');
-    if (!Array.isArray(hints) || hints.length === 0 || !hints.every(isNonEmptyString)) {
-      throw new StatementError(
-        'invalid_claim',
-        'authority_hints must be a non-empty array of entity identifiers',
-      );
+}
+
+function checkMetadata(metadata: unknown): void {
+  // §3.2 step 16, §5: one JSON object per Entity Type, and null is never a metadata value.
+  if (!isPlainObject(metadata)) throw invalid('metadata must be a JSON object');
+  for (const [entityType, parameters] of Object.entries(metadata)) {
+    if (!isPlainObject(parameters)) throw invalid(`metadata for ${entityType} must be a JSON object`);
+    for (const [name, value] of Object.entries(parameters)) {
+      if (value === null) throw invalid(`metadata parameter ${entityType}.${name} must not be null`);
     }
   }
-  if ('metadata' in payload && !isPlainObject(payload.metadata)) {
-    throw new StatementError('invalid_claim', 'metadata must be a JSON object');
+}
+
+function checkConstraints(constraints: unknown): void {
+  // §3.2 step 19, §6.2.
+  if (!isPlainObject(constraints)) throw invalid('constraints must be a JSON object');
+  const { max_path_length: maxPath, naming_constraints: naming, allowed_entity_types: types } = constraints;
+  if (maxPath !== undefined && !(Number.isInteger(maxPath) && (maxPath as number) >= 0)) {
+    throw invalid('max_path_length must be an integer >= 0 (§6.2.1)');
   }
-  if ('metadata_policy' in payload) {
-    // §3.1.2: metadata_policy appears only in Subordinate Statements.
-    if (isConfiguration)
-      throw new StatementError('invalid_claim', 'metadata_policy not allowed in an Entity Configuration');
-    if (!isPlainObject(payload.metadata_policy))
-      throw new StatementError('invalid_claim', 'metadata_policy must be a JSON object');
+  if (naming !== undefined) {
+    if (!isPlainObject(naming)) throw invalid('naming_constraints must be a JSON object (§6.2.2)');
+    for (const list of ['permitted', 'excluded'] as const) {
+      if (naming[list] !== undefined && !isStringArray(naming[list])) {
+        throw invalid(`naming_constraints.${list} must be an array of names (§6.2.2)`);
+      }
+    }
   }
-  if ('constraints' in payload && !isPlainObject(payload.constraints)) {
-    throw new StatementError('invalid_claim', 'constraints must be a JSON object');
+  if (types !== undefined) {
+    if (!isStringArray(types))
+      throw invalid('allowed_entity_types must be an array of Entity Types (§6.2.3)');
+    // §6.2.3: federation_entity is always allowed and MUST NOT be listed.
+    if (types.includes('federation_entity'))
+      throw invalid('allowed_entity_types must not list federation_entity');
   }
-  if ('trust_marks' in payload) {
-    const marks = payload.trust_marks;
+}
+
+function checkTrustMarks(marks: unknown): void {
+  if (
+    !Array.isArray(marks) ||
+    !marks.every(
+      (m) => isPlainObject(m) && isNonEmptyString(m.trust_mark_type) && isNonEmptyString(m.trust_mark),
+    )
+  ) {
+    throw invalid('trust_marks must be an array of {trust_mark_type, trust_mark}');
+  }
+  // §3.2 step 20: each trust_mark_type equals the trust_mark_type inside its Trust Mark JWT. Trust in the mark
+  // itself is evaluated separately (§7.3).
+  for (const mark of marks as Array<{ trust_mark_type: string; trust_mark: string }>) {
+    let inner: unknown;
+    try {
+      inner = decodeJwt(mark.trust_mark).trust_mark_type;
+    } catch {
+      throw invalid('a trust_marks entry does not hold a decodable JWT');
+    }
+    if (inner !== mark.trust_mark_type)
+      throw invalid('trust_mark_type differs from the one in its Trust Mark');
+  }
+}
+
+function checkTrustMarkIssuers(issuers: unknown): void {
+  // §3.2 step 21.
+  if (
+    !isPlainObject(issuers) ||
+    !Object.values(issuers).every((v) => Array.isArray(v) && v.every(isEntityIdentifier))
+  ) {
+    throw invalid('trust_mark_issuers must map Trust Mark types to arrays of Entity Identifiers');
+  }
+}
+
+function checkTrustMarkOwners(owners: unknown): void {
+  // §3.2 step 22.
+  if (
+    !isPlainObject(owners) ||
+    !Object.values(owners).every((o) => isPlainObject(o) && isEntityIdentifier(o.sub) && isJwkSet(o.jwks))
+  ) {
+    throw invalid('trust_mark_owners must map Trust Mark types to {sub, jwks}');
+  }
+}
+
+function checkCrit(payload: Record<string, unknown>): void {
+  const crit = payload.crit;
+  // §3.1.1, §3.2 step 13: crit lists extension claims only, each of which MUST be understood.
+  if (!Array.isArray(crit) || crit.length === 0 || !crit.every(isNonEmptyString)) {
+    throw invalid('crit must be a non-empty array of claim names');
+  }
+  for (const name of crit as string[]) {
+    if (STANDARD_CLAIMS.has(name)) throw invalid(`crit must not list ${name}`);
+    if (!UNDERSTOOD_CLAIMS.has(name)) {
+      throw new StatementError('unsupported_crit', `critical claim ${name} is not understood`);
+    }
+    if (!(name in payload)) throw invalid(`critical claim ${name} is absent`);
+  }
+}
+
+/** Structural checks of §3.2 on Entity Statement claims; signature and times are checked by `verify…`. */
+export function validateEntityStatementClaims(payload: Record<string, unknown>): EntityStatementClaims {
+  for (const claim of ['iss', 'sub'] as const) {
+    if (!isNonEmptyString(payload[claim])) throw new StatementError('missing_claim', `${claim} is required`);
+    // §3.2 step 5: iss is a valid Entity Identifier (§1.2); so is the subject.
+    if (!isEntityIdentifier(payload[claim]))
+      throw invalid(`${claim} must be an Entity Identifier (https URL)`);
+  }
+  const isConfiguration = payload.iss === payload.sub;
+  checkJwks(payload.jwks);
+  checkOnlyIn(
+    payload,
+    isConfiguration,
+    ['authority_hints', 'trust_anchor_hints', 'trust_marks', 'trust_mark_issuers', 'trust_mark_owners'],
+    'ec',
+  );
+  checkOnlyIn(
+    payload,
+    isConfiguration,
+    ['metadata_policy', 'metadata_policy_crit', 'constraints', 'source_endpoint'],
+    'ss',
+  );
+  for (const claim of ['authority_hints', 'trust_anchor_hints'] as const) {
+    // §3.1.2, §3.2 steps 14-15: a non-empty array of Entity Identifiers.
+    const hints = payload[claim];
     if (
-      !Array.isArray(marks) ||
-      !marks.every(
-        (m) => isPlainObject(m) && isNonEmptyString(m.trust_mark_type) && isNonEmptyString(m.trust_mark),
-      )
+      hints !== undefined &&
+      (!Array.isArray(hints) || hints.length === 0 || !hints.every(isEntityIdentifier))
     ) {
-      throw new StatementError(
-        'invalid_claim',
-        'trust_marks must be an array of {trust_mark_type, trust_mark}',
-      );
+      throw invalid(`${claim} must be a non-empty array of entity identifiers`);
     }
   }
-  if ('crit' in payload) {
-    const crit = payload.crit;
-    // §3.1: crit MUST NOT be empty and MUST NOT list standard claims; unknown critical claims are refused.
-    if (!Array.isArray(crit) || crit.length === 0 || !crit.every(isNonEmptyString)) {
-      throw new StatementError('invalid_claim', 'crit must be a non-empty array of claim names');
-    }
-    for (const name of crit as string[]) {
-      if (STANDARD_CLAIMS.has(name)) throw new StatementError('invalid_claim', `crit must not list ${name}`);
-      if (!UNDERSTOOD_CLAIMS.has(name))
-        throw new StatementError('unsupported_crit', `critical claim ${name} is not understood`);
-      if (!(name in payload)) throw new StatementError('invalid_claim', `critical claim ${name} is absent`);
-    }
+  if ('metadata' in payload) checkMetadata(payload.metadata);
+  // §3.2 step 17: the policy's inner structure is validated when the chain's policies are combined (§6.1.4.1).
+  if ('metadata_policy' in payload && !isPlainObject(payload.metadata_policy)) {
+    throw invalid('metadata_policy must be a JSON object');
   }
+  if ('constraints' in payload) checkConstraints(payload.constraints);
+  if ('trust_marks' in payload) checkTrustMarks(payload.trust_marks);
+  if ('trust_mark_issuers' in payload) checkTrustMarkIssuers(payload.trust_mark_issuers);
+  if ('trust_mark_owners' in payload) checkTrustMarkOwners(payload.trust_mark_owners);
+  if ('source_endpoint' in payload) {
+    // §3.2 step 23: a URL.
+    const endpoint = payload.source_endpoint;
+    if (!isNonEmptyString(endpoint) || !URL.canParse(endpoint))
+      throw invalid('source_endpoint must be a URL');
+  }
+  if ('crit' in payload) checkCrit(payload);
   if ('metadata_policy_crit' in payload) {
     const mpc = payload.metadata_policy_crit;
+    // §3.1.3: a non-empty array of operator names; whether they are understood is decided with the policy.
     if (!Array.isArray(mpc) || mpc.length === 0 || !mpc.every(isNonEmptyString)) {
-      throw new StatementError(
-        'invalid_claim',
-        'metadata_policy_crit must be a non-empty array of operator names',
-      );
+      throw invalid('metadata_policy_crit must be a non-empty array of operator names');
     }
   }
   return payload as EntityStatementClaims;

@@ -1,0 +1,14 @@
+export { entityConfigurationUrl, isEntityIdentifier } from './entity-identifier.ts';
+export { CHAIN_FINDING_CODES, type ChainFindingCode } from './finding.ts';
+export {
+  createMemoryTrustChainCache,
+  type MemoryTrustChainCacheOptions,
+  type TrustChainCache,
+} from './memory-cache.ts';
+export { createTrustChainResolver, type TrustChainResolverOptions } from './trust-chain-resolver.ts';
+export {
+  type ChainValidation,
+  type ChainValidationOptions,
+  type ValidatedChain,
+  validateTrustChain,
+} from './validate-trust-chain.ts';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAppCommands } from './commands/app.ts';
 import { registerCertCommands } from './commands/cert.ts';
+import { registerFederationCommands } from './commands/federation.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
@@ -31,6 +32,7 @@ registerPlatformCommands(program);
 registerOrgCommands(program);
 registerAppCommands(program);
 registerCertCommands(program);
+registerFederationCommands(program);
 registerPartnerCommands(program);
 
 try {

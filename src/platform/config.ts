@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { validateEntityId } from '../federation/index.ts';
 
 export interface PlatformConfig {
   dataDir: string;
@@ -18,6 +19,29 @@ export interface PlatformConfig {
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
   logLevel: string;
+  federation: FederationConfig;
+}
+
+/** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
+export interface FederationConfig {
+  /** The platform's Entity Identifier; its Entity Configuration is served at <entityId>/.well-known/openid-federation. */
+  entityId: string;
+  /** Immediate Superiors when the platform is an Intermediate under another Trust Anchor; empty: a Trust Anchor. */
+  authorityHints: string[];
+  /** Lifetime of Entity Configurations and Subordinate Statements, and how long a retired key stays published. */
+  statementLifetimeSeconds: number;
+  /** Trust Mark types the platform issues; `roles` (directory roles, any of) an organisation needs, empty: none. */
+  trustMarkTypes: Array<{ type: string; roles: string[] }>;
+  /** Trust Anchors the platform resolves trust chains to; a jwksFile pins the anchor's keys out of band (§10.1). */
+  trustAnchors: Array<{ entityId: string; jwksFile?: string }>;
+  /** Limits for fetching other entities' statements. */
+  fetch: {
+    timeoutMs: number;
+    maxBytes: number;
+    maxRedirects: number;
+    allowLoopback: boolean;
+    allowPrivateNetworks: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -50,6 +74,59 @@ const list: Parser = (raw, key) => {
   if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return raw;
   throw new ConfigError(`${key}: expected a list of strings`);
 };
+const bool: Parser = (raw, key) => {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${key}: expected true or false, got ${JSON.stringify(raw)}`);
+};
+/** A JSON array in the file; in the environment a JSON array, or a comma-separated list of plain values. */
+const jsonList =
+  (item: (raw: unknown, key: string) => unknown): Parser =>
+  (raw, key) => {
+    let value = raw;
+    if (typeof raw === 'string') {
+      const text = raw.trim();
+      if (text.startsWith('[')) {
+        try {
+          value = JSON.parse(text);
+        } catch {
+          throw new ConfigError(`${key}: not a valid JSON array`);
+        }
+      } else {
+        value = text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+      }
+    }
+    if (!Array.isArray(value)) throw new ConfigError(`${key}: expected a list`);
+    return value.map((v, i) => item(v, `${key}[${i}]`));
+  };
+const trustMarkType = (raw: unknown, key: string) => {
+  const entry = typeof raw === 'string' ? { type: raw } : raw;
+  if (typeof entry !== 'object' || entry === null) throw new ConfigError(`${key}: expected {type, roles}`);
+  const { type, roles = [] } = entry as { type?: unknown; roles?: unknown };
+  // §7.1: the type identifier SHOULD be a URL of the federation or trust framework, collision-resistant.
+  if (typeof type !== 'string' || !URL.canParse(type)) throw new ConfigError(`${key}.type: expected a URL`);
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string' && r.length > 0)) {
+    throw new ConfigError(`${key}.roles: expected a list of role names`);
+  }
+  return { type, roles: [...roles] };
+};
+const trustAnchor = (raw: unknown, key: string) => {
+  const entry = typeof raw === 'string' ? { entityId: raw } : raw;
+  if (typeof entry !== 'object' || entry === null)
+    throw new ConfigError(`${key}: expected {entityId, jwksFile}`);
+  const { entityId, jwksFile } = entry as { entityId?: unknown; jwksFile?: unknown };
+  if (typeof entityId !== 'string' || entityId.length === 0)
+    throw new ConfigError(`${key}.entityId: expected a URL`);
+  if (jwksFile !== undefined && (typeof jwksFile !== 'string' || jwksFile.length === 0)) {
+    throw new ConfigError(`${key}.jwksFile: expected a file path`);
+  }
+  return jwksFile === undefined ? { entityId } : { entityId, jwksFile };
+};
+
 const oneOf =
   (values: readonly string[]): Parser =>
   (raw, key) => {
@@ -179,6 +256,73 @@ export const CONFIG_KEYS = [
     default: 'info',
     doc: 'log level',
   },
+  {
+    path: 'federation.entityId',
+    env: 'ACCREDIT_FEDERATION_ENTITY_ID',
+    parse: str,
+    doc: 'OpenID Federation Entity Identifier of the platform; default: publicUrl',
+  },
+  {
+    path: 'federation.authorityHints',
+    env: 'ACCREDIT_FEDERATION_AUTHORITY_HINTS',
+    parse: list,
+    default: [],
+    doc: 'Immediate Superiors (Entity Identifiers) when the platform is an Intermediate; empty: Trust Anchor',
+  },
+  {
+    path: 'federation.statementLifetimeSeconds',
+    env: 'ACCREDIT_FEDERATION_STATEMENT_LIFETIME',
+    parse: int(60, 30 * 86400),
+    default: 86400,
+    doc: 'lifetime of the Entity Configuration and Subordinate Statements; also the overlap of a retired key',
+  },
+  {
+    path: 'federation.trustMarkTypes',
+    env: 'ACCREDIT_FEDERATION_TRUST_MARK_TYPES',
+    parse: jsonList(trustMarkType),
+    doc: 'Trust Mark types issued: [{type, roles}] (JSON) or type URLs, comma-separated; default: <entityId>/trust-marks/accredited-partner',
+  },
+  {
+    path: 'federation.trustAnchors',
+    env: 'ACCREDIT_FEDERATION_TRUST_ANCHORS',
+    parse: jsonList(trustAnchor),
+    doc: 'Trust Anchors trusted for resolution: [{entityId, jwksFile}] (JSON) or Entity Identifiers; default: the platform itself',
+  },
+  {
+    path: 'federation.fetch.timeoutMs',
+    env: 'ACCREDIT_FEDERATION_FETCH_TIMEOUT_MS',
+    parse: int(100, 60_000),
+    default: 5000,
+    doc: 'timeout of one federation fetch (Entity Configuration, Subordinate Statement)',
+  },
+  {
+    path: 'federation.fetch.maxBytes',
+    env: 'ACCREDIT_FEDERATION_FETCH_MAX_BYTES',
+    parse: int(1024, 10 * 1024 * 1024),
+    default: 262144,
+    doc: 'largest federation response read',
+  },
+  {
+    path: 'federation.fetch.maxRedirects',
+    env: 'ACCREDIT_FEDERATION_FETCH_MAX_REDIRECTS',
+    parse: int(0, 10),
+    default: 2,
+    doc: 'redirects followed by a federation fetch',
+  },
+  {
+    path: 'federation.fetch.allowLoopback',
+    env: 'ACCREDIT_FEDERATION_ALLOW_LOOPBACK',
+    parse: bool,
+    default: false,
+    doc: 'development only: fetch from loopback addresses and accept http:// Entity Identifiers on loopback hosts',
+  },
+  {
+    path: 'federation.fetch.allowPrivateNetworks',
+    env: 'ACCREDIT_FEDERATION_ALLOW_PRIVATE_NETWORKS',
+    parse: bool,
+    default: false,
+    doc: 'fetch from private (RFC 1918, ULA, link-local) addresses',
+  },
 ] as const;
 
 export const CONFIG_FILE = 'accredit.json';
@@ -254,7 +398,52 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
   if (c.gateway.upstream !== undefined && !/^https?:\/\//.test(c.gateway.upstream)) {
     throw new ConfigError(`${sources['gateway.upstream']}: "${c.gateway.upstream}" is not an http(s) URL`);
   }
+  c.federation = federationConfig(c, sources);
   return c;
+}
+
+/** Derived federation defaults and the checks across keys: every Entity Identifier must be one (§1.2). */
+function federationConfig(c: PlatformConfig, sources: Record<string, string>): FederationConfig {
+  const f = c.federation;
+  const allowLoopback = f.fetch.allowLoopback;
+  const entityId = f.entityId ?? c.publicUrl;
+  checkEntityId(
+    entityId,
+    sources['federation.entityId'] ?? 'federation.entityId (default: publicUrl)',
+    allowLoopback,
+  );
+  for (const hint of f.authorityHints) {
+    checkEntityId(hint, sources['federation.authorityHints'] ?? 'federation.authorityHints', allowLoopback);
+    if (hint === entityId) {
+      throw new ConfigError(
+        `${sources['federation.authorityHints']}: the platform cannot be its own superior`,
+      );
+    }
+  }
+  const trustAnchors = f.trustAnchors ?? [{ entityId }];
+  for (const anchor of trustAnchors) {
+    const source = sources['federation.trustAnchors'] ?? 'federation.trustAnchors';
+    checkEntityId(anchor.entityId, source, allowLoopback);
+    if (anchor.jwksFile !== undefined) {
+      anchor.jwksFile = isAbsolute(anchor.jwksFile) ? anchor.jwksFile : join(c.dataDir, anchor.jwksFile);
+      if (!existsSync(anchor.jwksFile))
+        throw new ConfigError(`${source}: jwksFile ${anchor.jwksFile} does not exist`);
+    }
+  }
+  const trustMarkTypes = f.trustMarkTypes ?? [
+    { type: `${entityId.replace(/\/+$/, '')}/trust-marks/accredited-partner`, roles: [] },
+  ];
+  return { ...f, entityId, trustMarkTypes, trustAnchors };
+}
+
+function checkEntityId(value: string, source: string, allowHttpLoopback: boolean): void {
+  try {
+    validateEntityId(value, 'value', { allowHttpLoopback });
+  } catch {
+    throw new ConfigError(
+      `${source}: "${value}" is not an Entity Identifier (https URL, no query or fragment)`,
+    );
+  }
 }
 
 function httpsUrl(value: string, source: string): string {

@@ -9,6 +9,13 @@ import {
   pruneExpiredOidcModels,
 } from '../authorization-server/index.ts';
 import { listCatalog } from '../directory/index.ts';
+import {
+  createFederationAuthority,
+  type FederationAuthority,
+  isFederationPath,
+  registerFederationEndpoints,
+  type TrustChainResolver,
+} from '../federation/index.ts';
 import { createGateway, createLivenessState } from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
@@ -19,6 +26,7 @@ import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCatalogRoutes } from './admin-api/catalog.ts';
 import { registerCertificateRoutes } from './admin-api/certificates.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
+import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
@@ -35,6 +43,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   logger?: Logger;
+  /** Serves the federation resolve endpoint (§8.3) when given; without it the endpoint is not offered. */
+  federationResolver?: TrustChainResolver;
 }
 
 export interface PlatformHandle {
@@ -56,11 +66,16 @@ async function buildPublicServer(
   tls: object,
   logger: Logger,
   as: AuthorizationServer,
+  federation: { authority: FederationAuthority; admin: FederationAdminDeps },
 ): Promise<FastifyInstance> {
+  const entityId = federation.authority.entityId;
   const app = createHttpsServer({
     tls,
     logger,
-    fallback: { wants: (url) => !PLATFORM_PATHS.test(url), handle: as.handle },
+    fallback: {
+      wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
+      handle: as.handle,
+    },
   });
   app.addSchema(problemSchema);
   await app.register(swagger, {
@@ -69,7 +84,8 @@ async function buildPublicServer(
       info: {
         title: 'Accredit admin API',
         version: '1',
-        description: 'Directory, PKI and audit administration. Errors are RFC 9457 problem details.',
+        description:
+          'Directory, PKI, federation and audit administration. Errors are RFC 9457 problem details.',
       },
       servers: [{ url: config.publicUrl }],
       components: { securitySchemes: { operatorToken: { type: 'http', scheme: 'bearer' } } },
@@ -77,6 +93,8 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  // OpenID Federation 1.0 §8, §9: the Entity Configuration and the Trust Anchor / Intermediate endpoints.
+  await registerFederationEndpoints(app, federation.authority);
   app.get('/interaction/:uid', { schema: { hide: true } }, async (_request, reply) =>
     sendProblem(
       reply,
@@ -91,6 +109,7 @@ async function buildPublicServer(
       registerApplicationRoutes(admin, deps);
       registerCertificateRoutes(admin, deps);
       registerCatalogRoutes(admin, deps);
+      registerFederationRoutes(admin, deps, federation.admin);
     },
     { prefix: '/admin/v1' },
   );
@@ -146,7 +165,29 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     });
 
     const deps: AdminDeps = { storage, clock, ca };
-    const publicServer = await buildPublicServer(deps, config, tls, logger, as);
+    const fed = config.federation;
+    const federation = {
+      authority: createFederationAuthority({
+        db: storage.db,
+        kek,
+        clock,
+        entityId: fed.entityId,
+        authorityHints: fed.authorityHints,
+        statementLifetimeSeconds: fed.statementLifetimeSeconds,
+        trustMarkTypes: fed.trustMarkTypes,
+        trustAnchors: fed.trustAnchors.map((a) => a.entityId),
+        resolver: options.federationResolver,
+        allowHttpLoopback: fed.fetch.allowLoopback,
+      }),
+      admin: {
+        kek,
+        entityId: fed.entityId,
+        statementLifetimeSeconds: fed.statementLifetimeSeconds,
+        trustMarkTypes: fed.trustMarkTypes,
+        allowHttpLoopback: fed.fetch.allowLoopback,
+      },
+    };
+    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation);
     servers.push(publicServer);
     await publicServer.listen({ host: config.host, port: config.listeners.public.port });
     const hostname = config.hostnames[0] ?? 'localhost';

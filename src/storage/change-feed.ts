@@ -11,6 +11,10 @@ export const CHANGE_KINDS = {
   tokenRevoked: 'token.revoked',
   // Published when an application is created or its keys change; payload { org_id, status, auth_method, self_signed_x5t }.
   appRegistered: 'app.registered',
+  // A federation subordinate was added, changed or removed; entity id = its Entity Identifier, payload { status, org_id }.
+  federationSubordinate: 'federation.subordinate',
+  // A Trust Mark was issued or revoked; entity id = the mark's id, payload { status, sub, trust_mark_type }.
+  federationTrustMark: 'federation.trust_mark',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

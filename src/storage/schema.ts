@@ -111,8 +111,13 @@ export interface SigningKeyTable {
   alg: string;
   public_jwk: string;
   private_key_pem: string;
-  status: 'active' | 'retired';
+  /** `retired`: no longer signs, still published until retired_at + statement lifetime; `revoked`: never trusted again. */
+  status: 'active' | 'retired' | 'revoked';
   created_at: string;
+  // Optional so that keys created before rotation existed (and code that predates it) insert without them.
+  retired_at?: string | null;
+  revoked_at?: string | null;
+  revocation_reason?: string | null;
 }
 
 export interface OperatorTokenTable {
@@ -155,6 +160,37 @@ export interface OidcModelTable {
   consumed_at: string | null;
 }
 
+export interface FederationSubordinateTable {
+  entity_id: string;
+  org_id: string;
+  /** 0 or 1: SQLite has no boolean type. */
+  is_intermediate: number;
+  /** JSON array of Entity Type Identifiers. */
+  entity_types: string;
+  /** JSON JWK Set: the subordinate's Federation Entity Keys as registered. */
+  jwks: string;
+  metadata: string | null;
+  metadata_policy: string | null;
+  constraints: string | null;
+  metadata_policy_crit: string | null;
+  status: 'active' | 'removed';
+  created_at: string;
+  updated_at: string;
+  removed_at: string | null;
+}
+
+export interface FederationTrustMarkTable {
+  id: string;
+  trust_mark_type: string;
+  sub: string;
+  /** Seconds since the epoch, as in the Trust Mark's iat/exp claims. */
+  iat: number;
+  exp: number | null;
+  status: 'active' | 'revoked';
+  revoked_at: string | null;
+  created_at: string;
+}
+
 export interface Database {
   organisations: OrganisationTable;
   organisation_roles: OrganisationRoleTable;
@@ -173,4 +209,6 @@ export interface Database {
   audit_log: AuditLogTable;
   change_feed: ChangeFeedTable;
   oidc_models: OidcModelTable;
+  federation_subordinates: FederationSubordinateTable;
+  federation_trust_marks: FederationTrustMarkTable;
 }

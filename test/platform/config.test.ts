@@ -34,8 +34,78 @@ describe('loadConfig', () => {
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],
       logLevel: 'info',
+      federation: {
+        entityId: 'https://localhost:8443',
+        authorityHints: [],
+        statementLifetimeSeconds: 86400,
+        trustMarkTypes: [{ type: 'https://localhost:8443/trust-marks/accredited-partner', roles: [] }],
+        trustAnchors: [{ entityId: 'https://localhost:8443' }],
+        fetch: {
+          timeoutMs: 5000,
+          maxBytes: 262144,
+          maxRedirects: 2,
+          allowLoopback: false,
+          allowPrivateNetworks: false,
+        },
+      },
     };
     assert.deepEqual(loadConfig(dir, {}), expected);
+  });
+
+  test('ok/federation settings from the file and the environment', () => {
+    const dir = dataDir({
+      federation: {
+        entityId: 'https://fed.bank.example/ta',
+        trustMarkTypes: [
+          { type: 'https://fed.bank.example/tm/payments', roles: ['partner_writer'] },
+          'https://fed.bank.example/tm/reader',
+        ],
+        trustAnchors: [{ entityId: 'https://edugain.example' }, 'https://fed.bank.example/ta'],
+        fetch: { allowLoopback: true },
+      },
+    });
+    const c = loadConfig(dir, {
+      ACCREDIT_FEDERATION_AUTHORITY_HINTS: 'https://edugain.example, http://localhost:9000',
+      ACCREDIT_FEDERATION_STATEMENT_LIFETIME: '3600',
+      ACCREDIT_FEDERATION_FETCH_TIMEOUT_MS: '2500',
+      ACCREDIT_FEDERATION_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
+    assert.equal(c.federation.entityId, 'https://fed.bank.example/ta');
+    assert.deepEqual(c.federation.authorityHints, ['https://edugain.example', 'http://localhost:9000']);
+    assert.equal(c.federation.statementLifetimeSeconds, 3600);
+    assert.deepEqual(c.federation.trustMarkTypes, [
+      { type: 'https://fed.bank.example/tm/payments', roles: ['partner_writer'] },
+      { type: 'https://fed.bank.example/tm/reader', roles: [] },
+    ]);
+    assert.deepEqual(c.federation.trustAnchors, [
+      { entityId: 'https://edugain.example' },
+      { entityId: 'https://fed.bank.example/ta' },
+    ]);
+    assert.deepEqual(c.federation.fetch, {
+      timeoutMs: 2500,
+      maxBytes: 262144,
+      maxRedirects: 2,
+      allowLoopback: true,
+      allowPrivateNetworks: true,
+    });
+  });
+
+  test('ok/federation trust mark types and anchors as JSON in the environment; jwksFile is relative to the data directory', () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, 'edugain.jwks.json'), '{"keys":[]}');
+    const c = loadConfig(dir, {
+      ACCREDIT_FEDERATION_ENTITY_ID: 'https://fed.example',
+      ACCREDIT_FEDERATION_TRUST_MARK_TYPES:
+        '[{"type":"https://fed.example/tm/a","roles":["partner_reader"]}]',
+      ACCREDIT_FEDERATION_TRUST_ANCHORS:
+        '[{"entityId":"https://edugain.example","jwksFile":"edugain.jwks.json"}]',
+    });
+    assert.deepEqual(c.federation.trustMarkTypes, [
+      { type: 'https://fed.example/tm/a', roles: ['partner_reader'] },
+    ]);
+    assert.deepEqual(c.federation.trustAnchors, [
+      { entityId: 'https://edugain.example', jwksFile: join(dir, 'edugain.jwks.json') },
+    ]);
   });
 
   test('fail/derived and explicit listener URLs must be https; the upstream must be http(s)', () => {
@@ -210,6 +280,51 @@ describe('loadConfig', () => {
       message: /hostnames: expected a list of strings/,
     },
     { name: 'fail/empty database URL', file: { database: { url: '' } }, message: /database\.url/ },
+    {
+      name: 'fail/federation entity id over http',
+      env: { ACCREDIT_FEDERATION_ENTITY_ID: 'http://fed.example' },
+      message: /ACCREDIT_FEDERATION_ENTITY_ID: "http:\/\/fed\.example" is not an Entity Identifier/,
+    },
+    {
+      name: 'fail/federation entity id with a query',
+      file: { federation: { entityId: 'https://fed.example/?x=1' } },
+      message: /federation\.entityId/,
+    },
+    {
+      name: 'fail/http loopback authority hint without allowLoopback',
+      env: { ACCREDIT_FEDERATION_AUTHORITY_HINTS: 'http://localhost:9000' },
+      message: /ACCREDIT_FEDERATION_AUTHORITY_HINTS/,
+    },
+    {
+      name: 'fail/the platform as its own superior',
+      env: { ACCREDIT_FEDERATION_AUTHORITY_HINTS: 'https://localhost:8443' },
+      message: /ACCREDIT_FEDERATION_AUTHORITY_HINTS: the platform cannot be its own superior/,
+    },
+    {
+      name: 'fail/statement lifetime below a minute',
+      env: { ACCREDIT_FEDERATION_STATEMENT_LIFETIME: '10' },
+      message: /ACCREDIT_FEDERATION_STATEMENT_LIFETIME/,
+    },
+    {
+      name: 'fail/trust mark type that is not a URL',
+      file: { federation: { trustMarkTypes: [{ type: 'accredited' }] } },
+      message: /federation\.trustMarkTypes\[0\]\.type: expected a URL/,
+    },
+    {
+      name: 'fail/trust mark types not valid JSON in env',
+      env: { ACCREDIT_FEDERATION_TRUST_MARK_TYPES: '[{"type":' },
+      message: /ACCREDIT_FEDERATION_TRUST_MARK_TYPES: not a valid JSON array/,
+    },
+    {
+      name: 'fail/trust anchor jwksFile that does not exist',
+      file: { federation: { trustAnchors: [{ entityId: 'https://ta.example', jwksFile: 'missing.json' }] } },
+      message: /federation\.trustAnchors: jwksFile .*missing\.json does not exist/,
+    },
+    {
+      name: 'fail/allowLoopback not a boolean',
+      env: { ACCREDIT_FEDERATION_ALLOW_LOOPBACK: 'yes' },
+      message: /ACCREDIT_FEDERATION_ALLOW_LOOPBACK: expected true or false/,
+    },
   ];
   for (const c of bad) {
     test(`${c.name} → ConfigError naming it`, () => {

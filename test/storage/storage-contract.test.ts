@@ -38,6 +38,58 @@ for (const target of targets) {
       await second.close();
     });
 
+    test('ok/0003-federation: federation tables exist and signing keys written without rotation columns read them as null', async () => {
+      const storage = await openStorage(target.freshOptions());
+      try {
+        const applied = await storage.db
+          .selectFrom('accredit_migrations' as never)
+          .select('name' as never)
+          .execute();
+        assert.ok((applied as Array<{ name: string }>).some((r) => r.name === '0003-federation'));
+        assert.deepEqual(await storage.db.selectFrom('federation_subordinates').selectAll().execute(), []);
+        assert.deepEqual(await storage.db.selectFrom('federation_trust_marks').selectAll().execute(), []);
+        // A key row as init writes it (no retired_at/revoked_at/revocation_reason) keeps working.
+        await storage.db
+          .insertInto('signing_keys')
+          .values({
+            kid: 'k1',
+            purpose: 'federation',
+            alg: 'ES256',
+            public_jwk: '{}',
+            private_key_pem: 'x',
+            status: 'active',
+            created_at: NOW.toISOString(),
+          })
+          .execute();
+        const row = await storage.db.selectFrom('signing_keys').selectAll().executeTakeFirstOrThrow();
+        assert.equal(row.retired_at, null);
+        assert.equal(row.revoked_at, null);
+        assert.equal(row.revocation_reason, null);
+        // Trust mark times are epoch seconds beyond 2^31 on both engines.
+        await storage.db
+          .insertInto('federation_trust_marks')
+          .values({
+            id: 't1',
+            trust_mark_type: 'https://ta.example/tm',
+            sub: 'https://rp.example',
+            iat: 4_102_444_800,
+            exp: 4_102_448_400,
+            status: 'active',
+            revoked_at: null,
+            created_at: NOW.toISOString(),
+          })
+          .execute();
+        const mark = await storage.db
+          .selectFrom('federation_trust_marks')
+          .selectAll()
+          .executeTakeFirstOrThrow();
+        assert.equal(Number(mark.iat), 4_102_444_800);
+        assert.equal(Number(mark.exp), 4_102_448_400);
+      } finally {
+        await storage.close();
+      }
+    });
+
     test('ok/a committed change reaches this process before transaction() returns', async () => {
       const storage = await openStorage(target.freshOptions());
       try {

@@ -90,3 +90,54 @@ export const reasonBody = {
   additionalProperties: false,
   properties: { reason: { type: 'string', maxLength: 500 } },
 } as const;
+
+const anyObject = { type: 'object', additionalProperties: true } as const;
+
+export const subordinateSchema = {
+  type: 'object',
+  properties: {
+    entity_id: { type: 'string' },
+    org_id: { type: 'string' },
+    is_intermediate: { type: 'boolean' },
+    entity_types: { type: 'array', items: { type: 'string' } },
+    jwks: anyObject,
+    metadata: { type: ['object', 'null'], additionalProperties: true },
+    metadata_policy: { type: ['object', 'null'], additionalProperties: true },
+    constraints: { type: ['object', 'null'], additionalProperties: true },
+    metadata_policy_crit: { type: ['array', 'null'], items: { type: 'string' } },
+    status: { type: 'string', enum: ['active', 'removed'] },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    removed_at: { type: ['string', 'null'] },
+  },
+} as const;
+
+export const trustMarkSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    trust_mark_type: { type: 'string' },
+    sub: { type: 'string' },
+    iat: { type: 'integer' },
+    exp: { type: ['integer', 'null'] },
+    status: { type: 'string', enum: ['active', 'revoked'] },
+    revoked_at: { type: ['string', 'null'] },
+    created_at: { type: 'string' },
+  },
+} as const;
+
+export const federationKeySchema = {
+  type: 'object',
+  properties: {
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'retired', 'revoked'] },
+    created_at: { type: 'string' },
+    retired_at: { type: ['string', 'null'] },
+    revoked_at: { type: ['string', 'null'] },
+    revocation_reason: { type: ['string', 'null'] },
+    published: { type: 'boolean' },
+    expires_at: { type: ['string', 'null'] },
+    public_jwk: anyObject,
+  },
+} as const;

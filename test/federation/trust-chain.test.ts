@@ -469,6 +469,24 @@ describe('resolve: fail/… and ok/… tables (§3.2, §10.2, §6)', () => {
     assertFinding(result, 'unknown_trust_anchor', /§10\.1/);
   });
 
+  it('fail/a resolution stops at its request budget (§10.1)', async () => {
+    const t = await threeLevels(topology);
+    const result = await resolvers
+      .create([t.anchor], { maxFetchesPerResolution: 3 })
+      .resolve(t.leaf.entityId);
+    assertFinding(result, 'fetch_budget_exhausted');
+  });
+
+  it('ok/every finding names the specification step it failed', async () => {
+    const t = await threeLevels(topology);
+    subordinate(t.ta, t.intermediate).claims = { constraints: { max_path_length: 0 } };
+    t.leaf.configuration.exp = now() - 120;
+    const chain = await fetchChain(resolvers.fetcher(), [t.leaf, t.intermediate, t.ta]);
+    const result = await resolvers.create([t.anchor]).validateChain(chain);
+    assert.equal(result.ok, false);
+    for (const f of result.findings) assert.match(f.step, /^§\d+(\.\d+)*/);
+  });
+
   it('fail/network errors are findings, not exceptions', async () => {
     const t = await threeLevels(topology);
     const result = await resolvers.create([t.anchor]).resolve('https://127.0.0.1:1');

@@ -74,22 +74,21 @@ export function resolveMetadata(
     };
   }
 
-  // §6.1.4.1: from the most superior Subordinate Statement down to the Immediate Superior's.
+  // §6.1.4.1: the critical operators of the whole chain apply to every policy in it.
+  const policyOptions = { crit: options.crit.length > 0 ? options.crit : undefined };
+  // §6.1.4.1: from the most superior Subordinate Statement down to the Immediate Superior's; the first policy
+  // is combined with an empty one so that it is validated like every later one.
   const combined: Record<string, MetadataPolicy> = {};
   for (let k = lastSubordinate; k >= 1; k--) {
     const policy = statements[k]!.metadata_policy;
     if (policy === undefined) continue;
     for (const [entityType, typePolicy] of Object.entries(policy)) {
       try {
-        const current = combined[entityType];
-        combined[entityType] =
-          current === undefined
-            ? combineMetadataPolicies({}, typePolicy as MetadataPolicy, {
-                crit: options.crit.length > 0 ? options.crit : undefined,
-              })
-            : combineMetadataPolicies(current, typePolicy as MetadataPolicy, {
-                crit: options.crit.length > 0 ? options.crit : undefined,
-              });
+        combined[entityType] = combineMetadataPolicies(
+          combined[entityType] ?? {},
+          typePolicy as MetadataPolicy,
+          policyOptions,
+        );
       } catch (err) {
         findings.push({ ...policyFinding(err, entityType, '§6.1.4.1'), entityId: statements[k]!.iss });
       }
@@ -106,9 +105,7 @@ export function resolveMetadata(
       continue;
     }
     try {
-      resolved[entityType] = applyMetadataPolicy(policy, parameters, {
-        crit: options.crit.length > 0 ? options.crit : undefined,
-      });
+      resolved[entityType] = applyMetadataPolicy(policy, parameters, policyOptions);
     } catch (err) {
       findings.push({ ...policyFinding(err, entityType, '§6.1.4.2'), entityId: subject.sub });
     }

@@ -99,6 +99,10 @@ function settingsFrom(options: TrustChainResolverOptions): Settings {
 }
 
 /**
+ * Section numbers throughout are those of OpenID Federation 1.0; the text followed is draft 47 (19 January
+ * 2026), the last draft before the final specification, whose anchors (e.g. `trust_chain_validation`) name
+ * the same sections.
+ *
  * Establishes trust in federation entities (§10): collects the statements from the subject up to a configured
  * Trust Anchor, validates the chain as §10.2 says, resolves its metadata (§6) and verifies its Trust Marks (§7).
  * Bad remote input and network failures are findings, never exceptions. Resolved chains are cached until the

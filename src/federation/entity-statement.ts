@@ -8,6 +8,7 @@ import {
   errors as joseErrors,
 } from 'jose';
 import { FEDERATION_SIGNING_ALGORITHMS, JWT_TYPES } from './constants.ts';
+import { isEntityIdentifier } from './trust-chain/entity-identifier.ts';
 
 /** Claims of an Entity Statement (OpenID Federation 1.0 §3): an Entity Configuration when iss === sub. */
 export interface EntityStatementClaims {
@@ -164,23 +165,6 @@ const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isNonEmptyString);
-
-/** §1.2: an Entity Identifier is an https URL with a host and no query or fragment component. */
-function isEntityIdentifier(v: unknown): v is string {
-  if (!isNonEmptyString(v)) return false;
-  try {
-    const url = new URL(v);
-    return (
-      url.protocol === 'https:' &&
-      url.hostname !== '' &&
-      url.search === '' &&
-      url.hash === '' &&
-      !v.includes('#')
-    );
-  } catch {
-    return false;
-  }
-}
 
 function isJwkSet(v: unknown): boolean {
   return isPlainObject(v) && Array.isArray(v.keys);

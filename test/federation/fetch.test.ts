@@ -36,6 +36,7 @@ describe('classifyAddress', () => {
     ['64:ff9b::a00:1', 'private'],
     ['0.0.0.0', 'reserved'],
     ['::', 'reserved'],
+    ['::127.0.0.1', 'reserved'],
     ['224.0.0.1', 'reserved'],
     ['255.255.255.255', 'reserved'],
     ['2001:db8::1', 'reserved'],

@@ -35,7 +35,7 @@ const RESERVED: readonly Subnet[] = [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
-  ['::', 128],
+  ['::', 96], // unspecified and the deprecated IPv4-compatible addresses (::a.b.c.d)
   ['100::', 64],
   ['2001:db8::', 32],
   ['ff00::', 8],

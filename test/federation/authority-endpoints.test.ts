@@ -398,3 +398,23 @@ for (const target of targets) {
     });
   });
 }
+
+describe('federation authority under an Entity Identifier with a path', { skip: targets[0]?.skip }, () => {
+  test('ok/§9: the configuration and endpoints live below the path; a trailing slash is dropped before appending', async () => {
+    const f = await startAuthority(targets[0]!, { entityId: 'https://ta.example/fed/' });
+    try {
+      assert.match(f.base, /\/fed$/);
+      const { claims } = await entityConfiguration(f);
+      assert.equal(claims.iss, 'https://ta.example/fed/');
+      const fe = (claims.metadata as Record<string, Record<string, unknown>>).federation_entity!;
+      assert.equal(fe[ENDPOINT_PARAMETERS.fetch], 'https://ta.example/fed/federation/fetch');
+      await f.addLeaf(LEAF);
+      assert.equal((await f.get(`/federation/fetch?sub=${encodeURIComponent(LEAF)}`)).status, 200);
+      const root = await fetch(`${f.base.replace(/\/fed$/, '')}/.well-known/openid-federation`);
+      assert.equal(root.status, 404, 'nothing at the root');
+    } finally {
+      await f.close();
+      await targets[0]!.cleanup();
+    }
+  });
+});

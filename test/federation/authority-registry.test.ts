@@ -83,7 +83,11 @@ for (const target of targets) {
         );
         assert.equal(updated.metadata, null);
         assert.equal(updated.is_intermediate, true);
-        assert.deepEqual(updated.entity_types, ['federation_entity']);
+        assert.deepEqual(
+          updated.entity_types,
+          ['federation_entity', 'openid_relying_party'],
+          'registered types stay; an Intermediate is a federation_entity',
+        );
         await c.storage.transaction((tx) =>
           issueTrustMark(tx, { trustMarkType: TRUST_MARK_TYPE, sub: LEAF }, TYPES, META),
         );

@@ -10,7 +10,7 @@ import {
   type KeyAlgorithm,
 } from '../../pki/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
-import type { Database, Tx } from '../../storage/index.ts';
+import { type Database, lockJournal, type Tx } from '../../storage/index.ts';
 import { createFederationSigner, type FederationSigner } from '../signer.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
 
@@ -205,6 +205,8 @@ export async function rotateFederationKey(
   options: RotateOptions,
   meta: AuthorityActionMeta,
 ): Promise<{ active: FederationKeyView; retired: string[] }> {
+  // Rotations take turns (PostgreSQL), so two at once cannot leave two active keys.
+  await lockJournal(tx);
   const rows = await federationKeyRows(tx.db);
   const active = rows.filter((r) => r.status === 'active');
   const alg = options.alg ?? active[0]?.alg ?? 'ES256';

@@ -2,7 +2,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
 import { AppError, conflict, invalidInput, notFound } from '../../shared/app-error.ts';
-import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../../storage/index.ts';
+import { CHANGE_KINDS, type Database, lockJournal, publishChange, type Tx } from '../../storage/index.ts';
 import type { MetadataPolicy } from '../metadata-policy/index.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
 import { revokeTrustMarksOfSubject } from './trust-marks.ts';
@@ -116,21 +116,18 @@ function normalise(input: {
     throw invalidInput('metadata_policy_crit needs a metadata_policy', { field: 'metadata_policy_crit' });
   }
   const constraints = input.constraints == null ? null : validateConstraints(input.constraints);
-  // Without explicit types, they are what the statement speaks about; an Intermediate is a federation_entity.
-  const types =
+  // Without explicit types, they are what the statement speaks about; an Intermediate is always a
+  // federation_entity (it publishes federation endpoints, §5.1.1).
+  const types = new Set(
     input.entityTypes == null
-      ? [
-          ...new Set([
-            ...Object.keys(metadata ?? {}),
-            ...Object.keys(policy ?? {}),
-            ...(input.isIntermediate ? ['federation_entity'] : []),
-          ]),
-        ].sort()
-      : validateEntityTypes(input.entityTypes);
+      ? [...Object.keys(metadata ?? {}), ...Object.keys(policy ?? {})]
+      : validateEntityTypes(input.entityTypes),
+  );
+  if (input.isIntermediate) types.add('federation_entity');
   return {
     jwks: JSON.stringify(jwks),
     is_intermediate: input.isIntermediate ? 1 : 0,
-    entity_types: JSON.stringify(types),
+    entity_types: JSON.stringify([...types].sort()),
     metadata: json(metadata),
     metadata_policy: json(policy),
     constraints: json(constraints),
@@ -185,6 +182,8 @@ export async function addSubordinate(
     throw invalidInput('entity_id is the platform’s own Entity Identifier', { field: 'entity_id' });
   }
   const orgId = await requireLinkableOrganisation(tx.db, input.orgId);
+  // Concurrent adds of one Entity Identifier take turns (PostgreSQL), so the second sees the first: 409, not 500.
+  await lockJournal(tx);
   const values = normalise({
     jwks: input.jwks,
     isIntermediate: input.isIntermediate === true,
@@ -257,11 +256,8 @@ export async function updateSubordinate(
   const values = normalise({
     jwks: pick(patch.jwks, current.jwks),
     isIntermediate: patch.isIntermediate ?? current.is_intermediate,
-    // Types follow the new metadata unless given or kept explicitly.
-    entityTypes: pick(
-      patch.entityTypes,
-      patch.metadata === undefined && patch.metadataPolicy === undefined ? current.entity_types : undefined,
-    ),
+    // The registered types stay unless replaced; they are a registration fact, not derived on update.
+    entityTypes: pick(patch.entityTypes, current.entity_types),
     metadata: pick(patch.metadata, current.metadata),
     metadataPolicy: pick(patch.metadataPolicy, current.metadata_policy),
     constraints: pick(patch.constraints, current.constraints),

@@ -23,6 +23,8 @@ export interface CreateApplicationInput {
   authMethod: string;
   metadata?: Record<string, unknown> | undefined;
   registrationType?: 'manual' | 'dynamic' | 'federation';
+  /** Only for registered clients: a federation client's client_id is its Entity Identifier (§12). */
+  clientId?: string | undefined;
 }
 
 export interface ApplicationView {
@@ -81,6 +83,34 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
   return thumbprints;
 }
 
+/** Roles must exist and be approved for the organisation; returns them deduplicated and sorted. */
+async function checkRoles(tx: Tx, orgId: string, requested: readonly string[]): Promise<string[]> {
+  const roles = [...new Set(requested)].sort();
+  if (roles.length === 0) throw invalidInput('at least one role is required', { field: 'roles' });
+  const defined = new Set((await tx.db.selectFrom('roles').select('name').execute()).map((r) => r.name));
+  const unknown = roles.filter((r) => !defined.has(r));
+  if (unknown.length > 0)
+    throw invalidInput(`unknown role: ${unknown.join(', ')}`, { field: 'roles', unknown });
+  const allowed = new Set(
+    (await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()).map(
+      (r) => r.role,
+    ),
+  );
+  const notApproved = roles.filter((r) => !allowed.has(r));
+  if (notApproved.length > 0) {
+    throw new AppError(
+      'role_not_approved',
+      403,
+      `role not approved for organisation ${orgId}: ${notApproved.join(', ')}`,
+      {
+        field: 'roles',
+        not_approved: notApproved,
+      },
+    );
+  }
+  return roles;
+}
+
 export async function createApplication(
   tx: Tx,
   input: CreateApplicationInput,
@@ -97,29 +127,7 @@ export async function createApplication(
   const metadata = input.metadata ?? {};
   const selfSignedX5t = validateMetadata(authMethod, metadata, meta.now);
 
-  const roles = [...new Set(input.roles)].sort();
-  if (roles.length === 0) throw invalidInput('at least one role is required', { field: 'roles' });
-  const defined = new Set((await tx.db.selectFrom('roles').select('name').execute()).map((r) => r.name));
-  const unknown = roles.filter((r) => !defined.has(r));
-  if (unknown.length > 0)
-    throw invalidInput(`unknown role: ${unknown.join(', ')}`, { field: 'roles', unknown });
-  const allowed = new Set(
-    (await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', org.id).execute()).map(
-      (r) => r.role,
-    ),
-  );
-  const notApproved = roles.filter((r) => !allowed.has(r));
-  if (notApproved.length > 0) {
-    throw new AppError(
-      'role_not_approved',
-      403,
-      `role not approved for organisation ${org.id}: ${notApproved.join(', ')}`,
-      {
-        field: 'roles',
-        not_approved: notApproved,
-      },
-    );
-  }
+  const roles = await checkRoles(tx, org.id, input.roles);
 
   const duplicate = await tx.db
     .selectFrom('applications')
@@ -129,7 +137,18 @@ export async function createApplication(
     .executeTakeFirst();
   if (duplicate) throw conflict(`organisation ${org.id} already has an application named "${name}"`);
 
-  const clientId = newClientId();
+  if (input.clientId !== undefined && (input.registrationType ?? 'manual') === 'manual') {
+    throw invalidInput('a client_id is assigned by the platform for manual registrations', {
+      field: 'client_id',
+    });
+  }
+  const clientId = input.clientId ?? newClientId();
+  const taken = await tx.db
+    .selectFrom('applications')
+    .select('client_id')
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  if (taken) throw conflict(`client ${clientId} is already registered`);
   const at = meta.now.toISOString();
   await tx.db
     .insertInto('applications')
@@ -285,4 +304,126 @@ export async function suspendApplicationsOfOrganisation(
     .execute();
   for (const app of apps) await setApplicationStatus(tx, app.client_id, 'suspended', meta);
   return apps.length;
+}
+
+export interface UpdateRegistrationInput {
+  authMethod: string;
+  metadata: Record<string, unknown>;
+  roles: string[];
+}
+
+/**
+ * A registered (federation or dynamic) client's keys, metadata or roles changed at its source: the record
+ * is updated in place, reactivated if it had been deregistered, and enforcement points learn the new keys.
+ */
+export async function updateRegisteredApplication(
+  tx: Tx,
+  clientId: string,
+  input: UpdateRegistrationInput,
+  meta: ActionMeta,
+): Promise<{ changed: boolean }> {
+  const app = await tx.db
+    .selectFrom('applications')
+    .selectAll()
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  if (!app) throw notFound('application', clientId);
+  if (app.registration_type === 'manual') {
+    throw new AppError('not_registered_client', 409, `application ${clientId} is managed manually`);
+  }
+  const org = await requireOrganisation(tx.db, app.org_id);
+  if (org.status !== 'active')
+    throw new AppError('organisation_not_active', 409, `organisation ${org.id} is ${org.status}`);
+  if (!(AUTH_METHODS as readonly string[]).includes(input.authMethod)) {
+    throw invalidInput(`auth method must be one of ${AUTH_METHODS.join(', ')}`, { field: 'auth_method' });
+  }
+  const authMethod = input.authMethod as AuthMethod;
+  const selfSignedX5t = validateMetadata(authMethod, input.metadata, meta.now);
+  const roles = await checkRoles(tx, org.id, input.roles);
+  const currentRoles = (
+    await tx.db
+      .selectFrom('application_roles')
+      .select('role')
+      .where('client_id', '=', clientId)
+      .orderBy('role')
+      .execute()
+  ).map((r) => r.role);
+  const metadata = JSON.stringify(input.metadata);
+  const changed =
+    app.status !== 'active' ||
+    app.auth_method !== authMethod ||
+    app.metadata !== metadata ||
+    currentRoles.join(' ') !== roles.join(' ');
+  if (!changed) return { changed: false };
+  await tx.db
+    .updateTable('applications')
+    .set({ status: 'active', auth_method: authMethod, metadata, updated_at: meta.now.toISOString() })
+    .where('client_id', '=', clientId)
+    .execute();
+  await tx.db.deleteFrom('application_roles').where('client_id', '=', clientId).execute();
+  for (const role of roles)
+    await tx.db.insertInto('application_roles').values({ client_id: clientId, role }).execute();
+  await publishChange(
+    tx,
+    {
+      kind: CHANGE_KINDS.appRegistered,
+      entityId: clientId,
+      payload: { org_id: org.id, status: 'active', auth_method: authMethod, self_signed_x5t: selfSignedX5t },
+    },
+    meta.now,
+  );
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'application.update_registration',
+      targetType: 'application',
+      targetId: clientId,
+      details: {
+        from_status: app.status,
+        roles,
+        auth_method: authMethod,
+        registration_type: app.registration_type,
+      },
+    },
+    meta.now,
+  );
+  return { changed: true };
+}
+
+/** A registered client whose registration ended (chain broken, subordinate removed): gone at once everywhere. */
+export async function deregisterApplication(
+  tx: Tx,
+  clientId: string,
+  meta: ActionMeta & { reason: string },
+): Promise<{ changed: boolean }> {
+  const app = await tx.db
+    .selectFrom('applications')
+    .selectAll()
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  if (!app) throw notFound('application', clientId);
+  if (app.status === 'deleted') return { changed: false };
+  await tx.db
+    .updateTable('applications')
+    .set({ status: 'deleted', updated_at: meta.now.toISOString() })
+    .where('client_id', '=', clientId)
+    .execute();
+  await publishChange(
+    tx,
+    { kind: CHANGE_KINDS.appStatus, entityId: clientId, payload: { status: 'deleted', org_id: app.org_id } },
+    meta.now,
+  );
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'application.deregister',
+      targetType: 'application',
+      targetId: clientId,
+      details: { from: app.status, registration_type: app.registration_type, reason: meta.reason },
+    },
+    meta.now,
+  );
+  return { changed: true };
 }

@@ -4,11 +4,14 @@ export {
   type AuthMethod,
   type CreateApplicationInput,
   createApplication,
+  deregisterApplication,
   getApplication,
   listApplications,
   requireApplication,
   setApplicationStatus,
   suspendApplicationsOfOrganisation,
+  type UpdateRegistrationInput,
+  updateRegisteredApplication,
 } from './applications.ts';
 export {
   type CatalogRouteView,

@@ -65,6 +65,21 @@ export {
   federationErrorBody,
 } from './federation-error.ts';
 export {
+  type AddressClass,
+  type AddressPolicy,
+  classifyAddress,
+  createFederationFetcher,
+  FETCH_ERROR_CODES,
+  type FederationFetcher,
+  type FederationFetcherOptions,
+  type FederationRequest,
+  type FederationResponse,
+  FetchError,
+  type FetchErrorCode,
+  type FetchErrorDetails,
+  type ResolveHost,
+} from './fetch/index.ts';
+export {
   applyMetadataPolicy,
   combineMetadataPolicies,
   METADATA_POLICY_ERROR_CODES,
@@ -77,6 +92,20 @@ export {
   type ParameterPolicy,
 } from './metadata-policy/index.ts';
 export { createFederationSigner, type FederationSigner } from './signer.ts';
+export {
+  CHAIN_FINDING_CODES,
+  type ChainFindingCode,
+  type ChainValidation,
+  type ChainValidationOptions,
+  createMemoryTrustChainCache,
+  createTrustChainResolver,
+  isEntityIdentifier,
+  type MemoryTrustChainCacheOptions,
+  type TrustChainCache,
+  type TrustChainResolverOptions,
+  type ValidatedChain,
+  validateTrustChain,
+} from './trust-chain/index.ts';
 export type {
   ChainFinding,
   ResolvedEntity,

@@ -12,6 +12,7 @@ import { listCatalog } from '../directory/index.ts';
 import {
   createFederationAuthority,
   type FederationAuthority,
+  FederationKeyStore,
   isFederationPath,
   registerFederationEndpoints,
   type TrustChainResolver,
@@ -30,6 +31,7 @@ import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/
 import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
+import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
 import { crlUrlOf } from './init-platform.ts';
@@ -164,8 +166,18 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       trustedProxies: config.trustedProxies,
     });
 
-    const deps: AdminDeps = { storage, clock, ca };
     const fed = config.federation;
+    const ownKeys = new FederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
+    const resolver =
+      options.federationResolver ??
+      createPlatformResolver({
+        federation: fed,
+        ownJwks: (now) => ownKeys.publishedJwks(now),
+        caPem: ca.chainPem,
+        clock,
+      });
+    if (!options.federationResolver) closers.push(() => (resolver as PlatformResolver).close());
+    const deps: AdminDeps = { storage, clock, ca };
     const federation = {
       authority: createFederationAuthority({
         db: storage.db,
@@ -176,7 +188,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         statementLifetimeSeconds: fed.statementLifetimeSeconds,
         trustMarkTypes: fed.trustMarkTypes,
         trustAnchors: fed.trustAnchors.map((a) => a.entityId),
-        resolver: options.federationResolver,
+        resolver,
         allowHttpLoopback: fed.fetch.allowLoopback,
       }),
       admin: {

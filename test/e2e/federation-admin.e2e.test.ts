@@ -112,7 +112,7 @@ for (const target of targets) {
       assert.equal(payload.sub, platform.url);
       const fe = payload.metadata?.federation_entity as Record<string, string>;
       assert.equal(fe.federation_fetch_endpoint, `${platform.url}/federation/fetch`);
-      assert.equal(fe.federation_resolve_endpoint, undefined, 'no resolver wired: not advertised');
+      assert.equal(fe.federation_resolve_endpoint, `${platform.url}/federation/resolve`);
       assert.deepEqual(payload.trust_mark_issuers, { [trustMarkType]: [platform.url] });
       const discovery = await curl([`${platform.url}/.well-known/openid-configuration`]);
       assert.equal(discovery.status, 200);

@@ -197,6 +197,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         statementLifetimeSeconds: fed.statementLifetimeSeconds,
         trustMarkTypes: fed.trustMarkTypes,
         allowHttpLoopback: fed.fetch.allowLoopback,
+        resolver,
       },
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TrustChainResolver } from '../../federation/index.ts';
 import {
   addSubordinate,
   getSubordinate,
@@ -33,6 +34,8 @@ export interface FederationAdminDeps {
   statementLifetimeSeconds: number;
   trustMarkTypes: readonly TrustMarkTypeConfig[];
   allowHttpLoopback: boolean;
+  /** The platform's trust chain resolver (for operator diagnostics of a chain). */
+  resolver: TrustChainResolver;
 }
 
 const tags = ['federation'];

@@ -10,8 +10,11 @@ export interface AdminClientOptions {
   url?: string | undefined;
 }
 
+export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
 export interface AdminClient {
-  call<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  /** `body` is sent as JSON when given; a DELETE or GET normally has none. */
+  call<T = Record<string, unknown>>(method: AdminMethod, path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -47,7 +50,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const token = operatorToken(options.dataDir);
   const dispatcher = new Agent({ connect: { ca, rejectUnauthorized: true } });
   return {
-    async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    async call<T>(method: AdminMethod, path: string, body?: unknown): Promise<T> {
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(new URL(`/admin/v1${path}`, base), {

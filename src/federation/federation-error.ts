@@ -10,6 +10,8 @@ export const FEDERATION_ERROR_CODES = [
   'invalid_trust_anchor',
   'invalid_trust_chain',
   'invalid_metadata',
+  // §12.2.4: registration errors may also use OpenID Connect Registration §3.3 / RFC 7591 §3.2.2 codes.
+  'invalid_client_metadata',
   'not_found',
   'server_error',
   'temporarily_unavailable',
@@ -35,6 +37,13 @@ export class FederationError extends Error {
 }
 
 /** The §8.9 wire form: `{ error, error_description }` as application/json. */
-export function federationErrorBody(err: FederationError): { error: string; error_description: string } {
-  return { error: err.code, error_description: err.expose ? err.message : 'internal error' };
+export function federationErrorBody(err: FederationError): {
+  error: string;
+  error_description: string;
+  findings?: unknown;
+} {
+  const body = { error: err.code, error_description: err.expose ? err.message : 'internal error' };
+  // A refused Trust Chain says why, step by step (every finding names the specification step it failed).
+  const findings = err.details?.findings;
+  return err.expose && Array.isArray(findings) ? { ...body, findings } : body;
 }

@@ -32,9 +32,11 @@ export {
   type SubordinateInput,
   type SubordinatePatch,
   type SubordinateView,
+  sendFederationError,
   type TrustMarkFilter,
   type TrustMarkTypeConfig,
   type TrustMarkView,
+  toFederationError,
   updateSubordinate,
   validateEntityId,
 } from './authority/index.ts';

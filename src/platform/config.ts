@@ -41,6 +41,8 @@ export interface FederationConfig {
     maxRedirects: number;
     allowLoopback: boolean;
     allowPrivateNetworks: boolean;
+    /** PEM file of extra CAs trusted for federation fetches (a private PKI), besides the system roots. */
+    caFile?: string;
   };
 }
 
@@ -323,6 +325,12 @@ export const CONFIG_KEYS = [
     default: false,
     doc: 'fetch from private (RFC 1918, ULA, link-local) addresses',
   },
+  {
+    path: 'federation.fetch.caFile',
+    env: 'ACCREDIT_FEDERATION_FETCH_CA_FILE',
+    parse: str,
+    doc: 'PEM file of extra CAs trusted when fetching federation statements (besides the system roots and the platform CA)',
+  },
 ] as const;
 
 export const CONFIG_FILE = 'accredit.json';
@@ -418,6 +426,12 @@ function federationConfig(c: PlatformConfig, sources: Record<string, string>): F
       throw new ConfigError(
         `${sources['federation.authorityHints']}: the platform cannot be its own superior`,
       );
+    }
+  }
+  if (f.fetch.caFile !== undefined) {
+    f.fetch.caFile = isAbsolute(f.fetch.caFile) ? f.fetch.caFile : join(c.dataDir, f.fetch.caFile);
+    if (!existsSync(f.fetch.caFile)) {
+      throw new ConfigError(`${sources['federation.fetch.caFile']}: ${f.fetch.caFile} does not exist`);
     }
   }
   const trustAnchors = f.trustAnchors ?? [{ entityId }];

@@ -64,7 +64,11 @@ export function createPlatformResolver(options: {
     maxRedirects: federation.fetch.maxRedirects,
     allowLoopback: federation.fetch.allowLoopback,
     allowPrivateNetworks: federation.fetch.allowPrivateNetworks,
-    ca: [...rootCertificates, options.caPem],
+    ca: [
+      ...rootCertificates,
+      options.caPem,
+      ...(federation.fetch.caFile ? [readFileSync(federation.fetch.caFile, 'utf8')] : []),
+    ],
   });
   let current: { kids: string; resolver: TrustChainResolver } | undefined;
 

@@ -6,9 +6,12 @@ import type { Logger } from 'pino';
 import {
   type AuthorizationServer,
   createAuthorizationServer,
+  type ExplicitRegistrationOptions,
   pruneExpiredOidcModels,
+  refreshFederationRegistrations,
+  registerExplicitRegistration,
 } from '../authorization-server/index.ts';
-import { listCatalog } from '../directory/index.ts';
+import { AUTH_METHODS, listCatalog } from '../directory/index.ts';
 import {
   createFederationAuthority,
   type FederationAuthority,
@@ -58,6 +61,41 @@ export interface PlatformHandle {
 }
 
 const HOUSEKEEPING_MS = 15 * 60_000;
+// Federation registrations are re-evaluated this often (those near chain expiry or not checked for 10 min).
+const FEDERATION_REFRESH_MS = 30_000;
+
+/**
+ * The authorization server's openid_provider metadata in the platform's Entity Configuration, when it shares
+ * the platform's Entity Identifier (its issuer): an OP may also be an authority (§4.1), which keeps the OAuth
+ * issuer and the Entity Identifier one and the same.
+ */
+function opFederationMetadata(
+  config: PlatformConfig,
+  registrationEndpoint: string,
+): Record<string, Record<string, unknown>> {
+  if (config.federation.entityId.replace(/\/+$/, '') !== config.publicUrl.replace(/\/+$/, '')) return {};
+  const issuer = config.publicUrl;
+  return {
+    openid_provider: {
+      issuer,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      introspection_endpoint: `${issuer}/token/introspection`,
+      revocation_endpoint: `${issuer}/token/revocation`,
+      mtls_endpoint_aliases: {
+        token_endpoint: `${config.mtlsUrl}/token`,
+        introspection_endpoint: `${config.mtlsUrl}/token/introspection`,
+        revocation_endpoint: `${config.mtlsUrl}/token/revocation`,
+      },
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      tls_client_certificate_bound_access_tokens: true,
+      // §5.1.3 / §12: only explicit registration is offered so far.
+      client_registration_types_supported: ['explicit'],
+      federation_registration_endpoint: registrationEndpoint,
+    },
+  };
+}
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
 const PLATFORM_PATHS = /^\/(admin\/|pki\/|health$|health\?|interaction\/)/;
@@ -68,7 +106,11 @@ async function buildPublicServer(
   tls: object,
   logger: Logger,
   as: AuthorizationServer,
-  federation: { authority: FederationAuthority; admin: FederationAdminDeps },
+  federation: {
+    authority: FederationAuthority;
+    admin: FederationAdminDeps;
+    registration: ExplicitRegistrationOptions;
+  },
 ): Promise<FastifyInstance> {
   const entityId = federation.authority.entityId;
   const app = createHttpsServer({
@@ -97,6 +139,8 @@ async function buildPublicServer(
   registerPublicRoutes(app, deps);
   // OpenID Federation 1.0 §8, §9: the Entity Configuration and the Trust Anchor / Intermediate endpoints.
   await registerFederationEndpoints(app, federation.authority);
+  // §12.2: the authorization server's federation_registration_endpoint (explicit registration).
+  registerExplicitRegistration(app, federation.registration);
   app.get('/interaction/:uid', { schema: { hide: true } }, async (_request, reply) =>
     sendProblem(
       reply,
@@ -178,8 +222,20 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
     if (!options.federationResolver) closers.push(() => (resolver as PlatformResolver).close());
     const deps: AdminDeps = { storage, clock, ca };
+    const entityBase = fed.entityId.replace(/\/+$/, '');
+    const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {
+      registration: {
+        storage,
+        resolver,
+        entityId: fed.entityId,
+        signer: () => ownKeys.signer(),
+        trustMarkTypes: fed.trustMarkTypes,
+        clock,
+        path: registrationPath,
+      },
       authority: createFederationAuthority({
+        additionalMetadata: opFederationMetadata(config, `${entityBase}/federation/registration`),
         db: storage.db,
         kek,
         clock,
@@ -201,6 +257,19 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       },
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation);
+    // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
+    const refreshRegistrations = () =>
+      refreshFederationRegistrations({
+        storage,
+        resolver,
+        entityId: fed.entityId,
+        trustMarkTypes: fed.trustMarkTypes,
+        clock,
+        logger,
+      }).catch((err) => logger.error({ err }, 'federation registration refresh failed'));
+    const refreshTimer = setInterval(refreshRegistrations, FEDERATION_REFRESH_MS);
+    refreshTimer.unref();
+    closers.push(() => clearInterval(refreshTimer));
     servers.push(publicServer);
     await publicServer.listen({ host: config.host, port: config.listeners.public.port });
     const hostname = config.hostnames[0] ?? 'localhost';

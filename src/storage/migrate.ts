@@ -3,6 +3,7 @@ import type { Engine } from './engine.ts';
 import { initialMigration } from './migrations/0001-initial.ts';
 import { oidcModelsMigration } from './migrations/0002-oidc-models.ts';
 import { federationMigration } from './migrations/0003-federation.ts';
+import { federationRegistrationsMigration } from './migrations/0004-federation-registrations.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
@@ -11,6 +12,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0001-initial', initialMigration(engine)],
     ['0002-oidc-models', oidcModelsMigration],
     ['0003-federation', federationMigration],
+    ['0004-federation-registrations', federationRegistrationsMigration],
   ];
 }
 

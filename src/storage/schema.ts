@@ -191,6 +191,27 @@ export interface FederationTrustMarkTable {
   created_at: string;
 }
 
+export interface FederationRegistrationTable {
+  /** The client's Entity Identifier, which is also its client_id (§12). */
+  client_id: string;
+  org_id: string;
+  kind: 'explicit' | 'automatic';
+  trust_anchor: string;
+  /** The Immediate Superior of the client in the chain the registration rests on. */
+  authority_hint: string;
+  /** The platform's own Immediate Subordinate the chain passes through (the client itself when it is one). */
+  via_subordinate: string;
+  /** JSON array of the verified Trust Mark types the client's roles were derived from. */
+  trust_mark_types: string;
+  /** The registration ends here unless the chain is resolved again (§12.3): the earliest exp of the chain. */
+  expires_at: string;
+  resolved_at: string;
+  status: 'active' | 'ended';
+  ended_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   organisations: OrganisationTable;
   organisation_roles: OrganisationRoleTable;
@@ -211,4 +232,5 @@ export interface Database {
   oidc_models: OidcModelTable;
   federation_subordinates: FederationSubordinateTable;
   federation_trust_marks: FederationTrustMarkTable;
+  federation_registrations: FederationRegistrationTable;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { withAdminClient } from '../admin-client.ts';
+import { type AdminClient, withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
@@ -39,7 +39,28 @@ interface FederationKey {
   expires_at: string | null;
 }
 
+interface Resolution {
+  ok: boolean;
+  entity_id: string;
+  trust_anchor: string | null;
+  expires_at: string | null;
+  chain: Array<{ iss: string; sub: string; iat: number; exp: number; kind: string }>;
+  metadata: Record<string, unknown> | null;
+  trust_marks: Array<{ trust_mark_type: string; iss: string; exp: number | null }>;
+  findings: Array<{ step: string; code: string; message: string; entity_id: string | null }>;
+}
+
 type Rows = Array<Record<string, unknown>>;
+
+/** The real DELETE route; its POST alias only when a reason has to reach the audit log. */
+function withdraw<T>(
+  client: AdminClient,
+  path: string,
+  alias: 'remove' | 'revoke',
+  reason: string | undefined,
+): Promise<T> {
+  return reason ? client.call<T>('POST', `${path}/${alias}`, { reason }) : client.call<T>('DELETE', path);
+}
 
 function readJsonObject(path: string, what: string): Record<string, unknown> {
   let text: string;
@@ -211,10 +232,11 @@ function registerSubordinateCommands(federation: Command): void {
       return runAction(g.json, async () => {
         await withAdminClient(g, async (client) => {
           printSubordinate(
-            await client.call<Subordinate>(
-              'POST',
-              `/federation/subordinates/${encodeURIComponent(entityId)}/remove`,
-              opts.reason ? { reason: opts.reason } : {},
+            await withdraw<Subordinate>(
+              client,
+              `/federation/subordinates/${encodeURIComponent(entityId)}`,
+              'remove',
+              opts.reason,
             ),
             g.json,
           );
@@ -253,10 +275,11 @@ function registerTrustMarkCommands(federation: Command): void {
       return runAction(g.json, async () => {
         await withAdminClient(g, async (client) => {
           printTrustMark(
-            await client.call<TrustMark>(
-              'POST',
-              `/federation/trust-marks/${encodeURIComponent(id)}/revoke`,
-              opts.reason ? { reason: opts.reason } : {},
+            await withdraw<TrustMark>(
+              client,
+              `/federation/trust-marks/${encodeURIComponent(id)}`,
+              'revoke',
+              opts.reason,
             ),
             g.json,
           );
@@ -367,13 +390,98 @@ function registerKeyCommands(federation: Command): void {
     });
 }
 
+function printResolution(r: Resolution): void {
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  printFields([
+    ['entity_id', r.entity_id],
+    ['valid', r.ok ? 'yes' : 'no: no valid Trust Chain'],
+    ...(r.ok
+      ? ([
+          ['trust_anchor', r.trust_anchor],
+          ['expires_at', r.expires_at],
+        ] as Array<[string, unknown]>)
+      : []),
+  ]);
+  if (r.ok) {
+    out();
+    out('Trust Chain (subject first, Trust Anchor last):');
+    const kindWidth = Math.max(...r.chain.map((s) => s.kind.length));
+    for (const [i, s] of r.chain.entries()) {
+      out(`  ${i}  ${s.kind.padEnd(kindWidth)}  ${s.iss} → ${s.sub}  exp ${time(s.exp)}`);
+    }
+    out();
+    out('Metadata:');
+    out(JSON.stringify(r.metadata ?? {}, null, 2));
+    out();
+    out('Trust Marks:');
+    if (r.trust_marks.length === 0) out('  (none)');
+    for (const m of r.trust_marks) out(`  ${m.trust_mark_type}  iss ${m.iss}  exp ${time(m.exp)}`);
+  }
+  out();
+  out('Findings:');
+  if (r.findings.length === 0) out('  (none)');
+  const width = (pick: (f: Resolution['findings'][number]) => string) =>
+    Math.max(...r.findings.map((f) => pick(f).length));
+  const stepWidth = width((f) => f.step);
+  const codeWidth = width((f) => f.code);
+  const entityWidth = width((f) => f.entity_id ?? '-');
+  for (const f of r.findings) {
+    out(
+      `  ${f.step.padEnd(stepWidth)}  ${f.code.padEnd(codeWidth)}  ${(f.entity_id ?? '-').padEnd(entityWidth)}  ${f.message}`,
+    );
+  }
+}
+
+function registerResolveCommand(federation: Command): void {
+  federation
+    .command('resolve <entityId>')
+    .summary('resolve an entity’s Trust Chain, with every finding')
+    .description(
+      'resolve an entity’s Trust Chain as the platform would: the chain, its resolved metadata, verified trust marks and every finding with its specification step; exits 1 when no valid chain is found',
+    )
+    .option('--trust-anchor <url>', 'only chains ending at this configured Trust Anchor')
+    .option('--entity-type <type>', 'resolve only this Entity Type’s metadata (e.g. openid_relying_party)')
+    .option('--refresh', 'ignore cached chains and statements, fetch everything again')
+    .addHelpText(
+      'after',
+      `
+Findings name the OpenID Federation 1.0 step that failed, e.g.
+  §3.2 step 12  bad_signature  https://rp.example  Subordinate Statement: …
+--json prints the admin API response (POST /admin/v1/federation/resolve).
+Exit status: 0 when a valid Trust Chain was found, 1 otherwise.`,
+    )
+    .action(
+      (
+        entityId: string,
+        opts: { trustAnchor?: string; entityType?: string; refresh?: boolean },
+        cmd: Command,
+      ) => {
+        const g = globals(cmd);
+        return runAction(g.json, async () => {
+          await withAdminClient(g, async (client) => {
+            const resolution = await client.call<Resolution>('POST', '/federation/resolve', {
+              entity_id: entityId,
+              ...(opts.trustAnchor ? { trust_anchor: opts.trustAnchor } : {}),
+              ...(opts.entityType ? { entity_type: opts.entityType } : {}),
+              ...(opts.refresh ? { force_refresh: true } : {}),
+            });
+            if (g.json) printJson(resolution);
+            else printResolution(resolution);
+            process.exitCode = resolution.ok ? 0 : 1;
+          });
+        });
+      },
+    );
+}
+
 export function registerFederationCommands(program: Command): void {
   const federation = program
     .command('federation')
     .description(
-      'OpenID Federation: subordinates, trust marks and federation keys of the platform as Trust Anchor',
+      'OpenID Federation: subordinates, trust marks and federation keys of the platform as Trust Anchor; trust chain resolution',
     );
   registerSubordinateCommands(federation);
   registerTrustMarkCommands(federation);
   registerKeyCommands(federation);
+  registerResolveCommand(federation);
 }

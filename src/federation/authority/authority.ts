@@ -25,6 +25,11 @@ export interface FederationAuthorityOptions {
   resolver?: TrustChainResolver | undefined;
   /** Development only: http:// Entity Identifiers on loopback hosts are accepted. */
   allowHttpLoopback?: boolean | undefined;
+  /**
+   * Metadata of the other roles this entity plays, by Entity Type (e.g. `openid_provider` when the platform's
+   * authorization server shares its Entity Identifier, which §4.1 allows for an OP that is also an authority).
+   */
+  additionalMetadata?: Record<string, Record<string, unknown>> | undefined;
 }
 
 /** The platform acting as Trust Anchor / Intermediate: configuration, keys and endpoint URLs, shared by handlers. */
@@ -38,6 +43,7 @@ export interface FederationAuthority {
   readonly trustAnchors: readonly string[] | undefined;
   readonly resolver: TrustChainResolver | undefined;
   readonly allowHttpLoopback: boolean;
+  readonly additionalMetadata: Record<string, Record<string, unknown>>;
   readonly keys: FederationKeyStore;
   readonly urls: Record<FederationEndpoint, string>;
   /** Endpoints this authority serves (resolve only with a resolver). */
@@ -58,6 +64,7 @@ export function createFederationAuthority(options: FederationAuthorityOptions): 
     trustAnchors: options.trustAnchors,
     resolver: options.resolver,
     allowHttpLoopback: options.allowHttpLoopback === true,
+    additionalMetadata: options.additionalMetadata ?? {},
     keys: new FederationKeyStore(options.db, options.kek, options.statementLifetimeSeconds),
     urls: federationEndpointUrls(options.entityId),
     endpoints,

@@ -23,7 +23,7 @@ export async function buildEntityConfiguration(
     iat,
     exp: iat + authority.statementLifetimeSeconds,
     jwks: await authority.keys.publishedJwks(now),
-    metadata: { federation_entity: federationEntity },
+    metadata: { ...authority.additionalMetadata, federation_entity: federationEntity },
   };
   // §3.1.2: REQUIRED when the entity has a Superior, MUST NOT be empty, absent for a Trust Anchor.
   if (authority.authorityHints.length > 0) claims.authority_hints = [...authority.authorityHints];

@@ -24,7 +24,7 @@ export {
   rotateFederationKey,
 } from './federation-keys.ts';
 export { subordinateStatementClaims } from './fetch.ts';
-export { registerFederationEndpoints, toFederationError } from './register-endpoints.ts';
+export { registerFederationEndpoints, sendFederationError, toFederationError } from './register-endpoints.ts';
 export { parseResolveRequest, type ResolveRequest, resolveResponseClaims } from './resolve.ts';
 export {
   addSubordinate,

@@ -141,3 +141,53 @@ export const federationKeySchema = {
     public_jwk: anyObject,
   },
 } as const;
+
+export const chainFindingSchema = {
+  type: 'object',
+  properties: {
+    step: { type: 'string', description: 'the OpenID Federation 1.0 step that failed, e.g. "§10.2 step 3"' },
+    code: { type: 'string' },
+    message: { type: 'string' },
+    entity_id: { type: ['string', 'null'] },
+  },
+} as const;
+
+export const federationResolutionSchema = {
+  type: 'object',
+  description:
+    'Trust Chain resolution of one entity. ok is false (with findings) when no valid chain reaches a Trust Anchor; findings may also accompany a valid chain (e.g. a Trust Mark that did not verify).',
+  properties: {
+    ok: { type: 'boolean' },
+    entity_id: { type: 'string' },
+    trust_anchor: { type: ['string', 'null'] },
+    expires_at: { type: ['string', 'null'], description: 'earliest expiry in the chain (§10.4)' },
+    chain: {
+      type: 'array',
+      description: 'subject’s Entity Configuration first, Trust Anchor’s last (§4)',
+      items: {
+        type: 'object',
+        properties: {
+          iss: { type: 'string' },
+          sub: { type: 'string' },
+          iat: { type: 'integer' },
+          exp: { type: 'integer' },
+          kind: { type: 'string', enum: ['entity_configuration', 'subordinate_statement'] },
+        },
+      },
+    },
+    trust_chain: { type: 'array', items: { type: 'string' }, description: 'the chain as compact JWTs' },
+    metadata: { type: ['object', 'null'], additionalProperties: true },
+    trust_marks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          trust_mark_type: { type: 'string' },
+          iss: { type: 'string' },
+          exp: { type: ['integer', 'null'] },
+        },
+      },
+    },
+    findings: { type: 'array', items: chainFindingSchema },
+  },
+} as const;

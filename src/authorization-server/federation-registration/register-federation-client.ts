@@ -1,0 +1,290 @@
+import { recordAuditEvent } from '../../audit/index.ts';
+import {
+  createApplication,
+  deregisterApplication,
+  scopesForRoles,
+  updateRegisteredApplication,
+} from '../../directory/index.ts';
+import {
+  type EntityStatementClaims,
+  FederationError,
+  type ResolvedEntity,
+  type TrustMarkTypeConfig,
+} from '../../federation/index.ts';
+import { isCodedError } from '../../shared/app-error.ts';
+import type { Storage, Tx } from '../../storage/index.ts';
+import { federatedClientFrom } from './federated-client.ts';
+
+export interface RegistrationMeta {
+  actor: string;
+  now: Date;
+}
+
+export interface FederationRegistrationInput {
+  entity: ResolvedEntity;
+  /** The RP metadata to register: the resolved metadata (policies applied) of the chosen chain. */
+  rpMetadata: unknown;
+  kind: 'explicit' | 'automatic';
+  /** The platform's own Entity Identifier: statements it issued locate the accountable organisation. */
+  platformEntityId: string;
+  trustMarkTypes: readonly TrustMarkTypeConfig[];
+}
+
+export interface FederationRegistration {
+  clientId: string;
+  orgId: string;
+  roles: string[];
+  scopes: string[];
+  authMethod: string;
+  /** Seconds since the epoch: the registration lasts no longer than its chain (§12.2.2 step 9, §12.3). */
+  expiresAt: number;
+  trustAnchor: string;
+  authorityHint: string;
+  created: boolean;
+}
+
+const refused = (message: string, details?: Record<string, unknown>) =>
+  new FederationError('invalid_trust_chain', 403, message, details);
+
+/**
+ * The subordinate of this platform the chain passes through, nearest the client: the client's organisation
+ * is the one that subordinate is linked to (every client belongs to exactly one organisation).
+ */
+function viaSubordinate(
+  statements: readonly EntityStatementClaims[],
+  platformEntityId: string,
+): string | undefined {
+  for (const statement of statements) {
+    if (statement.iss === platformEntityId && statement.sub !== platformEntityId) return statement.sub;
+  }
+  return undefined;
+}
+
+async function rolesFor(
+  tx: Tx,
+  orgId: string,
+  entity: ResolvedEntity,
+  types: readonly TrustMarkTypeConfig[],
+): Promise<{ roles: string[]; markTypes: string[] }> {
+  const approved = (
+    await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()
+  ).map((r) => r.role);
+  const granted = new Set<string>();
+  const markTypes: string[] = [];
+  for (const mark of entity.trustMarks) {
+    const type = types.find((t) => t.type === mark.trust_mark_type);
+    if (!type) continue;
+    markTypes.push(type.type);
+    // A type naming roles grants those; one naming none grants what the organisation is approved for.
+    for (const role of type.roles.length > 0 ? type.roles : approved) granted.add(role);
+  }
+  return { roles: approved.filter((r) => granted.has(r)).sort(), markTypes: [...new Set(markTypes)].sort() };
+}
+
+function asRegistrationError(err: unknown): unknown {
+  // The directory's own validation of keys and metadata is a metadata problem of the registering client.
+  if (isCodedError(err) && err.code === 'invalid_input') {
+    return new FederationError('invalid_client_metadata', 400, err.message, err.details);
+  }
+  return err;
+}
+
+/**
+ * Creates or updates the client of a Trust Chain that validated, in one transaction: the application
+ * (client_id = Entity Identifier), its roles from the Trust Marks it carries, and the registration record
+ * that ends it when the chain does. An earlier registration of the same entity is replaced (§12.2.2 step 7).
+ */
+export async function registerFederationClient(
+  storage: Storage,
+  input: FederationRegistrationInput,
+  meta: RegistrationMeta,
+): Promise<FederationRegistration> {
+  const { entity } = input;
+  const clientId = entity.entityId;
+  const client = federatedClientFrom(clientId, input.rpMetadata);
+  const via = viaSubordinate(entity.statements, input.platformEntityId);
+  if (!via) {
+    throw refused(
+      'the trust chain does not pass through a subordinate of this platform: no organisation answers for the client',
+    );
+  }
+  const authorityHint = entity.statements[1]?.iss;
+  if (!authorityHint) throw refused('the trust chain has no Subordinate Statement about the client');
+  try {
+    return await storage.transaction(async (tx) => {
+      const subordinate = await tx.db
+        .selectFrom('federation_subordinates')
+        .innerJoin('organisations', 'organisations.id', 'federation_subordinates.org_id')
+        .select([
+          'federation_subordinates.org_id',
+          'federation_subordinates.status',
+          'organisations.status as org_status',
+        ])
+        .where('federation_subordinates.entity_id', '=', via)
+        .executeTakeFirst();
+      if (subordinate?.status !== 'active')
+        refusedThrow(`subordinate ${via} is not registered with this platform`);
+      if (subordinate!.org_status !== 'active')
+        refusedThrow(`the organisation of ${via} is ${subordinate!.org_status}`);
+      const orgId = subordinate!.org_id;
+      const { roles, markTypes } = await rolesFor(tx, orgId, entity, input.trustMarkTypes);
+      if (roles.length === 0) {
+        refusedThrow('the client carries no valid Trust Mark of a type this platform grants roles for', {
+          trust_marks: entity.trustMarks.map((m) => m.trust_mark_type),
+        });
+      }
+      const existing = await tx.db
+        .selectFrom('applications')
+        .select(['client_id', 'org_id', 'registration_type'])
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      if (existing && (existing.registration_type !== 'federation' || existing.org_id !== orgId)) {
+        throw new FederationError(
+          'invalid_request',
+          409,
+          `client ${clientId} is registered otherwise on this platform`,
+        );
+      }
+      if (existing) {
+        await updateRegisteredApplication(
+          tx,
+          clientId,
+          { authMethod: client.authMethod, metadata: client.metadata, roles },
+          meta,
+        );
+      } else {
+        await createApplication(
+          tx,
+          {
+            orgId,
+            name: client.name,
+            roles,
+            authMethod: client.authMethod,
+            metadata: client.metadata,
+            registrationType: 'federation',
+            clientId,
+          },
+          meta,
+        );
+      }
+      const at = meta.now.toISOString();
+      const row = {
+        org_id: orgId,
+        kind: input.kind,
+        trust_anchor: entity.trustAnchor,
+        authority_hint: authorityHint,
+        via_subordinate: via,
+        trust_mark_types: JSON.stringify(markTypes),
+        expires_at: new Date(entity.expiresAt * 1000).toISOString(),
+        resolved_at: at,
+        status: 'active' as const,
+        ended_reason: null,
+        updated_at: at,
+      };
+      if (existing) {
+        await tx.db
+          .updateTable('federation_registrations')
+          .set(row)
+          .where('client_id', '=', clientId)
+          .execute();
+      } else {
+        await tx.db
+          .insertInto('federation_registrations')
+          .values({ ...row, client_id: clientId, created_at: at })
+          .execute();
+      }
+      await recordAuditEvent(
+        tx,
+        {
+          actor: meta.actor,
+          action: existing ? 'federation.registration.renew' : 'federation.registration.create',
+          targetType: 'application',
+          targetId: clientId,
+          details: {
+            kind: input.kind,
+            org_id: orgId,
+            trust_anchor: entity.trustAnchor,
+            via_subordinate: via,
+            roles,
+            trust_mark_types: markTypes,
+            expires_at: row.expires_at,
+          },
+        },
+        meta.now,
+      );
+      return {
+        clientId,
+        orgId,
+        roles,
+        scopes: await scopesForRoles(tx.db, roles),
+        authMethod: client.authMethod,
+        expiresAt: entity.expiresAt,
+        trustAnchor: entity.trustAnchor,
+        authorityHint,
+        created: !existing,
+      };
+    });
+  } catch (err) {
+    throw asRegistrationError(err);
+  }
+}
+
+function refusedThrow(message: string, details?: Record<string, unknown>): never {
+  throw refused(message, details);
+}
+
+/** Ends a federation registration: the client is deregistered at once everywhere, with the reason audited. */
+export async function endFederationRegistration(
+  tx: Tx,
+  clientId: string,
+  reason: string,
+  meta: RegistrationMeta,
+): Promise<boolean> {
+  const row = await tx.db
+    .selectFrom('federation_registrations')
+    .select(['status', 'org_id'])
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  if (row?.status !== 'active') return false;
+  await tx.db
+    .updateTable('federation_registrations')
+    .set({ status: 'ended', ended_reason: reason, updated_at: meta.now.toISOString() })
+    .where('client_id', '=', clientId)
+    .execute();
+  await deregisterApplication(tx, clientId, { ...meta, reason });
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'federation.registration.end',
+      targetType: 'application',
+      targetId: clientId,
+      details: { org_id: row.org_id, reason },
+    },
+    meta.now,
+  );
+  return true;
+}
+
+/** Every registration resting on a subordinate of this platform ends when that subordinate is removed. */
+export async function endFederationRegistrationsVia(
+  tx: Tx,
+  subordinateEntityId: string,
+  meta: RegistrationMeta,
+): Promise<string[]> {
+  const rows = await tx.db
+    .selectFrom('federation_registrations')
+    .select('client_id')
+    .where('via_subordinate', '=', subordinateEntityId)
+    .where('status', '=', 'active')
+    .execute();
+  for (const row of rows) {
+    await endFederationRegistration(
+      tx,
+      row.client_id,
+      `subordinate ${subordinateEntityId} was removed`,
+      meta,
+    );
+  }
+  return rows.map((r) => r.client_id);
+}

@@ -287,8 +287,14 @@ export function registerFederationRoutes(
     },
   );
 
+  // Removing a subordinate ends, in the same transaction, every federation registration resting on it
+  // (OpenID Federation 1.0 §12.3): the gateway refuses those clients from the very next request.
   const remove = (entityId: string, actor: string, reason: string | undefined) =>
-    deps.storage.transaction((tx) => removeSubordinate(tx, entityId, { ...meta(actor), reason }));
+    deps.storage.transaction(async (tx) => {
+      const removed = await removeSubordinate(tx, entityId, { ...meta(actor), reason });
+      await endFederationRegistrationsVia(tx, entityId, meta(actor));
+      return removed;
+    });
   app.delete(
     '/federation/subordinates/:entityId',
     {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { endFederationRegistrationsVia } from '../../authorization-server/index.ts';
 import type { ChainFinding, ResolveResult, TrustChainResolver } from '../../federation/index.ts';
 import {
   addSubordinate,

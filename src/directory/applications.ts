@@ -315,6 +315,7 @@ export interface UpdateRegistrationInput {
 /**
  * A registered (federation or dynamic) client's keys, metadata or roles changed at its source: the record
  * is updated in place, reactivated if it had been deregistered, and enforcement points learn the new keys.
+ * A client an operator suspended stays suspended: registering again is not a way around the suspension.
  */
 export async function updateRegisteredApplication(
   tx: Tx,
@@ -349,15 +350,16 @@ export async function updateRegisteredApplication(
       .execute()
   ).map((r) => r.role);
   const metadata = JSON.stringify(input.metadata);
+  const status = app.status === 'suspended' ? 'suspended' : 'active';
   const changed =
-    app.status !== 'active' ||
+    app.status !== status ||
     app.auth_method !== authMethod ||
     app.metadata !== metadata ||
     currentRoles.join(' ') !== roles.join(' ');
   if (!changed) return { changed: false };
   await tx.db
     .updateTable('applications')
-    .set({ status: 'active', auth_method: authMethod, metadata, updated_at: meta.now.toISOString() })
+    .set({ status, auth_method: authMethod, metadata, updated_at: meta.now.toISOString() })
     .where('client_id', '=', clientId)
     .execute();
   await tx.db.deleteFrom('application_roles').where('client_id', '=', clientId).execute();
@@ -368,7 +370,7 @@ export async function updateRegisteredApplication(
     {
       kind: CHANGE_KINDS.appRegistered,
       entityId: clientId,
-      payload: { org_id: org.id, status: 'active', auth_method: authMethod, self_signed_x5t: selfSignedX5t },
+      payload: { org_id: org.id, status, auth_method: authMethod, self_signed_x5t: selfSignedX5t },
     },
     meta.now,
   );
@@ -381,6 +383,7 @@ export async function updateRegisteredApplication(
       targetId: clientId,
       details: {
         from_status: app.status,
+        status,
         roles,
         auth_method: authMethod,
         registration_type: app.registration_type,

@@ -12,6 +12,7 @@ import {
   type TrustMarkTypeConfig,
 } from '../../federation/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
+import { normaliseName } from '../../shared/names.ts';
 import type { Storage, Tx } from '../../storage/index.ts';
 import { federatedClientFrom } from './federated-client.ts';
 
@@ -46,6 +47,13 @@ export interface FederationRegistration {
 const refused = (message: string, details?: Record<string, unknown>) =>
   new FederationError('invalid_trust_chain', 403, message, details);
 
+const NO_ROLES_MESSAGE = 'the client carries no valid Trust Mark of a type this platform grants roles for';
+
+/** The registration was refused because none of the client's verified Trust Marks grants it a role. */
+export function refusedForTrustMarks(err: unknown): boolean {
+  return err instanceof FederationError && err.status === 403 && err.message === NO_ROLES_MESSAGE;
+}
+
 /**
  * The subordinate of this platform the chain passes through, nearest the client: the client's organisation
  * is the one that subordinate is linked to (every client belongs to exactly one organisation).
@@ -79,6 +87,29 @@ async function rolesFor(
     for (const role of type.roles.length > 0 ? type.roles : approved) granted.add(role);
   }
   return { roles: approved.filter((r) => granted.has(r)).sort(), markTypes: [...new Set(markTypes)].sort() };
+}
+
+/**
+ * The client's own name unless another application of its organisation has it, then qualified by the host of
+ * its Entity Identifier: the name is for people (the client_id identifies the client), and two RPs of one
+ * organisation may well call themselves alike, which must not make the second registration fail.
+ */
+async function availableName(tx: Tx, orgId: string, clientId: string, wanted: string): Promise<string> {
+  for (const candidate of [wanted, `${wanted} (${new URL(clientId).host})`, clientId]) {
+    const { name, key } = normaliseName('client_name', candidate.slice(0, 200));
+    const taken = await tx.db
+      .selectFrom('applications')
+      .select('client_id')
+      .where('org_id', '=', orgId)
+      .where('name_key', '=', key)
+      .executeTakeFirst();
+    if (!taken) return name;
+  }
+  throw new FederationError(
+    'invalid_request',
+    409,
+    `the organisation already has applications named after client ${clientId}`,
+  );
 }
 
 function asRegistrationError(err: unknown): unknown {
@@ -129,9 +160,7 @@ export async function registerFederationClient(
       const orgId = subordinate!.org_id;
       const { roles, markTypes } = await rolesFor(tx, orgId, entity, input.trustMarkTypes);
       if (roles.length === 0) {
-        refusedThrow('the client carries no valid Trust Mark of a type this platform grants roles for', {
-          trust_marks: entity.trustMarks.map((m) => m.trust_mark_type),
-        });
+        refusedThrow(NO_ROLES_MESSAGE, { trust_marks: entity.trustMarks.map((m) => m.trust_mark_type) });
       }
       const existing = await tx.db
         .selectFrom('applications')
@@ -157,7 +186,7 @@ export async function registerFederationClient(
           tx,
           {
             orgId,
-            name: client.name,
+            name: await availableName(tx, orgId, clientId, client.name),
             roles,
             authMethod: client.authMethod,
             metadata: client.metadata,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { JSONWebKeySet } from 'jose';
 import {
   type ChainFinding,
   decodeFederationJwt,
@@ -13,6 +14,7 @@ import {
   type TrustChainResolver,
   type TrustMarkTypeConfig,
   toFederationError,
+  verifyEntityStatement,
 } from '../../federation/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Storage } from '../../storage/index.ts';
@@ -116,14 +118,36 @@ function parseRequest(contentType: string, body: unknown, entityId: string): Reg
  * place, so its signature is verified by the keys its Immediate Superior vouches for, and its (possibly
  * tailored) metadata is what the chain's policies are applied to.
  */
-async function chainFor(request: RegistrationRequest, resolver: TrustChainResolver): Promise<ResolveResult> {
+async function chainFor(
+  request: RegistrationRequest,
+  resolver: TrustChainResolver,
+  now: Date,
+): Promise<ResolveResult> {
+  // §12.2.2 step 2: the request is a valid Entity Statement before anything is fetched on its behalf, so an
+  // unsigned or garbled request costs no outbound request (the chain then checks the key is vouched for).
+  try {
+    await verifyEntityStatement(request.configuration, request.claims.jwks as JSONWebKeySet, { now });
+  } catch (err) {
+    throw invalidRequest(
+      err instanceof StatementError
+        ? `the Entity Configuration is not valid: ${err.message}`
+        : 'invalid Entity Configuration',
+    );
+  }
   if (request.chain) return resolver.validateChain(request.chain, { entityType: RP });
-  const discovered = await resolver.resolve(request.claims.sub, { entityType: RP, forceRefresh: true });
-  if (!discovered.ok) return discovered;
-  return resolver.validateChain([request.configuration, ...discovered.entity.trustChain.slice(1)], {
-    entityType: RP,
-    trustAnchor: discovered.entity.trustAnchor,
-  });
+  // Superiors' statements come from the resolver's cache while valid: a registration request cannot make
+  // the platform refetch a federation on demand. The posted configuration itself is always the fresh one.
+  const attempt = async (forceRefresh: boolean): Promise<ResolveResult> => {
+    const discovered = await resolver.resolve(request.claims.sub, { entityType: RP, forceRefresh });
+    if (!discovered.ok) return discovered;
+    return resolver.validateChain([request.configuration, ...discovered.entity.trustChain.slice(1)], {
+      entityType: RP,
+      trustAnchor: discovered.entity.trustAnchor,
+    });
+  };
+  const cached = await attempt(false);
+  // A superior may have vouched for new keys since the chain was cached: one fresh look before refusing.
+  return cached.ok ? cached : attempt(true);
 }
 
 /** The federation_registration_endpoint (OpenID Federation 1.0 §12.2): explicit registration by the RP. */
@@ -149,7 +173,7 @@ export function registerExplicitRegistration(
       async (request: FastifyRequest, reply: FastifyReply) => {
         const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         const parsed = parseRequest(contentType, request.body, options.entityId);
-        const result = await chainFor(parsed, options.resolver);
+        const result = await chainFor(parsed, options.resolver, options.clock());
         if (!result.ok) return sendFederationError(reply, chainRefused(result.findings));
         const entity = result.entity;
         const registration = await registerFederationClient(

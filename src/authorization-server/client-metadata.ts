@@ -2,6 +2,29 @@ import type { AdapterPayload } from 'oidc-provider';
 import { scopesForRoles } from '../directory/index.ts';
 import type { Storage } from '../storage/index.ts';
 
+const strings = (value: unknown): string[] | undefined =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
+
+/**
+ * Client credentials for every client; a federation client also the authorization code grant with the response
+ * types and redirection URIs its resolved metadata gave it (kept by federatedClientFrom to what this server
+ * supports). Manual clients have no end-user flow, whatever their metadata says.
+ */
+function grantsOf(
+  registrationType: string,
+  metadata: Record<string, unknown>,
+): Pick<AdapterPayload, 'grant_types' | 'response_types' | 'redirect_uris'> {
+  const grantTypes = registrationType === 'federation' ? strings(metadata.grant_types) : undefined;
+  if (!grantTypes?.includes('authorization_code')) {
+    return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
+  }
+  return {
+    grant_types: grantTypes.filter((g) => g === 'authorization_code' || g === 'client_credentials'),
+    response_types: ['code'],
+    redirect_uris: strings(metadata.redirect_uris) ?? [],
+  };
+}
+
 /**
  * The oidc-provider view of a directory application. A client whose application or organisation is not
  * active does not exist for the authorization server (invalid_client), so suspension takes effect at once.
@@ -20,6 +43,7 @@ export async function loadClientMetadata(
       'applications.status',
       'applications.auth_method',
       'applications.metadata',
+      'applications.registration_type',
       'organisations.status as org_status',
     ])
     .where('applications.client_id', '=', clientId)
@@ -38,9 +62,7 @@ export async function loadClientMetadata(
     client_id: app.client_id,
     client_name: app.name,
     token_endpoint_auth_method: app.auth_method,
-    grant_types: ['client_credentials'],
-    response_types: [],
-    redirect_uris: [],
+    ...grantsOf(app.registration_type, metadata),
     scope: scopes.join(' '),
     // RFC 8705 §3: every token is bound to the client's certificate.
     tls_client_certificate_bound_access_tokens: true,

@@ -1,8 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/index.ts';
+import {
+  type AutomaticRegistration,
+  createAutomaticRegistration,
+  createClientAssertionPolicy,
+  createRequestObjectPolicy,
+} from './automatic-registration/index.ts';
 import {
   type CertificateResolver,
   createCertificateResolver,
@@ -10,6 +17,7 @@ import {
 } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
 import { createJwtTokenManagement } from './jwt-token-management.ts';
+import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 
@@ -28,6 +36,11 @@ export interface AuthorizationServerOptions {
   /** PEM certificates of the platform CAs (issuing, root). */
   trustedCas: string[];
   trustedProxies: string[];
+  /**
+   * OpenID Federation 1.0 §12.1 Automatic Registration, offered when the issuer is the platform's Entity
+   * Identifier: RPs unknown here register at the authorization and PAR endpoints through their Trust Chain.
+   */
+  federation?: { resolver: TrustChainResolver; trustMarkTypes: readonly TrustMarkTypeConfig[] };
 }
 
 export interface AuthorizationServer {
@@ -42,13 +55,16 @@ interface CertState {
   issued: { client_id: string; status: string } | undefined;
 }
 
-const CLIENT_AUTH_ALGS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
+// oidc-provider's default leeway, used for Request Objects and client assertions alike.
+const CLOCK_SKEW_SECONDS = 15;
 const stateOf = (ctx: KoaContextWithOIDC) => (ctx.state as { cert?: CertState }).cert;
 
 /**
- * oidc-provider configured as Accredit's authorization server: client credentials only (for now), mTLS
- * client authentication and certificate-bound RFC 9068 JWT access tokens, introspection and revocation,
- * clients read live from the directory, state in our storage, keys from our key store.
+ * oidc-provider configured as Accredit's authorization server: client credentials, and the authorization code
+ * grant with PKCE (S256), Pushed Authorization Requests and signed Request Objects; mTLS client
+ * authentication and certificate-bound RFC 9068 JWT access tokens, introspection and revocation, clients read
+ * live from the directory (federation RPs registered on their first request), state in our storage, keys
+ * from our key store. There is no end-user login yet: interactions land on a route that says so.
  */
 export async function createAuthorizationServer(
   options: AuthorizationServerOptions,
@@ -62,12 +78,25 @@ export async function createAuthorizationServer(
     trustedProxies: options.trustedProxies,
     trustedCas: options.trustedCas,
   });
+  const automatic: AutomaticRegistration | undefined = options.federation
+    ? createAutomaticRegistration({
+        storage,
+        resolver: options.federation.resolver,
+        entityId: issuer,
+        trustMarkTypes: options.federation.trustMarkTypes,
+        clock,
+        logger: options.logger,
+        algorithms: CLIENT_SIGNING_ALGS,
+        skewSeconds: CLOCK_SKEW_SECONDS,
+        presentedCertificate: (ctx) => stateOf(ctx)?.presented?.x5t,
+      })
+    : undefined;
 
   const configuration: Configuration = {
     adapter: (name: string) =>
       name === 'Client'
         ? {
-            find: (id: string) => loadClientMetadata(storage, id),
+            find: (id: string) => (automatic ? automatic.findClient(id) : loadClientMetadata(storage, id)),
             upsert: async () => {},
             destroy: async () => {},
             consume: async () => {},
@@ -77,6 +106,7 @@ export async function createAuthorizationServer(
           }
         : new StorageAdapter(name, storage, clock),
     clients: [],
+    routes: { ...AS_ROUTES },
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: deriveCookieKeys(options.kek) },
     findAccount: async () => undefined,
@@ -85,9 +115,14 @@ export async function createAuthorizationServer(
     scopes: catalogScopes,
     claims: { openid: ['sub'] },
     responseTypes: ['code'],
+    // RFC 9700 §2.1.1: PKCE for every authorization code request, S256 being the only method offered.
+    pkce: { required: () => true },
+    clockTolerance: CLOCK_SKEW_SECONDS,
     clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
     enabledJWA: {
-      clientAuthSigningAlgValues: CLIENT_AUTH_ALGS as never,
+      clientAuthSigningAlgValues: [...CLIENT_SIGNING_ALGS],
+      // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
+      requestObjectSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       idTokenSigningAlgValues: [keys.alg] as never,
     },
     clientDefaults: {
@@ -97,12 +132,37 @@ export async function createAuthorizationServer(
       id_token_signed_response_alg: keys.alg as never,
     },
     extraClientMetadata: { properties: ['org_id', 'roles'] },
-    ttl: { ClientCredentials: options.accessTokenTtlSeconds, AccessToken: options.accessTokenTtlSeconds },
+    assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
+    ttl: {
+      ClientCredentials: options.accessTokenTtlSeconds,
+      AccessToken: options.accessTokenTtlSeconds,
+      // End-user interactions are short-lived; there is no end-user login yet to keep a session for.
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // RFC 9126: served on both listeners, advertised on the mTLS one like the token endpoint.
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: false,
+        allowUnregisteredRedirectUris: false,
+      },
+      // RFC 9101 (JAR) by value; request_uri only for pushed requests.
+      requestObjects: {
+        enabled: true,
+        requireSignedRequestObject: false,
+        assertJwtClaimsAndHeader: createRequestObjectPolicy({
+          issuer,
+          algorithms: CLIENT_SIGNING_ALGS,
+          clock,
+          skewSeconds: CLOCK_SKEW_SECONDS,
+        }),
+      },
       mTLS: {
         enabled: true,
         certificateBoundAccessTokens: true,
@@ -157,9 +217,10 @@ export async function createAuthorizationServer(
     },
     discovery: {
       mtls_endpoint_aliases: {
-        token_endpoint: `${options.mtlsUrl}/token`,
-        introspection_endpoint: `${options.mtlsUrl}/token/introspection`,
-        revocation_endpoint: `${options.mtlsUrl}/token/revocation`,
+        token_endpoint: `${options.mtlsUrl}${AS_ROUTES.token}`,
+        introspection_endpoint: `${options.mtlsUrl}${AS_ROUTES.introspection}`,
+        revocation_endpoint: `${options.mtlsUrl}${AS_ROUTES.revocation}`,
+        pushed_authorization_request_endpoint: `${options.mtlsUrl}${AS_ROUTES.pushed_authorization_request}`,
       },
     },
     renderError: async (ctx, out) => {
@@ -192,6 +253,8 @@ export async function createAuthorizationServer(
     (ctx.state as { cert?: CertState }).cert = { presented, issued };
     await next();
   });
+  // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).
+  if (automatic) provider.use(automatic.middleware);
   provider.use(
     createJwtTokenManagement({
       storage,

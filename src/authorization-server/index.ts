@@ -12,4 +12,5 @@ export {
   registerExplicitRegistration,
   registerFederationClient,
 } from './federation-registration/index.ts';
+export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 export { pruneExpiredOidcModels } from './storage-adapter.ts';

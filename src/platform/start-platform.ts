@@ -4,7 +4,9 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
+  AS_ROUTES,
   type AuthorizationServer,
+  CLIENT_SIGNING_ALGS,
   createAuthorizationServer,
   type ExplicitRegistrationOptions,
   pruneExpiredOidcModels,
@@ -64,6 +66,10 @@ const HOUSEKEEPING_MS = 15 * 60_000;
 // Federation registrations are re-evaluated this often (those near chain expiry or not checked for 10 min).
 const FEDERATION_REFRESH_MS = 30_000;
 
+/** The authorization server is the platform's federation OP when its issuer is the platform's Entity Identifier. */
+const isFederationOp = (config: PlatformConfig) =>
+  config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
+
 /**
  * The authorization server's openid_provider metadata in the platform's Entity Configuration, when it shares
  * the platform's Entity Identifier (its issuer): an OP may also be an authority (§4.1), which keeps the OAuth
@@ -73,25 +79,36 @@ function opFederationMetadata(
   config: PlatformConfig,
   registrationEndpoint: string,
 ): Record<string, Record<string, unknown>> {
-  if (config.federation.entityId.replace(/\/+$/, '') !== config.publicUrl.replace(/\/+$/, '')) return {};
+  if (!isFederationOp(config)) return {};
   const issuer = config.publicUrl;
+  const at = (base: string, route: keyof typeof AS_ROUTES) => `${base}${AS_ROUTES[route]}`;
   return {
     openid_provider: {
       issuer,
-      token_endpoint: `${issuer}/token`,
-      jwks_uri: `${issuer}/jwks`,
-      introspection_endpoint: `${issuer}/token/introspection`,
-      revocation_endpoint: `${issuer}/token/revocation`,
+      authorization_endpoint: at(issuer, 'authorization'),
+      pushed_authorization_request_endpoint: at(issuer, 'pushed_authorization_request'),
+      token_endpoint: at(issuer, 'token'),
+      jwks_uri: at(issuer, 'jwks'),
+      introspection_endpoint: at(issuer, 'introspection'),
+      revocation_endpoint: at(issuer, 'revocation'),
       mtls_endpoint_aliases: {
-        token_endpoint: `${config.mtlsUrl}/token`,
-        introspection_endpoint: `${config.mtlsUrl}/token/introspection`,
-        revocation_endpoint: `${config.mtlsUrl}/token/revocation`,
+        token_endpoint: at(config.mtlsUrl, 'token'),
+        introspection_endpoint: at(config.mtlsUrl, 'introspection'),
+        revocation_endpoint: at(config.mtlsUrl, 'revocation'),
+        pushed_authorization_request_endpoint: at(config.mtlsUrl, 'pushed_authorization_request'),
       },
-      grant_types_supported: ['client_credentials'],
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code', 'client_credentials'],
+      code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      token_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       tls_client_certificate_bound_access_tokens: true,
-      // §5.1.3 / §12: only explicit registration is offered so far.
-      client_registration_types_supported: ['explicit'],
+      // RFC 9101: Request Objects by value, signed; by reference only as pushed requests (§12.1.1).
+      request_parameter_supported: true,
+      request_uri_parameter_supported: false,
+      request_object_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
+      // §12.1 (automatic, at the authorization and PAR endpoints) and §12.2 (explicit).
+      client_registration_types_supported: ['automatic', 'explicit'],
       federation_registration_endpoint: registrationEndpoint,
     },
   };
@@ -197,19 +214,6 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     timer.unref();
 
     await storage.feed.start();
-    const as = await createAuthorizationServer({
-      storage,
-      kek,
-      clock,
-      logger,
-      issuer: config.publicUrl,
-      mtlsUrl: config.mtlsUrl,
-      audience: config.gateway.audience,
-      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-      trustedCas: splitPem(ca.chainPem),
-      trustedProxies: config.trustedProxies,
-    });
-
     const fed = config.federation;
     const ownKeys = new FederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
     const resolver =
@@ -221,6 +225,20 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         clock,
       });
     if (!options.federationResolver) closers.push(() => (resolver as PlatformResolver).close());
+    const as = await createAuthorizationServer({
+      storage,
+      kek,
+      clock,
+      logger,
+      issuer: config.publicUrl,
+      mtlsUrl: config.mtlsUrl,
+      audience: config.gateway.audience,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      trustedCas: splitPem(ca.chainPem),
+      trustedProxies: config.trustedProxies,
+      // §12.1: automatic registration when the authorization server is the platform's federation OP.
+      ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
+    });
     const deps: AdminDeps = { storage, clock, ca };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;

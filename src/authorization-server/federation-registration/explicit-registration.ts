@@ -18,6 +18,7 @@ import {
 } from '../../federation/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Storage } from '../../storage/index.ts';
+import { federatedClientFrom } from './federated-client.ts';
 import { registerFederationClient } from './register-federation-client.ts';
 
 export interface ExplicitRegistrationOptions {
@@ -188,10 +189,15 @@ export function registerExplicitRegistration(
           { actor: `federation:${entity.entityId}`, now: options.clock() },
         );
         const rp = entity.metadata[RP] as Record<string, unknown>;
+        // §12.2.3: the metadata as registered, i.e. what of the RP's this server kept (grants, redirect URIs).
+        const client = federatedClientFrom(registration.clientId, rp);
         const registered: Record<string, unknown> = {
           client_id: registration.clientId,
           token_endpoint_auth_method: registration.authMethod,
-          grant_types: ['client_credentials'],
+          grant_types: client.grantTypes,
+          ...(client.redirectUris.length > 0
+            ? { redirect_uris: client.redirectUris, response_types: ['code'] }
+            : {}),
           scope: registration.scopes.join(' '),
           // RFC 8705 §3: every access token is bound to the client's certificate.
           tls_client_certificate_bound_access_tokens: true,

@@ -5,9 +5,19 @@ import { FederationError } from '../../federation/index.ts';
 export interface FederatedClient {
   authMethod: (typeof AUTH_METHODS)[number];
   name: string;
-  /** Stored with the application: the keys the client authenticates (and binds tokens) with. */
+  /** The grants of its metadata this server offers, in the order the metadata lists them. */
+  grantTypes: string[];
+  /** Its https redirection URIs, kept only with the authorization code grant. */
+  redirectUris: string[];
+  /**
+   * Stored with the application: the keys the client authenticates (and binds tokens) with, and the grant
+   * types, response types and redirection URIs the authorization server loads it with.
+   */
   metadata: Record<string, unknown>;
 }
+
+/** The grants this authorization server offers a federation client. */
+export const FEDERATION_GRANT_TYPES = ['authorization_code', 'client_credentials'] as const;
 
 const badMetadata = (message: string, field: string) =>
   new FederationError('invalid_client_metadata', 400, message, { field });
@@ -19,10 +29,54 @@ function nameOf(entityId: string, rp: Record<string, unknown>): string {
   return new URL(entityId).host.slice(0, 64);
 }
 
+/** RFC 6749 §3.1.2: absolute, no fragment; https only, as everything the platform talks to. */
+function isHttpsRedirectUri(value: unknown): value is string {
+  if (typeof value !== 'string' || value.includes('#') || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return url.protocol === 'https:' && url.hostname !== '' && url.username === '' && url.password === '';
+}
+
+/**
+ * The grants kept from the metadata: those this server offers. The authorization code grant needs an https
+ * redirection URI and the `code` response type (OpenID Connect Registration §2 defaults response_types to
+ * `code`); without them it is left out rather than registered unusable. No grant_types at all keeps this
+ * server's original default, client credentials.
+ */
+function grantsOf(md: Record<string, unknown>): { grantTypes: string[]; redirectUris: string[] } {
+  const declared = md.grant_types ?? ['client_credentials'];
+  if (!Array.isArray(declared) || !declared.every((g) => typeof g === 'string')) {
+    throw badMetadata('grant_types must be an array of strings', 'grant_types');
+  }
+  const redirectUris = Array.isArray(md.redirect_uris) ? md.redirect_uris.filter(isHttpsRedirectUri) : [];
+  const responseTypes = md.response_types ?? ['code'];
+  const codeUsable =
+    redirectUris.length > 0 && Array.isArray(responseTypes) && responseTypes.includes('code');
+  const grantTypes = [
+    ...new Set(
+      declared.filter(
+        (g) =>
+          (FEDERATION_GRANT_TYPES as readonly string[]).includes(g) &&
+          (g !== 'authorization_code' || codeUsable),
+      ),
+    ),
+  ];
+  if (grantTypes.length === 0) {
+    throw badMetadata(
+      'grant_types must include client_credentials, or authorization_code with an https redirect_uri, the grants this server offers',
+      'grant_types',
+    );
+  }
+  return {
+    grantTypes,
+    redirectUris: grantTypes.includes('authorization_code') ? [...new Set(redirectUris)] : [],
+  };
+}
+
 /**
  * The client the platform is willing to register from Resolved Metadata. Only key- or certificate-based
- * authentication (no shared secrets) and the client credentials grant, which is all this authorization
- * server offers; anything else is refused with invalid_client_metadata rather than silently changed.
+ * authentication (no shared secrets); of the grants, response types and redirection URIs, those this server
+ * supports (client credentials; authorization code with PKCE to https redirection URIs). Metadata this server
+ * cannot use at all is refused with invalid_client_metadata rather than silently changed.
  */
 export function federatedClientFrom(entityId: string, rp: unknown): FederatedClient {
   if (typeof rp !== 'object' || rp === null || Array.isArray(rp)) {
@@ -41,18 +95,24 @@ export function federatedClientFrom(entityId: string, rp: unknown): FederatedCli
       'token_endpoint_auth_method',
     );
   }
-  const grants = md.grant_types;
-  if (grants !== undefined && (!Array.isArray(grants) || !grants.includes('client_credentials'))) {
-    throw badMetadata(
-      'grant_types must include client_credentials, the grant this server offers',
-      'grant_types',
-    );
-  }
+  const { grantTypes, redirectUris } = grantsOf(md);
   const metadata: Record<string, unknown> = {};
   if (md.jwks !== undefined) metadata.jwks = md.jwks;
   if (md.jwks_uri !== undefined) metadata.jwks_uri = md.jwks_uri;
   if (md.jwks === undefined && md.jwks_uri === undefined && md.signed_jwks_uri !== undefined) {
     throw badMetadata('signed_jwks_uri is not supported: publish jwks or jwks_uri', 'signed_jwks_uri');
   }
-  return { authMethod: method as FederatedClient['authMethod'], name: nameOf(entityId, md), metadata };
+  // Client credentials alone is what every client gets by default (client-metadata.ts): nothing to store.
+  if (grantTypes.includes('authorization_code')) {
+    metadata.grant_types = grantTypes;
+    metadata.response_types = ['code'];
+    metadata.redirect_uris = redirectUris;
+  }
+  return {
+    authMethod: method as FederatedClient['authMethod'],
+    name: nameOf(entityId, md),
+    grantTypes,
+    redirectUris,
+    metadata,
+  };
 }

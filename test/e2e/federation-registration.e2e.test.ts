@@ -171,7 +171,7 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
     assert.deepEqual(claims.authority_hints, [ta.entityId]);
     const op = claims.metadata.openid_provider!;
     assert.equal(op.issuer, platform.url);
-    assert.deepEqual(op.client_registration_types_supported, ['explicit']);
+    assert.deepEqual(op.client_registration_types_supported, ['automatic', 'explicit']);
     assert.equal(op.federation_registration_endpoint, `${platform.url}/federation/registration`);
   });
 

@@ -4,6 +4,7 @@ import { initialMigration } from './migrations/0001-initial.ts';
 import { oidcModelsMigration } from './migrations/0002-oidc-models.ts';
 import { federationMigration } from './migrations/0003-federation.ts';
 import { federationRegistrationsMigration } from './migrations/0004-federation-registrations.ts';
+import { dynamicRegistrationMigration } from './migrations/0005-dynamic-registration.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
@@ -13,6 +14,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0002-oidc-models', oidcModelsMigration],
     ['0003-federation', federationMigration],
     ['0004-federation-registrations', federationRegistrationsMigration],
+    ['0005-dynamic-registration', dynamicRegistrationMigration],
   ];
 }
 

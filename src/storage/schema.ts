@@ -212,6 +212,34 @@ export interface FederationRegistrationTable {
   updated_at: string;
 }
 
+/** A Software Statement Assertion the directory issued (RFC 7591 §2.3); each is accepted once, by jti. */
+export interface SoftwareStatementTable {
+  jti: string;
+  /** The directory application the statement describes (the "software"). */
+  software_id: string;
+  org_id: string;
+  issued_at: string;
+  expires_at: string;
+  status: 'issued' | 'used' | 'revoked';
+  used_at: string | null;
+  used_by_client_id: string | null;
+  created_at: string;
+}
+
+/** A client registered dynamically (RFC 7591) and managed with its registration access token (RFC 7592). */
+export interface DynamicRegistrationTable {
+  client_id: string;
+  org_id: string;
+  software_id: string;
+  ssa_jti: string;
+  /** SHA-256 of the current registration access token; rotated on every update. */
+  registration_token_hash: string;
+  token_rotated_at: string;
+  status: 'active' | 'deleted';
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   organisations: OrganisationTable;
   organisation_roles: OrganisationRoleTable;
@@ -233,4 +261,6 @@ export interface Database {
   federation_subordinates: FederationSubordinateTable;
   federation_trust_marks: FederationTrustMarkTable;
   federation_registrations: FederationRegistrationTable;
+  software_statements: SoftwareStatementTable;
+  dynamic_registrations: DynamicRegistrationTable;
 }

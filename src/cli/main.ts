@@ -6,6 +6,7 @@ import { registerFederationCommands } from './commands/federation.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
+import { registerSsaCommands } from './commands/ssa.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -33,6 +34,7 @@ registerOrgCommands(program);
 registerAppCommands(program);
 registerCertCommands(program);
 registerFederationCommands(program);
+registerSsaCommands(program);
 registerPartnerCommands(program);
 
 try {

@@ -38,4 +38,20 @@ export {
   setOrganisationStatus,
 } from './organisations.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
+export {
+  DIRECTORY_JWKS_PATH,
+  DIRECTORY_PATH,
+  directoryIssuer,
+  getSoftwareStatement,
+  type IssuedSoftwareStatement,
+  type IssueSoftwareStatementInput,
+  issueSoftwareStatement,
+  listSoftwareStatements,
+  publishedSoftwareStatementJwks,
+  revokeSoftwareStatement,
+  SOFTWARE_STATEMENT_LIFETIME,
+  type SoftwareStatementClaims,
+  type SoftwareStatementSigner,
+  type SoftwareStatementView,
+} from './software-statements.ts';
 export { assertClientJwks, lintClientJwks } from './validate-client-jwks.ts';

@@ -13,7 +13,7 @@ import {
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
-import { AUTH_METHODS, listCatalog } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer, listCatalog } from '../directory/index.ts';
 import {
   createFederationAuthority,
   type FederationAuthority,
@@ -35,6 +35,7 @@ import type { AdminDeps } from './admin-api/deps.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';
+import { registerSoftwareStatementRoutes } from './admin-api/software-statements.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
@@ -44,6 +45,7 @@ import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
+import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 
 export interface StartOptions {
   dataDir: string;
@@ -115,7 +117,7 @@ function opFederationMetadata(
 }
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
-const PLATFORM_PATHS = /^\/(admin\/|pki\/|health$|health\?|interaction\/)/;
+const PLATFORM_PATHS = /^\/(admin\/|pki\/|directory\/|health$|health\?|interaction\/)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -154,6 +156,9 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  // RFC 7591 §2.3: the directory's keys, against which registration verifies software statements.
+  registerDirectoryJwks(app, deps);
+  const statementKeys = createSoftwareStatementKeys(deps.storage.db, federation.admin.kek);
   // OpenID Federation 1.0 §8, §9: the Entity Configuration and the Trust Anchor / Intermediate endpoints.
   await registerFederationEndpoints(app, federation.authority);
   // §12.2: the authorization server's federation_registration_endpoint (explicit registration).
@@ -173,6 +178,10 @@ async function buildPublicServer(
       registerCertificateRoutes(admin, deps);
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
+      registerSoftwareStatementRoutes(admin, deps, {
+        issuer: directoryIssuer(config.publicUrl),
+        signer: () => statementKeys.signer(),
+      });
     },
     { prefix: '/admin/v1' },
   );

@@ -191,3 +191,29 @@ export const federationResolutionSchema = {
     findings: { type: 'array', items: chainFindingSchema },
   },
 } as const;
+
+export const softwareStatementSchema = {
+  type: 'object',
+  description: 'A software statement as recorded; the JWT itself is never stored nor listed',
+  properties: {
+    jti: { type: 'string' },
+    software_id: { type: 'string' },
+    org_id: { type: 'string' },
+    issued_at: { type: 'string' },
+    expires_at: { type: 'string' },
+    status: { type: 'string', enum: ['issued', 'used', 'revoked'] },
+    used_at: { type: ['string', 'null'] },
+    used_by_client_id: { type: ['string', 'null'] },
+  },
+} as const;
+
+export const issuedSoftwareStatementSchema = {
+  type: 'object',
+  properties: {
+    software_statement: { type: 'string', description: 'the signed JWT (RFC 7591 §2.3); shown once' },
+    jti: { type: 'string' },
+    software_id: { type: 'string' },
+    org_id: { type: 'string' },
+    expires_at: { type: 'string' },
+  },
+} as const;

@@ -302,7 +302,8 @@ export async function listSoftwareStatements(
   db: AnyDb,
   filter: { softwareId?: string | undefined } = {},
 ): Promise<SoftwareStatementView[]> {
-  let q = db.selectFrom('software_statements').selectAll().orderBy('issued_at', 'desc').orderBy('jti');
+  // created_at has milliseconds where issued_at (the JWT's iat) has whole seconds.
+  let q = db.selectFrom('software_statements').selectAll().orderBy('created_at', 'desc').orderBy('jti');
   if (filter.softwareId) q = q.where('software_id', '=', filter.softwareId);
   return (await q.execute()).map(view);
 }

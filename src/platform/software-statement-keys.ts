@@ -93,6 +93,7 @@ export function registerDirectoryJwks(app: FastifyInstance, deps: { storage: Sto
     reply
       .header('content-type', 'application/jwk-set+json')
       .header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
-      .send(JSON.stringify(await publishedSoftwareStatementJwks(deps.storage.db, deps.clock()))),
+      // A Buffer, so that no charset parameter is appended: the media type defines none (RFC 8259 §11).
+      .send(Buffer.from(JSON.stringify(await publishedSoftwareStatementJwks(deps.storage.db, deps.clock())))),
   );
 }

@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import { FEDERATION_SIGNING_ALGORITHMS, JWT_TYPES } from './constants.ts';
 import { isEntityIdentifier } from './trust-chain/entity-identifier.ts';
+import { cachedKey, type VerificationMemo, verifyWithKey } from './trust-chain/signature-cache.ts';
 
 /** Claims of an Entity Statement (OpenID Federation 1.0 §3): an Entity Configuration when iss === sub. */
 export interface EntityStatementClaims {
@@ -128,6 +129,11 @@ export interface VerifyOptions {
   now: Date;
   /** Tolerated clock skew for iat/exp, in seconds. */
   clockSkewSeconds?: number;
+  /**
+   * Signatures already verified, by (JWT, key): a pair found there is not computed again (the trust chain resolver
+   * keeps one per resolver). Key selection, alg, kid, typ, times and claims are checked on every call regardless.
+   */
+  signatureMemo?: VerificationMemo;
 }
 
 /** Verifies the signature against `jwks` (the key with the header's kid) and the time claims. */
@@ -137,11 +143,18 @@ export async function verifyFederationJwt<T extends { iat?: unknown; exp?: unkno
   options: VerifyOptions,
 ): Promise<DecodedJwt<T>> {
   const decoded = decodeFederationJwt<T>(jwt, options.typ);
-  if (!jwks || !Array.isArray(jwks.keys) || !jwks.keys.some((k: JWK) => k.kid === decoded.header.kid)) {
+  const candidates =
+    jwks && Array.isArray(jwks.keys) ? jwks.keys.filter((k: JWK) => k.kid === decoded.header.kid) : [];
+  if (candidates.length === 0) {
     throw new StatementError('unknown_kid', 'no key with the kid of the signature');
   }
   try {
-    await compactVerify(jwt, createLocalJWKSet(jwks), { algorithms: [...FEDERATION_SIGNING_ALGORITHMS] });
+    if (candidates.length === 1) {
+      // The usual case: one key with the header's kid, imported once and kept (cachedKey).
+      await verifyWithKey(jwt, cachedKey(candidates[0]!), options.signatureMemo);
+    } else {
+      await compactVerify(jwt, createLocalJWKSet(jwks), { algorithms: [...FEDERATION_SIGNING_ALGORITHMS] });
+    }
   } catch (err) {
     if (err instanceof joseErrors.JWKSMultipleMatchingKeys || err instanceof joseErrors.JWKSNoMatchingKey) {
       throw new StatementError('unknown_kid', 'no usable key with the kid of the signature');

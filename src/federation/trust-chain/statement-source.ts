@@ -6,6 +6,7 @@ import type { ChainFinding } from '../types.ts';
 import { entityConfigurationUrl } from './entity-identifier.ts';
 import { fetchFinding, finding, statementFinding } from './finding.ts';
 import type { TrustChainCache } from './memory-cache.ts';
+import type { VerificationMemo } from './signature-cache.ts';
 
 /** A statement that verified but is not the one asked for (wrong iss or sub). */
 class MismatchError extends Error {
@@ -37,11 +38,16 @@ export interface StatementSourceOptions {
   forceRefresh: boolean;
   /** Most network requests this resolution may make. */
   maxFetches: number;
+  /** Signatures already verified by the resolver; a statement is verified once per key, not once per use. */
+  signatureMemo?: VerificationMemo;
 }
 
 /**
  * Fetches and verifies statements, caching each (as its JWT) until its `exp` once it has verified; a cached
- * statement is verified again when used, so a rotated key or a changed superior is noticed.
+ * statement is verified again when used, so a rotated key or a changed superior is noticed (with the signature
+ * memo that costs no public-key operation unless the key did change). One source serves one resolution, the
+ * chains of its Trust Mark Issuers included: within it each statement is fetched at most once, even with
+ * `forceRefresh`.
  */
 export function createStatementSource(options: StatementSourceOptions): StatementSource {
   const memo = new Map<string, Promise<Obtained>>();
@@ -49,6 +55,7 @@ export function createStatementSource(options: StatementSourceOptions): Statemen
   const verifyOptions = {
     now: new Date(options.nowSeconds * 1000),
     clockSkewSeconds: options.clockSkewSeconds,
+    signatureMemo: options.signatureMemo,
   };
 
   async function obtain(

@@ -14,6 +14,7 @@ import { collectTrustChains } from './collect-trust-chains.ts';
 import { entityConfigurationUrl, isEntityIdentifier } from './entity-identifier.ts';
 import { finding, statementFinding } from './finding.ts';
 import { createMemoryTrustChainCache, type TrustChainCache } from './memory-cache.ts';
+import { createVerificationMemo, type VerificationMemo } from './signature-cache.ts';
 import { createStatementSource, type StatementSource } from './statement-source.ts';
 import { type ValidatedChain, validateTrustChain } from './validate-trust-chain.ts';
 import { type IssuerLookup, verifyTrustMarks } from './verify-trust-marks.ts';
@@ -34,6 +35,16 @@ export interface TrustChainResolverOptions {
   maxFetchesPerResolution?: number;
   /** Ask each issuer's Trust Mark Status endpoint, when it publishes one (§8.4). Default true. */
   checkTrustMarkStatus?: boolean;
+  /**
+   * Refresh ahead of expiry: a cached chain requested within this fraction of its lifetime (from its resolution
+   * to its expiry) before it expires is served from the cache and resolved again in the background, once at a
+   * time, so callers never wait for its expiry's cold resolution. 0 turns it off. Default 0.1.
+   */
+  refreshAheadRatio?: number;
+  /** The refresh-ahead margin never exceeds this many seconds. Default 300. */
+  refreshAheadMaxSeconds?: number;
+  /** Signature results kept, by (JWT, key thumbprint), so that a statement is verified once per key. Default 4096. */
+  maxVerifiedSignatures?: number;
 }
 
 interface Settings {
@@ -45,8 +56,15 @@ interface Settings {
   skew: number;
   maxFetches: number;
   checkStatus: boolean;
+  refreshAheadRatio: number;
+  refreshAheadMaxSeconds: number;
+  signatureMemo: VerificationMemo;
 }
 
+/**
+ * One resolution, the chains of its Trust Mark Issuers included: one time, one statement source (each statement
+ * fetched at most once, one request budget), one meaning of forceRefresh.
+ */
 interface Run {
   nowSeconds: number;
   forceRefresh: boolean;
@@ -56,7 +74,13 @@ interface Run {
 interface CachedEntity {
   entity: ResolvedEntity;
   findings: ChainFinding[];
+  /** When it was resolved and when it leaves the cache (seconds): its lifetime, for refreshing ahead. */
+  resolvedAt: number;
+  expiresAt: number;
 }
+
+/** A failed background refresh is not tried again for this long (seconds), nor past the chain's expiry. */
+const REFRESH_RETRY_SECONDS = 30;
 
 function settingsFrom(options: TrustChainResolverOptions): Settings {
   const fail = (key: string, what: string): never => {
@@ -86,6 +110,10 @@ function settingsFrom(options: TrustChainResolverOptions): Settings {
     if (!Number.isInteger(value) || value < min) fail(key, `must be an integer >= ${min}`);
     return value;
   };
+  const ratio = (key: string, value: number) => {
+    if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail(key, 'must be a number >= 0 and < 1');
+    return value;
+  };
   return {
     anchors: options.trustAnchors.map((a) => ({ entityId: a.entityId, jwks: structuredClone(a.jwks) })),
     fetcher: options.fetcher,
@@ -95,6 +123,11 @@ function settingsFrom(options: TrustChainResolverOptions): Settings {
     skew: integer('clockSkewSeconds', options.clockSkewSeconds ?? 30, 0),
     maxFetches: integer('maxFetchesPerResolution', options.maxFetchesPerResolution ?? 32, 1),
     checkStatus: options.checkTrustMarkStatus ?? true,
+    refreshAheadRatio: ratio('refreshAheadRatio', options.refreshAheadRatio ?? 0.1),
+    refreshAheadMaxSeconds: integer('refreshAheadMaxSeconds', options.refreshAheadMaxSeconds ?? 300, 0),
+    signatureMemo: createVerificationMemo(
+      integer('maxVerifiedSignatures', options.maxVerifiedSignatures ?? 4096, 1),
+    ),
   };
 }
 
@@ -106,11 +139,19 @@ function settingsFrom(options: TrustChainResolverOptions): Settings {
  * Establishes trust in federation entities (§10): collects the statements from the subject up to a configured
  * Trust Anchor, validates the chain as §10.2 says, resolves its metadata (§6) and verifies its Trust Marks (§7).
  * Bad remote input and network failures are findings, never exceptions. Resolved chains are cached until the
- * earliest expiry among their statements and Trust Marks (§10.4), fetched statements until their own `exp`.
+ * earliest expiry among their statements and Trust Marks (§10.4), fetched statements until their own `exp`;
+ * a cached chain close to its expiry is refreshed in the background. A resolution fetches each statement at
+ * most once, its Trust Mark Issuers' chains included, and verifies each (statement, key) pair once.
  */
 export function createTrustChainResolver(options: TrustChainResolverOptions): TrustChainResolver {
   const settings = settingsFrom(options);
-  const inFlight = new Map<string, Promise<ResolveResult>>();
+  /**
+   * Resolutions under way, by chain and forceRefresh: later callers join them. The result goes to the caller that
+   * started it; joiners get copies of a pristine copy (the one cached), never of what a caller may have changed.
+   */
+  const inFlight = new Map<string, Promise<{ result: ResolveResult; pristine: ResolveResult }>>();
+  /** Chains whose background refresh failed, by cache key: not tried again before this time (seconds). */
+  const refreshBackoff = new Map<string, number>();
 
   const nowSeconds = () => Math.floor(settings.clock().getTime() / 1000);
 
@@ -126,6 +167,7 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         clockSkewSeconds: settings.skew,
         forceRefresh,
         maxFetches: settings.maxFetches,
+        signatureMemo: settings.signatureMemo,
       }),
     };
   }
@@ -137,6 +179,44 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
       ? [anchor]
       : finding('§10.1', 'invalid_trust_anchor', `${requested} is not a configured Trust Anchor`, requested);
   }
+
+  function chainKey(
+    entityId: string,
+    requestedAnchor: string | undefined,
+    entityType: string | undefined,
+    withTrustMarks: boolean,
+  ): string {
+    return `chain|${entityId}|${requestedAnchor ?? '*'}|${entityType ?? '*'}|${withTrustMarks ? 'marks' : 'bare'}`;
+  }
+
+  function cacheExpiry(entity: ResolvedEntity): number {
+    return Math.min(
+      entity.expiresAt,
+      ...entity.trustMarks.flatMap((m) => (m.exp === undefined ? [] : [m.exp])),
+    );
+  }
+
+  function cached(key: string, now: number): CachedEntity | undefined {
+    return settings.cache.get(key, now) as CachedEntity | undefined;
+  }
+
+  /** Caches a valid result (as a copy) and returns that copy, which must not be handed out as it is. */
+  function store(key: string, result: ResolveResult, resolvedAt: number): ResolveResult {
+    if (!result.ok) return structuredClone(result);
+    const entry: CachedEntity = structuredClone({
+      entity: result.entity,
+      findings: result.findings,
+      resolvedAt,
+      expiresAt: cacheExpiry(result.entity),
+    });
+    settings.cache.set(key, entry, entry.expiresAt);
+    return { ok: true, entity: entry.entity, findings: entry.findings };
+  }
+
+  const fromCache = (hit: CachedEntity): ResolveResult => {
+    const { entity, findings } = structuredClone(hit);
+    return { ok: true, entity, findings };
+  };
 
   /** The Trust Anchor's Entity Configuration, from the chain or fetched and verified with the configured keys. */
   async function anchorConfiguration(
@@ -153,6 +233,7 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
       const { payload } = await verifyEntityStatement(body.trim(), chain.anchor.jwks as JSONWebKeySet, {
         now: new Date(run.nowSeconds * 1000),
         clockSkewSeconds: settings.skew,
+        signatureMemo: settings.signatureMemo,
       });
       if (payload.iss !== entityId || payload.sub !== entityId) {
         return {
@@ -172,6 +253,22 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         finding: statementFinding(err, 'Trust Anchor Entity Configuration (for Trust Marks)', entityId),
       };
     }
+  }
+
+  /**
+   * The chain of a Trust Mark Issuer to `anchor` (§7.3), within the run that needs it: from the chain cache unless
+   * the run is forced, else collected from the run's own statements (those of the subject's chain are not fetched
+   * again) and cached.
+   */
+  async function issuerChain(issuer: string, anchor: TrustAnchorConfig, run: Run): Promise<ResolveResult> {
+    const key = chainKey(issuer, anchor.entityId, undefined, false);
+    if (!run.forceRefresh) {
+      const hit = cached(key, run.nowSeconds);
+      if (hit !== undefined) return fromCache(hit);
+    }
+    const result = await resolveInRun(issuer, [anchor], undefined, false, run);
+    if (result.ok) store(key, result, run.nowSeconds);
+    return result;
   }
 
   async function finish(
@@ -202,14 +299,7 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         pending = (async () => {
           if (iss === chain.anchor.entityId) return { ok: true, configuration: anchorEc };
           if (iss === subject.sub) return { ok: true, configuration: subject };
-          const r = await resolveCached(
-            iss,
-            [chain.anchor],
-            chain.anchor.entityId,
-            undefined,
-            run.forceRefresh,
-            false,
-          );
+          const r = await issuerChain(iss, chain.anchor, run);
           return r.ok
             ? { ok: true, configuration: r.entity.statements[0]! }
             : { ok: false, findings: r.findings };
@@ -226,19 +316,19 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
       checkStatus: settings.checkStatus,
       nowSeconds: run.nowSeconds,
       clockSkewSeconds: settings.skew,
+      signatureMemo: settings.signatureMemo,
     });
     entity.trustMarks = marks.trustMarks;
     return { ok: true, entity, findings: [...findings, ...marks.findings] };
   }
 
-  async function resolveUncached(
+  async function resolveInRun(
     entityId: string,
     anchors: readonly TrustAnchorConfig[],
     entityType: string | undefined,
-    forceRefresh: boolean,
     withTrustMarks: boolean,
+    run: Run,
   ): Promise<ResolveResult> {
-    const run = newRun(forceRefresh);
     const findings: ChainFinding[] = [];
     for await (const candidate of collectTrustChains(
       entityId,
@@ -252,6 +342,7 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         nowSeconds: run.nowSeconds,
         clockSkewSeconds: settings.skew,
         entityType,
+        signatureMemo: settings.signatureMemo,
       });
       // §10.1: every path is validated independently; the first valid one (shortest, §10.3) is used.
       if (validation.ok) return finish(validation.chain, findings, run, withTrustMarks);
@@ -264,11 +355,32 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
     return { ok: false, findings };
   }
 
-  function cacheExpiry(entity: ResolvedEntity): number {
-    return Math.min(
-      entity.expiresAt,
-      ...entity.trustMarks.flatMap((m) => (m.exp === undefined ? [] : [m.exp])),
+  /**
+   * Starts one background resolution of a cached chain within its refresh-ahead margin, unless one is under
+   * way (a forced resolution of the same chain, background or not) or the last one failed moments ago.
+   */
+  function refreshAhead(key: string, hit: CachedEntity, now: number, refresh: () => Promise<ResolveResult>) {
+    if (settings.refreshAheadRatio === 0 || typeof hit.resolvedAt !== 'number') return;
+    const margin = Math.min(
+      settings.refreshAheadMaxSeconds,
+      Math.floor((hit.expiresAt - hit.resolvedAt) * settings.refreshAheadRatio),
     );
+    if (margin <= 0 || now < hit.expiresAt - margin) return;
+    if (inFlight.has(`${key}|true`)) return;
+    const backoff = refreshBackoff.get(key);
+    if (backoff !== undefined && now < backoff) return;
+    refreshBackoff.delete(key);
+    refresh()
+      .then(
+        (result) => result.ok,
+        () => false,
+      )
+      .then((ok) => {
+        if (ok) return;
+        // The cached chain stays valid until it expires; try again a little later, not on every request.
+        if (refreshBackoff.size >= 1000) refreshBackoff.clear();
+        refreshBackoff.set(key, Math.min(hit.expiresAt, now + REFRESH_RETRY_SECONDS));
+      });
   }
 
   async function resolveCached(
@@ -277,28 +389,27 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
     requestedAnchor: string | undefined,
     entityType: string | undefined,
     forceRefresh: boolean,
-    withTrustMarks: boolean,
   ): Promise<ResolveResult> {
-    const key = `chain|${entityId}|${requestedAnchor ?? '*'}|${entityType ?? '*'}|${withTrustMarks ? 'marks' : 'bare'}`;
+    const key = chainKey(entityId, requestedAnchor, entityType, true);
     if (!forceRefresh) {
-      const hit = settings.cache.get(key, nowSeconds()) as CachedEntity | undefined;
-      if (hit !== undefined) return { ok: true, ...structuredClone(hit) };
+      const now = nowSeconds();
+      const hit = cached(key, now);
+      if (hit !== undefined) {
+        refreshAhead(key, hit, now, () =>
+          resolveCached(entityId, anchors, requestedAnchor, entityType, true),
+        );
+        return fromCache(hit);
+      }
     }
     const flightKey = `${key}|${forceRefresh}`;
-    let pending = inFlight.get(flightKey);
-    if (pending === undefined) {
-      pending = resolveUncached(entityId, anchors, entityType, forceRefresh, withTrustMarks)
-        .then((result) => {
-          if (result.ok) {
-            const cached: CachedEntity = { entity: result.entity, findings: result.findings };
-            settings.cache.set(key, structuredClone(cached), cacheExpiry(result.entity));
-          }
-          return result;
-        })
-        .finally(() => inFlight.delete(flightKey));
-      inFlight.set(flightKey, pending);
-    }
-    return structuredClone(await pending);
+    const joined = inFlight.get(flightKey);
+    if (joined !== undefined) return structuredClone((await joined).pristine);
+    const run = newRun(forceRefresh);
+    const flight = resolveInRun(entityId, anchors, entityType, true, run)
+      .then((result) => ({ result, pristine: store(key, result, run.nowSeconds) }))
+      .finally(() => inFlight.delete(flightKey));
+    inFlight.set(flightKey, flight);
+    return (await flight).result;
   }
 
   return {
@@ -317,7 +428,6 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         resolveOptions.trustAnchor,
         resolveOptions.entityType,
         resolveOptions.forceRefresh === true,
-        true,
       );
     },
 
@@ -330,6 +440,7 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         nowSeconds: run.nowSeconds,
         clockSkewSeconds: settings.skew,
         entityType: resolveOptions.entityType,
+        signatureMemo: settings.signatureMemo,
       });
       if (!validation.ok) return validation;
       // Nothing of the chain is fetched; only Trust Mark evaluation may (issuer chains, §7.3; status, §8.4).

@@ -10,6 +10,7 @@ import type { ChainFinding, TrustAnchorConfig } from '../types.ts';
 import { checkConstraints } from './check-constraints.ts';
 import { finding, statementFinding } from './finding.ts';
 import { resolveMetadata } from './resolve-metadata.ts';
+import type { VerificationMemo } from './signature-cache.ts';
 import { verifySignature } from './verify-signature.ts';
 
 /** Extension metadata policy operators this implementation understands (§6.1.3.2): none beyond the standard. */
@@ -21,6 +22,12 @@ export interface ChainValidationOptions {
   nowSeconds: number;
   clockSkewSeconds: number;
   entityType?: string | undefined;
+  /**
+   * Signatures already verified, by (JWT, key thumbprint): a statement checked against the same key twice (ES[0]
+   * against its own jwks and against its superior's statement of them, or a statement verified when it was
+   * fetched) costs one public-key operation. Every check below is still made, each with its own key set.
+   */
+  signatureMemo?: VerificationMemo | undefined;
 }
 
 export interface ValidatedChain {
@@ -91,9 +98,10 @@ async function signatureFinding(
   jwks: EntityStatementClaims['jwks'],
   what: string,
   step: string,
+  memo: VerificationMemo | undefined,
 ): Promise<ChainFinding | undefined> {
   try {
-    await verifySignature(statement.jwt, jwks, statement.kid);
+    await verifySignature(statement.jwt, jwks, statement.kid, memo);
     return undefined;
   } catch (err) {
     const f = statementFinding(err, what, statement.claims.iss);
@@ -149,7 +157,13 @@ export async function validateTrustChain(
       ),
     );
   } else {
-    const f = await signatureFinding(complete[0]!, leaf.jwks, 'ES[0] with its own jwks', '§10.2');
+    const f = await signatureFinding(
+      complete[0]!,
+      leaf.jwks,
+      'ES[0] with its own jwks',
+      '§10.2',
+      options.signatureMemo,
+    );
     if (f) findings.push(f);
   }
   if (i === 0 && !anchorCarried) {
@@ -172,7 +186,13 @@ export async function validateTrustChain(
       continue;
     }
     // §10.2: ES[j] is signed by a key in ES[j+1]["jwks"].
-    const f = await signatureFinding(complete[j]!, upper.jwks, `ES[${j}] with ES[${j + 1}].jwks`, '§10.2');
+    const f = await signatureFinding(
+      complete[j]!,
+      upper.jwks,
+      `ES[${j}] with ES[${j + 1}].jwks`,
+      '§10.2',
+      options.signatureMemo,
+    );
     if (f) findings.push(f);
   }
 
@@ -205,6 +225,7 @@ export async function validateTrustChain(
       anchor.jwks,
       `ES[${i}] with the configured Trust Anchor keys`,
       '§10.2',
+      options.signatureMemo,
     );
     if (f) findings.push(f);
   }

@@ -3,6 +3,7 @@ import { JWT_TYPES } from '../constants.ts';
 import { decodeFederationJwt, StatementError } from '../entity-statement.ts';
 import type { ChainFinding } from '../types.ts';
 import { finding } from './finding.ts';
+import type { VerificationMemo } from './signature-cache.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export interface DelegationContext {
@@ -13,6 +14,7 @@ export interface DelegationContext {
   owner: { sub: string; jwks: JSONWebKeySet };
   nowSeconds: number;
   clockSkewSeconds: number;
+  signatureMemo?: VerificationMemo | undefined;
 }
 
 const STEP: Record<string, string> = {
@@ -48,7 +50,7 @@ export async function verifyTrustMarkDelegation(
     }
     if (payload.trust_mark_type !== ctx.trustMarkType)
       return fail('§7.2.2 step 8', 'trust_mark_type differs');
-    await verifySignature(jwt, ctx.owner.jwks, header.kid);
+    await verifySignature(jwt, ctx.owner.jwks, header.kid, ctx.signatureMemo);
     return undefined;
   } catch (err) {
     if (err instanceof StatementError) return fail(STEP[err.code] ?? '§7.2.2', err.message);

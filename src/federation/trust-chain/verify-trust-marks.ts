@@ -5,6 +5,7 @@ import type { FederationFetcher } from '../fetch/federation-fetcher.ts';
 import type { ChainFinding, VerifiedTrustMark } from '../types.ts';
 import { checkTrustMarkStatus } from './check-trust-mark-status.ts';
 import { finding, trustMarkFinding } from './finding.ts';
+import type { VerificationMemo } from './signature-cache.ts';
 import { verifySignature } from './verify-signature.ts';
 import { verifyTrustMarkDelegation } from './verify-trust-mark-delegation.ts';
 
@@ -24,6 +25,8 @@ export interface TrustMarkContext {
   checkStatus: boolean;
   nowSeconds: number;
   clockSkewSeconds: number;
+  /** Signatures already verified (Trust Marks and delegations are verified once per key, not once per use). */
+  signatureMemo?: VerificationMemo | undefined;
 }
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -112,7 +115,7 @@ async function verifyTrustMark(
     );
   }
   try {
-    await verifySignature(jwt, issuer.configuration.jwks as JSONWebKeySet, header.kid);
+    await verifySignature(jwt, issuer.configuration.jwks as JSONWebKeySet, header.kid, ctx.signatureMemo);
   } catch (err) {
     return trustMarkFinding(err, what, iss);
   }
@@ -141,6 +144,7 @@ async function verifyTrustMark(
       owner,
       nowSeconds: now,
       clockSkewSeconds: skew,
+      signatureMemo: ctx.signatureMemo,
     });
     if (failed) return { ...failed, message: `${what}: ${failed.message}` };
   }

@@ -6,15 +6,16 @@ const strings = (value: unknown): string[] | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
 
 /**
- * Client credentials for every client; a federation client also the authorization code grant with the response
- * types and redirection URIs its resolved metadata gave it (kept by federatedClientFrom to what this server
- * supports). Manual clients have no end-user flow, whatever their metadata says.
+ * Client credentials for every client; a federation or dynamically registered client also the authorization
+ * code grant with the response types and redirection URIs its registration gave it (kept by
+ * federatedClientFrom or the registration policy to what this server supports and its statement allows).
+ * Manual clients have no end-user flow, whatever their metadata says.
  */
 function grantsOf(
   registrationType: string,
   metadata: Record<string, unknown>,
 ): Pick<AdapterPayload, 'grant_types' | 'response_types' | 'redirect_uris'> {
-  const grantTypes = registrationType === 'federation' ? strings(metadata.grant_types) : undefined;
+  const grantTypes = registrationType === 'manual' ? undefined : strings(metadata.grant_types);
   if (!grantTypes?.includes('authorization_code')) {
     return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   }
@@ -56,8 +57,13 @@ export async function loadClientMetadata(
       .where('client_id', '=', clientId)
       .execute()
   ).map((r) => r.role);
-  const scopes = await scopesForRoles(storage.db, roles);
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
+  let scopes = await scopesForRoles(storage.db, roles);
+  // A dynamic registration may have narrowed its scope below what its roles grant (RFC 7591 §2 `scope`).
+  if (app.registration_type === 'dynamic' && typeof metadata.scope === 'string') {
+    const registered = new Set(metadata.scope.split(' '));
+    scopes = scopes.filter((s) => registered.has(s));
+  }
   const payload: AdapterPayload = {
     client_id: app.client_id,
     client_name: app.name,
@@ -68,8 +74,15 @@ export async function loadClientMetadata(
     tls_client_certificate_bound_access_tokens: true,
     org_id: app.org_id,
     roles,
+    registration_type: app.registration_type,
   };
-  if (app.auth_method === 'tls_client_auth') {
+  if (app.auth_method === 'tls_client_auth' && app.registration_type === 'dynamic') {
+    // The exact subject of its software's certificate, checked at registration against the certificates the
+    // platform issued to the organisation; certificateSubjectMatches requires that very certificate.
+    if (typeof metadata.tls_client_auth_subject_dn === 'string') {
+      payload.tls_client_auth_subject_dn = metadata.tls_client_auth_subject_dn;
+    }
+  } else if (app.auth_method === 'tls_client_auth') {
     // The exact subject of the newest certificate the platform issued to this client (never a pattern);
     // certificateSubjectMatches additionally requires the presented certificate itself to be one of them.
     const cert = await storage.db
@@ -84,5 +97,9 @@ export async function loadClientMetadata(
   }
   if (metadata.jwks !== undefined) payload.jwks = metadata.jwks as AdapterPayload['jwks'];
   if (typeof metadata.jwks_uri === 'string') payload.jwks_uri = metadata.jwks_uri;
+  if (app.registration_type === 'dynamic' && typeof metadata.token_endpoint_auth_signing_alg === 'string') {
+    payload.token_endpoint_auth_signing_alg =
+      metadata.token_endpoint_auth_signing_alg as AdapterPayload['token_endpoint_auth_signing_alg'];
+  }
   return payload;
 }

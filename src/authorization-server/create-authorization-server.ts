@@ -16,6 +16,7 @@ import {
   type PresentedCertificate,
 } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
+import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { createJwtTokenManagement } from './jwt-token-management.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
@@ -41,6 +42,11 @@ export interface AuthorizationServerOptions {
    * Identifier: RPs unknown here register at the authorization and PAR endpoints through their Trust Chain.
    */
   federation?: { resolver: TrustChainResolver; trustMarkTypes: readonly TrustMarkTypeConfig[] };
+  /**
+   * Dynamic Client Registration (RFC 7591) with the directory's software statements: the oldest statement
+   * accepted, in seconds since its `iat` (config `registration.softwareStatementMaxAgeSeconds`); default 300.
+   */
+  registration?: { softwareStatementMaxAgeSeconds?: number };
 }
 
 export interface AuthorizationServer {
@@ -52,8 +58,12 @@ export interface AuthorizationServer {
 
 interface CertState {
   presented: PresentedCertificate | undefined;
-  issued: { client_id: string; status: string } | undefined;
+  /** The platform's record of the presented certificate, when it issued it. */
+  issued: { client_id: string; org_id: string; subject: string; status: string } | undefined;
 }
+
+/** RFC 7591 §2.3: a software statement is used within minutes of being issued. */
+const DEFAULT_SSA_MAX_AGE_SECONDS = 300;
 
 // oidc-provider's default leeway, used for Request Objects and client assertions alike.
 const CLOCK_SKEW_SECONDS = 15;
@@ -131,7 +141,7 @@ export async function createAuthorizationServer(
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg as never,
     },
-    extraClientMetadata: { properties: ['org_id', 'roles'] },
+    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type'] },
     assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
     ttl: {
       ClientCredentials: options.accessTokenTtlSeconds,
@@ -175,13 +185,23 @@ export async function createAuthorizationServer(
           return s?.presented?.chainTrusted === true && s.issued?.status === 'active';
         },
         // Matched by the thumbprint of a certificate the platform issued to this very client, which fixes
-        // issuer and exact subject at once; never a DN pattern.
-        certificateSubjectMatches: (ctx, property) => {
+        // issuer and exact subject at once; never a DN pattern. A dynamically registered client authenticates
+        // with its software's certificate: one the platform issued, active, to the client's own organisation,
+        // whose exact subject is the registered tls_client_auth_subject_dn (string equality, no pattern).
+        certificateSubjectMatches: (ctx, property, expected) => {
           const s = stateOf(ctx);
+          const client = ctx.oidc.client as
+            | { clientId: string; org_id?: unknown; registration_type?: unknown }
+            | undefined;
+          if (property !== 'tls_client_auth_subject_dn' || s?.issued?.status !== 'active' || !client) {
+            return false;
+          }
+          if (s.issued.client_id === client.clientId) return true;
           return (
-            property === 'tls_client_auth_subject_dn' &&
-            s?.issued?.status === 'active' &&
-            s.issued.client_id === ctx.oidc.client?.clientId
+            client.registration_type === 'dynamic' &&
+            typeof expected === 'string' &&
+            s.issued.subject === expected &&
+            s.issued.org_id === client.org_id
           );
         },
       },
@@ -216,7 +236,10 @@ export async function createAuthorizationServer(
       return client ? { org_id: client.org_id, roles: client.roles } : undefined;
     },
     discovery: {
+      // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
+      registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
       mtls_endpoint_aliases: {
+        registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
         token_endpoint: `${options.mtlsUrl}${AS_ROUTES.token}`,
         introspection_endpoint: `${options.mtlsUrl}${AS_ROUTES.introspection}`,
         revocation_endpoint: `${options.mtlsUrl}${AS_ROUTES.revocation}`,
@@ -239,7 +262,7 @@ export async function createAuthorizationServer(
     if (presented) {
       issued = await storage.db
         .selectFrom('certificates')
-        .select(['client_id', 'status'])
+        .select(['client_id', 'org_id', 'subject', 'status'])
         .where('x5t_s256', '=', presented.x5t)
         .executeTakeFirst();
       if (issued?.status === 'revoked' && ctx.method === 'POST') {
@@ -253,6 +276,20 @@ export async function createAuthorizationServer(
     (ctx.state as { cert?: CertState }).cert = { presented, issued };
     await next();
   });
+  // RFC 7591 / RFC 7592: the registration and client configuration endpoints, before oidc-provider's routes.
+  provider.use(
+    createDynamicRegistration({
+      storage,
+      clock,
+      logger: options.logger,
+      issuer,
+      statementIssuer: `${issuer}/directory`,
+      mtlsUrl: options.mtlsUrl,
+      softwareStatementMaxAgeSeconds:
+        options.registration?.softwareStatementMaxAgeSeconds ?? DEFAULT_SSA_MAX_AGE_SECONDS,
+      skewSeconds: CLOCK_SKEW_SECONDS,
+    }) as never,
+  );
   // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).
   if (automatic) provider.use(automatic.middleware);
   provider.use(

@@ -20,6 +20,8 @@ export interface PlatformConfig {
   trustedProxies: string[];
   logLevel: string;
   federation: FederationConfig;
+  /** Dynamic Client Registration (RFC 7591) with software statements the directory issued. */
+  registration: { softwareStatementMaxAgeSeconds: number };
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -257,6 +259,13 @@ export const CONFIG_KEYS = [
     parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
     doc: 'log level',
+  },
+  {
+    path: 'registration.softwareStatementMaxAgeSeconds',
+    env: 'ACCREDIT_SSA_MAX_AGE',
+    parse: int(10, 3600),
+    default: 300,
+    doc: 'oldest software statement (seconds since its iat) the registration endpoint accepts (RFC 7591 §2.3)',
   },
   {
     path: 'federation.entityId',

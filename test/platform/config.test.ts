@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],
       logLevel: 'info',
+      registration: { softwareStatementMaxAgeSeconds: 300 },
       federation: {
         entityId: 'https://localhost:8443',
         authorityHints: [],

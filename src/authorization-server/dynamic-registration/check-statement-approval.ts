@@ -1,0 +1,67 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/index.ts';
+import { invalidStatement, unapprovedStatement } from './registration-error.ts';
+import type { SoftwareStatement } from './verify-software-statement.ts';
+
+type Db = Kysely<Database>;
+
+/**
+ * RFC 7591 §3.2.2: a statement the directory has no record of, or revoked, is not approved here; one already
+ * used is invalid (a replay). The registration transaction claims the jti again atomically: this read only
+ * gives the caller the precise reason before anything is written.
+ */
+export async function checkStatementUnused(db: Db, statement: SoftwareStatement): Promise<void> {
+  const row = await db
+    .selectFrom('software_statements')
+    .select(['software_id', 'org_id', 'status'])
+    .where('jti', '=', statement.jti)
+    .executeTakeFirst();
+  if (!row) throw unapprovedStatement('software_statement is not one the directory issued (unknown jti)');
+  if (row.software_id !== statement.softwareId || row.org_id !== statement.orgId) {
+    throw unapprovedStatement('software_statement does not match the directory’s record of it');
+  }
+  if (row.status === 'revoked') throw unapprovedStatement('software_statement has been revoked');
+  if (row.status !== 'issued') throw invalidStatement('software_statement has already been used (jti)');
+}
+
+export interface ApprovedSoftware {
+  orgId: string;
+  /** The statement's roles the organisation is still approved for: the most a client of it may hold. */
+  roles: string[];
+}
+
+/**
+ * The software the statement describes and its organisation are active, and the organisation is still
+ * approved for at least one of the statement's roles; otherwise the statement is not approved (any more).
+ */
+export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement): Promise<ApprovedSoftware> {
+  const software = await db
+    .selectFrom('applications')
+    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
+    .select(['applications.status', 'applications.org_id', 'organisations.status as org_status'])
+    .where('applications.client_id', '=', statement.softwareId)
+    .executeTakeFirst();
+  if (!software || software.org_id !== statement.orgId) {
+    throw unapprovedStatement(
+      `software ${statement.softwareId} of organisation ${statement.orgId} does not exist`,
+    );
+  }
+  if (software.status !== 'active') {
+    throw unapprovedStatement(`software ${statement.softwareId} is ${software.status}`);
+  }
+  if (software.org_status !== 'active') {
+    throw unapprovedStatement(`organisation ${statement.orgId} is ${software.org_status}`);
+  }
+  const approved = new Set(
+    (
+      await db.selectFrom('organisation_roles').select('role').where('org_id', '=', statement.orgId).execute()
+    ).map((r) => r.role),
+  );
+  const roles = statement.roles.filter((r) => approved.has(r)).sort();
+  if (roles.length === 0) {
+    throw unapprovedStatement(
+      `organisation ${statement.orgId} is approved for none of the statement’s roles`,
+    );
+  }
+  return { orgId: statement.orgId, roles };
+}

@@ -1,0 +1,52 @@
+import type { ApplicationView } from '../../directory/index.ts';
+
+export const REGISTRATION_PATH = '/register';
+
+/** RFC 7592 §1: the client configuration endpoint of one client, on the mTLS listener like the registration endpoint. */
+export const registrationClientUri = (mtlsUrl: string, clientId: string) =>
+  `${mtlsUrl}${REGISTRATION_PATH}/${encodeURIComponent(clientId)}`;
+
+const REGISTERED_FIELDS = [
+  'grant_types',
+  'response_types',
+  'redirect_uris',
+  'jwks',
+  'jwks_uri',
+  'tls_client_auth_subject_dn',
+  'token_endpoint_auth_signing_alg',
+  'software_id',
+  'software_statement',
+] as const;
+
+/**
+ * The client information response (RFC 7591 §3.2.1, RFC 7592 §3): every registered metadata value, the
+ * ones this server provisioned included (client_id, its organisation and roles, the scope they grant, bound
+ * tokens), the software statement unmodified, and the configuration endpoint. The registration access token
+ * only when one was just issued: it is stored hashed, so a read cannot repeat it and the client keeps its own.
+ */
+export function clientInformation(
+  app: ApplicationView,
+  registration: { created_at: string },
+  options: { mtlsUrl: string; registrationAccessToken?: string | undefined },
+): Record<string, unknown> {
+  const scope = typeof app.metadata.scope === 'string' ? app.metadata.scope.split(' ') : app.scopes;
+  const body: Record<string, unknown> = {
+    client_id: app.client_id,
+    client_id_issued_at: Math.floor(Date.parse(registration.created_at) / 1000),
+    ...(options.registrationAccessToken
+      ? { registration_access_token: options.registrationAccessToken }
+      : {}),
+    registration_client_uri: registrationClientUri(options.mtlsUrl, app.client_id),
+    client_name: app.name,
+    token_endpoint_auth_method: app.auth_method,
+    scope: scope.filter((s) => app.scopes.includes(s)).join(' '),
+    // RFC 8705 §3.4: every access token this server issues is bound to the client's certificate.
+    tls_client_certificate_bound_access_tokens: true,
+    org_id: app.org_id,
+    roles: app.roles,
+  };
+  for (const field of REGISTERED_FIELDS) {
+    if (app.metadata[field] !== undefined) body[field] = app.metadata[field];
+  }
+  return body;
+}

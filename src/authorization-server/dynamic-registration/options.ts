@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../shared/clock.ts';
+import type { Storage } from '../../storage/index.ts';
+
+export interface DynamicRegistrationOptions {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  /** The authorization server's issuer: the Bearer realm of the client configuration endpoint. */
+  issuer: string;
+  /** `iss` of the directory's software statements (`<publicUrl>/directory`). */
+  statementIssuer: string;
+  /** Base URL of the mTLS listener, where registration_client_uri points (RFC 7592 §3). */
+  mtlsUrl: string;
+  /** Oldest statement accepted, seconds since its `iat` (`registration.softwareStatementMaxAgeSeconds`). */
+  softwareStatementMaxAgeSeconds: number;
+  /** Leeway for clocks that disagree a little, as for every other JWT this server verifies. */
+  skewSeconds: number;
+}

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { directoryIssuer } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/index.ts';
@@ -283,7 +284,7 @@ export async function createAuthorizationServer(
       clock,
       logger: options.logger,
       issuer,
-      statementIssuer: `${issuer}/directory`,
+      statementIssuer: directoryIssuer(issuer),
       mtlsUrl: options.mtlsUrl,
       softwareStatementMaxAgeSeconds:
         options.registration?.softwareStatementMaxAgeSeconds ?? DEFAULT_SSA_MAX_AGE_SECONDS,

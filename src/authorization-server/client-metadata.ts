@@ -76,24 +76,27 @@ export async function loadClientMetadata(
     roles,
     registration_type: app.registration_type,
   };
-  if (app.auth_method === 'tls_client_auth' && app.registration_type === 'dynamic') {
-    // The exact subject of its software's certificate, checked at registration against the certificates the
-    // platform issued to the organisation; certificateSubjectMatches requires that very certificate.
-    if (typeof metadata.tls_client_auth_subject_dn === 'string') {
-      payload.tls_client_auth_subject_dn = metadata.tls_client_auth_subject_dn;
-    }
-  } else if (app.auth_method === 'tls_client_auth') {
-    // The exact subject of the newest certificate the platform issued to this client (never a pattern);
-    // certificateSubjectMatches additionally requires the presented certificate itself to be one of them.
-    const cert = await storage.db
-      .selectFrom('certificates')
-      .select('subject')
-      .where('client_id', '=', clientId)
-      .where('status', '=', 'active')
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    payload.tls_client_auth_subject_dn = cert?.subject ?? `CN=${app.client_id}`;
+  if (app.auth_method === 'tls_client_auth') {
+    // A dynamic client: the exact subject of its software's certificate, checked at registration against the
+    // certificates the platform issued to the organisation; certificateSubjectMatches requires such a
+    // certificate of the client's organisation with exactly this subject.
+    const registered =
+      app.registration_type === 'dynamic' && typeof metadata.tls_client_auth_subject_dn === 'string'
+        ? metadata.tls_client_auth_subject_dn
+        : undefined;
+    // Otherwise the exact subject of the newest certificate the platform issued to this client (never a
+    // pattern); certificateSubjectMatches additionally requires the presented certificate to be one of them.
+    const cert = registered
+      ? undefined
+      : await storage.db
+          .selectFrom('certificates')
+          .select('subject')
+          .where('client_id', '=', clientId)
+          .where('status', '=', 'active')
+          .orderBy('created_at', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+    payload.tls_client_auth_subject_dn = registered ?? cert?.subject ?? `CN=${app.client_id}`;
   }
   if (metadata.jwks !== undefined) payload.jwks = metadata.jwks as AdapterPayload['jwks'];
   if (typeof metadata.jwks_uri === 'string') payload.jwks_uri = metadata.jwks_uri;

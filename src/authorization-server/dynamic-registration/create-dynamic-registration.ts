@@ -95,6 +95,10 @@ export function createDynamicRegistration(options: DynamicRegistrationOptions): 
       // The application behind an active registration is gone: for the token holder, the client no longer exists.
       if (isCodedError(err) && err.code === 'not_found') mapped = invalidToken('the client no longer exists');
       if (mapped instanceof RegistrationError) {
+        options.logger.info(
+          { method: ctx.method, path: ctx.path, error: mapped.code, findings: mapped.findings?.length },
+          'registration request refused',
+        );
         return sendRegistrationError(ctx, mapped, options.issuer, authorization !== '');
       }
       options.logger.error({ err }, 'dynamic registration failed');

@@ -71,7 +71,8 @@ export function policyRefused(findings: RegistrationFinding[]): RegistrationErro
   return new RegistrationError(code, 400, first ? `${first.field}: ${first.reason}${more}` : code, findings);
 }
 
-const quoted = (value: string) => value.replace(/["\\]/g, '');
+// RFC 6750 §3: attribute values are quoted ASCII; drop quotes, backslashes and anything outside printable ASCII.
+const quoted = (value: string) => value.replace(/[^\x20-\x7e]|["\\]/g, '');
 
 /**
  * Writes the error as RFC 7591 §3.2.2 JSON, never cached (RFC 6749 §5.1). A 401 carries the Bearer challenge

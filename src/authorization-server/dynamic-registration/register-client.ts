@@ -14,7 +14,7 @@ import {
   type RegistrationFinding,
   unapprovedStatement,
 } from './registration-error.ts';
-import { evaluateRegistrationPolicy, type RegisteredClient } from './registration-policy.ts';
+import { evaluateRegistrationPolicy, type RegisteredClient } from './registration-policy/index.ts';
 import { newRegistrationAccessToken } from './registration-token.ts';
 import { type SoftwareStatement, verifySoftwareStatement } from './verify-software-statement.ts';
 

@@ -7,7 +7,7 @@ import type { DynamicRegistrationOptions } from './options.ts';
 import { loadPolicyContext } from './policy-context.ts';
 import { asRegistrationError } from './register-client.ts';
 import { invalidToken, policyRefused, type RegistrationFinding } from './registration-error.ts';
-import { evaluateRegistrationPolicy } from './registration-policy.ts';
+import { evaluateRegistrationPolicy } from './registration-policy/index.ts';
 import { newRegistrationAccessToken } from './registration-token.ts';
 import { decodeStoredStatement } from './verify-software-statement.ts';
 

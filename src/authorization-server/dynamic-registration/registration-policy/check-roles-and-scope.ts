@@ -1,0 +1,64 @@
+import { type Draft, isStringArray, metadataFinding, words } from './draft.ts';
+
+/**
+ * Roles: the statement's the organisation is still approved for, narrowed by requested roles and by a
+ * requested scope (a role stays when it grants a requested scope); scopes: what those roles grant within the
+ * statement's scope, narrowed to the request's. Never a role or scope beyond the statement.
+ */
+export function checkRolesAndScope(d: Draft): void {
+  const { roles: requestedRoles, scope: requestedScope } = d.request;
+  let roles = [...d.context.approvedRoles];
+  if (requestedRoles !== undefined) {
+    if (!isStringArray(requestedRoles)) {
+      metadataFinding(d, 'roles', 'must be an array of role names', 'RFC 7591 §2');
+    } else {
+      for (const role of new Set(requestedRoles)) {
+        if (!d.statement.roles.includes(role)) {
+          metadataFinding(
+            d,
+            'roles',
+            `${role} is not among the software statement’s roles`,
+            'RFC 7591 §3.1.1',
+          );
+        } else if (!d.context.approvedRoles.includes(role)) {
+          metadataFinding(
+            d,
+            'roles',
+            `${role} is no longer approved for organisation ${d.context.orgId}`,
+            'RFC 7591 §3.1.1',
+          );
+        }
+      }
+      roles = roles.filter((r) => requestedRoles.includes(r));
+    }
+  }
+  const scopesOf = (role: string) => d.context.roleScopes.get(role) ?? [];
+  const statementScopes = new Set(
+    d.statement.scope !== undefined ? words(d.statement.scope) : d.context.approvedRoles.flatMap(scopesOf),
+  );
+  const grantable = (rs: readonly string[]) =>
+    new Set(rs.flatMap(scopesOf).filter((s) => statementScopes.has(s)));
+  let scopes = [...grantable(roles)];
+  if (requestedScope !== undefined) {
+    if (typeof requestedScope !== 'string') {
+      metadataFinding(d, 'scope', 'must be a space-separated string', 'RFC 7591 §2');
+    } else {
+      const wanted = [...new Set(words(requestedScope))];
+      const granted = grantable(roles);
+      for (const scope of wanted) {
+        if (!statementScopes.has(scope)) {
+          metadataFinding(d, 'scope', `${scope} is not granted by the software statement`, 'RFC 7591 §3.1.1');
+        } else if (!granted.has(scope)) {
+          metadataFinding(d, 'scope', `${scope} is not granted by the client’s roles`, 'RFC 7591 §2');
+        }
+      }
+      roles = roles.filter((r) => scopesOf(r).some((s) => wanted.includes(s)));
+      scopes = wanted.filter((s) => granted.has(s));
+    }
+  }
+  if (roles.length === 0 || scopes.length === 0) {
+    metadataFinding(d, 'scope', 'no role and scope of the software statement would be left', 'RFC 7591 §2');
+  }
+  d.roles = roles.sort();
+  d.scopes = scopes.sort();
+}

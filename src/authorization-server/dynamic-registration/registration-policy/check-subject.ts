@@ -1,0 +1,55 @@
+import { type Draft, metadataFinding } from './draft.ts';
+
+// RFC 8705 §2.1.2 names four SAN alternatives; this server pins the exact subject of a certificate it issued.
+const UNSUPPORTED_SUBJECT_FIELDS = [
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
+] as const;
+
+/**
+ * tls_client_auth: the exact subject of an active certificate the platform issued to the client's own
+ * organisation, and the one the statement names; never a pattern, never another organisation's certificate.
+ */
+export function checkSubject(d: Draft): void {
+  for (const field of UNSUPPORTED_SUBJECT_FIELDS) {
+    if (d.request[field] !== undefined) {
+      metadataFinding(d, field, 'not supported: use tls_client_auth_subject_dn', 'RFC 8705 §2.1.2');
+    }
+  }
+  const requested = d.request.tls_client_auth_subject_dn;
+  if (d.authMethod !== 'tls_client_auth') {
+    if (requested !== undefined) {
+      metadataFinding(d, 'tls_client_auth_subject_dn', 'only applies to tls_client_auth', 'RFC 8705 §2.1.2');
+    }
+    return;
+  }
+  const value = requested ?? d.statement.tlsClientAuthSubjectDn;
+  if (typeof value !== 'string' || value.length === 0) {
+    metadataFinding(
+      d,
+      'tls_client_auth_subject_dn',
+      'tls_client_auth needs the certificate subject',
+      'RFC 8705 §2.1.2',
+    );
+    return;
+  }
+  if (d.statement.tlsClientAuthSubjectDn !== undefined && value !== d.statement.tlsClientAuthSubjectDn) {
+    metadataFinding(
+      d,
+      'tls_client_auth_subject_dn',
+      'must be the certificate subject the software statement names',
+      'RFC 7591 §3.1.1',
+    );
+  }
+  if (!d.context.certificateSubjects.has(value)) {
+    metadataFinding(
+      d,
+      'tls_client_auth_subject_dn',
+      `is not the subject of an active certificate the platform issued to organisation ${d.context.orgId}`,
+      'RFC 8705 §2.1',
+    );
+  }
+  d.subjectDn = value;
+}

@@ -1,0 +1,44 @@
+import type { PolicyContext } from '../policy-context.ts';
+import type { RegistrationFinding } from '../registration-error.ts';
+import type { SoftwareStatement } from '../verify-software-statement.ts';
+
+/** What a registration (or update) leaves on the client record when the policy passes. */
+export interface RegisteredClient {
+  authMethod: string;
+  roles: string[];
+  scopes: string[];
+  /** The application's metadata: the registered client metadata, the statement it rests on included. */
+  metadata: Record<string, unknown>;
+}
+
+export type PolicyResult =
+  | { ok: true; client: RegisteredClient }
+  | { ok: false; findings: RegistrationFinding[] };
+
+/** The registration being built: the request, what it is checked against, the findings so far. */
+export interface Draft {
+  request: Record<string, unknown>;
+  statement: SoftwareStatement;
+  context: PolicyContext;
+  findings: RegistrationFinding[];
+  authMethod: string;
+  grantTypes: string[];
+  redirectUris: string[];
+  jwks: unknown;
+  jwksUri: string | undefined;
+  subjectDn: string | undefined;
+  signingAlg: string | undefined;
+  roles: string[];
+  scopes: string[];
+}
+
+export const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string');
+export const words = (scope: string) => scope.split(' ').filter(Boolean);
+
+export function metadataFinding(d: Draft, field: string, reason: string, spec: string): void {
+  d.findings.push({ field, code: 'invalid_client_metadata', reason, spec });
+}
+export function redirectFinding(d: Draft, field: string, reason: string, spec: string): void {
+  d.findings.push({ field, code: 'invalid_redirect_uri', reason, spec });
+}

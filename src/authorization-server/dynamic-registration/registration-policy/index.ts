@@ -1,0 +1,2 @@
+export type { PolicyResult, RegisteredClient } from './draft.ts';
+export { evaluateRegistrationPolicy } from './evaluate-registration-policy.ts';

@@ -245,6 +245,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustedCas: splitPem(ca.chainPem),
       trustedProxies: config.trustedProxies,
+      // RFC 7591: how old a software statement may be when it is presented.
+      registration: { softwareStatementMaxAgeSeconds: config.registration.softwareStatementMaxAgeSeconds },
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });

@@ -52,7 +52,24 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
     throw invalidInput('metadata is larger than 16 KiB', { field: 'metadata' });
   }
-  const { jwks, jwks_uri: jwksUri } = metadata;
+  const { jwks, jwks_uri: jwksUri, redirect_uris: redirectUris } = metadata;
+  // The rules dynamic registration applies (RFC 7591 §2, RFC 9700 §4.1): absolute https, no fragment,
+  // matched exactly later — so a manually registered client is held to the same policy.
+  if (redirectUris !== undefined) {
+    const bad = !Array.isArray(redirectUris)
+      ? [String(redirectUris)]
+      : redirectUris.filter((u) => {
+          if (typeof u !== 'string' || !URL.canParse(u)) return true;
+          const url = new URL(u);
+          return url.protocol !== 'https:' || url.hash !== '' || u.includes('#');
+        });
+    if (bad.length > 0) {
+      throw invalidInput('metadata.redirect_uris must be absolute https URLs without a fragment', {
+        field: 'metadata.redirect_uris',
+        invalid: bad.map(String),
+      });
+    }
+  }
   if (jwks !== undefined && jwksUri !== undefined) {
     // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
     throw invalidInput('metadata must not contain both jwks and jwks_uri (RFC 7591 §2)', {

@@ -174,6 +174,23 @@ for (const target of targets) {
             { ...base, authMethod: 'private_key_jwt', metadata: { jwks_uri: 'http://x.example/jwks' } },
             'invalid_input',
           ],
+          // The redirect URI rules of dynamic registration hold for manual clients too.
+          [
+            'fail/http redirect URI',
+            { ...base, metadata: { redirect_uris: ['http://x.example/cb'] } },
+            'invalid_input',
+          ],
+          [
+            'fail/redirect URI with a fragment',
+            { ...base, metadata: { redirect_uris: ['https://x.example/cb#f'] } },
+            'invalid_input',
+          ],
+          [
+            'fail/redirect URIs not a list',
+            { ...base, metadata: { redirect_uris: 'https://x.example/cb' } },
+            'invalid_input',
+          ],
+          ['fail/relative redirect URI', { ...base, metadata: { redirect_uris: ['/cb'] } }, 'invalid_input'],
         ];
         for (const [name, input, code] of cases) {
           await assert.rejects(
@@ -185,7 +202,11 @@ for (const target of targets) {
         const ok = await storage.transaction((tx) =>
           createApplication(
             tx,
-            { ...base, authMethod: 'private_key_jwt', metadata: { jwks: { keys: [goodEc] } } },
+            {
+              ...base,
+              authMethod: 'private_key_jwt',
+              metadata: { jwks: { keys: [goodEc] }, redirect_uris: ['https://x.example/cb'] },
+            },
             META,
           ),
         );

@@ -75,6 +75,26 @@ async function app(
   );
 }
 
+/** An application stored before manual registration checked redirect URIs: its metadata written as it was. */
+async function legacyApp(w: World, redirectUri: string) {
+  const softwareId = await app(w, {
+    authMethod: 'private_key_jwt',
+    metadata: { jwks: { keys: [clientJwk] } },
+  });
+  const row = await w.storage.db
+    .selectFrom('applications')
+    .select('metadata')
+    .where('client_id', '=', softwareId)
+    .executeTakeFirstOrThrow();
+  const metadata = { ...(JSON.parse(row.metadata) as Record<string, unknown>), redirect_uris: [redirectUri] };
+  await w.storage.db
+    .updateTable('applications')
+    .set({ metadata: JSON.stringify(metadata) })
+    .where('client_id', '=', softwareId)
+    .execute();
+  return softwareId;
+}
+
 async function issueCertificate(w: World, clientId: string) {
   const { privateKey, publicKey } = generateKeyPair('ES256');
   const csrPem = await createCsr({ privateKey, publicKey });
@@ -307,20 +327,12 @@ for (const target of targets) {
       ],
       [
         'fail/http redirect URI could never register',
-        (w) =>
-          app(w, {
-            authMethod: 'private_key_jwt',
-            metadata: { jwks: { keys: [clientJwk] }, redirect_uris: ['http://app.acme.example/cb'] },
-          }),
+        (w) => legacyApp(w, 'http://app.acme.example/cb'),
         { code: 'unusable_software_metadata', status: 409, message: /http:\/\/app\.acme\.example\/cb/ },
       ],
       [
         'fail/redirect URI with a fragment (RFC 6749 §3.1.2)',
-        (w) =>
-          app(w, {
-            authMethod: 'private_key_jwt',
-            metadata: { jwks: { keys: [clientJwk] }, redirect_uris: ['https://app.acme.example/cb#x'] },
-          }),
+        (w) => legacyApp(w, 'https://app.acme.example/cb#x'),
         { code: 'unusable_software_metadata', status: 409 },
       ],
       [

@@ -5,6 +5,7 @@ import {
   createFederationFetcher,
   createTrustChainResolver,
   type ResolveOptions,
+  type ResolveResult,
   type TrustAnchorConfig,
   type TrustChainResolver,
 } from '../federation/index.ts';
@@ -12,7 +13,86 @@ import type { Clock } from '../shared/clock.ts';
 import { ConfigError, type FederationConfig } from './config.ts';
 
 export interface PlatformResolver extends TrustChainResolver {
+  /** The same resolver without the per-entity refresh throttle: for authenticated operators' diagnostics. */
+  operator: TrustChainResolver;
   close(): Promise<void>;
+}
+
+/** Limits on the work unauthenticated requests can make the platform do on other servers' behalf. */
+export interface ResolutionLimits {
+  /** Resolutions running at once; more wait in line. */
+  concurrent: number;
+  /** Resolutions waiting; beyond this a resolution is refused at once (a finding, not an exception). */
+  queued: number;
+  /** A forced refresh of the same entity within this window is served from the cache instead. */
+  forcedRefreshIntervalMs: number;
+}
+
+export const DEFAULT_RESOLUTION_LIMITS: ResolutionLimits = {
+  concurrent: 8,
+  queued: 64,
+  forcedRefreshIntervalMs: 10_000,
+};
+
+const BUSY: ResolveResult = {
+  ok: false,
+  findings: [
+    {
+      step: '§10.1',
+      code: 'temporarily_unavailable',
+      message: 'too many trust chain resolutions in progress; try again shortly',
+    },
+  ],
+};
+
+/**
+ * Bounds outbound federation traffic whatever triggers it (registration requests, PAR and authorization
+ * requests are unauthenticated): a fixed number of resolutions in flight, a bounded queue, and forced
+ * refreshes of one entity at most once per interval (the cache serves the rest until the chain expires).
+ */
+export function limitResolutions(
+  inner: TrustChainResolver,
+  limits: ResolutionLimits,
+  now: () => number,
+): TrustChainResolver {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const lastForced = new Map<string, number>();
+  async function slot<T>(work: () => Promise<T>, busy: T): Promise<T> {
+    if (running >= limits.concurrent) {
+      if (waiting.length >= limits.queued) return busy;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  }
+  function throttle(key: string, opts: ResolveOptions | undefined): ResolveOptions | undefined {
+    if (!opts?.forceRefresh) return opts;
+    const t = now();
+    const last = lastForced.get(key);
+    if (last !== undefined && t - last < limits.forcedRefreshIntervalMs)
+      return { ...opts, forceRefresh: false };
+    lastForced.set(key, t);
+    if (lastForced.size > 10_000) lastForced.delete(lastForced.keys().next().value as string);
+    return opts;
+  }
+  return {
+    resolve: (entityId, opts) =>
+      slot(
+        () =>
+          inner.resolve(
+            entityId,
+            throttle(`${entityId} ${opts?.trustAnchor ?? ''} ${opts?.entityType ?? ''}`, opts),
+          ),
+        BUSY,
+      ),
+    validateChain: (chain, opts) => slot(() => inner.validateChain(chain, opts), BUSY),
+  };
 }
 
 function anchorKeys(path: string, entityId: string): JSONWebKeySet {
@@ -43,6 +123,7 @@ export function createPlatformResolver(options: {
   /** PEM of the platform CA: entities served by this platform (and loopback test entities) chain to it. */
   caPem: string;
   clock: Clock;
+  limits?: ResolutionLimits;
 }): PlatformResolver {
   const { federation, clock } = options;
   const foreign: TrustAnchorConfig[] = [];
@@ -87,13 +168,15 @@ export function createPlatformResolver(options: {
     return current.resolver;
   }
 
+  const direct: TrustChainResolver = {
+    resolve: async (entityId, opts) => (await resolver()).resolve(entityId, opts),
+    validateChain: async (chain, opts) => (await resolver()).validateChain(chain, opts),
+  };
+  const limits = options.limits ?? DEFAULT_RESOLUTION_LIMITS;
+  const limited = limitResolutions(direct, limits, () => clock().getTime());
   return {
-    async resolve(entityId: string, opts?: ResolveOptions) {
-      return (await resolver()).resolve(entityId, opts);
-    },
-    async validateChain(chain: string[], opts?: ResolveOptions) {
-      return (await resolver()).validateChain(chain, opts);
-    },
+    ...limited,
+    operator: limitResolutions(direct, { ...limits, forcedRefreshIntervalMs: 0 }, () => clock().getTime()),
     close: () => fetcher.close(),
   };
 }

@@ -282,7 +282,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         statementLifetimeSeconds: fed.statementLifetimeSeconds,
         trustMarkTypes: fed.trustMarkTypes,
         allowHttpLoopback: fed.fetch.allowLoopback,
-        resolver,
+        // Operators (authenticated) may force a fresh resolution whenever they ask.
+        resolver: (resolver as Partial<PlatformResolver>).operator ?? resolver,
       },
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation);
@@ -290,7 +291,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
         storage,
-        resolver,
+        resolver: (resolver as Partial<PlatformResolver>).operator ?? resolver,
         entityId: fed.entityId,
         trustMarkTypes: fed.trustMarkTypes,
         clock,

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ResolveOptions, ResolveResult, TrustChainResolver } from '../../src/federation/index.ts';
+import { limitResolutions } from '../../src/platform/federation-resolver.ts';
+
+const OK = { ok: false, findings: [] } as unknown as ResolveResult;
+
+/** A resolver whose resolutions finish only when the test says so, recording what it was asked. */
+function gatedResolver() {
+  const calls: Array<{ entityId: string; opts: ResolveOptions | undefined }> = [];
+  const gates: Array<() => void> = [];
+  const inner: TrustChainResolver = {
+    resolve(entityId, opts) {
+      calls.push({ entityId, opts });
+      return new Promise((resolve) => gates.push(() => resolve(OK)));
+    },
+    validateChain() {
+      return new Promise((resolve) => gates.push(() => resolve(OK)));
+    },
+  };
+  return { inner, calls, release: () => gates.shift()?.(), pending: () => gates.length };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('limits on federation resolutions triggered from outside', () => {
+  test('ok/at most `concurrent` run at once; the queue drains in order', async () => {
+    const g = gatedResolver();
+    const limited = limitResolutions(
+      g.inner,
+      { concurrent: 2, queued: 10, forcedRefreshIntervalMs: 0 },
+      () => 0,
+    );
+    const results = [1, 2, 3, 4].map((n) => limited.resolve(`https://e${n}.example`));
+    await tick();
+    assert.equal(g.pending(), 2, 'two in flight');
+    g.release();
+    await tick();
+    assert.equal(g.pending(), 2, 'the third started when one finished');
+    g.release();
+    g.release();
+    await tick();
+    g.release();
+    await Promise.all(results);
+    assert.deepEqual(
+      g.calls.map((c) => c.entityId),
+      ['https://e1.example', 'https://e2.example', 'https://e3.example', 'https://e4.example'],
+    );
+  });
+
+  test('fail/beyond the queue a resolution is refused at once with a finding, not an exception', async () => {
+    const g = gatedResolver();
+    const limited = limitResolutions(
+      g.inner,
+      { concurrent: 1, queued: 1, forcedRefreshIntervalMs: 0 },
+      () => 0,
+    );
+    const first = limited.resolve('https://a.example');
+    const second = limited.resolve('https://b.example');
+    const third = await limited.resolve('https://c.example');
+    assert.equal(third.ok, false);
+    assert.equal(third.findings[0]?.code, 'temporarily_unavailable');
+    assert.match(third.findings[0]?.step ?? '', /^§/);
+    const refusedChain = await limited.validateChain(['x', 'y']);
+    assert.equal(refusedChain.ok, false);
+    g.release();
+    await tick();
+    g.release();
+    await Promise.all([first, second]);
+  });
+
+  test('ok/a forced refresh of the same entity within the interval is served from the cache', async () => {
+    const g = gatedResolver();
+    let now = 0;
+    const limited = limitResolutions(
+      g.inner,
+      { concurrent: 4, queued: 4, forcedRefreshIntervalMs: 10_000 },
+      () => now,
+    );
+    const run = async (entityId: string) => {
+      const r = limited.resolve(entityId, { forceRefresh: true });
+      await tick();
+      g.release();
+      await r;
+    };
+    await run('https://a.example');
+    await run('https://a.example');
+    await run('https://b.example');
+    now += 10_000;
+    await run('https://a.example');
+    assert.deepEqual(
+      g.calls.map((c) => [c.entityId, c.opts?.forceRefresh]),
+      [
+        ['https://a.example', true],
+        ['https://a.example', false],
+        ['https://b.example', true],
+        ['https://a.example', true],
+      ],
+    );
+  });
+});

@@ -46,8 +46,10 @@ export interface AuthorizationServerOptions {
   /**
    * Dynamic Client Registration (RFC 7591) with the directory's software statements: the oldest statement
    * accepted, in seconds since its `iat` (config `registration.softwareStatementMaxAgeSeconds`); default 300.
+   * `allowInitialAccessTokens` (config `registration.allowInitialAccessTokens`, default false): an operator's
+   * initial access token (RFC 7591 §3) may stand in for a statement.
    */
-  registration?: { softwareStatementMaxAgeSeconds?: number };
+  registration?: { softwareStatementMaxAgeSeconds?: number; allowInitialAccessTokens?: boolean };
 }
 
 export interface AuthorizationServer {
@@ -288,6 +290,7 @@ export async function createAuthorizationServer(
       mtlsUrl: options.mtlsUrl,
       softwareStatementMaxAgeSeconds:
         options.registration?.softwareStatementMaxAgeSeconds ?? DEFAULT_SSA_MAX_AGE_SECONDS,
+      allowInitialAccessTokens: options.registration?.allowInitialAccessTokens ?? false,
       skewSeconds: CLOCK_SKEW_SECONDS,
     }) as never,
   );

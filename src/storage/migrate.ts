@@ -5,6 +5,7 @@ import { oidcModelsMigration } from './migrations/0002-oidc-models.ts';
 import { federationMigration } from './migrations/0003-federation.ts';
 import { federationRegistrationsMigration } from './migrations/0004-federation-registrations.ts';
 import { dynamicRegistrationMigration } from './migrations/0005-dynamic-registration.ts';
+import { initialAccessTokensMigration } from './migrations/0006-initial-access-tokens.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
@@ -15,6 +16,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0003-federation', federationMigration],
     ['0004-federation-registrations', federationRegistrationsMigration],
     ['0005-dynamic-registration', dynamicRegistrationMigration],
+    ['0006-initial-access-tokens', initialAccessTokensMigration(engine)],
   ];
 }
 
@@ -28,8 +30,13 @@ const MIGRATION_LOCK = 727274000;
  * Applies pending migrations, each in its own transaction with its bookkeeping row. A PostgreSQL advisory
  * lock (SQLite: the write lock) makes concurrent starts take turns. Kysely's own Migrator is not used
  * because it introspects every schema of the database, which breaks while other schemas are being dropped.
+ * `through` stops after the named migration (tests of a later migration over data of an earlier schema).
  */
-export async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<string[]> {
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  engine: Engine,
+  options: { through?: string } = {},
+): Promise<string[]> {
   // biome-ignore lint/suspicious/noExplicitAny: the bookkeeping table is outside the typed schema.
   const raw = db as unknown as Kysely<any>;
   // Even CREATE TABLE IF NOT EXISTS races on PostgreSQL (two creators collide in pg_type): take the lock first.
@@ -43,7 +50,10 @@ export async function migrateToLatest(db: Kysely<Database>, engine: Engine): Pro
       .execute();
   });
   const applied: string[] = [];
-  for (const [name, migration] of migrationsFor(engine)) {
+  const all = migrationsFor(engine);
+  const last = options.through === undefined ? all.length : all.findIndex(([n]) => n === options.through) + 1;
+  if (last === 0) throw new MigrationError(`no migration named ${options.through}`);
+  for (const [name, migration] of all.slice(0, last)) {
     try {
       await raw.transaction().execute(async (trx) => {
         if (engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);

@@ -226,12 +226,35 @@ export interface SoftwareStatementTable {
   created_at: string;
 }
 
-/** A client registered dynamically (RFC 7591) and managed with its registration access token (RFC 7592). */
+/**
+ * An initial access token (RFC 7591 §3) an operator issued: it lets the organisation register clients without a
+ * software statement, each with at most `roles`, until it expires, runs out of uses or is revoked.
+ */
+export interface InitialAccessTokenTable {
+  id: string;
+  /** SHA-256 of the token (base64url); the token itself is shown once and never stored. */
+  token_hash: string;
+  org_id: string;
+  /** JSON array of role names: the most a client registered with the token may hold. */
+  roles: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  max_uses: number;
+  used_count: number;
+  revoked_at: string | null;
+}
+
+/**
+ * A client registered dynamically (RFC 7591) and managed with its registration access token (RFC 7592). It rests
+ * on a software statement (software_id and ssa_jti), an initial access token (iat_id), or both.
+ */
 export interface DynamicRegistrationTable {
   client_id: string;
   org_id: string;
-  software_id: string;
-  ssa_jti: string;
+  software_id: string | null;
+  ssa_jti: string | null;
+  iat_id: string | null;
   /** SHA-256 of the current registration access token; rotated on every update. */
   registration_token_hash: string;
   token_rotated_at: string;
@@ -262,5 +285,6 @@ export interface Database {
   federation_trust_marks: FederationTrustMarkTable;
   federation_registrations: FederationRegistrationTable;
   software_statements: SoftwareStatementTable;
+  initial_access_tokens: InitialAccessTokenTable;
   dynamic_registrations: DynamicRegistrationTable;
 }

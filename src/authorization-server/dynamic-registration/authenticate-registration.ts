@@ -1,17 +1,16 @@
 import { recordAuditEvent } from '../../audit/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { invalidToken } from './registration-error.ts';
-import {
-  hashRegistrationAccessToken,
-  newRegistrationAccessToken,
-  registrationTokenMatches,
-} from './registration-token.ts';
+import { bearerTokenMatches, hashBearerToken, newRegistrationAccessToken } from './registration-token.ts';
 
 export interface AuthenticatedRegistration {
   client_id: string;
   org_id: string;
-  software_id: string;
-  ssa_jti: string;
+  /** The statement the client registered with (with its software), if any. */
+  software_id: string | null;
+  ssa_jti: string | null;
+  /** The initial access token the client registered with, if any. */
+  iat_id: string | null;
   registration_token_hash: string;
   created_at: string;
 }
@@ -29,7 +28,7 @@ async function revokeMisdirectedToken(
   const owner = await storage.db
     .selectFrom('dynamic_registrations')
     .select('client_id')
-    .where('registration_token_hash', '=', hashRegistrationAccessToken(token))
+    .where('registration_token_hash', '=', hashBearerToken(token))
     .where('status', '=', 'active')
     .executeTakeFirst();
   if (!owner || owner.client_id === clientId) return;
@@ -78,13 +77,14 @@ export async function authenticateRegistration(
       'org_id',
       'software_id',
       'ssa_jti',
+      'iat_id',
       'registration_token_hash',
       'created_at',
       'status',
     ])
     .where('client_id', '=', clientId)
     .executeTakeFirst();
-  if (row?.status === 'active' && registrationTokenMatches(token, row.registration_token_hash)) {
+  if (row?.status === 'active' && bearerTokenMatches(token, row.registration_token_hash)) {
     const { status: _status, ...registration } = row;
     return registration;
   }

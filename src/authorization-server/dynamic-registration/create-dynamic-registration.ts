@@ -1,5 +1,9 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isCodedError } from '../../shared/app-error.ts';
+import {
+  authenticateInitialAccessToken,
+  type InitialAccessTokenGrant,
+} from './check-initial-access-token.ts';
 import { REGISTRATION_PATH } from './client-information.ts';
 import { deleteClient } from './delete-client.ts';
 import type { DynamicRegistrationOptions } from './options.ts';
@@ -53,12 +57,28 @@ function clientIdOf(match: RegExpExecArray): string {
 }
 
 /**
+ * RFC 7591 §3: where the operator allows initial access tokens, a Bearer token at the registration endpoint
+ * must be a valid one (401 invalid_token otherwise), checked before the body is read. Where it does not, the
+ * Authorization header is ignored and the request needs its software statement as always.
+ */
+async function initialAccessToken(
+  options: DynamicRegistrationOptions,
+  authorization: string,
+): Promise<InitialAccessTokenGrant | undefined> {
+  if (!options.allowInitialAccessTokens || authorization === '') return undefined;
+  const token = bearerToken(authorization);
+  if (token === undefined) throw invalidToken('the initial access token is malformed (RFC 6750 §2.1)');
+  return authenticateInitialAccessToken(options.storage.db, token, options.clock());
+}
+
+/**
  * Dynamic Client Registration (RFC 7591) and its management (RFC 7592) as our own middleware in front of
  * oidc-provider, rather than its `registration` feature: that feature writes clients through the Client
  * adapter (ours is the directory, read-only to oidc-provider), keeps registration access tokens as
  * plaintext models, and has no notion of software statements issued and consumed by our directory or of the
- * organisation a client must belong to. Here a registration is one directory transaction (statement used,
- * application, roles, registration record with the token's hash, audit), and the policy reports every finding.
+ * organisation a client must belong to. Here a registration is one directory transaction (statement used or
+ * a use of an initial access token counted, application, roles, registration record with the token's hash,
+ * audit), and the policy reports every finding.
  * Advertised on the mTLS listener (registration_endpoint and its mtls_endpoint_aliases entry); like the token
  * endpoint the path answers on every listener the authorization server serves.
  */
@@ -70,7 +90,8 @@ export function createDynamicRegistration(options: DynamicRegistrationOptions): 
     try {
       if (!configuration) {
         if (ctx.method !== 'POST') return methodNotAllowed(ctx, 'POST');
-        return send(ctx, await registerClient(options, await readJsonObject(ctx.req)));
+        const grant = await initialAccessToken(options, authorization);
+        return send(ctx, await registerClient(options, await readJsonObject(ctx.req), grant));
       }
       const clientId = clientIdOf(configuration);
       const token = bearerToken(authorization);

@@ -40,7 +40,11 @@ export async function deleteClient(
         action: 'dynamic_registration.delete',
         targetType: 'application',
         targetId: clientId,
-        details: { org_id: registration.org_id, software_id: registration.software_id },
+        details: {
+          org_id: registration.org_id,
+          ...(registration.software_id ? { software_id: registration.software_id } : {}),
+          ...(registration.iat_id ? { iat_id: registration.iat_id } : {}),
+        },
       },
       now,
     );

@@ -14,6 +14,11 @@ export interface DynamicRegistrationOptions {
   mtlsUrl: string;
   /** Oldest statement accepted, seconds since its `iat` (`registration.softwareStatementMaxAgeSeconds`). */
   softwareStatementMaxAgeSeconds: number;
+  /**
+   * RFC 7591 §3: whether a Bearer initial access token an operator issued may stand in for a software statement
+   * (`registration.allowInitialAccessTokens`). Off: a bearer token at the registration endpoint is ignored.
+   */
+  allowInitialAccessTokens: boolean;
   /** Leeway for clocks that disagree a little, as for every other JWT this server verifies. */
   skewSeconds: number;
 }

@@ -4,13 +4,17 @@ import { createApplication, getApplication } from '../../directory/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
 import { normaliseName } from '../../shared/names.ts';
 import type { Tx } from '../../storage/index.ts';
-import { checkSoftwareApproved, checkStatementUnused } from './check-statement-approval.ts';
+import { claimInitialAccessToken, type InitialAccessTokenGrant } from './check-initial-access-token.ts';
+import { checkStatementUnused } from './check-statement-approval.ts';
 import { clientInformation } from './client-information.ts';
 import type { DynamicRegistrationOptions } from './options.ts';
 import { loadPolicyContext } from './policy-context.ts';
+import { approveAuthority, type RegistrationAuthority } from './registration-authority.ts';
 import {
   invalidStatement,
   policyRefused,
+  REGISTRATION_ERRORS,
+  RegistrationError,
   type RegistrationFinding,
   unapprovedStatement,
 } from './registration-error.ts';
@@ -43,8 +47,9 @@ async function claimStatement(tx: Tx, statement: SoftwareStatement, now: Date): 
 }
 
 /**
- * The statement's client name unless another application of the organisation has it (the software itself
- * usually does), then qualified by the new client_id: the name is for people, the client_id identifies.
+ * The client's name (the statement's, else the request's, else its client_id) unless another application of
+ * the organisation has it (the software itself usually does), then qualified by the new client_id: the name is
+ * for people, the client_id identifies.
  */
 async function availableName(tx: Tx, orgId: string, clientId: string, wanted: string): Promise<string> {
   const suffix = ` (${clientId})`;
@@ -62,8 +67,12 @@ async function availableName(tx: Tx, orgId: string, clientId: string, wanted: st
   return clientId;
 }
 
-/** The directory's own metadata validation (keys, sizes) is a client metadata problem of the request. */
-export function asRegistrationError(err: unknown): unknown {
+/**
+ * The directory's own metadata validation (keys, sizes) is a client metadata problem of the request. An
+ * organisation or role that changed between the policy's read and the transaction withdraws the approval:
+ * the statement's when there is one, otherwise the organisation's own (a client metadata problem too).
+ */
+export function asRegistrationError(err: unknown, authority: RegistrationAuthority): unknown {
   if (!isCodedError(err)) return err;
   if (err.code === 'invalid_input') {
     const details = err.details ?? {};
@@ -89,29 +98,43 @@ export function asRegistrationError(err: unknown): unknown {
           ];
     return policyRefused(findings);
   }
-  // The organisation or a role changed between the policy's read and the transaction.
   if (err.code === 'organisation_not_active' || err.code === 'role_not_approved') {
-    return unapprovedStatement(err.message);
+    return authority.statement
+      ? unapprovedStatement(err.message)
+      : new RegistrationError(REGISTRATION_ERRORS.invalidClientMetadata, 400, err.message);
   }
   return err;
 }
 
-/** One transaction: the statement is used, the client exists with its roles, its registration and its audit entry. */
+/** Who registers: the software the statement describes, else the holder of the initial access token. */
+const actorOf = (authority: RegistrationAuthority): string =>
+  authority.statement
+    ? `software:${authority.statement.softwareId}`
+    : `initial_access_token:${authority.initialAccessToken?.id}`;
+
+/**
+ * One transaction: a use of the initial access token and the statement are claimed, the client exists with its
+ * roles, its registration (naming what it rests on) and its audit entry.
+ */
 async function createDynamicClient(
   tx: Tx,
-  statement: SoftwareStatement,
+  authority: RegistrationAuthority,
+  orgId: string,
   registered: RegisteredClient,
   tokenHash: string,
   now: Date,
 ): Promise<string> {
-  await claimStatement(tx, statement, now);
+  const { statement, initialAccessToken } = authority;
+  // The token first: its row lock orders concurrent registrations with its last use before anything else.
+  if (initialAccessToken) await claimInitialAccessToken(tx, initialAccessToken, now);
+  if (statement) await claimStatement(tx, statement, now);
   const clientId = newDynamicClientId();
-  const actor = `software:${statement.softwareId}`;
+  const actor = actorOf(authority);
   await createApplication(
     tx,
     {
-      orgId: statement.orgId,
-      name: await availableName(tx, statement.orgId, clientId, statement.clientName),
+      orgId,
+      name: await availableName(tx, orgId, clientId, registered.clientName ?? clientId),
       roles: registered.roles,
       authMethod: registered.authMethod,
       metadata: registered.metadata,
@@ -120,19 +143,22 @@ async function createDynamicClient(
     },
     { actor, now },
   );
-  await tx.db
-    .updateTable('software_statements')
-    .set({ used_by_client_id: clientId })
-    .where('jti', '=', statement.jti)
-    .execute();
+  if (statement) {
+    await tx.db
+      .updateTable('software_statements')
+      .set({ used_by_client_id: clientId })
+      .where('jti', '=', statement.jti)
+      .execute();
+  }
   const at = now.toISOString();
   await tx.db
     .insertInto('dynamic_registrations')
     .values({
       client_id: clientId,
-      org_id: statement.orgId,
-      software_id: statement.softwareId,
-      ssa_jti: statement.jti,
+      org_id: orgId,
+      software_id: statement?.softwareId ?? null,
+      ssa_jti: statement?.jti ?? null,
+      iat_id: initialAccessToken?.id ?? null,
       registration_token_hash: tokenHash,
       token_rotated_at: at,
       status: 'active',
@@ -148,9 +174,9 @@ async function createDynamicClient(
       targetType: 'application',
       targetId: clientId,
       details: {
-        org_id: statement.orgId,
-        software_id: statement.softwareId,
-        ssa_jti: statement.jti,
+        org_id: orgId,
+        ...(statement ? { software_id: statement.softwareId, ssa_jti: statement.jti } : {}),
+        ...(initialAccessToken ? { iat_id: initialAccessToken.id } : {}),
         roles: registered.roles,
         scope: registered.scopes.join(' '),
         auth_method: registered.authMethod,
@@ -162,41 +188,70 @@ async function createDynamicClient(
 }
 
 /**
- * The registration endpoint (RFC 7591 §3): verify the software statement, check it is unused and its
- * software approved, apply the registration policy, then create the client and answer 201 with its
- * information and a registration access token (RFC 7592 §3).
+ * The software statement, verified and unused, when the request carries one; otherwise the initial access
+ * token alone, when one was presented (and the operator allows them). Neither: invalid_software_statement.
  */
-export async function registerClient(
+async function readAuthority(
   options: DynamicRegistrationOptions,
   body: Record<string, unknown>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const { storage } = options;
-  const now = options.clock();
+  initialAccessToken: InitialAccessTokenGrant | undefined,
+  now: Date,
+): Promise<RegistrationAuthority> {
+  if (body.software_statement === undefined && initialAccessToken) {
+    return { statement: undefined, initialAccessToken };
+  }
+  if (body.software_statement === undefined && options.allowInitialAccessTokens) {
+    throw invalidStatement(
+      'a software_statement issued by the directory, or an initial access token (Authorization: Bearer), is required',
+    );
+  }
   const statement = await verifySoftwareStatement(body.software_statement, {
-    db: storage.db,
+    db: options.storage.db,
     issuer: options.statementIssuer,
     now,
     maxAgeSeconds: options.softwareStatementMaxAgeSeconds,
     skewSeconds: options.skewSeconds,
   });
-  await checkStatementUnused(storage.db, statement);
-  const approved = await checkSoftwareApproved(storage.db, statement);
+  await checkStatementUnused(options.storage.db, statement);
+  return { statement, initialAccessToken };
+}
+
+/**
+ * The registration endpoint (RFC 7591 §3): verify the software statement and check it is unused, or take the
+ * initial access token already authenticated, check the organisation (and software) approved, apply the
+ * registration policy, then create the client and answer 201 with its information and a registration access
+ * token (RFC 7592 §3).
+ */
+export async function registerClient(
+  options: DynamicRegistrationOptions,
+  body: Record<string, unknown>,
+  initialAccessToken?: InitialAccessTokenGrant,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { storage } = options;
+  const now = options.clock();
+  const authority = await readAuthority(options, body, initialAccessToken, now);
+  const approved = await approveAuthority(storage.db, authority);
   const context = await loadPolicyContext(storage.db, approved, now);
   const { software_statement: _statement, ...request } = body;
-  const result = await evaluateRegistrationPolicy(request, statement, context);
+  const result = await evaluateRegistrationPolicy(request, authority, context);
   if (!result.ok) throw policyRefused(result.findings);
   const token = newRegistrationAccessToken();
   let clientId: string;
   try {
     clientId = await storage.transaction((tx) =>
-      createDynamicClient(tx, statement, result.client, token.hash, now),
+      createDynamicClient(tx, authority, approved.orgId, result.client, token.hash, now),
     );
   } catch (err) {
-    throw asRegistrationError(err);
+    throw asRegistrationError(err, authority);
   }
   const app = await getApplication(storage.db, clientId);
   options.logger.info(
-    { client_id: clientId, org_id: app.org_id, software_id: statement.softwareId },
+    {
+      client_id: clientId,
+      org_id: app.org_id,
+      software_id: authority.statement?.softwareId,
+      iat_id: initialAccessToken?.id,
+    },
     'client registered dynamically',
   );
   return {

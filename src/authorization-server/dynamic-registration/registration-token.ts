@@ -3,17 +3,20 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** RFC 7592 §3: a bearer token for the client configuration endpoint; 256 bits from the CSPRNG. */
 export function newRegistrationAccessToken(): { token: string; hash: string } {
   const token = randomBytes(32).toString('base64url');
-  return { token, hash: hashRegistrationAccessToken(token) };
+  return { token, hash: hashBearerToken(token) };
 }
 
-/** Only the SHA-256 of the token is stored: a database leak does not hand out management rights. */
-export function hashRegistrationAccessToken(token: string): string {
+/**
+ * Only the SHA-256 of a registration or initial access token is stored: a database leak does not hand out
+ * management or registration rights.
+ */
+export function hashBearerToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
 /** Constant-time comparison of a presented token with the stored hash. */
-export function registrationTokenMatches(token: string, storedHash: string): boolean {
-  const presented = Buffer.from(hashRegistrationAccessToken(token));
+export function bearerTokenMatches(token: string, storedHash: string): boolean {
+  const presented = Buffer.from(hashBearerToken(token));
   const stored = Buffer.from(storedHash);
   return presented.length === stored.length && timingSafeEqual(presented, stored);
 }

@@ -1,11 +1,12 @@
 import { recordAuditEvent } from '../../audit/index.ts';
 import { getApplication, updateRegisteredApplication } from '../../directory/index.ts';
 import { type AuthenticatedRegistration, authenticateRegistration } from './authenticate-registration.ts';
-import { checkSoftwareApproved } from './check-statement-approval.ts';
+import { loadInitialAccessTokenGrant } from './check-initial-access-token.ts';
 import { clientInformation } from './client-information.ts';
 import type { DynamicRegistrationOptions } from './options.ts';
 import { loadPolicyContext } from './policy-context.ts';
 import { asRegistrationError } from './register-client.ts';
+import { approveAuthority, type RegistrationAuthority } from './registration-authority.ts';
 import { invalidToken, policyRefused, type RegistrationFinding } from './registration-error.ts';
 import { evaluateRegistrationPolicy } from './registration-policy/index.ts';
 import { newRegistrationAccessToken } from './registration-token.ts';
@@ -23,7 +24,7 @@ const SERVER_FIELDS = [
 function checkUpdateRequest(
   body: Record<string, unknown>,
   clientId: string,
-  statementJwt: string,
+  statementJwt: string | undefined,
 ): RegistrationFinding[] {
   const findings: RegistrationFinding[] = [];
   if (body.client_id !== clientId) {
@@ -44,12 +45,15 @@ function checkUpdateRequest(
       });
     }
   }
-  // A client keeps the statement it registered with; another statement is another registration.
+  // A client keeps the authority it registered with; another statement is another registration.
   if (body.software_statement !== undefined && body.software_statement !== statementJwt) {
     findings.push({
       field: 'software_statement',
       code: 'invalid_client_metadata',
-      reason: 'cannot be replaced; register again with a new statement',
+      reason:
+        statementJwt === undefined
+          ? 'cannot be added to a client registered without one; register again with it'
+          : 'cannot be replaced; register again with a new statement',
       spec: 'RFC 7591 §3.1.1',
     });
   }
@@ -57,9 +61,28 @@ function checkUpdateRequest(
 }
 
 /**
+ * The authority a client registered with, read again: its statement (as stored with the client) and the
+ * initial access token, whatever the token's state today (revoking it stops new registrations, not this one).
+ */
+async function registeredAuthority(
+  options: DynamicRegistrationOptions,
+  registration: AuthenticatedRegistration,
+  metadata: Record<string, unknown>,
+): Promise<RegistrationAuthority> {
+  const statementJwt = registration.ssa_jti ? String(metadata.software_statement ?? '') : undefined;
+  return {
+    statement: statementJwt === undefined ? undefined : decodeStoredStatement(statementJwt),
+    initialAccessToken: registration.iat_id
+      ? await loadInitialAccessTokenGrant(options.storage.db, registration.iat_id)
+      : undefined,
+  };
+}
+
+/**
  * RFC 7592 §2.2: the client replaces its metadata. The same policy as at registration runs against the
- * ORIGINAL statement (so nothing can widen beyond it, move to another organisation or name another
- * organisation's certificate); on success the registration access token is rotated and the new one returned.
+ * ORIGINAL authority — statement, initial access token or both — so nothing can widen beyond it, move to
+ * another organisation or name another organisation's certificate; on success the registration access token
+ * is rotated and the new one returned.
  */
 export async function updateClient(
   options: DynamicRegistrationOptions,
@@ -76,14 +99,13 @@ export async function updateClient(
     now,
   );
   const current = await getApplication(storage.db, clientId);
-  const statementJwt = String(current.metadata.software_statement ?? '');
-  const statement = decodeStoredStatement(statementJwt);
-  const approved = await checkSoftwareApproved(storage.db, statement);
+  const authority = await registeredAuthority(options, registration, current.metadata);
+  const approved = await approveAuthority(storage.db, authority);
   const context = await loadPolicyContext(storage.db, approved, now);
   const { client_id: _id, software_statement: _statement, ...request } = body;
-  const result = await evaluateRegistrationPolicy(request, statement, context);
+  const result = await evaluateRegistrationPolicy(request, authority, context);
   const findings = [
-    ...checkUpdateRequest(body, clientId, statementJwt),
+    ...checkUpdateRequest(body, clientId, authority.statement?.jwt),
     ...(result.ok ? [] : result.findings),
   ];
   if (findings.length > 0 || !result.ok) throw policyRefused(findings);
@@ -126,7 +148,8 @@ export async function updateClient(
           targetId: clientId,
           details: {
             org_id: registration.org_id,
-            software_id: registration.software_id,
+            ...(registration.software_id ? { software_id: registration.software_id } : {}),
+            ...(registration.iat_id ? { iat_id: registration.iat_id } : {}),
             roles: result.client.roles,
             scope: result.client.scopes.join(' '),
             auth_method: result.client.authMethod,
@@ -137,7 +160,7 @@ export async function updateClient(
       );
     });
   } catch (err) {
-    throw asRegistrationError(err);
+    throw asRegistrationError(err, authority);
   }
   const app = await getApplication(storage.db, clientId);
   return {

@@ -2,25 +2,53 @@ import { AUTH_METHODS } from '../../../directory/index.ts';
 import { CLIENT_SIGNING_ALGS } from '../../routes.ts';
 import { type Draft, metadataFinding } from './draft.ts';
 
-/** The client belongs to the statement's software and organisation; neither is the request's to choose. */
+/**
+ * The client belongs to the organisation of its authority and, with a statement, to the statement's software;
+ * neither is the request's to choose. Without a statement nothing vouches for a software_id (RFC 7591 §2.3).
+ */
 export function checkIdentity(d: Draft): void {
   const { software_id: softwareId, org_id: orgId } = d.request;
-  if (softwareId !== undefined && softwareId !== d.statement.softwareId) {
-    metadataFinding(d, 'software_id', 'must be the software statement’s software_id', 'RFC 7591 §3.1.1');
+  if (softwareId !== undefined && softwareId !== d.statement?.softwareId) {
+    metadataFinding(
+      d,
+      'software_id',
+      d.statement
+        ? 'must be the software statement’s software_id'
+        : 'only a software statement from the directory names the software',
+      d.statement ? 'RFC 7591 §3.1.1' : 'RFC 7591 §2.3',
+    );
   }
-  if (orgId !== undefined && orgId !== d.statement.orgId) {
+  if (orgId !== undefined && orgId !== d.context.orgId) {
     metadataFinding(
       d,
       'org_id',
-      'a client belongs to the organisation of its software statement; it cannot be set or changed',
+      `a client belongs to the organisation of ${d.authority}; it cannot be set or changed`,
       'RFC 7591 §3.1.1',
     );
   }
 }
 
-/** Keys or certificates only (no shared secrets), and the method the statement was issued for. */
+/** The statement's name for people; without a statement the request's, a printable string when given. */
+export function checkClientName(d: Draft): void {
+  if (d.statement) {
+    d.clientName = d.statement.clientName;
+    return;
+  }
+  const value = d.request.client_name;
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 200) {
+    metadataFinding(d, 'client_name', 'must be a string of 1 to 200 characters', 'RFC 7591 §2');
+    return;
+  }
+  d.clientName = value;
+}
+
+/**
+ * Keys or certificates only (no shared secrets), and the method the statement was issued for. Without a
+ * statement the request names one: RFC 7591 §2's default (client_secret_basic) is not offered here.
+ */
 export function checkAuthMethod(d: Draft): void {
-  const value = d.request.token_endpoint_auth_method ?? d.statement.tokenEndpointAuthMethod;
+  const value = d.request.token_endpoint_auth_method ?? d.statement?.tokenEndpointAuthMethod;
   if (typeof value !== 'string' || !(AUTH_METHODS as readonly string[]).includes(value)) {
     metadataFinding(
       d,
@@ -31,7 +59,7 @@ export function checkAuthMethod(d: Draft): void {
     return;
   }
   d.authMethod = value;
-  if (value !== d.statement.tokenEndpointAuthMethod) {
+  if (d.statement && value !== d.statement.tokenEndpointAuthMethod) {
     metadataFinding(
       d,
       'token_endpoint_auth_method',

@@ -3,9 +3,12 @@ import { type Draft, isStringArray, metadataFinding, redirectFinding } from './d
 /** Grant types this server offers a registered client (no refresh tokens, no implicit, no device flow). */
 const SUPPORTED_GRANT_TYPES = ['client_credentials', 'authorization_code'] as const;
 
-/** Grant types this server supports, all among the statement's; response types consistent with them (§2.1). */
+/**
+ * Grant types this server supports, all among the statement's when there is one (without a statement RFC 7591
+ * §2's default, authorization_code, applies to a request naming none); response types consistent with them (§2.1).
+ */
 export function checkGrantTypes(d: Draft): void {
-  const value = d.request.grant_types ?? d.statement.grantTypes;
+  const value = d.request.grant_types ?? d.statement?.grantTypes ?? ['authorization_code'];
   if (!isStringArray(value) || value.length === 0) {
     metadataFinding(d, 'grant_types', 'must be a non-empty array of grant types', 'RFC 7591 §2');
     return;
@@ -14,7 +17,7 @@ export function checkGrantTypes(d: Draft): void {
   for (const grant of grants) {
     if (!(SUPPORTED_GRANT_TYPES as readonly string[]).includes(grant)) {
       metadataFinding(d, 'grant_types', `${grant} is not supported`, 'RFC 7591 §2');
-    } else if (!d.statement.grantTypes.includes(grant)) {
+    } else if (d.statement && !d.statement.grantTypes.includes(grant)) {
       metadataFinding(
         d,
         'grant_types',
@@ -40,17 +43,17 @@ export function checkGrantTypes(d: Draft): void {
 }
 
 /**
- * Every redirection URI https, without a fragment, and exactly (string equality, no pattern) one of the
- * statement's; the authorization code grant needs at least one.
+ * Every redirection URI absolute https, without a fragment and, with a statement, exactly (string equality, no
+ * pattern) one of the statement's; the authorization code grant needs at least one.
  */
 export function checkRedirectUris(d: Draft): void {
   const requested = d.request.redirect_uris;
-  const value = requested ?? d.statement.redirectUris ?? [];
+  const value = requested ?? d.statement?.redirectUris ?? [];
   if (!isStringArray(value)) {
     redirectFinding(d, 'redirect_uris', 'must be an array of URLs', 'RFC 7591 §2');
     return;
   }
-  const allowed = new Set(d.statement.redirectUris ?? []);
+  const allowed = d.statement ? new Set(d.statement.redirectUris ?? []) : undefined;
   value.forEach((uri, i) => {
     const field = `redirect_uris[${i}]`;
     if (!URL.canParse(uri)) {
@@ -62,7 +65,7 @@ export function checkRedirectUris(d: Draft): void {
     if (url.hash !== '' || uri.includes('#')) {
       redirectFinding(d, field, 'must not contain a fragment', 'RFC 6749 §3.1.2');
     }
-    if (!allowed.has(uri)) {
+    if (allowed && !allowed.has(uri)) {
       redirectFinding(d, field, 'is not one of the software statement’s redirect_uris', 'RFC 7591 §3.1.1');
     }
   });

@@ -17,27 +17,31 @@ async function thumbprints(jwks: unknown): Promise<Set<string>> {
 }
 
 /**
- * The client's keys: the statement's jwks_uri exactly, or keys of its jwks (a subset narrows, an unknown key
- * widens), each public and of an acceptable type and strength; and keys wherever the method needs them.
+ * The client's keys: with a statement, the statement's jwks_uri exactly or keys of its jwks (a subset narrows,
+ * an unknown key widens); without one, the request's. Each public and of an acceptable type and strength, and
+ * keys wherever the method needs them.
  */
 export async function checkKeys(d: Draft): Promise<void> {
   const { jwks, jwks_uri: jwksUri } = d.request;
+  const statement = d.statement;
   if (jwks !== undefined && jwksUri !== undefined) {
     metadataFinding(d, 'jwks', 'jwks and jwks_uri must not both be present', 'RFC 7591 §2');
   }
   if (jwksUri !== undefined) {
-    if (d.statement.jwksUri === undefined) {
+    if (typeof jwksUri !== 'string') {
+      metadataFinding(d, 'jwks_uri', 'must be a URL', 'RFC 7591 §2');
+    } else if (statement && statement.jwksUri === undefined) {
       metadataFinding(d, 'jwks_uri', 'the software statement names no jwks_uri', 'RFC 7591 §3.1.1');
-    } else if (jwksUri !== d.statement.jwksUri) {
+    } else if (statement && jwksUri !== statement.jwksUri) {
       metadataFinding(d, 'jwks_uri', 'must be the software statement’s jwks_uri', 'RFC 7591 §3.1.1');
     }
     d.jwksUri = typeof jwksUri === 'string' ? jwksUri : undefined;
   }
   if (jwks !== undefined) {
-    if (d.statement.jwks === undefined) {
+    if (statement && statement.jwks === undefined) {
       metadataFinding(d, 'jwks', 'the software statement carries no jwks', 'RFC 7591 §3.1.1');
-    } else {
-      const attested = await thumbprints(d.statement.jwks);
+    } else if (statement) {
+      const attested = await thumbprints(statement.jwks);
       const keys = (jwks as { keys?: unknown }).keys;
       if (Array.isArray(keys)) {
         for (const [i, key] of keys.entries()) {
@@ -55,9 +59,9 @@ export async function checkKeys(d: Draft): Promise<void> {
     }
     d.jwks = jwks;
   }
-  if (jwks === undefined && jwksUri === undefined) {
-    d.jwks = d.statement.jwks;
-    d.jwksUri = d.statement.jwksUri;
+  if (jwks === undefined && jwksUri === undefined && statement) {
+    d.jwks = statement.jwks;
+    d.jwksUri = statement.jwksUri;
     if (d.jwks !== undefined && d.jwksUri !== undefined) {
       metadataFinding(d, 'jwks', 'the software statement carries both jwks and jwks_uri', 'RFC 7591 §2');
     }

@@ -10,7 +10,8 @@ const UNSUPPORTED_SUBJECT_FIELDS = [
 
 /**
  * tls_client_auth: the exact subject of an active certificate the platform issued to the client's own
- * organisation, and the one the statement names; never a pattern, never another organisation's certificate.
+ * organisation, and the one the statement names when there is one; never a pattern, never another
+ * organisation's certificate.
  */
 export function checkSubject(d: Draft): void {
   for (const field of UNSUPPORTED_SUBJECT_FIELDS) {
@@ -25,7 +26,7 @@ export function checkSubject(d: Draft): void {
     }
     return;
   }
-  const value = requested ?? d.statement.tlsClientAuthSubjectDn;
+  const value = requested ?? d.statement?.tlsClientAuthSubjectDn;
   if (typeof value !== 'string' || value.length === 0) {
     metadataFinding(
       d,
@@ -35,7 +36,8 @@ export function checkSubject(d: Draft): void {
     );
     return;
   }
-  if (d.statement.tlsClientAuthSubjectDn !== undefined && value !== d.statement.tlsClientAuthSubjectDn) {
+  const named = d.statement?.tlsClientAuthSubjectDn;
+  if (named !== undefined && value !== named) {
     metadataFinding(
       d,
       'tls_client_auth_subject_dn',

@@ -1,3 +1,4 @@
+import type { InitialAccessTokenGrant } from '../check-initial-access-token.ts';
 import type { PolicyContext } from '../policy-context.ts';
 import type { RegistrationFinding } from '../registration-error.ts';
 import type { SoftwareStatement } from '../verify-software-statement.ts';
@@ -9,18 +10,28 @@ export interface RegisteredClient {
   scopes: string[];
   /** The application's metadata: the registered client metadata, the statement it rests on included. */
   metadata: Record<string, unknown>;
+  /** The statement's client_name, else the request's; undefined: none given. */
+  clientName: string | undefined;
 }
 
 export type PolicyResult =
   | { ok: true; client: RegisteredClient }
   | { ok: false; findings: RegistrationFinding[] };
 
-/** The registration being built: the request, what it is checked against, the findings so far. */
+/**
+ * The registration being built: the request, what it is checked against, the findings so far. `statement` is
+ * undefined when an initial access token alone is the authority: then only the token's organisation and roles
+ * bound the client, besides the rules every client is held to.
+ */
 export interface Draft {
   request: Record<string, unknown>;
-  statement: SoftwareStatement;
+  statement: SoftwareStatement | undefined;
+  initialAccessToken: InitialAccessTokenGrant | undefined;
+  /** `the software statement` or `the initial access token`, for findings. */
+  authority: string;
   context: PolicyContext;
   findings: RegistrationFinding[];
+  clientName: string | undefined;
   authMethod: string;
   grantTypes: string[];
   redirectUris: string[];

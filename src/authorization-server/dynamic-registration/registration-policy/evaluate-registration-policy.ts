@@ -1,8 +1,9 @@
 import type { PolicyContext } from '../policy-context.ts';
-import type { SoftwareStatement } from '../verify-software-statement.ts';
+import { authorityName, type RegistrationAuthority } from '../registration-authority.ts';
 import {
   checkAuthMethod,
   checkBoundTokens,
+  checkClientName,
   checkIdentity,
   checkSigningAlg,
 } from './check-client-identity.ts';
@@ -14,6 +15,7 @@ import type { Draft, PolicyResult } from './draft.ts';
 
 const RULES: ReadonlyArray<(d: Draft) => void | Promise<void>> = [
   checkIdentity,
+  checkClientName,
   checkAuthMethod,
   checkGrantTypes,
   checkRedirectUris,
@@ -30,19 +32,26 @@ const RULES: ReadonlyArray<(d: Draft) => void | Promise<void>> = [
  * values (fewer redirection URIs, grant types, keys, roles or scopes) but never widen or replace them — and
  * fills in whatever the request leaves out (RFC 7592 §2.2 lets the server ignore empty values). That is how
  * statement values take precedence over plain JSON ones here (RFC 7591 §3.1.1): a conflicting wider value is
- * refused rather than silently overridden. Metadata this server does not understand is ignored (§2).
+ * refused rather than silently overridden. An initial access token (RFC 7591 §3) bounds the organisation and
+ * roles; without a statement the request supplies the rest, held to the same rules every client is (methods,
+ * https redirection URIs, key strength, the exact subject of one of the organisation's certificates).
+ * Metadata this server does not understand is ignored (§2).
  */
 export async function evaluateRegistrationPolicy(
   request: Record<string, unknown>,
-  statement: SoftwareStatement,
+  authority: RegistrationAuthority,
   context: PolicyContext,
 ): Promise<PolicyResult> {
+  const { statement } = authority;
   const d: Draft = {
     request,
     statement,
+    initialAccessToken: authority.initialAccessToken,
+    authority: authorityName(authority),
     context,
     findings: [],
-    authMethod: statement.tokenEndpointAuthMethod,
+    clientName: undefined,
+    authMethod: statement?.tokenEndpointAuthMethod ?? '',
     grantTypes: [],
     redirectUris: [],
     jwks: undefined,
@@ -55,9 +64,8 @@ export async function evaluateRegistrationPolicy(
   for (const rule of RULES) await rule(d);
   if (d.findings.length > 0) return { ok: false, findings: d.findings };
   const metadata: Record<string, unknown> = {
-    software_id: statement.softwareId,
-    software_statement: statement.jwt,
-    client_name: statement.clientName,
+    ...(statement ? { software_id: statement.softwareId, software_statement: statement.jwt } : {}),
+    ...(d.clientName !== undefined ? { client_name: d.clientName } : {}),
     grant_types: d.grantTypes,
     scope: d.scopes.join(' '),
   };
@@ -69,5 +77,14 @@ export async function evaluateRegistrationPolicy(
   if (d.jwksUri !== undefined) metadata.jwks_uri = d.jwksUri;
   if (d.subjectDn !== undefined) metadata.tls_client_auth_subject_dn = d.subjectDn;
   if (d.signingAlg !== undefined) metadata.token_endpoint_auth_signing_alg = d.signingAlg;
-  return { ok: true, client: { authMethod: d.authMethod, roles: d.roles, scopes: d.scopes, metadata } };
+  return {
+    ok: true,
+    client: {
+      authMethod: d.authMethod,
+      roles: d.roles,
+      scopes: d.scopes,
+      metadata,
+      clientName: d.clientName,
+    },
+  };
 }

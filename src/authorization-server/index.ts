@@ -4,6 +4,16 @@ export {
   createAuthorizationServer,
 } from './create-authorization-server.ts';
 export {
+  getInitialAccessToken,
+  INITIAL_ACCESS_TOKEN_LIFETIME,
+  INITIAL_ACCESS_TOKEN_USES,
+  type InitialAccessTokenView,
+  type IssuedInitialAccessToken,
+  issueInitialAccessToken,
+  listInitialAccessTokens,
+  revokeInitialAccessToken,
+} from './dynamic-registration/index.ts';
+export {
   type ExplicitRegistrationOptions,
   endFederationRegistration,
   endFederationRegistrationsVia,

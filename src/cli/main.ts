@@ -6,6 +6,7 @@ import { registerFederationCommands } from './commands/federation.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
+import { registerRegistrationCommands } from './commands/registration.ts';
 import { registerSsaCommands } from './commands/ssa.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
@@ -35,6 +36,7 @@ registerAppCommands(program);
 registerCertCommands(program);
 registerFederationCommands(program);
 registerSsaCommands(program);
+registerRegistrationCommands(program);
 registerPartnerCommands(program);
 
 try {

@@ -20,8 +20,11 @@ export interface PlatformConfig {
   trustedProxies: string[];
   logLevel: string;
   federation: FederationConfig;
-  /** Dynamic Client Registration (RFC 7591) with software statements the directory issued. */
-  registration: { softwareStatementMaxAgeSeconds: number };
+  /**
+   * Dynamic Client Registration (RFC 7591) with software statements the directory issued; where the operator
+   * allows it, with an initial access token an operator issued instead (RFC 7591 §3).
+   */
+  registration: { softwareStatementMaxAgeSeconds: number; allowInitialAccessTokens: boolean };
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -266,6 +269,13 @@ export const CONFIG_KEYS = [
     parse: int(10, 3600),
     default: 300,
     doc: 'oldest software statement (seconds since its iat) the registration endpoint accepts (RFC 7591 §2.3)',
+  },
+  {
+    path: 'registration.allowInitialAccessTokens',
+    env: 'ACCREDIT_REGISTRATION_ALLOW_IAT',
+    parse: bool,
+    default: false,
+    doc: 'the registration endpoint accepts an operator-issued initial access token instead of a software statement (RFC 7591 §3)',
   },
   {
     path: 'federation.entityId',

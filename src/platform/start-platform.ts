@@ -33,6 +33,7 @@ import { registerCatalogRoutes } from './admin-api/catalog.ts';
 import { registerCertificateRoutes } from './admin-api/certificates.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation.ts';
+import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements.ts';
@@ -182,6 +183,9 @@ async function buildPublicServer(
         issuer: directoryIssuer(config.publicUrl),
         signer: () => statementKeys.signer(),
       });
+      registerInitialAccessTokenRoutes(admin, deps, {
+        enabled: config.registration.allowInitialAccessTokens,
+      });
     },
     { prefix: '/admin/v1' },
   );
@@ -245,8 +249,12 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustedCas: splitPem(ca.chainPem),
       trustedProxies: config.trustedProxies,
-      // RFC 7591: how old a software statement may be when it is presented.
-      registration: { softwareStatementMaxAgeSeconds: config.registration.softwareStatementMaxAgeSeconds },
+      // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
+      // access token may stand in for one (§3).
+      registration: {
+        softwareStatementMaxAgeSeconds: config.registration.softwareStatementMaxAgeSeconds,
+        allowInitialAccessTokens: config.registration.allowInitialAccessTokens,
+      },
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });

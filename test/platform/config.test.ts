@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],
       logLevel: 'info',
-      registration: { softwareStatementMaxAgeSeconds: 300 },
+      registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       federation: {
         entityId: 'https://localhost:8443',
         authorityHints: [],
@@ -157,6 +157,7 @@ describe('loadConfig', () => {
       ACCREDIT_TRUSTED_PROXIES: '10.0.0.1,10.0.0.2',
       ACCREDIT_PARTNER_CERT_DAYS: '7',
       ACCREDIT_DATABASE_URL: 'postgres://env/db',
+      ACCREDIT_REGISTRATION_ALLOW_IAT: 'true',
     });
     assert.equal(c.listeners.public.port, 10443);
     assert.equal(c.logLevel, 'debug');
@@ -165,6 +166,7 @@ describe('loadConfig', () => {
     assert.equal(c.pki.partnerCertDays, 7);
     assert.equal(c.database.url, 'postgres://env/db');
     assert.equal(c.publicUrl, 'https://env.example:10443');
+    assert.equal(c.registration.allowInitialAccessTokens, true);
   });
 
   const publicUrls: Array<{ name: string; file?: unknown; env?: NodeJS.ProcessEnv; expected: string }> = [
@@ -320,6 +322,11 @@ describe('loadConfig', () => {
       name: 'fail/trust anchor jwksFile that does not exist',
       file: { federation: { trustAnchors: [{ entityId: 'https://ta.example', jwksFile: 'missing.json' }] } },
       message: /federation\.trustAnchors: jwksFile .*missing\.json does not exist/,
+    },
+    {
+      name: 'fail/allowInitialAccessTokens not a boolean',
+      file: { registration: { allowInitialAccessTokens: 'yes' } },
+      message: /registration\.allowInitialAccessTokens: expected true or false/,
     },
     {
       name: 'fail/allowLoopback not a boolean',

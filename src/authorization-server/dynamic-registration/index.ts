@@ -1,5 +1,17 @@
 export { REGISTRATION_PATH, registrationClientUri } from './client-information.ts';
 export { createDynamicRegistration } from './create-dynamic-registration.ts';
+export {
+  getInitialAccessToken,
+  INITIAL_ACCESS_TOKEN_LIFETIME,
+  INITIAL_ACCESS_TOKEN_USES,
+  type InitialAccessTokenStatus,
+  type InitialAccessTokenView,
+  type IssuedInitialAccessToken,
+  type IssueInitialAccessTokenInput,
+  issueInitialAccessToken,
+  listInitialAccessTokens,
+  revokeInitialAccessToken,
+} from './initial-access-tokens.ts';
 export type { DynamicRegistrationOptions } from './options.ts';
 export {
   REGISTRATION_ERRORS,

@@ -217,3 +217,33 @@ export const issuedSoftwareStatementSchema = {
     expires_at: { type: 'string' },
   },
 } as const;
+
+const initialAccessTokenProperties = {
+  id: { type: 'string' },
+  org_id: { type: 'string' },
+  roles: { type: 'array', items: { type: 'string' } },
+  status: { type: 'string', enum: ['active', 'expired', 'exhausted', 'revoked'] },
+  created_by: { type: 'string' },
+  created_at: { type: 'string' },
+  expires_at: { type: 'string' },
+  max_uses: { type: 'integer' },
+  used_count: { type: 'integer' },
+  revoked_at: { type: ['string', 'null'] },
+} as const;
+
+export const initialAccessTokenSchema = {
+  type: 'object',
+  description: 'An initial access token as recorded; the token itself is never stored nor listed',
+  properties: initialAccessTokenProperties,
+} as const;
+
+export const issuedInitialAccessTokenSchema = {
+  type: 'object',
+  properties: {
+    initial_access_token: {
+      type: 'string',
+      description: 'the bearer token for the registration endpoint (RFC 7591 §3); shown once',
+    },
+    ...initialAccessTokenProperties,
+  },
+} as const;

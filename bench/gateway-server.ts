@@ -157,10 +157,10 @@ async function startGatewayTarget(message: StartMessage, upstreamUrl: string): P
   const storage = await openStorage({ url: material.dbPath });
   const liveness = await createLivenessState(storage);
   const jwks = await startJwks(material);
-  // As the platform does (createLogger): an asynchronous, batching SonicBoom destination.
+  // As the platform does (createLogger): a batching SonicBoom destination written synchronously.
   const logger = createLogger(
     message.logLevel,
-    pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }),
+    pino.destination({ dest: '/dev/null', sync: true, minLength: 4096 }),
   );
   const gateway = await createGateway({
     host: '127.0.0.1',

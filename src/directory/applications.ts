@@ -128,6 +128,45 @@ async function checkRoles(tx: Tx, orgId: string, requested: readonly string[]): 
   return roles;
 }
 
+/**
+ * RFC 8705 §2.2: a self-signed certificate is trusted only because one client registered it, so it belongs to
+ * exactly one live client — a second client registering someone else's (public) certificate would otherwise
+ * take over or lock out its owner at the gateway. The primary key settles concurrent registrations.
+ */
+async function pinSelfSignedCertificates(tx: Tx, clientId: string, thumbprints: string[], now: Date) {
+  const unique = [...new Set(thumbprints)];
+  const inUse = () =>
+    invalidInput(
+      'a certificate in jwks is already registered to another client (one client per self-signed certificate)',
+      {
+        field: 'jwks',
+        reason: 'certificate_in_use',
+      },
+    );
+  if (unique.length > 0) {
+    const held = await tx.db
+      .selectFrom('self_signed_pins')
+      .select('client_id')
+      .where('x5t_s256', 'in', unique)
+      .where('client_id', '!=', clientId)
+      .executeTakeFirst();
+    if (held) throw inUse();
+  }
+  await tx.db.deleteFrom('self_signed_pins').where('client_id', '=', clientId).execute();
+  for (const x5t of unique) {
+    try {
+      await tx.db
+        .insertInto('self_signed_pins')
+        .values({ x5t_s256: x5t, client_id: clientId, created_at: now.toISOString() })
+        .execute();
+    } catch (err) {
+      // A concurrent registration pinned it first (unique violation on either engine).
+      if (/unique|constraint|duplicate/i.test(String((err as Error).message))) throw inUse();
+      throw err;
+    }
+  }
+}
+
 export async function createApplication(
   tx: Tx,
   input: CreateApplicationInput,
@@ -185,6 +224,7 @@ export async function createApplication(
   for (const role of roles) {
     await tx.db.insertInto('application_roles').values({ client_id: clientId, role }).execute();
   }
+  await pinSelfSignedCertificates(tx, clientId, selfSignedX5t, meta.now);
   // Enforcement points learn new clients (and their self-signed certificates) from the feed, not by polling.
   await publishChange(
     tx,
@@ -374,6 +414,7 @@ export async function updateRegisteredApplication(
     app.metadata !== metadata ||
     currentRoles.join(' ') !== roles.join(' ');
   if (!changed) return { changed: false };
+  await pinSelfSignedCertificates(tx, clientId, selfSignedX5t, meta.now);
   await tx.db
     .updateTable('applications')
     .set({ status, auth_method: authMethod, metadata, updated_at: meta.now.toISOString() })
@@ -429,6 +470,8 @@ export async function deregisterApplication(
     .set({ status: 'deleted', updated_at: meta.now.toISOString() })
     .where('client_id', '=', clientId)
     .execute();
+  // A deleted client holds no certificate: another client may register it afterwards.
+  await tx.db.deleteFrom('self_signed_pins').where('client_id', '=', clientId).execute();
   await publishChange(
     tx,
     { kind: CHANGE_KINDS.appStatus, entityId: clientId, payload: { status: 'deleted', org_id: app.org_id } },

@@ -107,6 +107,8 @@ class MemoryLivenessState implements LivenessState {
       if (this.#selfSigned.get(x5t) === next.clientId) this.#selfSigned.delete(x5t);
     }
     this.#clients.set(next.clientId, next);
+    // A deleted client owns no certificate any more (the directory has released it to whoever registers it next).
+    if (next.status === 'deleted') return;
     for (const x5t of next.selfSignedX5t) this.#selfSigned.set(x5t, next.clientId);
   }
 

@@ -6,6 +6,7 @@ import { federationMigration } from './migrations/0003-federation.ts';
 import { federationRegistrationsMigration } from './migrations/0004-federation-registrations.ts';
 import { dynamicRegistrationMigration } from './migrations/0005-dynamic-registration.ts';
 import { initialAccessTokensMigration } from './migrations/0006-initial-access-tokens.ts';
+import { selfSignedPinsMigration } from './migrations/0007-self-signed-pins.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
@@ -17,6 +18,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0004-federation-registrations', federationRegistrationsMigration],
     ['0005-dynamic-registration', dynamicRegistrationMigration],
     ['0006-initial-access-tokens', initialAccessTokensMigration(engine)],
+    ['0007-self-signed-pins', selfSignedPinsMigration],
   ];
 }
 

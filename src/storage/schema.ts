@@ -263,6 +263,13 @@ export interface DynamicRegistrationTable {
   updated_at: string;
 }
 
+/** A self-signed client certificate (RFC 8705 §2.2) and the one live client it is registered to. */
+export interface SelfSignedPinTable {
+  x5t_s256: string;
+  client_id: string;
+  created_at: string;
+}
+
 export interface Database {
   organisations: OrganisationTable;
   organisation_roles: OrganisationRoleTable;
@@ -287,4 +294,5 @@ export interface Database {
   software_statements: SoftwareStatementTable;
   initial_access_tokens: InitialAccessTokenTable;
   dynamic_registrations: DynamicRegistrationTable;
+  self_signed_pins: SelfSignedPinTable;
 }

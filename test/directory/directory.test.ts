@@ -5,6 +5,7 @@ import { verifyAuditChain } from '../../src/audit/index.ts';
 import {
   createApplication,
   createOrganisation,
+  deregisterApplication,
   getApplication,
   getOrganisation,
   listCatalog,
@@ -255,6 +256,65 @@ for (const target of targets) {
         );
         assert.equal(seen[0]?.entityId, clientId);
         assert.deepEqual(seen[0]?.payload.self_signed_x5t, [x5tS256(self.certDer)]);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    test('fail/a self-signed certificate registered to one live client cannot be registered by another', async () => {
+      const storage = await seededStorage(target);
+      try {
+        const acme = await storage.transaction((tx) => createOrganisation(tx, { name: 'Acme' }, META));
+        const evil = await storage.transaction((tx) => createOrganisation(tx, { name: 'Evil' }, META));
+        const self = await createRootCa({ commonName: 'acme self-signed', now: META.now });
+        const jwk = createPublicKey(self.privateKey).export({ format: 'jwk' });
+        // Only public material: anyone who has seen the certificate can present these metadata.
+        const metadata = { jwks: { keys: [{ ...jwk, x5c: [self.certDer.toString('base64')] }] } };
+        const base = { roles: ['partner_reader'], authMethod: 'self_signed_tls_client_auth', metadata };
+        const owner = await storage.transaction((tx) =>
+          createApplication(tx, { ...base, orgId: acme, name: 'owner' }, META),
+        );
+        const before = (await storage.db.selectFrom('applications').select('client_id').execute()).length;
+        for (const [name, input] of [
+          ['fail/another organisation', { ...base, orgId: evil, name: 'thief' }],
+          ['fail/the same organisation', { ...base, orgId: acme, name: 'twin' }],
+          [
+            'fail/a registered (federation) client',
+            {
+              ...base,
+              orgId: evil,
+              name: 'fed',
+              registrationType: 'federation',
+              clientId: 'https://thief.example',
+            },
+          ],
+        ] as const) {
+          await assert.rejects(
+            storage.transaction((tx) => createApplication(tx, input, META)),
+            (err: { code?: string; details?: { reason?: string } }) =>
+              err.code === 'invalid_input' && err.details?.reason === 'certificate_in_use',
+            name,
+          );
+        }
+        assert.equal(
+          (await storage.db.selectFrom('applications').select('client_id').execute()).length,
+          before,
+        );
+        const pins = await storage.db.selectFrom('self_signed_pins').selectAll().execute();
+        assert.deepEqual(
+          pins.map((p) => [p.x5t_s256, p.client_id]),
+          [[x5tS256(self.certDer), owner]],
+        );
+        // A deleted client releases its certificate.
+        await storage.transaction((tx) => deregisterApplication(tx, owner, { ...META, reason: 'test' }));
+        const next = await storage.transaction((tx) =>
+          createApplication(tx, { ...base, orgId: evil, name: 'successor' }, META),
+        );
+        const after = await storage.db.selectFrom('self_signed_pins').selectAll().execute();
+        assert.deepEqual(
+          after.map((p) => p.client_id),
+          [next],
+        );
       } finally {
         await storage.close();
       }

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, type TestContext, test } from 'node:test';
-import { createApplication, setApplicationStatus, setOrganisationStatus } from '../../src/directory/index.ts';
+import {
+  createApplication,
+  deregisterApplication,
+  setApplicationStatus,
+  setOrganisationStatus,
+} from '../../src/directory/index.ts';
 import { createLivenessState, selfSignedThumbprints } from '../../src/gateway/index.ts';
 import {
   CHANGE_KINDS,
@@ -47,6 +52,33 @@ for (const target of targets) {
       };
       return { storage, ca, acme, globex, issue };
     }
+
+    test('ok/a deleted client no longer owns its self-signed certificate, live or after a restart', async (t) => {
+      const { storage, acme } = await fresh(t);
+      const cred = await selfSignedCredential('acme-gone');
+      const selfId = await storage.transaction((tx) =>
+        createApplication(
+          tx,
+          {
+            orgId: acme.orgId,
+            name: 'Gone soon',
+            roles: ['partner_reader'],
+            authMethod: 'self_signed_tls_client_auth',
+            metadata: { jwks: { keys: [cred.jwk] } },
+          },
+          meta(),
+        ),
+      );
+      const live = await createLivenessState(storage);
+      t.after(() => live.close());
+      assert.equal(live.selfSignedOwner(cred.x5tS256)?.clientId, selfId);
+      await storage.transaction((tx) => deregisterApplication(tx, selfId, { ...meta(), reason: 'test' }));
+      assert.equal(live.selfSignedOwner(cred.x5tS256), undefined, 'from the feed');
+      assert.equal(live.client(selfId)?.status, 'deleted');
+      const restarted = await createLivenessState(storage);
+      t.after(() => restarted.close());
+      assert.equal(restarted.selfSignedOwner(cred.x5tS256), undefined, 'from the snapshot');
+    });
 
     test('ok/snapshot: clients, organisations, self-signed, revoked certificates and live revoked jtis', async (t) => {
       const { storage, ca, acme, globex, issue } = await fresh(t);

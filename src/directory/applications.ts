@@ -465,6 +465,28 @@ export async function deregisterApplication(
     .executeTakeFirst();
   if (!app) throw notFound('application', clientId);
   if (app.status === 'deleted') return { changed: false };
+  if (app.status === 'suspended') {
+    // An operator's suspension outlives the registration: ending it must not turn the client into a deleted
+    // one that a new registration would bring back as active. It stays suspended (refused everywhere) until
+    // an operator decides otherwise.
+    await recordAuditEvent(
+      tx,
+      {
+        actor: meta.actor,
+        action: 'application.deregister',
+        targetType: 'application',
+        targetId: clientId,
+        details: {
+          from: app.status,
+          to: app.status,
+          registration_type: app.registration_type,
+          reason: meta.reason,
+        },
+      },
+      meta.now,
+    );
+    return { changed: false };
+  }
   await tx.db
     .updateTable('applications')
     .set({ status: 'deleted', updated_at: meta.now.toISOString() })

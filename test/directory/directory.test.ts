@@ -11,6 +11,7 @@ import {
   listCatalog,
   setApplicationStatus,
   setOrganisationStatus,
+  updateRegisteredApplication,
 } from '../../src/directory/index.ts';
 import { createRootCa, x5tS256 } from '../../src/pki/index.ts';
 import type { Change } from '../../src/storage/index.ts';
@@ -314,6 +315,39 @@ for (const target of targets) {
         assert.deepEqual(
           after.map((p) => p.client_id),
           [next],
+        );
+      } finally {
+        await storage.close();
+      }
+    });
+
+    test('ok/an operator suspension survives the end of a registration and a new registration', async () => {
+      const storage = await seededStorage(target);
+      try {
+        const orgId = await storage.transaction((tx) => createOrganisation(tx, { name: 'Acme' }, META));
+        const goodEc = publicJwk({ namedCurve: 'P-256' }, 'ec');
+        const input = {
+          authMethod: 'private_key_jwt',
+          metadata: { jwks: { keys: [goodEc] } },
+          roles: ['partner_reader'],
+        };
+        const clientId = await storage.transaction((tx) =>
+          createApplication(
+            tx,
+            { ...input, orgId, name: 'Fed', registrationType: 'federation', clientId: 'https://rp.example' },
+            META,
+          ),
+        );
+        await storage.transaction((tx) => setApplicationStatus(tx, clientId, 'suspended', META));
+        await storage.transaction((tx) =>
+          deregisterApplication(tx, clientId, { ...META, reason: 'chain broken' }),
+        );
+        assert.equal((await getApplication(storage.db, clientId)).status, 'suspended');
+        await storage.transaction((tx) => updateRegisteredApplication(tx, clientId, input, META));
+        assert.equal(
+          (await getApplication(storage.db, clientId)).status,
+          'suspended',
+          'a new registration does not lift it',
         );
       } finally {
         await storage.close();

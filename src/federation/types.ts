@@ -5,6 +5,13 @@ import type { EntityStatementClaims } from './entity-statement.ts';
 export interface TrustAnchorConfig {
   entityId: string;
   jwks: JSONWebKeySet;
+  /**
+   * The configured keys are the anchor's complete, current key set (the platform as its own Trust Anchor):
+   * its statement about the top-most subordinate must verify with them, so an older Entity Configuration
+   * carried in a chain cannot vouch for a key since revoked. Otherwise (keys pinned out of band) a key the
+   * anchor's configuration introduces is accepted, which is how a foreign anchor rolls its keys over.
+   */
+  keysAreCurrent?: boolean;
 }
 
 /** One thing wrong with a chain, with the specification step it failed (e.g. "§10.2 step 3"). */

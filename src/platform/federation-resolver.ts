@@ -45,10 +45,22 @@ const BUSY: ResolveResult = {
   ],
 };
 
+const TOO_SOON: ResolveResult = {
+  ok: false,
+  findings: [
+    {
+      step: '§10.1',
+      code: 'temporarily_unavailable',
+      message: 'this entity was resolved afresh moments ago; try again shortly',
+    },
+  ],
+};
+
 /**
  * Bounds outbound federation traffic whatever triggers it (registration requests, PAR and authorization
  * requests are unauthenticated): a fixed number of resolutions in flight, a bounded queue, and forced
- * refreshes of one entity at most once per interval (the cache serves the rest until the chain expires).
+ * refreshes of one entity at most once per interval (a second one in the interval is refused, never answered
+ * from a cache that may predate a broken chain).
  */
 export function limitResolutions(
   inner: TrustChainResolver,
@@ -71,26 +83,20 @@ export function limitResolutions(
       waiting.shift()?.();
     }
   }
-  function throttle(key: string, opts: ResolveOptions | undefined): ResolveOptions | undefined {
-    if (!opts?.forceRefresh) return opts;
+  /** Whether a forced refresh may go ahead now; never silently downgraded to a cached (possibly stale) chain. */
+  function mayForce(key: string, opts: ResolveOptions | undefined): boolean {
+    if (!opts?.forceRefresh) return true;
     const t = now();
     const last = lastForced.get(key);
-    if (last !== undefined && t - last < limits.forcedRefreshIntervalMs)
-      return { ...opts, forceRefresh: false };
+    if (last !== undefined && t - last < limits.forcedRefreshIntervalMs) return false;
     lastForced.set(key, t);
     if (lastForced.size > 10_000) lastForced.delete(lastForced.keys().next().value as string);
-    return opts;
+    return true;
   }
   return {
+    // Keyed by entity alone: a different trust anchor or entity type is no way around the interval.
     resolve: (entityId, opts) =>
-      slot(
-        () =>
-          inner.resolve(
-            entityId,
-            throttle(`${entityId} ${opts?.trustAnchor ?? ''} ${opts?.entityType ?? ''}`, opts),
-          ),
-        BUSY,
-      ),
+      mayForce(entityId, opts) ? slot(() => inner.resolve(entityId, opts), BUSY) : Promise.resolve(TOO_SOON),
     validateChain: (chain, opts) => slot(() => inner.validateChain(chain, opts), BUSY),
   };
 }
@@ -159,7 +165,7 @@ export function createPlatformResolver(options: {
     if (selfAnchor) {
       const jwks = await options.ownJwks(clock());
       kids = jwks.keys.map((k) => k.kid).join(' ');
-      anchors.push({ entityId: federation.entityId, jwks });
+      anchors.push({ entityId: federation.entityId, jwks, keysAreCurrent: true });
     }
     if (!current || current.kids !== kids) {
       // A fresh cache too: chains validated against a retired or revoked anchor key are not reused.

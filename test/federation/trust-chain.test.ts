@@ -738,3 +738,24 @@ describe('resolve: caching (§10.4, §10.2)', () => {
     assert.equal(paths(t.leaf) + paths(t.intermediate) + paths(t.ta), 5);
   });
 });
+
+describe('a Trust Anchor whose configured keys are its current ones (the platform itself, §4)', () => {
+  it('fail/an older anchor configuration carried in the chain cannot vouch for a key the anchor no longer has', async () => {
+    const t = await threeLevels(topology);
+    // The anchor once published `retired` beside its configured key and signed its statement with it.
+    const retired = await createTestKey('ta-retired');
+    t.ta.keys.push(retired);
+    subordinate(t.ta, t.intermediate).sign = { key: retired };
+    const chain = await fetchChain(resolvers.fetcher(), [t.leaf, t.intermediate, t.ta]);
+    // Today the configured (current) keys no longer hold it.
+    const current = { ...t.anchor, keysAreCurrent: true };
+    const refused = await resolvers.create([current]).validateChain(chain);
+    assert.equal(refused.ok, false);
+    assert.ok(
+      refused.findings.some((f) => f.step.startsWith('§4') && /configured Trust Anchor keys/.test(f.message)),
+      JSON.stringify(refused.findings),
+    );
+    // Pinned out of band instead, the anchor's configuration may introduce a key (rollover).
+    assertOk(await resolvers.create([t.anchor]).validateChain(chain));
+  });
+});

@@ -69,7 +69,7 @@ describe('limits on federation resolutions triggered from outside', () => {
     await Promise.all([first, second]);
   });
 
-  test('ok/a forced refresh of the same entity within the interval is served from the cache', async () => {
+  test('fail/a second forced refresh of the same entity within the interval is refused, not served stale', async () => {
     const g = gatedResolver();
     let now = 0;
     const limited = limitResolutions(
@@ -77,14 +77,17 @@ describe('limits on federation resolutions triggered from outside', () => {
       { concurrent: 4, queued: 4, forcedRefreshIntervalMs: 10_000 },
       () => now,
     );
-    const run = async (entityId: string) => {
-      const r = limited.resolve(entityId, { forceRefresh: true });
+    const run = async (entityId: string, forceRefresh = true) => {
+      const r = limited.resolve(entityId, { forceRefresh });
       await tick();
       g.release();
-      await r;
+      return r;
     };
     await run('https://a.example');
-    await run('https://a.example');
+    const again = await run('https://a.example');
+    assert.equal(again.ok, false);
+    assert.equal(again.findings[0]?.code, 'temporarily_unavailable');
+    await run('https://a.example', false);
     await run('https://b.example');
     now += 10_000;
     await run('https://a.example');

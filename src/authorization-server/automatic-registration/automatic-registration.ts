@@ -48,7 +48,7 @@ const MAX_TRUST_CHAIN_LENGTH = 16;
 
 type RegistrationState =
   /** Never registered, or its registration ended (chain broken, subordinate removed): may register anew. */
-  | { is: 'unregistered' }
+  | { is: 'unregistered'; ended: boolean }
   | { is: 'current'; kind: 'explicit' | 'automatic' }
   /** §12.1.1.1.2: a registration whose chain has expired is resolved again. */
   | { is: 'expired' }
@@ -81,12 +81,12 @@ async function registrationState(storage: Storage, clientId: string, now: Date):
     ])
     .where('applications.client_id', '=', clientId)
     .executeTakeFirst();
-  if (!row) return { is: 'unregistered' };
+  if (!row) return { is: 'unregistered', ended: false };
   if (row.registration_type !== 'federation' || !row.registration_status || !row.kind)
     return { is: 'managed' };
   if (row.registration_status === 'ended') {
     // Deregistered with its registration: it may come back through a valid chain. Suspended: an operator's call.
-    return row.status === 'deleted' ? { is: 'unregistered' } : { is: 'managed' };
+    return row.status === 'deleted' ? { is: 'unregistered', ended: true } : { is: 'managed' };
   }
   if (row.status !== 'active') return { is: 'managed' };
   if (!row.expires_at || row.expires_at <= now.toISOString()) return { is: 'expired' };
@@ -245,7 +245,12 @@ export function createAutomaticRegistration(options: AutomaticRegistrationOption
     state: RegistrationState,
   ): Promise<void> {
     const proofs = proofsOf(ctx, clientId);
-    const result = await resolve(clientId, proofs, state.is === 'expired');
+    // An expired or ended registration is judged on a fresh chain, never on one cached before it broke.
+    const result = await resolve(
+      clientId,
+      proofs,
+      state.is === 'expired' || (state.is === 'unregistered' && state.ended),
+    );
     if (!result.ok) {
       const first = result.findings[0];
       throw oauthError(

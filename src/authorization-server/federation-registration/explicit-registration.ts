@@ -123,6 +123,7 @@ async function chainFor(
   request: RegistrationRequest,
   resolver: TrustChainResolver,
   now: Date,
+  fresh: boolean,
 ): Promise<ResolveResult> {
   // §12.2.2 step 2: the request is a valid Entity Statement before anything is fetched on its behalf, so an
   // unsigned or garbled request costs no outbound request (the chain then checks the key is vouched for).
@@ -146,6 +147,8 @@ async function chainFor(
       trustAnchor: discovered.entity.trustAnchor,
     });
   };
+  // A registration that ended (its chain broke) is judged on a fresh chain, never on one cached before.
+  if (fresh) return attempt(true);
   const cached = await attempt(false);
   // A superior may have vouched for new keys since the chain was cached: one fresh look before refusing.
   return cached.ok ? cached : attempt(true);
@@ -174,7 +177,12 @@ export function registerExplicitRegistration(
       async (request: FastifyRequest, reply: FastifyReply) => {
         const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         const parsed = parseRequest(contentType, request.body, options.entityId);
-        const result = await chainFor(parsed, options.resolver, options.clock());
+        const ended = await options.storage.db
+          .selectFrom('federation_registrations')
+          .select('status')
+          .where('client_id', '=', parsed.claims.sub)
+          .executeTakeFirst();
+        const result = await chainFor(parsed, options.resolver, options.clock(), ended?.status === 'ended');
         if (!result.ok) return sendFederationError(reply, chainRefused(result.findings));
         const entity = result.entity;
         const registration = await registerFederationClient(

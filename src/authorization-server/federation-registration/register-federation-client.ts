@@ -73,6 +73,7 @@ async function rolesFor(
   orgId: string,
   entity: ResolvedEntity,
   types: readonly TrustMarkTypeConfig[],
+  platformEntityId: string,
 ): Promise<{ roles: string[]; markTypes: string[] }> {
   const approved = (
     await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()
@@ -81,12 +82,25 @@ async function rolesFor(
   const markTypes: string[] = [];
   for (const mark of entity.trustMarks) {
     const type = types.find((t) => t.type === mark.trust_mark_type);
-    if (!type) continue;
+    // The platform's own Trust Mark types grant roles only when the platform issued the mark, whoever else a
+    // (foreign) Trust Anchor accredits as an issuer of that type.
+    if (!type || mark.iss !== platformEntityId) continue;
     markTypes.push(type.type);
     // A type naming roles grants those; one naming none grants what the organisation is approved for.
     for (const role of type.roles.length > 0 ? type.roles : approved) granted.add(role);
   }
   return { roles: approved.filter((r) => granted.has(r)).sort(), markTypes: [...new Set(markTypes)].sort() };
+}
+
+/** A JWK Set compared as a set: the same keys in any order. */
+function keySetKey(jwks: unknown): string {
+  const keys = (jwks as { keys?: unknown[] } | undefined)?.keys ?? [];
+  return keys
+    .map((k) =>
+      JSON.stringify(Object.fromEntries(Object.entries(k as object).sort(([a], [b]) => a.localeCompare(b)))),
+    )
+    .sort()
+    .join('\n');
 }
 
 /**
@@ -149,16 +163,31 @@ export async function registerFederationClient(
         .select([
           'federation_subordinates.org_id',
           'federation_subordinates.status',
+          'federation_subordinates.jwks',
           'organisations.status as org_status',
         ])
         .where('federation_subordinates.entity_id', '=', via)
         .executeTakeFirst();
+      // The platform's statement in the chain must state the keys the platform holds for that subordinate
+      // today: a supplied or cached statement from before an operator changed them vouches for nothing.
+      const stated = entity.statements.find((st) => st.iss === input.platformEntityId && st.sub === via);
+      if (subordinate && (!stated || keySetKey(stated.jwks) !== keySetKey(JSON.parse(subordinate.jwks)))) {
+        refusedThrow(
+          `the chain's statement about ${via} does not carry the keys this platform holds for it now`,
+        );
+      }
       if (subordinate?.status !== 'active')
         refusedThrow(`subordinate ${via} is not registered with this platform`);
       if (subordinate!.org_status !== 'active')
         refusedThrow(`the organisation of ${via} is ${subordinate!.org_status}`);
       const orgId = subordinate!.org_id;
-      const { roles, markTypes } = await rolesFor(tx, orgId, entity, input.trustMarkTypes);
+      const { roles, markTypes } = await rolesFor(
+        tx,
+        orgId,
+        entity,
+        input.trustMarkTypes,
+        input.platformEntityId,
+      );
       if (roles.length === 0) {
         refusedThrow(NO_ROLES_MESSAGE, { trust_marks: entity.trustMarks.map((m) => m.trust_mark_type) });
       }

@@ -115,7 +115,11 @@ function settingsFrom(options: TrustChainResolverOptions): Settings {
     return value;
   };
   return {
-    anchors: options.trustAnchors.map((a) => ({ entityId: a.entityId, jwks: structuredClone(a.jwks) })),
+    anchors: options.trustAnchors.map((a) => ({
+      entityId: a.entityId,
+      jwks: structuredClone(a.jwks),
+      ...(a.keysAreCurrent === true ? { keysAreCurrent: true } : {}),
+    })),
     fetcher: options.fetcher,
     clock: options.clock,
     maxChainLength: integer('maxChainLength', options.maxChainLength ?? 7, 2),

@@ -228,6 +228,24 @@ export async function validateTrustChain(
       options.signatureMemo,
     );
     if (f) findings.push(f);
+    // §4: the Trust Anchor's own keys verify ES[i-1] as well. A chain that carries an older Trust Anchor
+    // configuration (still unexpired, listing a key since revoked) must not vouch for a statement signed
+    // with that key: the statement about the top-most subordinate is checked against the configured keys too.
+    if (
+      anchor.keysAreCurrent === true &&
+      anchorCarried &&
+      lastSubordinate >= 1 &&
+      statements[lastSubordinate]!.iss === anchor.entityId
+    ) {
+      const g = await signatureFinding(
+        complete[lastSubordinate]!,
+        anchor.jwks,
+        `ES[${lastSubordinate}] with the configured Trust Anchor keys`,
+        '§4',
+        options.signatureMemo,
+      );
+      if (g) findings.push(g);
+    }
   }
 
   // §3.2 step 18, §6.1.3.2: a critical policy operator that is not understood invalidates the chain.

@@ -72,7 +72,16 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
       ]);
     }
     if (options.trustMark !== false && options.subordinate !== false) {
-      await cli(['federation', 'trust-mark', 'issue', '--type', trustMarkType, '--sub', entity.entityId]);
+      const issued = await cli([
+        'federation',
+        'trust-mark',
+        'issue',
+        '--type',
+        trustMarkType,
+        '--sub',
+        entity.entityId,
+      ]);
+      ids[`mark:${name}`] = issued.id as string;
       const mark = await curl([
         `${platform.url}/federation/trust-mark?trust_mark_type=${encodeURIComponent(trustMarkType)}&sub=${encodeURIComponent(entity.entityId)}`,
       ]);
@@ -219,6 +228,18 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
     );
     const again = await tokenFor('rp', rp.entityId);
     assert.equal(json(again.body).error, 'invalid_client');
+  });
+
+  test('ok/revoking the Trust Mark that granted the roles ends the registration at once', async () => {
+    const rp = await partner('rp-marked');
+    assert.equal((await register(await registrationRequest(rp))).status, 200);
+    const token = json<{ access_token: string }>(
+      (await tokenFor('rp-marked', rp.entityId)).body,
+    ).access_token;
+    assert.equal((await api('rp-marked', token, '/v1/accounts')).status, 200);
+    await cli(['federation', 'trust-mark', 'revoke', ids['mark:rp-marked']!]);
+    const refused = await api('rp-marked', token, '/v1/accounts');
+    assert.ok(refused.status === 401 || refused.status === 403, refused.body);
   });
 
   test('ok/a Trust Chain posted as application/trust-chain+json registers the leaf', async () => {

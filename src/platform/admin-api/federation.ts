@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { endFederationRegistrationsVia } from '../../authorization-server/index.ts';
+import {
+  endFederationRegistration,
+  endFederationRegistrationsVia,
+} from '../../authorization-server/index.ts';
 import type { ChainFinding, ResolveResult, TrustChainResolver } from '../../federation/index.ts';
 import {
   addSubordinate,
@@ -268,8 +271,9 @@ export function registerFederationRoutes(
     async (request) => {
       const { entityId } = request.params as { entityId: string };
       const body = request.body as Partial<SubordinateBody>;
-      return deps.storage.transaction((tx) =>
-        updateSubordinate(
+      return deps.storage.transaction(async (tx) => {
+        const before = await getSubordinate(tx.db, entityId);
+        const updated = await updateSubordinate(
           tx,
           entityId,
           {
@@ -283,8 +287,18 @@ export function registerFederationRoutes(
             metadataPolicyCrit: body.metadata_policy_crit,
           },
           meta(request.actor),
-        ),
-      );
+        );
+        // Registrations rest on what the subordinate was: another organisation or other keys end them now
+        // (§12.3), rather than at their next re-evaluation; the clients register again under the new terms.
+        if (
+          before.org_id !== updated.org_id ||
+          JSON.stringify(before.jwks) !== JSON.stringify(updated.jwks) ||
+          before.is_intermediate !== updated.is_intermediate
+        ) {
+          await endFederationRegistrationsVia(tx, entityId, meta(request.actor));
+        }
+        return updated;
+      });
     },
   );
 
@@ -405,8 +419,14 @@ export function registerFederationRoutes(
     async (request) => getTrustMark(deps.storage.db, (request.params as { id: string }).id),
   );
 
+  // A revoked Trust Mark may have been what granted a client its roles: its registration ends at once and the
+  // client registers again with the marks it still holds (§12.3).
   const revoke = (id: string, actor: string, reason: string | undefined) =>
-    deps.storage.transaction((tx) => revokeTrustMark(tx, id, { ...meta(actor), reason }));
+    deps.storage.transaction(async (tx) => {
+      const revoked = await revokeTrustMark(tx, id, { ...meta(actor), reason });
+      await endFederationRegistration(tx, revoked.sub, `trust mark ${id} was revoked`, meta(actor));
+      return revoked;
+    });
   app.delete(
     '/federation/trust-marks/:id',
     {

@@ -213,6 +213,14 @@ function checkJwks(jwks: unknown): void {
     kids.add(key.kid);
     // Only public keys are ever published (§3.1.1: jwks holds the public part).
     if ('d' in key || 'k' in key || 'p' in key) throw invalid('jwks holds private key material');
+    // Verification cost is the verifier's: RSA keys of sane size with the usual exponent only (a huge modulus
+    // or exponent turns one statement into a denial of service).
+    if (key.kty === 'RSA') {
+      const bits = typeof key.n === 'string' ? Buffer.from(key.n, 'base64url').length * 8 : 0;
+      if (key.e !== 'AQAB' || bits < 2048 || bits > 4096) {
+        throw invalid('RSA keys in jwks must have 2048 to 4096 bits and exponent 65537');
+      }
+    }
   }
 }
 

@@ -283,3 +283,26 @@ describe('validateEntityStatementClaims (§3.1, §3.2)', () => {
     );
   });
 });
+
+describe('federation keys that would make verification a denial of service', () => {
+  const claims = (key: Record<string, unknown>) => ({
+    iss: 'https://a.example',
+    sub: 'https://a.example',
+    iat: 1,
+    exp: 2,
+    jwks: { keys: [{ kid: 'k', kty: 'RSA', ...key }] },
+  });
+  const n = (bits: number) => Buffer.alloc(bits / 8, 0xff).toString('base64url');
+  for (const [name, key] of [
+    ['fail/exponent other than 65537', { n: n(2048), e: 'AQAAAAE' }],
+    ['fail/modulus above 4096 bits', { n: n(8192), e: 'AQAB' }],
+    ['fail/modulus below 2048 bits', { n: n(1024), e: 'AQAB' }],
+  ] as const) {
+    it(name, () => {
+      assert.throws(() => validateEntityStatementClaims(claims(key)), { code: 'invalid_claim' });
+    });
+  }
+  it('ok/2048-bit key with exponent 65537', () => {
+    validateEntityStatementClaims(claims({ n: n(2048), e: 'AQAB' }));
+  });
+});

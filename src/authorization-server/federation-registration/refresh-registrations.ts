@@ -115,7 +115,11 @@ export async function refreshFederationRegistrations(options: RefreshOptions): P
       );
       outcome.renewed.push(row.client_id);
     } catch (err) {
-      if (!(err instanceof FederationError) || err.status >= 500) throw err;
+      if (!(err instanceof FederationError) || err.status >= 500) {
+        // One client's unexpected failure must not leave every other due registration unexamined.
+        options.logger.error({ err, client_id: row.client_id }, 'federation registration renewal failed');
+        continue;
+      }
       const unchecked = result.findings.find((f) => f.code === 'trust_mark_status_unavailable');
       if (
         unchecked &&

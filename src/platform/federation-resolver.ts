@@ -24,14 +24,28 @@ export interface ResolutionLimits {
   concurrent: number;
   /** Resolutions waiting; beyond this a resolution is refused at once (a finding, not an exception). */
   queued: number;
-  /** A forced refresh of the same entity within this window is served from the cache instead. */
+  /** A second forced refresh of the same entity within this window is refused. */
   forcedRefreshIntervalMs: number;
+  /** The caller gets an answer by then (a finding); the work itself keeps its slot until it ends. */
+  deadlineMs: number;
 }
 
 export const DEFAULT_RESOLUTION_LIMITS: ResolutionLimits = {
   concurrent: 8,
   queued: 64,
   forcedRefreshIntervalMs: 10_000,
+  deadlineMs: 20_000,
+};
+
+const TIMED_OUT: ResolveResult = {
+  ok: false,
+  findings: [
+    {
+      step: '§10.1',
+      code: 'temporarily_unavailable',
+      message: 'the trust chain could not be resolved in time; try again shortly',
+    },
+  ],
 };
 
 const BUSY: ResolveResult = {
@@ -70,11 +84,8 @@ export function limitResolutions(
   let running = 0;
   const waiting: Array<() => void> = [];
   const lastForced = new Map<string, number>();
-  async function slot<T>(work: () => Promise<T>, busy: T): Promise<T> {
-    if (running >= limits.concurrent) {
-      if (waiting.length >= limits.queued) return busy;
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    }
+  async function run<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= limits.concurrent) await new Promise<void>((resolve) => waiting.push(resolve));
     running++;
     try {
       return await work();
@@ -82,6 +93,16 @@ export function limitResolutions(
       running--;
       waiting.shift()?.();
     }
+  }
+  function slot(work: () => Promise<ResolveResult>, busy: ResolveResult): Promise<ResolveResult> {
+    if (running >= limits.concurrent && waiting.length >= limits.queued) return Promise.resolve(busy);
+    const done = run(work);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<ResolveResult>((resolve) => {
+      timer = setTimeout(resolve, limits.deadlineMs, TIMED_OUT);
+      timer.unref();
+    });
+    return Promise.race([done, late]).finally(() => clearTimeout(timer));
   }
   /** Whether a forced refresh may go ahead now; never silently downgraded to a cached (possibly stale) chain. */
   function mayForce(key: string, opts: ResolveOptions | undefined): boolean {

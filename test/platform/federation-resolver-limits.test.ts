@@ -28,7 +28,7 @@ describe('limits on federation resolutions triggered from outside', () => {
     const g = gatedResolver();
     const limited = limitResolutions(
       g.inner,
-      { concurrent: 2, queued: 10, forcedRefreshIntervalMs: 0 },
+      { concurrent: 2, queued: 10, forcedRefreshIntervalMs: 0, deadlineMs: 60_000 },
       () => 0,
     );
     const results = [1, 2, 3, 4].map((n) => limited.resolve(`https://e${n}.example`));
@@ -52,7 +52,7 @@ describe('limits on federation resolutions triggered from outside', () => {
     const g = gatedResolver();
     const limited = limitResolutions(
       g.inner,
-      { concurrent: 1, queued: 1, forcedRefreshIntervalMs: 0 },
+      { concurrent: 1, queued: 1, forcedRefreshIntervalMs: 0, deadlineMs: 60_000 },
       () => 0,
     );
     const first = limited.resolve('https://a.example');
@@ -74,7 +74,7 @@ describe('limits on federation resolutions triggered from outside', () => {
     let now = 0;
     const limited = limitResolutions(
       g.inner,
-      { concurrent: 4, queued: 4, forcedRefreshIntervalMs: 10_000 },
+      { concurrent: 4, queued: 4, forcedRefreshIntervalMs: 10_000, deadlineMs: 60_000 },
       () => now,
     );
     const run = async (entityId: string, forceRefresh = true) => {
@@ -100,5 +100,26 @@ describe('limits on federation resolutions triggered from outside', () => {
         ['https://a.example', true],
       ],
     );
+  });
+
+  test('fail/a resolution that outlives the deadline answers in time with a finding and keeps its slot', async () => {
+    const g = gatedResolver();
+    const limited = limitResolutions(
+      g.inner,
+      { concurrent: 1, queued: 1, forcedRefreshIntervalMs: 0, deadlineMs: 30 },
+      () => 0,
+    );
+    const late = await limited.resolve('https://slow.example');
+    assert.equal(late.ok, false);
+    assert.match(late.findings[0]?.message ?? '', /in time/);
+    // The slow work still runs: the next resolution waits for it rather than adding to the load.
+    const next = limited.resolve('https://next.example');
+    await tick();
+    assert.equal(g.calls.length, 1);
+    g.release();
+    await tick();
+    g.release();
+    await next;
+    assert.equal(g.calls.length, 2);
   });
 });

@@ -61,8 +61,21 @@ export interface AuthorizationServer {
 
 interface CertState {
   presented: PresentedCertificate | undefined;
-  /** The platform's record of the presented certificate, when it issued it. */
-  issued: { client_id: string; org_id: string; subject: string; status: string } | undefined;
+  /**
+   * The platform's record of the presented certificate, when it issued it, with the state of the application
+   * it was issued to and of that application's organisation (null: the application no longer exists).
+   */
+  issued:
+    | {
+        client_id: string;
+        org_id: string;
+        subject: string;
+        status: string;
+        app_status: string | null;
+        app_org_id: string | null;
+        app_org_status: string | null;
+      }
+    | undefined;
 }
 
 /** RFC 7591 §2.3: a software statement is used within minutes of being issued. */
@@ -188,9 +201,12 @@ export async function createAuthorizationServer(
           return s?.presented?.chainTrusted === true && s.issued?.status === 'active';
         },
         // Matched by the thumbprint of a certificate the platform issued to this very client, which fixes
-        // issuer and exact subject at once; never a DN pattern. A dynamically registered client authenticates
-        // with its software's certificate: one the platform issued, active, to the client's own organisation,
-        // whose exact subject is the registered tls_client_auth_subject_dn (string equality, no pattern).
+        // issuer and exact subject at once; never a DN pattern (the client itself is active, or it would not
+        // have loaded). A dynamically registered client authenticates with its software's certificate: one the
+        // platform issued, active, to an application of the client's own organisation that is itself still
+        // active in an active organisation (suspending or deleting the software stops its certificate working
+        // for every client registered with it), whose exact subject is the registered
+        // tls_client_auth_subject_dn (string equality, no pattern).
         certificateSubjectMatches: (ctx, property, expected) => {
           const s = stateOf(ctx);
           const client = ctx.oidc.client as
@@ -204,7 +220,10 @@ export async function createAuthorizationServer(
             client.registration_type === 'dynamic' &&
             typeof expected === 'string' &&
             s.issued.subject === expected &&
-            s.issued.org_id === client.org_id
+            s.issued.org_id === client.org_id &&
+            s.issued.app_org_id === client.org_id &&
+            s.issued.app_status === 'active' &&
+            s.issued.app_org_status === 'active'
           );
         },
       },
@@ -263,10 +282,21 @@ export async function createAuthorizationServer(
     const presented = resolveCertificate(ctx.req, clock());
     let issued: CertState['issued'];
     if (presented) {
+      // With the state of the application the certificate was issued to (the software, for a dynamic client).
       issued = await storage.db
         .selectFrom('certificates')
-        .select(['client_id', 'org_id', 'subject', 'status'])
-        .where('x5t_s256', '=', presented.x5t)
+        .leftJoin('applications', 'applications.client_id', 'certificates.client_id')
+        .leftJoin('organisations', 'organisations.id', 'applications.org_id')
+        .select([
+          'certificates.client_id',
+          'certificates.org_id',
+          'certificates.subject',
+          'certificates.status',
+          'applications.status as app_status',
+          'applications.org_id as app_org_id',
+          'organisations.status as app_org_status',
+        ])
+        .where('certificates.x5t_s256', '=', presented.x5t)
         .executeTakeFirst();
       if (issued?.status === 'revoked' && ctx.method === 'POST') {
         // A revoked certificate authenticates nothing and binds nothing (RFC 6749 §5.2 invalid_client).

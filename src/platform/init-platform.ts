@@ -5,6 +5,7 @@ import {
   CertificateAuthority,
   createIssuingCa,
   createRootCa,
+  type KeyAlgorithm,
   storeCertificateAuthorities,
 } from '../pki/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -37,6 +38,13 @@ const ROOT_DAYS = 20 * 365;
 const ISSUING_DAYS = 10 * 365;
 
 export const crlUrlOf = (config: PlatformConfig) => `${config.publicUrl}${CRL_PATH}`;
+
+/**
+ * The directory signs software statements with ES256 or PS256 only (what registration accepts, RFC 7591 §2.3
+ * leaving the choice to us): PS256 when that is the configured algorithm, ES256 otherwise (ES384, EdDSA).
+ */
+export const softwareStatementKeyAlgorithm = (configured: KeyAlgorithm): 'ES256' | 'PS256' =>
+  configured === 'PS256' ? 'PS256' : 'ES256';
 
 /**
  * Creates the data directory, the key-encryption key, the database, the root and issuing CAs, the platform
@@ -92,7 +100,12 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
       const keys = [
         await createSigningKey('access_token', config.pki.keyAlgorithm, kek, now),
         await createSigningKey('federation', config.pki.keyAlgorithm, kek, now),
-        await createSigningKey('software_statement', config.pki.keyAlgorithm, kek, now),
+        await createSigningKey(
+          'software_statement',
+          softwareStatementKeyAlgorithm(config.pki.keyAlgorithm),
+          kek,
+          now,
+        ),
       ];
       token = await storage.transaction(async (tx) => {
         await storeCertificateAuthorities(tx, { root, issuing }, kek, now);

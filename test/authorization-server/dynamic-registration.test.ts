@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, type JWK, SignJWT } from 'jose';
+import { sql } from 'kysely';
 import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { verifyAuditChain } from '../../src/audit/index.ts';
@@ -443,6 +444,186 @@ for (const target of targets) {
       ).serial;
       await storage.transaction((tx) => ca.revoke(tx, serial, 'keyCompromise', meta));
       assertRefused(await tokenRequest(body.client_id, mtls(victim)), 401, 'invalid_client');
+    });
+
+    test('fail/token endpoint: suspending the software stops its certificate authenticating the clients registered with it', async () => {
+      // Operator suspends software S: a dynamic client D registered with S's statement names S's certificate
+      // subject, and S's certificate must stop authenticating D as it stops authenticating S.
+      const s = await issueCredential(acme, `Suspended software ${randomUUID()}`, ['partner_reader']);
+      const d = await registered(
+        {},
+        {
+          software_id: s.clientId,
+          roles: ['partner_reader'],
+          scope: 'accounts:read',
+          tls_client_auth_subject_dn: s.subject,
+          client_name: 'Suspended software client',
+        },
+      );
+      assert.equal((await tokenRequest(d.client_id, mtls(s))).status, 200);
+      await storage.transaction((tx) => setApplicationStatus(tx, s.clientId, 'suspended', meta));
+      assertRefused(await tokenRequest(d.client_id, mtls(s)), 401, 'invalid_client');
+      assertRefused(await tokenRequest(s.clientId, mtls(s)), 401, 'invalid_client');
+      // Its management is refused too: the statement's software is no longer approved.
+      const update = await call('PUT', `/register/${d.client_id}`, updateBody(d), {
+        token: d.registration_access_token,
+      });
+      assertRefused(update, 400, 'unapproved_software_statement');
+      await storage.transaction((tx) => setApplicationStatus(tx, s.clientId, 'active', meta));
+      assert.equal(await tokenRequest(d.client_id, mtls(s)).then((r) => r.status), 200);
+    });
+
+    test('fail/registration and update: the subject of a suspended application’s certificate is no client’s identity', async () => {
+      const paused = await issueCredential(acme, `Paused cert ${randomUUID()}`, ['partner_reader']);
+      await storage.transaction((tx) => setApplicationStatus(tx, paused.clientId, 'suspended', meta));
+      // The statement names no subject: the request names that of another application of the organisation.
+      const { jwt, jti } = await mint({ tls_client_auth_subject_dn: undefined });
+      const before = await counts();
+      const r = await call('POST', '/register', {
+        software_statement: jwt,
+        tls_client_auth_subject_dn: paused.subject,
+      });
+      assertRefused(r, 400, 'invalid_client_metadata', ['tls_client_auth_subject_dn']);
+      assert.deepEqual(await counts(), before);
+      assert.equal(await statementStatus(jti), 'issued');
+      // A client registered with an application's certificate that is suspended afterwards cannot be updated
+      // while it names that certificate.
+      const later = await issueCredential(acme, `Paused later ${randomUUID()}`, ['partner_reader']);
+      const body = await registered(
+        { tls_client_auth_subject_dn: later.subject },
+        { tls_client_auth_subject_dn: undefined },
+      );
+      assert.equal(body.tls_client_auth_subject_dn, later.subject);
+      await storage.transaction((tx) => setApplicationStatus(tx, later.clientId, 'suspended', meta));
+      assertRefused(await tokenRequest(body.client_id, mtls(later)), 401, 'invalid_client');
+      const update = await call('PUT', `/register/${body.client_id}`, updateBody(body), {
+        token: body.registration_access_token,
+      });
+      assertRefused(update, 400, 'invalid_client_metadata', ['tls_client_auth_subject_dn']);
+    });
+
+    test('fail/jwks that is not a JWK Set (null, a string, an array, a number): invalid_client_metadata, not a 500', async () => {
+      const key = {
+        ...(await exportJWK(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)),
+        kid: 'k1',
+      };
+      const claims = {
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key] },
+        tls_client_auth_subject_dn: undefined,
+      };
+      for (const jwks of [null, 'keys', [key], 42, { keys: null }]) {
+        const { jwt, jti } = await mint(claims);
+        const before = await counts();
+        const r = await call('POST', '/register', { software_statement: jwt, jwks });
+        assertRefused(r, 400, 'invalid_client_metadata', ['jwks']);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued');
+      }
+      const body = await registered({}, claims);
+      const update = await call('PUT', `/register/${body.client_id}`, updateBody(body, { jwks: null }), {
+        token: body.registration_access_token,
+      });
+      assertRefused(update, 400, 'invalid_client_metadata', ['jwks']);
+    });
+
+    test('fail/an update cannot widen back beyond the software’s current roles (statement ∩ software ∩ organisation)', async () => {
+      const s = await issueCredential(acme, `Narrowed software ${randomUUID()}`, [
+        'partner_reader',
+        'partner_writer',
+      ]);
+      const claims = {
+        software_id: s.clientId,
+        tls_client_auth_subject_dn: s.subject,
+        client_name: 'Narrowed software client',
+      };
+      const body = await registered({ scope: 'accounts:read' }, claims);
+      assert.deepEqual(body.roles, ['partner_reader']);
+      const path = `/register/${body.client_id}`;
+      // While the software still holds both roles, widening back within the statement is allowed.
+      const widened = await call('PUT', path, updateBody(body, { roles: undefined, scope: undefined }), {
+        token: body.registration_access_token,
+      });
+      assert.equal(widened.status, 200, JSON.stringify(widened.body));
+      assert.deepEqual(widened.body.roles, ['partner_reader', 'partner_writer']);
+      const narrowed = await call('PUT', path, updateBody(widened.body, { scope: 'accounts:read' }), {
+        token: String(widened.body.registration_access_token),
+      });
+      assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));
+      let token = String(narrowed.body.registration_access_token);
+      // The operator takes partner_writer from the software: the statement still names it, the software may not.
+      await storage.db
+        .deleteFrom('application_roles')
+        .where('client_id', '=', s.clientId)
+        .where('role', '=', 'partner_writer')
+        .execute();
+      for (const changes of [
+        { roles: ['partner_reader', 'partner_writer'], scope: undefined },
+        { scope: 'accounts:read accounts:write', roles: undefined },
+      ]) {
+        const r = await call('PUT', path, updateBody(narrowed.body, changes), { token });
+        assertRefused(r, 400, 'invalid_client_metadata', [Object.keys(changes)[0]!]);
+      }
+      // Without a role or scope requested, the client gets what the software still holds, no more.
+      const all = await call('PUT', path, updateBody(narrowed.body, { roles: undefined, scope: undefined }), {
+        token,
+      });
+      assert.equal(all.status, 200, JSON.stringify(all.body));
+      assert.deepEqual(all.body.roles, ['partner_reader']);
+      assert.equal(all.body.scope, 'accounts:read');
+      token = String(all.body.registration_access_token);
+      // A new statement naming the role (issued before the change) registers without it too.
+      const fresh = await registered({}, claims);
+      assert.deepEqual(fresh.roles, ['partner_reader']);
+      const tokenResponse = await tokenRequest(body.client_id, mtls(s));
+      assert.equal(tokenResponse.status, 200, JSON.stringify(tokenResponse.body));
+      assert.equal(tokenResponse.body.scope, 'accounts:read');
+    });
+
+    test('fail/two concurrent registrations picking the same client name: the second gets a qualified name, not a 500', {
+      skip: target.name !== 'postgres' && 'SQLite has a single writer: registrations never interleave',
+    }, async () => {
+      const name = `Race ${randomUUID()}`;
+      // Another registration inserts an application with the name and commits only once ours is blocked on it.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let inserted!: () => void;
+      const insertedYet = new Promise<void>((resolve) => {
+        inserted = resolve;
+      });
+      const other = storage.transaction(async (tx) => {
+        const id = await createApplication(
+          tx,
+          { orgId: acme, name, roles: ['partner_reader'], authMethod: 'tls_client_auth' },
+          meta,
+        );
+        inserted();
+        await gate;
+        return id;
+      });
+      await insertedYet;
+      const { jwt } = await mint({ client_name: name });
+      const reply = call('POST', '/register', { software_statement: jwt });
+      try {
+        // Wait until our registration's insert waits on the other transaction's uncommitted row.
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const { rows } = await sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND query ILIKE 'insert into "applications"%'`.execute(storage.db);
+          if (rows[0]!.n > 0) break;
+          assert.ok(Date.now() < deadline, 'the registration never waited on the other application’s name');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        release();
+      }
+      await other;
+      const r = await reply;
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.client_name, `${name} (${r.body.client_id})`);
     });
 
     const statementRefusals: Array<{

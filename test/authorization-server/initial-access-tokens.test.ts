@@ -16,7 +16,12 @@ import {
   issueInitialAccessToken,
   revokeInitialAccessToken,
 } from '../../src/authorization-server/index.ts';
-import { createApplication, createOrganisation, setOrganisationStatus } from '../../src/directory/index.ts';
+import {
+  createApplication,
+  createOrganisation,
+  setApplicationStatus,
+  setOrganisationStatus,
+} from '../../src/directory/index.ts';
 import { type CertificateAuthority, decryptPrivateKey } from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
 import type { Storage } from '../../src/storage/index.ts';
@@ -730,6 +735,122 @@ for (const target of targets) {
       } = info;
       return { ...rest, ...changes };
     }
+
+    test('fail/a revoked initial access token authorises no widening: narrowing and key rotation still work', async () => {
+      // Before revocation a client may widen back within the token's roles.
+      const live = await issue();
+      const before = await registered(live.initial_access_token, metadata({ roles: ['partner_reader'] }));
+      const widened = await call(
+        'PUT',
+        `/register/${before.client_id}`,
+        updateBody(before, { roles: undefined, scope: undefined }),
+        { token: before.registration_access_token },
+      );
+      assert.equal(widened.status, 200, JSON.stringify(widened.body));
+      assert.deepEqual(widened.body.roles, ['partner_reader', 'partner_writer']);
+
+      // Revoked: the client may still narrow, but never widen back, not even within the token's roles.
+      const iat = await issue();
+      const body = await registered(iat.initial_access_token);
+      assert.deepEqual(body.roles, ['partner_reader', 'partner_writer']);
+      const path = `/register/${body.client_id}`;
+      await storage.transaction((tx) => revokeInitialAccessToken(tx, iat.id, meta));
+      const narrowed = await call(
+        'PUT',
+        path,
+        updateBody(body, { roles: ['partner_reader'], scope: undefined }),
+        {
+          token: body.registration_access_token,
+        },
+      );
+      assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));
+      assert.deepEqual(narrowed.body.roles, ['partner_reader']);
+      const token = String(narrowed.body.registration_access_token);
+      const refusals: Array<{ changes: Record<string, unknown>; field: string }> = [
+        { changes: { roles: undefined, scope: undefined }, field: 'roles' },
+        { changes: { roles: ['partner_reader', 'partner_writer'], scope: undefined }, field: 'roles' },
+        { changes: { roles: undefined, scope: 'accounts:read accounts:write' }, field: 'scope' },
+        {
+          changes: { grant_types: ['client_credentials', 'authorization_code'], redirect_uris: [CALLBACK] },
+          field: 'grant_types',
+        },
+        {
+          changes: { tls_client_auth_subject_dn: otherAcmeApp.subject },
+          field: 'tls_client_auth_subject_dn',
+        },
+      ];
+      for (const { changes, field } of refusals) {
+        const r = await call('PUT', path, updateBody(narrowed.body, changes), { token });
+        assertRefused(r, 400, 'invalid_client_metadata', [field]);
+      }
+      const same = await call('PUT', path, updateBody(narrowed.body), { token });
+      assert.equal(same.status, 200, JSON.stringify(same.body));
+      assert.deepEqual(same.body.roles, ['partner_reader']);
+      assert.equal(same.body.scope, 'accounts:read');
+
+      // Key rotation: a private_key_jwt client replaces its keys after its token is revoked.
+      const key = async (kid: string) => ({
+        ...(await exportJWK(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)),
+        kid,
+      });
+      const keyed = await issue();
+      const client = await registered(
+        keyed.initial_access_token,
+        metadata({
+          token_endpoint_auth_method: 'private_key_jwt',
+          tls_client_auth_subject_dn: undefined,
+          jwks: { keys: [await key('k1')] },
+          grant_types: ['authorization_code'],
+          redirect_uris: [CALLBACK],
+        }),
+      );
+      await storage.transaction((tx) => revokeInitialAccessToken(tx, keyed.id, meta));
+      const rotatedKeys = { keys: [await key('k2')] };
+      const rotated = await call(
+        'PUT',
+        `/register/${client.client_id}`,
+        updateBody(client, { jwks: rotatedKeys }),
+        {
+          token: client.registration_access_token,
+        },
+      );
+      assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+      assert.deepEqual(rotated.body.jwks, rotatedKeys);
+      const moreUris = await call(
+        'PUT',
+        `/register/${client.client_id}`,
+        updateBody(rotated.body, { redirect_uris: [CALLBACK, 'https://app.acme.example/other'] }),
+        { token: String(rotated.body.registration_access_token) },
+      );
+      assertRefused(moreUris, 400, 'invalid_redirect_uri', ['redirect_uris']);
+    });
+
+    test('fail/the subject of a suspended application’s certificate registers no client, and stops authenticating the client registered with it', async () => {
+      const paused = await issueCredential(acme, `Paused ${randomUUID()}`, ['partner_reader']);
+      await storage.transaction((tx) => setApplicationStatus(tx, paused.clientId, 'suspended', meta));
+      const iat = await issue();
+      const before = await counts();
+      assertRefused(
+        await register(iat.initial_access_token, metadata({ tls_client_auth_subject_dn: paused.subject })),
+        400,
+        'invalid_client_metadata',
+        ['tls_client_auth_subject_dn'],
+      );
+      assert.deepEqual(await counts(), before);
+      assert.equal(await usedCount(iat.id), 0);
+      // Registered with an active application's certificate that is suspended afterwards: 401 at the token
+      // endpoint for the client too, until the application is active again.
+      const later = await issueCredential(acme, `Paused later ${randomUUID()}`, ['partner_reader']);
+      const body = await registered(
+        iat.initial_access_token,
+        metadata({ tls_client_auth_subject_dn: later.subject }),
+      );
+      assert.equal((await tokenRequest(body.client_id, mtls(later))).status, 200);
+      await storage.transaction((tx) => setApplicationStatus(tx, later.clientId, 'suspended', meta));
+      assertRefused(await tokenRequest(body.client_id, mtls(later)), 401, 'invalid_client');
+      await storage.transaction((tx) => setApplicationStatus(tx, later.clientId, 'active', meta));
+      assert.equal((await tokenRequest(body.client_id, mtls(later))).status, 200);
+    });
 
     test('ok/RFC 7592 for a client registered with a token: read, narrow, refuse widening or a statement, delete', async () => {
       const iat = await issue({ roles: ['partner_reader', 'partner_writer'] });

@@ -177,6 +177,31 @@ for (const target of targets) {
       assert.equal(gone.status, 401);
     });
 
+    test('fail/the operator suspends the software: its certificate no longer authenticates the client registered with it', async () => {
+      const registered = await register({ software_statement: await issueStatement() });
+      const clientId = registered.clientMetadata().client_id;
+      const config = new client.Configuration(
+        registered.serverMetadata(),
+        clientId,
+        { use_mtls_endpoint_aliases: true },
+        client.TlsClientAuth(),
+      );
+      config[client.customFetch] = fetchOverMtls;
+      const before = await client.clientCredentialsGrant(config);
+      assert.equal((await gateway(before.access_token)).status, 200);
+      await cli(['app', 'suspend', ids.software!, '--reason', 'e2e']);
+      try {
+        await assert.rejects(client.clientCredentialsGrant(config), (err: { error?: string }) => {
+          assert.equal(err.error, 'invalid_client');
+          return true;
+        });
+      } finally {
+        await cli(['app', 'activate', ids.software!]);
+      }
+      const after = await client.clientCredentialsGrant(config);
+      assert.equal((await gateway(after.access_token)).status, 200);
+    });
+
     test('fail/openid-client surfaces RFC 7591 §3.2.2 errors: a replayed statement, a widened scope, no statement', async () => {
       const statement = await issueStatement();
       await register({ software_statement: statement });

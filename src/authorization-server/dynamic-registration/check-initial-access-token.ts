@@ -103,14 +103,26 @@ export async function claimInitialAccessToken(
   throw invalidToken(REASONS[reason]);
 }
 
-/** The token a client was registered with, read again for RFC 7592 management (whatever its state today). */
-export async function loadInitialAccessTokenGrant(db: Db, id: string): Promise<InitialAccessTokenGrant> {
+/**
+ * The token a client was registered with, read again for RFC 7592 management, with whether an operator has
+ * revoked it since (then it authorises no widening of the client any more; see update-client.ts). Its expiry and
+ * its uses do not matter here: they bound registering with it, not managing what it registered.
+ */
+export async function loadInitialAccessTokenGrant(
+  db: Db,
+  id: string,
+): Promise<InitialAccessTokenGrant & { revoked: boolean }> {
   const row = await db
     .selectFrom('initial_access_tokens')
-    .select(['id', 'org_id', 'roles'])
+    .select(['id', 'org_id', 'roles', 'revoked_at'])
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
-  return { id: row.id, orgId: row.org_id, roles: JSON.parse(row.roles) as string[] };
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    roles: JSON.parse(row.roles) as string[],
+    revoked: row.revoked_at !== null,
+  };
 }
 
 /**

@@ -26,13 +26,20 @@ export async function checkStatementUnused(db: Db, statement: SoftwareStatement)
 
 export interface ApprovedSoftware {
   orgId: string;
-  /** The statement's roles the organisation is still approved for: the most a client of it may hold. */
+  /**
+   * The most a client may hold: the statement's roles the software still holds and the organisation is still
+   * approved for (without a statement, the initial access token's the organisation is still approved for).
+   */
   roles: string[];
+  /** With a statement: the software's current roles. */
+  softwareRoles?: string[] | undefined;
 }
 
 /**
- * The software the statement describes and its organisation are active, and the organisation is still
- * approved for at least one of the statement's roles; otherwise the statement is not approved (any more).
+ * The software the statement describes and its organisation are active, and at least one of the statement's
+ * roles is still both the software's and approved for the organisation; otherwise the statement is not
+ * approved (any more). Read again at every update (RFC 7592 §2.2): the statement is the ceiling, what the
+ * software and its organisation may still do today bounds it (its `exp` only bounds registering with it).
  */
 export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement): Promise<ApprovedSoftware> {
   const software = await db
@@ -57,11 +64,25 @@ export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement
       await db.selectFrom('organisation_roles').select('role').where('org_id', '=', statement.orgId).execute()
     ).map((r) => r.role),
   );
-  const roles = statement.roles.filter((r) => approved.has(r)).sort();
-  if (roles.length === 0) {
+  const softwareRoles = (
+    await db
+      .selectFrom('application_roles')
+      .select('role')
+      .where('client_id', '=', statement.softwareId)
+      .execute()
+  )
+    .map((r) => r.role)
+    .sort();
+  if (!statement.roles.some((r) => approved.has(r))) {
     throw unapprovedStatement(
       `organisation ${statement.orgId} is approved for none of the statement’s roles`,
     );
   }
-  return { orgId: statement.orgId, roles };
+  const roles = statement.roles.filter((r) => approved.has(r) && softwareRoles.includes(r)).sort();
+  if (roles.length === 0) {
+    throw unapprovedStatement(
+      `software ${statement.softwareId} holds none of the statement’s roles any more`,
+    );
+  }
+  return { orgId: statement.orgId, roles, softwareRoles };
 }

@@ -9,8 +9,14 @@ export interface PolicyContext {
   approvedRoles: readonly string[];
   /** role → the scopes it grants, for the approved roles. */
   roleScopes: ReadonlyMap<string, readonly string[]>;
-  /** Exact subjects of the certificates the platform issued to the organisation, active and unexpired. */
+  /**
+   * Exact subjects of the certificates the platform issued to the organisation, active and unexpired, whose
+   * application is the organisation's own and still active (a suspended or deleted application's certificate
+   * vouches for no client), the organisation active.
+   */
   certificateSubjects: ReadonlySet<string>;
+  /** The software's current roles (a statement's authority): why a role the statement names is not allowed. */
+  softwareRoles: readonly string[] | undefined;
 }
 
 export async function loadPolicyContext(
@@ -28,15 +34,21 @@ export async function loadPolicyContext(
   for (const row of rows) roleScopes.get(row.role)?.push(row.scope);
   const certificates = await db
     .selectFrom('certificates')
-    .select('subject')
-    .where('org_id', '=', approved.orgId)
-    .where('status', '=', 'active')
-    .where('not_after', '>', now.toISOString())
+    .innerJoin('applications', 'applications.client_id', 'certificates.client_id')
+    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
+    .select('certificates.subject')
+    .where('certificates.org_id', '=', approved.orgId)
+    .where('certificates.status', '=', 'active')
+    .where('certificates.not_after', '>', now.toISOString())
+    .where('applications.org_id', '=', approved.orgId)
+    .where('applications.status', '=', 'active')
+    .where('organisations.status', '=', 'active')
     .execute();
   return {
     orgId: approved.orgId,
     approvedRoles: approved.roles,
     roleScopes,
     certificateSubjects: new Set(certificates.map((c) => c.subject)),
+    softwareRoles: approved.softwareRoles,
   };
 }

@@ -51,9 +51,16 @@ async function claimStatement(tx: Tx, statement: SoftwareStatement, now: Date): 
  * the organisation has it (the software itself usually does), then qualified by the new client_id: the name is
  * for people, the client_id identifies.
  */
-async function availableName(tx: Tx, orgId: string, clientId: string, wanted: string): Promise<string> {
+async function availableName(
+  tx: Tx,
+  orgId: string,
+  clientId: string,
+  wanted: string,
+  qualify: boolean,
+): Promise<string> {
   const suffix = ` (${clientId})`;
-  const candidates = [wanted.slice(0, 200), `${wanted.slice(0, 200 - suffix.length)}${suffix}`];
+  const qualified = `${wanted.slice(0, 200 - suffix.length)}${suffix}`;
+  const candidates = qualify ? [qualified] : [wanted.slice(0, 200), qualified];
   for (const candidate of candidates) {
     const { name, key } = normaliseName('client_name', candidate);
     const taken = await tx.db
@@ -103,7 +110,23 @@ export function asRegistrationError(err: unknown, authority: RegistrationAuthori
       ? unapprovedStatement(err.message)
       : new RegistrationError(REGISTRATION_ERRORS.invalidClientMetadata, 400, err.message);
   }
+  // A name (or client_id) taken again by a concurrent registration after the retry: refused, not a 500.
+  if (err.code === 'conflict') {
+    return new RegistrationError(REGISTRATION_ERRORS.invalidClientMetadata, 400, err.message);
+  }
   return err;
+}
+
+/**
+ * A concurrent registration created an application with the same name (or client_id) between availableName's
+ * read and the insert: the directory's own check (`conflict`) or, when both inserted at once, the unique
+ * constraint (PostgreSQL 23505; SQLite has a single writer and never gets here). The transaction rolled back,
+ * the statement and the token use with it, so the registration can simply run again.
+ */
+function isUniquenessRace(err: unknown): boolean {
+  if (isCodedError(err)) return err.code === 'conflict';
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '23505' || /UNIQUE constraint failed/i.test(String(e?.message ?? ''));
 }
 
 /** Who registers: the software the statement describes, else the holder of the initial access token. */
@@ -123,6 +146,7 @@ async function createDynamicClient(
   registered: RegisteredClient,
   tokenHash: string,
   now: Date,
+  qualifyName: boolean,
 ): Promise<string> {
   const { statement, initialAccessToken } = authority;
   // The token first: its row lock orders concurrent registrations with its last use before anything else.
@@ -134,7 +158,7 @@ async function createDynamicClient(
     tx,
     {
       orgId,
-      name: await availableName(tx, orgId, clientId, registered.clientName ?? clientId),
+      name: await availableName(tx, orgId, clientId, registered.clientName ?? clientId, qualifyName),
       roles: registered.roles,
       authMethod: registered.authMethod,
       metadata: registered.metadata,
@@ -236,11 +260,20 @@ export async function registerClient(
   const result = await evaluateRegistrationPolicy(request, authority, context);
   if (!result.ok) throw policyRefused(result.findings);
   const token = newRegistrationAccessToken();
+  const create = (qualifyName: boolean) =>
+    storage.transaction((tx) =>
+      createDynamicClient(tx, authority, approved.orgId, result.client, token.hash, now, qualifyName),
+    );
   let clientId: string;
   try {
-    clientId = await storage.transaction((tx) =>
-      createDynamicClient(tx, authority, approved.orgId, result.client, token.hash, now),
-    );
+    try {
+      clientId = await create(false);
+    } catch (err) {
+      if (!isUniquenessRace(err)) throw err;
+      // Once more, with a new client_id and the name qualified by it: unique whatever the other registration did.
+      options.logger.info({ err }, 'registration raced another for its name; retrying with a qualified name');
+      clientId = await create(true);
+    }
   } catch (err) {
     throw asRegistrationError(err, authority);
   }

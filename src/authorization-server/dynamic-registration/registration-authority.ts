@@ -46,5 +46,5 @@ export async function approveAuthority(
   if (roles.length === 0) {
     throw unapprovedStatement('the initial access token allows none of the software statement’s roles');
   }
-  return { orgId: approved.orgId, roles };
+  return { orgId: approved.orgId, roles, softwareRoles: approved.softwareRoles };
 }

@@ -2,6 +2,9 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import { lintClientJwks } from '../../../directory/index.ts';
 import { type Draft, metadataFinding } from './draft.ts';
 
+const isJwkSet = (v: unknown): v is { keys: unknown[] } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Array.isArray((v as { keys?: unknown }).keys);
+
 async function thumbprints(jwks: unknown): Promise<Set<string>> {
   const keys = (jwks as { keys?: unknown } | undefined)?.keys;
   const out = new Set<string>();
@@ -37,23 +40,28 @@ export async function checkKeys(d: Draft): Promise<void> {
     }
     d.jwksUri = typeof jwksUri === 'string' ? jwksUri : undefined;
   }
-  if (jwks !== undefined) {
+  if (jwks !== undefined && !isJwkSet(jwks)) {
+    // null, a string, an array…: not a JWK Set, and nothing to compare with the statement's keys.
+    metadataFinding(
+      d,
+      'jwks',
+      'must be a JWK Set: an object with a "keys" array',
+      'RFC 7591 §2, RFC 7517 §5',
+    );
+  } else if (jwks !== undefined) {
     if (statement && statement.jwks === undefined) {
       metadataFinding(d, 'jwks', 'the software statement carries no jwks', 'RFC 7591 §3.1.1');
     } else if (statement) {
       const attested = await thumbprints(statement.jwks);
-      const keys = (jwks as { keys?: unknown }).keys;
-      if (Array.isArray(keys)) {
-        for (const [i, key] of keys.entries()) {
-          const [print] = await thumbprints({ keys: [key] });
-          if (print !== undefined && !attested.has(print)) {
-            metadataFinding(
-              d,
-              `jwks.keys[${i}]`,
-              'is not one of the software statement’s keys',
-              'RFC 7591 §3.1.1',
-            );
-          }
+      for (const [i, key] of jwks.keys.entries()) {
+        const [print] = await thumbprints({ keys: [key] });
+        if (print !== undefined && !attested.has(print)) {
+          metadataFinding(
+            d,
+            `jwks.keys[${i}]`,
+            'is not one of the software statement’s keys',
+            'RFC 7591 §3.1.1',
+          );
         }
       }
     }

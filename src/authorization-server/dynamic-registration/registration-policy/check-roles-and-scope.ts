@@ -8,6 +8,9 @@ function roleBeyond(d: Draft, role: string): string | undefined {
   if (d.initialAccessToken && !d.initialAccessToken.roles.includes(role)) {
     return `${role} is not among the initial access token’s roles`;
   }
+  if (d.statement && d.context.softwareRoles && !d.context.softwareRoles.includes(role)) {
+    return `${role} is no longer a role of software ${d.statement.softwareId}`;
+  }
   if (!d.context.approvedRoles.includes(role)) {
     return `${role} is ${d.statement ? 'no longer' : 'not'} approved for organisation ${d.context.orgId}`;
   }
@@ -15,8 +18,8 @@ function roleBeyond(d: Draft, role: string): string | undefined {
 }
 
 /**
- * Roles: the authority's the organisation is still approved for (the statement's, the initial access token's,
- * or those of both), narrowed by requested roles and by a requested scope (a role stays when it grants a
+ * Roles: the authority's the organisation is still approved for (the statement's the software still holds, the
+ * initial access token's, or those of both), narrowed by requested roles and by a requested scope (a role stays when it grants a
  * requested scope); scopes: what those roles grant within the statement's scope, narrowed to the request's.
  * Never a role or scope beyond the authority.
  */

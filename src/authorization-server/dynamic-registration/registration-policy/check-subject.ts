@@ -9,9 +9,10 @@ const UNSUPPORTED_SUBJECT_FIELDS = [
 ] as const;
 
 /**
- * tls_client_auth: the exact subject of an active certificate the platform issued to the client's own
- * organisation, and the one the statement names when there is one; never a pattern, never another
- * organisation's certificate.
+ * tls_client_auth: the exact subject of an active certificate the platform issued to an active application of
+ * the client's own organisation, and the one the statement names when there is one; never a pattern, never
+ * another organisation's certificate, never that of a suspended or deleted application (the token endpoint
+ * checks the same of the certificate presented).
  */
 export function checkSubject(d: Draft): void {
   for (const field of UNSUPPORTED_SUBJECT_FIELDS) {
@@ -49,7 +50,7 @@ export function checkSubject(d: Draft): void {
     metadataFinding(
       d,
       'tls_client_auth_subject_dn',
-      `is not the subject of an active certificate the platform issued to organisation ${d.context.orgId}`,
+      `is not the subject of an active certificate the platform issued to an active application of organisation ${d.context.orgId}`,
       'RFC 8705 §2.1',
     );
   }

@@ -123,7 +123,14 @@ for (const target of targets) {
         trustChain: ['leaf-ec', 'op-about-leaf', 'ta-ec'],
         statements: [
           { iss: LEAF, sub: LEAF, iat: seconds(), exp: seconds() + lifetime },
-          { iss: OP, sub: LEAF, iat: seconds(), exp: seconds() + lifetime },
+          // The platform's statement states the keys it holds for the subordinate (checked at registration).
+          {
+            iss: OP,
+            sub: LEAF,
+            iat: seconds(),
+            exp: seconds() + lifetime,
+            jwks: { keys: [rpKey.publicJwk] },
+          },
           { iss: TA, sub: TA, iat: seconds(), exp: seconds() + lifetime },
         ],
         expiresAt: seconds() + lifetime,
@@ -486,6 +493,22 @@ for (const target of targets) {
         },
         error: 'invalid_trust_chain',
         description: /subordinate of this platform/,
+        resolves: true,
+      },
+      {
+        name: "the platform's statement carries keys it no longer holds for the subordinate",
+        request: async (s) => {
+          const stale = await createTestKey('stale');
+          s.resolver.entity = {
+            ...s.resolver.entity!,
+            statements: s.resolver.entity!.statements.map((st) =>
+              st.iss === OP && st.sub === LEAF ? { ...st, jwks: { keys: [stale.publicJwk] } } : st,
+            ),
+          };
+          return ['authorization', { params: { request: await s.requestObject() } }];
+        },
+        error: 'invalid_trust_chain',
+        description: /keys this platform holds/,
         resolves: true,
       },
     ];

@@ -1,31 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
-import { type Database, engineOf, openStorage, type StorageOptions } from '../../src/storage/index.ts';
-import { migrateToLatest } from '../../src/storage/migrate.ts';
-import { createNodeSqliteDialect, openSqliteDatabase } from '../../src/storage/sqlite-dialect.ts';
-import { type EngineTarget, engineTargets } from '../support/engines.ts';
+import type { Kysely } from 'kysely';
+import { type Database, openStorage } from '../../src/storage/index.ts';
+import { engineTargets } from '../support/engines.ts';
+import { openThrough } from '../support/migrations.ts';
 
 const targets = await engineTargets();
 const AT = '2026-03-01T10:00:00.000Z';
-
-/** A database of the target engine migrated only through `through`, as a deployment of that release left it. */
-async function openThrough(target: EngineTarget, options: StorageOptions, through: string) {
-  let db: Kysely<Database>;
-  if (target.name === 'postgres') {
-    const admin = new pg.Client({ connectionString: options.url });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-    await admin.end();
-    const pool = new pg.Pool({ connectionString: options.url, options: `-c search_path=${options.schema}` });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  } else {
-    db = new Kysely<Database>({ dialect: createNodeSqliteDialect(openSqliteDatabase(options.url)) });
-  }
-  await migrateToLatest(db, engineOf(options.url), { through });
-  return db;
-}
 
 const registration = (clientId: string, extra: Partial<Database['dynamic_registrations']>) => ({
   client_id: clientId,

@@ -1,32 +1,12 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { createRootCa, x5tS256 } from '../../src/pki/index.ts';
-import { type Database, engineOf, openStorage, type StorageOptions } from '../../src/storage/index.ts';
-import { migrateToLatest } from '../../src/storage/migrate.ts';
-import { createNodeSqliteDialect, openSqliteDatabase } from '../../src/storage/sqlite-dialect.ts';
-import { type EngineTarget, engineTargets } from '../support/engines.ts';
+import { openStorage } from '../../src/storage/index.ts';
+import { engineTargets } from '../support/engines.ts';
+import { openThrough } from '../support/migrations.ts';
 
 const targets = await engineTargets();
-
-/** A database of the target engine migrated only through `through`, as a deployment of that release left it. */
-async function openThrough(target: EngineTarget, options: StorageOptions, through: string) {
-  let db: Kysely<Database>;
-  if (target.name === 'postgres') {
-    const admin = new pg.Client({ connectionString: options.url });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-    await admin.end();
-    const pool = new pg.Pool({ connectionString: options.url, options: `-c search_path=${options.schema}` });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  } else {
-    db = new Kysely<Database>({ dialect: createNodeSqliteDialect(openSqliteDatabase(options.url)) });
-  }
-  await migrateToLatest(db, engineOf(options.url), { through });
-  return db;
-}
 
 for (const target of targets) {
   describe(`migration 0007-self-signed-pins: ${target.name}`, { skip: target.skip }, () => {

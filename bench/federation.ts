@@ -19,6 +19,7 @@ import {
 } from '../src/federation/index.ts';
 import type { ChildMessage, FederationLayout, ParentMessage } from './federation-protocol.ts';
 import { percentile } from './load.ts';
+import { number, progressOf, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- federation [options]
        node bench/federation.ts [options]
@@ -127,26 +128,7 @@ export interface FederationBenchResult {
   documentedChainCpuUs: number;
 }
 
-class UsageError extends Error {}
-
-function progress(line: string): void {
-  process.stderr.write(`[bench federation] ${line}\n`);
-}
-
-function number(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  integer: boolean,
-): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${raw}"`);
-  }
-  return value;
-}
+const progress = progressOf('federation');
 
 export function parseOptions(argv: string[]): FederationBenchOptions | 'help' {
   let parsed: ReturnType<typeof parse>;

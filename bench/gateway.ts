@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
 import { type ChildMessage, type ParentMessage, type Target, UPSTREAM_BODY } from './gateway-protocol.ts';
 import { median, runLoad } from './load.ts';
+import { number, progressOf, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- gateway [options]
        node bench/gateway.ts [options]
@@ -92,26 +93,7 @@ export interface GatewayBenchResult {
   target: { minThroughputRatio: number; status: 'PASS' | 'BELOW' };
 }
 
-class UsageError extends Error {}
-
-function progress(line: string): void {
-  process.stderr.write(`[bench gateway] ${line}\n`);
-}
-
-function number(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  integer: boolean,
-): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new UsageError(`--${name}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${raw}"`);
-  }
-  return value;
-}
+const progress = progressOf('gateway');
 
 export function parseOptions(argv: string[]): GatewayBenchOptions | 'help' {
   let parsed: ReturnType<typeof parse>;

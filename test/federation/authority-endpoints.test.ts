@@ -140,6 +140,16 @@ for (const target of targets) {
       assert.equal(payload.exp - payload.iat, LIFETIME);
     });
 
+    test('ok/fetch: a leaf subordinate may vouch for no one below it (max_path_length 0); an Intermediate may (§6.2.1)', async () => {
+      const { jwks } = await entityConfiguration(f);
+      const statement = async (sub: string) => {
+        const res = await f.get(`/federation/fetch?sub=${encodeURIComponent(sub)}`);
+        return (await verifyEntityStatement(await res.text(), jwks, { now: f.clock.now })).payload;
+      };
+      assert.deepEqual((await statement(OTHER)).constraints, { max_path_length: 0 });
+      assert.equal((await statement(MID)).constraints, undefined);
+    });
+
     const badFetches: Array<[string, string, number, string]> = [
       ['fail/missing sub', '', 400, 'invalid_request'],
       [

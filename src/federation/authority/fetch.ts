@@ -28,6 +28,8 @@ export function subordinateStatementClaims(
   if (subordinate.metadata_policy_crit) claims.metadata_policy_crit = subordinate.metadata_policy_crit;
   if (subordinate.constraints)
     claims.constraints = subordinate.constraints as EntityStatementClaims['constraints'];
+  // §6.2.1: a leaf subordinate may not vouch for anyone below it — no Intermediate between us and a subject.
+  if (!subordinate.is_intermediate) claims.constraints = { ...claims.constraints, max_path_length: 0 };
   return claims;
 }
 

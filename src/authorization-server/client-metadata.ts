@@ -33,6 +33,7 @@ function grantsOf(
 export async function loadClientMetadata(
   storage: Storage,
   clientId: string,
+  now: Date = new Date(),
 ): Promise<AdapterPayload | undefined> {
   const app = await storage.db
     .selectFrom('applications')
@@ -50,6 +51,15 @@ export async function loadClientMetadata(
     .where('applications.client_id', '=', clientId)
     .executeTakeFirst();
   if (app?.status !== 'active' || app.org_status !== 'active') return undefined;
+  if (app.registration_type === 'federation') {
+    // §12.3: a federation registration is valid only until its chain's expiry, even between two re-evaluations.
+    const registration = await storage.db
+      .selectFrom('federation_registrations')
+      .select(['status', 'expires_at'])
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    if (registration?.status !== 'active' || registration.expires_at <= now.toISOString()) return undefined;
+  }
   const roles = (
     await storage.db
       .selectFrom('application_roles')

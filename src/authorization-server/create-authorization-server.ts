@@ -122,7 +122,8 @@ export async function createAuthorizationServer(
     adapter: (name: string) =>
       name === 'Client'
         ? {
-            find: (id: string) => (automatic ? automatic.findClient(id) : loadClientMetadata(storage, id)),
+            find: (id: string) =>
+              automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock()),
             upsert: async () => {},
             destroy: async () => {},
             consume: async () => {},

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { verifyAuditChain } from '../../src/audit/index.ts';
+import { loadClientMetadata } from '../../src/authorization-server/client-metadata.ts';
 import {
   endFederationRegistrationsVia,
   type FederationRegistrationInput,
@@ -203,6 +204,22 @@ for (const target of targets) {
     }
 
     describe('register', () => {
+      test('ok/the registration lasts no longer than the Trust Marks its roles come from, and the token endpoint honours its end (§12.3)', async () => {
+        const { storage, fed, input } = await setup();
+        const { leaf, platform } = fed;
+        const markEnds = clock().seconds() + 600;
+        leaf.addTrustMark(
+          fed.types.reader,
+          await platform.issueTrustMark(leaf, fed.types.reader, { exp: markEnds }),
+        );
+        const registration = await registerFederationClient(storage, await input(leaf), meta());
+        assert.equal(registration.expiresAt, markEnds);
+        const client = (at: number) => loadClientMetadata(storage, leaf.entityId, new Date(at * 1000));
+        assert.equal((await client(markEnds - 1))?.client_id, leaf.entityId);
+        // Between two re-evaluations, an expired registration is already no client.
+        assert.equal(await client(markEnds), undefined);
+      });
+
       test('ok/create: a self-signed TLS client of the subordinate’s organisation, roles from its Trust Mark, until the chain’s earliest exp', async () => {
         const { storage, fed, input } = await setup();
         const { leaf, orgIntermediate, platform, orgId } = fed;

@@ -299,7 +299,7 @@ export function createAutomaticRegistration(options: AutomaticRegistrationOption
     const scope = scopes.getStore();
     const route = scope?.ctx.oidc?.route;
     if (!scope || (route !== AUTHORIZATION && route !== PAR) || !isEntityIdentifier(clientId)) {
-      return loadClientMetadata(storage, clientId);
+      return loadClientMetadata(storage, clientId, clock());
     }
     const { ctx } = scope;
     let attempt = scope.attempts.get(clientId);
@@ -339,7 +339,7 @@ export function createAutomaticRegistration(options: AutomaticRegistrationOption
       scope.attempts.set(clientId, attempt);
     }
     await attempt;
-    return loadClientMetadata(storage, clientId);
+    return loadClientMetadata(storage, clientId, clock());
   }
 
   const paths = new Map<string, readonly string[]>([

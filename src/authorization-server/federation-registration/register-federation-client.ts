@@ -74,22 +74,28 @@ async function rolesFor(
   entity: ResolvedEntity,
   types: readonly TrustMarkTypeConfig[],
   platformEntityId: string,
-): Promise<{ roles: string[]; markTypes: string[] }> {
+): Promise<{ roles: string[]; markTypes: string[]; marksExpireAt: number | undefined }> {
   const approved = (
     await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()
   ).map((r) => r.role);
   const granted = new Set<string>();
   const markTypes: string[] = [];
+  let marksExpireAt: number | undefined;
   for (const mark of entity.trustMarks) {
     const type = types.find((t) => t.type === mark.trust_mark_type);
     // The platform's own Trust Mark types grant roles only when the platform issued the mark, whoever else a
     // (foreign) Trust Anchor accredits as an issuer of that type.
     if (!type || mark.iss !== platformEntityId) continue;
     markTypes.push(type.type);
+    if (mark.exp !== undefined) marksExpireAt = Math.min(marksExpireAt ?? mark.exp, mark.exp);
     // A type naming roles grants those; one naming none grants what the organisation is approved for.
     for (const role of type.roles.length > 0 ? type.roles : approved) granted.add(role);
   }
-  return { roles: approved.filter((r) => granted.has(r)).sort(), markTypes: [...new Set(markTypes)].sort() };
+  return {
+    roles: approved.filter((r) => granted.has(r)).sort(),
+    markTypes: [...new Set(markTypes)].sort(),
+    marksExpireAt,
+  };
 }
 
 /** A JWK Set compared as a set: the same keys in any order. */
@@ -181,13 +187,15 @@ export async function registerFederationClient(
       if (subordinate!.org_status !== 'active')
         refusedThrow(`the organisation of ${via} is ${subordinate!.org_status}`);
       const orgId = subordinate!.org_id;
-      const { roles, markTypes } = await rolesFor(
+      const { roles, markTypes, marksExpireAt } = await rolesFor(
         tx,
         orgId,
         entity,
         input.trustMarkTypes,
         input.platformEntityId,
       );
+      // §12.3: no longer than its chain, nor than the Trust Marks its roles come from.
+      const expiresAt = Math.min(entity.expiresAt, marksExpireAt ?? entity.expiresAt);
       if (roles.length === 0) {
         refusedThrow(NO_ROLES_MESSAGE, { trust_marks: entity.trustMarks.map((m) => m.trust_mark_type) });
       }
@@ -233,7 +241,7 @@ export async function registerFederationClient(
         authority_hint: authorityHint,
         via_subordinate: via,
         trust_mark_types: JSON.stringify(markTypes),
-        expires_at: new Date(entity.expiresAt * 1000).toISOString(),
+        expires_at: new Date(expiresAt * 1000).toISOString(),
         resolved_at: at,
         status: 'active' as const,
         ended_reason: null,
@@ -276,7 +284,7 @@ export async function registerFederationClient(
         roles,
         scopes: await scopesForRoles(tx.db, roles),
         authMethod: client.authMethod,
-        expiresAt: entity.expiresAt,
+        expiresAt,
         trustAnchor: entity.trustAnchor,
         authorityHint,
         created: !existing,

@@ -177,7 +177,7 @@ for (const target of targets) {
       assert.equal(gone.status, 401);
     });
 
-    test('fail/the operator suspends the software: its certificate no longer authenticates the client registered with it', async () => {
+    test('fail/the operator suspends the software: the client registered with it is suspended too, tokens included', async () => {
       const registered = await register({ software_statement: await issueStatement() });
       const clientId = registered.clientMetadata().client_id;
       const config = new client.Configuration(
@@ -189,15 +189,23 @@ for (const target of targets) {
       config[client.customFetch] = fetchOverMtls;
       const before = await client.clientCredentialsGrant(config);
       assert.equal((await gateway(before.access_token)).status, 200);
-      await cli(['app', 'suspend', ids.software!, '--reason', 'e2e']);
-      try {
-        await assert.rejects(client.clientCredentialsGrant(config), (err: { error?: string }) => {
+      const refusedGrant = () =>
+        assert.rejects(client.clientCredentialsGrant(config), (err: { error?: string }) => {
           assert.equal(err.error, 'invalid_client');
           return true;
         });
+      await cli(['app', 'suspend', ids.software!, '--reason', 'e2e']);
+      try {
+        // The token issued before the suspension is refused at once, not at its expiry.
+        const refused = await gateway(before.access_token);
+        assert.ok(refused.status === 401 || refused.status === 403, String(refused.status));
+        await refusedGrant();
       } finally {
         await cli(['app', 'activate', ids.software!]);
       }
+      // Re-activating the software leaves its clients to the operator's decision.
+      await refusedGrant();
+      await cli(['app', 'activate', clientId]);
       const after = await client.clientCredentialsGrant(config);
       assert.equal((await gateway(after.access_token)).status, 200);
     });

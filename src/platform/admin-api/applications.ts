@@ -121,9 +121,27 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
       async (request) => {
         const { clientId } = request.params as { clientId: string };
         const reason = (request.body as { reason?: string } | undefined)?.reason;
-        await deps.storage.transaction((tx) =>
-          setApplicationStatus(tx, clientId, status, { ...meta(request.actor), reason }),
-        );
+        await deps.storage.transaction(async (tx) => {
+          const m = { ...meta(request.actor), reason };
+          await setApplicationStatus(tx, clientId, status, m);
+          if (status !== 'suspended') return;
+          // The clients registered with this software's statements act on its behalf (and dynamic
+          // tls_client_auth ones with its certificate): suspending the software suspends them too, at once —
+          // their tokens included. Re-activating the software leaves each of them to an operator's decision.
+          const registered = await tx.db
+            .selectFrom('dynamic_registrations')
+            .innerJoin('applications', 'applications.client_id', 'dynamic_registrations.client_id')
+            .select('dynamic_registrations.client_id')
+            .where('dynamic_registrations.software_id', '=', clientId)
+            .where('applications.status', '=', 'active')
+            .execute();
+          for (const r of registered) {
+            await setApplicationStatus(tx, r.client_id, 'suspended', {
+              ...m,
+              reason: `software ${clientId} was suspended${reason ? `: ${reason}` : ''}`,
+            });
+          }
+        });
         return getApplication(deps.storage.db, clientId);
       },
     );

@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import {
-  createTestClock,
   createTestKey,
-  startTopology,
   type TestEntity,
   type TestKey,
   type Topology,
 } from '../federation/support/topology.ts';
-import { opensslKeyAndRequest, PlatformProcess, run } from '../support/platform-process.ts';
+import { startFederatedPlatform } from '../support/federated-platform.ts';
+import { opensslKeyAndRequest, type PlatformProcess, run } from '../support/platform-process.ts';
 
 interface Answer {
   status: number;
@@ -36,7 +35,6 @@ const seconds = () => Math.floor(Date.now() / 1000);
 describe('federation automatic registration end to end', { timeout: 240_000 }, () => {
   let topology: Topology;
   let platform: PlatformProcess;
-  let ta: TestEntity;
   let orgId: string;
   let trustMarkType: string;
   const f = (name: string) => join(platform.dir, name);
@@ -169,32 +167,7 @@ describe('federation automatic registration end to end', { timeout: 240_000 }, (
   const errorOf = (answer: Answer) => json<{ error: string; error_description?: string }>(answer.body);
 
   before(async () => {
-    topology = await startTopology({ clock: createTestClock(new Date()) });
-    ta = await topology.addEntity('ta');
-    platform = await PlatformProcess.create();
-    writeFileSync(join(platform.dir, 'ta.jwks'), JSON.stringify(ta.jwks()));
-    writeFileSync(join(platform.dir, 'federation-ca.pem'), topology.caPem);
-    Object.assign(platform.env, {
-      // Development settings: every entity of this test federation is on 127.0.0.1 behind a test CA.
-      ACCREDIT_FEDERATION_ALLOW_LOOPBACK: 'true',
-      ACCREDIT_FEDERATION_FETCH_CA_FILE: 'federation-ca.pem',
-      ACCREDIT_FEDERATION_AUTHORITY_HINTS: ta.entityId,
-      ACCREDIT_FEDERATION_TRUST_ANCHORS: JSON.stringify([{ entityId: ta.entityId, jwksFile: 'ta.jwks' }]),
-    });
-    await platform.start(['--init']);
-    trustMarkType = `${platform.url}/trust-marks/accredited-partner`;
-    const ec = await curl([`${platform.url}/.well-known/openid-federation`]);
-    assert.equal(ec.status, 200, ec.body);
-    const platformKeys = json<{ jwks: { keys: [] } }>(
-      Buffer.from(ec.body.split('.')[1]!, 'base64url').toString(),
-    ).jwks;
-    const platformEntity = {
-      entityId: platform.url,
-      authorityHints: [] as string[],
-      jwks: () => platformKeys,
-    };
-    ta.addSubordinate(platformEntity as unknown as TestEntity, { jwks: () => platformKeys });
-    ta.configuration.trust_mark_issuers = { [trustMarkType]: [platform.url] };
+    ({ topology, platform, trustMarkType } = await startFederatedPlatform());
     orgId = (await cli(['org', 'create', '--name', 'Automatic Bank'])).id as string;
   });
 

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { JWT_TYPES, MEDIA_TYPES } from '../../src/federation/index.ts';
+import type { TestEntity, Topology } from '../federation/support/topology.ts';
+import { startFederatedPlatform } from '../support/federated-platform.ts';
 import {
-  createTestClock,
-  startTopology,
-  type TestEntity,
-  type Topology,
-} from '../federation/support/topology.ts';
-import { opensslKeyAndRequest, PlatformProcess, type RunResult, run } from '../support/platform-process.ts';
+  opensslKeyAndRequest,
+  type PlatformProcess,
+  type RunResult,
+  run,
+} from '../support/platform-process.ts';
 
 // OpenID Federation 1.0 §12.2 end to end: Trust Anchor (a live test entity) → Intermediate (the platform) →
 // leaf (a partner's relying party). The leaf registers explicitly, gets a token, calls the gateway, and is
@@ -136,33 +137,7 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
     curl([...as(name), '-H', `authorization: Bearer ${token}`, `${platform.gatewayUrl}${path}`]);
 
   before(async () => {
-    topology = await startTopology({ clock: createTestClock(new Date()) });
-    ta = await topology.addEntity('ta');
-    platform = await PlatformProcess.create();
-    writeFileSync(join(platform.dir, 'ta.jwks'), JSON.stringify(ta.jwks()));
-    writeFileSync(join(platform.dir, 'federation-ca.pem'), topology.caPem);
-    Object.assign(platform.env, {
-      // Development settings: every entity of this test federation is on 127.0.0.1 behind a test CA.
-      ACCREDIT_FEDERATION_ALLOW_LOOPBACK: 'true',
-      ACCREDIT_FEDERATION_FETCH_CA_FILE: 'federation-ca.pem',
-      ACCREDIT_FEDERATION_AUTHORITY_HINTS: ta.entityId,
-      ACCREDIT_FEDERATION_TRUST_ANCHORS: JSON.stringify([{ entityId: ta.entityId, jwksFile: 'ta.jwks' }]),
-    });
-    await platform.start(['--init']);
-    trustMarkType = `${platform.url}/trust-marks/accredited-partner`;
-    // The Trust Anchor vouches for the platform's keys and accredits it as the issuer of its Trust Marks.
-    const ec = await curl([`${platform.url}/.well-known/openid-federation`]);
-    assert.equal(ec.status, 200, ec.body);
-    const platformKeys = json<{ jwks: { keys: [] } }>(
-      Buffer.from(ec.body.split('.')[1]!, 'base64url').toString(),
-    ).jwks;
-    const platformEntity = {
-      entityId: platform.url,
-      authorityHints: [] as string[],
-      jwks: () => platformKeys,
-    };
-    ta.addSubordinate(platformEntity as unknown as TestEntity, { jwks: () => platformKeys });
-    ta.configuration.trust_mark_issuers = { [trustMarkType]: [platform.url] };
+    ({ topology, ta, platform, trustMarkType } = await startFederatedPlatform());
     ids.org = (await cli(['org', 'create', '--name', 'Federated Bank'])).id as string;
   });
 

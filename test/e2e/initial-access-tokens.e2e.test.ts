@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as client from 'openid-client';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { type Agent, fetch as undiciFetch } from 'undici';
 import { x5tS256 } from '../../src/pki/index.ts';
 import { engineTargets } from '../support/engines.ts';
+import { mtlsFetch } from '../support/mtls-fetch.ts';
 import { opensslKeyAndRequest, PlatformProcess } from '../support/platform-process.ts';
 
 const targets = await engineTargets();
@@ -123,17 +124,7 @@ for (const target of targets) {
       subject = String(cert.subject);
       const certPem = readFileSync(f('acme.crt'), 'utf8');
       certX5t = x5tS256(new X509Certificate(certPem).raw);
-      agent = new Agent({
-        connect: {
-          ca: readFileSync(platform.caBundle, 'utf8'),
-          cert: certPem,
-          key: readFileSync(f('acme.key')),
-        },
-      });
-      fetchOverMtls = (url, init) =>
-        undiciFetch(url, { ...init, dispatcher: agent } as Parameters<
-          typeof undiciFetch
-        >[1]) as unknown as Promise<Response>;
+      ({ agent, fetch: fetchOverMtls } = mtlsFetch(platform.caBundle, certPem, f('acme.key')));
     });
 
     after(async () => {

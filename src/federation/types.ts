@@ -57,6 +57,11 @@ export interface ResolveOptions {
   entityType?: string;
   /** Bypass cached chains and statements. */
   forceRefresh?: boolean;
+  /**
+   * `validateChain` only: ES[0] is an explicit registration request, which may carry a `trust_chain` header
+   * (§12.2.1); every other Entity Statement of a chain must not.
+   */
+  subjectIsRegistrationRequest?: boolean;
 }
 
 /** What the resolve endpoint, the CLI and the authorization server use to establish trust in an entity. */

@@ -93,7 +93,11 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
   }
 
   /** §12.2.1: the RP's Entity Configuration addressed to the OP. */
-  async function registrationRequest(entity: TestEntity, extra: Record<string, unknown> = {}) {
+  async function registrationRequest(
+    entity: TestEntity,
+    extra: Record<string, unknown> = {},
+    header?: Record<string, unknown>,
+  ) {
     const now = topology.clock.seconds();
     return entity.sign(
       {
@@ -109,6 +113,7 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
         ...extra,
       },
       JWT_TYPES.entityStatement,
+      header ? { header } : undefined,
     );
   }
 
@@ -227,6 +232,14 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
     const anchor = await (await fetchInsecure(`${ta.entityId}/.well-known/openid-federation`)).text();
     const chain = [await registrationRequest(rp), statement.body, superior, anchor];
     const response = await register(JSON.stringify(chain), MEDIA_TYPES.trustChain);
+    assert.equal(response.status, 200, response.body);
+  });
+
+  test('ok/a registration request carrying a trust_chain header (§12.2.1 step 8) registers the leaf', async () => {
+    const rp = await partner('rp-header');
+    const statement = await curl([`${platform.url}/federation/fetch?sub=${encodeURIComponent(rp.entityId)}`]);
+    const hint = [await registrationRequest(rp), statement.body];
+    const response = await register(await registrationRequest(rp, {}, { trust_chain: hint }));
     assert.equal(response.status, 200, response.body);
   });
 

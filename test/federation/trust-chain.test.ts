@@ -640,6 +640,23 @@ describe('validateChain: a chain supplied by the caller (§10.2, §12.2)', () =>
     assertFinding(await resolvers.create([t.anchor]).validateChain(chain), 'forbidden_header');
   });
 
+  it('ok/an explicit registration request may carry a valid trust_chain header (§12.2.1); a malformed one is refused', async () => {
+    const t = await threeLevels(topology);
+    const plain = await fetchChain(resolvers.fetcher(), [t.leaf, t.intermediate, t.ta]);
+    t.leaf.configurationSign = { header: { trust_chain: plain } };
+    const withHeader = await fetchChain(resolvers.fetcher(), [t.leaf, t.intermediate, t.ta]);
+    const resolver = resolvers.create([t.anchor]);
+    assertOk(await resolver.validateChain(withHeader, { subjectIsRegistrationRequest: true }));
+    // Only ES[0], and only for a registration request.
+    assertFinding(await resolver.validateChain(withHeader), 'forbidden_header');
+    t.leaf.configurationSign = { header: { trust_chain: ['not a chain of this entity'] } };
+    const malformed = await fetchChain(resolvers.fetcher(), [t.leaf, t.intermediate, t.ta]);
+    assertFinding(
+      await resolver.validateChain(malformed, { subjectIsRegistrationRequest: true }),
+      'forbidden_header',
+    );
+  });
+
   it('fail/a chain for another trust anchor than requested', async () => {
     const t = await threeLevels(topology);
     const other = await topology.addEntity('other');

@@ -145,6 +145,8 @@ async function chainFor(
     return resolver.validateChain([request.configuration, ...discovered.entity.trustChain.slice(1)], {
       entityType: RP,
       trustAnchor: discovered.entity.trustAnchor,
+      // §12.2.1: the request may carry a trust_chain header (used only as a hint; the path is resolved here).
+      subjectIsRegistrationRequest: true,
     });
   };
   // A registration that ended (its chain broke) is judged on a fresh chain, never on one cached before.

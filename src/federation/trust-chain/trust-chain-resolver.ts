@@ -445,6 +445,7 @@ export function createTrustChainResolver(options: TrustChainResolverOptions): Tr
         clockSkewSeconds: settings.skew,
         entityType: resolveOptions.entityType,
         signatureMemo: settings.signatureMemo,
+        subjectIsRegistrationRequest: resolveOptions.subjectIsRegistrationRequest === true,
       });
       if (!validation.ok) return validation;
       // Nothing of the chain is fetched; only Trust Mark evaluation may (issuer chains, §7.3; status, §8.4).

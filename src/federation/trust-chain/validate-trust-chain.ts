@@ -1,4 +1,4 @@
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { JWT_TYPES } from '../constants.ts';
 import {
   decodeFederationJwt,
@@ -28,6 +28,8 @@ export interface ChainValidationOptions {
    * fetched) costs one public-key operation. Every check below is still made, each with its own key set.
    */
   signatureMemo?: VerificationMemo | undefined;
+  /** ES[0] is an explicit registration request: a syntactically valid `trust_chain` header is allowed on it. */
+  subjectIsRegistrationRequest?: boolean | undefined;
 }
 
 export interface ValidatedChain {
@@ -67,7 +69,22 @@ function checkTimes(
   return out;
 }
 
-function decodeStatement(jwt: unknown, j: number): { decoded?: Decoded; findings: ChainFinding[] } {
+/** §3.2 step 24: a trust_chain header is an array of Entity Statements, the first this entity's configuration. */
+function validTrustChainHeader(value: unknown, sub: unknown): boolean {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string')) return false;
+  try {
+    const first = decodeJwt(value[0] as string);
+    return first.iss === sub && first.sub === sub;
+  } catch {
+    return false;
+  }
+}
+
+function decodeStatement(
+  jwt: unknown,
+  j: number,
+  registrationRequest = false,
+): { decoded?: Decoded; findings: ChainFinding[] } {
   const what = `ES[${j}]`;
   if (typeof jwt !== 'string') return { findings: [finding('§4', 'malformed', `${what}: not a JWT string`)] };
   try {
@@ -75,7 +92,11 @@ function decodeStatement(jwt: unknown, j: number): { decoded?: Decoded; findings
     const iss = typeof payload.iss === 'string' ? payload.iss : undefined;
     // §4.3: Entity Statements MUST NOT carry the trust_chain header; peer_trust_chain is not theirs either.
     const raw = decodeProtectedHeader(jwt);
-    if ('trust_chain' in raw || 'peer_trust_chain' in raw) {
+    const allowed =
+      registrationRequest &&
+      !('peer_trust_chain' in raw) &&
+      validTrustChainHeader(raw.trust_chain, payload.sub);
+    if (!allowed && ('trust_chain' in raw || 'peer_trust_chain' in raw)) {
       return {
         findings: [finding('§4.3', 'forbidden_header', `${what}: carries a trust_chain header`, iss)],
       };
@@ -129,7 +150,7 @@ export async function validateTrustChain(
   }
   const findings: ChainFinding[] = [];
   const decoded: Array<Decoded | undefined> = jwts.map((jwt, j) => {
-    const result = decodeStatement(jwt, j);
+    const result = decodeStatement(jwt, j, j === 0 && options.subjectIsRegistrationRequest === true);
     findings.push(...result.findings);
     return result.decoded;
   });

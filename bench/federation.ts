@@ -19,7 +19,7 @@ import {
 } from '../src/federation/index.ts';
 import type { ChildMessage, FederationLayout, ParentMessage } from './federation-protocol.ts';
 import { percentile } from './load.ts';
-import { number, progressOf, UsageError } from './options.ts';
+import { number, progressOf, runBenchCommand, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- federation [options]
        node bench/federation.ts [options]
@@ -621,29 +621,14 @@ export function formatResult(result: FederationBenchResult): string {
 }
 
 /** Entry point shared by `node bench/federation.ts` and `bench/run.ts federation`; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
-  let options: FederationBenchOptions | 'help';
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench federation: ${err.message}\n\n${HELP}`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(
-      argv.includes('--json') ? `${JSON.stringify({ command: 'federation', usage: HELP }, null, 2)}\n` : HELP,
-    );
-    return 0;
-  }
-  try {
-    const result = await runFederationBench(options);
-    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
-    return 0;
-  } catch (err) {
-    process.stderr.write(`bench federation: the run broke: ${(err as Error).stack ?? err}\n`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runBenchCommand(argv, {
+    name: 'federation',
+    help: HELP,
+    parse: parseOptions,
+    run: runFederationBench,
+    format: formatResult,
+  });
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

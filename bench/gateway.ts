@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
 import { type ChildMessage, type ParentMessage, type Target, UPSTREAM_BODY } from './gateway-protocol.ts';
 import { median, runLoad } from './load.ts';
-import { number, progressOf, UsageError } from './options.ts';
+import { number, progressOf, runBenchCommand, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- gateway [options]
        node bench/gateway.ts [options]
@@ -400,29 +400,14 @@ export function formatResult(result: GatewayBenchResult): string {
 }
 
 /** Entry point shared by `node bench/gateway.ts` and `bench/run.ts gateway`; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
-  let options: GatewayBenchOptions | 'help';
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench gateway: ${err.message}\n\n${HELP}`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(
-      argv.includes('--json') ? `${JSON.stringify({ command: 'gateway', usage: HELP }, null, 2)}\n` : HELP,
-    );
-    return 0;
-  }
-  try {
-    const result = await runGatewayBench(options);
-    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
-    return 0;
-  } catch (err) {
-    process.stderr.write(`bench gateway: the run broke: ${(err as Error).stack ?? err}\n`);
-    return 1;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runBenchCommand(argv, {
+    name: 'gateway',
+    help: HELP,
+    parse: parseOptions,
+    run: runGatewayBench,
+    format: formatResult,
+  });
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -23,3 +23,43 @@ export function number(
   }
   return value;
 }
+
+/**
+ * The entry point every benchmark shares (`node bench/X.ts` and `bench/run.ts X`): parse, print help, run,
+ * print the result or JSON. Returns the exit code: 0 whatever the figures, 1 when the run broke, 2 on bad options.
+ */
+export async function runBenchCommand<Options extends { json: boolean }, Result>(
+  argv: string[],
+  command: {
+    name: string;
+    help: string;
+    parse(argv: string[]): Options | 'help';
+    run(options: Options): Promise<Result>;
+    format(result: Result): string;
+  },
+): Promise<number> {
+  let options: Options | 'help';
+  try {
+    options = command.parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench ${command.name}: ${err.message}\n\n${command.help}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(
+      argv.includes('--json')
+        ? `${JSON.stringify({ command: command.name, usage: command.help }, null, 2)}\n`
+        : command.help,
+    );
+    return 0;
+  }
+  try {
+    const result = await command.run(options);
+    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : command.format(result));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`bench ${command.name}: the run broke: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  }
+}

@@ -206,6 +206,32 @@ before(async () => {
 after(() => env?.close());
 
 /** A valid token for `client`, bound to its certificate, with `overrides` applied (undefined removes). */
+/** A second gateway over the suite's storage, keys and routes, in front of another upstream. */
+async function gatewayFor(upstream: string) {
+  const { logger } = capturingLogger();
+  const liveness = await createLivenessState(env.storage);
+  const gateway = await createGateway({
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: AUDIENCE,
+    tls: { ...env.tls, ca: env.ca.chainPem },
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    jwksUri: env.jwks.url,
+    jwksCa: env.ca.chainPem,
+    liveness,
+    routes: env.routes,
+    upstream,
+    logger,
+  });
+  return {
+    url: gateway.url,
+    async close() {
+      await gateway.close();
+    },
+  };
+}
+
 async function tokenFor(
   client: Client,
   scope = 'accounts:read',
@@ -634,22 +660,7 @@ describe('gateway allows', () => {
       res.end('ok');
     });
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    const { logger } = capturingLogger();
-    const liveness = await createLivenessState(env.storage);
-    const gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      publicUrl: AUDIENCE,
-      tls: { ...env.tls, ca: env.ca.chainPem },
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwksUri: env.jwks.url,
-      jwksCa: env.ca.chainPem,
-      liveness,
-      routes: env.routes,
-      upstream: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`,
-      logger,
-    });
+    const gateway = await gatewayFor(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`);
     try {
       const token = await tokenFor(env.reader, 'accounts:read reports:download');
       const res = await call(env.reader.agent, gateway.url, '/v1/reports/q1?format=csv', {
@@ -683,32 +694,16 @@ describe('gateway allows', () => {
       }
     } finally {
       await gateway.close();
-      liveness.close();
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
 
   test('fail/upstream down is a 502 problem', async () => {
-    const { logger } = capturingLogger();
-    const liveness = await createLivenessState(env.storage);
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      publicUrl: AUDIENCE,
-      tls: { ...env.tls, ca: env.ca.chainPem },
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwksUri: env.jwks.url,
-      jwksCa: env.ca.chainPem,
-      liveness,
-      routes: env.routes,
-      upstream: `http://127.0.0.1:${port}`,
-      logger,
-    });
+    const gateway = await gatewayFor(`http://127.0.0.1:${port}`);
     try {
       const res = await call(env.reader.agent, gateway.url, '/v1/accounts', {
         token: await tokenFor(env.reader),
@@ -716,7 +711,6 @@ describe('gateway allows', () => {
       assertRefused(res, 502, 'upstream_unavailable');
     } finally {
       await gateway.close();
-      liveness.close();
     }
   });
 
@@ -735,22 +729,7 @@ describe('gateway allows', () => {
       arrived();
     });
     await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
-    const { logger } = capturingLogger();
-    const liveness = await createLivenessState(env.storage);
-    const gateway = await createGateway({
-      host: '127.0.0.1',
-      port: 0,
-      publicUrl: AUDIENCE,
-      tls: { ...env.tls, ca: env.ca.chainPem },
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      jwksUri: env.jwks.url,
-      jwksCa: env.ca.chainPem,
-      liveness,
-      routes: env.routes,
-      upstream: `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`,
-      logger,
-    });
+    const gateway = await gatewayFor(`http://127.0.0.1:${(stuck.address() as AddressInfo).port}`);
     try {
       const leaving = new AbortController();
       const pending = env.reader.agent
@@ -773,7 +752,6 @@ describe('gateway allows', () => {
       assert.equal(outcome, 'aborted');
     } finally {
       await gateway.close();
-      liveness.close();
       stuck.closeAllConnections();
       await new Promise<void>((resolve) => stuck.close(() => resolve()));
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,6 @@ import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
 import { parseRequestTarget } from './parse-request-target.ts';
 import { createUpstream } from './proxy-upstream.ts';
 import { readAccessToken, rejectTokenInQuery } from './read-access-token.ts';
-import { createRequestIds } from './request-id.ts';
 import { sendProblem } from './send-problem.ts';
 import { type AccessToken, createTokenVerifier } from './verify-access-token.ts';
 
@@ -79,7 +79,6 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     connections: options.upstreamConnections,
   });
   const decisions = createDecisionLog(logger);
-  const nextRequestId = createRequestIds();
 
   /**
    * Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. Without
@@ -152,7 +151,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const ctx: RequestContext = {
-      requestId: nextRequestId(),
+      // Random, never a counter: partners see request ids and must learn nothing of others' traffic.
+      requestId: randomUUID(),
       started: performance.now(),
       method: req.method ?? 'GET',
       path: q === -1 ? url : url.slice(0, q),

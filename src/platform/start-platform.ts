@@ -238,6 +238,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         clock,
       });
     if (!options.federationResolver) closers.push(() => (resolver as PlatformResolver).close());
+    // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
+    const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
     const as = await createAuthorizationServer({
       storage,
       kek,
@@ -290,8 +292,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         statementLifetimeSeconds: fed.statementLifetimeSeconds,
         trustMarkTypes: fed.trustMarkTypes,
         allowHttpLoopback: fed.fetch.allowLoopback,
-        // Operators (authenticated) may force a fresh resolution whenever they ask.
-        resolver: (resolver as Partial<PlatformResolver>).operator ?? resolver,
+        resolver: operatorResolver,
       },
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation);
@@ -299,7 +300,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
         storage,
-        resolver: (resolver as Partial<PlatformResolver>).operator ?? resolver,
+        resolver: operatorResolver,
         entityId: fed.entityId,
         trustMarkTypes: fed.trustMarkTypes,
         clock,

@@ -3,6 +3,7 @@ export {
   AUTH_METHODS,
   type AuthMethod,
   type CreateApplicationInput,
+  certificateApplications,
   createApplication,
   deregisterApplication,
   getApplication,

@@ -4,7 +4,11 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
-import { type AcceptedCertificate, checkClientCertificate } from './check-client-certificate.ts';
+import {
+  type AcceptedCertificate,
+  checkClientCertificate,
+  checkIssuedCertificateOwner,
+} from './check-client-certificate.ts';
 import { checkLiveness } from './check-liveness.ts';
 import { checkScope } from './check-scope.ts';
 import { checkSenderConstraint } from './check-sender-constraint.ts';
@@ -91,6 +95,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     const target = parseRequestTarget(req.url);
     ctx.path = target.path;
     if (publicPaths.has(target.path) && PUBLIC_METHODS.has(ctx.method)) {
+      // No token names a client here: the certificate's own application must be active.
+      checkIssuedCertificateOwner(cert, liveness);
       return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
     }
     // Looked up now so refusals are logged with their route; enforced after the caller is known.

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Agent } from 'undici';
 import {
   createApplication,
+  deregisterApplication,
   listCatalog,
   setApplicationStatus,
   setOrganisationStatus,
@@ -75,6 +76,7 @@ interface Env {
   foreign: Client;
   unregisteredSelfSigned: Client;
   noCert: Agent;
+  agents: Agent[];
   close(): Promise<void>;
 }
 
@@ -189,6 +191,7 @@ async function setup(): Promise<Env> {
       agent: agentFor(strangerCred),
     },
     noCert: agentFor(),
+    agents,
     async close() {
       for (const agent of agents) await agent.close();
       await gateway.close();
@@ -672,6 +675,11 @@ describe('gateway allows', () => {
           'x-forwarded-for': '203.0.113.9',
           'x-request-id': 'chosen-by-client',
           'x-custom': 'kept',
+          // Forms an upstream could read as an identity: `_` for `-` (CGI/WSGI), proxies' verify results.
+          x_accredit_org_id: 'org_evil',
+          'x-ssl-client-verify': 'SUCCESS',
+          'x-ssl-client-s-dn': 'CN=cl_admin',
+          'x-forwarded-client-cert': 'Hash=abc;Subject="CN=cl_admin"',
         },
       });
       assert.equal(res.status, 200);
@@ -689,7 +697,15 @@ describe('gateway allows', () => {
       assert.notEqual(h['x-request-id'], 'chosen-by-client');
       assert.equal(h['x-forwarded-for'], '127.0.0.1');
       assert.equal(h['x-custom'], 'kept');
-      for (const gone of ['authorization', 'client-cert', 'x-accredit-extra']) {
+      for (const gone of [
+        'authorization',
+        'client-cert',
+        'x-accredit-extra',
+        'x_accredit_org_id',
+        'x-ssl-client-verify',
+        'x-ssl-client-s-dn',
+        'x-forwarded-client-cert',
+      ]) {
         assert.equal(h[gone], undefined, `${gone} must not reach the upstream`);
       }
     } finally {
@@ -849,6 +865,8 @@ describe('liveness: the very next request after a change is refused', () => {
             status: 'active',
             auth_method: 'tls_client_auth',
             self_signed_x5t: [],
+            // As a dynamically registered client of Acme's software, it presents the software's certificate.
+            certificate_apps: [env.acme.clientId],
           },
         },
         new Date(),
@@ -883,4 +901,185 @@ describe('decision log', () => {
     assert.equal(stats.denied.token_revoked, 1);
     assert.equal(stats.denied.certificate_untrusted, 2);
   });
+});
+
+/** A new application of `orgId` with its own platform-issued certificate (state changes stay its own). */
+async function newClient(
+  orgId: string,
+  name: string,
+  input: { authMethod?: string; metadata?: Record<string, unknown> } = {},
+): Promise<Client> {
+  const clientId = await env.storage.transaction((tx) =>
+    createApplication(
+      tx,
+      {
+        orgId,
+        name,
+        roles: ['partner_reader'],
+        authMethod: input.authMethod ?? 'tls_client_auth',
+        ...(input.metadata ? { metadata: input.metadata } : {}),
+      },
+      meta(),
+    ),
+  );
+  const { csrPem, keyPem } = await csrWithKey();
+  const view = await env.storage.transaction((tx) => env.ca.issue(tx, { clientId, csrPem }, meta()));
+  const cred = { certPem: view.certificate_pem, keyPem, x5tS256: view.x5t_s256 };
+  const agent = clientAgent(env.ca.chainPem, cred);
+  env.agents.push(agent);
+  return { clientId, orgId, cred, agent, serial: view.serial };
+}
+
+/** A self-signed client (RFC 8705 §2.2) of `orgId`, registered with its certificate. */
+async function newSelfSignedClient(orgId: string, name: string): Promise<Client> {
+  const cred = await selfSignedCredential(name);
+  const clientId = await env.storage.transaction((tx) =>
+    createApplication(
+      tx,
+      {
+        orgId,
+        name,
+        roles: ['partner_reader'],
+        authMethod: 'self_signed_tls_client_auth',
+        metadata: { jwks: { keys: [cred.jwk] } },
+      },
+      meta(),
+    ),
+  );
+  const agent = clientAgent(env.ca.chainPem, cred);
+  env.agents.push(agent);
+  return { clientId, orgId, cred, agent };
+}
+
+describe('a certificate works only for its own, active application', () => {
+  test('fail/another application of the same organisation binds a token to its certificate', async () => {
+    const x = await newClient(env.acme.orgId, 'Cert owner');
+    // App P (the reader) got a token bound to X's certificate, as a private_key_jwt client could ask for.
+    const token = await tokenFor({ ...env.reader, cred: x.cred });
+    assertRefused(await get(x, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+    assert.equal((await get(x, '/v1/accounts', await tokenFor(x))).status, 200, 'its own token works');
+  });
+
+  test('fail/a suspended application’s certificate: no token binds to it, /health refuses it', async () => {
+    const x = await newClient(env.acme.orgId, 'Suspended owner');
+    const foreignToken = await tokenFor({ ...env.reader, cred: x.cred });
+    const ownToken = await tokenFor(x);
+    assert.equal((await get(x, '/health')).status, 200);
+    await env.storage.transaction((tx) => setApplicationStatus(tx, x.clientId, 'suspended', meta()));
+    assertRefused(await get(x, '/v1/accounts', foreignToken), 403, 'certificate_client_mismatch');
+    assertRefused(await get(x, '/v1/accounts', ownToken), 403, 'client_suspended');
+    assertRefused(await get(x, '/health'), 403, 'certificate_application_inactive');
+  });
+
+  test('fail/another organisation’s token bound to the certificate', async () => {
+    const x = await newClient(env.acme.orgId, 'Cross-org owner');
+    const token = await tokenFor({ ...env.globexReader, cred: x.cred });
+    assertRefused(await get(x, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+  });
+
+  test('ok/a dynamic client presents its software’s certificate while the software is active', async () => {
+    const software = await newClient(env.acme.orgId, 'Software');
+    const dynamicId = 'cl_dynamic_of_software';
+    await env.storage.transaction((tx) =>
+      publishChange(
+        tx,
+        {
+          kind: CHANGE_KINDS.appRegistered,
+          entityId: dynamicId,
+          payload: {
+            org_id: env.acme.orgId,
+            status: 'active',
+            auth_method: 'tls_client_auth',
+            self_signed_x5t: [],
+            certificate_apps: [software.clientId],
+          },
+        },
+        new Date(),
+      ),
+    );
+    const token = await tokenFor({ ...software, clientId: dynamicId });
+    assert.equal((await get(software, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) => setApplicationStatus(tx, software.clientId, 'suspended', meta()));
+    assertRefused(await get(software, '/v1/accounts', token), 403, 'certificate_application_inactive');
+  });
+
+  test('fail/a dynamic client of another organisation naming the software', async () => {
+    const software = await newClient(env.acme.orgId, 'Software elsewhere');
+    const dynamicId = 'cl_dynamic_other_org';
+    await env.storage.transaction((tx) =>
+      publishChange(
+        tx,
+        {
+          kind: CHANGE_KINDS.appRegistered,
+          entityId: dynamicId,
+          payload: {
+            org_id: env.globex.orgId,
+            status: 'active',
+            auth_method: 'tls_client_auth',
+            self_signed_x5t: [],
+            certificate_apps: [software.clientId],
+          },
+        },
+        new Date(),
+      ),
+    );
+    const token = await tokenFor({ ...software, clientId: dynamicId, orgId: env.globex.orgId });
+    assertRefused(await get(software, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+  });
+
+  test('fail/a deleted client’s token is invalid (RFC 6750 §3.1: 401 with a challenge)', async () => {
+    const x = await newClient(env.acme.orgId, 'Deleted');
+    const token = await tokenFor(x);
+    assert.equal((await get(x, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) =>
+      deregisterApplication(tx, x.clientId, { ...meta(), reason: 'test: client deleted' }),
+    );
+    const res = await get(x, '/v1/accounts', token);
+    assertRefused(res, 401, 'client_deleted');
+    assert.match(String(res.headers['www-authenticate']), INVALID_TOKEN);
+  });
+});
+
+describe('a registered self-signed certificate works only while its client and organisation are active', () => {
+  const cases = [
+    {
+      name: 'fail/client suspended',
+      change: (c: Client) =>
+        env.storage.transaction((tx) => setApplicationStatus(tx, c.clientId, 'suspended', meta())),
+    },
+    {
+      name: 'fail/client deleted',
+      change: (c: Client) =>
+        env.storage.transaction((tx) =>
+          deregisterApplication(tx, c.clientId, { ...meta(), reason: 'test: client deleted' }),
+        ),
+    },
+    {
+      name: 'fail/organisation suspended',
+      change: (c: Client) =>
+        env.storage.transaction((tx) => setOrganisationStatus(tx, c.orgId, 'suspended', meta())),
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
+    test(c.name, async () => {
+      const partner = await createPartner(env.storage, `Self-signed org ${i}`);
+      const client = await newSelfSignedClient(partner.orgId, `self-signed-${i}`);
+      const token = await tokenFor(client);
+      assert.equal((await get(client, '/v1/accounts', token)).status, 200);
+      assert.equal((await get(client, '/health')).status, 200);
+      await c.change(client);
+      assertRefused(await get(client, '/v1/accounts', token), 403, 'certificate_untrusted');
+      assertRefused(await get(client, '/health'), 403, 'certificate_untrusted');
+    });
+  }
+});
+
+describe('scopes match exactly', () => {
+  const lookAlikes = ['accounts', 'accounts:rea', 'accounts:read:all', 'ACCOUNTS:READ', 'accounts:*', '*'];
+  for (const scope of lookAlikes) {
+    test(`fail/token scope "${scope}" for a route needing accounts:read`, async () => {
+      const res = await get(env.reader, '/v1/accounts', await tokenFor(env.reader, scope));
+      assertRefused(res, 403, 'insufficient_scope');
+    });
+  }
 });

@@ -11,18 +11,21 @@ import {
 } from '@openid-federation/core';
 import { FederationClient } from '@sphereon/openid-federation-client';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { compactVerify, decodeJwt, importJWK, type JWK } from 'jose';
+import { compactVerify, decodeJwt, importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { createOrganisation } from '../../src/directory/index.ts';
+import { createFederationFetcher } from '../../src/federation/fetch/index.ts';
 import {
   addSubordinate,
   createFederationAuthority,
+  ENTITY_CONFIGURATION_PATH,
   type FederationAuthority,
   issueTrustMark,
   MEDIA_TYPES,
   registerFederationEndpoints,
   rotateFederationKey,
 } from '../../src/federation/index.ts';
+import { createTrustChainResolver } from '../../src/federation/trust-chain/index.ts';
 import type { Storage } from '../../src/storage/index.ts';
 import { KEK } from '../support/ca-fixture.ts';
 import { META, seededStorage } from '../support/directory-fixture.ts';
@@ -91,6 +94,7 @@ async function startHttpsPlatform(): Promise<HttpsPlatform> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await storage.close();
+      await sqlite!.cleanup();
     },
   };
 }
@@ -192,6 +196,24 @@ describe('Trust Mark interoperability with federation libraries (§7.1)', () => 
     assert.equal(claims.id, platform.trustMarkType);
     assert.equal(claims.iss, platform.entityId);
     assert.equal(claims.sub, leaf.entityId);
+  });
+
+  it("ok/the platform's own resolver keeps the mark: id is an additional claim it ignores (§7.1)", async () => {
+    const fetcher = createFederationFetcher({ allowLoopback: true, ca: (await tlsMaterial()).caPem });
+    try {
+      const configuration = await (await fetch(`${platform.entityId}${ENTITY_CONFIGURATION_PATH}`)).text();
+      const anchor = { entityId: platform.entityId, jwks: decodeJwt(configuration).jwks as JSONWebKeySet };
+      const resolver = createTrustChainResolver({ trustAnchors: [anchor], fetcher, clock: () => new Date() });
+      const result = await resolver.resolve(leaf.entityId);
+      assert.ok(result.ok, JSON.stringify(result.findings));
+      assert.deepEqual(result.findings, []);
+      assert.deepEqual(
+        result.entity.trustMarks.map((m) => [m.trust_mark_type, m.trust_mark]),
+        [[platform.trustMarkType, trustMark]],
+      );
+    } finally {
+      await fetcher.close();
+    }
   });
 
   describe('@openid-federation/core', () => {

@@ -7,6 +7,7 @@ import { federationRegistrationsMigration } from './migrations/0004-federation-r
 import { dynamicRegistrationMigration } from './migrations/0005-dynamic-registration.ts';
 import { initialAccessTokensMigration } from './migrations/0006-initial-access-tokens.ts';
 import { selfSignedPinsMigration } from './migrations/0007-self-signed-pins.ts';
+import { organisationNameSkeletonsMigration } from './migrations/0008-organisation-name-skeletons.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
@@ -19,6 +20,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0005-dynamic-registration', dynamicRegistrationMigration],
     ['0006-initial-access-tokens', initialAccessTokensMigration(engine)],
     ['0007-self-signed-pins', selfSignedPinsMigration],
+    ['0008-organisation-name-skeletons', organisationNameSkeletonsMigration],
   ];
 }
 

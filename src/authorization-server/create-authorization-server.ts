@@ -78,6 +78,34 @@ interface CertState {
     | undefined;
 }
 
+interface BindingClient {
+  clientId: string;
+  tokenEndpointAuthMethod: string;
+  org_id?: unknown;
+  certificate_apps?: unknown;
+}
+
+/**
+ * Why a platform-issued certificate may not bind a token for `client`, or undefined when it may: it must belong
+ * to the client itself, or to the software a dynamic client was registered with (`certificate_apps`), in the
+ * client's own organisation, with that application and organisation active (never across organisations).
+ */
+function issuedCertificateRefusal(
+  issued: NonNullable<CertState['issued']>,
+  client: BindingClient,
+): string | undefined {
+  const own = issued.client_id === client.clientId;
+  const software =
+    Array.isArray(client.certificate_apps) && client.certificate_apps.includes(issued.client_id);
+  if ((!own && !software) || issued.org_id !== client.org_id || issued.app_org_id !== client.org_id) {
+    return 'the client certificate was issued to another application; present your own to bind the token';
+  }
+  if (issued.status !== 'active' || issued.app_status !== 'active' || issued.app_org_status !== 'active') {
+    return 'the client certificate belongs to an application that is not active';
+  }
+  return undefined;
+}
+
 /** RFC 7591 §2.3: a software statement is used within minutes of being issued. */
 const DEFAULT_SSA_MAX_AGE_SECONDS = 300;
 
@@ -158,7 +186,7 @@ export async function createAuthorizationServer(
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg as never,
     },
-    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type'] },
+    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type', 'certificate_apps'] },
     assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
     ttl: {
       ClientCredentials: options.accessTokenTtlSeconds,
@@ -195,7 +223,17 @@ export async function createAuthorizationServer(
         certificateBoundAccessTokens: true,
         tlsClientAuth: true,
         selfSignedTlsClientAuth: true,
-        getCertificate: (ctx) => stateOf(ctx)?.presented?.cert,
+        // RFC 8705 §3: a client authenticating without its certificate (private_key_jwt) still binds its token
+        // to the one it presents; a certificate the platform issued binds only for its own, active application.
+        getCertificate: (ctx) => {
+          const s = stateOf(ctx);
+          const client = ctx.oidc.client as BindingClient | undefined;
+          if (s?.presented && s.issued && client && client.tokenEndpointAuthMethod === 'private_key_jwt') {
+            const refusal = issuedCertificateRefusal(s.issued, client);
+            if (refusal) throw new errors.CustomOIDCProviderError('invalid_grant', refusal);
+          }
+          return s?.presented?.cert;
+        },
         // RFC 8705 §2.1: chained to the platform CA and one the platform issued, still active.
         certificateAuthorized: (ctx) => {
           const s = stateOf(ctx);

@@ -285,6 +285,7 @@ for (const target of targets) {
               status: 'active',
               auth_method: 'self_signed_tls_client_auth',
               self_signed_x5t: [cred.x5tS256],
+              certificate_apps: [],
             },
           },
         ]);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { directoryIssuer } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/index.ts';
@@ -82,9 +82,6 @@ interface CertState {
     | undefined;
 }
 
-/** Client authentication at the token, PAR, introspection and revocation endpoints: asymmetric only (no secrets). */
-const CLIENT_AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'] as const;
-
 /** RFC 7591 §2.3: a software statement is used within minutes of being issued. */
 const DEFAULT_SSA_MAX_AGE_SECONDS = 300;
 
@@ -152,7 +149,8 @@ export async function createAuthorizationServer(
     // RFC 9700 §2.1.1: PKCE for every authorization code request, S256 being the only method offered.
     pkce: { required: () => true },
     clockTolerance: CLOCK_SKEW_SECONDS,
-    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    // The directory's methods, at every endpoint that authenticates a client: no shared secrets.
+    clientAuthMethods: [...AUTH_METHODS],
     enabledJWA: {
       clientAuthSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
@@ -270,9 +268,9 @@ export async function createAuthorizationServer(
     discovery: {
       // RFC 8414 §2: without these a client assumes client_secret_basic, which no client here has. Introspection
       // and revocation authenticate a client exactly as the token endpoint does.
-      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
       introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
       revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
       registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,

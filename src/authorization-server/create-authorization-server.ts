@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { directoryIssuer } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Storage } from '../storage/index.ts';
@@ -17,7 +17,9 @@ import {
   type PresentedCertificate,
 } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
+import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
+import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import { createJwtTokenManagement } from './jwt-token-management.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
@@ -57,6 +59,8 @@ export interface AuthorizationServer {
   /** Node request handler for the public and mTLS listeners. */
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   discoveryPaths: readonly string[];
+  /** The discovery document exactly as served (RFC 8414 §3): the one source of every copy of this metadata. */
+  discoveryMetadata: () => Promise<Record<string, unknown>>;
 }
 
 interface CertState {
@@ -173,7 +177,8 @@ export async function createAuthorizationServer(
     // RFC 9700 §2.1.1: PKCE for every authorization code request, S256 being the only method offered.
     pkce: { required: () => true },
     clockTolerance: CLOCK_SKEW_SECONDS,
-    clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
+    // The directory's methods, at every endpoint that authenticates a client: no shared secrets.
+    clientAuthMethods: [...AUTH_METHODS],
     enabledJWA: {
       clientAuthSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
@@ -198,6 +203,8 @@ export async function createAuthorizationServer(
     },
     features: {
       devInteractions: { enabled: false },
+      // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
+      dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -297,6 +304,12 @@ export async function createAuthorizationServer(
       return client ? { org_id: client.org_id, roles: client.roles } : undefined;
     },
     discovery: {
+      // RFC 8414 §2: without these a client assumes client_secret_basic, which no client here has. Introspection
+      // and revocation authenticate a client exactly as the token endpoint does.
+      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
+      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
       registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
       mtls_endpoint_aliases: {
@@ -375,16 +388,18 @@ export async function createAuthorizationServer(
     }) as never,
   );
   provider.on('server_error', (_ctx, err) => options.logger.error({ err }, 'authorization server error'));
+  provider.on('grant.error', explainMissingCertificate);
 
   const callback = provider.callback();
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // RFC 8414 §3: the OAuth metadata document is the same document under its own well-known name.
+    if (req.url === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
+    callback(req, res);
+  };
   return {
     provider,
     discoveryPaths: ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'],
-    handle(req, res) {
-      // RFC 8414 §3: the OAuth metadata document is the same document under its own well-known name.
-      if (req.url === '/.well-known/oauth-authorization-server')
-        req.url = '/.well-known/openid-configuration';
-      callback(req, res);
-    },
+    handle,
+    discoveryMetadata: () => readDiscoveryMetadata(handle, issuer),
   };
 }

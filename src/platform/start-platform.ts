@@ -4,16 +4,15 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
-  AS_ROUTES,
   type AuthorizationServer,
-  CLIENT_SIGNING_ALGS,
   createAuthorizationServer,
   type ExplicitRegistrationOptions,
+  openIdProviderMetadata,
   pruneExpiredOidcModels,
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
-import { AUTH_METHODS, directoryIssuer, listCatalog } from '../directory/index.ts';
+import { directoryIssuer, listCatalog } from '../directory/index.ts';
 import {
   createFederationAuthority,
   type FederationAuthority,
@@ -72,50 +71,6 @@ const FEDERATION_REFRESH_MS = 30_000;
 /** The authorization server is the platform's federation OP when its issuer is the platform's Entity Identifier. */
 const isFederationOp = (config: PlatformConfig) =>
   config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
-
-/**
- * The authorization server's openid_provider metadata in the platform's Entity Configuration, when it shares
- * the platform's Entity Identifier (its issuer): an OP may also be an authority (§4.1), which keeps the OAuth
- * issuer and the Entity Identifier one and the same.
- */
-function opFederationMetadata(
-  config: PlatformConfig,
-  registrationEndpoint: string,
-): Record<string, Record<string, unknown>> {
-  if (!isFederationOp(config)) return {};
-  const issuer = config.publicUrl;
-  const at = (base: string, route: keyof typeof AS_ROUTES) => `${base}${AS_ROUTES[route]}`;
-  return {
-    openid_provider: {
-      issuer,
-      authorization_endpoint: at(issuer, 'authorization'),
-      pushed_authorization_request_endpoint: at(issuer, 'pushed_authorization_request'),
-      token_endpoint: at(issuer, 'token'),
-      jwks_uri: at(issuer, 'jwks'),
-      introspection_endpoint: at(issuer, 'introspection'),
-      revocation_endpoint: at(issuer, 'revocation'),
-      mtls_endpoint_aliases: {
-        token_endpoint: at(config.mtlsUrl, 'token'),
-        introspection_endpoint: at(config.mtlsUrl, 'introspection'),
-        revocation_endpoint: at(config.mtlsUrl, 'revocation'),
-        pushed_authorization_request_endpoint: at(config.mtlsUrl, 'pushed_authorization_request'),
-      },
-      response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code', 'client_credentials'],
-      code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: [...AUTH_METHODS],
-      token_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      tls_client_certificate_bound_access_tokens: true,
-      // RFC 9101: Request Objects by value, signed; by reference only as pushed requests (§12.1.1).
-      request_parameter_supported: true,
-      request_uri_parameter_supported: false,
-      request_object_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      // §12.1 (automatic, at the authorization and PAR endpoints) and §12.2 (explicit).
-      client_registration_types_supported: ['automatic', 'explicit'],
-      federation_registration_endpoint: registrationEndpoint,
-    },
-  };
-}
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
 const PLATFORM_PATHS = /^\/(admin\/|pki\/|directory\/|health$|health\?|interaction\/)/;
@@ -274,7 +229,14 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         path: registrationPath,
       },
       authority: createFederationAuthority({
-        additionalMetadata: opFederationMetadata(config, `${entityBase}/federation/registration`),
+        // §4.1: the OP shares the platform's Entity Identifier (its issuer), so it is described here too.
+        additionalMetadata: isFederationOp(config)
+          ? {
+              openid_provider: await openIdProviderMetadata(as, {
+                federationRegistrationEndpoint: `${entityBase}/federation/registration`,
+              }),
+            }
+          : {},
         db: storage.db,
         kek,
         clock,

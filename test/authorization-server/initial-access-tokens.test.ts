@@ -861,12 +861,13 @@ for (const target of targets) {
       assert.equal(read.body.org_id, acme);
       // Revoking the token stops new registrations, not the management of this one.
       await storage.transaction((tx) => revokeInitialAccessToken(tx, iat.id, meta));
+      // RFC 7592 §3: the read rotated the registration access token.
       const narrowed = await call(
         'PUT',
         path,
         updateBody(body, { roles: ['partner_reader'], scope: undefined }),
         {
-          token: body.registration_access_token,
+          token: String(read.body.registration_access_token),
         },
       );
       assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));

@@ -31,6 +31,7 @@ import { startTopology, type TestEntity, type Topology } from '../federation/sup
 import { selfSignedCredential } from '../gateway/fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 import {
   type RegistrationFederation,
   RP,
@@ -134,6 +135,8 @@ for (const target of targets) {
     let topology: Topology;
     let resolvers: ReturnType<typeof resolverFactory>;
     const storages: Storage[] = [];
+    // The production address policy; DNS from a table: a name pointing inside the network.
+    const partnerFetcher = testPartnerFetcher({ dns: { 'keys.internal.example': ['10.0.0.7'] } });
 
     before(async () => {
       topology = await startTopology();
@@ -142,6 +145,7 @@ for (const target of targets) {
 
     after(async () => {
       for (const storage of storages) await storage.close();
+      await partnerFetcher.close();
       await resolvers?.close();
       await topology?.close();
       await target.cleanup();
@@ -167,6 +171,7 @@ for (const target of targets) {
           kind: 'explicit',
           platformEntityId: fed.platform.entityId,
           trustMarkTypes: fed.trustMarkTypes,
+          urlGuard: partnerFetcher,
           ...extra,
         };
       };
@@ -180,6 +185,7 @@ for (const target of targets) {
           resolver,
           entityId: fed.platform.entityId,
           trustMarkTypes: fed.trustMarkTypes,
+          urlGuard: partnerFetcher,
           clock: topology.clock.clock,
           logger: silent,
           ...options,

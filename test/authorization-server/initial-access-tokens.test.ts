@@ -29,6 +29,7 @@ import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
 const ISSUER = 'https://as.accredit.test';
@@ -61,6 +62,10 @@ for (const target of targets) {
     timeout: 120_000,
   }, () => {
     let storage: Storage;
+    // The production address policy; DNS from a table: one public name, one pointing inside the network.
+    const partnerFetcher = testPartnerFetcher({
+      dns: { 'keys.acme.example': ['93.184.216.34'], 'internal.acme.example': ['93.184.216.34', '10.1.2.3'] },
+    });
     let ca: CertificateAuthority;
     const servers: Server[] = [];
     const agents: Agent[] = [];
@@ -107,6 +112,7 @@ for (const target of targets) {
         accessTokenTtlSeconds: 300,
         trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
         trustedProxies: [],
+        fetcher: partnerFetcher,
         registration: { softwareStatementMaxAgeSeconds: 120, allowInitialAccessTokens },
       });
       server.on('request', as.handle);
@@ -143,6 +149,7 @@ for (const target of targets) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+      await partnerFetcher.close();
       await storage?.close();
       await target.cleanup();
     });

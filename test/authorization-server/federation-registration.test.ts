@@ -646,6 +646,38 @@ for (const target of targets) {
             }),
         },
         {
+          name: 'a loopback jwks_uri (no SSRF)',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://127.0.0.1:8443/jwks',
+            }),
+        },
+        {
+          name: 'the cloud metadata service as jwks_uri',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://169.254.169.254/latest/meta-data/',
+            }),
+        },
+        {
+          name: 'an IPv4-mapped loopback jwks_uri',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://[::ffff:127.0.0.1]/jwks',
+            }),
+        },
+        {
+          name: 'a jwks_uri whose name resolves to a private address',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://keys.internal.example/jwks',
+            }),
+        },
+        {
           name: 'private_key_jwt without any keys',
           rp: () => rpMetadata({ token_endpoint_auth_method: 'private_key_jwt' }),
         },

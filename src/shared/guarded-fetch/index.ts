@@ -1,10 +1,4 @@
-export {
-  type AddressClass,
-  type AddressPolicy,
-  assertAddressAllowed,
-  assertHostNameAllowed,
-  classifyAddress,
-} from './address-policy.ts';
+export { type AddressClass, type AddressPolicy, classifyAddress } from './address-policy.ts';
 export { FETCH_ERROR_CODES, FetchError, type FetchErrorCode, type FetchErrorDetails } from './fetch-error.ts';
 export { createFetchFunction } from './fetch-function.ts';
 export type { ResolveHost } from './guarded-connector.ts';

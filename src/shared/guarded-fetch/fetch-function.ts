@@ -2,6 +2,8 @@ import type { GuardedFetcher } from './guarded-fetcher.ts';
 
 /** A JWK Set (RFC 7517 §8.5) or any other JSON document a library asks for. */
 const JSON_MEDIA_TYPES = ['application/json', 'application/jwk-set+json'] as const;
+/** Framing of the original message: the body handed on is already read and decoded. */
+const FRAMING_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection']);
 
 /**
  * The guarded fetcher behind the WHATWG `fetch` signature, for a library that fetches on its own (oidc-provider's
@@ -21,6 +23,7 @@ export function createFetchFunction(
       mediaTypes: JSON_MEDIA_TYPES,
       ...(init?.signal ? { signal: init.signal } : {}),
     });
-    return new Response(res.body, { status: res.status, headers: res.headers });
+    const headers = Object.entries(res.headers).filter(([name]) => !FRAMING_HEADERS.has(name));
+    return new Response(res.body, { status: res.status, headers });
   };
 }

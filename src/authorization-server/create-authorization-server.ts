@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AUTH_METHODS, directoryIssuer } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
+import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
 import {
   type AutomaticRegistration,
@@ -40,6 +41,11 @@ export interface AuthorizationServerOptions {
   /** PEM certificates of the platform CAs (issuing, root). */
   trustedCas: string[];
   trustedProxies: string[];
+  /**
+   * The platform's partner fetcher: every client jwks_uri is fetched through it (connect-time address policy,
+   * https only, limits), and registrations refuse a URL it would not fetch.
+   */
+  fetcher: GuardedFetcher;
   /**
    * OpenID Federation 1.0 §12.1 Automatic Registration, offered when the issuer is the platform's Entity
    * Identifier: RPs unknown here register at the authorization and PAR endpoints through their Trust Chain.
@@ -147,6 +153,7 @@ export async function createAuthorizationServer(
         algorithms: CLIENT_SIGNING_ALGS,
         skewSeconds: CLOCK_SKEW_SECONDS,
         presentedCertificate: (ctx) => stateOf(ctx)?.presented?.x5t,
+        urlGuard: options.fetcher,
       })
     : undefined;
 
@@ -165,6 +172,8 @@ export async function createAuthorizationServer(
           }
         : new StorageAdapter(name, storage, clock),
     clients: [],
+    // A client's jwks_uri is a partner's word: fetched only through the guarded fetcher, never a bare fetch().
+    fetch: createFetchFunction(options.fetcher),
     routes: { ...AS_ROUTES },
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: deriveCookieKeys(options.kek) },
@@ -374,6 +383,7 @@ export async function createAuthorizationServer(
         options.registration?.softwareStatementMaxAgeSeconds ?? DEFAULT_SSA_MAX_AGE_SECONDS,
       allowInitialAccessTokens: options.registration?.allowInitialAccessTokens ?? false,
       skewSeconds: CLOCK_SKEW_SECONDS,
+      urlGuard: options.fetcher,
     }) as never,
   );
   // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).

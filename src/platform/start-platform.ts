@@ -43,6 +43,7 @@ import { problem, sendProblem } from './http/problem.ts';
 import { crlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
+import { createPartnerFetcher } from './partner-fetcher.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
@@ -184,15 +185,17 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     await storage.feed.start();
     const fed = config.federation;
     const ownKeys = new FederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
+    // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
+    const fetcher = createPartnerFetcher(fed.fetch, ca.chainPem);
+    closers.push(() => fetcher.close());
     const resolver =
       options.federationResolver ??
       createPlatformResolver({
         federation: fed,
         ownJwks: (now) => ownKeys.publishedJwks(now),
-        caPem: ca.chainPem,
+        fetcher,
         clock,
       });
-    if (!options.federationResolver) closers.push(() => (resolver as PlatformResolver).close());
     // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
     const as = await createAuthorizationServer({
@@ -206,6 +209,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustedCas: splitPem(ca.chainPem),
       trustedProxies: config.trustedProxies,
+      fetcher,
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).
       registration: {
@@ -215,7 +219,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });
-    const deps: AdminDeps = { storage, clock, ca };
+    const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {
@@ -225,6 +229,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         entityId: fed.entityId,
         signer: () => ownKeys.signer(),
         trustMarkTypes: fed.trustMarkTypes,
+        urlGuard: fetcher,
         clock,
         path: registrationPath,
       },
@@ -265,6 +270,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         resolver: operatorResolver,
         entityId: fed.entityId,
         trustMarkTypes: fed.trustMarkTypes,
+        urlGuard: fetcher,
         clock,
         logger,
       }).catch((err) => logger.error({ err }, 'federation registration refresh failed'));

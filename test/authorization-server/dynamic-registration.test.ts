@@ -17,6 +17,7 @@ import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
 const ISSUER = 'https://as.accredit.test';
@@ -49,6 +50,7 @@ for (const target of targets) {
     timeout: 120_000,
   }, () => {
     let storage: Storage;
+    const partnerFetcher = testPartnerFetcher();
     let ca: CertificateAuthority;
     let server: Server;
     let baseUrl: string;
@@ -115,6 +117,7 @@ for (const target of targets) {
         accessTokenTtlSeconds: 300,
         trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
         trustedProxies: [],
+        fetcher: partnerFetcher,
         registration: { softwareStatementMaxAgeSeconds: MAX_AGE },
       });
       server.on('request', as.handle);
@@ -126,6 +129,7 @@ for (const target of targets) {
       for (const agent of agents) await agent.close();
       server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await partnerFetcher.close();
       await storage?.close();
       await target.cleanup();
     });

@@ -20,6 +20,7 @@ import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const ISSUER = 'https://as.accredit.test';
 const AUDIENCE = 'https://api.accredit.test';
@@ -43,6 +44,7 @@ describe('certificate-bound tokens for a private_key_jwt client (RFC 8705 §3)',
   let server: Server;
   let tokenUrl: string;
   const agents: Agent[] = [];
+  const fetcher = testPartnerFetcher();
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
   const meta = { actor: 'operator:test', now };
   const assertionKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -120,6 +122,7 @@ describe('certificate-bound tokens for a private_key_jwt client (RFC 8705 §3)',
       accessTokenTtlSeconds: 300,
       trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
       trustedProxies: [],
+      fetcher,
     });
     server.on('request', as.handle);
   });
@@ -129,6 +132,7 @@ describe('certificate-bound tokens for a private_key_jwt client (RFC 8705 §3)',
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await storage?.close();
+    await fetcher.close();
   });
 
   async function requestToken(cert: Cert): Promise<{ status: number; body: Record<string, unknown> }> {

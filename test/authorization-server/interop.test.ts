@@ -20,6 +20,7 @@ import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 // The issue 9 interoperability run, replayed with an outside client (oauth4webapi) over real TLS: what the
 // discovery document and the Entity Configuration promise works, and what fails says why.
@@ -28,6 +29,7 @@ const ISSUER = 'https://as.accredit.test';
 const AUDIENCE = 'https://api.accredit.test';
 const FEDERATION_REGISTRATION = `${ISSUER}/federation/registration`;
 const silent = pino({ level: 'silent' });
+const fetcher = testPartnerFetcher();
 
 // RFC 8414 §2 and OpenID Connect Discovery 1.0 §3: REQUIRED members of an OP's metadata.
 const REQUIRED_OP_MEMBERS = [
@@ -132,6 +134,7 @@ describe('interoperability: metadata and token errors an outside client relies o
       accessTokenTtlSeconds: 300,
       trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
       trustedProxies: [],
+      fetcher,
     });
     server.on('request', as.handle);
     anonymous = agent();
@@ -148,6 +151,7 @@ describe('interoperability: metadata and token errors an outside client relies o
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await storage?.close();
     await target?.cleanup();
+    await fetcher.close();
   });
 
   const options = (a: Agent) => ({ [oauth.customFetch]: fetchWith(a) }) as const;

@@ -162,7 +162,9 @@ for (const target of targets) {
       const deleted = await configure(registrationUri, current.registration_access_token, 'DELETE');
       assert.equal(deleted.status, 204);
       const refused = await gateway(tokens.access_token);
-      assert.equal(refused.status, 403, await refused.text());
+      // RFC 6750 §3.1: the client is gone, so its token is invalid_token (401 with a challenge).
+      assert.equal(refused.status, 401, await refused.text());
+      assert.match(String(refused.headers.get('www-authenticate')), /error="invalid_token"/);
       await assert.rejects(client.clientCredentialsGrant(config), (err: { error?: string }) => {
         assert.equal(err.error, 'invalid_client');
         return true;

@@ -1,7 +1,7 @@
 export type { AcceptedCertificate, PresentedCertificate } from './check-client-certificate.ts';
 export { createGateway, type Gateway } from './create-gateway.ts';
 export type { DecisionRecord, GatewayStats } from './decision-log.ts';
-export { HOP_BY_HOP, type IdentityHeaders } from './forward-headers.ts';
+export { GATEWAY_SECRET_HEADER, HOP_BY_HOP, type IdentityHeaders } from './forward-headers.ts';
 export { GATEWAY_REASONS, GatewayError, type GatewayReason } from './gateway-error.ts';
 export {
   type ClientLiveness,

@@ -26,6 +26,11 @@ export interface GatewayOptions {
   publicPaths?: string[];
   /** http(s) base URL of the protected API. */
   upstream: string;
+  /**
+   * Sent in x-accredit-gateway-secret on every forwarded request so the upstream can refuse callers that
+   * bypass the gateway (at least 32 visible ASCII characters); without it start-up warns.
+   */
+  upstreamSecret?: string;
   logger: Logger;
   clock?: Clock;
   /** JWS algorithm allow-list. Default ['ES256', 'ES384', 'PS256', 'EdDSA']; symmetric and none refused. */
@@ -62,8 +67,10 @@ const ASYMMETRIC = new Set([
   'Ed25519',
 ]);
 
-export interface ResolvedGatewayOptions extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls'>> {
+export interface ResolvedGatewayOptions
+  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret'>> {
   jwksCa: string | undefined;
+  upstreamSecret: string | undefined;
   tls: GatewayOptions['tls'];
 }
 
@@ -100,6 +107,10 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   nonEmpty('audience', options.audience);
   urlOf('jwksUri', options.jwksUri, ['https:']);
   urlOf('upstream', options.upstream, ['http:', 'https:']);
+  // A header value (RFC 9110 §5.5) with the strength of a 192-bit random token at least; never echoed.
+  if (options.upstreamSecret !== undefined && !/^[\x21-\x7e]{32,}$/.test(options.upstreamSecret)) {
+    fail('upstreamSecret', 'expected at least 32 visible ASCII characters (no spaces)');
+  }
   if (!options.liveness) fail('liveness', 'a LivenessState is required');
   if (!Array.isArray(options.routes)) fail('routes', 'expected the access catalog routes');
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
@@ -116,6 +127,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   return {
     ...options,
     jwksCa: options.jwksCa,
+    upstreamSecret: options.upstreamSecret,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { clientResponseHeaders, type IdentityHeaders, upstreamRequestHeaders } from './forward-headers.ts';
+import {
+  clientResponseHeaders,
+  GATEWAY_SECRET_HEADER,
+  type IdentityHeaders,
+  upstreamRequestHeaders,
+} from './forward-headers.ts';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
 
 export interface UpstreamOptions {
@@ -9,6 +14,8 @@ export interface UpstreamOptions {
   url: string;
   timeoutMs: number;
   connections: number;
+  /** Sent in x-accredit-gateway-secret: how the upstream knows the request came through the gateway. */
+  secret: string | undefined;
 }
 
 export interface Upstream {
@@ -63,6 +70,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEO
 export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.url);
   const prefix = base.pathname.replace(/\/+$/, '');
+  const { secret } = options;
   const pool = new Pool(base.origin, {
     connections: options.connections,
     keepAliveTimeout: 30_000,
@@ -82,13 +90,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           abort.abort();
         }
       });
+      const headers = upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress });
+      if (secret !== undefined) headers[GATEWAY_SECRET_HEADER] = secret;
       let response: Awaited<ReturnType<Pool['request']>>;
       try {
         response = await pool.request({
           origin: base.origin,
           path: prefix + pathAndQuery,
           method: req.method as 'GET',
-          headers: upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress }),
+          headers,
           body: hasBody(req) ? req : null,
           signal: abort as unknown as AbortSignal,
         });

@@ -349,6 +349,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       liveness,
       routes,
       upstream: config.gateway.upstream ?? sample!.url,
+      upstreamSecret: sample?.gatewaySecret,
       logger,
       clock,
     });

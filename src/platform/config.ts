@@ -14,7 +14,11 @@ export interface PlatformConfig {
   mtlsUrl: string;
   /** External base URL of the gateway. */
   gatewayUrl: string;
-  gateway: { upstream: string | undefined; audience: string };
+  /**
+   * upstreamSecretFile (absolute once loaded) holds the secret the gateway sends its upstream; read by
+   * loadUpstreamSecret, so the secret itself never sits in the config object.
+   */
+  gateway: { upstream: string | undefined; upstreamSecretFile: string | undefined; audience: string };
   accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
@@ -214,6 +218,12 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_UPSTREAM_URL',
     parse: str,
     doc: 'the protected API behind the gateway; default: the embedded sample API',
+  },
+  {
+    path: 'gateway.upstreamSecretFile',
+    env: 'ACCREDIT_UPSTREAM_SECRET_FILE',
+    parse: str,
+    doc: 'file (mode 0600, relative to the data directory) whose content the gateway sends in x-accredit-gateway-secret so gateway.upstream can refuse other callers; the embedded sample API gets a fresh secret every start',
   },
   {
     path: 'gateway.audience',
@@ -421,9 +431,20 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     c.gatewayUrl ?? `https://${hostname}:${c.listeners.gateway.port}`,
     sources.gatewayUrl ?? 'gatewayUrl (derived from hostnames and listeners.gateway.port)',
   );
-  c.gateway = { upstream: c.gateway?.upstream, audience: c.gateway?.audience ?? c.gatewayUrl };
+  const secretFile = c.gateway?.upstreamSecretFile;
+  c.gateway = {
+    upstream: c.gateway?.upstream,
+    upstreamSecretFile:
+      secretFile === undefined || isAbsolute(secretFile) ? secretFile : join(dataDir, secretFile),
+    audience: c.gateway?.audience ?? c.gatewayUrl,
+  };
   if (c.gateway.upstream !== undefined && !/^https?:\/\//.test(c.gateway.upstream)) {
     throw new ConfigError(`${sources['gateway.upstream']}: "${c.gateway.upstream}" is not an http(s) URL`);
+  }
+  if (c.gateway.upstreamSecretFile !== undefined && c.gateway.upstream === undefined) {
+    throw new ConfigError(
+      `${sources['gateway.upstreamSecretFile']}: only for gateway.upstream; the embedded sample API gets a fresh secret every start`,
+    );
   }
   c.federation = federationConfig(c, sources);
   return c;

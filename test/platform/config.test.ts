@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       publicUrl: 'https://localhost:8443',
       mtlsUrl: 'https://localhost:8444',
       gatewayUrl: 'https://localhost:9443',
-      gateway: { upstream: undefined, audience: 'https://localhost:9443' },
+      gateway: { upstream: undefined, upstreamSecretFile: undefined, audience: 'https://localhost:9443' },
       accessTokenTtlSeconds: 300,
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],

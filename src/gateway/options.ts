@@ -107,7 +107,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   nonEmpty('audience', options.audience);
   urlOf('jwksUri', options.jwksUri, ['https:']);
   urlOf('upstream', options.upstream, ['http:', 'https:']);
-  // A header value (RFC 9110 §5.5) with the strength of a 192-bit random token at least; never echoed.
+  // A single header value (RFC 9110 §5.5: no CR/LF to split it), long enough not to be guessed.
   if (options.upstreamSecret !== undefined && !/^[\x21-\x7e]{32,}$/.test(options.upstreamSecret)) {
     fail('upstreamSecret', 'expected at least 32 visible ASCII characters (no spaces)');
   }

@@ -82,6 +82,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     timeoutMs: options.upstreamTimeoutMs,
     connections: options.upstreamConnections,
     secret: options.upstreamSecret,
+    tls: options.upstreamTls,
   });
   const decisions = createDecisionLog(logger);
 

@@ -11,5 +11,5 @@ export {
   selfSignedThumbprints,
 } from './liveness.ts';
 export { type CatalogRoute, compileRouteTable, type RouteMatch, type RouteTable } from './match-route.ts';
-export { DEFAULT_ALGORITHMS, type GatewayOptions } from './options.ts';
+export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';

@@ -8,6 +8,7 @@ import {
   upstreamRequestHeaders,
 } from './forward-headers.ts';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
+import type { UpstreamTls } from './options.ts';
 
 export interface UpstreamOptions {
   /** http(s) base URL; its path, if any, prefixes every forwarded path. */
@@ -16,6 +17,8 @@ export interface UpstreamOptions {
   connections: number;
   /** Sent in x-accredit-gateway-secret: how the upstream knows the request came through the gateway. */
   secret: string | undefined;
+  /** Trust anchors and the client certificate for an https upstream. */
+  tls: UpstreamTls | undefined;
 }
 
 export interface Upstream {
@@ -76,6 +79,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     keepAliveTimeout: 30_000,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
+    ...(options.tls ? { connect: { ...options.tls } } : {}),
   });
   return {
     async forward(req, res, pathAndQuery, identity) {

@@ -47,7 +47,7 @@ import { createLogger } from './logger.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
-import { loadUpstreamSecret } from './upstream-secret.ts';
+import { loadUpstreamCredentials } from './upstream-credentials.ts';
 
 export interface StartOptions {
   dataDir: string;
@@ -200,7 +200,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const config = loadConfig(options.dataDir, env);
   const logger = options.logger ?? createLogger(config.logLevel);
   const kek = loadKek(options.dataDir, { create: false }, env);
-  const upstreamSecret = loadUpstreamSecret(config);
+  const upstreamAuth = loadUpstreamCredentials(config);
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   const servers: FastifyInstance[] = [];
   const rawServers: HttpsServer[] = [];
@@ -352,7 +352,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       routes,
       upstream: config.gateway.upstream ?? sample!.url,
       // The embedded sample's fresh per-start secret, else the operator's (undefined: the gateway warns).
-      upstreamSecret: sample ? sample.gatewaySecret : upstreamSecret,
+      upstreamSecret: sample ? sample.gatewaySecret : upstreamAuth.secret,
+      upstreamTls: upstreamAuth.tls,
       logger,
       clock,
     });

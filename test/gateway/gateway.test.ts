@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   createApplication,
@@ -16,6 +18,7 @@ import {
   createLivenessState,
   GATEWAY_SECRET_HEADER,
   type Gateway,
+  type UpstreamTls,
 } from '../../src/gateway/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
 import { type SampleApiHandle, startSampleApi } from '../../src/sample-api/index.ts';
@@ -214,7 +217,7 @@ after(() => env?.close());
 
 /** A valid token for `client`, bound to its certificate, with `overrides` applied (undefined removes). */
 /** A second gateway over the suite's storage, keys and routes, in front of another upstream. */
-async function gatewayFor(upstream: string, upstreamSecret?: string) {
+async function gatewayFor(upstream: string, upstreamSecret?: string, upstreamTls?: UpstreamTls) {
   const { logger, lines } = capturingLogger();
   const liveness = await createLivenessState(env.storage);
   const gateway = await createGateway({
@@ -230,6 +233,7 @@ async function gatewayFor(upstream: string, upstreamSecret?: string) {
     routes: env.routes,
     upstream,
     ...(upstreamSecret === undefined ? {} : { upstreamSecret }),
+    ...(upstreamTls === undefined ? {} : { upstreamTls }),
     logger,
   });
   return {
@@ -760,6 +764,56 @@ describe('gateway allows', () => {
   for (const secret of ['', 's'.repeat(31), `${'s'.repeat(32)}\r\nx-accredit-org-id: org_evil`]) {
     test(`fail/upstreamSecret ${JSON.stringify(secret.slice(0, 40))} stops the gateway at boot`, async () => {
       await assert.rejects(gatewayFor(env.sample.url, secret), /^Error: gateway\.upstreamSecret: /);
+    });
+  }
+
+  test('ok/mTLS to an https upstream: the gateway presents its client certificate', async () => {
+    // An upstream that admits only clients with a certificate from the platform CA (the gateway's own).
+    const seen: unknown[] = [];
+    const upstream = createHttpsServer(
+      { ...env.tls, ca: env.ca.chainPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        seen.push((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"ok"}');
+      },
+    );
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const url = `https://localhost:${(upstream.address() as AddressInfo).port}`;
+    const { certPem: cert, keyPem: key } = env.globexReader.cred;
+    const withCert = await gatewayFor(url, 'm'.repeat(43), { ca: env.ca.chainPem, cert, key });
+    const withoutCert = await gatewayFor(url, 'm'.repeat(43), { ca: env.ca.chainPem });
+    const untrusted = await gatewayFor(url, 'm'.repeat(43), { cert, key });
+    try {
+      const token = await tokenFor(env.reader);
+      const ok = await call(env.reader.agent, withCert.url, '/v1/accounts', { token });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(seen, [env.globex.clientId]);
+      const refused = await call(env.reader.agent, withoutCert.url, '/v1/accounts', { token });
+      assertRefused(refused, 502, 'upstream_unavailable');
+      // The upstream's certificate chains to the platform CA, not to the system store.
+      assertRefused(
+        await call(env.reader.agent, untrusted.url, '/v1/accounts', { token }),
+        502,
+        'upstream_unavailable',
+      );
+      assert.equal(seen.length, 1);
+    } finally {
+      for (const g of [withCert, withoutCert, untrusted]) await g.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+
+  const badTls: Array<[string, string, UpstreamTls]> = [
+    ['fail/upstreamTls for an http upstream', 'http://127.0.0.1:1', { ca: 'x' }],
+    ['fail/upstreamTls cert without key', 'https://127.0.0.1:1', { cert: 'x' }],
+    ['fail/upstreamTls key without cert', 'https://127.0.0.1:1', { key: 'x' }],
+    ['fail/upstreamTls with an empty ca', 'https://127.0.0.1:1', { ca: '' }],
+  ];
+  for (const [name, url, tls] of badTls) {
+    test(`${name} stops the gateway at boot`, async () => {
+      await assert.rejects(gatewayFor(url, undefined, tls), /^Error: gateway\.upstreamTls/);
     });
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import { type Agent, request } from 'undici';
 import { GATEWAY_SECRET_HEADER } from '../../src/gateway/index.ts';
 import { ConfigError, initPlatform, type PlatformHandle, startPlatform } from '../../src/platform/index.ts';
-import { call, capturingLogger, clientAgent, csrWithKey } from '../gateway/fixture.ts';
+import {
+  call,
+  capturingLogger,
+  clientAgent,
+  csrWithKey,
+  selfSignedCredential,
+  serverTlsFrom,
+} from '../gateway/fixture.ts';
 import { createPartner, type Partner } from '../support/ca-fixture.ts';
 import { freePort } from '../support/platform-process.ts';
 
@@ -165,6 +173,53 @@ describe('platform: the gateway → upstream hop', { timeout: 120_000 }, () => {
       assert.ok(!lines.some((l) => l.includes(SECRET)), 'the upstream secret reached the log');
       assert.ok(!lines.some((l) => l.includes('INSECURE')));
       await stop();
+    });
+
+    test('ok/mTLS to an https upstream with the gateway’s client certificate; fail/without it, 502', async () => {
+      const p = await start();
+      const gatewayCred = await selfSignedCredential('accredit-gateway');
+      const server = createHttpsServer(
+        {
+          ...(await serverTlsFrom(p.ca)),
+          ca: gatewayCred.certPem,
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (req, res) => {
+          seen.push(req.headers);
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"status":"ok"}');
+        },
+      );
+      await stop();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      writeFileSync(join(dir, 'upstream-ca.pem'), p.ca.chainPem);
+      writeFileSync(join(dir, 'gateway.pem'), gatewayCred.certPem);
+      writeFileSync(join(dir, 'gateway.key'), gatewayCred.keyPem, { mode: 0o600 });
+      const https = {
+        ACCREDIT_UPSTREAM_URL: `https://localhost:${(server.address() as AddressInfo).port}`,
+        ACCREDIT_UPSTREAM_SECRET_FILE: 'upstream.secret',
+        ACCREDIT_UPSTREAM_CA_FILE: 'upstream-ca.pem',
+      };
+      try {
+        const withCert = await start({
+          ...https,
+          ACCREDIT_UPSTREAM_CLIENT_CERT_FILE: 'gateway.pem',
+          ACCREDIT_UPSTREAM_CLIENT_KEY_FILE: 'gateway.key',
+        });
+        seen.length = 0;
+        assert.equal((await call(agent, withCert.urls.gateway, '/health')).status, 200);
+        assert.equal(seen.at(-1)?.[GATEWAY_SECRET_HEADER], SECRET);
+        await stop();
+        const withoutCert = await start(https);
+        const res = await call(agent, withoutCert.urls.gateway, '/health');
+        assert.equal(res.status, 502, res.text);
+        assert.equal(seen.length, 1, 'the upstream refused the gateway without its certificate');
+        await stop();
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
     });
 
     test('fail/without a secret file the upstream gets no secret and start-up warns loudly', async () => {

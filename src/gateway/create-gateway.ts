@@ -81,6 +81,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     url: options.upstream,
     timeoutMs: options.upstreamTimeoutMs,
     connections: options.upstreamConnections,
+    secret: options.upstreamSecret,
+    tls: options.upstreamTls,
   });
   const decisions = createDecisionLog(logger);
 
@@ -243,6 +245,12 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     { listener: 'gateway', url, public_url: options.publicUrl, upstream: options.upstream },
     'listening',
   );
+  if (options.upstreamSecret === undefined) {
+    logger.warn(
+      { listener: 'gateway', upstream: options.upstream },
+      'INSECURE: no upstream secret is set; the upstream cannot tell gateway traffic from anyone else’s, so any caller that reaches it can forge x-accredit-* identity headers',
+    );
+  }
   // Warm the key cache so the first partner request does not pay for the fetch; failure is not fatal.
   jwks
     .refresh()

@@ -1,5 +1,11 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
+/**
+ * Carries the secret the gateway shares with its upstream, so the upstream can tell gateway traffic from any
+ * other caller's. Inbound it is stripped with the rest of the `x-accredit-` prefix; it is never sent back.
+ */
+export const GATEWAY_SECRET_HEADER = 'x-accredit-gateway-secret';
+
 /** What the gateway asserts to the upstream; the upstream trusts these and nothing else. */
 export interface IdentityHeaders {
   'x-accredit-client-id'?: string;
@@ -101,7 +107,7 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The upstream's response headers for the client, minus hop-by-hop fields (RFC 9110 §7.6.1). */
+/** The upstream's response headers for the client, minus hop-by-hop fields (RFC 9110 §7.6.1) and the secret. */
 export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
   requestId: string,
@@ -111,6 +117,8 @@ export function clientResponseHeaders(
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || (listed.length > 0 && listed.includes(name))) continue;
+    // An upstream that reflects request headers must not hand the shared secret to the client.
+    if (name === GATEWAY_SECRET_HEADER) continue;
     out[name] = value;
   }
   out['x-request-id'] = requestId;

@@ -14,7 +14,18 @@ export interface PlatformConfig {
   mtlsUrl: string;
   /** External base URL of the gateway. */
   gatewayUrl: string;
-  gateway: { upstream: string | undefined; audience: string };
+  /**
+   * The *File paths (absolute once loaded) hold what the gateway authenticates to its upstream with; read by
+   * loadUpstreamCredentials, so no secret sits in the config object.
+   */
+  gateway: {
+    upstream: string | undefined;
+    upstreamSecretFile: string | undefined;
+    upstreamCaFile: string | undefined;
+    upstreamClientCertFile: string | undefined;
+    upstreamClientKeyFile: string | undefined;
+    audience: string;
+  };
   accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
@@ -217,6 +228,30 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_UPSTREAM_URL',
     parse: str,
     doc: 'the protected API behind the gateway; default: the embedded sample API',
+  },
+  {
+    path: 'gateway.upstreamSecretFile',
+    env: 'ACCREDIT_UPSTREAM_SECRET_FILE',
+    parse: str,
+    doc: 'file (mode 0600, relative to the data directory) whose content the gateway sends in x-accredit-gateway-secret so gateway.upstream can refuse other callers; the embedded sample API gets a fresh secret every start',
+  },
+  {
+    path: 'gateway.upstreamCaFile',
+    env: 'ACCREDIT_UPSTREAM_CA_FILE',
+    parse: str,
+    doc: 'PEM bundle an https gateway.upstream must chain to (default: the system store); relative to the data directory',
+  },
+  {
+    path: 'gateway.upstreamClientCertFile',
+    env: 'ACCREDIT_UPSTREAM_CLIENT_CERT_FILE',
+    parse: str,
+    doc: 'PEM client certificate (chain) the gateway presents to an https gateway.upstream (mTLS); with gateway.upstreamClientKeyFile',
+  },
+  {
+    path: 'gateway.upstreamClientKeyFile',
+    env: 'ACCREDIT_UPSTREAM_CLIENT_KEY_FILE',
+    parse: str,
+    doc: 'PEM private key of gateway.upstreamClientCertFile (mode 0600); relative to the data directory',
   },
   {
     path: 'gateway.audience',
@@ -424,12 +459,42 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     c.gatewayUrl ?? `https://${hostname}:${c.listeners.gateway.port}`,
     sources.gatewayUrl ?? 'gatewayUrl (derived from hostnames and listeners.gateway.port)',
   );
-  c.gateway = { upstream: c.gateway?.upstream, audience: c.gateway?.audience ?? c.gatewayUrl };
-  if (c.gateway.upstream !== undefined && !/^https?:\/\//.test(c.gateway.upstream)) {
-    throw new ConfigError(`${sources['gateway.upstream']}: "${c.gateway.upstream}" is not an http(s) URL`);
-  }
+  const inDataDir = (path: string | undefined) =>
+    path === undefined || isAbsolute(path) ? path : join(dataDir, path);
+  c.gateway = {
+    upstream: c.gateway?.upstream,
+    upstreamSecretFile: inDataDir(c.gateway?.upstreamSecretFile),
+    upstreamCaFile: inDataDir(c.gateway?.upstreamCaFile),
+    upstreamClientCertFile: inDataDir(c.gateway?.upstreamClientCertFile),
+    upstreamClientKeyFile: inDataDir(c.gateway?.upstreamClientKeyFile),
+    audience: c.gateway?.audience ?? c.gatewayUrl,
+  };
+  checkUpstream(c.gateway, sources);
   c.federation = federationConfig(c, sources);
   return c;
+}
+
+/** The upstream is http(s); how the gateway authenticates to it only makes sense for a configured one. */
+function checkUpstream(g: PlatformConfig['gateway'], sources: Record<string, string>): void {
+  if (g.upstream !== undefined && !/^https?:\/\//.test(g.upstream)) {
+    throw new ConfigError(`${sources['gateway.upstream']}: "${g.upstream}" is not an http(s) URL`);
+  }
+  if (g.upstreamSecretFile !== undefined && g.upstream === undefined) {
+    throw new ConfigError(
+      `${sources['gateway.upstreamSecretFile']}: only for gateway.upstream; the embedded sample API gets a fresh secret every start`,
+    );
+  }
+  for (const key of ['upstreamCaFile', 'upstreamClientCertFile', 'upstreamClientKeyFile'] as const) {
+    if (g[key] !== undefined && !g.upstream?.startsWith('https://')) {
+      throw new ConfigError(`${sources[`gateway.${key}`]}: only for an https:// gateway.upstream`);
+    }
+  }
+  if ((g.upstreamClientCertFile === undefined) !== (g.upstreamClientKeyFile === undefined)) {
+    const set = sources['gateway.upstreamClientCertFile'] ?? sources['gateway.upstreamClientKeyFile'];
+    throw new ConfigError(
+      `${set}: gateway.upstreamClientCertFile and gateway.upstreamClientKeyFile go together`,
+    );
+  }
 }
 
 /** Derived federation defaults and the checks across keys: every Entity Identifier must be one (§1.2). */

@@ -47,6 +47,7 @@ import { createPartnerFetcher } from './partner-fetcher.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
+import { loadUpstreamCredentials } from './upstream-credentials.ts';
 
 export interface StartOptions {
   dataDir: string;
@@ -155,6 +156,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const config = loadConfig(options.dataDir, env);
   const logger = options.logger ?? createLogger(config.logLevel);
   const kek = loadKek(options.dataDir, { create: false }, env);
+  const upstreamAuth = loadUpstreamCredentials(config);
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   const servers: FastifyInstance[] = [];
   const rawServers: HttpsServer[] = [];
@@ -317,6 +319,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       liveness,
       routes,
       upstream: config.gateway.upstream ?? sample!.url,
+      // The embedded sample's fresh per-start secret, else the operator's (undefined: the gateway warns).
+      upstreamSecret: sample ? sample.gatewaySecret : upstreamAuth.secret,
+      upstreamTls: upstreamAuth.tls,
       logger,
       clock,
     });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   createApplication,
@@ -14,10 +16,12 @@ import {
   type CatalogRoute,
   createGateway,
   createLivenessState,
+  GATEWAY_SECRET_HEADER,
   type Gateway,
+  type UpstreamTls,
 } from '../../src/gateway/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
-import { startSampleApi } from '../../src/sample-api/index.ts';
+import { type SampleApiHandle, startSampleApi } from '../../src/sample-api/index.ts';
 import { CHANGE_KINDS, publishChange, type Storage } from '../../src/storage/index.ts';
 import { createPartner, installCa, type Partner } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
@@ -59,6 +63,7 @@ interface Env {
   tls: ServerTls;
   routes: CatalogRoute[];
   gateway: Gateway;
+  sample: SampleApiHandle;
   jwks: JwksServer;
   minter: TokenMinter;
   lines: string[];
@@ -159,6 +164,7 @@ async function setup(): Promise<Env> {
     liveness,
     routes,
     upstream: sample.url,
+    upstreamSecret: sample.gatewaySecret,
     logger,
     jwksCooldownMs: 0,
   });
@@ -169,6 +175,7 @@ async function setup(): Promise<Env> {
     tls,
     routes,
     gateway,
+    sample,
     jwks,
     minter: new TokenMinter(ISSUER, AUDIENCE, key),
     lines,
@@ -210,8 +217,8 @@ after(() => env?.close());
 
 /** A valid token for `client`, bound to its certificate, with `overrides` applied (undefined removes). */
 /** A second gateway over the suite's storage, keys and routes, in front of another upstream. */
-async function gatewayFor(upstream: string) {
-  const { logger } = capturingLogger();
+async function gatewayFor(upstream: string, upstreamSecret?: string, upstreamTls?: UpstreamTls) {
+  const { logger, lines } = capturingLogger();
   const liveness = await createLivenessState(env.storage);
   const gateway = await createGateway({
     host: '127.0.0.1',
@@ -225,10 +232,13 @@ async function gatewayFor(upstream: string) {
     liveness,
     routes: env.routes,
     upstream,
+    ...(upstreamSecret === undefined ? {} : { upstreamSecret }),
+    ...(upstreamTls === undefined ? {} : { upstreamTls }),
     logger,
   });
   return {
     url: gateway.url,
+    lines,
     async close() {
       await gateway.close();
     },
@@ -659,16 +669,22 @@ describe('gateway allows', () => {
     const seen: Array<{ url: string | undefined; headers: Record<string, unknown> }> = [];
     const echo = createServer((req, res) => {
       seen.push({ url: req.url, headers: req.headers });
-      res.writeHead(200, { 'content-type': 'text/plain' });
+      // An upstream that reflects request headers: the secret must still not reach the client.
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        [GATEWAY_SECRET_HEADER]: String(req.headers[GATEWAY_SECRET_HEADER]),
+      });
       res.end('ok');
     });
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    const gateway = await gatewayFor(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`);
+    const secret = 'e'.repeat(43);
+    const gateway = await gatewayFor(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`, secret);
     try {
       const token = await tokenFor(env.reader, 'accounts:read reports:download');
       const res = await call(env.reader.agent, gateway.url, '/v1/reports/q1?format=csv', {
         token,
         headers: {
+          [GATEWAY_SECRET_HEADER]: 'chosen-by-client-chosen-by-client-chosen',
           'x-accredit-org-id': 'org_evil',
           'x-accredit-extra': 'spoofed',
           'client-cert': ':MIIB:',
@@ -693,6 +709,10 @@ describe('gateway allows', () => {
       assert.equal(h['x-accredit-roles'], 'partner_reader');
       assert.equal(h['x-accredit-cert-x5t-s256'], env.reader.cred.x5tS256);
       assert.match(String(h['x-accredit-token-jti']), /^[0-9a-f-]{36}$/);
+      assert.equal(h[GATEWAY_SECRET_HEADER], secret, 'the configured secret, not the client’s');
+      assert.equal(res.headers[GATEWAY_SECRET_HEADER], undefined, 'the secret is never sent back');
+      assert.ok(!gateway.lines.some((l) => l.includes(secret)), 'the secret reached the log');
+      assert.ok(!gateway.lines.some((l) => l.includes('INSECURE')));
       assert.equal(h['x-request-id'], res.headers['x-request-id']);
       assert.notEqual(h['x-request-id'], 'chosen-by-client');
       assert.equal(h['x-forwarded-for'], '127.0.0.1');
@@ -713,6 +733,89 @@ describe('gateway allows', () => {
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
+
+  test('fail/a client sending the upstream secret itself cannot reach the upstream with it', async () => {
+    // A gateway without a secret in front of the embedded sample API: the client's copy is stripped.
+    const gateway = await gatewayFor(env.sample.url);
+    try {
+      const res = await call(env.reader.agent, gateway.url, '/v1/accounts', {
+        token: await tokenFor(env.reader),
+        headers: { [GATEWAY_SECRET_HEADER]: env.sample.gatewaySecret },
+      });
+      assert.equal(res.status, 401, res.text);
+      assert.equal(res.json.code, 'not_from_gateway');
+      const warning = gateway.lines.find((l) => l.includes('INSECURE'));
+      assert.ok(warning, 'a gateway without an upstream secret warns at start-up');
+      assert.equal((JSON.parse(warning) as { level: number }).level, 40);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('ok/the gateway’s secret opens the embedded sample API; the client’s does not leak into logs', async () => {
+    const res = await get(env.reader, '/v1/accounts', await tokenFor(env.reader), {
+      [GATEWAY_SECRET_HEADER]: 'w'.repeat(43),
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.org_id, env.acme.orgId);
+    assert.ok(!env.lines.some((l) => l.includes(env.sample.gatewaySecret)));
+  });
+
+  for (const secret of ['', 's'.repeat(31), `${'s'.repeat(32)}\r\nx-accredit-org-id: org_evil`]) {
+    test(`fail/upstreamSecret ${JSON.stringify(secret.slice(0, 40))} stops the gateway at boot`, async () => {
+      await assert.rejects(gatewayFor(env.sample.url, secret), /^Error: gateway\.upstreamSecret: /);
+    });
+  }
+
+  test('ok/mTLS to an https upstream: the gateway presents its client certificate', async () => {
+    // An upstream that admits only clients with a certificate from the platform CA (the gateway's own).
+    const seen: unknown[] = [];
+    const upstream = createHttpsServer(
+      { ...env.tls, ca: env.ca.chainPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        seen.push((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"ok"}');
+      },
+    );
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const url = `https://localhost:${(upstream.address() as AddressInfo).port}`;
+    const { certPem: cert, keyPem: key } = env.globexReader.cred;
+    const withCert = await gatewayFor(url, 'm'.repeat(43), { ca: env.ca.chainPem, cert, key });
+    const withoutCert = await gatewayFor(url, 'm'.repeat(43), { ca: env.ca.chainPem });
+    const untrusted = await gatewayFor(url, 'm'.repeat(43), { cert, key });
+    try {
+      const token = await tokenFor(env.reader);
+      const ok = await call(env.reader.agent, withCert.url, '/v1/accounts', { token });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(seen, [env.globex.clientId]);
+      const refused = await call(env.reader.agent, withoutCert.url, '/v1/accounts', { token });
+      assertRefused(refused, 502, 'upstream_unavailable');
+      // The upstream's certificate chains to the platform CA, not to the system store.
+      assertRefused(
+        await call(env.reader.agent, untrusted.url, '/v1/accounts', { token }),
+        502,
+        'upstream_unavailable',
+      );
+      assert.equal(seen.length, 1);
+    } finally {
+      for (const g of [withCert, withoutCert, untrusted]) await g.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+
+  const badTls: Array<[string, string, UpstreamTls]> = [
+    ['fail/upstreamTls for an http upstream', 'http://127.0.0.1:1', { ca: 'x' }],
+    ['fail/upstreamTls cert without key', 'https://127.0.0.1:1', { cert: 'x' }],
+    ['fail/upstreamTls key without cert', 'https://127.0.0.1:1', { key: 'x' }],
+    ['fail/upstreamTls with an empty ca', 'https://127.0.0.1:1', { ca: '' }],
+  ];
+  for (const [name, url, tls] of badTls) {
+    test(`${name} stops the gateway at boot`, async () => {
+      await assert.rejects(gatewayFor(url, undefined, tls), /^Error: gateway\.upstreamTls/);
+    });
+  }
 
   test('fail/upstream down is a 502 problem', async () => {
     const closed = createServer();

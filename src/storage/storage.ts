@@ -5,6 +5,7 @@ import pg from 'pg';
 import { type Change, ChangeFeed } from './change-feed.ts';
 import type { Engine } from './engine.ts';
 import { migrateToLatest } from './migrate.ts';
+import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 import { createNodeSqliteDialect, openSqliteDatabase } from './sqlite-dialect.ts';
 import type { Tx } from './tx.ts';
@@ -74,7 +75,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     feed,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const published: Change[] = [];
-      const result = await db.transaction().execute((trx) => fn({ db: trx, engine, published }));
+      const result = await runInTransaction(db, (trx) => fn({ db: trx, engine, published }));
       // Deliver to this process's subscribers before the caller answers, so "revoked" is true the moment it is said.
       if (published.length > 0) await feed.sync();
       return result;

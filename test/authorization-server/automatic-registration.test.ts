@@ -496,6 +496,22 @@ for (const target of targets) {
         resolves: true,
       },
       {
+        name: "a verified Trust Mark of the platform's type that another accredited issuer signed (no role)",
+        request: async (s) => {
+          s.resolver.entity = {
+            ...s.resolver.entity!,
+            trustMarks: s.resolver.entity!.trustMarks.map((m) => ({
+              ...m,
+              iss: 'https://accredited-issuer.example.org',
+            })),
+          };
+          return ['authorization', { params: { request: await s.requestObject() } }];
+        },
+        error: 'invalid_trust_chain',
+        description: /Trust Mark of a type this platform grants roles for/,
+        resolves: true,
+      },
+      {
         name: "the platform's statement carries keys it no longer holds for the subordinate",
         request: async (s) => {
           const stale = await createTestKey('stale');

@@ -84,7 +84,8 @@ for (const target of targets) {
         ...(await serverTlsFrom(ca)),
         requestCert: true,
         rejectUnauthorized: false,
-        ca: ca.chainPem,
+        // The listener trusts the CAs the authorization server does.
+        ca: trustedCas,
         minVersion: 'TLSv1.2',
       });
       servers.push(server);
@@ -175,7 +176,7 @@ for (const target of targets) {
       name: string;
       from: string;
       tls?: () => ClientCredential;
-      header: () => string;
+      header?: () => string;
       clientId: () => string;
       origin?: () => string;
     }> = [
@@ -213,6 +214,13 @@ for (const target of targets) {
         origin: () => otherCa,
       },
       {
+        name: 'a TLS certificate of a CA this server does not trust, although the platform issued it',
+        from: '127.0.0.1',
+        tls: () => reader,
+        clientId: () => reader.clientId,
+        origin: () => otherCa,
+      },
+      {
         name: 'a Client-Cert header from the trusted proxy with a platform certificate past its notAfter',
         from: PROXY,
         header: () => clientCertHeader(writer.certPem),
@@ -226,9 +234,12 @@ for (const target of targets) {
     });
     for (const c of refused) {
       test(`fail/${c.name} → 401 invalid_client`, async () => {
-        const r = await formPost(agent(c.from, c.tls?.()), c.origin?.() ?? current, c.clientId(), {
-          'client-cert': c.header(),
-        });
+        const r = await formPost(
+          agent(c.from, c.tls?.()),
+          c.origin?.() ?? current,
+          c.clientId(),
+          c.header ? { 'client-cert': c.header() } : {},
+        );
         assert.equal(r.status, 401, JSON.stringify(r.json));
         assert.equal(r.json.error, 'invalid_client');
         assert.equal(r.json.access_token, undefined);

@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import pino from 'pino';
 import { recordAuditEvent } from '../../src/audit/index.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';
 import {
   CHANGE_KINDS,
   type Change,
+  type Database,
   openStorage,
   publishChange,
   type Storage,
 } from '../../src/storage/index.ts';
+import { MigrationError, migrateToLatest } from '../../src/storage/migrate.ts';
+import { createNodeSqliteDialect, openSqliteDatabase } from '../../src/storage/sqlite-dialect.ts';
 import { engineTargets } from '../support/engines.ts';
 
 const targets = await engineTargets();
@@ -126,6 +132,29 @@ describe('storage transactions: SQLite disk full (issue 9 item 8)', () => {
     } finally {
       await app.close();
       await storage.close();
+    }
+  });
+
+  test('fail/a migration that fills the disk names SQLITE_FULL, and the next start completes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accredit-full-'));
+    const file = openSqliteDatabase(join(dir, 'accredit.db'));
+    const db = new Kysely<Database>({ dialect: createNodeSqliteDialect(file) });
+    try {
+      // Room for the bookkeeping table and a little more, not for the whole schema.
+      file.exec('PRAGMA max_page_count = 8');
+      await assert.rejects(migrateToLatest(db, 'sqlite'), (err: unknown) => {
+        assert.ok(err instanceof MigrationError);
+        assert.match(err.message, /database or disk is full/);
+        return isSqliteFull(err.cause);
+      });
+      file.exec('PRAGMA max_page_count = 1073741823');
+      const applied = await migrateToLatest(db, 'sqlite');
+      assert.ok(applied.length > 0);
+      assert.deepEqual(await migrateToLatest(db, 'sqlite'), []);
+      assert.deepEqual(await db.selectFrom('organisations').selectAll().execute(), []);
+    } finally {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

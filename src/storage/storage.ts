@@ -31,6 +31,8 @@ export function engineOf(url: string): Engine {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
 }
 
+function ignoreConnectionError(): void {}
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openStorage(options: StorageOptions): Promise<Storage> {
@@ -44,6 +46,10 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     pgConfig = { connectionString: options.url };
     if (options.schema) pgConfig.options = `-c search_path=${options.schema}`;
     const pool = new pg.Pool({ ...pgConfig, max: 10 });
+    // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error', and an unheard
+    // 'error' ends the process. The query in flight fails on its own and the pool drops the broken client.
+    pool.on('error', ignoreConnectionError);
+    pool.on('connect', (client) => client.on('error', ignoreConnectionError));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (options.schema) {
       const admin = new pg.Client({ connectionString: options.url });

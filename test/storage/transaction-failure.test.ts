@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { Kysely, sql } from 'kysely';
+import pg from 'pg';
 import pino from 'pino';
 import { recordAuditEvent } from '../../src/audit/index.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';
@@ -15,10 +16,11 @@ import {
   openStorage,
   publishChange,
   type Storage,
+  type Tx,
 } from '../../src/storage/index.ts';
 import { MigrationError, migrateToLatest } from '../../src/storage/migrate.ts';
 import { createNodeSqliteDialect, openSqliteDatabase } from '../../src/storage/sqlite-dialect.ts';
-import { engineTargets } from '../support/engines.ts';
+import { engineTargets, POSTGRES_URL } from '../support/engines.ts';
 
 const targets = await engineTargets();
 const NOW = new Date('2026-01-02T03:04:05.000Z');
@@ -200,3 +202,63 @@ for (const target of targets) {
     });
   });
 }
+
+describe('storage survives PostgreSQL ending its connections (restart, failover)', () => {
+  const pgTarget = targets.find((t) => t.name === 'postgres');
+  assert.ok(pgTarget);
+  after(() => pgTarget.cleanup());
+
+  /** Ends one backend from outside, as a server restart or an operator's pg_terminate_backend does. */
+  async function terminate(pid: number): Promise<void> {
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    } finally {
+      await admin.end();
+    }
+  }
+  const backendPid = async (db: Storage['db'] | Tx['db']) =>
+    Number((await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]?.pid);
+
+  test('ok/an idle pooled connection ended by the server is dropped, and the next query works', {
+    skip: pgTarget.skip,
+  }, async () => {
+    const storage = await openStorage(pgTarget.freshOptions());
+    try {
+      const pid = await backendPid(storage.db);
+      await terminate(pid);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.notEqual(await backendPid(storage.db), pid);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  test('fail/a connection ended inside a transaction fails that transaction with its own error; nothing written', {
+    skip: pgTarget.skip,
+  }, async () => {
+    const storage = await openStorage(pgTarget.freshOptions());
+    try {
+      await assert.rejects(
+        storage.transaction(async (tx) => {
+          await recordAuditEvent(tx, auditEvent('org-gone'), NOW);
+          await terminate(await backendPid(tx.db));
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await recordAuditEvent(tx, auditEvent('org-gone-2'), NOW);
+        }),
+        (err: Error & { rollbackError?: Error }) => {
+          // The failed statement's error is thrown; the ROLLBACK that could not reach the server rides along.
+          assert.match(err.message, /connection error|terminat/i);
+          assert.ok(err.rollbackError instanceof Error, 'the failed rollback is attached, not thrown');
+          assert.notEqual(err.rollbackError, err);
+          return true;
+        },
+      );
+      assert.equal((await storage.db.selectFrom('audit_log').selectAll().execute()).length, 0);
+      await storage.transaction((tx) => recordAuditEvent(tx, auditEvent('org-after'), NOW));
+    } finally {
+      await storage.close();
+    }
+  });
+});

@@ -172,7 +172,7 @@ for (const target of targets) {
           id,
           name: 'Acme',
           name_key: 'acme',
-          status: 'active',
+          status: 'active' as const,
           created_at: NOW.toISOString(),
           updated_at: NOW.toISOString(),
         });

@@ -39,14 +39,17 @@ export interface FederationConfig {
   trustMarkTypes: Array<{ type: string; roles: string[] }>;
   /** Trust Anchors the platform resolves trust chains to; a jwksFile pins the anchor's keys out of band (§10.1). */
   trustAnchors: Array<{ entityId: string; jwksFile?: string }>;
-  /** Limits for fetching other entities' statements. */
+  /**
+   * The address policy and limits of every fetch a partner causes (federation statements, a client's jwks_uri):
+   * the platform's one partner fetcher. Named `federation.fetch` for the federation, which came first.
+   */
   fetch: {
     timeoutMs: number;
     maxBytes: number;
     maxRedirects: number;
     allowLoopback: boolean;
     allowPrivateNetworks: boolean;
-    /** PEM file of extra CAs trusted for federation fetches (a private PKI), besides the system roots. */
+    /** PEM file of extra CAs trusted for partner fetches (a private PKI), besides the system roots. */
     caFile?: string;
   };
 }
@@ -314,41 +317,41 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_FEDERATION_FETCH_TIMEOUT_MS',
     parse: int(100, 60_000),
     default: 5000,
-    doc: 'timeout of one federation fetch (Entity Configuration, Subordinate Statement)',
+    doc: 'timeout of one partner fetch (Entity Configuration, Subordinate Statement, a client jwks_uri)',
   },
   {
     path: 'federation.fetch.maxBytes',
     env: 'ACCREDIT_FEDERATION_FETCH_MAX_BYTES',
     parse: int(1024, 10 * 1024 * 1024),
     default: 262144,
-    doc: 'largest federation response read',
+    doc: 'largest response read from a partner (federation statement, a client jwks_uri)',
   },
   {
     path: 'federation.fetch.maxRedirects',
     env: 'ACCREDIT_FEDERATION_FETCH_MAX_REDIRECTS',
     parse: int(0, 10),
     default: 2,
-    doc: 'redirects followed by a federation fetch',
+    doc: 'redirects followed by a partner fetch, each hop checked like the first',
   },
   {
     path: 'federation.fetch.allowLoopback',
     env: 'ACCREDIT_FEDERATION_ALLOW_LOOPBACK',
     parse: bool,
     default: false,
-    doc: 'development only: fetch from loopback addresses and accept http:// Entity Identifiers on loopback hosts',
+    doc: 'development only: fetch from loopback addresses (federation, client jwks_uri) and accept http:// Entity Identifiers on loopback hosts',
   },
   {
     path: 'federation.fetch.allowPrivateNetworks',
     env: 'ACCREDIT_FEDERATION_ALLOW_PRIVATE_NETWORKS',
     parse: bool,
     default: false,
-    doc: 'fetch from private (RFC 1918, ULA, link-local) addresses',
+    doc: 'fetch from private (RFC 1918, CGNAT, ULA, link-local) addresses, for federation and client jwks_uri alike',
   },
   {
     path: 'federation.fetch.caFile',
     env: 'ACCREDIT_FEDERATION_FETCH_CA_FILE',
     parse: str,
-    doc: 'PEM file of extra CAs trusted when fetching federation statements (besides the system roots and the platform CA)',
+    doc: 'PEM file of extra CAs trusted when fetching from partners (besides the system roots and the platform CA)',
   },
 ] as const;
 

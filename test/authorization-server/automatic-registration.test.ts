@@ -26,6 +26,7 @@ import type { Storage } from '../../src/storage/index.ts';
 import { createTestKey, type TestKey } from '../federation/support/topology.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 import { opensslKeyAndRequest } from '../support/platform-process.ts';
 
 const targets = await engineTargets();
@@ -96,7 +97,9 @@ for (const target of targets) {
       certX5t = x5tS256(cert.raw);
       certJwk = { ...cert.publicKey.export({ format: 'jwk' }), x5c: [cert.raw.toString('base64')] };
     });
+    const partnerFetcher = testPartnerFetcher();
     after(async () => {
+      await partnerFetcher.close();
       rmSync(dir, { recursive: true, force: true });
       await target.cleanup();
     });
@@ -157,6 +160,7 @@ for (const target of targets) {
         algorithms: CLIENT_SIGNING_ALGS,
         skewSeconds: 15,
         presentedCertificate: (ctx) => (ctx as unknown as { certificate?: string }).certificate,
+        urlGuard: partnerFetcher,
       });
 
       const requestObject = (claims: Record<string, unknown> = {}, key = rpKey, header = {}) =>

@@ -31,6 +31,7 @@ import { startTopology, type TestEntity, type Topology } from '../federation/sup
 import { selfSignedCredential } from '../gateway/fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 import {
   type RegistrationFederation,
   RP,
@@ -134,6 +135,8 @@ for (const target of targets) {
     let topology: Topology;
     let resolvers: ReturnType<typeof resolverFactory>;
     const storages: Storage[] = [];
+    // The production address policy; DNS from a table: a name pointing inside the network.
+    const partnerFetcher = testPartnerFetcher({ dns: { 'keys.internal.example': ['10.0.0.7'] } });
 
     before(async () => {
       topology = await startTopology();
@@ -142,6 +145,7 @@ for (const target of targets) {
 
     after(async () => {
       for (const storage of storages) await storage.close();
+      await partnerFetcher.close();
       await resolvers?.close();
       await topology?.close();
       await target.cleanup();
@@ -167,6 +171,7 @@ for (const target of targets) {
           kind: 'explicit',
           platformEntityId: fed.platform.entityId,
           trustMarkTypes: fed.trustMarkTypes,
+          urlGuard: partnerFetcher,
           ...extra,
         };
       };
@@ -180,6 +185,7 @@ for (const target of targets) {
           resolver,
           entityId: fed.platform.entityId,
           trustMarkTypes: fed.trustMarkTypes,
+          urlGuard: partnerFetcher,
           clock: topology.clock.clock,
           logger: silent,
           ...options,
@@ -285,6 +291,7 @@ for (const target of targets) {
               status: 'active',
               auth_method: 'self_signed_tls_client_auth',
               self_signed_x5t: [cred.x5tS256],
+              certificate_apps: [],
             },
           },
         ]);
@@ -687,6 +694,38 @@ for (const target of targets) {
             rpMetadata({
               token_endpoint_auth_method: 'private_key_jwt',
               jwks_uri: 'http://rp.example.org/jwks',
+            }),
+        },
+        {
+          name: 'a loopback jwks_uri (no SSRF)',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://127.0.0.1:8443/jwks',
+            }),
+        },
+        {
+          name: 'the cloud metadata service as jwks_uri',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://169.254.169.254/latest/meta-data/',
+            }),
+        },
+        {
+          name: 'an IPv4-mapped loopback jwks_uri',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://[::ffff:127.0.0.1]/jwks',
+            }),
+        },
+        {
+          name: 'a jwks_uri whose name resolves to a private address',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://keys.internal.example/jwks',
             }),
         },
         {

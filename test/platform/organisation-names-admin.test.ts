@@ -15,6 +15,7 @@ import { serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa } from '../support/ca-fixture.ts';
 import { META, seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
 
@@ -25,6 +26,7 @@ for (const target of targets) {
     let agent: Agent;
     let baseUrl: string;
     let operator: string;
+    const fetcher = testPartnerFetcher();
 
     const create = async (name: string) => {
       const r = await undiciFetch(`${baseUrl}/admin/v1/organisations`, {
@@ -46,7 +48,7 @@ for (const target of targets) {
       operator = await storage.transaction((tx) => createOperatorToken(tx, 'alice', META));
       app = createHttpsServer({ tls: await serverTlsFrom(ca), logger: pino({ level: 'silent' }) });
       app.addSchema(problemSchema);
-      const deps = { storage, clock: () => META.now, ca: ca as CertificateAuthority };
+      const deps = { storage, clock: () => META.now, ca: ca as CertificateAuthority, urlGuard: fetcher };
       await app.register(
         async (admin) => {
           registerOperatorAuth(admin, deps);
@@ -64,6 +66,7 @@ for (const target of targets) {
       await app?.close();
       await storage?.close();
       await target.cleanup();
+      await fetcher.close();
     });
 
     test('ok/a name is stored NFC with one ASCII space; fail/look-alikes are problem+json 400 or 409', async () => {

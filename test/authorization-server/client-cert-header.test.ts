@@ -14,6 +14,7 @@ import { type ClientCredential, csrWithKey, foreignCredential, serverTlsFrom } f
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
 const ISSUER = 'https://as.accredit.test';
@@ -54,6 +55,7 @@ for (const target of targets) {
     let ca: CertificateAuthority;
     const servers: Server[] = [];
     const agents: Agent[] = [];
+    const fetcher = testPartnerFetcher();
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
     const meta = { actor: 'operator:test', now };
     let reader: App;
@@ -102,6 +104,7 @@ for (const target of targets) {
         accessTokenTtlSeconds: 300,
         trustedCas,
         trustedProxies: [PROXY],
+        fetcher,
       });
       server.on('request', as.handle);
       return baseUrl;
@@ -131,6 +134,7 @@ for (const target of targets) {
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
       await storage?.close();
+      await fetcher.close();
       await target.cleanup();
     });
 

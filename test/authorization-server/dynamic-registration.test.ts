@@ -748,6 +748,63 @@ for (const target of targets) {
       });
     }
 
+    /**
+     * Another directory key beside the active one, as rotation leaves it: retired `retiredAgo` seconds ago,
+     * and revoked as well when `revoked`. Returns what signs with it.
+     */
+    async function otherStatementKey(
+      state: { retiredAgo?: number; revoked?: boolean; purpose?: 'software_statement' | 'access_token' } = {},
+    ): Promise<{ key: KeyObject; header: { kid: string } }> {
+      const row = await createSigningKey(state.purpose ?? 'software_statement', 'ES256', KEK, now);
+      const at = (ago: number) => new Date(now.getTime() - ago * 1000).toISOString();
+      await storage.db
+        .insertInto('signing_keys')
+        .values({
+          ...row,
+          status: state.revoked ? 'revoked' : state.retiredAgo === undefined ? 'active' : 'retired',
+          retired_at: state.retiredAgo === undefined ? null : at(state.retiredAgo),
+          revoked_at: state.revoked ? at(1) : null,
+          revocation_reason: state.revoked ? 'keyCompromise' : null,
+        })
+        .execute();
+      return { key: decryptPrivateKey(row.private_key_pem, KEK), header: { kid: row.kid } };
+    }
+
+    // A retired key still verifies what it signed within softwareStatementMaxAgeSeconds (+ skew) of its
+    // retirement, as statements are only that young; a revoked one never does (software-statement-keys.ts).
+    test('ok/a statement signed by a key retired within softwareStatementMaxAgeSeconds still registers', async () => {
+      const { jwt } = await mint({}, await otherStatementKey({ retiredAgo: 30 }));
+      const r = await call('POST', '/register', { software_statement: jwt });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    });
+
+    const keyRefusals: Array<{ name: string; key: () => ReturnType<typeof otherStatementKey> }> = [
+      {
+        name: 'a key retired longer ago than softwareStatementMaxAgeSeconds',
+        key: () => otherStatementKey({ retiredAgo: MAX_AGE + 60 }),
+      },
+      {
+        name: 'a revoked key (retired a moment ago)',
+        key: () => otherStatementKey({ retiredAgo: 5, revoked: true }),
+      },
+      { name: 'a revoked key never retired first', key: () => otherStatementKey({ revoked: true }) },
+      {
+        name: "the authorization server's own access-token key (another purpose)",
+        key: () => otherStatementKey({ purpose: 'access_token', retiredAgo: 5 }),
+      },
+    ];
+    for (const c of keyRefusals) {
+      test(`fail/a statement signed by ${c.name}: 400 invalid_software_statement, nothing written`, async () => {
+        const { jwt, jti } = await mint({}, await c.key());
+        const before = await counts();
+        const r = await call('POST', '/register', { software_statement: jwt });
+        assertRefused(r, 400, 'invalid_software_statement');
+        assert.match(String(r.body.error_description), /key the directory does not publish/);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued', 'the statement was not used up');
+      });
+    }
+
     test('fail/replayed jti: the second registration with one statement is invalid_software_statement', async () => {
       const { jwt, jti } = await mint();
       assert.equal((await call('POST', '/register', { software_statement: jwt })).status, 201);

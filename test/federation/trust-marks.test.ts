@@ -332,6 +332,21 @@ describe('trust marks (§7)', () => {
       step: /§7\.2\.2 step 9/,
     },
     {
+      name: 'a delegation while the trust anchor names no owner for the type',
+      setup: async (f) => {
+        // Well-formed and signed by the key it names: only the missing owner makes it unverifiable.
+        const owner = await createTestKey('owner-1');
+        const delegation = await f.tmi.sign(
+          { iss: 'https://owner.example.org', sub: f.tmi.entityId, trust_mark_type: TYPE, iat: now() },
+          JWT_TYPES.trustMarkDelegation,
+          { key: owner },
+        );
+        await markLeaf(f.tmi, f.leaf, { delegation });
+      },
+      code: 'trust_mark_delegation_invalid',
+      step: /§7\.3 step 9/,
+    },
+    {
       name: 'delegation to another issuer',
       setup: async (f) => {
         const owner = await createTestKey('owner-1');

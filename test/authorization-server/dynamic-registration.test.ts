@@ -527,6 +527,46 @@ for (const target of targets) {
       assertRefused(update, 400, 'invalid_client_metadata', ['jwks']);
     });
 
+    test('fail/a JWK member nested 20,000 levels, registering or updating: 400 invalid_client_metadata, not a 500', async () => {
+      const key = {
+        ...(await exportJWK(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)),
+        kid: 'k1',
+      };
+      const claims = {
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key] },
+        tls_client_auth_subject_dn: undefined,
+      };
+      const DEEP = '"__deep__"';
+      // The body as a client would send it, the "__deep__" member replaced by `depth` nested arrays.
+      const nestedBody = (body: Record<string, unknown>, depth: number) =>
+        JSON.stringify(body).replace(DEEP, `${'['.repeat(depth)}"MIIB"${']'.repeat(depth)}`);
+      const deepJwks = { keys: [{ ...key, x5c: '__deep__' }] };
+      for (const depth of [20_000, 65]) {
+        const { jwt, jti } = await mint(claims);
+        const before = await counts();
+        const r = await call('POST', '/register', undefined, {
+          raw: nestedBody({ software_statement: jwt, jwks: deepJwks }, depth),
+        });
+        assertRefused(r, 400, 'invalid_client_metadata');
+        assert.match(String(r.body.error_description), /deeper than 64 levels/);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued', 'the statement stays unused');
+      }
+      const body = await registered({}, claims);
+      const update = await call('PUT', `/register/${body.client_id}`, undefined, {
+        raw: nestedBody({ ...updateBody(body), jwks: deepJwks }, 20_000),
+        token: body.registration_access_token,
+      });
+      assertRefused(update, 400, 'invalid_client_metadata');
+      // RFC 7591 §2: metadata the server does not understand is ignored; nested below the bound, it is read.
+      const { jwt } = await mint(claims);
+      const shallow = await call('POST', '/register', undefined, {
+        raw: nestedBody({ software_statement: jwt, x_extension: '__deep__' }, 50),
+      });
+      assert.equal(shallow.status, 201, JSON.stringify(shallow.body));
+    });
+
     test('fail/an update cannot widen back beyond the software’s current roles (statement ∩ software ∩ organisation)', async () => {
       const s = await issueCredential(acme, `Narrowed software ${randomUUID()}`, [
         'partner_reader',

@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, type JWK, SignJWT } from 'jose';
 import { sql } from 'kysely';
-import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import { createAuthorizationServer } from '../../src/authorization-server/index.ts';
@@ -13,7 +12,7 @@ import { createApplication, createOrganisation, setApplicationStatus } from '../
 import { type CertificateAuthority, decryptPrivateKey, x5tS256 } from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
 import type { Storage } from '../../src/storage/index.ts';
-import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
+import { capturingLogger, csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
@@ -41,7 +40,6 @@ interface Reply {
 }
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
-const silent = pino({ level: 'silent' });
 
 for (const target of targets) {
   describe(`dynamic client registration (RFC 7591, RFC 7592): ${target.name}`, {
@@ -63,6 +61,7 @@ for (const target of targets) {
     let software: Credential;
     let otherAcmeApp: Credential;
     let betaApp: Credential;
+    const log = capturingLogger();
 
     async function issueCredential(orgId: string, name: string, roles: string[]): Promise<Credential> {
       const clientId = await storage.transaction((tx) =>
@@ -108,7 +107,7 @@ for (const target of targets) {
         storage,
         kek: KEK,
         clock: () => now,
-        logger: silent,
+        logger: log.logger,
         issuer: ISSUER,
         mtlsUrl: baseUrl,
         audience: AUDIENCE,
@@ -1068,6 +1067,21 @@ for (const target of targets) {
         200,
       );
       assert.equal((await call('POST', path, {}, { token: body.registration_access_token })).status, 405);
+    });
+
+    test('fail/a registration access token put in the client configuration path never reaches the log', async () => {
+      const body = await registered();
+      const from = log.lines.length;
+      const r = await call('GET', `/register/${body.registration_access_token}`, undefined, {
+        token: body.registration_access_token,
+      });
+      assertRefused(r, 401, 'invalid_token');
+      // ok/an ordinary client id is logged as it is.
+      assertRefused(await call('GET', `/register/${body.client_id}`), 401, 'invalid_token');
+      const lines = log.lines.slice(from);
+      const paths = lines.map((l) => (JSON.parse(l) as { path?: string }).path);
+      assert.deepEqual(paths.filter(Boolean), ['/register/[redacted]', `/register/${body.client_id}`]);
+      assert.ok(!lines.some((l) => l.includes(body.registration_access_token)), 'no token in the log');
     });
 
     test('fail/RFC 7592 §2.1: a token presented for another client is revoked', async () => {

@@ -49,10 +49,21 @@ function credentialName(raw: string): boolean {
   return CREDENTIAL_NAME.test(name.toLowerCase().replace(/[-_\s]/g, ''));
 }
 
+/** Whether some `/`-separated part of `path` is long enough to hold a credential run (native indexOf only). */
+function hasLongSegment(path: string): boolean {
+  for (let start = 0; ; ) {
+    const slash = path.indexOf('/', start);
+    const end = slash === -1 ? path.length : slash;
+    if (end - start >= CREDENTIAL_RUN) return true;
+    if (slash === -1) return false;
+    start = slash + 1;
+  }
+}
+
 /** The path with every credential-like segment replaced by `[redacted]`; ordinary paths come back as they are. */
 export function redactPath(path: string): string {
-  // Cheap first: a path shorter than the run threshold and without a JOSE header cannot hold a credential.
-  if (path.length < CREDENTIAL_RUN && !path.includes('eyJ')) return path;
+  // Cheap first (the gateway calls this per request): no JOSE header and no segment long enough for a token.
+  if (!path.includes('eyJ') && (path.length < CREDENTIAL_RUN || !hasLongSegment(path))) return path;
   if (!looksLikeCredential(path)) return path;
   return path
     .split('/')

@@ -7,6 +7,7 @@ import {
   type JWK,
   errors as joseErrors,
 } from 'jose';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../shared/json-depth.ts';
 import { FEDERATION_SIGNING_ALGORITHMS, JWT_TYPES } from './constants.ts';
 import { isEntityIdentifier } from './trust-chain/entity-identifier.ts';
 import { cachedKey, type VerificationMemo, verifyWithKey } from './trust-chain/signature-cache.ts';
@@ -102,6 +103,10 @@ export interface DecodedJwt<T> {
 export function decodeFederationJwt<T = Record<string, unknown>>(jwt: string, typ: string): DecodedJwt<T> {
   if (typeof jwt !== 'string' || jwt.split('.').length !== 3) {
     throw new StatementError('malformed', 'not a compact JWS');
+  }
+  // Statements come from anyone who posts or serves one; their claims are walked and stored, so nesting is bounded.
+  if (exceedsJsonDepth(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'), MAX_JSON_DEPTH)) {
+    throw new StatementError('malformed', `the payload nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let header: ReturnType<typeof decodeProtectedHeader>;
   let payload: Record<string, unknown>;

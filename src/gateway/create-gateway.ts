@@ -4,6 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
+import { redactPath } from '../shared/redact-url.ts';
 import {
   type AcceptedCertificate,
   checkClientCertificate,
@@ -138,13 +139,15 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     reason: GatewayError['reason'],
     status: number,
   ) {
+    // A token a client put in the path must not land in the log, whatever became of the request.
+    const path = redactPath(ctx.path);
     decisions.record({
       decision,
       reason,
       status,
       method: ctx.method,
-      route: ctx.route?.pathPattern ?? (decision === 'allow' ? ctx.path : undefined),
-      path: ctx.path,
+      route: ctx.route?.pathPattern ?? (decision === 'allow' ? path : undefined),
+      path,
       client_id: ctx.client?.clientId ?? ctx.token?.clientId,
       org_id: ctx.client?.orgId ?? ctx.token?.orgId,
       jti: ctx.token?.jti,

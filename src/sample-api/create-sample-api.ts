@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { GATEWAY_SECRET_HEADER } from '../gateway/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
+import { exceedsJsonDepth } from '../shared/json-depth.ts';
 import { SampleData } from './sample-data.ts';
 
 export interface SampleApiOptions {
@@ -100,9 +101,11 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<
     if (size > maxBytes) throw new HttpProblem(413, 'body_too_large', 'the body is too large');
     chunks.push(chunk);
   }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (exceedsJsonDepth(text)) throw new HttpProblem(400, 'json_too_deep', 'the body nests too deeply');
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new HttpProblem(400, 'invalid_json', 'the body is not valid JSON');
   }

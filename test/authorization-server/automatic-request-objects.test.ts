@@ -91,6 +91,15 @@ describe('Request Object rules (OpenID Federation 1.0 §12.1.1.1)', () => {
     ['exp too far ahead', () => sign(requestClaims({ exp: T + 7200 })), /expire within/],
     ['nbf in the future', () => sign(requestClaims({ nbf: T + 600 })), /nbf/],
     ['iat in the future', () => sign(requestClaims({ iat: T + 600 })), /iat/],
+    [
+      'claims nested 20,000 levels',
+      () => {
+        const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+        const claims = JSON.stringify(requestClaims({ claims: '__deep__' })).replace('"__deep__"', deep);
+        return `${b64({ alg: 'ES256', kid: key.kid })}.${Buffer.from(claims).toString('base64url')}.c2ln`;
+      },
+      /nest deeper than 64/,
+    ],
   ];
   for (const [name, jwt, description] of refused) {
     test(`fail/${name} → invalid_request_object`, async () => {

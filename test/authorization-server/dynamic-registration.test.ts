@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, type JWK, SignJWT } from 'jose';
 import { sql } from 'kysely';
-import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import { createAuthorizationServer } from '../../src/authorization-server/index.ts';
@@ -13,7 +12,7 @@ import { createApplication, createOrganisation, setApplicationStatus } from '../
 import { type CertificateAuthority, decryptPrivateKey, x5tS256 } from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
 import type { Storage } from '../../src/storage/index.ts';
-import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
+import { capturingLogger, csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
@@ -42,7 +41,6 @@ interface Reply {
 }
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
-const silent = pino({ level: 'silent' });
 
 for (const target of targets) {
   describe(`dynamic client registration (RFC 7591, RFC 7592): ${target.name}`, {
@@ -65,6 +63,7 @@ for (const target of targets) {
     let software: Credential;
     let otherAcmeApp: Credential;
     let betaApp: Credential;
+    const log = capturingLogger();
 
     async function issueCredential(orgId: string, name: string, roles: string[]): Promise<Credential> {
       const clientId = await storage.transaction((tx) =>
@@ -110,7 +109,7 @@ for (const target of targets) {
         storage,
         kek: KEK,
         clock: () => now,
-        logger: silent,
+        logger: log.logger,
         issuer: ISSUER,
         mtlsUrl: baseUrl,
         audience: AUDIENCE,
@@ -529,6 +528,46 @@ for (const target of targets) {
         token: body.registration_access_token,
       });
       assertRefused(update, 400, 'invalid_client_metadata', ['jwks']);
+    });
+
+    test('fail/a JWK member nested 20,000 levels, registering or updating: 400 invalid_client_metadata, not a 500', async () => {
+      const key = {
+        ...(await exportJWK(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)),
+        kid: 'k1',
+      };
+      const claims = {
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key] },
+        tls_client_auth_subject_dn: undefined,
+      };
+      const DEEP = '"__deep__"';
+      // The body as a client would send it, the "__deep__" member replaced by `depth` nested arrays.
+      const nestedBody = (body: Record<string, unknown>, depth: number) =>
+        JSON.stringify(body).replace(DEEP, `${'['.repeat(depth)}"MIIB"${']'.repeat(depth)}`);
+      const deepJwks = { keys: [{ ...key, x5c: '__deep__' }] };
+      for (const depth of [20_000, 65]) {
+        const { jwt, jti } = await mint(claims);
+        const before = await counts();
+        const r = await call('POST', '/register', undefined, {
+          raw: nestedBody({ software_statement: jwt, jwks: deepJwks }, depth),
+        });
+        assertRefused(r, 400, 'invalid_client_metadata');
+        assert.match(String(r.body.error_description), /deeper than 64 levels/);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued', 'the statement stays unused');
+      }
+      const body = await registered({}, claims);
+      const update = await call('PUT', `/register/${body.client_id}`, undefined, {
+        raw: nestedBody({ ...updateBody(body), jwks: deepJwks }, 20_000),
+        token: body.registration_access_token,
+      });
+      assertRefused(update, 400, 'invalid_client_metadata');
+      // RFC 7591 §2: metadata the server does not understand is ignored; nested below the bound, it is read.
+      const { jwt } = await mint(claims);
+      const shallow = await call('POST', '/register', undefined, {
+        raw: nestedBody({ software_statement: jwt, x_extension: '__deep__' }, 50),
+      });
+      assert.equal(shallow.status, 201, JSON.stringify(shallow.body));
     });
 
     test('fail/an update cannot widen back beyond the software’s current roles (statement ∩ software ∩ organisation)', async () => {
@@ -1139,6 +1178,21 @@ for (const target of targets) {
         (await call('GET', path, undefined, { token: body.registration_access_token })).status,
         200,
       );
+    });
+
+    test('fail/a registration access token put in the client configuration path never reaches the log', async () => {
+      const body = await registered();
+      const from = log.lines.length;
+      const r = await call('GET', `/register/${body.registration_access_token}`, undefined, {
+        token: body.registration_access_token,
+      });
+      assertRefused(r, 401, 'invalid_token');
+      // ok/an ordinary client id is logged as it is.
+      assertRefused(await call('GET', `/register/${body.client_id}`), 401, 'invalid_token');
+      const lines = log.lines.slice(from);
+      const paths = lines.map((l) => (JSON.parse(l) as { path?: string }).path);
+      assert.deepEqual(paths.filter(Boolean), ['/register/[redacted]', `/register/${body.client_id}`]);
+      assert.ok(!lines.some((l) => l.includes(body.registration_access_token)), 'no token in the log');
     });
 
     test('fail/RFC 7592 §2.1: a token presented for another client is revoked', async () => {

@@ -417,6 +417,28 @@ for (const target of targets) {
       assert.doesNotMatch(platform.output, new RegExp(token), 'the operator token never appears in the logs');
     });
 
+    test('fail/a credential in a URL reaches no listener’s log: admin API, federation endpoint, gateway', async () => {
+      // Refused (the admin API takes no such parameter), but logged like every request.
+      assert.equal((await admin('GET', `/organisations?access_token=${token}`)).status, 400);
+      await curl(['-o', '/dev/null', `${platform.url}/.well-known/openid-federation?access_token=${token}`]);
+      await curl(['-o', '/dev/null', `${platform.url}/admin/v1/organisations/${token}`]);
+      await curl(['-o', '/dev/null', `${platform.gatewayUrl}/v1/accounts/${token}`]);
+      await curl(['-o', '/dev/null', `${platform.gatewayUrl}/${token}`]);
+      const expected = [
+        '"url":"/admin/v1/organisations?access_token=[redacted]"',
+        '"url":"/.well-known/openid-federation?access_token=[redacted]"',
+        '"url":"/admin/v1/organisations/[redacted]"',
+        '"path":"/v1/accounts/[redacted]"',
+        '"path":"/[redacted]"',
+      ];
+      // Logs reach stdout in batches flushed a few times a second.
+      for (let i = 0; i < 50 && !expected.every((e) => platform.output.includes(e)); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      for (const e of expected) assert.ok(platform.output.includes(e), `logged: ${e}`);
+      assert.doesNotMatch(platform.output, new RegExp(token), 'the operator token never appears in the logs');
+    });
+
     test('ok/offboarding suspends the organisation’s clients and revokes its certificates', async () => {
       await opensslKeyAndRequest({
         key: files('p2.key'),

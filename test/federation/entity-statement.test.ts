@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SignJWT } from 'jose';
+import { CompactSign, SignJWT } from 'jose';
 import {
   createFederationSigner,
   decodeFederationJwt,
@@ -113,6 +113,18 @@ describe('decodeFederationJwt and verifyFederationJwt (§3.2 steps 1-3, 7-8, 11-
       name: 'issued in the future',
       jwt: () => signJwt(configuration({ iat: T + 31 }), JWT_TYPES.entityStatement, key),
       code: 'issued_in_future',
+    },
+    {
+      // JSON.parse copes; what walks or stores the claims afterwards would overflow its stack.
+      name: 'metadata nested 20,000 levels',
+      jwt: () => {
+        const claims = JSON.stringify(configuration({ metadata: '__deep__' }));
+        const payload = claims.replace('"__deep__"', `{"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`);
+        return new CompactSign(new TextEncoder().encode(payload))
+          .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: JWT_TYPES.entityStatement })
+          .sign(key.privateKey);
+      },
+      code: 'malformed',
     },
     {
       name: 'exp missing',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -1003,6 +1004,47 @@ describe('decision log', () => {
     assert.ok((stats.allowed.ok ?? 0) > 5);
     assert.equal(stats.denied.token_revoked, 1);
     assert.equal(stats.denied.certificate_untrusted, 2);
+  });
+
+  test('fail/a token in the path never reaches the decision line: a catalog route, an unknown route, an invalid path', async () => {
+    const jwt = await tokenFor(env.reader);
+    const opaque = randomBytes(32).toString('base64url');
+    const cases = [
+      // [request path, logged path, logged route, status]
+      [`/v1/accounts/${jwt}`, '/v1/accounts/[redacted]', '/v1/accounts/{id}', 404],
+      [`/v1/accounts/${opaque}`, '/v1/accounts/[redacted]', '/v1/accounts/{id}', 404],
+      [`/${jwt}`, '/[redacted]', undefined, 404],
+      [`/v1/accounts/${jwt}/..`, '/v1/accounts/[redacted]/..', undefined, 400],
+      [`/v1/accounts/${opaque}?access_token=${opaque}`, '/v1/accounts/[redacted]', '/v1/accounts/{id}', 400],
+      ['/v1/accounts/acc_Ab-dE_GhIjKlMnOp', '/v1/accounts/acc_Ab-dE_GhIjKlMnOp', '/v1/accounts/{id}', 404],
+      [
+        '/v1/nowhere/0b6f3c8e-2d7a-4f4b-9e1c-5a6d7e8f9a0b',
+        '/v1/nowhere/0b6f3c8e-2d7a-4f4b-9e1c-5a6d7e8f9a0b',
+        undefined,
+        404,
+      ],
+    ] as const;
+    for (const [path, logged, route, status] of cases) {
+      const from = env.lines.length;
+      const res = await get(env.reader, path, jwt);
+      assert.equal(res.status, status, `${logged}: ${res.text}`);
+      const requestId = String(res.headers['x-request-id'] ?? res.json.request_id);
+      // An allowed request's line is written once the upstream's answer has been relayed: give it a moment.
+      let line: Record<string, unknown> | undefined;
+      for (let i = 0; i < 50 && !line; i++) {
+        line = env.lines
+          .slice(from)
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.request_id === requestId);
+        if (!line) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(line, `a decision line for ${logged}`);
+      assert.equal(line.path, logged);
+      assert.equal(line.route, route);
+      for (const l of env.lines.slice(from)) {
+        assert.ok(!l.includes(jwt) && !l.includes(opaque), `no token in the log: ${l}`);
+      }
+    }
   });
 });
 

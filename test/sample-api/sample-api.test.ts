@@ -131,6 +131,17 @@ describe('sample API', () => {
       400,
     ],
     [
+      'fail/a body nested deeper than 64 levels',
+      () =>
+        send(
+          'POST',
+          '/v1/accounts',
+          { ...as('org_a'), 'content-type': 'application/json' },
+          `{"name":"x","n":${'['.repeat(400)}${']'.repeat(400)}}`,
+        ),
+      400,
+    ],
+    [
       'fail/not application/json',
       () => send('POST', '/v1/accounts', { ...as('org_a'), 'content-type': 'text/plain' }, '{}'),
       415,

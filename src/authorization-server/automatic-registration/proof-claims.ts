@@ -1,4 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.ts';
 import { oauthError } from './oauth-error.ts';
 
 export interface ExpectedProof {
@@ -29,6 +30,10 @@ function decode(jwt: unknown, what: string, fail: Fail): DecodedProof {
   const parts = jwt.split('.');
   // JWE (five parts) is not offered: request objects are signed, not encrypted, here.
   if (parts.length !== 3) throw fail(`the ${what} must be a signed JWT (JWS compact serialisation)`);
+  // Claims are walked and stored after this; a deep value would overflow the stack of whatever does it.
+  if (exceedsJsonDepth(Buffer.from(parts[1]!, 'base64url').toString('utf8'), MAX_JSON_DEPTH)) {
+    throw fail(`the ${what}'s claims nest deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return { jwt, header: decodeProtectedHeader(jwt), payload: decodeJwt(jwt) };
   } catch {

@@ -1,5 +1,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isCodedError } from '../../shared/app-error.ts';
+import { redactPath } from '../../shared/redact-url.ts';
 import {
   authenticateInitialAccessToken,
   type InitialAccessTokenGrant,
@@ -117,7 +118,12 @@ export function createDynamicRegistration(options: DynamicRegistrationOptions): 
       if (isCodedError(err) && err.code === 'not_found') mapped = invalidToken('the client no longer exists');
       if (mapped instanceof RegistrationError) {
         options.logger.info(
-          { method: ctx.method, path: ctx.path, error: mapped.code, findings: mapped.findings?.length },
+          {
+            method: ctx.method,
+            path: redactPath(ctx.path),
+            error: mapped.code,
+            findings: mapped.findings?.length,
+          },
           'registration request refused',
         );
         return sendRegistrationError(ctx, mapped, options.issuer, authorization !== '');

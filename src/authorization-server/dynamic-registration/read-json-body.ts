@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../shared/json-depth.ts';
 import { invalidRequest, RegistrationError } from './registration-error.ts';
 
 // A statement with its keys and the metadata around it fit easily; anything larger is not a registration.
@@ -17,9 +18,18 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
     if (size > MAX_REGISTRATION_BODY_BYTES) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
+  const text = Buffer.concat(chunks).toString('utf8');
+  // Metadata and JWKs are shallow; deeper nesting would only overflow the stack of what walks it later.
+  if (exceedsJsonDepth(text, MAX_JSON_DEPTH)) {
+    throw new RegistrationError(
+      'invalid_client_metadata',
+      400,
+      `the client metadata nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw invalidRequest('the request body is not valid JSON');
   }

@@ -3,7 +3,9 @@ import { createServer, type ServerOptions as HttpsServerOptions } from 'node:htt
 import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { registerBoundedJsonParser } from './bounded-json-parser.ts';
 import { problem, sendProblem, toProblem } from './problem.ts';
+import { redactedRequestLogger } from './redacted-request-logger.ts';
 
 export interface ServerOptions {
   tls: SecureContextOptions;
@@ -24,12 +26,13 @@ export function createHttpsServer(options: ServerOptions): FastifyInstance {
         if (fallback?.wants(req.url ?? '/')) fallback.handle(req, res);
         else handler(req, res);
       }),
-    loggerInstance: options.logger,
+    loggerInstance: redactedRequestLogger(options.logger),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: false } },
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  registerBoundedJsonParser(app);
   app.setErrorHandler((err, request, reply) => {
     const body = toProblem(err, request);
     if (body.status >= 500) request.log.error({ err }, 'request failed');

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
+import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
 import type { LivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 
@@ -44,6 +45,11 @@ export interface GatewayOptions {
   upstreamConnections?: number;
   /** realm of the WWW-Authenticate challenge (default "accredit"). */
   realm?: string;
+  /**
+   * Connection limits of the listener; each one missing takes its default (DEFAULT_LISTENER_LIMITS: 10 s
+   * handshake, 10 s to the first request, 1024 connections, 64 per source address, 20 s headers, 120 s request).
+   */
+  limits?: Partial<ListenerLimits>;
 }
 
 export const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
@@ -62,9 +68,11 @@ const ASYMMETRIC = new Set([
   'Ed25519',
 ]);
 
-export interface ResolvedGatewayOptions extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls'>> {
+export interface ResolvedGatewayOptions
+  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'limits'>> {
   jwksCa: string | undefined;
   tls: GatewayOptions['tls'];
+  limits: ListenerLimits;
 }
 
 function fail(key: string, message: string): never {
@@ -126,5 +134,6 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     upstreamTimeoutMs: intIn('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 100, 600_000),
     upstreamConnections: intIn('upstreamConnections', options.upstreamConnections ?? 64, 1, 4096),
     realm: options.realm ?? 'accredit',
+    limits: resolveListenerLimits(options.limits, (key, message) => fail(`limits.${key}`, message)),
   };
 }

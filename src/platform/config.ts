@@ -1,13 +1,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { validateEntityId } from '../federation/index.ts';
+import {
+  LISTENER_LIMIT_RANGES,
+  type ListenerLimits,
+  resolveListenerLimits,
+} from '../shared/listener-limits.ts';
 
 export interface PlatformConfig {
   dataDir: string;
   database: { url: string; schema: string | undefined };
   host: string;
   hostnames: string[];
-  listeners: { public: { port: number }; mtls: { port: number }; gateway: { port: number } };
+  listeners: {
+    public: { port: number };
+    mtls: { port: number };
+    gateway: { port: number };
+    /** Connection limits every listener applies (handshake and first-request timeouts, caps). */
+    limits: ListenerLimits;
+  };
   /** External base URL of the public listener; also the authorization server's issuer identifier. */
   publicUrl: string;
   /** External base URL of the mTLS listener (RFC 8705 §5 mtls_endpoint_aliases). */
@@ -134,6 +145,11 @@ const trustAnchor = (raw: unknown, key: string) => {
   return jwksFile === undefined ? { entityId } : { entityId, jwksFile };
 };
 
+const limit = (key: keyof ListenerLimits) => {
+  const { min, max } = LISTENER_LIMIT_RANGES[key];
+  return { parse: int(min, max), default: LISTENER_LIMIT_RANGES[key].default };
+};
+
 const oneOf =
   (values: readonly string[]): Parser =>
   (raw, key) => {
@@ -196,6 +212,42 @@ export const CONFIG_KEYS = [
     parse: int(0, 65535),
     default: 9443,
     doc: 'gateway listener (client certificate required)',
+  },
+  {
+    path: 'listeners.limits.handshakeTimeoutMs',
+    env: 'ACCREDIT_LISTENER_HANDSHAKE_TIMEOUT_MS',
+    ...limit('handshakeTimeoutMs'),
+    doc: 'every listener: time from TCP accept to the end of the TLS handshake',
+  },
+  {
+    path: 'listeners.limits.firstRequestTimeoutMs',
+    env: 'ACCREDIT_LISTENER_FIRST_REQUEST_TIMEOUT_MS',
+    ...limit('firstRequestTimeoutMs'),
+    doc: 'every listener: time from the TLS handshake to the headers of the first request',
+  },
+  {
+    path: 'listeners.limits.maxConnections',
+    env: 'ACCREDIT_LISTENER_MAX_CONNECTIONS',
+    ...limit('maxConnections'),
+    doc: 'open connections per listener; more are closed at accept',
+  },
+  {
+    path: 'listeners.limits.maxConnectionsPerAddress',
+    env: 'ACCREDIT_LISTENER_MAX_CONNECTIONS_PER_ADDRESS',
+    ...limit('maxConnectionsPerAddress'),
+    doc: 'open connections per listener and source address (IPv4 address, IPv6 /64); 0: no cap',
+  },
+  {
+    path: 'listeners.limits.headersTimeoutMs',
+    env: 'ACCREDIT_LISTENER_HEADERS_TIMEOUT_MS',
+    ...limit('headersTimeoutMs'),
+    doc: 'every listener: time to receive the headers of a request',
+  },
+  {
+    path: 'listeners.limits.requestTimeoutMs',
+    env: 'ACCREDIT_LISTENER_REQUEST_TIMEOUT_MS',
+    ...limit('requestTimeoutMs'),
+    doc: 'every listener: time to receive a whole request',
   },
   {
     path: 'mtlsUrl',
@@ -425,6 +477,10 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
   if (c.gateway.upstream !== undefined && !/^https?:\/\//.test(c.gateway.upstream)) {
     throw new ConfigError(`${sources['gateway.upstream']}: "${c.gateway.upstream}" is not an http(s) URL`);
   }
+  c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {
+    const path = `listeners.limits.${key}`;
+    throw new ConfigError(`${sources[path] ?? path}: ${message}`);
+  });
   c.federation = federationConfig(c, sources);
   return c;
 }
@@ -490,7 +546,12 @@ function httpsUrl(value: string, source: string): string {
 export function initialConfigFile(config: PlatformConfig): Record<string, unknown> {
   return {
     hostnames: config.hostnames,
-    listeners: config.listeners,
+    // The limits stay out of the file: a deployment that never set them follows the defaults of each release.
+    listeners: {
+      public: config.listeners.public,
+      mtls: config.listeners.mtls,
+      gateway: config.listeners.gateway,
+    },
     pki: config.pki,
   };
 }

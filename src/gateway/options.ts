@@ -68,8 +68,7 @@ const ASYMMETRIC = new Set([
   'Ed25519',
 ]);
 
-export interface ResolvedGatewayOptions
-  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'limits'>> {
+export interface ResolvedGatewayOptions extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'limits'>> {
   jwksCa: string | undefined;
   tls: GatewayOptions['tls'];
   limits: ListenerLimits;

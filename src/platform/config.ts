@@ -250,6 +250,12 @@ export const CONFIG_KEYS = [
     doc: 'every listener: time to receive a whole request',
   },
   {
+    path: 'listeners.limits.reservedFileDescriptors',
+    env: 'ACCREDIT_LISTENER_RESERVED_FILE_DESCRIPTORS',
+    ...limit('reservedFileDescriptors'),
+    doc: 'descriptors kept free of connections: all listeners together accept at most the open-files limit minus this',
+  },
+  {
     path: 'mtlsUrl',
     env: 'ACCREDIT_MTLS_URL',
     parse: str,

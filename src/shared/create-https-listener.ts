@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { ListenerLimits } from './listener-limits.ts';
+import { openFilesLimit } from './open-files-limit.ts';
 import { sourceAddressKey } from './source-address-key.ts';
 
 /** The part of a pino logger the guard writes to. */
@@ -24,6 +25,7 @@ export interface ListenerGuard {
 type ShedReason =
   | 'listener_cap'
   | 'address_cap'
+  | 'descriptor_budget'
   | 'handshake_timeout'
   | 'first_request_timeout'
   | 'accept_error';
@@ -31,13 +33,17 @@ type ShedReason =
 // Under a flood one line per connection would be a second flood: refusals are summed, one line per window.
 const SHED_LOG_WINDOW_MS = 10_000;
 const MAX_CAUSES_LOGGED = 16;
+
+// Connections open on every listener of this process: descriptors are one table, whichever listener uses them.
+let openConnections = 0;
+let budgetChecked = false;
 // How often Node checks headersTimeout/requestTimeout; its default of 30 s would stretch a 20 s limit to 50 s.
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * An HTTPS server with every connection limit applied: a TLS handshake timeout, a first-request timeout, a
- * per-listener and a per-source-address connection cap, header and request timeouts, and accept errors
- * (EMFILE, ENFILE) logged and survived rather than fatal. Connections that have sent a request are never cut
+ * per-listener and a per-source-address connection cap, a process-wide budget below the open-files limit,
+ * header and request timeouts, and accept errors (EMFILE, ENFILE) logged and survived rather than fatal. Connections that have sent a request are never cut
  * by these limits; the caps only refuse new connections.
  */
 export function createHttpsListener(
@@ -87,26 +93,52 @@ export function createHttpsListener(
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => note('listener_cap'));
 
-  // The per-address cap runs ahead of the TLS listener, so a refused socket never costs a TLS handshake.
+  // Past the open-files limit libuv accepts and closes every new connection, partners' too, and the database
+  // and upstream sockets fail: connections stop at the limit minus a reserve, refused like the caps.
+  const nofile = openFilesLimit();
+  const budget = nofile === undefined ? Number.POSITIVE_INFINITY : nofile - limits.reservedFileDescriptors;
+  if (!budgetChecked && budget < limits.maxConnections) {
+    budgetChecked = true;
+    logger[budget < 1 ? 'error' : 'warn'](
+      {
+        listener: name,
+        open_files_limit: nofile,
+        reserved_file_descriptors: limits.reservedFileDescriptors,
+        connection_budget: Math.max(0, budget),
+        max_connections: limits.maxConnections,
+      },
+      'the open-files limit, not maxConnections, bounds the connections of all listeners; raise it (ulimit -n)',
+    );
+  }
+
+  // These checks run ahead of the TLS listener, so a refused socket never costs a TLS handshake.
   const perAddress = new Map<string, number>();
   const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
+    let key: string | undefined;
     if (limits.maxConnectionsPerAddress > 0) {
-      const key = sourceAddressKey(socket.remoteAddress);
-      const open = perAddress.get(key) ?? 0;
-      if (open >= limits.maxConnectionsPerAddress) {
+      key = sourceAddressKey(socket.remoteAddress);
+      if ((perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress) {
         note('address_cap', key);
         socket.destroy();
         return;
       }
-      perAddress.set(key, open + 1);
-      socket.once('close', () => {
-        const left = (perAddress.get(key) ?? 1) - 1;
-        if (left <= 0) perAddress.delete(key);
-        else perAddress.set(key, left);
-      });
     }
+    if (openConnections >= budget) {
+      note('descriptor_budget');
+      socket.destroy();
+      return;
+    }
+    openConnections++;
+    if (key !== undefined) perAddress.set(key, (perAddress.get(key) ?? 0) + 1);
+    socket.once('close', () => {
+      openConnections--;
+      if (key === undefined) return;
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(key);
+      else perAddress.set(key, left);
+    });
     for (const listener of inner) listener.call(server, socket);
   });
 
@@ -133,8 +165,9 @@ export function createHttpsListener(
     awaitingFirst.delete(req.socket);
   });
 
-  // Without an 'error' listener an EMFILE on accept throws and ends the process; libuv has already shed the
-  // pending connection, and the listener keeps accepting once descriptors are free again.
+  // libuv meets EMFILE on accept by accepting and closing the backlog with a spare descriptor, silently; only
+  // when it has lost that spare (ENFILE, a race) does the server emit the error, fatal without a listener.
+  // The listener keeps accepting once descriptors are free again.
   server.once('listening', () => {
     server.on('error', (err: NodeJS.ErrnoException) => {
       if (err.syscall === 'accept') note('accept_error', err.code ?? 'unknown');

@@ -14,6 +14,11 @@ export interface ListenerLimits {
   headersTimeoutMs: number;
   /** Time to receive a whole request (headers and body). */
   requestTimeoutMs: number;
+  /**
+   * File descriptors kept free of connections (for the database, upstream sockets, files): the listeners of a
+   * process together accept at most the open-files limit minus this many connections.
+   */
+  reservedFileDescriptors: number;
 }
 
 /** Default, least and greatest value of each limit. */
@@ -25,6 +30,7 @@ export const LISTENER_LIMIT_RANGES = {
   maxConnectionsPerAddress: { default: 64, min: 0, max: 1_000_000 },
   headersTimeoutMs: { default: 20_000, min: 100, max: 300_000 },
   requestTimeoutMs: { default: 120_000, min: 100, max: 3_600_000 },
+  reservedFileDescriptors: { default: 256, min: 0, max: 1_000_000 },
 } as const satisfies Record<keyof ListenerLimits, { default: number; min: number; max: number }>;
 
 export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = Object.freeze({
@@ -34,6 +40,7 @@ export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = Object.freeze({
   maxConnectionsPerAddress: LISTENER_LIMIT_RANGES.maxConnectionsPerAddress.default,
   headersTimeoutMs: LISTENER_LIMIT_RANGES.headersTimeoutMs.default,
   requestTimeoutMs: LISTENER_LIMIT_RANGES.requestTimeoutMs.default,
+  reservedFileDescriptors: LISTENER_LIMIT_RANGES.reservedFileDescriptors.default,
 });
 
 /**

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
           maxConnectionsPerAddress: 64,
           headersTimeoutMs: 20_000,
           requestTimeoutMs: 120_000,
+          reservedFileDescriptors: 256,
         },
       },
       publicUrl: 'https://localhost:8443',
@@ -171,6 +172,7 @@ describe('loadConfig', () => {
       maxConnectionsPerAddress: 0,
       headersTimeoutMs: 5000,
       requestTimeoutMs: 60000,
+      reservedFileDescriptors: 256,
     });
   });
 

@@ -2,7 +2,7 @@
 // moment the server closes them.
 import { connect as connectTcp, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, connect as connectTls, type TLSSocket } from 'node:tls';
 
 export interface Target {
   port: number;
@@ -13,29 +13,54 @@ export interface Target {
   key?: string;
 }
 
-/** A TCP connection that never sends a byte (no ClientHello). */
-export function silentTcp(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
+/**
+ * A TCP connection that never sends a byte (no ClientHello). Rejects when it is not established within
+ * `timeoutMs`: a full accept backlog drops SYNs, and the kernel would retry them for minutes.
+ */
+export function silentTcp(port: number, localAddress = '127.0.0.1', timeoutMs = 5_000): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connectTcp({ host: '127.0.0.1', port, localAddress });
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
 /** A completed TLS handshake, or `refused` when the server closes the connection before it completes. */
 export function tlsHandshake(target: Target, localAddress = '127.0.0.1'): Promise<TLSSocket | 'refused'> {
-  return new Promise((resolve) => {
-    const socket = connectTls({
+  return new Promise((resolve, reject) => {
+    const options: ConnectionOptions = {
+      // tls.connect passes localAddress on at run time, but its options type does not list it.
+      socket: connectTcp({ host: '127.0.0.1', port: target.port, localAddress }),
       host: '127.0.0.1',
-      port: target.port,
-      localAddress,
       ca: target.ca,
-      ...(target.cert !== undefined ? { cert: target.cert, key: target.key } : {}),
       ALPNProtocols: ['http/1.1'],
-    });
-    socket.once('secureConnect', () => resolve(socket));
-    socket.once('error', () => resolve('refused'));
-    socket.once('close', () => resolve('refused'));
+    };
+    if (target.cert !== undefined && target.key !== undefined) {
+      options.cert = target.cert;
+      options.key = target.key;
+    }
+    const socket = connectTls(options);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('neither a handshake nor a refusal within 10 s'));
+    }, 10_000);
+    const settle = (outcome: TLSSocket | 'refused') => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    socket.once('secureConnect', () => settle(socket));
+    socket.once('error', () => settle('refused'));
+    socket.once('close', () => settle('refused'));
   });
 }
 

@@ -47,7 +47,8 @@ export interface GatewayOptions {
   realm?: string;
   /**
    * Connection limits of the listener; each one missing takes its default (DEFAULT_LISTENER_LIMITS: 10 s
-   * handshake, 10 s to the first request, 1024 connections, 64 per source address, 20 s headers, 120 s request).
+   * handshake, 10 s to the first request, 1024 connections, 64 per source address, 20 s headers, 120 s
+   * request, 256 descriptors kept free of connections).
    */
   limits?: Partial<ListenerLimits>;
 }

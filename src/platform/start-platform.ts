@@ -138,6 +138,7 @@ async function buildPublicServer(
     tls,
     logger,
     limits: config.listeners.limits,
+    uncappedAddresses: config.trustedProxies,
     fallback: {
       wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
       handle: as.handle,
@@ -322,7 +323,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
       as.handle,
-      { name: 'mtls', limits: config.listeners.limits, logger },
+      { name: 'mtls', limits: config.listeners.limits, logger, uncappedAddresses: config.trustedProxies },
     );
     rawServers.push(mtlsServer);
     await new Promise<void>((resolve, reject) => {

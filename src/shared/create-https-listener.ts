@@ -18,6 +18,11 @@ export interface ListenerGuard {
   name: string;
   limits: ListenerLimits;
   logger: ListenerLogger;
+  /**
+   * Sources the per-address cap does not apply to: proxies that carry many clients' connections (the
+   * platform's trustedProxies). The listener cap and the descriptor budget still do.
+   */
+  uncappedAddresses?: readonly string[];
   /** Monotonic milliseconds, for spacing the shed summaries; default performance.now. */
   now?: () => number;
 }
@@ -34,17 +39,18 @@ type ShedReason =
 const SHED_LOG_WINDOW_MS = 10_000;
 const MAX_CAUSES_LOGGED = 16;
 
+// How often Node checks headersTimeout/requestTimeout; its default of 30 s would stretch a 20 s limit to 50 s.
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 // Connections open on every listener of this process: descriptors are one table, whichever listener uses them.
 let openConnections = 0;
 let budgetChecked = false;
-// How often Node checks headersTimeout/requestTimeout; its default of 30 s would stretch a 20 s limit to 50 s.
-const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * An HTTPS server with every connection limit applied: a TLS handshake timeout, a first-request timeout, a
  * per-listener and a per-source-address connection cap, a process-wide budget below the open-files limit,
- * header and request timeouts, and accept errors (EMFILE, ENFILE) logged and survived rather than fatal. Connections that have sent a request are never cut
- * by these limits; the caps only refuse new connections.
+ * header and request timeouts, and accept errors (EMFILE, ENFILE) logged and survived rather than fatal.
+ * Connections that have sent a request are never cut by these limits; the caps only refuse new connections.
  */
 export function createHttpsListener(
   options: ServerOptions,
@@ -113,13 +119,15 @@ export function createHttpsListener(
 
   // These checks run ahead of the TLS listener, so a refused socket never costs a TLS handshake.
   const perAddress = new Map<string, number>();
+  const uncapped = new Set((guard.uncappedAddresses ?? []).map(sourceAddressKey));
   const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     let key: string | undefined;
     if (limits.maxConnectionsPerAddress > 0) {
       key = sourceAddressKey(socket.remoteAddress);
-      if ((perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress) {
+      if (uncapped.has(key)) key = undefined;
+      else if ((perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress) {
         note('address_cap', key);
         socket.destroy();
         return;

@@ -49,7 +49,11 @@ after(async () => {
   }
 });
 
-async function listen(limits: Partial<ListenerLimits>, host = '127.0.0.1'): Promise<Running> {
+async function listen(
+  limits: Partial<ListenerLimits>,
+  host = '127.0.0.1',
+  uncappedAddresses: string[] = [],
+): Promise<Running> {
   const logged: Array<Record<string, unknown>> = [];
   const record = (obj: object, msg: string) => logged.push({ ...obj, msg });
   const server = createHttpsListener(
@@ -62,6 +66,7 @@ async function listen(limits: Partial<ListenerLimits>, host = '127.0.0.1'): Prom
       name: 'test',
       limits: { ...DEFAULT_LISTENER_LIMITS, ...limits },
       logger: { warn: record, error: record },
+      uncappedAddresses,
     },
   );
   server.keepAliveTimeout = 30_000;
@@ -149,6 +154,13 @@ describe('createHttpsListener: caps', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(await httpGet(await handshake(r, '127.0.0.3')), 200);
     assert.deepEqual(r.logged[0]?.shed, { listener_cap: 1 });
+  });
+
+  test('ok/a trusted proxy is not capped per address; others still are', async () => {
+    const r = await listen({ maxConnectionsPerAddress: 1 }, '127.0.0.1', ['127.0.0.3']);
+    for (let i = 0; i < 3; i++) assert.equal(await httpGet(await handshake(r, '127.0.0.3')), 200);
+    await handshake(r, '127.0.0.4');
+    assert.equal(await tlsHandshake(r.target, '127.0.0.4'), 'refused');
   });
 
   test('ok/IPv4-mapped connections to a dual-stack listener count under their IPv4 address', async () => {

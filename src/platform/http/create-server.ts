@@ -12,6 +12,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Connection limits of the listener (timeouts, caps); default DEFAULT_LISTENER_LIMITS. */
   limits?: ListenerLimits;
+  /** Proxies (trustedProxies) whose connections the per-address cap does not count. */
+  uncappedAddresses?: readonly string[];
   bodyLimit?: number;
   /** Requests Fastify should not see (e.g. the authorization server's routes) go here instead. */
   fallback?: { wants: (url: string) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => void };
@@ -30,7 +32,12 @@ export function createHttpsServer(options: ServerOptions): FastifyInstance {
           if (fallback?.wants(req.url ?? '/')) fallback.handle(req, res);
           else handler(req, res);
         },
-        { name: 'public', limits: options.limits ?? DEFAULT_LISTENER_LIMITS, logger: options.logger },
+        {
+          name: 'public',
+          limits: options.limits ?? DEFAULT_LISTENER_LIMITS,
+          logger: options.logger,
+          uncappedAddresses: options.uncappedAddresses ?? [],
+        },
       ),
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,

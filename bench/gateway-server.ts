@@ -178,6 +178,8 @@ async function startGatewayTarget(message: StartMessage, upstreamUrl: string): P
     liveness,
     routes: material.routes,
     upstream: upstreamUrl,
+    // As a real deployment: the shared secret header on every forwarded request.
+    upstreamSecret: 'b'.repeat(43),
     logger,
     upstreamConnections: message.upstreamConnections,
     ...(message.tokenCacheSize !== undefined ? { tokenCacheSize: message.tokenCacheSize } : {}),

@@ -1,5 +1,5 @@
 import type { AdapterPayload } from 'oidc-provider';
-import { scopesForRoles } from '../directory/index.ts';
+import { certificateApplications, scopesForRoles } from '../directory/index.ts';
 import type { Storage } from '../storage/index.ts';
 
 const strings = (value: unknown): string[] | undefined =>
@@ -85,6 +85,8 @@ export async function loadClientMetadata(
     org_id: app.org_id,
     roles,
     registration_type: app.registration_type,
+    // The software whose platform certificates a dynamic client presents (token binding, see getCertificate).
+    certificate_apps: certificateApplications(app.registration_type, metadata),
   };
   if (app.auth_method === 'tls_client_auth') {
     // A dynamic client: the exact subject of its software's certificate, checked at registration against the

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { directoryIssuer } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
+import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
 import {
   type AutomaticRegistration,
@@ -17,7 +18,9 @@ import {
   type PresentedCertificate,
 } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
+import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
+import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import { createJwtTokenManagement } from './jwt-token-management.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
@@ -39,6 +42,11 @@ export interface AuthorizationServerOptions {
   trustedCas: string[];
   trustedProxies: string[];
   /**
+   * The platform's partner fetcher: every client jwks_uri is fetched through it (connect-time address policy,
+   * https only, limits), and registrations refuse a URL it would not fetch.
+   */
+  fetcher: GuardedFetcher;
+  /**
    * OpenID Federation 1.0 §12.1 Automatic Registration, offered when the issuer is the platform's Entity
    * Identifier: RPs unknown here register at the authorization and PAR endpoints through their Trust Chain.
    */
@@ -57,6 +65,8 @@ export interface AuthorizationServer {
   /** Node request handler for the public and mTLS listeners. */
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   discoveryPaths: readonly string[];
+  /** The discovery document exactly as served (RFC 8414 §3): the one source of every copy of this metadata. */
+  discoveryMetadata: () => Promise<Record<string, unknown>>;
 }
 
 interface CertState {
@@ -76,6 +86,34 @@ interface CertState {
         app_org_status: string | null;
       }
     | undefined;
+}
+
+interface BindingClient {
+  clientId: string;
+  tokenEndpointAuthMethod: string;
+  org_id?: unknown;
+  certificate_apps?: unknown;
+}
+
+/**
+ * Why a platform-issued certificate may not bind a token for `client`, or undefined when it may: it must belong
+ * to the client itself, or to the software a dynamic client was registered with (`certificate_apps`), in the
+ * client's own organisation, with that application and organisation active (never across organisations).
+ */
+function issuedCertificateRefusal(
+  issued: NonNullable<CertState['issued']>,
+  client: BindingClient,
+): string | undefined {
+  const own = issued.client_id === client.clientId;
+  const software =
+    Array.isArray(client.certificate_apps) && client.certificate_apps.includes(issued.client_id);
+  if ((!own && !software) || issued.org_id !== client.org_id || issued.app_org_id !== client.org_id) {
+    return 'the client certificate was issued to another application; present your own to bind the token';
+  }
+  if (issued.status !== 'active' || issued.app_status !== 'active' || issued.app_org_status !== 'active') {
+    return 'the client certificate belongs to an application that is not active';
+  }
+  return undefined;
 }
 
 /** RFC 7591 §2.3: a software statement is used within minutes of being issued. */
@@ -115,6 +153,7 @@ export async function createAuthorizationServer(
         algorithms: CLIENT_SIGNING_ALGS,
         skewSeconds: CLOCK_SKEW_SECONDS,
         presentedCertificate: (ctx) => stateOf(ctx)?.presented?.x5t,
+        urlGuard: options.fetcher,
       })
     : undefined;
 
@@ -133,6 +172,8 @@ export async function createAuthorizationServer(
           }
         : new StorageAdapter(name, storage, clock),
     clients: [],
+    // A client's jwks_uri is a partner's word: fetched only through the guarded fetcher, never a bare fetch().
+    fetch: createFetchFunction(options.fetcher),
     routes: { ...AS_ROUTES },
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: deriveCookieKeys(options.kek) },
@@ -145,7 +186,8 @@ export async function createAuthorizationServer(
     // RFC 9700 §2.1.1: PKCE for every authorization code request, S256 being the only method offered.
     pkce: { required: () => true },
     clockTolerance: CLOCK_SKEW_SECONDS,
-    clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
+    // The directory's methods, at every endpoint that authenticates a client: no shared secrets.
+    clientAuthMethods: [...AUTH_METHODS],
     enabledJWA: {
       clientAuthSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
@@ -158,7 +200,7 @@ export async function createAuthorizationServer(
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg as never,
     },
-    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type'] },
+    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type', 'certificate_apps'] },
     assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
     ttl: {
       ClientCredentials: options.accessTokenTtlSeconds,
@@ -170,6 +212,8 @@ export async function createAuthorizationServer(
     },
     features: {
       devInteractions: { enabled: false },
+      // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
+      dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
@@ -195,7 +239,17 @@ export async function createAuthorizationServer(
         certificateBoundAccessTokens: true,
         tlsClientAuth: true,
         selfSignedTlsClientAuth: true,
-        getCertificate: (ctx) => stateOf(ctx)?.presented?.cert,
+        // RFC 8705 §3: a client authenticating without its certificate (private_key_jwt) still binds its token
+        // to the one it presents; a certificate the platform issued binds only for its own, active application.
+        getCertificate: (ctx) => {
+          const s = stateOf(ctx);
+          const client = ctx.oidc.client as BindingClient | undefined;
+          if (s?.presented && s.issued && client && client.tokenEndpointAuthMethod === 'private_key_jwt') {
+            const refusal = issuedCertificateRefusal(s.issued, client);
+            if (refusal) throw new errors.CustomOIDCProviderError('invalid_grant', refusal);
+          }
+          return s?.presented?.cert;
+        },
         // RFC 8705 §2.1: chained to the platform CA and one the platform issued, still active.
         certificateAuthorized: (ctx) => {
           const s = stateOf(ctx);
@@ -259,6 +313,12 @@ export async function createAuthorizationServer(
       return client ? { org_id: client.org_id, roles: client.roles } : undefined;
     },
     discovery: {
+      // RFC 8414 §2: without these a client assumes client_secret_basic, which no client here has. Introspection
+      // and revocation authenticate a client exactly as the token endpoint does.
+      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
+      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
       registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
       mtls_endpoint_aliases: {
@@ -323,6 +383,7 @@ export async function createAuthorizationServer(
         options.registration?.softwareStatementMaxAgeSeconds ?? DEFAULT_SSA_MAX_AGE_SECONDS,
       allowInitialAccessTokens: options.registration?.allowInitialAccessTokens ?? false,
       skewSeconds: CLOCK_SKEW_SECONDS,
+      urlGuard: options.fetcher,
     }) as never,
   );
   // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).
@@ -337,16 +398,18 @@ export async function createAuthorizationServer(
     }) as never,
   );
   provider.on('server_error', (_ctx, err) => options.logger.error({ err }, 'authorization server error'));
+  provider.on('grant.error', explainMissingCertificate);
 
   const callback = provider.callback();
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // RFC 8414 §3: the OAuth metadata document is the same document under its own well-known name.
+    if (req.url === '/.well-known/oauth-authorization-server') req.url = '/.well-known/openid-configuration';
+    callback(req, res);
+  };
   return {
     provider,
     discoveryPaths: ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'],
-    handle(req, res) {
-      // RFC 8414 §3: the OAuth metadata document is the same document under its own well-known name.
-      if (req.url === '/.well-known/oauth-authorization-server')
-        req.url = '/.well-known/openid-configuration';
-      callback(req, res);
-    },
+    handle,
+    discoveryMetadata: () => readDiscoveryMetadata(handle, issuer),
   };
 }

@@ -22,5 +22,6 @@ export {
   registerExplicitRegistration,
   registerFederationClient,
 } from './federation-registration/index.ts';
+export { openIdProviderMetadata } from './openid-provider-metadata.ts';
 export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 export { pruneExpiredOidcModels } from './storage-adapter.ts';

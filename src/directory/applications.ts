@@ -47,6 +47,32 @@ export function newClientId(): string {
   return `cl_${randomBytes(16).toString('base64url')}`;
 }
 
+/** The first RDN of a subject as the platform writes it (RFC 4514, `CN=<client_id>,…`), unescaped. */
+function commonNameOf(subject: string): string | undefined {
+  const match = /^CN=((?:[^,+\\]|\\.)+)(?:[,+]|$)/.exec(subject);
+  return match?.[1]?.replace(/\\(.)/g, '$1');
+}
+
+/**
+ * The applications whose platform-issued certificates a client may present besides its own (the documented
+ * exception to "a certificate binds tokens for its own application only"): a dynamically registered client
+ * authenticates with its software's certificate — the application its software statement names
+ * (`software_id`) or, for tls_client_auth, the one whose certificate subject it registered. The token endpoint
+ * and the gateway also require that application to be active and of the client's own organisation.
+ */
+export function certificateApplications(
+  registrationType: string,
+  metadata: Record<string, unknown>,
+): string[] {
+  if (registrationType !== 'dynamic') return [];
+  const out = new Set<string>();
+  if (typeof metadata.software_id === 'string') out.add(metadata.software_id);
+  const subject = metadata.tls_client_auth_subject_dn;
+  const owner = typeof subject === 'string' ? commonNameOf(subject) : undefined;
+  if (owner) out.add(owner);
+  return [...out];
+}
+
 /** Returns the x5t#S256 of the registered self-signed certificates (empty for other methods). */
 function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unknown>, now: Date): string[] {
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
@@ -231,7 +257,13 @@ export async function createApplication(
     {
       kind: CHANGE_KINDS.appRegistered,
       entityId: clientId,
-      payload: { org_id: org.id, status: 'active', auth_method: authMethod, self_signed_x5t: selfSignedX5t },
+      payload: {
+        org_id: org.id,
+        status: 'active',
+        auth_method: authMethod,
+        self_signed_x5t: selfSignedX5t,
+        certificate_apps: certificateApplications(input.registrationType ?? 'manual', metadata),
+      },
     },
     meta.now,
   );
@@ -428,7 +460,13 @@ export async function updateRegisteredApplication(
     {
       kind: CHANGE_KINDS.appRegistered,
       entityId: clientId,
-      payload: { org_id: org.id, status, auth_method: authMethod, self_signed_x5t: selfSignedX5t },
+      payload: {
+        org_id: org.id,
+        status,
+        auth_method: authMethod,
+        self_signed_x5t: selfSignedX5t,
+        certificate_apps: certificateApplications(app.registration_type, input.metadata),
+      },
     },
     meta.now,
   );

@@ -3,6 +3,7 @@ export {
   AUTH_METHODS,
   type AuthMethod,
   type CreateApplicationInput,
+  certificateApplications,
   createApplication,
   deregisterApplication,
   getApplication,
@@ -22,6 +23,7 @@ export {
   seedCatalog,
 } from './catalog.ts';
 export { SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
+export { assertFetchableMetadata } from './check-fetched-metadata.ts';
 export type { ActionMeta } from './context.ts';
 export {
   addContact,

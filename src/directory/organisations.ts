@@ -5,6 +5,7 @@ import { AppError, conflict, invalidInput, notFound } from '../shared/app-error.
 import { normaliseName } from '../shared/names.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import type { ActionMeta } from './context.ts';
+import { refuseMixedScripts, validateOrganisationName } from './organisation-name.ts';
 
 export const ORG_STATUSES = ['active', 'suspended', 'offboarded'] as const;
 export type OrgStatus = (typeof ORG_STATUSES)[number];
@@ -34,6 +35,23 @@ export interface CreateOrganisationInput {
   /** Roles this organisation's clients may hold; all defined roles when omitted. */
   roles?: string[] | undefined;
   contacts?: ContactInput[] | undefined;
+}
+
+// UTS #39 §4: names with equal skeletons look alike; the operator may see which organisation holds it.
+const confusableName = (name: string, holder: { id: string; name: string }) =>
+  new AppError(
+    'confusable_name',
+    409,
+    `"${name}" looks like the name of organisation ${holder.id} ("${holder.name}")`,
+    { organisation_id: holder.id },
+  );
+
+/** The column (name_skeleton, name_key) of a UNIQUE violation, or undefined for any other error. */
+function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: unknown; message?: unknown; constraint?: unknown } | null;
+  const text = `${String(e?.constraint ?? '')} ${String(e?.message ?? '')}`;
+  if (e?.code !== '23505' && !/UNIQUE constraint failed/i.test(text)) return undefined;
+  return text.includes('name_skeleton') ? 'name_skeleton' : 'name_key';
 }
 
 const EMAIL = /^[^\s@<>()[\],;:"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
@@ -66,8 +84,7 @@ export async function createOrganisation(
   input: CreateOrganisationInput,
   meta: ActionMeta,
 ): Promise<string> {
-  // X.520 caps organizationName at 64 characters, and the name goes into every certificate the org receives.
-  const { name, key } = normaliseName('name', input.name, 64);
+  const { name, key, skeleton } = validateOrganisationName(input.name);
   const contacts = (input.contacts ?? []).map(validateContact);
   const roles = await resolveRoles(tx, input.roles);
   const existing = await tx.db
@@ -76,12 +93,41 @@ export async function createOrganisation(
     .where('name_key', '=', key)
     .executeTakeFirst();
   if (existing) throw conflict(`an organisation named "${name}" already exists`);
+  const lookalike = await tx.db
+    .selectFrom('organisations')
+    .select(['id', 'name'])
+    .where('name_skeleton', '=', skeleton)
+    .executeTakeFirst();
+  if (lookalike) throw confusableName(name, lookalike);
+  refuseMixedScripts(name);
   const id = randomUUID();
   const at = meta.now.toISOString();
-  await tx.db
-    .insertInto('organisations')
-    .values({ id, name, name_key: key, status: 'active', created_at: at, updated_at: at })
-    .execute();
+  try {
+    await tx.db
+      .insertInto('organisations')
+      .values({
+        id,
+        name,
+        name_key: key,
+        name_skeleton: skeleton,
+        status: 'active',
+        created_at: at,
+        updated_at: at,
+      })
+      .execute();
+  } catch (err) {
+    // Two creates that both passed the reads above: the UNIQUE indexes admit only the first (PostgreSQL 23505).
+    const violated = uniqueViolation(err);
+    if (violated === 'name_skeleton') {
+      throw new AppError(
+        'confusable_name',
+        409,
+        `"${name}" looks like the name of an organisation created at the same time`,
+      );
+    }
+    if (violated) throw conflict(`an organisation named "${name}" already exists`);
+    throw err;
+  }
   for (const role of roles)
     await tx.db.insertInto('organisation_roles').values({ org_id: id, role }).execute();
   for (const c of contacts) {

@@ -17,6 +17,8 @@ export interface PresentedCertificate {
   chained: boolean;
   /** OpenSSL's verification error when not chained, e.g. CERT_HAS_EXPIRED. */
   verifyError: string | undefined;
+  /** The application the platform issued a chained certificate to, once looked up (it never changes). */
+  issuedTo: string | undefined;
 }
 
 export interface AcceptedCertificate extends PresentedCertificate {
@@ -40,6 +42,7 @@ function describePeer(socket: TLSSocket): AcceptedCertificate | null {
     notAfterMs: peer.validToDate.getTime(),
     chained: socket.authorized === true,
     verifyError: verifyError === undefined || verifyError === null ? undefined : String(verifyError),
+    issuedTo: undefined,
     selfSignedOwner: undefined,
   };
 }
@@ -60,7 +63,7 @@ function refuse(reason: (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS], 
 /**
  * Step 1: a client certificate is required, chained to the trust store or registered self-signed for an
  * active client, within its validity at `now` (checked per request: connections outlive certificates),
- * and not revoked.
+ * not revoked, and — when the platform issued it — on record with the application it was issued to.
  */
 export function checkClientCertificate(
   socket: TLSSocket,
@@ -88,6 +91,30 @@ export function checkClientCertificate(
   if (liveness.isCertificateRevoked(cert.x5tS256)) {
     throw refuse(GATEWAY_REASONS.certificateRevoked, 'the client certificate has been revoked');
   }
+  if (cert.chained) {
+    // Who a certificate was issued to never changes: looked up once per connection, once known.
+    cert.issuedTo ??= liveness.issuedCertificateOwner(cert.x5tS256);
+    // Chained to our CA but not in the directory's record: fail closed.
+    if (cert.issuedTo === undefined || !liveness.client(cert.issuedTo)) {
+      throw refuse(GATEWAY_REASONS.certificateUnknown, 'the client certificate is not on record');
+    }
+  }
   // A chained certificate's description is reused as is: nothing per request is allocated for it.
   return accepted;
+}
+
+/**
+ * A platform-issued certificate is usable only while the application it was issued to, and that application's
+ * organisation, are active: checked where no token names the client (public paths), and in step 4 when the
+ * token's client presents its software's certificate.
+ */
+export function checkIssuedCertificateOwner(cert: AcceptedCertificate, liveness: LivenessState): void {
+  if (cert.issuedTo === undefined) return;
+  const owner = liveness.client(cert.issuedTo);
+  if (owner?.status !== 'active' || liveness.orgStatus(owner.orgId) !== 'active') {
+    throw refuse(
+      GATEWAY_REASONS.certificateApplicationInactive,
+      'the application the client certificate was issued to is not active',
+    );
+  }
 }

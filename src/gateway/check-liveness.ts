@@ -1,4 +1,4 @@
-import type { AcceptedCertificate } from './check-client-certificate.ts';
+import { type AcceptedCertificate, checkIssuedCertificateOwner } from './check-client-certificate.ts';
 import { GATEWAY_REASONS, GatewayError, invalidToken } from './gateway-error.ts';
 import type { ClientLiveness, LivenessState } from './liveness.ts';
 import type { AccessToken } from './verify-access-token.ts';
@@ -19,8 +19,12 @@ export function checkLiveness(
 ): ClientLiveness {
   const client = liveness.client(token.clientId);
   if (!client) throw invalidToken(GATEWAY_REASONS.clientUnknown, 'the token was issued to an unknown client');
+  // RFC 6750 §3.1: the client is gone, so its token is invalid (401 with a challenge), not merely forbidden.
   if (client.status === 'deleted')
-    throw forbidden(GATEWAY_REASONS.clientDeleted, 'the client has been deleted');
+    throw invalidToken(
+      GATEWAY_REASONS.clientDeleted,
+      'the token was issued to a client that has been deleted',
+    );
   if (client.status !== 'active') throw forbidden(GATEWAY_REASONS.clientSuspended, 'the client is suspended');
   const orgStatus = liveness.orgStatus(client.orgId);
   if (orgStatus === 'offboarded') {
@@ -38,6 +42,19 @@ export function checkLiveness(
       GATEWAY_REASONS.certificateClientMismatch,
       'the self-signed certificate is registered to another client',
     );
+  }
+  // A platform-issued certificate binds tokens for its own application only, or for a client registered
+  // dynamically with that application as its software, within the same organisation (never across).
+  const issuedTo = cert.issuedTo;
+  if (issuedTo !== undefined && issuedTo !== client.clientId) {
+    const owner = liveness.client(issuedTo);
+    if (!client.certificateApps.includes(issuedTo) || owner?.orgId !== client.orgId) {
+      throw forbidden(
+        GATEWAY_REASONS.certificateClientMismatch,
+        'the client certificate was issued to another application',
+      );
+    }
+    checkIssuedCertificateOwner(cert, liveness);
   }
   // RFC 7009 §2.2: a revoked token is invalid at once, not at its exp.
   if (liveness.isTokenRevoked(token.jti))

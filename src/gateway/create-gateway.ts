@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
-import { type AcceptedCertificate, checkClientCertificate } from './check-client-certificate.ts';
+import {
+  type AcceptedCertificate,
+  checkClientCertificate,
+  checkIssuedCertificateOwner,
+} from './check-client-certificate.ts';
 import { checkLiveness } from './check-liveness.ts';
 import { checkScope } from './check-scope.ts';
 import { checkSenderConstraint } from './check-sender-constraint.ts';
@@ -77,6 +81,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     url: options.upstream,
     timeoutMs: options.upstreamTimeoutMs,
     connections: options.upstreamConnections,
+    secret: options.upstreamSecret,
+    tls: options.upstreamTls,
   });
   const decisions = createDecisionLog(logger);
 
@@ -91,6 +97,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     const target = parseRequestTarget(req.url);
     ctx.path = target.path;
     if (publicPaths.has(target.path) && PUBLIC_METHODS.has(ctx.method)) {
+      // No token names a client here: the certificate's own application must be active.
+      checkIssuedCertificateOwner(cert, liveness);
       return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
     }
     // Looked up now so refusals are logged with their route; enforced after the caller is known.
@@ -236,6 +244,12 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     { listener: 'gateway', url, public_url: options.publicUrl, upstream: options.upstream },
     'listening',
   );
+  if (options.upstreamSecret === undefined) {
+    logger.warn(
+      { listener: 'gateway', upstream: options.upstream },
+      'INSECURE: no upstream secret is set; the upstream cannot tell gateway traffic from anyone else’s, so any caller that reaches it can forge x-accredit-* identity headers',
+    );
+  }
   // Warm the key cache so the first partner request does not pay for the fetch; failure is not fatal.
   jwks
     .refresh()

@@ -1,5 +1,11 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
+/**
+ * Carries the secret the gateway shares with its upstream, so the upstream can tell gateway traffic from any
+ * other caller's. Inbound it is stripped with the rest of the `x-accredit-` prefix; it is never sent back.
+ */
+export const GATEWAY_SECRET_HEADER = 'x-accredit-gateway-secret';
+
 /** What the gateway asserts to the upstream; the upstream trusts these and nothing else. */
 export interface IdentityHeaders {
   'x-accredit-client-id'?: string;
@@ -22,7 +28,7 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
-// Credentials and client-asserted identity: never passed on, so the upstream cannot be fooled by a partner.
+// Credentials and forwarding facts: never passed on; the gateway sets its own forwarding facts.
 const STRIPPED_REQUEST = new Set([
   ...HOP_BY_HOP,
   'host',
@@ -30,21 +36,40 @@ const STRIPPED_REQUEST = new Set([
   'authorization',
   'proxy-authorization',
   'dpop',
-  // RFC 9440 and the ad-hoc forms proxies use for a client certificate.
-  'client-cert',
-  'client-cert-chain',
-  'x-client-cert',
-  'ssl-client-cert',
-  'x-ssl-client-cert',
-  'x-forwarded-client-cert',
   // Replaced by the gateway's own values.
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
   'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
   'x-real-ip',
   'x-request-id',
 ]);
+
+/**
+ * Any header an upstream (or a proxy in front of it) may take as a statement of who the client is: our own
+ * prefix, RFC 9440 Client-Cert / Client-Cert-Chain and the ad-hoc certificate headers of NGINX, Apache,
+ * HAProxy, Envoy (XFCC), Traefik, IIS ARR and AWS (X-Amzn-Mtls-*), verification results (X-SSL-Client-Verify,
+ * SSL_CLIENT_S_DN), and the authenticated-user headers of auth proxies (X-Remote-User, X-Auth-Request-*,
+ * X-Amzn-Oidc-*). Matched on the name with `_` read as `-`: CGI/WSGI upstreams map one to the other.
+ */
+const IDENTITY_HEADER =
+  /^(?:x-accredit-|x-ssl-|ssl-|x-tls-|tls-client-|x-mtls-|x-amzn-mtls-|x-amzn-oidc-|x-auth-request-|x-forwarded-(?:tls-|ssl-|user|email|preferred-username|groups|access-token)|x-client-(?:verify|dn|s-dn|i-dn|subject|issuer|serial|fingerprint|cert)|x-remote-|remote-user$|x-authenticated-|x-user$|x-arr-clientcert)|client-?cert/;
+
+// Names repeat from request to request: each one is judged once (bounded, so random names cannot grow it).
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 4096;
+
+/** Whether an inbound header is removed before the request goes upstream. */
+export function isStrippedRequestHeader(name: string): boolean {
+  const known = verdicts.get(name);
+  if (known !== undefined) return known;
+  const dashed = name.includes('_') ? name.replaceAll('_', '-') : name;
+  const stripped = STRIPPED_REQUEST.has(dashed) || IDENTITY_HEADER.test(dashed);
+  if (verdicts.size < MAX_VERDICTS) verdicts.set(name, stripped);
+  return stripped;
+}
 
 const NO_TOKENS: string[] = [];
 
@@ -68,7 +93,7 @@ export function upstreamRequestHeaders(
   const out: Record<string, string | string[]> = {};
   for (const name in inbound) {
     const value = inbound[name];
-    if (value === undefined || STRIPPED_REQUEST.has(name) || name.startsWith('x-accredit-')) continue;
+    if (value === undefined || isStrippedRequestHeader(name)) continue;
     if (listed.length > 0 && listed.includes(name)) continue;
     out[name] = value;
   }
@@ -82,7 +107,7 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The upstream's response headers for the client, minus hop-by-hop fields (RFC 9110 §7.6.1). */
+/** The upstream's response headers for the client, minus hop-by-hop fields (RFC 9110 §7.6.1) and the secret. */
 export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
   requestId: string,
@@ -92,6 +117,8 @@ export function clientResponseHeaders(
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || (listed.length > 0 && listed.includes(name))) continue;
+    // An upstream that reflects request headers must not hand the shared secret to the client.
+    if (name === GATEWAY_SECRET_HEADER) continue;
     out[name] = value;
   }
   out['x-request-id'] = requestId;

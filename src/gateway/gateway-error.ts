@@ -7,6 +7,8 @@ export const GATEWAY_REASONS = {
   certificateNotYetValid: 'certificate_not_yet_valid',
   certificateRevoked: 'certificate_revoked',
   certificateClientMismatch: 'certificate_client_mismatch',
+  certificateUnknown: 'certificate_unknown',
+  certificateApplicationInactive: 'certificate_application_inactive',
   invalidPath: 'invalid_path',
   routeNotFound: 'route_not_found',
   tokenMissing: 'token_missing',

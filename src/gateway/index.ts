@@ -1,7 +1,7 @@
 export type { AcceptedCertificate, PresentedCertificate } from './check-client-certificate.ts';
 export { createGateway, type Gateway } from './create-gateway.ts';
 export type { DecisionRecord, GatewayStats } from './decision-log.ts';
-export { HOP_BY_HOP, type IdentityHeaders } from './forward-headers.ts';
+export { GATEWAY_SECRET_HEADER, HOP_BY_HOP, type IdentityHeaders } from './forward-headers.ts';
 export { GATEWAY_REASONS, GatewayError, type GatewayReason } from './gateway-error.ts';
 export {
   type ClientLiveness,
@@ -11,5 +11,5 @@ export {
   selfSignedThumbprints,
 } from './liveness.ts';
 export { type CatalogRoute, compileRouteTable, type RouteMatch, type RouteTable } from './match-route.ts';
-export { DEFAULT_ALGORITHMS, type GatewayOptions } from './options.ts';
+export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';

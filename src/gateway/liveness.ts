@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { certificateApplications } from '../directory/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { CHANGE_KINDS, type Change, type Storage } from '../storage/index.ts';
 
@@ -9,6 +10,8 @@ export interface ClientLiveness {
   authMethod: string;
   /** x5t#S256 of the self-signed certificates registered for self_signed_tls_client_auth (RFC 8705 §2.2). */
   selfSignedX5t: readonly string[];
+  /** Applications whose platform-issued certificates this client may present besides its own (its software's). */
+  certificateApps: readonly string[];
 }
 
 /** What the gateway must know per request without a database query: who is still allowed in. */
@@ -19,6 +22,8 @@ export interface LivenessState {
   isTokenRevoked(jti: string): boolean;
   /** The client that registered this self-signed certificate, whatever its status. */
   selfSignedOwner(x5tS256: string): ClientLiveness | undefined;
+  /** The application the platform issued this (unexpired) certificate to, whatever its status. */
+  issuedCertificateOwner(x5tS256: string): string | undefined;
   /** Applies one change-feed entry; exposed so that another feed transport can drive the same state. */
   apply(change: Change): void;
   /** Drops revoked token ids whose tokens can no longer be presented. */
@@ -47,16 +52,19 @@ function thumbprintOfBase64Der(b64: unknown): string | undefined {
   return der.length > 0 ? createHash('sha256').update(der).digest('base64url') : undefined;
 }
 
+function parseMetadata(metadataJson: string): Record<string, unknown> {
+  try {
+    const metadata: unknown = JSON.parse(metadataJson);
+    return typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** RFC 8705 §2.2: the self-signed certificates are the first x5c entry of each key in the client's jwks. */
 export function selfSignedThumbprints(authMethod: string, metadataJson: string): string[] {
   if (authMethod !== SELF_SIGNED) return [];
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(metadataJson);
-  } catch {
-    return [];
-  }
-  const keys = (metadata as { jwks?: { keys?: unknown } } | null)?.jwks?.keys;
+  const keys = (parseMetadata(metadataJson) as { jwks?: { keys?: unknown } }).jwks?.keys;
   if (!Array.isArray(keys)) return [];
   const out: string[] = [];
   for (const key of keys) {
@@ -78,6 +86,8 @@ class MemoryLivenessState implements LivenessState {
   readonly #revokedCerts = new Set<string>();
   readonly #revokedJtis = new Map<string, number>();
   readonly #selfSigned = new Map<string, string>();
+  // x5t#S256 of each certificate the platform issued → its application and expiry (ms).
+  readonly #issued = new Map<string, { clientId: string; notAfterMs: number }>();
   #cleanup: (() => void) | undefined;
 
   client(clientId: string): ClientLiveness | undefined {
@@ -99,6 +109,15 @@ class MemoryLivenessState implements LivenessState {
   selfSignedOwner(x5tS256: string): ClientLiveness | undefined {
     const clientId = this.#selfSigned.get(x5tS256);
     return clientId === undefined ? undefined : this.#clients.get(clientId);
+  }
+
+  issuedCertificateOwner(x5tS256: string): string | undefined {
+    return this.#issued.get(x5tS256)?.clientId;
+  }
+
+  issueCertificate(x5tS256: string, clientId: string, notAfter: unknown): void {
+    const notAfterMs = typeof notAfter === 'string' ? Date.parse(notAfter) : Number.NaN;
+    this.#issued.set(x5tS256, { clientId, notAfterMs: Number.isNaN(notAfterMs) ? Infinity : notAfterMs });
   }
 
   setClient(next: ClientLiveness): void {
@@ -144,6 +163,7 @@ class MemoryLivenessState implements LivenessState {
           status,
           authMethod: known?.authMethod ?? '',
           selfSignedX5t: known?.selfSignedX5t ?? [],
+          certificateApps: known?.certificateApps ?? [],
         });
         return;
       }
@@ -152,13 +172,21 @@ class MemoryLivenessState implements LivenessState {
         const status = str(p.status);
         if (!orgId || !status) return;
         const x5ts = Array.isArray(p.self_signed_x5t) ? p.self_signed_x5t.filter((x) => str(x)) : [];
+        const apps = Array.isArray(p.certificate_apps) ? p.certificate_apps.filter((x) => str(x)) : [];
         this.setClient({
           clientId: change.entityId,
           orgId,
           status,
           authMethod: str(p.auth_method) ?? '',
           selfSignedX5t: x5ts as string[],
+          certificateApps: apps as string[],
         });
+        return;
+      }
+      case CHANGE_KINDS.certIssued: {
+        const x5t = str(p.x5t_s256);
+        const clientId = str(p.client_id);
+        if (x5t && clientId) this.issueCertificate(x5t, clientId, p.not_after);
         return;
       }
       case CHANGE_KINDS.certRevoked: {
@@ -177,6 +205,8 @@ class MemoryLivenessState implements LivenessState {
   prune(now: Date): void {
     const cutoff = now.getTime() - REVOKED_JTI_GRACE_MS;
     for (const [jti, exp] of this.#revokedJtis) if (exp < cutoff) this.#revokedJtis.delete(jti);
+    // An expired certificate is refused in step 1 before its owner is looked up.
+    for (const [x5t, issued] of this.#issued) if (issued.notAfterMs < now.getTime()) this.#issued.delete(x5t);
   }
 
   onClose(cleanup: () => void): void {
@@ -210,16 +240,21 @@ export async function createLivenessState(
   try {
     seq = await storage.feed.currentSeq();
     const now = clock();
-    const [orgs, apps, certs, revokedTokens] = await Promise.all([
+    const [orgs, apps, certs, issuedCerts, revokedTokens] = await Promise.all([
       storage.db.selectFrom('organisations').select(['id', 'status']).execute(),
       storage.db
         .selectFrom('applications')
-        .select(['client_id', 'org_id', 'status', 'auth_method', 'metadata'])
+        .select(['client_id', 'org_id', 'status', 'auth_method', 'registration_type', 'metadata'])
         .execute(),
       storage.db
         .selectFrom('certificates')
         .select('x5t_s256')
         .where('status', '=', 'revoked')
+        .where('not_after', '>', now.toISOString())
+        .execute(),
+      storage.db
+        .selectFrom('certificates')
+        .select(['x5t_s256', 'client_id', 'not_after'])
         .where('not_after', '>', now.toISOString())
         .execute(),
       storage.db
@@ -237,8 +272,10 @@ export async function createLivenessState(
         status: app.status,
         authMethod: app.auth_method,
         selfSignedX5t: selfSignedThumbprints(app.auth_method, app.metadata),
+        certificateApps: certificateApplications(app.registration_type, parseMetadata(app.metadata)),
       });
     }
+    for (const cert of issuedCerts) state.issueCertificate(cert.x5t_s256, cert.client_id, cert.not_after);
     for (const cert of certs) state.revokeCertificate(cert.x5t_s256);
     for (const row of revokedTokens) {
       const payload = JSON.parse(row.payload) as { jti?: unknown; exp?: unknown };

@@ -27,6 +27,16 @@ export interface GatewayOptions {
   publicPaths?: string[];
   /** http(s) base URL of the protected API. */
   upstream: string;
+  /**
+   * Sent in x-accredit-gateway-secret on every forwarded request so the upstream can refuse callers that
+   * bypass the gateway (at least 32 visible ASCII characters); without it start-up warns.
+   */
+  upstreamSecret?: string;
+  /**
+   * TLS to an https upstream: `ca`, the PEM bundle its certificate must chain to (default: the system store);
+   * `cert`/`key`, the client certificate the gateway presents (mTLS) so the upstream can admit it alone.
+   */
+  upstreamTls?: UpstreamTls;
   logger: Logger;
   clock?: Clock;
   /** JWS algorithm allow-list. Default ['ES256', 'ES384', 'PS256', 'EdDSA']; symmetric and none refused. */
@@ -53,6 +63,13 @@ export interface GatewayOptions {
   limits?: Partial<ListenerLimits>;
 }
 
+export interface UpstreamTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+}
+
 export const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
 // Asymmetric JWS algorithms only (RFC 8725 §3.1): a shared-secret or unsigned token proves nothing here.
 const ASYMMETRIC = new Set([
@@ -69,8 +86,11 @@ const ASYMMETRIC = new Set([
   'Ed25519',
 ]);
 
-export interface ResolvedGatewayOptions extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'limits'>> {
+export interface ResolvedGatewayOptions
+  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret' | 'upstreamTls' | 'limits'>> {
   jwksCa: string | undefined;
+  upstreamSecret: string | undefined;
+  upstreamTls: UpstreamTls | undefined;
   tls: GatewayOptions['tls'];
   limits: ListenerLimits;
 }
@@ -107,7 +127,19 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   nonEmpty('issuer', options.issuer);
   nonEmpty('audience', options.audience);
   urlOf('jwksUri', options.jwksUri, ['https:']);
-  urlOf('upstream', options.upstream, ['http:', 'https:']);
+  const upstream = urlOf('upstream', options.upstream, ['http:', 'https:']);
+  // A single header value (RFC 9110 §5.5: no CR/LF to split it), long enough not to be guessed.
+  if (options.upstreamSecret !== undefined && !/^[\x21-\x7e]{32,}$/.test(options.upstreamSecret)) {
+    fail('upstreamSecret', 'expected at least 32 visible ASCII characters (no spaces)');
+  }
+  if (options.upstreamTls !== undefined) {
+    const { ca, cert, key } = options.upstreamTls;
+    if (upstream.protocol !== 'https:') fail('upstreamTls', 'only for an https upstream');
+    if (ca !== undefined) nonEmpty('upstreamTls.ca', ca);
+    if ((cert === undefined) !== (key === undefined)) fail('upstreamTls', 'cert and key go together');
+    if (cert !== undefined) nonEmpty('upstreamTls.cert', cert);
+    if (key !== undefined) nonEmpty('upstreamTls.key', key);
+  }
   if (!options.liveness) fail('liveness', 'a LivenessState is required');
   if (!Array.isArray(options.routes)) fail('routes', 'expected the access catalog routes');
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
@@ -124,6 +156,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   return {
     ...options,
     jwksCa: options.jwksCa,
+    upstreamSecret: options.upstreamSecret,
+    upstreamTls: options.upstreamTls,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

@@ -1,14 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { clientResponseHeaders, type IdentityHeaders, upstreamRequestHeaders } from './forward-headers.ts';
+import {
+  clientResponseHeaders,
+  GATEWAY_SECRET_HEADER,
+  type IdentityHeaders,
+  upstreamRequestHeaders,
+} from './forward-headers.ts';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
+import type { UpstreamTls } from './options.ts';
 
 export interface UpstreamOptions {
   /** http(s) base URL; its path, if any, prefixes every forwarded path. */
   url: string;
   timeoutMs: number;
   connections: number;
+  /** Sent in x-accredit-gateway-secret: how the upstream knows the request came through the gateway. */
+  secret: string | undefined;
+  /** Trust anchors and the client certificate for an https upstream. */
+  tls: UpstreamTls | undefined;
 }
 
 export interface Upstream {
@@ -63,11 +73,13 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEO
 export function createUpstream(options: UpstreamOptions): Upstream {
   const base = new URL(options.url);
   const prefix = base.pathname.replace(/\/+$/, '');
+  const { secret } = options;
   const pool = new Pool(base.origin, {
     connections: options.connections,
     keepAliveTimeout: 30_000,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
+    ...(options.tls ? { connect: { ...options.tls } } : {}),
   });
   return {
     async forward(req, res, pathAndQuery, identity) {
@@ -82,13 +94,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           abort.abort();
         }
       });
+      const headers = upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress });
+      if (secret !== undefined) headers[GATEWAY_SECRET_HEADER] = secret;
       let response: Awaited<ReturnType<Pool['request']>>;
       try {
         response = await pool.request({
           origin: base.origin,
           path: prefix + pathAndQuery,
           method: req.method as 'GET',
-          headers: upstreamRequestHeaders(req.headers, identity, { address: req.socket.remoteAddress }),
+          headers,
           body: hasBody(req) ? req : null,
           signal: abort as unknown as AbortSignal,
         });

@@ -218,6 +218,21 @@ export class CertificateAuthority {
       created_at: meta.now.toISOString(),
     };
     await tx.db.insertInto('certificates').values(row).execute();
+    // Enforcement points learn which application a certificate belongs to (it binds tokens for that one only).
+    await publishChange(
+      tx,
+      {
+        kind: CHANGE_KINDS.certIssued,
+        entityId: row.serial,
+        payload: {
+          x5t_s256: row.x5t_s256,
+          client_id: row.client_id,
+          org_id: row.org_id,
+          not_after: row.not_after,
+        },
+      },
+      meta.now,
+    );
     await recordAuditEvent(
       tx,
       {

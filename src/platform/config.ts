@@ -25,7 +25,18 @@ export interface PlatformConfig {
   mtlsUrl: string;
   /** External base URL of the gateway. */
   gatewayUrl: string;
-  gateway: { upstream: string | undefined; audience: string };
+  /**
+   * The *File paths (absolute once loaded) hold what the gateway authenticates to its upstream with; read by
+   * loadUpstreamCredentials, so no secret sits in the config object.
+   */
+  gateway: {
+    upstream: string | undefined;
+    upstreamSecretFile: string | undefined;
+    upstreamCaFile: string | undefined;
+    upstreamClientCertFile: string | undefined;
+    upstreamClientKeyFile: string | undefined;
+    audience: string;
+  };
   accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
@@ -50,14 +61,17 @@ export interface FederationConfig {
   trustMarkTypes: Array<{ type: string; roles: string[] }>;
   /** Trust Anchors the platform resolves trust chains to; a jwksFile pins the anchor's keys out of band (§10.1). */
   trustAnchors: Array<{ entityId: string; jwksFile?: string }>;
-  /** Limits for fetching other entities' statements. */
+  /**
+   * The address policy and limits of every fetch a partner causes (federation statements, a client's jwks_uri):
+   * the platform's one partner fetcher. Named `federation.fetch` for the federation, which came first.
+   */
   fetch: {
     timeoutMs: number;
     maxBytes: number;
     maxRedirects: number;
     allowLoopback: boolean;
     allowPrivateNetworks: boolean;
-    /** PEM file of extra CAs trusted for federation fetches (a private PKI), besides the system roots. */
+    /** PEM file of extra CAs trusted for partner fetches (a private PKI), besides the system roots. */
     caFile?: string;
   };
 }
@@ -274,6 +288,30 @@ export const CONFIG_KEYS = [
     doc: 'the protected API behind the gateway; default: the embedded sample API',
   },
   {
+    path: 'gateway.upstreamSecretFile',
+    env: 'ACCREDIT_UPSTREAM_SECRET_FILE',
+    parse: str,
+    doc: 'file (mode 0600, relative to the data directory) whose content the gateway sends in x-accredit-gateway-secret so gateway.upstream can refuse other callers; the embedded sample API gets a fresh secret every start',
+  },
+  {
+    path: 'gateway.upstreamCaFile',
+    env: 'ACCREDIT_UPSTREAM_CA_FILE',
+    parse: str,
+    doc: 'PEM bundle an https gateway.upstream must chain to (default: the system store); relative to the data directory',
+  },
+  {
+    path: 'gateway.upstreamClientCertFile',
+    env: 'ACCREDIT_UPSTREAM_CLIENT_CERT_FILE',
+    parse: str,
+    doc: 'PEM client certificate (chain) the gateway presents to an https gateway.upstream (mTLS); with gateway.upstreamClientKeyFile',
+  },
+  {
+    path: 'gateway.upstreamClientKeyFile',
+    env: 'ACCREDIT_UPSTREAM_CLIENT_KEY_FILE',
+    parse: str,
+    doc: 'PEM private key of gateway.upstreamClientCertFile (mode 0600); relative to the data directory',
+  },
+  {
     path: 'gateway.audience',
     env: 'ACCREDIT_API_AUDIENCE',
     parse: str,
@@ -372,41 +410,41 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_FEDERATION_FETCH_TIMEOUT_MS',
     parse: int(100, 60_000),
     default: 5000,
-    doc: 'timeout of one federation fetch (Entity Configuration, Subordinate Statement)',
+    doc: 'timeout of one partner fetch (Entity Configuration, Subordinate Statement, a client jwks_uri)',
   },
   {
     path: 'federation.fetch.maxBytes',
     env: 'ACCREDIT_FEDERATION_FETCH_MAX_BYTES',
     parse: int(1024, 10 * 1024 * 1024),
     default: 262144,
-    doc: 'largest federation response read',
+    doc: 'largest response read from a partner (federation statement, a client jwks_uri)',
   },
   {
     path: 'federation.fetch.maxRedirects',
     env: 'ACCREDIT_FEDERATION_FETCH_MAX_REDIRECTS',
     parse: int(0, 10),
     default: 2,
-    doc: 'redirects followed by a federation fetch',
+    doc: 'redirects followed by a partner fetch, each hop checked like the first',
   },
   {
     path: 'federation.fetch.allowLoopback',
     env: 'ACCREDIT_FEDERATION_ALLOW_LOOPBACK',
     parse: bool,
     default: false,
-    doc: 'development only: fetch from loopback addresses and accept http:// Entity Identifiers on loopback hosts',
+    doc: 'development only: fetch from loopback addresses (federation, client jwks_uri) and accept http:// Entity Identifiers on loopback hosts',
   },
   {
     path: 'federation.fetch.allowPrivateNetworks',
     env: 'ACCREDIT_FEDERATION_ALLOW_PRIVATE_NETWORKS',
     parse: bool,
     default: false,
-    doc: 'fetch from private (RFC 1918, ULA, link-local) addresses',
+    doc: 'fetch from private (RFC 1918, CGNAT, ULA, link-local) addresses, for federation and client jwks_uri alike',
   },
   {
     path: 'federation.fetch.caFile',
     env: 'ACCREDIT_FEDERATION_FETCH_CA_FILE',
     parse: str,
-    doc: 'PEM file of extra CAs trusted when fetching federation statements (besides the system roots and the platform CA)',
+    doc: 'PEM file of extra CAs trusted when fetching from partners (besides the system roots and the platform CA)',
   },
 ] as const;
 
@@ -479,16 +517,46 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     c.gatewayUrl ?? `https://${hostname}:${c.listeners.gateway.port}`,
     sources.gatewayUrl ?? 'gatewayUrl (derived from hostnames and listeners.gateway.port)',
   );
-  c.gateway = { upstream: c.gateway?.upstream, audience: c.gateway?.audience ?? c.gatewayUrl };
-  if (c.gateway.upstream !== undefined && !/^https?:\/\//.test(c.gateway.upstream)) {
-    throw new ConfigError(`${sources['gateway.upstream']}: "${c.gateway.upstream}" is not an http(s) URL`);
-  }
+  const inDataDir = (path: string | undefined) =>
+    path === undefined || isAbsolute(path) ? path : join(dataDir, path);
+  c.gateway = {
+    upstream: c.gateway?.upstream,
+    upstreamSecretFile: inDataDir(c.gateway?.upstreamSecretFile),
+    upstreamCaFile: inDataDir(c.gateway?.upstreamCaFile),
+    upstreamClientCertFile: inDataDir(c.gateway?.upstreamClientCertFile),
+    upstreamClientKeyFile: inDataDir(c.gateway?.upstreamClientKeyFile),
+    audience: c.gateway?.audience ?? c.gatewayUrl,
+  };
+  checkUpstream(c.gateway, sources);
   c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {
     const path = `listeners.limits.${key}`;
     throw new ConfigError(`${sources[path] ?? path}: ${message}`);
   });
   c.federation = federationConfig(c, sources);
   return c;
+}
+
+/** The upstream is http(s); how the gateway authenticates to it only makes sense for a configured one. */
+function checkUpstream(g: PlatformConfig['gateway'], sources: Record<string, string>): void {
+  if (g.upstream !== undefined && !/^https?:\/\//.test(g.upstream)) {
+    throw new ConfigError(`${sources['gateway.upstream']}: "${g.upstream}" is not an http(s) URL`);
+  }
+  if (g.upstreamSecretFile !== undefined && g.upstream === undefined) {
+    throw new ConfigError(
+      `${sources['gateway.upstreamSecretFile']}: only for gateway.upstream; the embedded sample API gets a fresh secret every start`,
+    );
+  }
+  for (const key of ['upstreamCaFile', 'upstreamClientCertFile', 'upstreamClientKeyFile'] as const) {
+    if (g[key] !== undefined && !g.upstream?.startsWith('https://')) {
+      throw new ConfigError(`${sources[`gateway.${key}`]}: only for an https:// gateway.upstream`);
+    }
+  }
+  if ((g.upstreamClientCertFile === undefined) !== (g.upstreamClientKeyFile === undefined)) {
+    const set = sources['gateway.upstreamClientCertFile'] ?? sources['gateway.upstreamClientKeyFile'];
+    throw new ConfigError(
+      `${set}: gateway.upstreamClientCertFile and gateway.upstreamClientKeyFile go together`,
+    );
+  }
 }
 
 /** Derived federation defaults and the checks across keys: every Entity Identifier must be one (§1.2). */

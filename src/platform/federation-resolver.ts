@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { JSONWebKeySet } from 'jose';
 import {
-  createFederationFetcher,
   createTrustChainResolver,
+  type FederationFetcher,
   type ResolveOptions,
   type ResolveResult,
   type TrustAnchorConfig,
@@ -15,7 +14,6 @@ import { ConfigError, type FederationConfig } from './config.ts';
 export interface PlatformResolver extends TrustChainResolver {
   /** The same resolver without the per-entity refresh throttle: for authenticated operators' diagnostics. */
   operator: TrustChainResolver;
-  close(): Promise<void>;
 }
 
 /** Limits on the work unauthenticated requests can make the platform do on other servers' behalf. */
@@ -147,8 +145,8 @@ export function createPlatformResolver(options: {
   federation: FederationConfig;
   /** The platform's own published federation keys, when it is one of the Trust Anchors. */
   ownJwks: (now: Date) => Promise<JSONWebKeySet>;
-  /** PEM of the platform CA: entities served by this platform (and loopback test entities) chain to it. */
-  caPem: string;
+  /** The platform's partner fetcher (its address policy and limits); closed by whoever created it. */
+  fetcher: FederationFetcher;
   clock: Clock;
   limits?: ResolutionLimits;
 }): PlatformResolver {
@@ -166,18 +164,7 @@ export function createPlatformResolver(options: {
       foreign.push({ entityId: anchor.entityId, jwks: anchorKeys(anchor.jwksFile, anchor.entityId) });
     }
   }
-  const fetcher = createFederationFetcher({
-    timeoutMs: federation.fetch.timeoutMs,
-    maxResponseBytes: federation.fetch.maxBytes,
-    maxRedirects: federation.fetch.maxRedirects,
-    allowLoopback: federation.fetch.allowLoopback,
-    allowPrivateNetworks: federation.fetch.allowPrivateNetworks,
-    ca: [
-      ...rootCertificates,
-      options.caPem,
-      ...(federation.fetch.caFile ? [readFileSync(federation.fetch.caFile, 'utf8')] : []),
-    ],
-  });
+  const { fetcher } = options;
   let current: { kids: string; resolver: TrustChainResolver } | undefined;
 
   async function resolver(): Promise<TrustChainResolver> {
@@ -204,6 +191,5 @@ export function createPlatformResolver(options: {
   return {
     ...limited,
     operator: limitResolutions(direct, { ...limits, forcedRefreshIntervalMs: 0 }, () => clock().getTime()),
-    close: () => fetcher.close(),
   };
 }

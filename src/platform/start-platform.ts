@@ -4,16 +4,15 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import {
-  AS_ROUTES,
   type AuthorizationServer,
-  CLIENT_SIGNING_ALGS,
   createAuthorizationServer,
   type ExplicitRegistrationOptions,
+  openIdProviderMetadata,
   pruneExpiredOidcModels,
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
-import { AUTH_METHODS, directoryIssuer, listCatalog } from '../directory/index.ts';
+import { directoryIssuer, listCatalog } from '../directory/index.ts';
 import {
   createFederationAuthority,
   type FederationAuthority,
@@ -45,9 +44,11 @@ import { problem, sendProblem } from './http/problem.ts';
 import { crlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
+import { createPartnerFetcher } from './partner-fetcher.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
+import { loadUpstreamCredentials } from './upstream-credentials.ts';
 
 export interface StartOptions {
   dataDir: string;
@@ -73,50 +74,6 @@ const FEDERATION_REFRESH_MS = 30_000;
 /** The authorization server is the platform's federation OP when its issuer is the platform's Entity Identifier. */
 const isFederationOp = (config: PlatformConfig) =>
   config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
-
-/**
- * The authorization server's openid_provider metadata in the platform's Entity Configuration, when it shares
- * the platform's Entity Identifier (its issuer): an OP may also be an authority (§4.1), which keeps the OAuth
- * issuer and the Entity Identifier one and the same.
- */
-function opFederationMetadata(
-  config: PlatformConfig,
-  registrationEndpoint: string,
-): Record<string, Record<string, unknown>> {
-  if (!isFederationOp(config)) return {};
-  const issuer = config.publicUrl;
-  const at = (base: string, route: keyof typeof AS_ROUTES) => `${base}${AS_ROUTES[route]}`;
-  return {
-    openid_provider: {
-      issuer,
-      authorization_endpoint: at(issuer, 'authorization'),
-      pushed_authorization_request_endpoint: at(issuer, 'pushed_authorization_request'),
-      token_endpoint: at(issuer, 'token'),
-      jwks_uri: at(issuer, 'jwks'),
-      introspection_endpoint: at(issuer, 'introspection'),
-      revocation_endpoint: at(issuer, 'revocation'),
-      mtls_endpoint_aliases: {
-        token_endpoint: at(config.mtlsUrl, 'token'),
-        introspection_endpoint: at(config.mtlsUrl, 'introspection'),
-        revocation_endpoint: at(config.mtlsUrl, 'revocation'),
-        pushed_authorization_request_endpoint: at(config.mtlsUrl, 'pushed_authorization_request'),
-      },
-      response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code', 'client_credentials'],
-      code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: [...AUTH_METHODS],
-      token_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      tls_client_certificate_bound_access_tokens: true,
-      // RFC 9101: Request Objects by value, signed; by reference only as pushed requests (§12.1.1).
-      request_parameter_supported: true,
-      request_uri_parameter_supported: false,
-      request_object_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      // §12.1 (automatic, at the authorization and PAR endpoints) and §12.2 (explicit).
-      client_registration_types_supported: ['automatic', 'explicit'],
-      federation_registration_endpoint: registrationEndpoint,
-    },
-  };
-}
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
 const PLATFORM_PATHS = /^\/(admin\/|pki\/|directory\/|health$|health\?|interaction\/)/;
@@ -202,6 +159,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const config = loadConfig(options.dataDir, env);
   const logger = options.logger ?? createLogger(config.logLevel);
   const kek = loadKek(options.dataDir, { create: false }, env);
+  const upstreamAuth = loadUpstreamCredentials(config);
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   const servers: FastifyInstance[] = [];
   const rawServers: HttpsServer[] = [];
@@ -232,15 +190,17 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     await storage.feed.start();
     const fed = config.federation;
     const ownKeys = new FederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
+    // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
+    const fetcher = createPartnerFetcher(fed.fetch, ca.chainPem);
+    closers.push(() => fetcher.close());
     const resolver =
       options.federationResolver ??
       createPlatformResolver({
         federation: fed,
         ownJwks: (now) => ownKeys.publishedJwks(now),
-        caPem: ca.chainPem,
+        fetcher,
         clock,
       });
-    if (!options.federationResolver) closers.push(() => (resolver as PlatformResolver).close());
     // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
     const as = await createAuthorizationServer({
@@ -254,6 +214,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustedCas: splitPem(ca.chainPem),
       trustedProxies: config.trustedProxies,
+      fetcher,
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).
       registration: {
@@ -263,7 +224,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });
-    const deps: AdminDeps = { storage, clock, ca };
+    const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {
@@ -273,11 +234,19 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         entityId: fed.entityId,
         signer: () => ownKeys.signer(),
         trustMarkTypes: fed.trustMarkTypes,
+        urlGuard: fetcher,
         clock,
         path: registrationPath,
       },
       authority: createFederationAuthority({
-        additionalMetadata: opFederationMetadata(config, `${entityBase}/federation/registration`),
+        // §4.1: the OP shares the platform's Entity Identifier (its issuer), so it is described here too.
+        additionalMetadata: isFederationOp(config)
+          ? {
+              openid_provider: await openIdProviderMetadata(as, {
+                federationRegistrationEndpoint: `${entityBase}/federation/registration`,
+              }),
+            }
+          : {},
         db: storage.db,
         kek,
         clock,
@@ -306,6 +275,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         resolver: operatorResolver,
         entityId: fed.entityId,
         trustMarkTypes: fed.trustMarkTypes,
+        urlGuard: fetcher,
         clock,
         logger,
       }).catch((err) => logger.error({ err }, 'federation registration refresh failed'));
@@ -353,6 +323,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       liveness,
       routes,
       upstream: config.gateway.upstream ?? sample!.url,
+      // The embedded sample's fresh per-start secret, else the operator's (undefined: the gateway warns).
+      upstreamSecret: sample ? sample.gatewaySecret : upstreamAuth.secret,
+      upstreamTls: upstreamAuth.tls,
       limits: config.listeners.limits,
       logger,
       clock,

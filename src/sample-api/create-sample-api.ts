@@ -1,8 +1,15 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { GATEWAY_SECRET_HEADER } from '../gateway/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { SampleData } from './sample-data.ts';
 
 export interface SampleApiOptions {
+  /**
+   * The secret the gateway sends in x-accredit-gateway-secret (at least 32 characters): any request without
+   * it is refused before its identity headers are read, so a local process cannot pose as the gateway.
+   */
+  gatewaySecret: string;
   /** Request bodies larger than this are refused with 413 (default 64 KiB). */
   maxBodyBytes?: number;
   clock?: Clock;
@@ -55,6 +62,16 @@ function sendProblem(res: ServerResponse, problem: HttpProblem): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+/** Compared as digests: timingSafeEqual needs equal lengths, and the length must not leak either. */
+function checkGatewaySecret(req: IncomingMessage, expected: Buffer): void {
+  const presented = req.headers[GATEWAY_SECRET_HEADER];
+  if (typeof presented !== 'string' || !timingSafeEqual(sha256(presented), expected)) {
+    throw new HttpProblem(401, 'not_from_gateway', 'requests must come through the gateway');
+  }
 }
 
 const notFound = () => new HttpProblem(404, 'not_found', 'no such resource');
@@ -112,7 +129,11 @@ function methodNotAllowed(allowed: string): HttpProblem {
  * the calling organisation, with object-level authorisation (another org's account is a 404, never a 403
  * that would confirm it exists).
  */
-export function createSampleApi(options: SampleApiOptions = {}): Server {
+export function createSampleApi(options: SampleApiOptions): Server {
+  if (typeof options.gatewaySecret !== 'string' || !/^[\x21-\x7e]{32,}$/.test(options.gatewaySecret)) {
+    throw new Error('sample API: gatewaySecret must be at least 32 visible ASCII characters');
+  }
+  const gatewaySecret = sha256(options.gatewaySecret);
   const data = new SampleData();
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const clock = options.clock ?? systemClock;
@@ -121,6 +142,7 @@ export function createSampleApi(options: SampleApiOptions = {}): Server {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] as string;
     const parts = path.split('/').slice(1);
+    checkGatewaySecret(req, gatewaySecret);
     if (path === '/health') {
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET');
       return send(res, 200, { status: 'ok' });
@@ -199,7 +221,8 @@ export function createSampleApi(options: SampleApiOptions = {}): Server {
           : new HttpProblem(500, 'internal_error', 'an internal error occurred');
       if (!res.headersSent) {
         // A refused upload is not read to the end: close the connection instead of draining it.
-        if (problem.status === 413) res.setHeader('connection', 'close');
+        if (problem.status === 413 || problem.code === 'not_from_gateway')
+          res.setHeader('connection', 'close');
         sendProblem(res, problem);
       } else {
         res.destroy();

@@ -8,8 +8,11 @@ export const CHANGE_KINDS = {
   orgStatus: 'org.status',
   appStatus: 'app.status',
   certRevoked: 'cert.revoked',
+  // The platform issued a certificate; entity id = serial, payload { x5t_s256, client_id, org_id, not_after }.
+  certIssued: 'cert.issued',
   tokenRevoked: 'token.revoked',
-  // Published when an application is created or its keys change; payload { org_id, status, auth_method, self_signed_x5t }.
+  // Published when an application is created or its keys change;
+  // payload { org_id, status, auth_method, self_signed_x5t, certificate_apps }.
   appRegistered: 'app.registered',
   // A federation subordinate was added, changed or removed; entity id = its Entity Identifier, payload { status, org_id }.
   federationSubordinate: 'federation.subordinate',

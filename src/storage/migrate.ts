@@ -7,6 +7,8 @@ import { federationRegistrationsMigration } from './migrations/0004-federation-r
 import { dynamicRegistrationMigration } from './migrations/0005-dynamic-registration.ts';
 import { initialAccessTokensMigration } from './migrations/0006-initial-access-tokens.ts';
 import { selfSignedPinsMigration } from './migrations/0007-self-signed-pins.ts';
+import { organisationNameSkeletonsMigration } from './migrations/0008-organisation-name-skeletons.ts';
+import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
 // Ordered, append-only: a released migration is never edited, only followed by a new one.
@@ -19,6 +21,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0005-dynamic-registration', dynamicRegistrationMigration],
     ['0006-initial-access-tokens', initialAccessTokensMigration(engine)],
     ['0007-self-signed-pins', selfSignedPinsMigration],
+    ['0008-organisation-name-skeletons', organisationNameSkeletonsMigration],
   ];
 }
 
@@ -42,7 +45,7 @@ export async function migrateToLatest(
   // biome-ignore lint/suspicious/noExplicitAny: the bookkeeping table is outside the typed schema.
   const raw = db as unknown as Kysely<any>;
   // Even CREATE TABLE IF NOT EXISTS races on PostgreSQL (two creators collide in pg_type): take the lock first.
-  await raw.transaction().execute(async (trx) => {
+  await runInTransaction(raw, async (trx) => {
     if (engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
     await trx.schema
       .createTable('accredit_migrations')
@@ -57,7 +60,7 @@ export async function migrateToLatest(
   if (last === 0) throw new MigrationError(`no migration named ${options.through}`);
   for (const [name, migration] of all.slice(0, last)) {
     try {
-      await raw.transaction().execute(async (trx) => {
+      await runInTransaction(raw, async (trx) => {
         if (engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
         const done = await trx
           .selectFrom('accredit_migrations')
@@ -75,6 +78,7 @@ export async function migrateToLatest(
     } catch (err) {
       throw new MigrationError(
         `migration ${name} failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
       );
     }
   }

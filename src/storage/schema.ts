@@ -5,6 +5,8 @@ export interface OrganisationTable {
   id: string;
   name: string;
   name_key: string;
+  /** UTS #39 skeleton of the name (UNIQUE); NULL only for a pre-0008 organisation that looked like an earlier one. */
+  name_skeleton: string | null;
   status: 'active' | 'suspended' | 'offboarded';
   created_at: string;
   updated_at: string;

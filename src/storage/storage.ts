@@ -5,6 +5,7 @@ import pg from 'pg';
 import { type Change, ChangeFeed } from './change-feed.ts';
 import type { Engine } from './engine.ts';
 import { migrateToLatest } from './migrate.ts';
+import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 import { createNodeSqliteDialect, openSqliteDatabase } from './sqlite-dialect.ts';
 import type { Tx } from './tx.ts';
@@ -30,6 +31,8 @@ export function engineOf(url: string): Engine {
   return /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
 }
 
+function ignoreConnectionError(): void {}
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openStorage(options: StorageOptions): Promise<Storage> {
@@ -43,6 +46,10 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     pgConfig = { connectionString: options.url };
     if (options.schema) pgConfig.options = `-c search_path=${options.schema}`;
     const pool = new pg.Pool({ ...pgConfig, max: 10 });
+    // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error', and an unheard
+    // 'error' ends the process. The query in flight fails on its own and the pool drops the broken client.
+    pool.on('error', ignoreConnectionError);
+    pool.on('connect', (client) => client.on('error', ignoreConnectionError));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (options.schema) {
       const admin = new pg.Client({ connectionString: options.url });
@@ -74,7 +81,7 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
     feed,
     async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
       const published: Change[] = [];
-      const result = await db.transaction().execute((trx) => fn({ db: trx, engine, published }));
+      const result = await runInTransaction(db, (trx) => fn({ db: trx, engine, published }));
       // Deliver to this process's subscribers before the caller answers, so "revoked" is true the moment it is said.
       if (published.length > 0) await feed.sync();
       return result;

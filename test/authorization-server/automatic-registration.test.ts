@@ -26,6 +26,7 @@ import type { Storage } from '../../src/storage/index.ts';
 import { createTestKey, type TestKey } from '../federation/support/topology.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 import { opensslKeyAndRequest } from '../support/platform-process.ts';
 
 const targets = await engineTargets();
@@ -96,7 +97,9 @@ for (const target of targets) {
       certX5t = x5tS256(cert.raw);
       certJwk = { ...cert.publicKey.export({ format: 'jwk' }), x5c: [cert.raw.toString('base64')] };
     });
+    const partnerFetcher = testPartnerFetcher();
     after(async () => {
+      await partnerFetcher.close();
       rmSync(dir, { recursive: true, force: true });
       await target.cleanup();
     });
@@ -157,6 +160,7 @@ for (const target of targets) {
         algorithms: CLIENT_SIGNING_ALGS,
         skewSeconds: 15,
         presentedCertificate: (ctx) => (ctx as unknown as { certificate?: string }).certificate,
+        urlGuard: partnerFetcher,
       });
 
       const requestObject = (claims: Record<string, unknown> = {}, key = rpKey, header = {}) =>
@@ -478,6 +482,31 @@ for (const target of targets) {
         resolves: true,
       },
       {
+        name: 'PAR with a client assertion signed with a key not in the resolved metadata (§12.1.1.2.1)',
+        request: async (s) => [
+          'pushed_authorization_request',
+          {
+            body: {
+              client_assertion_type: JWT_BEARER,
+              client_assertion: await s.assertion(otherKey),
+              redirect_uri: REDIRECT,
+            },
+          },
+        ],
+        error: 'invalid_client',
+        resolves: true,
+      },
+      {
+        name: 'PAR with only a certificate while the RP registers private_key_jwt (no proof of an RP key)',
+        request: async () => [
+          'pushed_authorization_request',
+          { body: { redirect_uri: REDIRECT }, certificate: certX5t },
+        ],
+        error: 'invalid_client',
+        description: /does not prove possession/,
+        resolves: true,
+      },
+      {
         name: 'PAR with no proof at all',
         request: async () => ['pushed_authorization_request', { body: { redirect_uri: REDIRECT } }],
         error: 'invalid_client',
@@ -493,6 +522,22 @@ for (const target of targets) {
         },
         error: 'invalid_trust_chain',
         description: /subordinate of this platform/,
+        resolves: true,
+      },
+      {
+        name: "a verified Trust Mark of the platform's type that another accredited issuer signed (no role)",
+        request: async (s) => {
+          s.resolver.entity = {
+            ...s.resolver.entity!,
+            trustMarks: s.resolver.entity!.trustMarks.map((m) => ({
+              ...m,
+              iss: 'https://accredited-issuer.example.org',
+            })),
+          };
+          return ['authorization', { params: { request: await s.requestObject() } }];
+        },
+        error: 'invalid_trust_chain',
+        description: /Trust Mark of a type this platform grants roles for/,
         resolves: true,
       },
       {

@@ -17,6 +17,7 @@ import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
 const ISSUER = 'https://as.accredit.test';
@@ -49,6 +50,7 @@ for (const target of targets) {
     timeout: 120_000,
   }, () => {
     let storage: Storage;
+    const partnerFetcher = testPartnerFetcher();
     let ca: CertificateAuthority;
     let server: Server;
     let baseUrl: string;
@@ -115,6 +117,7 @@ for (const target of targets) {
         accessTokenTtlSeconds: 300,
         trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
         trustedProxies: [],
+        fetcher: partnerFetcher,
         registration: { softwareStatementMaxAgeSeconds: MAX_AGE },
       });
       server.on('request', as.handle);
@@ -126,6 +129,7 @@ for (const target of targets) {
       for (const agent of agents) await agent.close();
       server?.closeAllConnections();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await partnerFetcher.close();
       await storage?.close();
       await target.cleanup();
     });
@@ -744,6 +748,63 @@ for (const target of targets) {
       });
     }
 
+    /**
+     * Another directory key beside the active one, as rotation leaves it: retired `retiredAgo` seconds ago,
+     * and revoked as well when `revoked`. Returns what signs with it.
+     */
+    async function otherStatementKey(
+      state: { retiredAgo?: number; revoked?: boolean; purpose?: 'software_statement' | 'access_token' } = {},
+    ): Promise<{ key: KeyObject; header: { kid: string } }> {
+      const row = await createSigningKey(state.purpose ?? 'software_statement', 'ES256', KEK, now);
+      const at = (ago: number) => new Date(now.getTime() - ago * 1000).toISOString();
+      await storage.db
+        .insertInto('signing_keys')
+        .values({
+          ...row,
+          status: state.revoked ? 'revoked' : state.retiredAgo === undefined ? 'active' : 'retired',
+          retired_at: state.retiredAgo === undefined ? null : at(state.retiredAgo),
+          revoked_at: state.revoked ? at(1) : null,
+          revocation_reason: state.revoked ? 'keyCompromise' : null,
+        })
+        .execute();
+      return { key: decryptPrivateKey(row.private_key_pem, KEK), header: { kid: row.kid } };
+    }
+
+    // A retired key still verifies what it signed within softwareStatementMaxAgeSeconds (+ skew) of its
+    // retirement, as statements are only that young; a revoked one never does (software-statement-keys.ts).
+    test('ok/a statement signed by a key retired within softwareStatementMaxAgeSeconds still registers', async () => {
+      const { jwt } = await mint({}, await otherStatementKey({ retiredAgo: 30 }));
+      const r = await call('POST', '/register', { software_statement: jwt });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    });
+
+    const keyRefusals: Array<{ name: string; key: () => ReturnType<typeof otherStatementKey> }> = [
+      {
+        name: 'a key retired longer ago than softwareStatementMaxAgeSeconds',
+        key: () => otherStatementKey({ retiredAgo: MAX_AGE + 60 }),
+      },
+      {
+        name: 'a revoked key (retired a moment ago)',
+        key: () => otherStatementKey({ retiredAgo: 5, revoked: true }),
+      },
+      { name: 'a revoked key never retired first', key: () => otherStatementKey({ revoked: true }) },
+      {
+        name: "the authorization server's own access-token key (another purpose)",
+        key: () => otherStatementKey({ purpose: 'access_token', retiredAgo: 5 }),
+      },
+    ];
+    for (const c of keyRefusals) {
+      test(`fail/a statement signed by ${c.name}: 400 invalid_software_statement, nothing written`, async () => {
+        const { jwt, jti } = await mint({}, await c.key());
+        const before = await counts();
+        const r = await call('POST', '/register', { software_statement: jwt });
+        assertRefused(r, 400, 'invalid_software_statement');
+        assert.match(String(r.body.error_description), /key the directory does not publish/);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued', 'the statement was not used up');
+      });
+    }
+
     test('fail/replayed jti: the second registration with one statement is invalid_software_statement', async () => {
       const { jwt, jti } = await mint();
       assert.equal((await call('POST', '/register', { software_statement: jwt })).status, 201);
@@ -989,14 +1050,64 @@ for (const target of targets) {
       assert.equal(r.headers.get('allow'), 'POST');
     });
 
-    test('ok/RFC 7592 §2.1: read with the registration access token (not repeated)', async () => {
+    test('ok/RFC 7592 §2.1, §3: a read returns the registration with a new registration access token; the old one ends', async () => {
       const body = await registered();
-      const r = await call('GET', `/register/${body.client_id}`, undefined, {
-        token: body.registration_access_token,
-      });
+      const path = `/register/${body.client_id}`;
+      const r = await call('GET', path, undefined, { token: body.registration_access_token });
       assert.equal(r.status, 200, JSON.stringify(r.body));
+      const { registration_access_token: rotated, ...read } = r.body;
       const { registration_access_token: _token, ...expected } = body;
-      assert.deepEqual(r.body, expected);
+      assert.deepEqual(read, expected);
+      // §3: REQUIRED in the response; only hashes are kept, so it is a new one.
+      assert.equal(typeof rotated, 'string');
+      assert.match(String(rotated), /^[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(rotated, body.registration_access_token);
+      const stored = await storage.db
+        .selectFrom('dynamic_registrations')
+        .select('registration_token_hash')
+        .where('client_id', '=', body.client_id)
+        .executeTakeFirstOrThrow();
+      assert.notEqual(stored.registration_token_hash, rotated);
+      assertRefused(
+        await call('GET', path, undefined, { token: body.registration_access_token }),
+        401,
+        'invalid_token',
+      );
+      assertRefused(
+        await call('DELETE', path, undefined, { token: body.registration_access_token }),
+        401,
+        'invalid_token',
+      );
+      const again = await call('GET', path, undefined, { token: String(rotated) });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      const audit = await storage.db
+        .selectFrom('audit_log')
+        .select(['action', 'details'])
+        .where('target_id', '=', body.client_id)
+        .where('action', '=', 'dynamic_registration.rotate_token')
+        .execute();
+      assert.equal(audit.length, 2);
+      // Audited without the token.
+      for (const entry of audit) {
+        assert.doesNotMatch(JSON.stringify(entry), new RegExp(String(rotated)));
+        assert.doesNotMatch(JSON.stringify(entry), new RegExp(String(again.body.registration_access_token)));
+      }
+    });
+
+    test('fail/RFC 7592 §3: two concurrent reads with one token: one gets the new token, the other 401', async () => {
+      const body = await registered();
+      const path = `/register/${body.client_id}`;
+      const replies = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          call('GET', path, undefined, { token: body.registration_access_token }),
+        ),
+      );
+      const ok = replies.filter((r) => r.status === 200);
+      assert.equal(ok.length, 1, JSON.stringify(replies.map((r) => r.status)));
+      for (const r of replies.filter((r) => r.status !== 200)) assertRefused(r, 401, 'invalid_token');
+      // The winner's token is the one that works now.
+      const token = String(ok[0]!.body.registration_access_token);
+      assert.equal((await call('GET', path, undefined, { token })).status, 200);
     });
 
     test('fail/RFC 7592 §2: no token, a wrong token, another client’s token, an unknown client: 401 invalid_token', async () => {
@@ -1023,11 +1134,11 @@ for (const target of targets) {
         401,
         'invalid_token',
       );
+      assert.equal((await call('POST', path, {}, { token: body.registration_access_token })).status, 405);
       assert.equal(
         (await call('GET', path, undefined, { token: body.registration_access_token })).status,
         200,
       );
-      assert.equal((await call('POST', path, {}, { token: body.registration_access_token })).status, 405);
     });
 
     test('fail/RFC 7592 §2.1: a token presented for another client is revoked', async () => {
@@ -1094,6 +1205,7 @@ for (const target of targets) {
       const read = await call('GET', path, undefined, { token: rotated });
       assert.equal(read.status, 200);
       assert.equal(read.body.scope, 'accounts:read');
+      assert.notEqual(read.body.registration_access_token, rotated, 'the read rotated it again');
       // The token endpoint sees the narrower client at once.
       const token = await tokenRequest(body.client_id, mtls(software));
       assert.equal(token.status, 200, JSON.stringify(token.body));
@@ -1170,13 +1282,14 @@ for (const target of targets) {
         const body = await registered();
         const path = `/register/${body.client_id}`;
         const before = await call('GET', path, undefined, { token: body.registration_access_token });
-        const r = await call('PUT', path, updateBody(body, c.changes()), {
-          token: body.registration_access_token,
-        });
+        const token = String(before.body.registration_access_token);
+        const r = await call('PUT', path, updateBody(body, c.changes()), { token });
         assertRefused(r, 400, c.error ?? 'invalid_client_metadata', c.fields);
-        const afterRead = await call('GET', path, undefined, { token: body.registration_access_token });
-        assert.equal(afterRead.status, 200, 'the old token still works');
-        assert.deepEqual(afterRead.body, before.body);
+        const afterRead = await call('GET', path, undefined, { token });
+        assert.equal(afterRead.status, 200, 'the token the refused update presented still works');
+        const { registration_access_token: _before, ...expected } = before.body;
+        const { registration_access_token: _after, ...actual } = afterRead.body;
+        assert.deepEqual(actual, expected);
       });
     }
 

@@ -31,6 +31,7 @@ import { startTopology, type TestEntity, type Topology } from '../federation/sup
 import { selfSignedCredential } from '../gateway/fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 import {
   type RegistrationFederation,
   RP,
@@ -134,6 +135,8 @@ for (const target of targets) {
     let topology: Topology;
     let resolvers: ReturnType<typeof resolverFactory>;
     const storages: Storage[] = [];
+    // The production address policy; DNS from a table: a name pointing inside the network.
+    const partnerFetcher = testPartnerFetcher({ dns: { 'keys.internal.example': ['10.0.0.7'] } });
 
     before(async () => {
       topology = await startTopology();
@@ -142,6 +145,7 @@ for (const target of targets) {
 
     after(async () => {
       for (const storage of storages) await storage.close();
+      await partnerFetcher.close();
       await resolvers?.close();
       await topology?.close();
       await target.cleanup();
@@ -167,6 +171,7 @@ for (const target of targets) {
           kind: 'explicit',
           platformEntityId: fed.platform.entityId,
           trustMarkTypes: fed.trustMarkTypes,
+          urlGuard: partnerFetcher,
           ...extra,
         };
       };
@@ -180,6 +185,7 @@ for (const target of targets) {
           resolver,
           entityId: fed.platform.entityId,
           trustMarkTypes: fed.trustMarkTypes,
+          urlGuard: partnerFetcher,
           clock: topology.clock.clock,
           logger: silent,
           ...options,
@@ -285,6 +291,7 @@ for (const target of targets) {
               status: 'active',
               auth_method: 'self_signed_tls_client_auth',
               self_signed_x5t: [cred.x5tS256],
+              certificate_apps: [],
             },
           },
         ]);
@@ -530,6 +537,56 @@ for (const target of targets) {
         );
       });
 
+      /** Another Trust Mark Issuer the Trust Anchor accredits for the platform's own types, beside the platform. */
+      async function accreditedIssuer(fed: RegistrationFederation): Promise<TestEntity> {
+        const other = await topology.addEntity('accredited-issuer');
+        fed.platform.addSubordinate(other);
+        const issuers = fed.platform.configuration.trust_mark_issuers as Record<string, string[]>;
+        for (const type of [fed.types.reader, fed.types.all])
+          issuers[type] = [fed.platform.entityId, other.entityId];
+        return other;
+      }
+
+      for (const kind of ['explicit', 'automatic'] as const) {
+        test(`fail/${kind}: marks of the platform's types signed by another accredited issuer grant no roles → 403, nothing written`, async () => {
+          const { storage, fed, input } = await setup({ leafMark: 'none' });
+          const other = await accreditedIssuer(fed);
+          for (const type of [fed.types.reader, fed.types.all]) {
+            fed.leaf.addTrustMark(type, await other.issueTrustMark(fed.leaf, type));
+          }
+          const registrationInput = await input(fed.leaf, { kind });
+          // The federation accepts both marks (§7.3): only the platform's own rule keeps them from granting roles.
+          assert.deepEqual(
+            registrationInput.entity.trustMarks.map((m) => [m.trust_mark_type, m.iss]).sort(),
+            [
+              [fed.types.all, other.entityId],
+              [fed.types.reader, other.entityId],
+            ].sort(),
+          );
+          await refusedWithoutTrace(
+            storage,
+            fed.leaf.entityId,
+            () => registerFederationClient(storage, registrationInput, meta()),
+            'invalid_trust_chain',
+            403,
+            /Trust Mark/,
+          );
+        });
+      }
+
+      test("ok/beside the platform's own mark, another accredited issuer's mark of a platform type adds no role and is not recorded", async () => {
+        const { storage, fed, input } = await setup({ orgRoles: ['partner_reader', 'partner_writer'] });
+        const other = await accreditedIssuer(fed);
+        fed.leaf.addTrustMark(fed.types.all, await other.issueTrustMark(fed.leaf, fed.types.all));
+        const registrationInput = await input(fed.leaf);
+        assert.equal(registrationInput.entity.trustMarks.length, 2, 'both marks verify');
+        const registration = await registerFederationClient(storage, registrationInput, meta());
+        assert.deepEqual(registration.roles, ['partner_reader']);
+        const written = await footprint(storage, fed.leaf.entityId);
+        assert.deepEqual(written.roles, ['partner_reader']);
+        assert.deepEqual(JSON.parse(written.registration!.trust_mark_types), [fed.types.reader]);
+      });
+
       test('fail/the mapped roles are not approved for the organisation → 403, nothing written', async () => {
         const { storage, fed, register } = await setup({ orgRoles: ['partner_writer'] });
         await refusedWithoutTrace(storage, fed.leaf.entityId, () => register(), 'invalid_trust_chain', 403);
@@ -637,6 +694,38 @@ for (const target of targets) {
             rpMetadata({
               token_endpoint_auth_method: 'private_key_jwt',
               jwks_uri: 'http://rp.example.org/jwks',
+            }),
+        },
+        {
+          name: 'a loopback jwks_uri (no SSRF)',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://127.0.0.1:8443/jwks',
+            }),
+        },
+        {
+          name: 'the cloud metadata service as jwks_uri',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://169.254.169.254/latest/meta-data/',
+            }),
+        },
+        {
+          name: 'an IPv4-mapped loopback jwks_uri',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://[::ffff:127.0.0.1]/jwks',
+            }),
+        },
+        {
+          name: 'a jwks_uri whose name resolves to a private address',
+          rp: () =>
+            rpMetadata({
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks_uri: 'https://keys.internal.example/jwks',
             }),
         },
         {

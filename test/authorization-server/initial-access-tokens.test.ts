@@ -29,6 +29,7 @@ import { csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
 const ISSUER = 'https://as.accredit.test';
@@ -61,6 +62,10 @@ for (const target of targets) {
     timeout: 120_000,
   }, () => {
     let storage: Storage;
+    // The production address policy; DNS from a table: one public name, one pointing inside the network.
+    const partnerFetcher = testPartnerFetcher({
+      dns: { 'keys.acme.example': ['93.184.216.34'], 'internal.acme.example': ['93.184.216.34', '10.1.2.3'] },
+    });
     let ca: CertificateAuthority;
     const servers: Server[] = [];
     const agents: Agent[] = [];
@@ -107,6 +112,7 @@ for (const target of targets) {
         accessTokenTtlSeconds: 300,
         trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
         trustedProxies: [],
+        fetcher: partnerFetcher,
         registration: { softwareStatementMaxAgeSeconds: 120, allowInitialAccessTokens },
       });
       server.on('request', as.handle);
@@ -143,6 +149,7 @@ for (const target of targets) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+      await partnerFetcher.close();
       await storage?.close();
       await target.cleanup();
     });
@@ -629,6 +636,83 @@ for (const target of targets) {
         fields: ['jwks_uri'],
       },
       {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/a loopback jwks_uri',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'https://127.0.0.1:8443/jwks',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/the cloud metadata service as jwks_uri',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'https://169.254.169.254/latest/meta-data/',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/an RFC 1918 jwks_uri',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'https://10.0.0.1/jwks',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/an IPv4-mapped loopback jwks_uri',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'https://[::ffff:127.0.0.1]/jwks',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/a localhost jwks_uri',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'https://localhost/jwks',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/a jwks_uri whose name resolves to a private address',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'https://internal.acme.example/jwks',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
+        // No SSRF: the server would fetch this jwks_uri (RFC 7591 §5).
+        name: 'fail/an http jwks_uri on loopback',
+        request: () =>
+          metadata({
+            token_endpoint_auth_method: 'private_key_jwt',
+            tls_client_auth_subject_dn: undefined,
+            jwks_uri: 'http://127.0.0.1/jwks',
+          }),
+        fields: ['jwks_uri'],
+      },
+      {
         name: 'fail/client_name not a string',
         request: () => metadata({ client_name: 42 }),
         fields: ['client_name'],
@@ -649,6 +733,19 @@ for (const target of targets) {
         assert.equal(await usedCount(iat.id), 0);
       });
     }
+
+    test('ok/a jwks_uri on a name resolving to public addresses is registered as given', async () => {
+      const iat = await issue();
+      const body = await registered(
+        iat.initial_access_token,
+        metadata({
+          token_endpoint_auth_method: 'private_key_jwt',
+          tls_client_auth_subject_dn: undefined,
+          jwks_uri: 'https://keys.acme.example/jwks',
+        }),
+      );
+      assert.equal(body.jwks_uri, 'https://keys.acme.example/jwks');
+    });
 
     test('ok/a statement with a token of its organisation: the statement path, roles also within the token’s, both recorded', async () => {
       const iat = await issue({ roles: ['partner_reader'] });
@@ -861,12 +958,13 @@ for (const target of targets) {
       assert.equal(read.body.org_id, acme);
       // Revoking the token stops new registrations, not the management of this one.
       await storage.transaction((tx) => revokeInitialAccessToken(tx, iat.id, meta));
+      // RFC 7592 §3: the read rotated the registration access token.
       const narrowed = await call(
         'PUT',
         path,
         updateBody(body, { roles: ['partner_reader'], scope: undefined }),
         {
-          token: body.registration_access_token,
+          token: String(read.body.registration_access_token),
         },
       );
       assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));

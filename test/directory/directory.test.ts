@@ -99,7 +99,7 @@ for (const target of targets) {
         const cases: Array<[string, Parameters<typeof createOrganisation>[1], string]> = [
           ['fail/duplicate name, other case', { name: 'ACME' }, 'conflict'],
           ['fail/empty name', { name: '   ' }, 'invalid_input'],
-          ['fail/control character', { name: 'Evil\u202eCorp' }, 'invalid_input'],
+          ['fail/bidi override', { name: 'Evil\u202eCorp' }, 'invalid_name_character'],
           ['fail/unknown role', { name: 'Beta', roles: ['root'] }, 'invalid_input'],
           [
             'fail/bad contact e-mail',

@@ -150,21 +150,26 @@ for (const target of targets) {
       const ok = await gateway(tokens.access_token);
       assert.equal(ok.status, 200, await ok.text());
 
-      // RFC 7592 §2.1: read with the registration access token.
+      // RFC 7592 §2.1: read with the registration access token; §3: the read rotates it.
       const read = await configure(registrationUri, registrationToken);
       assert.equal(read.status, 200);
-      assert.equal(((await read.json()) as { client_id: string }).client_id, clientId);
+      const current = (await read.json()) as { client_id: string; registration_access_token: string };
+      assert.equal(current.client_id, clientId);
+      assert.notEqual(current.registration_access_token, registrationToken);
+      assert.equal((await configure(registrationUri, registrationToken)).status, 401);
 
       // RFC 7592 §2.3: delete; the gateway refuses the client's still unexpired token at once.
-      const deleted = await configure(registrationUri, registrationToken, 'DELETE');
+      const deleted = await configure(registrationUri, current.registration_access_token, 'DELETE');
       assert.equal(deleted.status, 204);
       const refused = await gateway(tokens.access_token);
-      assert.equal(refused.status, 403, await refused.text());
+      // RFC 6750 §3.1: the client is gone, so its token is invalid_token (401 with a challenge).
+      assert.equal(refused.status, 401, await refused.text());
+      assert.match(String(refused.headers.get('www-authenticate')), /error="invalid_token"/);
       await assert.rejects(client.clientCredentialsGrant(config), (err: { error?: string }) => {
         assert.equal(err.error, 'invalid_client');
         return true;
       });
-      const gone = await configure(registrationUri, registrationToken);
+      const gone = await configure(registrationUri, current.registration_access_token);
       assert.equal(gone.status, 401);
     });
 

@@ -164,6 +164,26 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
     assert.equal(op.federation_registration_endpoint, `${platform.url}/federation/registration`);
   });
 
+  test('ok/the Entity Configuration’s openid_provider is the discovery document, member for member (issue 9 item 14)', async () => {
+    const ec = await curl([`${platform.url}/.well-known/openid-federation`]);
+    const op = json<{ metadata: { openid_provider: Record<string, unknown> } }>(
+      Buffer.from(ec.body.split('.')[1]!, 'base64url').toString(),
+    ).metadata.openid_provider;
+    const discovery = await curl([`${platform.url}/.well-known/openid-configuration`]);
+    assert.equal(discovery.status, 200, discovery.body);
+    // OpenID Connect Discovery 1.0 §3: REQUIRED, and missing from the hand-built copy this replaced.
+    for (const member of ['subject_types_supported', 'id_token_signing_alg_values_supported']) {
+      assert.notEqual(op[member], undefined, member);
+    }
+    const {
+      client_registration_types_supported: _types,
+      federation_registration_endpoint: _endpoint,
+      ...rest
+    } = op;
+    assert.deepEqual(rest, json(discovery.body));
+    assert.equal('dpop_signing_alg_values_supported' in op, false);
+  });
+
   test('ok/a leaf registers explicitly, gets a certificate-bound token and calls the gateway; removal stops it at once', async () => {
     const rp = await partner('rp');
     const response = await register(await registrationRequest(rp));

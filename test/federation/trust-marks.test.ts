@@ -93,6 +93,30 @@ describe('trust marks (§7)', () => {
     assert.equal(result.entity.trustMarks[0]?.exp, undefined);
   });
 
+  it('ok/a mark also carrying the pre-final id, in the JWT and its entry, is accepted (§7.1 additional claims)', async () => {
+    const f = await federation();
+    const jwt = await f.tmi.issueTrustMark(f.leaf, TYPE, { id: TYPE });
+    f.leaf.configuration.trust_marks = [{ trust_mark_type: TYPE, id: TYPE, trust_mark: jwt }];
+    const result = await resolvers.create([f.anchor]).resolve(f.leaf.entityId);
+    assertOk(result);
+    assert.deepEqual(result.findings, []);
+    assert.equal(result.entity.trustMarks[0]?.trust_mark_type, TYPE);
+  });
+
+  // trust_mark_type is REQUIRED in the mark (§7.1) and in its entry (§3.1.2); `id` is never read in its place.
+  const preFinal: Array<{ name: string; entry: (jwt: string) => Record<string, unknown> }> = [
+    { name: 'a final-form entry', entry: (jwt) => ({ trust_mark_type: TYPE, trust_mark: jwt }) },
+    { name: 'a pre-final entry', entry: (jwt) => ({ id: TYPE, trust_mark: jwt }) },
+  ];
+  for (const c of preFinal) {
+    it(`fail/a pre-final mark (id, no trust_mark_type) in ${c.name} makes the Entity Configuration invalid (§3.2)`, async () => {
+      const f = await federation();
+      const jwt = await f.tmi.issueTrustMark(f.leaf, TYPE, { trust_mark_type: undefined, id: TYPE });
+      f.leaf.configuration.trust_marks = [c.entry(jwt)];
+      assertFinding(await resolvers.create([f.anchor]).resolve(f.leaf.entityId), 'invalid_claim');
+    });
+  }
+
   it('ok/without a status endpoint, the local validation decides (§7.3)', async () => {
     const f = await federation();
     await markLeaf(f.tmi, f.leaf);
@@ -306,6 +330,21 @@ describe('trust marks (§7)', () => {
       },
       code: 'trust_mark_delegation_invalid',
       step: /§7\.2\.2 step 9/,
+    },
+    {
+      name: 'a delegation while the trust anchor names no owner for the type',
+      setup: async (f) => {
+        // Well-formed and signed by the key it names: only the missing owner makes it unverifiable.
+        const owner = await createTestKey('owner-1');
+        const delegation = await f.tmi.sign(
+          { iss: 'https://owner.example.org', sub: f.tmi.entityId, trust_mark_type: TYPE, iat: now() },
+          JWT_TYPES.trustMarkDelegation,
+          { key: owner },
+        );
+        await markLeaf(f.tmi, f.leaf, { delegation });
+      },
+      code: 'trust_mark_delegation_invalid',
+      step: /§7\.3 step 9/,
     },
     {
       name: 'delegation to another issuer',

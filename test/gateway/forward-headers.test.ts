@@ -73,3 +73,53 @@ test('ok/hop-by-hop fields, including those named in Connection, are dropped (RF
     'x-request-id': 'rid',
   });
 });
+
+// Every header an upstream or a proxy in front of it could read as the client's identity, in the forms
+// upstreams meet: case, `_` for `-` (CGI/WSGI map one to the other), vendor prefixes.
+const SPOOFED_IDENTITY = [
+  'x-accredit-org-id',
+  'x_accredit_org_id',
+  'x_accredit_client_id',
+  'X-Accredit-Gateway-Secret',
+  'x-ssl-client-verify',
+  'x-ssl-client-s-dn',
+  'x_ssl_client_i_dn',
+  'ssl_client_s_dn',
+  'ssl-client-verify',
+  'x-client-cert',
+  'x-client-verify',
+  'x-client-dn',
+  'client-cert',
+  'client_cert',
+  'client-cert-chain',
+  'x-forwarded-client-cert',
+  'x_forwarded_client_cert',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+  'x-amzn-mtls-clientcert',
+  'x-amzn-mtls-clientcert-leaf',
+  'x-amzn-oidc-identity',
+  'x-arr-clientcert',
+  'x-remote-user',
+  'remote_user',
+  'x-auth-request-user',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x_forwarded_for',
+  'x_real_ip',
+  'x_request_id',
+];
+
+test('fail/every client-identity header form is stripped, whatever the separator or case', () => {
+  const inbound: Record<string, string> = { 'content-type': 'application/json', 'x-client-version': '2' };
+  // Node lower-cases names on the wire; underscores survive as they are.
+  for (const name of SPOOFED_IDENTITY) inbound[name.toLowerCase()] = 'spoofed';
+  const out = upstreamRequestHeaders(inbound, identity, { address: '127.0.0.1' });
+  for (const name of SPOOFED_IDENTITY) {
+    const key = name.toLowerCase();
+    if (key in identity || key === 'x-forwarded-for') assert.notEqual(out[key], 'spoofed', name);
+    else assert.equal(out[key], undefined, name);
+  }
+  assert.equal(out['content-type'], 'application/json');
+  assert.equal(out['x-client-version'], '2', 'ordinary application headers pass');
+});

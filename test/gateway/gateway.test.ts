@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   createApplication,
+  deregisterApplication,
   listCatalog,
   setApplicationStatus,
   setOrganisationStatus,
@@ -13,10 +16,12 @@ import {
   type CatalogRoute,
   createGateway,
   createLivenessState,
+  GATEWAY_SECRET_HEADER,
   type Gateway,
+  type UpstreamTls,
 } from '../../src/gateway/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
-import { startSampleApi } from '../../src/sample-api/index.ts';
+import { type SampleApiHandle, startSampleApi } from '../../src/sample-api/index.ts';
 import { CHANGE_KINDS, publishChange, type Storage } from '../../src/storage/index.ts';
 import { createPartner, installCa, type Partner } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
@@ -58,6 +63,7 @@ interface Env {
   tls: ServerTls;
   routes: CatalogRoute[];
   gateway: Gateway;
+  sample: SampleApiHandle;
   jwks: JwksServer;
   minter: TokenMinter;
   lines: string[];
@@ -75,6 +81,7 @@ interface Env {
   foreign: Client;
   unregisteredSelfSigned: Client;
   noCert: Agent;
+  agents: Agent[];
   close(): Promise<void>;
 }
 
@@ -157,6 +164,7 @@ async function setup(): Promise<Env> {
     liveness,
     routes,
     upstream: sample.url,
+    upstreamSecret: sample.gatewaySecret,
     logger,
     jwksCooldownMs: 0,
   });
@@ -167,6 +175,7 @@ async function setup(): Promise<Env> {
     tls,
     routes,
     gateway,
+    sample,
     jwks,
     minter: new TokenMinter(ISSUER, AUDIENCE, key),
     lines,
@@ -189,6 +198,7 @@ async function setup(): Promise<Env> {
       agent: agentFor(strangerCred),
     },
     noCert: agentFor(),
+    agents,
     async close() {
       for (const agent of agents) await agent.close();
       await gateway.close();
@@ -207,8 +217,8 @@ after(() => env?.close());
 
 /** A valid token for `client`, bound to its certificate, with `overrides` applied (undefined removes). */
 /** A second gateway over the suite's storage, keys and routes, in front of another upstream. */
-async function gatewayFor(upstream: string) {
-  const { logger } = capturingLogger();
+async function gatewayFor(upstream: string, upstreamSecret?: string, upstreamTls?: UpstreamTls) {
+  const { logger, lines } = capturingLogger();
   const liveness = await createLivenessState(env.storage);
   const gateway = await createGateway({
     host: '127.0.0.1',
@@ -222,10 +232,13 @@ async function gatewayFor(upstream: string) {
     liveness,
     routes: env.routes,
     upstream,
+    ...(upstreamSecret === undefined ? {} : { upstreamSecret }),
+    ...(upstreamTls === undefined ? {} : { upstreamTls }),
     logger,
   });
   return {
     url: gateway.url,
+    lines,
     async close() {
       await gateway.close();
     },
@@ -656,22 +669,33 @@ describe('gateway allows', () => {
     const seen: Array<{ url: string | undefined; headers: Record<string, unknown> }> = [];
     const echo = createServer((req, res) => {
       seen.push({ url: req.url, headers: req.headers });
-      res.writeHead(200, { 'content-type': 'text/plain' });
+      // An upstream that reflects request headers: the secret must still not reach the client.
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        [GATEWAY_SECRET_HEADER]: String(req.headers[GATEWAY_SECRET_HEADER]),
+      });
       res.end('ok');
     });
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    const gateway = await gatewayFor(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`);
+    const secret = 'e'.repeat(43);
+    const gateway = await gatewayFor(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/base`, secret);
     try {
       const token = await tokenFor(env.reader, 'accounts:read reports:download');
       const res = await call(env.reader.agent, gateway.url, '/v1/reports/q1?format=csv', {
         token,
         headers: {
+          [GATEWAY_SECRET_HEADER]: 'chosen-by-client-chosen-by-client-chosen',
           'x-accredit-org-id': 'org_evil',
           'x-accredit-extra': 'spoofed',
           'client-cert': ':MIIB:',
           'x-forwarded-for': '203.0.113.9',
           'x-request-id': 'chosen-by-client',
           'x-custom': 'kept',
+          // Forms an upstream could read as an identity: `_` for `-` (CGI/WSGI), proxies' verify results.
+          x_accredit_org_id: 'org_evil',
+          'x-ssl-client-verify': 'SUCCESS',
+          'x-ssl-client-s-dn': 'CN=cl_admin',
+          'x-forwarded-client-cert': 'Hash=abc;Subject="CN=cl_admin"',
         },
       });
       assert.equal(res.status, 200);
@@ -685,11 +709,23 @@ describe('gateway allows', () => {
       assert.equal(h['x-accredit-roles'], 'partner_reader');
       assert.equal(h['x-accredit-cert-x5t-s256'], env.reader.cred.x5tS256);
       assert.match(String(h['x-accredit-token-jti']), /^[0-9a-f-]{36}$/);
+      assert.equal(h[GATEWAY_SECRET_HEADER], secret, 'the configured secret, not the client’s');
+      assert.equal(res.headers[GATEWAY_SECRET_HEADER], undefined, 'the secret is never sent back');
+      assert.ok(!gateway.lines.some((l) => l.includes(secret)), 'the secret reached the log');
+      assert.ok(!gateway.lines.some((l) => l.includes('INSECURE')));
       assert.equal(h['x-request-id'], res.headers['x-request-id']);
       assert.notEqual(h['x-request-id'], 'chosen-by-client');
       assert.equal(h['x-forwarded-for'], '127.0.0.1');
       assert.equal(h['x-custom'], 'kept');
-      for (const gone of ['authorization', 'client-cert', 'x-accredit-extra']) {
+      for (const gone of [
+        'authorization',
+        'client-cert',
+        'x-accredit-extra',
+        'x_accredit_org_id',
+        'x-ssl-client-verify',
+        'x-ssl-client-s-dn',
+        'x-forwarded-client-cert',
+      ]) {
         assert.equal(h[gone], undefined, `${gone} must not reach the upstream`);
       }
     } finally {
@@ -697,6 +733,89 @@ describe('gateway allows', () => {
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
+
+  test('fail/a client sending the upstream secret itself cannot reach the upstream with it', async () => {
+    // A gateway without a secret in front of the embedded sample API: the client's copy is stripped.
+    const gateway = await gatewayFor(env.sample.url);
+    try {
+      const res = await call(env.reader.agent, gateway.url, '/v1/accounts', {
+        token: await tokenFor(env.reader),
+        headers: { [GATEWAY_SECRET_HEADER]: env.sample.gatewaySecret },
+      });
+      assert.equal(res.status, 401, res.text);
+      assert.equal(res.json.code, 'not_from_gateway');
+      const warning = gateway.lines.find((l) => l.includes('INSECURE'));
+      assert.ok(warning, 'a gateway without an upstream secret warns at start-up');
+      assert.equal((JSON.parse(warning) as { level: number }).level, 40);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('ok/the gateway’s secret opens the embedded sample API; the client’s does not leak into logs', async () => {
+    const res = await get(env.reader, '/v1/accounts', await tokenFor(env.reader), {
+      [GATEWAY_SECRET_HEADER]: 'w'.repeat(43),
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.org_id, env.acme.orgId);
+    assert.ok(!env.lines.some((l) => l.includes(env.sample.gatewaySecret)));
+  });
+
+  for (const secret of ['', 's'.repeat(31), `${'s'.repeat(32)}\r\nx-accredit-org-id: org_evil`]) {
+    test(`fail/upstreamSecret ${JSON.stringify(secret.slice(0, 40))} stops the gateway at boot`, async () => {
+      await assert.rejects(gatewayFor(env.sample.url, secret), /^Error: gateway\.upstreamSecret: /);
+    });
+  }
+
+  test('ok/mTLS to an https upstream: the gateway presents its client certificate', async () => {
+    // An upstream that admits only clients with a certificate from the platform CA (the gateway's own).
+    const seen: unknown[] = [];
+    const upstream = createHttpsServer(
+      { ...env.tls, ca: env.ca.chainPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        seen.push((req.socket as TLSSocket).getPeerCertificate().subject?.CN);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"ok"}');
+      },
+    );
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const url = `https://localhost:${(upstream.address() as AddressInfo).port}`;
+    const { certPem: cert, keyPem: key } = env.globexReader.cred;
+    const withCert = await gatewayFor(url, 'm'.repeat(43), { ca: env.ca.chainPem, cert, key });
+    const withoutCert = await gatewayFor(url, 'm'.repeat(43), { ca: env.ca.chainPem });
+    const untrusted = await gatewayFor(url, 'm'.repeat(43), { cert, key });
+    try {
+      const token = await tokenFor(env.reader);
+      const ok = await call(env.reader.agent, withCert.url, '/v1/accounts', { token });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(seen, [env.globex.clientId]);
+      const refused = await call(env.reader.agent, withoutCert.url, '/v1/accounts', { token });
+      assertRefused(refused, 502, 'upstream_unavailable');
+      // The upstream's certificate chains to the platform CA, not to the system store.
+      assertRefused(
+        await call(env.reader.agent, untrusted.url, '/v1/accounts', { token }),
+        502,
+        'upstream_unavailable',
+      );
+      assert.equal(seen.length, 1);
+    } finally {
+      for (const g of [withCert, withoutCert, untrusted]) await g.close();
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
+  });
+
+  const badTls: Array<[string, string, UpstreamTls]> = [
+    ['fail/upstreamTls for an http upstream', 'http://127.0.0.1:1', { ca: 'x' }],
+    ['fail/upstreamTls cert without key', 'https://127.0.0.1:1', { cert: 'x' }],
+    ['fail/upstreamTls key without cert', 'https://127.0.0.1:1', { key: 'x' }],
+    ['fail/upstreamTls with an empty ca', 'https://127.0.0.1:1', { ca: '' }],
+  ];
+  for (const [name, url, tls] of badTls) {
+    test(`${name} stops the gateway at boot`, async () => {
+      await assert.rejects(gatewayFor(url, undefined, tls), /^Error: gateway\.upstreamTls/);
+    });
+  }
 
   test('fail/upstream down is a 502 problem', async () => {
     const closed = createServer();
@@ -849,6 +968,8 @@ describe('liveness: the very next request after a change is refused', () => {
             status: 'active',
             auth_method: 'tls_client_auth',
             self_signed_x5t: [],
+            // As a dynamically registered client of Acme's software, it presents the software's certificate.
+            certificate_apps: [env.acme.clientId],
           },
         },
         new Date(),
@@ -883,4 +1004,185 @@ describe('decision log', () => {
     assert.equal(stats.denied.token_revoked, 1);
     assert.equal(stats.denied.certificate_untrusted, 2);
   });
+});
+
+/** A new application of `orgId` with its own platform-issued certificate (state changes stay its own). */
+async function newClient(
+  orgId: string,
+  name: string,
+  input: { authMethod?: string; metadata?: Record<string, unknown> } = {},
+): Promise<Client> {
+  const clientId = await env.storage.transaction((tx) =>
+    createApplication(
+      tx,
+      {
+        orgId,
+        name,
+        roles: ['partner_reader'],
+        authMethod: input.authMethod ?? 'tls_client_auth',
+        ...(input.metadata ? { metadata: input.metadata } : {}),
+      },
+      meta(),
+    ),
+  );
+  const { csrPem, keyPem } = await csrWithKey();
+  const view = await env.storage.transaction((tx) => env.ca.issue(tx, { clientId, csrPem }, meta()));
+  const cred = { certPem: view.certificate_pem, keyPem, x5tS256: view.x5t_s256 };
+  const agent = clientAgent(env.ca.chainPem, cred);
+  env.agents.push(agent);
+  return { clientId, orgId, cred, agent, serial: view.serial };
+}
+
+/** A self-signed client (RFC 8705 §2.2) of `orgId`, registered with its certificate. */
+async function newSelfSignedClient(orgId: string, name: string): Promise<Client> {
+  const cred = await selfSignedCredential(name);
+  const clientId = await env.storage.transaction((tx) =>
+    createApplication(
+      tx,
+      {
+        orgId,
+        name,
+        roles: ['partner_reader'],
+        authMethod: 'self_signed_tls_client_auth',
+        metadata: { jwks: { keys: [cred.jwk] } },
+      },
+      meta(),
+    ),
+  );
+  const agent = clientAgent(env.ca.chainPem, cred);
+  env.agents.push(agent);
+  return { clientId, orgId, cred, agent };
+}
+
+describe('a certificate works only for its own, active application', () => {
+  test('fail/another application of the same organisation binds a token to its certificate', async () => {
+    const x = await newClient(env.acme.orgId, 'Cert owner');
+    // App P (the reader) got a token bound to X's certificate, as a private_key_jwt client could ask for.
+    const token = await tokenFor({ ...env.reader, cred: x.cred });
+    assertRefused(await get(x, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+    assert.equal((await get(x, '/v1/accounts', await tokenFor(x))).status, 200, 'its own token works');
+  });
+
+  test('fail/a suspended application’s certificate: no token binds to it, /health refuses it', async () => {
+    const x = await newClient(env.acme.orgId, 'Suspended owner');
+    const foreignToken = await tokenFor({ ...env.reader, cred: x.cred });
+    const ownToken = await tokenFor(x);
+    assert.equal((await get(x, '/health')).status, 200);
+    await env.storage.transaction((tx) => setApplicationStatus(tx, x.clientId, 'suspended', meta()));
+    assertRefused(await get(x, '/v1/accounts', foreignToken), 403, 'certificate_client_mismatch');
+    assertRefused(await get(x, '/v1/accounts', ownToken), 403, 'client_suspended');
+    assertRefused(await get(x, '/health'), 403, 'certificate_application_inactive');
+  });
+
+  test('fail/another organisation’s token bound to the certificate', async () => {
+    const x = await newClient(env.acme.orgId, 'Cross-org owner');
+    const token = await tokenFor({ ...env.globexReader, cred: x.cred });
+    assertRefused(await get(x, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+  });
+
+  test('ok/a dynamic client presents its software’s certificate while the software is active', async () => {
+    const software = await newClient(env.acme.orgId, 'Software');
+    const dynamicId = 'cl_dynamic_of_software';
+    await env.storage.transaction((tx) =>
+      publishChange(
+        tx,
+        {
+          kind: CHANGE_KINDS.appRegistered,
+          entityId: dynamicId,
+          payload: {
+            org_id: env.acme.orgId,
+            status: 'active',
+            auth_method: 'tls_client_auth',
+            self_signed_x5t: [],
+            certificate_apps: [software.clientId],
+          },
+        },
+        new Date(),
+      ),
+    );
+    const token = await tokenFor({ ...software, clientId: dynamicId });
+    assert.equal((await get(software, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) => setApplicationStatus(tx, software.clientId, 'suspended', meta()));
+    assertRefused(await get(software, '/v1/accounts', token), 403, 'certificate_application_inactive');
+  });
+
+  test('fail/a dynamic client of another organisation naming the software', async () => {
+    const software = await newClient(env.acme.orgId, 'Software elsewhere');
+    const dynamicId = 'cl_dynamic_other_org';
+    await env.storage.transaction((tx) =>
+      publishChange(
+        tx,
+        {
+          kind: CHANGE_KINDS.appRegistered,
+          entityId: dynamicId,
+          payload: {
+            org_id: env.globex.orgId,
+            status: 'active',
+            auth_method: 'tls_client_auth',
+            self_signed_x5t: [],
+            certificate_apps: [software.clientId],
+          },
+        },
+        new Date(),
+      ),
+    );
+    const token = await tokenFor({ ...software, clientId: dynamicId, orgId: env.globex.orgId });
+    assertRefused(await get(software, '/v1/accounts', token), 403, 'certificate_client_mismatch');
+  });
+
+  test('fail/a deleted client’s token is invalid (RFC 6750 §3.1: 401 with a challenge)', async () => {
+    const x = await newClient(env.acme.orgId, 'Deleted');
+    const token = await tokenFor(x);
+    assert.equal((await get(x, '/v1/accounts', token)).status, 200);
+    await env.storage.transaction((tx) =>
+      deregisterApplication(tx, x.clientId, { ...meta(), reason: 'test: client deleted' }),
+    );
+    const res = await get(x, '/v1/accounts', token);
+    assertRefused(res, 401, 'client_deleted');
+    assert.match(String(res.headers['www-authenticate']), INVALID_TOKEN);
+  });
+});
+
+describe('a registered self-signed certificate works only while its client and organisation are active', () => {
+  const cases = [
+    {
+      name: 'fail/client suspended',
+      change: (c: Client) =>
+        env.storage.transaction((tx) => setApplicationStatus(tx, c.clientId, 'suspended', meta())),
+    },
+    {
+      name: 'fail/client deleted',
+      change: (c: Client) =>
+        env.storage.transaction((tx) =>
+          deregisterApplication(tx, c.clientId, { ...meta(), reason: 'test: client deleted' }),
+        ),
+    },
+    {
+      name: 'fail/organisation suspended',
+      change: (c: Client) =>
+        env.storage.transaction((tx) => setOrganisationStatus(tx, c.orgId, 'suspended', meta())),
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
+    test(c.name, async () => {
+      const partner = await createPartner(env.storage, `Self-signed org ${i}`);
+      const client = await newSelfSignedClient(partner.orgId, `self-signed-${i}`);
+      const token = await tokenFor(client);
+      assert.equal((await get(client, '/v1/accounts', token)).status, 200);
+      assert.equal((await get(client, '/health')).status, 200);
+      await c.change(client);
+      assertRefused(await get(client, '/v1/accounts', token), 403, 'certificate_untrusted');
+      assertRefused(await get(client, '/health'), 403, 'certificate_untrusted');
+    });
+  }
+});
+
+describe('scopes match exactly', () => {
+  const lookAlikes = ['accounts', 'accounts:rea', 'accounts:read:all', 'ACCOUNTS:READ', 'accounts:*', '*'];
+  for (const scope of lookAlikes) {
+    test(`fail/token scope "${scope}" for a route needing accounts:read`, async () => {
+      const res = await get(env.reader, '/v1/accounts', await tokenFor(env.reader, scope));
+      assertRefused(res, 403, 'insufficient_scope');
+    });
+  }
 });

@@ -119,6 +119,7 @@ for (const target of targets) {
         status: 'active',
         authMethod: 'tls_client_auth',
         selfSignedX5t: [],
+        certificateApps: [],
       });
       assert.equal(state.orgStatus(acme.orgId), 'active');
       assert.equal(state.orgStatus(globex.orgId), 'suspended');

@@ -229,7 +229,22 @@ for (const target of targets) {
 
         const after = await counts(storage.db);
         assert.equal(after.certificates, before.certificates + 1);
-        assert.equal(after.change_feed, before.change_feed, 'issuance is not an access-revoking change');
+        // Enforcement points learn whose certificate it is: it binds that application's tokens only.
+        assert.equal(after.change_feed, before.change_feed + 1);
+        const published = await storage.db
+          .selectFrom('change_feed')
+          .selectAll()
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirstOrThrow();
+        assert.equal(published.kind, 'cert.issued');
+        assert.equal(published.entity_id, issued.serial);
+        assert.deepEqual(JSON.parse(published.payload), {
+          x5t_s256: issued.x5t_s256,
+          client_id: issued.client_id,
+          org_id: issued.org_id,
+          not_after: issued.not_after,
+        });
         assert.equal(after.crls, before.crls);
         const audit = await storage.db
           .selectFrom('audit_log')

@@ -41,7 +41,12 @@ for (const target of targets) {
     async function adminApi(enabled: boolean): Promise<FastifyInstance> {
       const app = createHttpsServer({ tls: {}, logger: pino({ level: 'silent' }) });
       app.addSchema(problemSchema);
-      const deps = { storage, clock: () => META.now, ca: undefined as unknown as CertificateAuthority };
+      const deps = {
+        storage,
+        clock: () => META.now,
+        ca: undefined as unknown as CertificateAuthority,
+        urlGuard: { assertFetchable: async () => {} },
+      };
       await app.register(
         async (admin) => {
           registerOperatorAuth(admin, deps);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { type SampleApiHandle, startSampleApi } from '../../src/sample-api/index.ts';
+import { GATEWAY_SECRET_HEADER } from '../../src/gateway/index.ts';
+import { createSampleApi, type SampleApiHandle, startSampleApi } from '../../src/sample-api/index.ts';
 
 let api: SampleApiHandle;
 before(async () => {
@@ -9,12 +10,17 @@ before(async () => {
 });
 after(() => api.close());
 
-const as = (orgId: string) => ({ 'x-accredit-client-id': `cl_${orgId}`, 'x-accredit-org-id': orgId });
+/** What the gateway sends: its secret and the caller's identity. */
+const as = (orgId: string) => ({
+  [GATEWAY_SECRET_HEADER]: api.gatewaySecret,
+  'x-accredit-client-id': `cl_${orgId}`,
+  'x-accredit-org-id': orgId,
+});
 
 async function send(
   method: string,
   path: string,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | string[]> = {},
   body?: string,
 ): Promise<{ status: number; json: Record<string, unknown>; text: string; type: string }> {
   const res = await request(`${api.url}${path}`, { method: method as 'GET', headers, body });
@@ -41,15 +47,19 @@ describe('sample API', () => {
     assert.match(api.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  test('ok/health needs no identity', async () => {
-    const res = await send('GET', '/health');
+  test('ok/health needs the gateway secret but no identity', async () => {
+    const res = await send('GET', '/health', { [GATEWAY_SECRET_HEADER]: api.gatewaySecret });
     assert.equal(res.status, 200);
     assert.deepEqual(res.json, { status: 'ok' });
   });
 
   test('fail/missing identity headers', async () => {
-    assert.equal((await send('GET', '/v1/accounts')).status, 401);
-    assert.equal((await send('GET', '/v1/accounts', { 'x-accredit-client-id': 'cl_1' })).status, 401);
+    const secret = { [GATEWAY_SECRET_HEADER]: api.gatewaySecret };
+    assert.equal((await send('GET', '/v1/accounts', secret)).status, 401);
+    assert.equal(
+      (await send('GET', '/v1/accounts', { ...secret, 'x-accredit-client-id': 'cl_1' })).status,
+      401,
+    );
   });
 
   test('ok/two deterministic accounts per org', async () => {
@@ -150,4 +160,89 @@ describe('sample API', () => {
     assert.equal(lines[0], 'account_id,name,currency,balance');
     assert.equal(lines.length, 3);
   });
+});
+
+describe('sample API: only the gateway may call it', () => {
+  // A local process forging the identity headers the gateway would assert (issue 9 item 9).
+  const forged = { 'x-accredit-client-id': 'cl_victim', 'x-accredit-org-id': 'org_victim' };
+  const flipped = () => {
+    const last = api.gatewaySecret.at(-1) === 'A' ? 'B' : 'A';
+    return `${api.gatewaySecret.slice(0, -1)}${last}`;
+  };
+  const refused: Array<[string, () => ReturnType<typeof send>]> = [
+    ['fail/forged identity without the gateway secret', () => send('GET', '/v1/accounts', forged)],
+    [
+      'fail/forged identity with a wrong secret',
+      () => send('GET', '/v1/accounts', { ...forged, [GATEWAY_SECRET_HEADER]: 'w'.repeat(43) }),
+    ],
+    [
+      'fail/the secret with its last character changed',
+      () => send('GET', '/v1/accounts', { ...forged, [GATEWAY_SECRET_HEADER]: flipped() }),
+    ],
+    [
+      'fail/the secret with a suffix',
+      () => send('GET', '/v1/accounts', { ...forged, [GATEWAY_SECRET_HEADER]: `${api.gatewaySecret}x` }),
+    ],
+    [
+      'fail/the secret sent twice',
+      () =>
+        send('GET', '/v1/accounts', {
+          ...forged,
+          [GATEWAY_SECRET_HEADER]: [api.gatewaySecret, api.gatewaySecret],
+        }),
+    ],
+    ['fail/an empty secret', () => send('GET', '/v1/accounts', { ...forged, [GATEWAY_SECRET_HEADER]: '' })],
+    ['fail/health without the secret', () => send('GET', '/health')],
+    [
+      'fail/a forged account creation without the secret',
+      () =>
+        send(
+          'POST',
+          '/v1/accounts',
+          { ...forged, 'content-type': 'application/json' },
+          JSON.stringify({ name: 'Mule' }),
+        ),
+    ],
+  ];
+  for (const [name, run] of refused) {
+    test(name, async () => {
+      const res = await run();
+      assert.equal(res.status, 401, res.text);
+      assert.match(res.type, /^application\/problem\+json/);
+      assert.equal(res.json.code, 'not_from_gateway');
+      assert.doesNotMatch(res.text, /victim|acc_/);
+    });
+  }
+
+  test('ok/the right secret: the identity headers are read', async () => {
+    const res = await send('GET', '/v1/accounts', { ...forged, [GATEWAY_SECRET_HEADER]: api.gatewaySecret });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.org_id, 'org_victim');
+    // The refused POST above created nothing.
+    assert.equal((res.json.accounts as unknown[]).length, 2);
+  });
+
+  test('ok/a fresh 256-bit secret per start unless one is given', async () => {
+    const other = await startSampleApi();
+    const given = await startSampleApi({ gatewaySecret: 'g'.repeat(32) });
+    try {
+      assert.match(api.gatewaySecret, /^[A-Za-z0-9_-]{43}$/);
+      assert.notEqual(other.gatewaySecret, api.gatewaySecret);
+      assert.equal(given.gatewaySecret, 'g'.repeat(32));
+      const res = await request(`${other.url}/health`, {
+        headers: { [GATEWAY_SECRET_HEADER]: api.gatewaySecret },
+      });
+      await res.body.dump();
+      assert.equal(res.statusCode, 401, "another instance's secret is refused");
+    } finally {
+      await other.close();
+      await given.close();
+    }
+  });
+
+  for (const secret of ['', 's'.repeat(31), `${'s'.repeat(32)}\n`, `${'s'.repeat(16)} ${'s'.repeat(16)}`]) {
+    test(`fail/createSampleApi refuses the secret ${JSON.stringify(secret)}`, () => {
+      assert.throws(() => createSampleApi({ gatewaySecret: secret }), /gatewaySecret/);
+    });
+  }
 });

@@ -10,6 +10,7 @@ import {
   type TrustMarkTypeConfig,
 } from '../../federation/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { loadClientMetadata } from '../client-metadata.ts';
 import { federatedClientFrom, registerFederationClient } from '../federation-registration/index.ts';
@@ -32,6 +33,8 @@ export interface AutomaticRegistrationOptions {
   skewSeconds: number;
   /** x5t#S256 of the TLS client certificate of the request, if any (self-signed ones included). */
   presentedCertificate: (ctx: KoaContextWithOIDC) => string | undefined;
+  /** The partner fetcher's address policy: an RP's jwks_uri must be a URL the platform would fetch. */
+  urlGuard: UrlGuard;
 }
 
 export interface AutomaticRegistration {
@@ -272,6 +275,7 @@ export function createAutomaticRegistration(options: AutomaticRegistrationOption
           kind: 'automatic',
           platformEntityId: entityId,
           trustMarkTypes: options.trustMarkTypes,
+          urlGuard: options.urlGuard,
         },
         { actor: `federation:${clientId}`, now: clock() },
       );

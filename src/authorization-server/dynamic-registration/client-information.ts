@@ -21,21 +21,19 @@ const REGISTERED_FIELDS = [
 /**
  * The client information response (RFC 7591 §3.2.1, RFC 7592 §3): every registered metadata value, the
  * ones this server provisioned included (client_id, its organisation and roles, the scope they grant, bound
- * tokens), the software statement unmodified, and the configuration endpoint. The registration access token
- * only when one was just issued: it is stored hashed, so a read cannot repeat it and the client keeps its own.
+ * tokens), the software statement unmodified, the configuration endpoint and the registration access token
+ * just issued (every response issues one: only its hash is stored, so none can be repeated).
  */
 export function clientInformation(
   app: ApplicationView,
   registration: { created_at: string },
-  options: { mtlsUrl: string; registrationAccessToken?: string | undefined },
+  options: { mtlsUrl: string; registrationAccessToken: string },
 ): Record<string, unknown> {
   const scope = typeof app.metadata.scope === 'string' ? app.metadata.scope.split(' ') : app.scopes;
   const body: Record<string, unknown> = {
     client_id: app.client_id,
     client_id_issued_at: Math.floor(Date.parse(registration.created_at) / 1000),
-    ...(options.registrationAccessToken
-      ? { registration_access_token: options.registrationAccessToken }
-      : {}),
+    registration_access_token: options.registrationAccessToken,
     registration_client_uri: registrationClientUri(options.mtlsUrl, app.client_id),
     client_name: app.name,
     token_endpoint_auth_method: app.auth_method,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 
 export interface DynamicRegistrationOptions {
@@ -21,4 +22,6 @@ export interface DynamicRegistrationOptions {
   allowInitialAccessTokens: boolean;
   /** Leeway for clocks that disagree a little, as for every other JWT this server verifies. */
   skewSeconds: number;
+  /** Refuses a jwks_uri the platform's partner fetcher would not fetch (loopback, private, metadata service). */
+  urlGuard: UrlGuard;
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Database } from '../../storage/index.ts';
 import type { ApprovedSoftware } from './check-statement-approval.ts';
 
@@ -17,12 +18,15 @@ export interface PolicyContext {
   certificateSubjects: ReadonlySet<string>;
   /** The software's current roles (a statement's authority): why a role the statement names is not allowed. */
   softwareRoles: readonly string[] | undefined;
+  /** The partner fetcher's address policy: a URL the platform would fetch (jwks_uri) must pass it. */
+  urlGuard: UrlGuard;
 }
 
 export async function loadPolicyContext(
   db: Kysely<Database>,
   approved: ApprovedSoftware,
   now: Date,
+  urlGuard: UrlGuard,
 ): Promise<PolicyContext> {
   const roleScopes = new Map<string, string[]>(approved.roles.map((r) => [r, []]));
   const rows = await db
@@ -50,5 +54,6 @@ export async function loadPolicyContext(
     roleScopes,
     certificateSubjects: new Set(certificates.map((c) => c.subject)),
     softwareRoles: approved.softwareRoles,
+    urlGuard,
   };
 }

@@ -255,7 +255,7 @@ export async function registerClient(
   const now = options.clock();
   const authority = await readAuthority(options, body, initialAccessToken, now);
   const approved = await approveAuthority(storage.db, authority);
-  const context = await loadPolicyContext(storage.db, approved, now);
+  const context = await loadPolicyContext(storage.db, approved, now, options.urlGuard);
   const { software_statement: _statement, ...request } = body;
   const result = await evaluateRegistrationPolicy(request, authority, context);
   if (!result.ok) throw policyRefused(result.findings);

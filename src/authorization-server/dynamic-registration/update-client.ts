@@ -160,7 +160,7 @@ export async function updateClient(
   const current = await getApplication(storage.db, clientId);
   const { authority, tokenRevoked } = await registeredAuthority(options, registration, current.metadata);
   const approved = await approveAuthority(storage.db, authority);
-  const context = await loadPolicyContext(storage.db, approved, now);
+  const context = await loadPolicyContext(storage.db, approved, now, options.urlGuard);
   const { client_id: _id, software_statement: _statement, ...request } = body;
   const result = await evaluateRegistrationPolicy(request, authority, context);
   const findings = [

@@ -17,6 +17,7 @@ import {
   verifyEntityStatement,
 } from '../../federation/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { federatedClientFrom } from './federated-client.ts';
 import { registerFederationClient } from './register-federation-client.ts';
@@ -28,6 +29,8 @@ export interface ExplicitRegistrationOptions {
   entityId: string;
   signer: () => Promise<FederationSigner>;
   trustMarkTypes: readonly TrustMarkTypeConfig[];
+  /** The partner fetcher's address policy: an RP's jwks_uri must be a URL the platform would fetch. */
+  urlGuard: UrlGuard;
   clock: Clock;
   /** Path of the federation_registration_endpoint on the public listener. */
   path: string;
@@ -195,6 +198,7 @@ export function registerExplicitRegistration(
             kind: 'explicit',
             platformEntityId: options.entityId,
             trustMarkTypes: options.trustMarkTypes,
+            urlGuard: options.urlGuard,
           },
           { actor: `federation:${entity.entityId}`, now: options.clock() },
         );

@@ -6,6 +6,7 @@ import {
   type TrustMarkTypeConfig,
 } from '../../federation/index.ts';
 import type { Clock } from '../../shared/clock.ts';
+import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import {
   endFederationRegistration,
@@ -18,6 +19,8 @@ export interface RefreshOptions {
   resolver: TrustChainResolver;
   entityId: string;
   trustMarkTypes: readonly TrustMarkTypeConfig[];
+  /** The partner fetcher's address policy: an RP's jwks_uri must be a URL the platform would fetch. */
+  urlGuard: UrlGuard;
   clock: Clock;
   logger: Logger;
   /** Re-resolve this long before a chain expires, so a renewal is in place when the old chain ends. */
@@ -110,6 +113,7 @@ export async function refreshFederationRegistrations(options: RefreshOptions): P
           kind: row.kind,
           platformEntityId: options.entityId,
           trustMarkTypes: options.trustMarkTypes,
+          urlGuard: options.urlGuard,
         },
         meta(),
       );

@@ -12,9 +12,10 @@ import {
   type TrustMarkTypeConfig,
 } from '../../federation/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
+import { FetchError, type UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import { normaliseName } from '../../shared/names.ts';
 import type { Storage, Tx } from '../../storage/index.ts';
-import { federatedClientFrom } from './federated-client.ts';
+import { type FederatedClient, federatedClientFrom } from './federated-client.ts';
 
 export interface RegistrationMeta {
   actor: string;
@@ -29,6 +30,8 @@ export interface FederationRegistrationInput {
   /** The platform's own Entity Identifier: statements it issued locate the accountable organisation. */
   platformEntityId: string;
   trustMarkTypes: readonly TrustMarkTypeConfig[];
+  /** The partner fetcher's address policy: an RP's jwks_uri must be a URL the platform would fetch. */
+  urlGuard: UrlGuard;
 }
 
 export interface FederationRegistration {
@@ -140,6 +143,23 @@ function asRegistrationError(err: unknown): unknown {
   return err;
 }
 
+/** The server fetches the jwks_uri of the RP metadata: never one on a loopback, private or link-local host. */
+async function checkFetchable(client: FederatedClient, urlGuard: UrlGuard): Promise<void> {
+  const { jwks_uri: jwksUri } = client.metadata;
+  if (typeof jwksUri !== 'string') return;
+  try {
+    await urlGuard.assertFetchable(jwksUri);
+  } catch (err) {
+    if (!(err instanceof FetchError)) throw err;
+    throw new FederationError(
+      'invalid_client_metadata',
+      400,
+      `jwks_uri is not a URL this server fetches: ${err.message}`,
+      { field: 'jwks_uri', reason: err.code },
+    );
+  }
+}
+
 /**
  * Creates or updates the client of a Trust Chain that validated, in one transaction: the application
  * (client_id = Entity Identifier), its roles from the Trust Marks it carries, and the registration record
@@ -153,6 +173,7 @@ export async function registerFederationClient(
   const { entity } = input;
   const clientId = entity.entityId;
   const client = federatedClientFrom(clientId, input.rpMetadata);
+  await checkFetchable(client, input.urlGuard);
   const via = viaSubordinate(entity.statements, input.platformEntityId);
   if (!via) {
     throw refused(

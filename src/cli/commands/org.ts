@@ -31,7 +31,7 @@ export function registerOrgCommands(program: Command): void {
   org
     .command('create')
     .description('create an organisation (the accountable party every client belongs to)')
-    .requiredOption('--name <name>', 'organisation name (unique, at most 64 characters)')
+    .requiredOption('--name <name>', 'organisation name (unique and unlike any other, at most 64 characters)')
     .option('--roles <roles>', 'roles its clients may hold, comma-separated (default: every role)', commaList)
     .action((opts: { name: string; roles?: string[] }, cmd: Command) => {
       const g = globals(cmd);

@@ -36,12 +36,17 @@ export const trustMarkView = (row: Row): TrustMarkView => ({
   created_at: row.created_at,
 });
 
-/** The claims of the Trust Mark JWT (§7.1); `jti` lets the status endpoint find the exact instance. */
+/**
+ * The claims of the Trust Mark JWT (§7.1); `jti` lets the status endpoint find the exact instance. `id` repeats
+ * `trust_mark_type` under its pre-final name: §7.1 allows additional claims, and libraries that still require
+ * `id` (@openid-federation/core 0.2, @sphereon/openid-federation-client 0.20) refuse the mark without it.
+ */
 export function trustMarkClaims(mark: TrustMarkView, issuer: string): Record<string, unknown> {
   return {
     iss: issuer,
     sub: mark.sub,
     trust_mark_type: mark.trust_mark_type,
+    id: mark.trust_mark_type,
     iat: mark.iat,
     ...(mark.exp === null ? {} : { exp: mark.exp }),
     jti: mark.id,

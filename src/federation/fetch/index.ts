@@ -1,4 +1,13 @@
-export { type AddressClass, type AddressPolicy, classifyAddress } from './address-policy.ts';
+export {
+  type AddressClass,
+  type AddressPolicy,
+  classifyAddress,
+  FETCH_ERROR_CODES,
+  FetchError,
+  type FetchErrorCode,
+  type FetchErrorDetails,
+  type ResolveHost,
+} from '../../shared/guarded-fetch/index.ts';
 export {
   createFederationFetcher,
   type FederationFetcher,
@@ -6,5 +15,3 @@ export {
   type FederationRequest,
   type FederationResponse,
 } from './federation-fetcher.ts';
-export { FETCH_ERROR_CODES, FetchError, type FetchErrorCode, type FetchErrorDetails } from './fetch-error.ts';
-export type { ResolveHost } from './guarded-connector.ts';

@@ -2,7 +2,7 @@ import type { JSONWebKeySet } from 'jose';
 import { JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
 import { decodeFederationJwt } from '../entity-statement.ts';
 import type { FederationFetcher } from '../fetch/federation-fetcher.ts';
-import { FetchError } from '../fetch/fetch-error.ts';
+import { FetchError } from '../fetch/index.ts';
 import type { ChainFinding } from '../types.ts';
 import { type ChainFindingCode, finding } from './finding.ts';
 import { verifySignature } from './verify-signature.ts';

@@ -1,5 +1,5 @@
 import { StatementError, type StatementErrorCode } from '../entity-statement.ts';
-import { FETCH_ERROR_CODES, FetchError, type FetchErrorCode } from '../fetch/fetch-error.ts';
+import { FETCH_ERROR_CODES, FetchError, type FetchErrorCode } from '../fetch/index.ts';
 import type { ChainFinding } from '../types.ts';
 
 /** Codes of the findings about a chain itself; statement and fetch failures keep their own codes. */

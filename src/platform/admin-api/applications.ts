@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   AUTH_METHODS,
+  assertFetchableMetadata,
   createApplication,
   getApplication,
   listApplications,
@@ -70,6 +71,8 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
         auth_method: string;
         metadata?: Record<string, unknown>;
       };
+      // A jwks_uri on a loopback, private or link-local host is refused before anything is stored (no SSRF).
+      await assertFetchableMetadata(body.metadata, deps.urlGuard);
       const clientId = await deps.storage.transaction((tx) =>
         createApplication(
           tx,

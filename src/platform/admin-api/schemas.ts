@@ -11,6 +11,16 @@ export const problemSchema = {
     code: { type: 'string' },
     instance: { type: 'string' },
     errors: { type: 'array', items: {} },
+    code_point: { type: 'string', description: 'invalid_name_character: the refused character, as U+XXXX' },
+    organisation_id: {
+      type: 'string',
+      description: 'confusable_name: the organisation whose name it looks like',
+    },
+    scripts: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'mixed_script_name: the scripts mixed in one word',
+    },
   },
   required: ['type', 'title', 'status', 'code'],
 } as const;

@@ -123,7 +123,7 @@ export interface Topology {
   close(): Promise<void>;
 }
 
-interface TlsMaterial {
+export interface TlsMaterial {
   caPem: string;
   certPem: string;
   keyPem: string;
@@ -132,7 +132,7 @@ interface TlsMaterial {
 let tls: Promise<TlsMaterial> | undefined;
 
 // One CA and one 127.0.0.1 server certificate per process; TLS validity is real time, not the test clock.
-function tlsMaterial(): Promise<TlsMaterial> {
+export function tlsMaterial(): Promise<TlsMaterial> {
   tls ??= (async () => {
     const now = new Date(Date.now() - 60_000);
     const root = await createRootCa({ commonName: 'Federation Test CA', now, validityDays: 30 });

@@ -1,5 +1,6 @@
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { lintClientJwks } from '../../../directory/index.ts';
+import { FetchError } from '../../../shared/guarded-fetch/index.ts';
 import { type Draft, metadataFinding } from './draft.ts';
 
 const isJwkSet = (v: unknown): v is { keys: unknown[] } =>
@@ -17,6 +18,16 @@ async function thumbprints(jwks: unknown): Promise<Set<string>> {
     }
   }
   return out;
+}
+
+/** The server fetches the jwks_uri: never one on a loopback, private or link-local host (no SSRF). */
+async function checkFetchable(d: Draft, jwksUri: string): Promise<void> {
+  try {
+    await d.context.urlGuard.assertFetchable(jwksUri);
+  } catch (err) {
+    if (!(err instanceof FetchError)) throw err;
+    metadataFinding(d, 'jwks_uri', `is not a URL this server fetches: ${err.message}`, 'RFC 7591 §5');
+  }
 }
 
 /**
@@ -81,6 +92,8 @@ export async function checkKeys(d: Draft): Promise<void> {
   }
   if (d.jwksUri !== undefined && (!URL.canParse(d.jwksUri) || new URL(d.jwksUri).protocol !== 'https:')) {
     metadataFinding(d, 'jwks_uri', 'must be an https URL', 'RFC 7591 §2');
+  } else if (d.jwksUri !== undefined) {
+    await checkFetchable(d, d.jwksUri);
   }
   if (d.authMethod === 'private_key_jwt' && d.jwks === undefined && d.jwksUri === undefined) {
     metadataFinding(

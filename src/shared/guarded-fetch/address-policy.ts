@@ -25,7 +25,7 @@ const PRIVATE: readonly Subnet[] = [
   ['fc00::', 7], // RFC 4193 unique local (fd00:ec2::254 is the AWS IPv6 metadata service)
   ['fe80::', 10], // RFC 4291 link-local
 ];
-// Never a federation server: unspecified, "this network", multicast, broadcast/reserved, documentation, benchmarking.
+// Never a partner's server: unspecified, "this network", multicast, broadcast/reserved, documentation, benchmarking.
 const RESERVED: readonly Subnet[] = [
   ['0.0.0.0', 8],
   ['192.0.0.0', 24],
@@ -111,5 +111,13 @@ export function assertAddressAllowed(address: string, policy: AddressPolicy, hos
   }
   if (cls === 'reserved') {
     throw new FetchError('reserved_address_refused', `${host} resolves to a reserved address`);
+  }
+}
+
+/** RFC 6761 §6.3: `localhost` and every name under it are loopback, whatever a resolver answers for them. */
+export function assertHostNameAllowed(hostname: string, policy: AddressPolicy): void {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  if ((name === 'localhost' || name.endsWith('.localhost')) && !policy.allowLoopback) {
+    throw new FetchError('loopback_refused', `${hostname} is a loopback name`);
   }
 }

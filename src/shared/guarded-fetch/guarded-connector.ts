@@ -17,7 +17,8 @@ export interface GuardedConnectorOptions extends AddressPolicy {
   resolveHost: ResolveHost;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
+/** Rejects with `connect_timeout` when `promise` takes longer than `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, host: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new FetchError('connect_timeout', `resolving ${host} timed out`)), ms);

@@ -1,4 +1,4 @@
-/** Why a federation HTTP request was refused or failed; stable codes, messages name the URL but no content. */
+/** Why an outbound request to a partner was refused or failed; stable codes, messages name the URL but no content. */
 export const FETCH_ERROR_CODES = [
   'invalid_url',
   'https_required',
@@ -21,7 +21,7 @@ export type FetchErrorCode = (typeof FETCH_ERROR_CODES)[number];
 export interface FetchErrorDetails {
   /** HTTP status of the response, when there was one. */
   status?: number;
-  /** The `error` member of an OpenID Federation error response body (§8.9), when the body was one. */
+  /** The `error` member of a JSON error response body (OpenID Federation §8.9, RFC 6749 §5.2), if any. */
   errorCode?: string;
   cause?: unknown;
 }

@@ -110,6 +110,50 @@ export async function createFixture(): Promise<Fixture> {
       crlUrl: 'https://localhost:8443/pki/issuing-ca.crl',
     });
 
+    // The gateway refuses platform-chained certificates it has no record of (certificate_unknown).
+    const records = await openStorage({ url: dbPath });
+    try {
+      await records.transaction(async (tx) => {
+        const caId = randomUUID();
+        await tx.db
+          .insertInto('certificate_authorities')
+          .values({
+            id: caId,
+            kind: 'issuing',
+            subject: issuing.subject,
+            serial: issuing.serialHex,
+            cert_pem: issuing.certPem,
+            key_pem: null,
+            not_before: caNow.toISOString(),
+            not_after: new Date(now.getTime() + 365 * DAY).toISOString(),
+            created_at: now.toISOString(),
+          })
+          .execute();
+        await tx.db
+          .insertInto('certificates')
+          .values({
+            serial: clientCert.serialHex,
+            client_id: ids.clientId,
+            org_id: ids.orgId,
+            issuer_ca_id: caId,
+            subject: clientCert.subject,
+            issuer: clientCert.issuer,
+            x5t_s256: clientCert.x5tS256,
+            key_description: 'EC P-256',
+            cert_pem: clientCert.certPem,
+            not_before: clientCert.notBefore.toISOString(),
+            not_after: clientCert.notAfter.toISOString(),
+            status: 'active',
+            revoked_at: null,
+            revocation_reason: null,
+            created_at: now.toISOString(),
+          })
+          .execute();
+      });
+    } finally {
+      await records.close();
+    }
+
     const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const kid = 'bench-1';
     const jwks = { keys: [{ ...(await exportJWK(signing.publicKey)), kid, alg: 'ES256', use: 'sig' }] };

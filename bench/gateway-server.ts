@@ -10,6 +10,8 @@ import { Pool } from 'undici';
 // RFC 9110 §7.6.1 hop-by-hop fields are not forwarded by any proxy, bare or not: the gateway's own list.
 import { createGateway, createLivenessState, HOP_BY_HOP } from '../src/gateway/index.ts';
 import { createLogger } from '../src/platform/logger.ts';
+import { createHttpsListener } from '../src/shared/create-https-listener.ts';
+import { DEFAULT_LISTENER_LIMITS } from '../src/shared/listener-limits.ts';
 import { openStorage } from '../src/storage/index.ts';
 import type { ServerMaterial } from './gateway-fixture.ts';
 import {
@@ -55,12 +57,15 @@ async function startUpstream(): Promise<{ url: string; close(): void }> {
   return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
-/** The gateway's TLS listener settings, verbatim: requestCert, no handshake rejection, TLS ≥ 1.2, HTTP/1.1. */
+/**
+ * The gateway's TLS listener settings, verbatim: requestCert, no handshake rejection, TLS ≥ 1.2, HTTP/1.1, the
+ * default connection limits.
+ */
 function tlsServer(
   material: ServerMaterial,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Server {
-  const server = createHttpsServer(
+  const server = createHttpsListener(
     {
       cert: material.serverCert,
       key: material.serverKey,
@@ -71,10 +76,9 @@ function tlsServer(
       ALPNProtocols: ['http/1.1'],
     },
     handler,
+    { name: 'baseline', limits: DEFAULT_LISTENER_LIMITS, logger: pino({ level: 'silent' }) },
   );
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 120_000;
   server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   return server;
 }

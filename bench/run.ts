@@ -12,6 +12,11 @@ const COMMANDS: Record<
       'trust chain resolution (cold, warm, validateChain) vs its signatures alone: ops/s, p50/p99, CPU per op',
     load: () => import('./federation.ts'),
   },
+  'connection-flood': {
+    summary:
+      "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",
+    load: () => import('./connection-flood.ts'),
+  },
 };
 
 function help(json: boolean): string {

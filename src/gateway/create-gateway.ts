@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
+import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { redactPath } from '../shared/redact-url.ts';
 import {
   type AcceptedCertificate,
@@ -207,7 +207,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  const server = createServer(
+  const server = createHttpsListener(
     {
       cert: options.tls.cert,
       key: options.tls.key,
@@ -226,11 +226,10 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
         res.destroy();
       });
     },
+    { name: 'gateway', limits: options.limits, logger },
   );
   // The server's SecureContext is built once here; resumed sessions skip the certificate exchange's cost.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 120_000;
   // TLS 1.2 renegotiation could swap the client certificate under the per-connection thumbprint cache.
   server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
   server.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'gateway TLS handshake failed'));

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
+import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
 import type { LivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 
@@ -54,6 +55,12 @@ export interface GatewayOptions {
   upstreamConnections?: number;
   /** realm of the WWW-Authenticate challenge (default "accredit"). */
   realm?: string;
+  /**
+   * Connection limits of the listener; each one missing takes its default (DEFAULT_LISTENER_LIMITS: 10 s
+   * handshake, 10 s to the first request, 1024 connections, 64 per source address, 20 s headers, 120 s
+   * request, 256 descriptors kept free of connections).
+   */
+  limits?: Partial<ListenerLimits>;
 }
 
 export interface UpstreamTls {
@@ -80,11 +87,12 @@ const ASYMMETRIC = new Set([
 ]);
 
 export interface ResolvedGatewayOptions
-  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret' | 'upstreamTls'>> {
+  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret' | 'upstreamTls' | 'limits'>> {
   jwksCa: string | undefined;
   upstreamSecret: string | undefined;
   upstreamTls: UpstreamTls | undefined;
   tls: GatewayOptions['tls'];
+  limits: ListenerLimits;
 }
 
 function fail(key: string, message: string): never {
@@ -160,5 +168,6 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     upstreamTimeoutMs: intIn('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 100, 600_000),
     upstreamConnections: intIn('upstreamConnections', options.upstreamConnections ?? 64, 1, 4096),
     realm: options.realm ?? 'accredit',
+    limits: resolveListenerLimits(options.limits, (key, message) => fail(`limits.${key}`, message)),
   };
 }

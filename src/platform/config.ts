@@ -1,13 +1,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { validateEntityId } from '../federation/index.ts';
+import {
+  LISTENER_LIMIT_RANGES,
+  type ListenerLimits,
+  resolveListenerLimits,
+} from '../shared/listener-limits.ts';
 
 export interface PlatformConfig {
   dataDir: string;
   database: { url: string; schema: string | undefined };
   host: string;
   hostnames: string[];
-  listeners: { public: { port: number }; mtls: { port: number }; gateway: { port: number } };
+  listeners: {
+    public: { port: number };
+    mtls: { port: number };
+    gateway: { port: number };
+    /** Connection limits every listener applies (handshake and first-request timeouts, caps). */
+    limits: ListenerLimits;
+  };
   /** External base URL of the public listener; also the authorization server's issuer identifier. */
   publicUrl: string;
   /** External base URL of the mTLS listener (RFC 8705 §5 mtls_endpoint_aliases). */
@@ -148,6 +159,11 @@ const trustAnchor = (raw: unknown, key: string) => {
   return jwksFile === undefined ? { entityId } : { entityId, jwksFile };
 };
 
+const limit = (key: keyof ListenerLimits) => {
+  const { min, max } = LISTENER_LIMIT_RANGES[key];
+  return { parse: int(min, max), default: LISTENER_LIMIT_RANGES[key].default };
+};
+
 const oneOf =
   (values: readonly string[]): Parser =>
   (raw, key) => {
@@ -210,6 +226,48 @@ export const CONFIG_KEYS = [
     parse: int(0, 65535),
     default: 9443,
     doc: 'gateway listener (client certificate required)',
+  },
+  {
+    path: 'listeners.limits.handshakeTimeoutMs',
+    env: 'ACCREDIT_LISTENER_HANDSHAKE_TIMEOUT_MS',
+    ...limit('handshakeTimeoutMs'),
+    doc: 'every listener: time from TCP accept to the end of the TLS handshake',
+  },
+  {
+    path: 'listeners.limits.firstRequestTimeoutMs',
+    env: 'ACCREDIT_LISTENER_FIRST_REQUEST_TIMEOUT_MS',
+    ...limit('firstRequestTimeoutMs'),
+    doc: 'every listener: time from the TLS handshake to the headers of the first request',
+  },
+  {
+    path: 'listeners.limits.maxConnections',
+    env: 'ACCREDIT_LISTENER_MAX_CONNECTIONS',
+    ...limit('maxConnections'),
+    doc: 'open connections per listener; more are closed at accept',
+  },
+  {
+    path: 'listeners.limits.maxConnectionsPerAddress',
+    env: 'ACCREDIT_LISTENER_MAX_CONNECTIONS_PER_ADDRESS',
+    ...limit('maxConnectionsPerAddress'),
+    doc: 'open connections per listener and source address (IPv4 address, IPv6 /64); 0: no cap',
+  },
+  {
+    path: 'listeners.limits.headersTimeoutMs',
+    env: 'ACCREDIT_LISTENER_HEADERS_TIMEOUT_MS',
+    ...limit('headersTimeoutMs'),
+    doc: 'every listener: time to receive the headers of a request',
+  },
+  {
+    path: 'listeners.limits.requestTimeoutMs',
+    env: 'ACCREDIT_LISTENER_REQUEST_TIMEOUT_MS',
+    ...limit('requestTimeoutMs'),
+    doc: 'every listener: time to receive a whole request',
+  },
+  {
+    path: 'listeners.limits.reservedFileDescriptors',
+    env: 'ACCREDIT_LISTENER_RESERVED_FILE_DESCRIPTORS',
+    ...limit('reservedFileDescriptors'),
+    doc: 'descriptors kept free of connections: all listeners together accept at most the open-files limit minus this',
   },
   {
     path: 'mtlsUrl',
@@ -470,6 +528,10 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     audience: c.gateway?.audience ?? c.gatewayUrl,
   };
   checkUpstream(c.gateway, sources);
+  c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {
+    const path = `listeners.limits.${key}`;
+    throw new ConfigError(`${sources[path] ?? path}: ${message}`);
+  });
   c.federation = federationConfig(c, sources);
   return c;
 }
@@ -558,7 +620,12 @@ function httpsUrl(value: string, source: string): string {
 export function initialConfigFile(config: PlatformConfig): Record<string, unknown> {
   return {
     hostnames: config.hostnames,
-    listeners: config.listeners,
+    // The limits stay out of the file: a deployment that never set them follows the defaults of each release.
+    listeners: {
+      public: config.listeners.public,
+      mtls: config.listeners.mtls,
+      gateway: config.listeners.gateway,
+    },
     pki: config.pki,
   };
 }

@@ -1,4 +1,4 @@
-import { createServer as createHttpsServerRaw, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
@@ -25,6 +25,7 @@ import { createGateway, createLivenessState } from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
+import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { registerApplicationRoutes } from './admin-api/applications.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
@@ -93,6 +94,8 @@ async function buildPublicServer(
   const app = createHttpsServer({
     tls,
     logger,
+    limits: config.listeners.limits,
+    uncappedAddresses: config.trustedProxies,
     fallback: {
       wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
       handle: as.handle,
@@ -287,9 +290,10 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
 
     // RFC 8705 §5: the mTLS listener asks for a client certificate; who may present which one is decided
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
-    const mtlsServer = createHttpsServerRaw(
+    const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
       as.handle,
+      { name: 'mtls', limits: config.listeners.limits, logger, uncappedAddresses: config.trustedProxies },
     );
     rawServers.push(mtlsServer);
     await new Promise<void>((resolve, reject) => {
@@ -322,6 +326,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // The embedded sample's fresh per-start secret, else the operator's (undefined: the gateway warns).
       upstreamSecret: sample ? sample.gatewaySecret : upstreamAuth.secret,
       upstreamTls: upstreamAuth.tls,
+      limits: config.listeners.limits,
       logger,
       clock,
     });

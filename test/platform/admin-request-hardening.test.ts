@@ -17,6 +17,7 @@ import { capturingLogger, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa } from '../support/ca-fixture.ts';
 import { META, seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 // What is under test is the HTTP layer (logging, body parsing), the same on every engine.
 const target = (await engineTargets()).find((t) => t.name === 'sqlite')!;
@@ -32,6 +33,7 @@ describe('admin API: credentials stay out of the request log; deep JSON is a 400
   let operator: string;
   let orgId: string;
   let lines: string[];
+  const fetcher = testPartnerFetcher();
 
   const call = async (path: string, init: { method?: string; body?: string } = {}) => {
     const r = await undiciFetch(`${baseUrl}${path}`, {
@@ -63,7 +65,7 @@ describe('admin API: credentials stay out of the request log; deep JSON is a 400
     lines = captured.lines;
     app = createHttpsServer({ tls: await serverTlsFrom(ca), logger: captured.logger });
     app.addSchema(problemSchema);
-    const deps = { storage, clock: () => META.now, ca: ca as CertificateAuthority };
+    const deps = { storage, clock: () => META.now, ca: ca as CertificateAuthority, urlGuard: fetcher };
     await app.register(
       async (admin) => {
         registerOperatorAuth(admin, deps);
@@ -82,6 +84,7 @@ describe('admin API: credentials stay out of the request log; deep JSON is a 400
     await app?.close();
     await storage?.close();
     await target.cleanup();
+    await fetcher.close();
   });
 
   test('fail/an operator token in ?access_token= (RFC 6750 §5.3) never reaches the request log', async () => {

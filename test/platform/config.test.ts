@@ -25,7 +25,20 @@ describe('loadConfig', () => {
       database: { url: join(dir, 'accredit.db'), schema: undefined },
       host: '127.0.0.1',
       hostnames: ['localhost'],
-      listeners: { public: { port: 8443 }, mtls: { port: 8444 }, gateway: { port: 9443 } },
+      listeners: {
+        public: { port: 8443 },
+        mtls: { port: 8444 },
+        gateway: { port: 9443 },
+        limits: {
+          handshakeTimeoutMs: 10_000,
+          firstRequestTimeoutMs: 10_000,
+          maxConnections: 1024,
+          maxConnectionsPerAddress: 64,
+          headersTimeoutMs: 20_000,
+          requestTimeoutMs: 120_000,
+          reservedFileDescriptors: 256,
+        },
+      },
       publicUrl: 'https://localhost:8443',
       mtlsUrl: 'https://localhost:8444',
       gatewayUrl: 'https://localhost:9443',
@@ -151,6 +164,25 @@ describe('loadConfig', () => {
     assert.equal(c.publicUrl, 'https://api.bank.example:9443');
   });
 
+  test('ok/listener limits from the file and the environment; 0 lifts the per-address cap', () => {
+    const dir = dataDir({ listeners: { limits: { maxConnections: 4096, headersTimeoutMs: 5000 } } });
+    const c = loadConfig(dir, {
+      ACCREDIT_LISTENER_HANDSHAKE_TIMEOUT_MS: '3000',
+      ACCREDIT_LISTENER_FIRST_REQUEST_TIMEOUT_MS: '4000',
+      ACCREDIT_LISTENER_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      ACCREDIT_LISTENER_REQUEST_TIMEOUT_MS: '60000',
+    });
+    assert.deepEqual(c.listeners.limits, {
+      handshakeTimeoutMs: 3000,
+      firstRequestTimeoutMs: 4000,
+      maxConnections: 4096,
+      maxConnectionsPerAddress: 0,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 60000,
+      reservedFileDescriptors: 256,
+    });
+  });
+
   test('ok/environment overrides the file; an empty variable does not', () => {
     const dir = dataDir({
       listeners: { public: { port: 9443 } },
@@ -226,6 +258,31 @@ describe('loadConfig', () => {
       name: 'fail/port as an empty string in the file',
       file: { listeners: { public: { port: '' } } },
       message: /listeners\.public\.port/,
+    },
+    {
+      name: 'fail/listener handshake timeout of zero in env',
+      env: { ACCREDIT_LISTENER_HANDSHAKE_TIMEOUT_MS: '0' },
+      message: /ACCREDIT_LISTENER_HANDSHAKE_TIMEOUT_MS: expected an integer from 100 to 120000/,
+    },
+    {
+      name: 'fail/listener connection cap of zero in the file',
+      file: { listeners: { limits: { maxConnections: 0 } } },
+      message: /accredit\.json: listeners\.limits\.maxConnections: expected an integer from 1/,
+    },
+    {
+      name: 'fail/negative per-address cap in env',
+      env: { ACCREDIT_LISTENER_MAX_CONNECTIONS_PER_ADDRESS: '-1' },
+      message: /ACCREDIT_LISTENER_MAX_CONNECTIONS_PER_ADDRESS/,
+    },
+    {
+      name: 'fail/first-request timeout as text in env',
+      env: { ACCREDIT_LISTENER_FIRST_REQUEST_TIMEOUT_MS: '10s' },
+      message: /ACCREDIT_LISTENER_FIRST_REQUEST_TIMEOUT_MS/,
+    },
+    {
+      name: 'fail/headers timeout beyond the request timeout',
+      env: { ACCREDIT_LISTENER_HEADERS_TIMEOUT_MS: '30000', ACCREDIT_LISTENER_REQUEST_TIMEOUT_MS: '20000' },
+      message: /ACCREDIT_LISTENER_HEADERS_TIMEOUT_MS: must not exceed requestTimeoutMs \(20000\)/,
     },
     {
       name: 'fail/partnerCertDays of zero',

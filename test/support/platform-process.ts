@@ -118,8 +118,14 @@ export class PlatformProcess {
     return run(process.execPath, [CLI, '--dir', this.dir, ...args], { ...this.env, ...env });
   }
 
-  async start(args: string[] = []): Promise<void> {
-    const child = spawn(process.execPath, [CLI, '--dir', this.dir, 'serve', ...args], {
+  /** Starts `serve`; with `maxOpenFiles`, under that soft and hard RLIMIT_NOFILE (Node raises soft to hard). */
+  async start(args: string[] = [], options: { maxOpenFiles?: number } = {}): Promise<void> {
+    const command = [process.execPath, CLI, '--dir', this.dir, 'serve', ...args];
+    const [file, ...argv] =
+      options.maxOpenFiles === undefined
+        ? command
+        : ['/bin/sh', '-c', `ulimit -n ${options.maxOpenFiles} && exec "$@"`, 'sh', ...command];
+    const child = spawn(file!, argv, {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -141,6 +147,16 @@ export class PlatformProcess {
         reject(new Error(`platform exited with ${code}:\n${this.output}`));
       });
     });
+  }
+
+  /** The process id of the running `serve` (the shell of `maxOpenFiles` execs into it). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Whether `serve` is still running. */
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
   /** SIGTERM and wait; resolves with the exit code. */

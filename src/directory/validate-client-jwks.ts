@@ -37,6 +37,12 @@ export function lintClientJwks(jwks: unknown): JwksFinding[] {
       if (kids.has(jwk.kid)) findings.push({ field: `${field}.kid`, message: 'duplicate kid' });
       kids.add(jwk.kid);
     }
+    for (const member of ['kid', 'use', 'alg', 'x5t', 'x5t#S256'] as const) {
+      if (member in jwk && typeof jwk[member] !== 'string')
+        findings.push({ field: `${field}.${member}`, message: 'must be a string (RFC 7517 §4)' });
+    }
+    if ('key_ops' in jwk && !isStringArray(jwk.key_ops))
+      findings.push({ field: `${field}.key_ops`, message: 'must be an array of strings (RFC 7517 §4.3)' });
     if (jwk.kty === 'oct') return;
     let details: ReturnType<typeof createPublicKey> | undefined;
     try {
@@ -45,6 +51,7 @@ export function lintClientJwks(jwks: unknown): JwksFinding[] {
       findings.push({ field, message: 'not a valid public JWK' });
       return;
     }
+    if ('x5c' in jwk) findings.push(...lintX5c(jwk.x5c, details, `${field}.x5c`));
     const type = details.asymmetricKeyType;
     const d = details.asymmetricKeyDetails ?? {};
     if (type === 'rsa' || type === 'rsa-pss') {
@@ -62,6 +69,34 @@ export function lintClientJwks(jwks: unknown): JwksFinding[] {
     }
   });
   return findings;
+}
+
+const isStringArray = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+// RFC 4648 §4 standard base64 (x5c is not base64url, RFC 7517 §4.7).
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * RFC 7517 §4.7: x5c is a non-empty array of base64 DER certificates, and the key in the first one MUST match
+ * the JWK's own public key.
+ */
+function lintX5c(x5c: unknown, key: ReturnType<typeof createPublicKey>, field: string): JwksFinding[] {
+  if (!isStringArray(x5c) || x5c.length === 0 || x5c.length > 10) {
+    return [{ field, message: 'must be an array of 1 to 10 base64 DER certificates (RFC 7517 §4.7)' }];
+  }
+  const certs: X509Certificate[] = [];
+  for (const [i, entry] of x5c.entries()) {
+    try {
+      if (!BASE64.test(entry)) throw new Error('not base64');
+      certs.push(new X509Certificate(Buffer.from(entry, 'base64')));
+    } catch {
+      return [{ field: `${field}[${i}]`, message: 'not a base64 DER X.509 certificate (RFC 7517 §4.7)' }];
+    }
+  }
+  if (!certs[0]?.publicKey.equals(key))
+    return [{ field: `${field}[0]`, message: 'does not certify this JWK’s key (RFC 7517 §4.7)' }];
+  return [];
 }
 
 export function assertClientJwks(jwks: unknown): void {

@@ -14,16 +14,20 @@ export {
 } from './endpoint-urls.ts';
 export { buildEntityConfiguration } from './entity-configuration.ts';
 export {
-  FederationKeyStore,
-  type FederationKeyView,
+  type FederationKeyStore,
   type HistoricalKey,
   KEY_REVOCATION_REASONS,
   type KeyRevocationReason,
+} from './federation-key-store.ts';
+export {
+  DatabaseFederationKeyStore,
+  type FederationKeyView,
   listFederationKeys,
   revokeFederationKey,
   rotateFederationKey,
 } from './federation-keys.ts';
 export { subordinateStatementClaims } from './fetch.ts';
+export { MemoryFederationKeyStore } from './memory-federation-key-store.ts';
 export { registerFederationEndpoints, sendFederationError, toFederationError } from './register-endpoints.ts';
 export { parseResolveRequest, type ResolveRequest, resolveResponseClaims } from './resolve.ts';
 export {

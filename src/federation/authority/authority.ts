@@ -5,7 +5,7 @@ import type { TrustChainResolver } from '../types.ts';
 import { type FederationEndpoint, federationEndpointUrls } from './endpoint-urls.ts';
 import type { FederationKeyStore } from './federation-key-store.ts';
 import { DatabaseFederationKeyStore } from './federation-keys.ts';
-import type { TrustMarkTypeConfig } from './trust-marks.ts';
+import type { TrustMarkTypeConfig } from './trust-mark-store.ts';
 
 export interface FederationAuthorityOptions {
   db: Kysely<Database>;

@@ -23,7 +23,7 @@ import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
-import { createJwtTokenManagement } from './jwt-token-management.ts';
+import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 
@@ -390,7 +390,7 @@ export async function createAuthorizationServer(
   // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).
   if (automatic) provider.use(automatic.middleware);
   provider.use(
-    createJwtTokenManagement({
+    createIntrospectAndRevokeJwt({
       storage,
       clock,
       issuer,

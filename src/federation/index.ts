@@ -68,6 +68,7 @@ export {
   type FederationErrorCode,
   federationErrorBody,
 } from './federation-error.ts';
+export { createFederationSigner, type FederationSigner } from './federation-signer.ts';
 export {
   type AddressClass,
   type AddressPolicy,
@@ -95,7 +96,6 @@ export {
   type Operator,
   type ParameterPolicy,
 } from './metadata-policy/index.ts';
-export { createFederationSigner, type FederationSigner } from './signer.ts';
 export {
   CHAIN_FINDING_CODES,
   type ChainFindingCode,

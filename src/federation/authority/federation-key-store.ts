@@ -1,5 +1,5 @@
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { FederationSigner } from '../signer.ts';
+import type { FederationSigner } from '../federation-signer.ts';
 
 /** §8.7.3: reasons a Federation Entity Key was revoked. */
 export const KEY_REVOCATION_REASONS = ['unspecified', 'compromised', 'superseded'] as const;

@@ -11,7 +11,7 @@ import {
 } from '../../pki/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
 import { type Database, lockJournal, type Tx } from '../../storage/index.ts';
-import { createFederationSigner, type FederationSigner } from '../signer.ts';
+import { createFederationSigner, type FederationSigner } from '../federation-signer.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
 import {
   federationKeyExpiry,

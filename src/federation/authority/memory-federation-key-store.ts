@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, type JSONWebKeySet, type JWK } from 'jose';
 import { generateKeyPair, KEY_ALGORITHMS, type KeyAlgorithm } from '../../pki/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
-import { createFederationSigner, type FederationSigner } from '../signer.ts';
+import { createFederationSigner, type FederationSigner } from '../federation-signer.ts';
 import {
   type FederationKeyRecord,
   historicalKeyEntry,

@@ -6,6 +6,7 @@ import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/inde
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
+import { loadAccessTokenKeys } from './access-token-keys.ts';
 import {
   type AutomaticRegistration,
   createAutomaticRegistration,
@@ -18,12 +19,12 @@ import {
   type PresentedCertificate,
 } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
+import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
-import { createJwtTokenManagement } from './jwt-token-management.ts';
+import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
-import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 
 export interface AuthorizationServerOptions {
@@ -389,7 +390,7 @@ export async function createAuthorizationServer(
   // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).
   if (automatic) provider.use(automatic.middleware);
   provider.use(
-    createJwtTokenManagement({
+    createIntrospectAndRevokeJwt({
       storage,
       clock,
       issuer,

@@ -3,12 +3,13 @@ export {
   addSubordinate,
   buildEntityConfiguration,
   createFederationAuthority,
+  DatabaseFederationKeyStore,
   entityConfigurationUrl,
   FEDERATION_ENDPOINT_PATHS,
   type FederationAuthority,
   type FederationAuthorityOptions,
   type FederationEndpoint,
-  FederationKeyStore,
+  type FederationKeyStore,
   type FederationKeyView,
   federationEndpointUrls,
   findServedSubordinate,
@@ -23,6 +24,7 @@ export {
   listFederationKeys,
   listSubordinates,
   listTrustMarks,
+  MemoryFederationKeyStore,
   registerFederationEndpoints,
   removeSubordinate,
   revokeFederationKey,
@@ -66,6 +68,7 @@ export {
   type FederationErrorCode,
   federationErrorBody,
 } from './federation-error.ts';
+export { createFederationSigner, type FederationSigner } from './federation-signer.ts';
 export {
   type AddressClass,
   type AddressPolicy,
@@ -93,7 +96,6 @@ export {
   type Operator,
   type ParameterPolicy,
 } from './metadata-policy/index.ts';
-export { createFederationSigner, type FederationSigner } from './signer.ts';
 export {
   CHAIN_FINDING_CODES,
   type ChainFindingCode,

@@ -3,13 +3,14 @@ import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
-import { type CaMaterial, issueServerCertificate, type ServerCertificate } from './ca.ts';
+import type { CaMaterial } from './ca-certificates.ts';
 import { buildCrl } from './crl.ts';
 import { validateCsr } from './csr.ts';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
 import { buildPartnerCertificate } from './partner-certificate.ts';
 import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import { randomSerialHex } from './serial.ts';
+import { issueServerCertificate, type ServerCertificate } from './server-certificate.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;

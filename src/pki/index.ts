@@ -4,10 +4,7 @@ export {
   type CreateRootCaOptions,
   createIssuingCa,
   createRootCa,
-  type IssueServerCertificateOptions,
-  issueServerCertificate,
-  type ServerCertificate,
-} from './ca.ts';
+} from './ca-certificates.ts';
 export {
   type CaSettings,
   CertificateAuthority,
@@ -41,4 +38,9 @@ export {
 } from './revocation-reasons.ts';
 export { formatRfc4514 } from './rfc4514.ts';
 export { randomSerialHex } from './serial.ts';
+export {
+  type IssueServerCertificateOptions,
+  issueServerCertificate,
+  type ServerCertificate,
+} from './server-certificate.ts';
 export { x5tS256 } from './thumbprint.ts';

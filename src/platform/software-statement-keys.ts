@@ -28,6 +28,10 @@ export function createSoftwareStatementSigner(
   };
 }
 
+/**
+ * The directory's software-statement keys as issuance and the JWKS endpoint use them. Every implementation passes
+ * `test/platform/contracts/software-statement-keys.contract.ts`.
+ */
 export interface SoftwareStatementKeys {
   /** The newest active software-statement key; statements are signed with it and nothing else. */
   signer(): Promise<SoftwareStatementSigner>;

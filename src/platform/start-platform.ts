@@ -15,8 +15,8 @@ import {
 import { directoryIssuer, listCatalog } from '../directory/index.ts';
 import {
   createFederationAuthority,
+  DatabaseFederationKeyStore,
   type FederationAuthority,
-  FederationKeyStore,
   isFederationPath,
   registerFederationEndpoints,
   type TrustChainResolver,
@@ -189,7 +189,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
 
     await storage.feed.start();
     const fed = config.federation;
-    const ownKeys = new FederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
+    const ownKeys = new DatabaseFederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
     // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
     const fetcher = createPartnerFetcher(fed.fetch, ca.chainPem);
     closers.push(() => fetcher.close());

@@ -810,7 +810,7 @@ for (const target of targets) {
     }
 
     // A retired key still verifies what it signed within softwareStatementMaxAgeSeconds (+ skew) of its
-    // retirement, as statements are only that young; a revoked one never does (software-statement-keys.ts).
+    // retirement, as statements are only that young; a revoked one never does (statement-verification-keys.ts).
     test('ok/a statement signed by a key retired within softwareStatementMaxAgeSeconds still registers', async () => {
       const { jwt } = await mint({}, await otherStatementKey({ retiredAgo: 30 }));
       const r = await call('POST', '/register', { software_statement: jwt });

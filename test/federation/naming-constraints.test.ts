@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createMemoryTrustChainCache } from '../../src/federation/trust-chain/index.ts';
 import {
   checkNamingConstraints,
   matchesNameConstraint,
@@ -34,30 +33,5 @@ describe('naming constraints (§6.2.2, RFC 5280 §4.2.1.10)', () => {
 
   it('ok/no permitted list permits everything not excluded', () => {
     assert.equal(checkNamingConstraints('https://any.example.net', { excluded: ['.example.com'] }), 'ok');
-  });
-});
-
-describe('createMemoryTrustChainCache', () => {
-  it('ok/an entry lives until its expiry, by the caller’s clock', () => {
-    const cache = createMemoryTrustChainCache();
-    cache.set('a', 1, 100);
-    assert.equal(cache.get('a', 99), 1);
-    assert.equal(cache.get('a', 100), undefined);
-    assert.equal(cache.get('a', 50), undefined, 'an expired entry is gone');
-  });
-
-  it('ok/the oldest entry goes when full', () => {
-    const cache = createMemoryTrustChainCache({ maxEntries: 2 });
-    cache.set('a', 1, 100);
-    cache.set('b', 2, 100);
-    cache.set('c', 3, 100);
-    assert.equal(cache.get('a', 0), undefined);
-    assert.equal(cache.get('c', 0), 3);
-    cache.delete('c');
-    assert.equal(cache.get('c', 0), undefined);
-  });
-
-  it('fail/maxEntries must be positive', () => {
-    assert.throws(() => createMemoryTrustChainCache({ maxEntries: 0 }), /maxEntries/);
   });
 });

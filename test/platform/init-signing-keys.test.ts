@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadStatementKeys } from '../../src/authorization-server/dynamic-registration/software-statement-keys.ts';
+import { loadStatementKeys } from '../../src/authorization-server/dynamic-registration/statement-verification-keys.ts';
 import { verifySoftwareStatement } from '../../src/authorization-server/dynamic-registration/verify-software-statement.ts';
 import { directoryIssuer } from '../../src/directory/index.ts';
 import { KEY_ALGORITHMS } from '../../src/pki/index.ts';

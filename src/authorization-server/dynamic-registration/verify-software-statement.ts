@@ -2,7 +2,7 @@ import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/index.ts';
 import { invalidStatement } from './registration-error.ts';
-import { loadStatementKeys, STATEMENT_ALGORITHMS } from './software-statement-keys.ts';
+import { loadStatementKeys, STATEMENT_ALGORITHMS } from './statement-verification-keys.ts';
 
 /** The claims of a Software Statement Assertion the directory issued, as this server relies on them. */
 export interface SoftwareStatement {

@@ -47,7 +47,7 @@ export interface FederationRegistration {
   created: boolean;
 }
 
-const refused = (message: string, details?: Record<string, unknown>) =>
+const invalidTrustChain = (message: string, details?: Record<string, unknown>) =>
   new FederationError('invalid_trust_chain', 403, message, details);
 
 const NO_ROLES_MESSAGE = 'the client carries no valid Trust Mark of a type this platform grants roles for';
@@ -176,12 +176,13 @@ export async function registerFederationClient(
   await checkFetchable(client, input.urlGuard);
   const via = viaSubordinate(entity.statements, input.platformEntityId);
   if (!via) {
-    throw refused(
+    throw invalidTrustChain(
       'the trust chain does not pass through a subordinate of this platform: no organisation answers for the client',
     );
   }
   const authorityHint = entity.statements[1]?.iss;
-  if (!authorityHint) throw refused('the trust chain has no Subordinate Statement about the client');
+  if (!authorityHint)
+    throw invalidTrustChain('the trust chain has no Subordinate Statement about the client');
   try {
     return await storage.transaction(async (tx) => {
       const subordinate = await tx.db
@@ -199,14 +200,14 @@ export async function registerFederationClient(
       // today: a supplied or cached statement from before an operator changed them vouches for nothing.
       const stated = entity.statements.find((st) => st.iss === input.platformEntityId && st.sub === via);
       if (subordinate && (!stated || keySetKey(stated.jwks) !== keySetKey(JSON.parse(subordinate.jwks)))) {
-        refusedThrow(
+        throwInvalidTrustChain(
           `the chain's statement about ${via} does not carry the keys this platform holds for it now`,
         );
       }
       if (subordinate?.status !== 'active')
-        refusedThrow(`subordinate ${via} is not registered with this platform`);
+        throwInvalidTrustChain(`subordinate ${via} is not registered with this platform`);
       if (subordinate!.org_status !== 'active')
-        refusedThrow(`the organisation of ${via} is ${subordinate!.org_status}`);
+        throwInvalidTrustChain(`the organisation of ${via} is ${subordinate!.org_status}`);
       const orgId = subordinate!.org_id;
       const { roles, markTypes, marksExpireAt } = await rolesFor(
         tx,
@@ -218,7 +219,9 @@ export async function registerFederationClient(
       // §12.3: no longer than its chain, nor than the Trust Marks its roles come from.
       const expiresAt = Math.min(entity.expiresAt, marksExpireAt ?? entity.expiresAt);
       if (roles.length === 0) {
-        refusedThrow(NO_ROLES_MESSAGE, { trust_marks: entity.trustMarks.map((m) => m.trust_mark_type) });
+        throwInvalidTrustChain(NO_ROLES_MESSAGE, {
+          trust_marks: entity.trustMarks.map((m) => m.trust_mark_type),
+        });
       }
       const existing = await tx.db
         .selectFrom('applications')
@@ -316,8 +319,8 @@ export async function registerFederationClient(
   }
 }
 
-function refusedThrow(message: string, details?: Record<string, unknown>): never {
-  throw refused(message, details);
+function throwInvalidTrustChain(message: string, details?: Record<string, unknown>): never {
+  throw invalidTrustChain(message, details);
 }
 
 /** Ends a federation registration: the client is deregistered at once everywhere, with the reason audited. */

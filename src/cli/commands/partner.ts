@@ -131,7 +131,7 @@ export function registerPartnerCommands(program: Command): void {
           try {
             // The liveness probe needs only the certificate; an explicit Authorization header is the caller's.
             const needsToken = url.pathname !== '/health' && headers.authorization === undefined;
-            const cache = new p.TokenCache(opts.key);
+            const cache = new p.SavedAccessTokens(opts.key);
             const send = async (fresh: boolean) => {
               if (!needsToken)
                 return {

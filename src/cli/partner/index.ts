@@ -12,4 +12,4 @@ export { resolveCa, resolveGateway, resolveIssuer } from './endpoints.ts';
 export { createMtlsAgent } from './mtls-agent.ts';
 export { clientIdFor, obtainToken } from './obtain-token.ts';
 export { requestToken, type TokenResponse } from './request-token.ts';
-export { TokenCache } from './token-cache.ts';
+export { SavedAccessTokens } from './saved-access-tokens.ts';

@@ -2,7 +2,7 @@ import type { Agent } from 'undici';
 import { CliError } from '../cli-error.ts';
 import type { PartnerCredentials } from './credentials.ts';
 import { requestToken, type TokenResponse } from './request-token.ts';
-import type { TokenCache } from './token-cache.ts';
+import type { SavedAccessTokens } from './saved-access-tokens.ts';
 
 export interface ObtainTokenOptions {
   credentials: PartnerCredentials;
@@ -11,7 +11,7 @@ export interface ObtainTokenOptions {
   scope: string | undefined;
   agent: Agent;
   /** When given, a live cached token is reused and a new one is stored. */
-  cache?: TokenCache;
+  cache?: SavedAccessTokens;
   now?: () => number;
 }
 

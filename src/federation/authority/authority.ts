@@ -3,13 +3,16 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../../storage/index.ts';
 import type { TrustChainResolver } from '../types.ts';
 import { type FederationEndpoint, federationEndpointUrls } from './endpoint-urls.ts';
-import { FederationKeyStore } from './federation-keys.ts';
-import type { TrustMarkTypeConfig } from './trust-marks.ts';
+import type { FederationKeyStore } from './federation-key-store.ts';
+import { DatabaseFederationKeyStore } from './federation-keys.ts';
+import type { TrustMarkTypeConfig } from './trust-mark-store.ts';
 
 export interface FederationAuthorityOptions {
   db: Kysely<Database>;
   /** Key-encryption key the federation signing keys are stored under. */
   kek: string;
+  /** Where the federation signing keys live; default the `signing_keys` table under `kek`. */
+  keys?: FederationKeyStore | undefined;
   clock: Clock;
   /** The platform's Entity Identifier (default in config: publicUrl). */
   entityId: string;
@@ -65,7 +68,9 @@ export function createFederationAuthority(options: FederationAuthorityOptions): 
     resolver: options.resolver,
     allowHttpLoopback: options.allowHttpLoopback === true,
     additionalMetadata: options.additionalMetadata ?? {},
-    keys: new FederationKeyStore(options.db, options.kek, options.statementLifetimeSeconds),
+    keys:
+      options.keys ??
+      new DatabaseFederationKeyStore(options.db, options.kek, options.statementLifetimeSeconds),
     urls: federationEndpointUrls(options.entityId),
     endpoints,
   };

@@ -11,15 +11,22 @@ import {
 } from '../../pki/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
 import { type Database, lockJournal, type Tx } from '../../storage/index.ts';
-import { createFederationSigner, type FederationSigner } from '../signer.ts';
+import { createFederationSigner, type FederationSigner } from '../federation-signer.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
+import {
+  federationKeyExpiry,
+  historicalKeyEntry,
+  isFederationKeyPublished,
+} from './federation-key-lifetime.ts';
+import {
+  type FederationKeyStore,
+  type HistoricalKey,
+  KEY_REVOCATION_REASONS,
+  type KeyRevocationReason,
+} from './federation-key-store.ts';
 
 type KeyRow = Database['signing_keys'];
 type AnyDb = Kysely<Database> | Tx['db'];
-
-/** §8.7.3: reasons a Federation Entity Key was revoked. */
-export const KEY_REVOCATION_REASONS = ['unspecified', 'compromised', 'superseded'] as const;
-export type KeyRevocationReason = (typeof KEY_REVOCATION_REASONS)[number];
 
 export interface FederationKeyView {
   kid: string;
@@ -36,8 +43,6 @@ export interface FederationKeyView {
   public_jwk: JWK;
 }
 
-const seconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
-
 async function federationKeyRows(db: AnyDb): Promise<KeyRow[]> {
   return db
     .selectFrom('signing_keys')
@@ -48,27 +53,8 @@ async function federationKeyRows(db: AnyDb): Promise<KeyRow[]> {
     .execute() as Promise<KeyRow[]>;
 }
 
-/**
- * A retired key stays valid for one statement lifetime after retirement, the longest any statement it signed
- * can live; a revoked key stops at revocation (§8.7.2 `exp`: after it the key MUST NOT be considered valid).
- */
-function keyExpiry(row: KeyRow, lifetimeSeconds: number): number | undefined {
-  if (row.status === 'active') return undefined;
-  const retired = row.retired_at ? seconds(row.retired_at) + lifetimeSeconds : undefined;
-  const revoked = row.revoked_at ? seconds(row.revoked_at) : undefined;
-  const candidates = [retired, revoked].filter((v): v is number => v !== undefined);
-  return candidates.length > 0 ? Math.min(...candidates) : seconds(row.created_at);
-}
-
-function isPublished(row: KeyRow, now: Date, lifetimeSeconds: number): boolean {
-  if (row.status === 'active') return true;
-  if (row.status !== 'retired') return false;
-  const exp = keyExpiry(row, lifetimeSeconds);
-  return exp !== undefined && exp > Math.floor(now.getTime() / 1000);
-}
-
 function view(row: KeyRow, now: Date, lifetimeSeconds: number): FederationKeyView {
-  const exp = keyExpiry(row, lifetimeSeconds);
+  const exp = federationKeyExpiry(row, lifetimeSeconds);
   return {
     kid: row.kid,
     alg: row.alg,
@@ -77,7 +63,7 @@ function view(row: KeyRow, now: Date, lifetimeSeconds: number): FederationKeyVie
     retired_at: row.retired_at ?? null,
     revoked_at: row.revoked_at ?? null,
     revocation_reason: row.revocation_reason ?? null,
-    published: isPublished(row, now, lifetimeSeconds),
+    published: isFederationKeyPublished(row, now, lifetimeSeconds),
     expires_at: exp === undefined ? null : new Date(exp * 1000).toISOString(),
     public_jwk: JSON.parse(row.public_jwk) as JWK,
   };
@@ -91,19 +77,11 @@ export async function listFederationKeys(
   return (await federationKeyRows(db)).map((r) => view(r, now, statementLifetimeSeconds));
 }
 
-/** A historical key entry (§8.7.2): the public JWK with iat, exp and, when revoked, revoked {revoked_at, reason}. */
-export interface HistoricalKey extends JWK {
-  iat: number;
-  exp: number;
-  revoked?: { revoked_at: number; reason?: string };
-}
-
 /**
- * The platform's Federation Entity Keys: the one that signs, the ones the Entity Configuration publishes and the
- * historical ones. Rows are read on every call (rotation by another process is seen at once); decrypted private
- * keys are cached by kid.
+ * The federation keys in the `signing_keys` table. Rows are read on every call (rotation by another process is
+ * seen at once); decrypted private keys are cached by kid.
  */
-export class FederationKeyStore {
+export class DatabaseFederationKeyStore implements FederationKeyStore {
   readonly #db: Kysely<Database>;
   readonly #kek: string;
   readonly #lifetimeSeconds: number;
@@ -115,7 +93,6 @@ export class FederationKeyStore {
     this.#lifetimeSeconds = statementLifetimeSeconds;
   }
 
-  /** The newest active key; statements are signed with it and nothing else. */
   async signer(): Promise<FederationSigner> {
     const active = (await federationKeyRows(this.#db)).find((r) => r.status === 'active');
     if (!active) {
@@ -130,38 +107,20 @@ export class FederationKeyStore {
     return signer;
   }
 
-  /** The `jwks` of the Entity Configuration: active keys plus retired ones still inside their overlap. */
   async publishedJwks(now: Date): Promise<JSONWebKeySet> {
     const rows = await federationKeyRows(this.#db);
     return {
       keys: rows
-        .filter((r) => isPublished(r, now, this.#lifetimeSeconds))
+        .filter((r) => isFederationKeyPublished(r, now, this.#lifetimeSeconds))
         .map((r) => JSON.parse(r.public_jwk) as JWK),
     };
   }
 
-  /** Every key that no longer signs, for the historical keys endpoint (§8.7). */
   async historicalKeys(): Promise<HistoricalKey[]> {
     const rows = await federationKeyRows(this.#db);
-    return rows
-      .filter((r) => r.status !== 'active')
-      .map((r) => {
-        const entry: HistoricalKey = {
-          ...(JSON.parse(r.public_jwk) as JWK),
-          iat: seconds(r.created_at),
-          exp: keyExpiry(r, this.#lifetimeSeconds)!,
-        };
-        if (r.revoked_at) {
-          entry.revoked = {
-            revoked_at: seconds(r.revoked_at),
-            ...(r.revocation_reason ? { reason: r.revocation_reason } : {}),
-          };
-        }
-        return entry;
-      });
+    return rows.filter((r) => r.status !== 'active').map((r) => historicalKeyEntry(r, this.#lifetimeSeconds));
   }
 
-  /** Keys a statement of ours may have been signed with and still be trusted: active and retired, never revoked. */
   async verificationJwks(): Promise<JSONWebKeySet> {
     const rows = await federationKeyRows(this.#db);
     return {

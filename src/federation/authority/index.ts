@@ -12,20 +12,29 @@ export {
   federationRoutePrefix,
   isFederationPath,
 } from './endpoint-urls.ts';
-export { buildEntityConfiguration } from './entity-configuration.ts';
+export { buildEntityConfiguration } from './endpoints/entity-configuration.ts';
+export { subordinateStatementClaims } from './endpoints/fetch.ts';
 export {
-  FederationKeyStore,
-  type FederationKeyView,
+  registerFederationEndpoints,
+  sendFederationError,
+  toFederationError,
+} from './endpoints/register-endpoints.ts';
+export { parseResolveRequest, type ResolveRequest, resolveResponseClaims } from './endpoints/resolve.ts';
+export { TRUST_MARK_STATUSES, type TrustMarkStatus } from './endpoints/trust-mark-status.ts';
+export {
+  type FederationKeyStore,
   type HistoricalKey,
   KEY_REVOCATION_REASONS,
   type KeyRevocationReason,
+} from './federation-key-store.ts';
+export {
+  DatabaseFederationKeyStore,
+  type FederationKeyView,
   listFederationKeys,
   revokeFederationKey,
   rotateFederationKey,
 } from './federation-keys.ts';
-export { subordinateStatementClaims } from './fetch.ts';
-export { registerFederationEndpoints, sendFederationError, toFederationError } from './register-endpoints.ts';
-export { parseResolveRequest, type ResolveRequest, resolveResponseClaims } from './resolve.ts';
+export { MemoryFederationKeyStore } from './memory-federation-key-store.ts';
 export {
   addSubordinate,
   findServedSubordinate,
@@ -38,7 +47,6 @@ export {
   type SubordinateView,
   updateSubordinate,
 } from './subordinates.ts';
-export { TRUST_MARK_STATUSES, type TrustMarkStatus } from './trust-mark-status.ts';
 export {
   getTrustMark,
   type IssueTrustMarkInput,
@@ -49,7 +57,7 @@ export {
   type TrustMarkTypeConfig,
   type TrustMarkView,
   trustMarkClaims,
-} from './trust-marks.ts';
+} from './trust-mark-store.ts';
 export {
   type EntityIdOptions,
   validateConstraints,

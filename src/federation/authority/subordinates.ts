@@ -5,7 +5,7 @@ import { AppError, conflict, invalidInput, notFound } from '../../shared/app-err
 import { CHANGE_KINDS, type Database, lockJournal, publishChange, type Tx } from '../../storage/index.ts';
 import type { MetadataPolicy } from '../metadata-policy/index.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
-import { revokeTrustMarksOfSubject } from './trust-marks.ts';
+import { revokeTrustMarksOfSubject } from './trust-mark-store.ts';
 import {
   type EntityIdOptions,
   validateConstraints,

@@ -3,8 +3,8 @@ export { CHAIN_FINDING_CODES, type ChainFindingCode } from './finding.ts';
 export {
   createMemoryTrustChainCache,
   type MemoryTrustChainCacheOptions,
-  type TrustChainCache,
-} from './memory-cache.ts';
+} from './memory-trust-chain-cache.ts';
+export type { TrustChainCache } from './trust-chain-cache.ts';
 export { createTrustChainResolver, type TrustChainResolverOptions } from './trust-chain-resolver.ts';
 export {
   type ChainValidation,

@@ -5,8 +5,8 @@ import type { FederationFetcher } from '../fetch/federation-fetcher.ts';
 import type { ChainFinding } from '../types.ts';
 import { entityConfigurationUrl } from './entity-identifier.ts';
 import { fetchFinding, finding, statementFinding } from './finding.ts';
-import type { TrustChainCache } from './memory-cache.ts';
 import type { VerificationMemo } from './signature-cache.ts';
+import type { TrustChainCache } from './trust-chain-cache.ts';
 
 /** A statement that verified but is not the one asked for (wrong iss or sub). */
 class MismatchError extends Error {

@@ -13,9 +13,10 @@ import type {
 import { collectTrustChains } from './collect-trust-chains.ts';
 import { entityConfigurationUrl, isEntityIdentifier } from './entity-identifier.ts';
 import { finding, statementFinding } from './finding.ts';
-import { createMemoryTrustChainCache, type TrustChainCache } from './memory-cache.ts';
+import { createMemoryTrustChainCache } from './memory-trust-chain-cache.ts';
 import { createVerificationMemo, type VerificationMemo } from './signature-cache.ts';
 import { createStatementSource, type StatementSource } from './statement-source.ts';
+import type { TrustChainCache } from './trust-chain-cache.ts';
 import { type ValidatedChain, validateTrustChain } from './validate-trust-chain.ts';
 import { type IssuerLookup, verifyTrustMarks } from './verify-trust-marks.ts';
 

@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader } from 'jose';
-import { FEDERATION_SIGNING_ALGORITHMS, JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
-import { FederationError } from '../federation-error.ts';
-import { epochSeconds, type FederationAuthority } from './authority.ts';
+import { FEDERATION_SIGNING_ALGORITHMS, JWT_TYPES, MEDIA_TYPES } from '../../constants.ts';
+import { FederationError } from '../../federation-error.ts';
+import { epochSeconds, type FederationAuthority } from '../authority.ts';
+import { trustMarkView } from '../trust-mark-store.ts';
 import { type Params, singleParam } from './request-params.ts';
 import { sendJwt } from './send-jwt.ts';
-import { trustMarkView } from './trust-marks.ts';
 
 /** §8.4.2 status values. */
 export const TRUST_MARK_STATUSES = ['active', 'expired', 'revoked', 'invalid'] as const;

@@ -5,10 +5,10 @@ import type {
   FastifyRequest,
   RouteHandlerMethod,
 } from 'fastify';
-import { ENTITY_CONFIGURATION_PATH } from '../constants.ts';
-import { FederationError, federationErrorBody } from '../federation-error.ts';
-import type { FederationAuthority } from './authority.ts';
-import { FEDERATION_ENDPOINT_PATHS, federationRoutePrefix } from './endpoint-urls.ts';
+import { ENTITY_CONFIGURATION_PATH } from '../../constants.ts';
+import { FederationError, federationErrorBody } from '../../federation-error.ts';
+import type { FederationAuthority } from '../authority.ts';
+import { FEDERATION_ENDPOINT_PATHS, federationRoutePrefix } from '../endpoint-urls.ts';
 import { createEntityConfigurationHandler } from './entity-configuration.ts';
 import { createFetchHandler } from './fetch.ts';
 import { createHistoricalKeysHandler } from './historical-keys.ts';

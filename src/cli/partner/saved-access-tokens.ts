@@ -19,7 +19,7 @@ type CacheFile = { version: 1; tokens: Record<string, CachedToken> };
  * thumbprint and requested scope: a token is only as secret as the key, and useless without it
  * (RFC 8705 §3), but it is still never printed from here.
  */
-export class TokenCache {
+export class SavedAccessTokens {
   readonly file: string;
   readonly #now: () => number;
 
@@ -57,21 +57,21 @@ export class TokenCache {
 
   /** A token for this certificate, scope and issuer with more than MIN_REMAINING_SECONDS left. */
   get(thumbprint: string, scope: string | undefined, issuer: string): CachedToken | undefined {
-    const token = this.#read().tokens[TokenCache.keyOf(thumbprint, scope)];
+    const token = this.#read().tokens[SavedAccessTokens.keyOf(thumbprint, scope)];
     if (!token || token.issuer !== issuer) return undefined;
     return token.expires_at - this.#now() > MIN_REMAINING_SECONDS ? token : undefined;
   }
 
   put(thumbprint: string, scope: string | undefined, token: CachedToken): void {
     const cache = this.#read();
-    cache.tokens[TokenCache.keyOf(thumbprint, scope)] = token;
+    cache.tokens[SavedAccessTokens.keyOf(thumbprint, scope)] = token;
     this.#write(cache);
   }
 
   delete(thumbprint: string, scope: string | undefined): void {
     const cache = this.#read();
-    if (!(TokenCache.keyOf(thumbprint, scope) in cache.tokens)) return;
-    delete cache.tokens[TokenCache.keyOf(thumbprint, scope)];
+    if (!(SavedAccessTokens.keyOf(thumbprint, scope) in cache.tokens)) return;
+    delete cache.tokens[SavedAccessTokens.keyOf(thumbprint, scope)];
     this.#write(cache);
   }
 }

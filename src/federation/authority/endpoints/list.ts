@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FederationAuthority } from './authority.ts';
+import type { FederationAuthority } from '../authority.ts';
+import { servedSubordinates } from '../subordinates.ts';
+import { validTrustMarks } from '../valid-trust-marks-query.ts';
 import { booleanParam, multiParam, type Params, singleParam } from './request-params.ts';
 import { sendJsonArray } from './send-jwt.ts';
-import { servedSubordinates } from './subordinates.ts';
-import { validTrustMarks } from './valid-trust-marks.ts';
 
 /**
  * §8.2: the Immediate Subordinates, filtered by every supported parameter. All four filters of §8.2.1 are

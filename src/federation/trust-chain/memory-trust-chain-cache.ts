@@ -1,12 +1,4 @@
-/**
- * Where the resolver keeps fetched statements and resolved chains until they expire (§10.2, §10.4). Times are
- * seconds since the epoch from the resolver's injected clock; the cache never reads a clock of its own.
- */
-export interface TrustChainCache {
-  get(key: string, nowSeconds: number): unknown;
-  set(key: string, value: unknown, expiresAt: number): void;
-  delete(key: string): void;
-}
+import type { TrustChainCache } from './trust-chain-cache.ts';
 
 export interface MemoryTrustChainCacheOptions {
   /** Entries kept; the least recently stored go first. Default 10 000. */

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ENDPOINT_PARAMETERS, JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
-import type { EntityStatementClaims } from '../entity-statement.ts';
-import { epochSeconds, type FederationAuthority } from './authority.ts';
+import { ENDPOINT_PARAMETERS, JWT_TYPES, MEDIA_TYPES } from '../../constants.ts';
+import type { EntityStatementClaims } from '../../entity-statement.ts';
+import { epochSeconds, type FederationAuthority } from '../authority.ts';
 import { sendJwt } from './send-jwt.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { FederationError } from '../federation-error.ts';
-import { validateEntityId } from './validate-subordinate.ts';
+import { FederationError } from '../../federation-error.ts';
+import { validateEntityId } from '../validate-subordinate.ts';
 
 /** Query or form parameters as Fastify and URLSearchParams give them: a repeated name becomes an array. */
 export type Params = Record<string, string | string[] | undefined>;

@@ -83,8 +83,8 @@ async function isLive(storage: Storage, claims: AccessTokenClaims): Promise<bool
  * JWTs, so this middleware takes over exactly that case — after oidc-provider has authenticated the client —
  * and answers per RFC 7662 and RFC 7009. Everything else stays oidc-provider's.
  */
-export function createJwtTokenManagement(deps: Deps) {
-  return async function jwtTokenManagement(
+export function createIntrospectAndRevokeJwt(deps: Deps) {
+  return async function introspectAndRevokeJwt(
     ctx: KoaContextWithOIDC,
     next: () => Promise<void>,
   ): Promise<void> {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
-import { epochSeconds, type FederationAuthority } from './authority.ts';
+import { JWT_TYPES, MEDIA_TYPES } from '../../constants.ts';
+import { epochSeconds, type FederationAuthority } from '../authority.ts';
 import { sendJwt } from './send-jwt.ts';
 
 /**

@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
-import type { EntityStatementClaims } from '../entity-statement.ts';
-import { FederationError } from '../federation-error.ts';
-import { epochSeconds, type FederationAuthority } from './authority.ts';
+import { JWT_TYPES, MEDIA_TYPES } from '../../constants.ts';
+import type { EntityStatementClaims } from '../../entity-statement.ts';
+import { FederationError } from '../../federation-error.ts';
+import { epochSeconds, type FederationAuthority } from '../authority.ts';
+import { findServedSubordinate, type SubordinateView } from '../subordinates.ts';
 import { entityIdParam, type Params } from './request-params.ts';
 import { sendJwt } from './send-jwt.ts';
-import { findServedSubordinate, type SubordinateView } from './subordinates.ts';
 
 /** The Subordinate Statement about one Immediate Subordinate (§3.1.3, §8.1.2). */
 export function subordinateStatementClaims(

@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
-import { FederationError } from '../federation-error.ts';
-import type { ResolvedEntity, ResolveResult, TrustChainResolver } from '../types.ts';
-import { epochSeconds, type FederationAuthority } from './authority.ts';
+import { JWT_TYPES, MEDIA_TYPES } from '../../constants.ts';
+import { FederationError } from '../../federation-error.ts';
+import type { ResolvedEntity, ResolveResult, TrustChainResolver } from '../../types.ts';
+import { epochSeconds, type FederationAuthority } from '../authority.ts';
+import { validateEntityId } from '../validate-subordinate.ts';
 import { entityIdParam, multiParam, type Params } from './request-params.ts';
 import { sendJwt } from './send-jwt.ts';
-import { validateEntityId } from './validate-subordinate.ts';
 
 /** The parameters of a resolve request (§8.3.1), validated. */
 export interface ResolveRequest {

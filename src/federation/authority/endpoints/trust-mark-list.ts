@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FederationError } from '../federation-error.ts';
-import type { FederationAuthority } from './authority.ts';
+import { FederationError } from '../../federation-error.ts';
+import type { FederationAuthority } from '../authority.ts';
+import { validTrustMarks } from '../valid-trust-marks-query.ts';
 import { entityIdParam, type Params, singleParam } from './request-params.ts';
 import { sendJsonArray } from './send-jwt.ts';
-import { validTrustMarks } from './valid-trust-marks.ts';
 
 /** §8.5: GET ?trust_mark_type=…[&sub=…] → the entities holding a valid Trust Mark of that type. */
 export function createTrustMarkListHandler(authority: FederationAuthority) {

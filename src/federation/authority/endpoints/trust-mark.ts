@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { JWT_TYPES, MEDIA_TYPES } from '../constants.ts';
-import { FederationError } from '../federation-error.ts';
-import type { FederationAuthority } from './authority.ts';
+import { JWT_TYPES, MEDIA_TYPES } from '../../constants.ts';
+import { FederationError } from '../../federation-error.ts';
+import type { FederationAuthority } from '../authority.ts';
+import { trustMarkClaims, trustMarkView } from '../trust-mark-store.ts';
+import { validTrustMarks } from '../valid-trust-marks-query.ts';
 import { entityIdParam, type Params, singleParam } from './request-params.ts';
 import { sendJwt } from './send-jwt.ts';
-import { trustMarkClaims, trustMarkView } from './trust-marks.ts';
-import { validTrustMarks } from './valid-trust-marks.ts';
 
 /**
  * §8.6: GET ?trust_mark_type=…&sub=… → the newest valid Trust Mark of that type issued to sub, signed now with

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { AUTH_METHODS, directoryIssuer } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer, directoryStore } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
@@ -25,6 +25,10 @@ import { createJwtTokenManagement } from './jwt-token-management.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { deriveCookieKeys, loadAccessTokenKeys } from './signing-keys.ts';
 import { StorageAdapter } from './storage-adapter.ts';
+import {
+  type IssuedCertificateState,
+  lookUpIssuedCertificate,
+} from './token-endpoint/look-up-issued-certificate.ts';
 
 export interface AuthorizationServerOptions {
   storage: Storage;
@@ -75,17 +79,8 @@ interface CertState {
    * The platform's record of the presented certificate, when it issued it, with the state of the application
    * it was issued to and of that application's organisation (null: the application no longer exists).
    */
-  issued:
-    | {
-        client_id: string;
-        org_id: string;
-        subject: string;
-        status: string;
-        app_status: string | null;
-        app_org_id: string | null;
-        app_org_status: string | null;
-      }
-    | undefined;
+  /** The platform's record of the presented certificate, when it issued it. */
+  issued: IssuedCertificateState | undefined;
 }
 
 interface BindingClient {
@@ -100,10 +95,7 @@ interface BindingClient {
  * to the client itself, or to the software a dynamic client was registered with (`certificate_apps`), in the
  * client's own organisation, with that application and organisation active (never across organisations).
  */
-function issuedCertificateRefusal(
-  issued: NonNullable<CertState['issued']>,
-  client: BindingClient,
-): string | undefined {
+function issuedCertificateRefusal(issued: IssuedCertificateState, client: BindingClient): string | undefined {
   const own = issued.client_id === client.clientId;
   const software =
     Array.isArray(client.certificate_apps) && client.certificate_apps.includes(issued.client_id);
@@ -135,9 +127,7 @@ export async function createAuthorizationServer(
 ): Promise<AuthorizationServer> {
   const { storage, clock, issuer, audience } = options;
   const keys = await loadAccessTokenKeys(storage.db, options.kek);
-  const catalogScopes = (await storage.db.selectFrom('scopes').select('name').orderBy('name').execute()).map(
-    (s) => s.name,
-  );
+  const catalogScopes = await directoryStore(storage.db).scopeNames();
   const resolveCertificate: CertificateResolver = createCertificateResolver({
     trustedProxies: options.trustedProxies,
     trustedCas: options.trustedCas,
@@ -344,21 +334,7 @@ export async function createAuthorizationServer(
     let issued: CertState['issued'];
     if (presented) {
       // With the state of the application the certificate was issued to (the software, for a dynamic client).
-      issued = await storage.db
-        .selectFrom('certificates')
-        .leftJoin('applications', 'applications.client_id', 'certificates.client_id')
-        .leftJoin('organisations', 'organisations.id', 'applications.org_id')
-        .select([
-          'certificates.client_id',
-          'certificates.org_id',
-          'certificates.subject',
-          'certificates.status',
-          'applications.status as app_status',
-          'applications.org_id as app_org_id',
-          'organisations.status as app_org_status',
-        ])
-        .where('certificates.x5t_s256', '=', presented.x5t)
-        .executeTakeFirst();
+      issued = await lookUpIssuedCertificate(storage.db, presented.x5t);
       if (issued?.status === 'revoked' && ctx.method === 'POST') {
         // A revoked certificate authenticates nothing and binds nothing (RFC 6749 §5.2 invalid_client).
         ctx.status = 401;

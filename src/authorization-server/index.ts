@@ -12,6 +12,7 @@ export {
   issueInitialAccessToken,
   listInitialAccessTokens,
   revokeInitialAccessToken,
+  suspendClientsRegisteredWith,
 } from './dynamic-registration/index.ts';
 export {
   type ExplicitRegistrationOptions,

@@ -52,6 +52,11 @@ export interface IssueSoftwareStatementInput {
   issuer: string;
   signer: SoftwareStatementSigner;
   lifetimeSeconds?: number | undefined;
+  /**
+   * The exact RFC 4514 subject of the newest active certificate the platform issued to the application: the
+   * PKI's answer (its certificates are its own), read in the caller's transaction.
+   */
+  certificateSubject: (clientId: string) => Promise<string | undefined>;
 }
 
 export interface IssuedSoftwareStatement {
@@ -171,20 +176,6 @@ async function loadSoftware(tx: Tx, softwareId: string) {
   return app;
 }
 
-/** The exact RFC 4514 subject of the newest active certificate the platform issued to the application. */
-async function certificateSubject(tx: Tx, clientId: string): Promise<string | undefined> {
-  const cert = await tx.db
-    .selectFrom('certificates')
-    .select('subject')
-    .where('client_id', '=', clientId)
-    .where('status', '=', 'active')
-    .orderBy('created_at', 'desc')
-    .orderBy('serial', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return cert?.subject;
-}
-
 /**
  * Issues a Software Statement Assertion (RFC 7591 §2.3) for a directory application: the roles, keys,
  * redirection URIs and certificate identity a client registered with it may have at most. Recorded as
@@ -211,7 +202,7 @@ export async function issueSoftwareStatement(
 
   let subjectDn: string | undefined;
   if (app.auth_method === 'tls_client_auth') {
-    subjectDn = await certificateSubject(tx, app.client_id);
+    subjectDn = await input.certificateSubject(app.client_id);
     if (subjectDn === undefined) {
       throw new AppError(
         'no_client_certificate',

@@ -12,6 +12,7 @@ export {
   type FederationKeyView,
   federationEndpointUrls,
   findServedSubordinate,
+  findSubordinate,
   getSubordinate,
   getTrustMark,
   type HistoricalKey,

@@ -1,6 +1,7 @@
 import { type KeyObject, randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
+import { directoryStore, lockOrganisationOfApplication } from '../directory/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import { type CaMaterial, issueServerCertificate, type ServerCertificate } from './ca.ts';
@@ -149,34 +150,14 @@ export class CertificateAuthority {
     }
     // PostgreSQL: offboarding revokes the organisation's active certificates, so hold its row: a concurrent
     // offboarding either waits for this certificate (and revokes it) or commits first and is seen below.
-    if (tx.engine === 'postgres') {
-      await tx.db
-        .selectFrom('organisations')
-        .select('id')
-        .where('id', '=', (eb) =>
-          eb.selectFrom('applications').select('org_id').where('client_id', '=', input.clientId),
-        )
-        .forShare()
-        .execute();
-    }
-    const app = await tx.db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-      .select([
-        'applications.client_id',
-        'applications.status as app_status',
-        'organisations.id as org_id',
-        'organisations.name as org_name',
-        'organisations.status as org_status',
-      ])
-      .where('applications.client_id', '=', input.clientId)
-      .executeTakeFirst();
-    if (!app || app.app_status === 'deleted') throw notFound('application', input.clientId);
+    await lockOrganisationOfApplication(tx, input.clientId);
+    const app = await directoryStore(tx.db).applicationWithOrganisation(input.clientId);
+    if (!app || app.status === 'deleted') throw notFound('application', input.clientId);
     if (app.org_status !== 'active') {
       throw new AppError('organisation_not_active', 409, `organisation ${app.org_id} is ${app.org_status}`);
     }
-    if (app.app_status !== 'active') {
-      throw new AppError('application_not_active', 409, `application ${app.client_id} is ${app.app_status}`);
+    if (app.status !== 'active') {
+      throw new AppError('application_not_active', 409, `application ${app.client_id} is ${app.status}`);
     }
 
     const backdated = Math.floor((meta.now.getTime() - BACKDATE_MS) / 1000) * 1000;

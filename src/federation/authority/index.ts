@@ -29,6 +29,7 @@ export { parseResolveRequest, type ResolveRequest, resolveResponseClaims } from 
 export {
   addSubordinate,
   findServedSubordinate,
+  findSubordinate,
   getSubordinate,
   listSubordinates,
   removeSubordinate,

@@ -34,6 +34,7 @@ export {
   recordSoftwareStatementClient,
   type SoftwareStatementRecord,
 } from './directory-store.ts';
+export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   addContact,
   CONTACT_KINDS,

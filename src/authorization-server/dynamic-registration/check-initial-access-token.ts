@@ -18,14 +18,14 @@ type Unusable = 'revoked' | 'expired' | 'exhausted' | 'organisation';
 
 async function findByToken(db: Db, token: string) {
   // Looked up by the hash of a 256-bit secret, then compared in constant time: timing tells nothing of the token.
-  const token_ = await db
+  const stored = await db
     .selectFrom('initial_access_tokens')
     .select(['id', 'token_hash', 'org_id', 'roles', 'expires_at', 'max_uses', 'used_count', 'revoked_at'])
     .where('token_hash', '=', hashBearerToken(token))
     .executeTakeFirst();
-  const orgStatus = token_ && (await directoryStore(db).organisationStatus(token_.org_id));
-  const row = token_ && orgStatus ? { ...token_, org_status: orgStatus } : undefined;
-  return row && bearerTokenMatches(token, row.token_hash) ? row : undefined;
+  if (!stored || !bearerTokenMatches(token, stored.token_hash)) return undefined;
+  const orgStatus = await directoryStore(db).organisationStatus(stored.org_id);
+  return orgStatus ? { ...stored, org_status: orgStatus } : undefined;
 }
 
 function unusable(

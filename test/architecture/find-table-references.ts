@@ -9,9 +9,9 @@ export interface TableReference {
 const TABLES = new Set<string>(Object.keys(TABLE_OWNERS));
 const isTable = (name: string): name is TableName => TABLES.has(name);
 
-// Kysely entry points whose first argument is a table: `selectFrom('x')`, `innerJoin('x as y', …)`, `with('x')`…
+// Kysely entry points whose first argument is a table: `selectFrom('x')`, `innerJoin('x as y', …)`, `sql.table('x')`…
 const CALL =
-  /\.(?:selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto|innerJoin|leftJoin|rightJoin|fullJoin|crossJoin|innerJoinLateral|leftJoinLateral|using)\(\s*\[?\s*['"`]([a-z_]+)/g;
+  /\.(?:selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto|innerJoin|leftJoin|rightJoin|fullJoin|crossJoin|innerJoinLateral|leftJoinLateral|using|table)\(\s*\[?\s*['"`]([a-z_]+)/g;
 // A qualified column (`'applications.org_id'`) or a row type (`Database['certificates']`).
 const QUALIFIED = /['"`]([a-z_]+)\.[a-z_*]+['"`]/g;
 const ROW_TYPE = /Database\[\s*['"]([a-z_]+)['"]\s*\]/g;
@@ -28,7 +28,8 @@ export function findTableReferences(source: string): TableReference[] {
     }
   }
   for (const match of source.matchAll(RAW_SQL)) {
-    const body = match[1] ?? '';
+    // Interpolations are code, scanned by the patterns above: blank them, keeping offsets.
+    const body = (match[1] ?? '').replace(/\$\{[^}]*\}/g, (code) => ' '.repeat(code.length));
     const bodyStart = match.index + match[0].indexOf('`') + 1;
     for (const word of body.matchAll(/\b[a-z_]+\b/g)) {
       if (isTable(word[0])) found.push({ index: bodyStart + word.index, table: word[0] });

@@ -29,19 +29,33 @@ describe('table ownership', () => {
       { name: 'ok/selectFrom', source: "db.selectFrom('applications')", expected: ['1:applications'] },
       { name: 'ok/alias', source: "db.selectFrom('certificates as c')", expected: ['1:certificates'] },
       { name: 'ok/insertInto', source: "db.insertInto('crls')", expected: ['1:crls'] },
-      { name: 'ok/updateTable', source: "db\n  .updateTable('organisations')", expected: ['2:organisations'] },
+      {
+        name: 'ok/updateTable',
+        source: "db\n  .updateTable('organisations')",
+        expected: ['2:organisations'],
+      },
       { name: 'ok/deleteFrom', source: "db.deleteFrom('oidc_models')", expected: ['1:oidc_models'] },
       {
         name: 'ok/join and qualified columns',
         source: "q.innerJoin('organisations', 'organisations.id', 'applications.org_id')",
         expected: ['1:organisations', '1:organisations', '1:applications'],
       },
-      { name: 'ok/leftJoin', source: "q.leftJoin('federation_registrations', 'a', 'b')", expected: ['1:federation_registrations'] },
+      {
+        name: 'ok/leftJoin',
+        source: "q.leftJoin('federation_registrations', 'a', 'b')",
+        expected: ['1:federation_registrations'],
+      },
       { name: 'ok/row type', source: "type Row = Database['certificates'];", expected: ['1:certificates'] },
       {
         name: 'ok/raw sql',
         source: 'await sql`SELECT id FROM\n certificate_authorities WHERE id = ${id}`.execute(db);',
         expected: ['2:certificate_authorities'],
+      },
+      { name: 'ok/sql.table', source: "sql`DELETE FROM ${sql.table('crls')}`", expected: ['1:crls'] },
+      {
+        name: 'ok/aliased join',
+        source: "q.innerJoin('organisations as o', 'o.id', 's.org_id')",
+        expected: ['1:organisations'],
       },
       { name: 'ok/not a table', source: "db.selectFrom('nothing'); const roles = ['a'];", expected: [] },
       { name: 'ok/column named like a table', source: "q.where('scopes', '=', x)", expected: [] },
@@ -64,7 +78,12 @@ describe('table ownership', () => {
     const violations: string[] = [];
     for (const file of sourceFiles(SRC)) {
       const path = relative(ROOT, file).split('\\').join('/');
-      if (Object.keys(EXCEPTIONS).some((allowed) => path === allowed || (allowed.endsWith('/') && path.startsWith(allowed)))) continue;
+      if (
+        Object.keys(EXCEPTIONS).some(
+          (allowed) => path === allowed || (allowed.endsWith('/') && path.startsWith(allowed)),
+        )
+      )
+        continue;
       const role = path.split('/')[1] ?? '';
       for (const { line, table } of findTableReferences(readFileSync(file, 'utf8'))) {
         const owners: readonly TableOwner[] = TABLE_OWNERS[table];

@@ -48,10 +48,16 @@ describe('table ownership', () => {
       { name: 'ok/row type', source: "type Row = Database['certificates'];", expected: ['1:certificates'] },
       {
         name: 'ok/raw sql',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: source code under test, not a template.
         source: 'await sql`SELECT id FROM\n certificate_authorities WHERE id = ${id}`.execute(db);',
         expected: ['2:certificate_authorities'],
       },
-      { name: 'ok/sql.table', source: "sql`DELETE FROM ${sql.table('crls')}`", expected: ['1:crls'] },
+      {
+        name: 'ok/sql.table',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: source code under test, not a template.
+        source: "sql`DELETE FROM ${sql.table('crls')}`",
+        expected: ['1:crls'],
+      },
       {
         name: 'ok/aliased join',
         source: "q.innerJoin('organisations as o', 'o.id', 's.org_id')",

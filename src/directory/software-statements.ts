@@ -6,6 +6,7 @@ import type { Database, Tx } from '../storage/index.ts';
 import type { AuthMethod } from './applications.ts';
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
+import { lockOrganisationOfApplication } from './directory-store.ts';
 
 type AnyDb = Kysely<Database> | Tx['db'];
 type StatementRow = Database['software_statements'];
@@ -133,16 +134,7 @@ function redirectUrisOf(softwareId: string, value: unknown): string[] | undefine
 
 async function loadSoftware(tx: Tx, softwareId: string) {
   // PostgreSQL: hold the organisation row so that a concurrent suspension is ordered before or after this one.
-  if (tx.engine === 'postgres') {
-    await tx.db
-      .selectFrom('organisations')
-      .select('id')
-      .where('id', '=', (eb) =>
-        eb.selectFrom('applications').select('org_id').where('client_id', '=', softwareId),
-      )
-      .forShare()
-      .execute();
-  }
+  await lockOrganisationOfApplication(tx, softwareId);
   const app = await tx.db
     .selectFrom('applications')
     .innerJoin('organisations', 'organisations.id', 'applications.org_id')

@@ -47,6 +47,24 @@ export function directoryStore(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
+    /** Every organisation's status: what an enforcement point's snapshot starts from. */
+    async organisationStatuses(): Promise<{ id: string; status: Database['organisations']['status'] }[]> {
+      return db.selectFrom('organisations').select(['id', 'status']).execute();
+    },
+
+    /** Every application as an enforcement point needs it: its organisation, status and how it authenticates. */
+    async applicationsForEnforcement(): Promise<
+      Pick<
+        ApplicationWithOrganisation,
+        'client_id' | 'org_id' | 'status' | 'auth_method' | 'registration_type' | 'metadata'
+      >[]
+    > {
+      return db
+        .selectFrom('applications')
+        .select(['client_id', 'org_id', 'status', 'auth_method', 'registration_type', 'metadata'])
+        .execute();
+    },
+
     /** The client_ids of the organisation's active applications, none when the organisation is not active. */
     async activeApplicationIds(orgId: string): Promise<Set<string>> {
       const rows = await db

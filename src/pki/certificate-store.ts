@@ -49,6 +49,19 @@ export function certificateStore(db: Kysely<Database>) {
         .execute();
     },
 
+    /** Every certificate not expired at `now`, active or revoked: what an enforcement point's snapshot holds. */
+    async unexpired(
+      now: Date,
+    ): Promise<
+      { x5t_s256: string; client_id: string; status: Database['certificates']['status']; not_after: string }[]
+    > {
+      return db
+        .selectFrom('certificates')
+        .select(['x5t_s256', 'client_id', 'status', 'not_after'])
+        .where('not_after', '>', now.toISOString())
+        .execute();
+    },
+
     /** The subjects of the platform's certificate authorities (none before `accredit init`). */
     async authoritySubjects(): Promise<{ root: string | undefined; issuing: string | undefined }> {
       const rows = await db.selectFrom('certificate_authorities').select(['kind', 'subject']).execute();

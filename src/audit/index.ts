@@ -1,2 +1,3 @@
+export { type AuditEntry, listAuditEvents } from './list-audit-events.ts';
 export { type AuditEvent, recordAuditEvent } from './record-audit-event.ts';
 export { type AuditChainResult, verifyAuditChain } from './verify-audit-chain.ts';

@@ -1,12 +1,12 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { decryptPrivateKey } from '../pki/index.ts';
+import { decryptPrivateKey, KEY_ALGORITHMS, type KeyAlgorithm } from '../pki/index.ts';
 import type { Database } from '../storage/index.ts';
 
 export interface AccessTokenKeys {
   /** Private JWKs for oidc-provider's keystore; only their public halves are ever published. */
   jwks: { keys: JsonWebKey[] };
-  alg: string;
+  alg: KeyAlgorithm;
   /** Public JWKs of active and retired keys (never revoked), for verifying our own tokens at introspection and revocation. */
   publicJwks: { keys: JsonWebKey[] };
 }
@@ -40,9 +40,17 @@ export function createDatabaseAccessTokenKeyStore(db: Kysely<Database>, kek: str
       const publicJwks = rows
         .filter((r) => r.status !== 'revoked')
         .map((r) => JSON.parse(r.public_jwk) as JsonWebKey);
-      return { jwks: { keys }, alg: active[0]!.alg, publicJwks: { keys: publicJwks } };
+      const alg = active[0]!.alg;
+      // A key of an algorithm the platform never creates was not made by `accredit init`: refuse to sign with it.
+      if (!isKeyAlgorithm(alg))
+        throw new Error(`access-token signing key ${active[0]!.kid} has unsupported alg ${alg}`);
+      return { jwks: { keys }, alg, publicJwks: { keys: publicJwks } };
     },
   };
+}
+
+function isKeyAlgorithm(alg: string): alg is KeyAlgorithm {
+  return (KEY_ALGORITHMS as readonly string[]).includes(alg);
 }
 
 export function loadAccessTokenKeys(db: Kysely<Database>, kek: string): Promise<AccessTokenKeys> {

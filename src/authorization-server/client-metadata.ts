@@ -1,5 +1,6 @@
 import type { AdapterPayload } from 'oidc-provider';
-import { certificateApplications, scopesForRoles } from '../directory/index.ts';
+import { certificateApplications, directoryStore, scopesForRoles } from '../directory/index.ts';
+import { certificateStore } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
 
 const strings = (value: unknown): string[] | undefined =>
@@ -35,21 +36,8 @@ export async function loadClientMetadata(
   clientId: string,
   now: Date = new Date(),
 ): Promise<AdapterPayload | undefined> {
-  const app = await storage.db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-    .select([
-      'applications.client_id',
-      'applications.org_id',
-      'applications.name',
-      'applications.status',
-      'applications.auth_method',
-      'applications.metadata',
-      'applications.registration_type',
-      'organisations.status as org_status',
-    ])
-    .where('applications.client_id', '=', clientId)
-    .executeTakeFirst();
+  const directory = directoryStore(storage.db);
+  const app = await directory.applicationWithOrganisation(clientId);
   if (app?.status !== 'active' || app.org_status !== 'active') return undefined;
   if (app.registration_type === 'federation') {
     // §12.3: a federation registration is valid only until its chain's expiry, even between two re-evaluations.
@@ -60,13 +48,7 @@ export async function loadClientMetadata(
       .executeTakeFirst();
     if (registration?.status !== 'active' || registration.expires_at <= now.toISOString()) return undefined;
   }
-  const roles = (
-    await storage.db
-      .selectFrom('application_roles')
-      .select('role')
-      .where('client_id', '=', clientId)
-      .execute()
-  ).map((r) => r.role);
+  const roles = await directory.applicationRoles(clientId);
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
   let scopes = await scopesForRoles(storage.db, roles);
   // A dynamic registration may have narrowed its scope below what its roles grant (RFC 7591 §2 `scope`).
@@ -98,17 +80,8 @@ export async function loadClientMetadata(
         : undefined;
     // Otherwise the exact subject of the newest certificate the platform issued to this client (never a
     // pattern); certificateSubjectMatches additionally requires the presented certificate to be one of them.
-    const cert = registered
-      ? undefined
-      : await storage.db
-          .selectFrom('certificates')
-          .select('subject')
-          .where('client_id', '=', clientId)
-          .where('status', '=', 'active')
-          .orderBy('created_at', 'desc')
-          .limit(1)
-          .executeTakeFirst();
-    payload.tls_client_auth_subject_dn = registered ?? cert?.subject ?? `CN=${app.client_id}`;
+    const subject = registered ? undefined : await certificateStore(storage.db).newestActiveSubject(clientId);
+    payload.tls_client_auth_subject_dn = registered ?? subject ?? `CN=${app.client_id}`;
   }
   if (metadata.jwks !== undefined) payload.jwks = metadata.jwks as AdapterPayload['jwks'];
   if (typeof metadata.jwks_uri === 'string') payload.jwks_uri = metadata.jwks_uri;

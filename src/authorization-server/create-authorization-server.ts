@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, errors } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { AUTH_METHODS, directoryIssuer } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer, directoryStore } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
@@ -13,11 +13,7 @@ import {
   createClientAssertionPolicy,
   createRequestObjectPolicy,
 } from './automatic-registration/index.ts';
-import {
-  type CertificateResolver,
-  createCertificateResolver,
-  type PresentedCertificate,
-} from './client-certificate.ts';
+import { type CertificateResolver, createCertificateResolver } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
 import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
@@ -26,6 +22,12 @@ import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { StorageAdapter } from './storage-adapter.ts';
+import { bindingCertificate } from './token-endpoint/binding-certificate.ts';
+import { certificateAuthorized } from './token-endpoint/certificate-authorized.ts';
+import { certificateClientOf, certificateStateOf } from './token-endpoint/certificate-state.ts';
+import { certificateSubjectMatches } from './token-endpoint/certificate-subject-matches.ts';
+import { checkRequestedScope } from './token-endpoint/check-requested-scope.ts';
+import { createCertificateLookup } from './token-endpoint/create-certificate-lookup.ts';
 
 export interface AuthorizationServerOptions {
   storage: Storage;
@@ -70,59 +72,11 @@ export interface AuthorizationServer {
   discoveryMetadata: () => Promise<Record<string, unknown>>;
 }
 
-interface CertState {
-  presented: PresentedCertificate | undefined;
-  /**
-   * The platform's record of the presented certificate, when it issued it, with the state of the application
-   * it was issued to and of that application's organisation (null: the application no longer exists).
-   */
-  issued:
-    | {
-        client_id: string;
-        org_id: string;
-        subject: string;
-        status: string;
-        app_status: string | null;
-        app_org_id: string | null;
-        app_org_status: string | null;
-      }
-    | undefined;
-}
-
-interface BindingClient {
-  clientId: string;
-  tokenEndpointAuthMethod: string;
-  org_id?: unknown;
-  certificate_apps?: unknown;
-}
-
-/**
- * Why a platform-issued certificate may not bind a token for `client`, or undefined when it may: it must belong
- * to the client itself, or to the software a dynamic client was registered with (`certificate_apps`), in the
- * client's own organisation, with that application and organisation active (never across organisations).
- */
-function issuedCertificateRefusal(
-  issued: NonNullable<CertState['issued']>,
-  client: BindingClient,
-): string | undefined {
-  const own = issued.client_id === client.clientId;
-  const software =
-    Array.isArray(client.certificate_apps) && client.certificate_apps.includes(issued.client_id);
-  if ((!own && !software) || issued.org_id !== client.org_id || issued.app_org_id !== client.org_id) {
-    return 'the client certificate was issued to another application; present your own to bind the token';
-  }
-  if (issued.status !== 'active' || issued.app_status !== 'active' || issued.app_org_status !== 'active') {
-    return 'the client certificate belongs to an application that is not active';
-  }
-  return undefined;
-}
-
 /** RFC 7591 §2.3: a software statement is used within minutes of being issued. */
 const DEFAULT_SSA_MAX_AGE_SECONDS = 300;
 
 // oidc-provider's default leeway, used for Request Objects and client assertions alike.
 const CLOCK_SKEW_SECONDS = 15;
-const stateOf = (ctx: KoaContextWithOIDC) => (ctx.state as { cert?: CertState }).cert;
 
 /**
  * oidc-provider configured as Accredit's authorization server: client credentials, and the authorization code
@@ -136,9 +90,7 @@ export async function createAuthorizationServer(
 ): Promise<AuthorizationServer> {
   const { storage, clock, issuer, audience } = options;
   const keys = await loadAccessTokenKeys(storage.db, options.kek);
-  const catalogScopes = (await storage.db.selectFrom('scopes').select('name').orderBy('name').execute()).map(
-    (s) => s.name,
-  );
+  const catalogScopes = await directoryStore(storage.db).scopeNames();
   const resolveCertificate: CertificateResolver = createCertificateResolver({
     trustedProxies: options.trustedProxies,
     trustedCas: options.trustedCas,
@@ -153,7 +105,7 @@ export async function createAuthorizationServer(
         logger: options.logger,
         algorithms: CLIENT_SIGNING_ALGS,
         skewSeconds: CLOCK_SKEW_SECONDS,
-        presentedCertificate: (ctx) => stateOf(ctx)?.presented?.x5t,
+        presentedCertificate: (ctx) => certificateStateOf(ctx)?.presented?.x5t,
         urlGuard: options.fetcher,
       })
     : undefined;
@@ -193,13 +145,13 @@ export async function createAuthorizationServer(
       clientAuthSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
       requestObjectSigningAlgValues: [...CLIENT_SIGNING_ALGS],
-      idTokenSigningAlgValues: [keys.alg] as never,
+      idTokenSigningAlgValues: [keys.alg],
     },
     clientDefaults: {
       grant_types: ['client_credentials'],
       response_types: [],
       token_endpoint_auth_method: 'tls_client_auth',
-      id_token_signed_response_alg: keys.alg as never,
+      id_token_signed_response_alg: keys.alg,
     },
     extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type', 'certificate_apps'] },
     assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
@@ -240,48 +192,10 @@ export async function createAuthorizationServer(
         certificateBoundAccessTokens: true,
         tlsClientAuth: true,
         selfSignedTlsClientAuth: true,
-        // RFC 8705 §3: a client authenticating without its certificate (private_key_jwt) still binds its token
-        // to the one it presents; a certificate the platform issued binds only for its own, active application.
-        getCertificate: (ctx) => {
-          const s = stateOf(ctx);
-          const client = ctx.oidc.client as BindingClient | undefined;
-          if (s?.presented && s.issued && client && client.tokenEndpointAuthMethod === 'private_key_jwt') {
-            const refusal = issuedCertificateRefusal(s.issued, client);
-            if (refusal) throw new errors.CustomOIDCProviderError('invalid_grant', refusal);
-          }
-          return s?.presented?.cert;
-        },
-        // RFC 8705 §2.1: chained to the platform CA and one the platform issued, still active.
-        certificateAuthorized: (ctx) => {
-          const s = stateOf(ctx);
-          return s?.presented?.chainTrusted === true && s.issued?.status === 'active';
-        },
-        // Matched by the thumbprint of a certificate the platform issued to this very client, which fixes
-        // issuer and exact subject at once; never a DN pattern (the client itself is active, or it would not
-        // have loaded). A dynamically registered client authenticates with its software's certificate: one the
-        // platform issued, active, to an application of the client's own organisation that is itself still
-        // active in an active organisation (suspending or deleting the software stops its certificate working
-        // for every client registered with it), whose exact subject is the registered
-        // tls_client_auth_subject_dn (string equality, no pattern).
-        certificateSubjectMatches: (ctx, property, expected) => {
-          const s = stateOf(ctx);
-          const client = ctx.oidc.client as
-            | { clientId: string; org_id?: unknown; registration_type?: unknown }
-            | undefined;
-          if (property !== 'tls_client_auth_subject_dn' || s?.issued?.status !== 'active' || !client) {
-            return false;
-          }
-          if (s.issued.client_id === client.clientId) return true;
-          return (
-            client.registration_type === 'dynamic' &&
-            typeof expected === 'string' &&
-            s.issued.subject === expected &&
-            s.issued.org_id === client.org_id &&
-            s.issued.app_org_id === client.org_id &&
-            s.issued.app_status === 'active' &&
-            s.issued.app_org_status === 'active'
-          );
-        },
+        getCertificate: (ctx) => bindingCertificate(certificateStateOf(ctx), certificateClientOf(ctx)),
+        certificateAuthorized: (ctx) => certificateAuthorized(certificateStateOf(ctx)),
+        certificateSubjectMatches: (ctx, property, expected) =>
+          certificateSubjectMatches(certificateStateOf(ctx), certificateClientOf(ctx), property, expected),
       },
       resourceIndicators: {
         enabled: true,
@@ -289,20 +203,17 @@ export async function createAuthorizationServer(
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resourceIndicator, client) => {
           if (resourceIndicator !== audience) throw new errors.InvalidTarget();
-          const allowed = new Set((client.scope ?? '').split(' ').filter(Boolean));
-          const requested = (ctx.oidc.params?.scope as string | undefined)?.split(' ').filter(Boolean) ?? [];
-          // RFC 6749 §5.2: a scope beyond what the client's roles grant, known or not, is invalid_scope.
-          for (const scope of requested) {
-            if (!allowed.has(scope)) throw new errors.InvalidScope('requested scope is not allowed', scope);
-          }
-          // RFC 6749 §3.3: no scope requested means the pre-defined default, every scope the roles grant.
-          if (requested.length === 0 && ctx.oidc.params) ctx.oidc.params.scope = [...allowed].join(' ');
+          const defaultScope = checkRequestedScope(
+            client.scope,
+            ctx.oidc.params?.scope as string | undefined,
+          );
+          if (defaultScope !== undefined && ctx.oidc.params) ctx.oidc.params.scope = defaultScope;
           return {
             scope: catalogScopes.join(' '),
             audience,
             accessTokenTTL: options.accessTokenTtlSeconds,
             accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: keys.alg as 'ES256' } },
+            jwt: { sign: { alg: keys.alg } },
           };
         },
       },
@@ -339,38 +250,7 @@ export async function createAuthorizationServer(
   const provider = new Provider(issuer, configuration);
   provider.proxy = false;
 
-  // Resolve and look up the client certificate once per request, before oidc-provider's synchronous hooks.
-  provider.use(async (ctx, next) => {
-    const presented = resolveCertificate(ctx.req, clock());
-    let issued: CertState['issued'];
-    if (presented) {
-      // With the state of the application the certificate was issued to (the software, for a dynamic client).
-      issued = await storage.db
-        .selectFrom('certificates')
-        .leftJoin('applications', 'applications.client_id', 'certificates.client_id')
-        .leftJoin('organisations', 'organisations.id', 'applications.org_id')
-        .select([
-          'certificates.client_id',
-          'certificates.org_id',
-          'certificates.subject',
-          'certificates.status',
-          'applications.status as app_status',
-          'applications.org_id as app_org_id',
-          'organisations.status as app_org_status',
-        ])
-        .where('certificates.x5t_s256', '=', presented.x5t)
-        .executeTakeFirst();
-      if (issued?.status === 'revoked' && ctx.method === 'POST') {
-        // A revoked certificate authenticates nothing and binds nothing (RFC 6749 §5.2 invalid_client).
-        ctx.status = 401;
-        ctx.set('cache-control', 'no-store');
-        ctx.body = { error: 'invalid_client', error_description: 'client certificate has been revoked' };
-        return;
-      }
-    }
-    (ctx.state as { cert?: CertState }).cert = { presented, issued };
-    await next();
-  });
+  provider.use(createCertificateLookup({ resolveCertificate, db: storage.db, clock }));
   // RFC 7591 / RFC 7592: the registration and client configuration endpoints, before oidc-provider's routes.
   provider.use(
     createDynamicRegistration({
@@ -385,7 +265,7 @@ export async function createAuthorizationServer(
       allowInitialAccessTokens: options.registration?.allowInitialAccessTokens ?? false,
       skewSeconds: CLOCK_SKEW_SECONDS,
       urlGuard: options.fetcher,
-    }) as never,
+    }),
   );
   // §12.1: automatic registration at the authorization and PAR endpoints only (never the token endpoint).
   if (automatic) provider.use(automatic.middleware);
@@ -396,7 +276,7 @@ export async function createAuthorizationServer(
       issuer,
       publicJwks: keys.publicJwks,
       algorithms: [keys.alg],
-    }) as never,
+    }),
   );
   provider.on('server_error', (_ctx, err) => options.logger.error({ err }, 'authorization server error'));
   provider.on('grant.error', explainMissingCertificate);

@@ -12,6 +12,7 @@ export {
   issueInitialAccessToken,
   listInitialAccessTokens,
   revokeInitialAccessToken,
+  suspendClientsRegisteredWith,
 } from './dynamic-registration/index.ts';
 export {
   type ExplicitRegistrationOptions,
@@ -21,6 +22,9 @@ export {
   refreshFederationRegistrations,
   registerExplicitRegistration,
   registerFederationClient,
+  removeSubordinateEndingRegistrations,
+  revokeTrustMarkEndingRegistration,
+  updateSubordinateEndingRegistrations,
 } from './federation-registration/index.ts';
 export { openIdProviderMetadata } from './openid-provider-metadata.ts';
 export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';

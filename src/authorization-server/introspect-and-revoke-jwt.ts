@@ -2,8 +2,10 @@ import type { JsonWebKey } from 'node:crypto';
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { recordAuditEvent } from '../audit/index.ts';
+import { directoryStore } from '../directory/index.ts';
+import { certificateStore } from '../pki/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { CHANGE_KINDS, publishChange, type Storage } from '../storage/index.ts';
+import { CHANGE_KINDS, hasChange, publishChange, type Storage } from '../storage/index.ts';
 
 export interface AccessTokenClaims extends JWTPayload {
   client_id?: string;
@@ -47,32 +49,17 @@ async function verifyOwnToken(
 }
 
 async function isRevoked(storage: Storage, jti: string): Promise<boolean> {
-  const row = await storage.db
-    .selectFrom('change_feed')
-    .select('seq')
-    .where('kind', '=', CHANGE_KINDS.tokenRevoked)
-    .where('entity_id', '=', jti)
-    .executeTakeFirst();
-  return row !== undefined;
+  return hasChange(storage.db, CHANGE_KINDS.tokenRevoked, jti);
 }
 
 /** Is the whole chain behind a token still live: client, organisation and bound certificate? */
 async function isLive(storage: Storage, claims: AccessTokenClaims): Promise<boolean> {
   if (!claims.client_id || !claims.jti) return false;
-  const app = await storage.db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-    .select(['applications.status as app_status', 'organisations.status as org_status'])
-    .where('applications.client_id', '=', claims.client_id)
-    .executeTakeFirst();
-  if (app?.app_status !== 'active' || app.org_status !== 'active') return false;
+  const app = await directoryStore(storage.db).applicationWithOrganisation(claims.client_id);
+  if (app?.status !== 'active' || app.org_status !== 'active') return false;
   const x5t = claims.cnf?.['x5t#S256'];
   if (x5t) {
-    const cert = await storage.db
-      .selectFrom('certificates')
-      .select('status')
-      .where('x5t_s256', '=', x5t)
-      .executeTakeFirst();
+    const cert = await certificateStore(storage.db).byThumbprint(x5t);
     if (cert?.status === 'revoked') return false;
   }
   return !(await isRevoked(storage, claims.jti));

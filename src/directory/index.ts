@@ -26,6 +26,16 @@ export { SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
 export { assertFetchableMetadata } from './check-fetched-metadata.ts';
 export type { ActionMeta } from './context.ts';
 export {
+  type ApplicationWithOrganisation,
+  claimSoftwareStatement,
+  type DirectoryStore,
+  directoryStore,
+  lockOrganisationOfApplication,
+  recordSoftwareStatementClient,
+  type SoftwareStatementRecord,
+} from './directory-store.ts';
+export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
+export {
   addContact,
   CONTACT_KINDS,
   type ContactInput,

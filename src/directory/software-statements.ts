@@ -6,6 +6,7 @@ import type { Database, Tx } from '../storage/index.ts';
 import type { AuthMethod } from './applications.ts';
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
+import { lockOrganisationOfApplication } from './directory-store.ts';
 
 type AnyDb = Kysely<Database> | Tx['db'];
 type StatementRow = Database['software_statements'];
@@ -52,6 +53,11 @@ export interface IssueSoftwareStatementInput {
   issuer: string;
   signer: SoftwareStatementSigner;
   lifetimeSeconds?: number | undefined;
+  /**
+   * The exact RFC 4514 subject of the newest active certificate the platform issued to the application: the
+   * PKI's answer (its certificates are its own), read in the caller's transaction.
+   */
+  certificateSubject: (clientId: string) => Promise<string | undefined>;
 }
 
 export interface IssuedSoftwareStatement {
@@ -128,16 +134,7 @@ function redirectUrisOf(softwareId: string, value: unknown): string[] | undefine
 
 async function loadSoftware(tx: Tx, softwareId: string) {
   // PostgreSQL: hold the organisation row so that a concurrent suspension is ordered before or after this one.
-  if (tx.engine === 'postgres') {
-    await tx.db
-      .selectFrom('organisations')
-      .select('id')
-      .where('id', '=', (eb) =>
-        eb.selectFrom('applications').select('org_id').where('client_id', '=', softwareId),
-      )
-      .forShare()
-      .execute();
-  }
+  await lockOrganisationOfApplication(tx, softwareId);
   const app = await tx.db
     .selectFrom('applications')
     .innerJoin('organisations', 'organisations.id', 'applications.org_id')
@@ -171,20 +168,6 @@ async function loadSoftware(tx: Tx, softwareId: string) {
   return app;
 }
 
-/** The exact RFC 4514 subject of the newest active certificate the platform issued to the application. */
-async function certificateSubject(tx: Tx, clientId: string): Promise<string | undefined> {
-  const cert = await tx.db
-    .selectFrom('certificates')
-    .select('subject')
-    .where('client_id', '=', clientId)
-    .where('status', '=', 'active')
-    .orderBy('created_at', 'desc')
-    .orderBy('serial', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return cert?.subject;
-}
-
 /**
  * Issues a Software Statement Assertion (RFC 7591 §2.3) for a directory application: the roles, keys,
  * redirection URIs and certificate identity a client registered with it may have at most. Recorded as
@@ -211,7 +194,7 @@ export async function issueSoftwareStatement(
 
   let subjectDn: string | undefined;
   if (app.auth_method === 'tls_client_auth') {
-    subjectDn = await certificateSubject(tx, app.client_id);
+    subjectDn = await input.certificateSubject(app.client_id);
     if (subjectDn === undefined) {
       throw new AppError(
         'no_client_certificate',

@@ -13,6 +13,7 @@ export {
   type FederationKeyView,
   federationEndpointUrls,
   findServedSubordinate,
+  findSubordinate,
   getSubordinate,
   getTrustMark,
   type HistoricalKey,

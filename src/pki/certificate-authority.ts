@@ -5,17 +5,17 @@ import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import type { CaMaterial } from './ca-certificates.ts';
 import { buildCrl } from './crl.ts';
-import { validateCsr } from './csr.ts';
+import { certificateTemplate } from './issuance/certificate-template.ts';
+import { enforceIssuancePolicy } from './issuance/enforce-issuance-policy.ts';
+import { loadApplicationForIssuance } from './issuance/load-application-for-issuance.ts';
+import { validateCertificateRequest } from './issuance/validate-certificate-request.ts';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
 import { buildPartnerCertificate } from './partner-certificate.ts';
 import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import { randomSerialHex } from './serial.ts';
 import { issueServerCertificate, type ServerCertificate } from './server-certificate.ts';
 
-const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-// Backdating absorbs clock skew between the platform and relying parties (a common CA practice).
-const BACKDATE_MS = 60_000;
 
 export interface CaSettings {
   partnerCertDays: number;
@@ -136,69 +136,16 @@ export class CertificateAuthority {
     input: { clientId: string; csrPem: string },
     meta: ActionMeta,
   ): Promise<CertificateView> {
-    const validation = await validateCsr(input.csrPem);
-    if (!validation.ok || !validation.publicKeySpki) {
-      const first = validation.findings[0];
-      throw new AppError(
-        'invalid_csr',
-        400,
-        `CSR rejected: ${first ? `${first.code}: ${first.message}` : 'invalid'}`,
-        {
-          errors: validation.findings,
-        },
-      );
-    }
-    // PostgreSQL: offboarding revokes the organisation's active certificates, so hold its row: a concurrent
-    // offboarding either waits for this certificate (and revokes it) or commits first and is seen below.
-    if (tx.engine === 'postgres') {
-      await tx.db
-        .selectFrom('organisations')
-        .select('id')
-        .where('id', '=', (eb) =>
-          eb.selectFrom('applications').select('org_id').where('client_id', '=', input.clientId),
-        )
-        .forShare()
-        .execute();
-    }
-    const app = await tx.db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-      .select([
-        'applications.client_id',
-        'applications.status as app_status',
-        'organisations.id as org_id',
-        'organisations.name as org_name',
-        'organisations.status as org_status',
-      ])
-      .where('applications.client_id', '=', input.clientId)
-      .executeTakeFirst();
-    if (!app || app.app_status === 'deleted') throw notFound('application', input.clientId);
-    if (app.org_status !== 'active') {
-      throw new AppError('organisation_not_active', 409, `organisation ${app.org_id} is ${app.org_status}`);
-    }
-    if (app.app_status !== 'active') {
-      throw new AppError('application_not_active', 409, `application ${app.client_id} is ${app.app_status}`);
-    }
-
-    const backdated = Math.floor((meta.now.getTime() - BACKDATE_MS) / 1000) * 1000;
-    const notBefore = new Date(Math.max(backdated, this.#ca.notBefore.getTime()));
-    const wanted = new Date(
-      Math.floor(meta.now.getTime() / 1000) * 1000 + this.#settings.partnerCertDays * DAY_MS,
-    );
-    if (wanted > this.#ca.notAfter) {
-      throw new AppError(
-        'ca_expiring',
-        409,
-        'the issuing CA expires before the requested validity; rotate the CA first',
-      );
-    }
+    // step-ca's order: validate the request, modify (the directory decides the names), enforce the policy.
+    const request = await validateCertificateRequest(input.csrPem);
+    const app = await loadApplicationForIssuance(tx, input.clientId);
+    const template = certificateTemplate(app, this.#ca, this.#settings.partnerCertDays, meta.now);
+    enforceIssuancePolicy(app, template, this.#ca);
     const cert = await buildPartnerCertificate({
       issuer: this.#ca,
-      publicKeySpki: validation.publicKeySpki,
-      subject: { clientId: app.client_id, orgId: app.org_id, orgName: app.org_name },
+      publicKeySpki: request.publicKeySpki,
+      ...template,
       serialHex: randomSerialHex(),
-      notBefore,
-      notAfter: wanted,
       crlUrl: this.#settings.crlUrl,
     });
     const row: CertRow = {
@@ -209,7 +156,7 @@ export class CertificateAuthority {
       subject: cert.subject,
       issuer: cert.issuer,
       x5t_s256: cert.x5tS256,
-      key_description: validation.keyDescription ?? 'unknown',
+      key_description: request.keyDescription,
       cert_pem: cert.certPem,
       not_before: cert.notBefore.toISOString(),
       not_after: cert.notAfter.toISOString(),

@@ -13,6 +13,7 @@ export {
   listCertificates,
   storeCertificateAuthorities,
 } from './certificate-authority.ts';
+export { type CertificateRecord, type CertificateStore, certificateStore } from './certificate-store.ts';
 export { type BuildCrlOptions, buildCrl, type CrlEntry, crlDerToPem } from './crl.ts';
 export { type CsrValidation, MAX_CSR_PEM_BYTES, validateCsr } from './csr.ts';
 export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-finding.ts';

@@ -3,6 +3,7 @@ import { recordAuditEvent } from '../audit/index.ts';
 import { seedCatalog } from '../directory/index.ts';
 import {
   CertificateAuthority,
+  certificateStore,
   createIssuingCa,
   createRootCa,
   type KeyAlgorithm,
@@ -74,7 +75,7 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
       crlValidityHours: config.pki.crlValidityHours,
       crlUrl: crlUrlOf(config),
     };
-    const existing = await storage.db.selectFrom('certificate_authorities').select('id').executeTakeFirst();
+    const existing = await certificateStore(storage.db).hasAuthorities();
     let created = false;
     let token: string | undefined;
     if (!existing) {
@@ -139,15 +140,15 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
     progress('server certificate');
     await ensureServerTls(config, ca, kek, clock());
     if (token) writeFileSync(paths.operatorToken, `${token}\n`, { mode: 0o600 });
-    const rows = await storage.db.selectFrom('certificate_authorities').select(['kind', 'subject']).execute();
+    const subjects = await certificateStore(storage.db).authoritySubjects();
     return {
       created,
       dataDir: options.dataDir,
       engine: storage.engine,
       caBundle: paths.caBundle,
       operatorTokenFile: existsSync(paths.operatorToken) ? paths.operatorToken : undefined,
-      rootCaSubject: rows.find((r) => r.kind === 'root')?.subject ?? '',
-      issuingCaSubject: rows.find((r) => r.kind === 'issuing')?.subject ?? '',
+      rootCaSubject: subjects.root ?? '',
+      issuingCaSubject: subjects.issuing ?? '',
     };
   } finally {
     await storage.close();

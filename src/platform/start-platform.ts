@@ -32,7 +32,7 @@ import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCatalogRoutes } from './admin-api/catalog.ts';
 import { registerCertificateRoutes } from './admin-api/certificates.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
-import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation.ts';
+import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';

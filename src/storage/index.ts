@@ -7,6 +7,7 @@ export {
   publishChange,
 } from './change-feed.ts';
 export { ENGINES, type Engine } from './engine.ts';
+export { hasChange } from './has-change.ts';
 export type { AuditLogTable, Database } from './schema.ts';
 export { engineOf, openStorage, type Storage, type StorageOptions } from './storage.ts';
 export { lockJournal, type Tx } from './tx.ts';

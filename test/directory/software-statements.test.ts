@@ -17,7 +17,12 @@ import {
   setApplicationStatus,
   setOrganisationStatus,
 } from '../../src/directory/index.ts';
-import { type CertificateAuthority, createCsr, generateKeyPair } from '../../src/pki/index.ts';
+import {
+  type CertificateAuthority,
+  certificateStore,
+  createCsr,
+  generateKeyPair,
+} from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
 import { loadSoftwareStatementKeys } from '../../src/platform/software-statement-keys.ts';
 import type { Storage } from '../../src/storage/index.ts';
@@ -103,7 +108,17 @@ async function issueCertificate(w: World, clientId: string) {
 
 const issue = (w: World, softwareId: string, lifetimeSeconds?: number, meta = META) =>
   w.storage.transaction((tx) =>
-    issueSoftwareStatement(tx, { softwareId, issuer: ISSUER, signer: w.signer, lifetimeSeconds }, meta),
+    issueSoftwareStatement(
+      tx,
+      {
+        softwareId,
+        issuer: ISSUER,
+        signer: w.signer,
+        lifetimeSeconds,
+        certificateSubject: (clientId) => certificateStore(tx.db).newestActiveSubject(clientId),
+      },
+      meta,
+    ),
   );
 
 const verify = (w: World, jwt: string) =>

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type Provider from 'oidc-provider';
 import type { AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { directoryStore } from '../../directory/index.ts';
 import {
   FederationError,
   isEntityIdentifier,
@@ -72,18 +73,21 @@ interface Proofs {
 }
 
 async function registrationState(storage: Storage, clientId: string, now: Date): Promise<RegistrationState> {
-  const row = await storage.db
-    .selectFrom('applications')
-    .leftJoin('federation_registrations', 'federation_registrations.client_id', 'applications.client_id')
-    .select([
-      'applications.registration_type',
-      'applications.status',
-      'federation_registrations.status as registration_status',
-      'federation_registrations.kind',
-      'federation_registrations.expires_at',
-    ])
-    .where('applications.client_id', '=', clientId)
-    .executeTakeFirst();
+  const app = await directoryStore(storage.db).applicationWithOrganisation(clientId);
+  const registration =
+    app &&
+    (await storage.db
+      .selectFrom('federation_registrations')
+      .select(['status', 'kind', 'expires_at'])
+      .where('client_id', '=', clientId)
+      .executeTakeFirst());
+  const row = app && {
+    registration_type: app.registration_type,
+    status: app.status,
+    registration_status: registration?.status,
+    kind: registration?.kind,
+    expires_at: registration?.expires_at,
+  };
   if (!row) return { is: 'unregistered', ended: false };
   if (row.registration_type !== 'federation' || !row.registration_status || !row.kind)
     return { is: 'managed' };

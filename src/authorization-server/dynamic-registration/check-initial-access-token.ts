@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { directoryStore } from '../../directory/index.ts';
 import type { Database, Tx } from '../../storage/index.ts';
 import type { ApprovedSoftware } from './check-statement-approval.ts';
 import { invalidToken, REGISTRATION_ERRORS, RegistrationError } from './registration-error.ts';
@@ -17,23 +18,14 @@ type Unusable = 'revoked' | 'expired' | 'exhausted' | 'organisation';
 
 async function findByToken(db: Db, token: string) {
   // Looked up by the hash of a 256-bit secret, then compared in constant time: timing tells nothing of the token.
-  const row = await db
+  const stored = await db
     .selectFrom('initial_access_tokens')
-    .innerJoin('organisations', 'organisations.id', 'initial_access_tokens.org_id')
-    .select([
-      'initial_access_tokens.id',
-      'initial_access_tokens.token_hash',
-      'initial_access_tokens.org_id',
-      'initial_access_tokens.roles',
-      'initial_access_tokens.expires_at',
-      'initial_access_tokens.max_uses',
-      'initial_access_tokens.used_count',
-      'initial_access_tokens.revoked_at',
-      'organisations.status as org_status',
-    ])
-    .where('initial_access_tokens.token_hash', '=', hashBearerToken(token))
+    .select(['id', 'token_hash', 'org_id', 'roles', 'expires_at', 'max_uses', 'used_count', 'revoked_at'])
+    .where('token_hash', '=', hashBearerToken(token))
     .executeTakeFirst();
-  return row && bearerTokenMatches(token, row.token_hash) ? row : undefined;
+  if (!stored || !bearerTokenMatches(token, stored.token_hash)) return undefined;
+  const orgStatus = await directoryStore(db).organisationStatus(stored.org_id);
+  return orgStatus ? { ...stored, org_status: orgStatus } : undefined;
 }
 
 function unusable(
@@ -133,22 +125,16 @@ export async function checkInitialAccessTokenApproved(
   db: Db,
   grant: InitialAccessTokenGrant,
 ): Promise<ApprovedSoftware> {
-  const org = await db
-    .selectFrom('organisations')
-    .select('status')
-    .where('id', '=', grant.orgId)
-    .executeTakeFirstOrThrow();
-  if (org.status !== 'active') {
+  const directory = directoryStore(db);
+  const orgStatus = await directory.organisationStatus(grant.orgId);
+  if (orgStatus === undefined) throw new Error(`no organisation ${grant.orgId}`);
+  if (orgStatus !== 'active') {
     throw new RegistrationError(
       REGISTRATION_ERRORS.invalidClientMetadata,
       400,
-      `organisation ${grant.orgId} is ${org.status}`,
+      `organisation ${grant.orgId} is ${orgStatus}`,
     );
   }
-  const approved = new Set(
-    (
-      await db.selectFrom('organisation_roles').select('role').where('org_id', '=', grant.orgId).execute()
-    ).map((r) => r.role),
-  );
+  const approved = new Set(await directory.organisationRoles(grant.orgId));
   return { orgId: grant.orgId, roles: grant.roles.filter((r) => approved.has(r)).sort() };
 }

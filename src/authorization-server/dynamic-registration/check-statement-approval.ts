@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { directoryStore } from '../../directory/index.ts';
 import type { Database } from '../../storage/index.ts';
 import { invalidStatement, unapprovedStatement } from './registration-error.ts';
 import type { SoftwareStatement } from './verify-software-statement.ts';
@@ -11,11 +12,7 @@ type Db = Kysely<Database>;
  * gives the caller the precise reason before anything is written.
  */
 export async function checkStatementUnused(db: Db, statement: SoftwareStatement): Promise<void> {
-  const row = await db
-    .selectFrom('software_statements')
-    .select(['software_id', 'org_id', 'status'])
-    .where('jti', '=', statement.jti)
-    .executeTakeFirst();
+  const row = await directoryStore(db).softwareStatement(statement.jti);
   if (!row) throw unapprovedStatement('software_statement is not one the directory issued (unknown jti)');
   if (row.software_id !== statement.softwareId || row.org_id !== statement.orgId) {
     throw unapprovedStatement('software_statement does not match the directory’s record of it');
@@ -42,12 +39,8 @@ export interface ApprovedSoftware {
  * software and its organisation may still do today bounds it (its `exp` only bounds registering with it).
  */
 export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement): Promise<ApprovedSoftware> {
-  const software = await db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-    .select(['applications.status', 'applications.org_id', 'organisations.status as org_status'])
-    .where('applications.client_id', '=', statement.softwareId)
-    .executeTakeFirst();
+  const directory = directoryStore(db);
+  const software = await directory.applicationWithOrganisation(statement.softwareId);
   if (!software || software.org_id !== statement.orgId) {
     throw unapprovedStatement(
       `software ${statement.softwareId} of organisation ${statement.orgId} does not exist`,
@@ -59,20 +52,8 @@ export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement
   if (software.org_status !== 'active') {
     throw unapprovedStatement(`organisation ${statement.orgId} is ${software.org_status}`);
   }
-  const approved = new Set(
-    (
-      await db.selectFrom('organisation_roles').select('role').where('org_id', '=', statement.orgId).execute()
-    ).map((r) => r.role),
-  );
-  const softwareRoles = (
-    await db
-      .selectFrom('application_roles')
-      .select('role')
-      .where('client_id', '=', statement.softwareId)
-      .execute()
-  )
-    .map((r) => r.role)
-    .sort();
+  const approved = new Set(await directory.organisationRoles(statement.orgId));
+  const softwareRoles = (await directory.applicationRoles(statement.softwareId)).sort();
   if (!statement.roles.some((r) => approved.has(r))) {
     throw unapprovedStatement(
       `organisation ${statement.orgId} is approved for none of the statement’s roles`,

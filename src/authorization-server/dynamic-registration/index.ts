@@ -18,3 +18,4 @@ export {
   type RegistrationErrorCode,
   type RegistrationFinding,
 } from './registration-error.ts';
+export { suspendClientsRegisteredWith } from './suspend-registered-clients.ts';

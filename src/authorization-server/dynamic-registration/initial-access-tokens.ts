@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
-import { type ActionMeta, requireOrganisation } from '../../directory/index.ts';
+import { type ActionMeta, directoryStore, requireOrganisation } from '../../directory/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
 import type { Database, Tx } from '../../storage/index.ts';
 import { hashBearerToken } from './registration-token.ts';
@@ -83,16 +83,13 @@ function boundedInteger(
 async function checkRoles(tx: Tx, orgId: string, requested: readonly string[]): Promise<string[]> {
   const roles = [...new Set(requested)].sort();
   if (roles.length === 0) throw invalidInput('at least one role is required', { field: 'roles' });
-  const defined = new Set((await tx.db.selectFrom('roles').select('name').execute()).map((r) => r.name));
+  const directory = directoryStore(tx.db);
+  const defined = new Set(await directory.roleNames());
   const unknown = roles.filter((r) => !defined.has(r));
   if (unknown.length > 0) {
     throw invalidInput(`unknown role: ${unknown.join(', ')}`, { field: 'roles', unknown });
   }
-  const approved = new Set(
-    (await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()).map(
-      (r) => r.role,
-    ),
-  );
+  const approved = new Set(await directory.organisationRoles(orgId));
   const notApproved = roles.filter((r) => !approved.has(r));
   if (notApproved.length > 0) {
     throw new AppError(

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { directoryStore } from '../../directory/index.ts';
+import { certificateStore } from '../../pki/index.ts';
 import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Database } from '../../storage/index.ts';
 import type { ApprovedSoftware } from './check-statement-approval.ts';
@@ -28,26 +30,13 @@ export async function loadPolicyContext(
   now: Date,
   urlGuard: UrlGuard,
 ): Promise<PolicyContext> {
-  const roleScopes = new Map<string, string[]>(approved.roles.map((r) => [r, []]));
-  const rows = await db
-    .selectFrom('role_scopes')
-    .select(['role', 'scope'])
-    .where('role', 'in', [...approved.roles])
-    .orderBy('scope')
-    .execute();
-  for (const row of rows) roleScopes.get(row.role)?.push(row.scope);
-  const certificates = await db
-    .selectFrom('certificates')
-    .innerJoin('applications', 'applications.client_id', 'certificates.client_id')
-    .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-    .select('certificates.subject')
-    .where('certificates.org_id', '=', approved.orgId)
-    .where('certificates.status', '=', 'active')
-    .where('certificates.not_after', '>', now.toISOString())
-    .where('applications.org_id', '=', approved.orgId)
-    .where('applications.status', '=', 'active')
-    .where('organisations.status', '=', 'active')
-    .execute();
+  const directory = directoryStore(db);
+  const roleScopes = await directory.scopesByRole(approved.roles);
+  // Only certificates of the organisation's own active applications, the organisation itself active.
+  const live = await directory.activeApplicationIds(approved.orgId);
+  const certificates = (await certificateStore(db).activeOfOrganisation(approved.orgId, now)).filter((c) =>
+    live.has(c.client_id),
+  );
   return {
     orgId: approved.orgId,
     approvedRoles: approved.roles,

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { recordAuditEvent } from '../../audit/index.ts';
-import { createApplication, getApplication } from '../../directory/index.ts';
+import {
+  claimSoftwareStatement,
+  createApplication,
+  directoryStore,
+  getApplication,
+  recordSoftwareStatementClient,
+} from '../../directory/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
 import { normaliseName } from '../../shared/names.ts';
 import type { Tx } from '../../storage/index.ts';
@@ -30,18 +36,8 @@ const newDynamicClientId = () => `cl_${randomBytes(16).toString('base64url')}`;
  * that creates the client (a concurrent second use finds it used and the whole registration rolls back).
  */
 async function claimStatement(tx: Tx, statement: SoftwareStatement, now: Date): Promise<void> {
-  const result = await tx.db
-    .updateTable('software_statements')
-    .set({ status: 'used', used_at: now.toISOString() })
-    .where('jti', '=', statement.jti)
-    .where('status', '=', 'issued')
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 1) return;
-  const row = await tx.db
-    .selectFrom('software_statements')
-    .select('status')
-    .where('jti', '=', statement.jti)
-    .executeTakeFirst();
+  if (await claimSoftwareStatement(tx, statement.jti, now)) return;
+  const row = await directoryStore(tx.db).softwareStatement(statement.jti);
   if (row?.status === 'used') throw invalidStatement('software_statement has already been used (jti)');
   throw unapprovedStatement('software_statement is no longer approved');
 }
@@ -63,12 +59,7 @@ async function availableName(
   const candidates = qualify ? [qualified] : [wanted.slice(0, 200), qualified];
   for (const candidate of candidates) {
     const { name, key } = normaliseName('client_name', candidate);
-    const taken = await tx.db
-      .selectFrom('applications')
-      .select('client_id')
-      .where('org_id', '=', orgId)
-      .where('name_key', '=', key)
-      .executeTakeFirst();
+    const taken = await directoryStore(tx.db).applicationNameTaken(orgId, key);
     if (!taken) return name;
   }
   return clientId;
@@ -168,11 +159,7 @@ async function createDynamicClient(
     { actor, now },
   );
   if (statement) {
-    await tx.db
-      .updateTable('software_statements')
-      .set({ used_by_client_id: clientId })
-      .where('jti', '=', statement.jti)
-      .execute();
+    await recordSoftwareStatementClient(tx, statement.jti, clientId);
   }
   const at = now.toISOString();
   await tx.db

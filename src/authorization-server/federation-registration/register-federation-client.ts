@@ -2,12 +2,14 @@ import { recordAuditEvent } from '../../audit/index.ts';
 import {
   createApplication,
   deregisterApplication,
+  directoryStore,
   scopesForRoles,
   updateRegisteredApplication,
 } from '../../directory/index.ts';
 import {
   type EntityStatementClaims,
   FederationError,
+  findSubordinate,
   type ResolvedEntity,
   type TrustMarkTypeConfig,
 } from '../../federation/index.ts';
@@ -78,9 +80,7 @@ async function rolesFor(
   types: readonly TrustMarkTypeConfig[],
   platformEntityId: string,
 ): Promise<{ roles: string[]; markTypes: string[]; marksExpireAt: number | undefined }> {
-  const approved = (
-    await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()
-  ).map((r) => r.role);
+  const approved = await directoryStore(tx.db).organisationRoles(orgId);
   const granted = new Set<string>();
   const markTypes: string[] = [];
   let marksExpireAt: number | undefined;
@@ -120,12 +120,7 @@ function keySetKey(jwks: unknown): string {
 async function availableName(tx: Tx, orgId: string, clientId: string, wanted: string): Promise<string> {
   for (const candidate of [wanted, `${wanted} (${new URL(clientId).host})`, clientId]) {
     const { name, key } = normaliseName('client_name', candidate.slice(0, 200));
-    const taken = await tx.db
-      .selectFrom('applications')
-      .select('client_id')
-      .where('org_id', '=', orgId)
-      .where('name_key', '=', key)
-      .executeTakeFirst();
+    const taken = await directoryStore(tx.db).applicationNameTaken(orgId, key);
     if (!taken) return name;
   }
   throw new FederationError(
@@ -185,21 +180,13 @@ export async function registerFederationClient(
     throw invalidTrustChain('the trust chain has no Subordinate Statement about the client');
   try {
     return await storage.transaction(async (tx) => {
-      const subordinate = await tx.db
-        .selectFrom('federation_subordinates')
-        .innerJoin('organisations', 'organisations.id', 'federation_subordinates.org_id')
-        .select([
-          'federation_subordinates.org_id',
-          'federation_subordinates.status',
-          'federation_subordinates.jwks',
-          'organisations.status as org_status',
-        ])
-        .where('federation_subordinates.entity_id', '=', via)
-        .executeTakeFirst();
+      const found = await findSubordinate(tx.db, via);
+      const orgStatus = found && (await directoryStore(tx.db).organisationStatus(found.org_id));
+      const subordinate = found && orgStatus ? { ...found, org_status: orgStatus } : undefined;
       // The platform's statement in the chain must state the keys the platform holds for that subordinate
       // today: a supplied or cached statement from before an operator changed them vouches for nothing.
       const stated = entity.statements.find((st) => st.iss === input.platformEntityId && st.sub === via);
-      if (subordinate && (!stated || keySetKey(stated.jwks) !== keySetKey(JSON.parse(subordinate.jwks)))) {
+      if (subordinate && (!stated || keySetKey(stated.jwks) !== keySetKey(subordinate.jwks))) {
         throwInvalidTrustChain(
           `the chain's statement about ${via} does not carry the keys this platform holds for it now`,
         );
@@ -223,11 +210,7 @@ export async function registerFederationClient(
           trust_marks: entity.trustMarks.map((m) => m.trust_mark_type),
         });
       }
-      const existing = await tx.db
-        .selectFrom('applications')
-        .select(['client_id', 'org_id', 'registration_type'])
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
+      const existing = await directoryStore(tx.db).applicationWithOrganisation(clientId);
       if (existing && (existing.registration_type !== 'federation' || existing.org_id !== orgId)) {
         throw new FederationError(
           'invalid_request',

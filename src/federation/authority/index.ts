@@ -38,6 +38,7 @@ export { MemoryFederationKeyStore } from './memory-federation-key-store.ts';
 export {
   addSubordinate,
   findServedSubordinate,
+  findSubordinate,
   getSubordinate,
   listSubordinates,
   removeSubordinate,

@@ -1,6 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
+import { directoryStore } from '../../directory/index.ts';
 import { AppError, conflict, invalidInput, notFound } from '../../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, lockJournal, publishChange, type Tx } from '../../storage/index.ts';
 import type { MetadataPolicy } from '../metadata-policy/index.ts';
@@ -141,16 +142,12 @@ async function requireLinkableOrganisation(db: AnyDb, orgId: unknown): Promise<s
       field: 'org_id',
     });
   }
-  const org = await db
-    .selectFrom('organisations')
-    .select(['id', 'status'])
-    .where('id', '=', orgId)
-    .executeTakeFirst();
-  if (!org) throw notFound('organisation', orgId);
-  if (org.status === 'offboarded') {
+  const status = await directoryStore(db).organisationStatus(orgId);
+  if (!status) throw notFound('organisation', orgId);
+  if (status === 'offboarded') {
     throw new AppError('invalid_transition', 409, `organisation ${orgId} is offboarded`);
   }
-  return org.id;
+  return orgId;
 }
 
 async function findRow(db: AnyDb, entityId: string): Promise<Row | undefined> {
@@ -159,6 +156,12 @@ async function findRow(db: AnyDb, entityId: string): Promise<Row | undefined> {
     .selectAll()
     .where('entity_id', '=', entityId)
     .executeTakeFirst();
+}
+
+/** The subordinate registered (or once registered) under this Entity Identifier, if any. */
+export async function findSubordinate(db: AnyDb, entityId: string): Promise<SubordinateView | undefined> {
+  const row = await findRow(db, entityId);
+  return row ? subordinateView(row) : undefined;
 }
 
 export async function getSubordinate(db: AnyDb, entityId: string): Promise<SubordinateView> {
@@ -361,9 +364,8 @@ export async function listSubordinates(
 export function servedSubordinates(db: AnyDb) {
   return db
     .selectFrom('federation_subordinates as s')
-    .innerJoin('organisations as o', 'o.id', 's.org_id')
     .where('s.status', '=', 'active')
-    .where('o.status', '=', 'active');
+    .where('s.org_id', 'in', directoryStore(db).activeOrganisationIds());
 }
 
 export async function findServedSubordinate(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
+import { directoryStore } from '../../directory/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../../storage/index.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
@@ -92,12 +93,14 @@ export async function issueTrustMark(
       field: 'expires_in',
     });
   }
-  const subject = await tx.db
-    .selectFrom('federation_subordinates as s')
-    .innerJoin('organisations as o', 'o.id', 's.org_id')
-    .select(['s.entity_id', 's.status', 's.org_id', 'o.status as org_status'])
-    .where('s.entity_id', '=', input.sub)
+  const directory = directoryStore(tx.db);
+  const subordinate = await tx.db
+    .selectFrom('federation_subordinates')
+    .select(['entity_id', 'status', 'org_id'])
+    .where('entity_id', '=', input.sub)
     .executeTakeFirst();
+  const orgStatus = subordinate && (await directory.organisationStatus(subordinate.org_id));
+  const subject = subordinate && orgStatus ? { ...subordinate, org_status: orgStatus } : undefined;
   if (subject?.status !== 'active') throw notFound('federation subordinate', input.sub);
   if (subject.org_status !== 'active') {
     throw new AppError(
@@ -107,12 +110,7 @@ export async function issueTrustMark(
     );
   }
   if (type.roles.length > 0) {
-    const held = await tx.db
-      .selectFrom('organisation_roles')
-      .select('role')
-      .where('org_id', '=', subject.org_id)
-      .where('role', 'in', type.roles)
-      .executeTakeFirst();
+    const held = (await directory.organisationRoles(subject.org_id)).some((r) => type.roles.includes(r));
     if (!held) {
       throw new AppError(
         'role_required',

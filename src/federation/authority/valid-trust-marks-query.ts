@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { directoryStore } from '../../directory/index.ts';
 import type { Database, Tx } from '../../storage/index.ts';
 import { epochSeconds } from './authority.ts';
 
@@ -11,9 +12,8 @@ export function validTrustMarks(db: Kysely<Database> | Tx['db'], now: Date) {
   return db
     .selectFrom('federation_trust_marks as t')
     .innerJoin('federation_subordinates as s', 's.entity_id', 't.sub')
-    .innerJoin('organisations as o', 'o.id', 's.org_id')
     .where('t.status', '=', 'active')
     .where((eb) => eb.or([eb('t.exp', 'is', null), eb('t.exp', '>', nowSeconds)]))
     .where('s.status', '=', 'active')
-    .where('o.status', '=', 'active');
+    .where('s.org_id', 'in', directoryStore(db).activeOrganisationIds());
 }

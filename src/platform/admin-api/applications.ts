@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { suspendClientsRegisteredWith } from '../../authorization-server/index.ts';
 import {
   AUTH_METHODS,
   assertFetchableMetadata,
@@ -127,23 +128,9 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
         await deps.storage.transaction(async (tx) => {
           const m = { ...meta(request.actor), reason };
           await setApplicationStatus(tx, clientId, status, m);
-          if (status !== 'suspended') return;
-          // The clients registered with this software's statements act on its behalf (and dynamic
-          // tls_client_auth ones with its certificate): suspending the software suspends them too, at once —
-          // their tokens included. Re-activating the software leaves each of them to an operator's decision.
-          const registered = await tx.db
-            .selectFrom('dynamic_registrations')
-            .innerJoin('applications', 'applications.client_id', 'dynamic_registrations.client_id')
-            .select('dynamic_registrations.client_id')
-            .where('dynamic_registrations.software_id', '=', clientId)
-            .where('applications.status', '=', 'active')
-            .execute();
-          for (const r of registered) {
-            await setApplicationStatus(tx, r.client_id, 'suspended', {
-              ...m,
-              reason: `software ${clientId} was suspended${reason ? `: ${reason}` : ''}`,
-            });
-          }
+          // Suspending a software suspends the clients registered with its statements; re-activating it leaves
+          // each of them to an operator's decision.
+          if (status === 'suspended') await suspendClientsRegisteredWith(tx, clientId, m);
         });
         return getApplication(deps.storage.db, clientId);
       },

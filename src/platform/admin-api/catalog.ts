@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { verifyAuditChain } from '../../audit/index.ts';
+import { listAuditEvents, verifyAuditChain } from '../../audit/index.ts';
 import { listCatalog, listRoles } from '../../directory/index.ts';
 import type { AdminDeps } from './deps.ts';
 
@@ -40,14 +40,7 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
     async (request) => {
       const q = request.query as { after?: string; limit?: string };
       const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
-      const rows = await deps.storage.db
-        .selectFrom('audit_log')
-        .selectAll()
-        .where('seq', '>', Number(q.after ?? 0))
-        .orderBy('seq')
-        .limit(limit)
-        .execute();
-      return { items: rows.map((r) => ({ ...r, seq: Number(r.seq), details: JSON.parse(r.details) })) };
+      return { items: await listAuditEvents(deps.storage.db, { after: Number(q.after ?? 0), limit }) };
     },
   );
   app.get(

@@ -6,8 +6,8 @@ import {
   getOrganisation,
   listOrganisations,
   type OrgStatus,
+  offboardOrganisation,
   setOrganisationStatus,
-  suspendApplicationsOfOrganisation,
 } from '../../directory/index.ts';
 import type { AdminDeps } from './deps.ts';
 import { contactSchema, errorResponses, organisationSchema, reasonBody, uuidParam } from './schemas.ts';
@@ -128,11 +128,10 @@ export function registerOrganisationRoutes(app: FastifyInstance, deps: AdminDeps
         const reason = (request.body as { reason?: string } | undefined)?.reason;
         await deps.storage.transaction(async (tx) => {
           const m = { ...meta(request.actor), reason };
-          await setOrganisationStatus(tx, id, status, m);
-          if (status === 'offboarded') {
-            await suspendApplicationsOfOrganisation(tx, id, m);
-            await deps.ca.revokeAllOfOrganisation(tx, id, 'cessationOfOperation', m);
-          }
+          if (status !== 'offboarded') return setOrganisationStatus(tx, id, status, m);
+          const revoke = (t: typeof tx, orgId: string) =>
+            deps.ca.revokeAllOfOrganisation(t, orgId, 'cessationOfOperation', m);
+          return offboardOrganisation(tx, id, revoke, m);
         });
         return getOrganisation(deps.storage.db, id);
       },

@@ -7,6 +7,7 @@ import {
   SOFTWARE_STATEMENT_LIFETIME,
   type SoftwareStatementSigner,
 } from '../../directory/index.ts';
+import { certificateStore } from '../../pki/index.ts';
 import type { AdminDeps } from './deps.ts';
 import {
   errorResponses,
@@ -72,6 +73,7 @@ export function registerSoftwareStatementRoutes(
             issuer: statements.issuer,
             signer,
             lifetimeSeconds: body.lifetime_seconds,
+            certificateSubject: (clientId) => certificateStore(tx.db).newestActiveSubject(clientId),
           },
           meta(request.actor),
         ),

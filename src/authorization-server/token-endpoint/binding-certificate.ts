@@ -1,0 +1,20 @@
+import type { X509Certificate } from 'node:crypto';
+import { errors } from 'oidc-provider';
+import type { CertificateClient, CertificateState } from './certificate-state.ts';
+import { issuedCertificateRefusal } from './issued-certificate-refusal.ts';
+
+/**
+ * RFC 8705 §3: the certificate a token is bound to. A client authenticating without its certificate
+ * (private_key_jwt) still binds its token to the one it presents; a certificate the platform issued binds only
+ * for its own, active application (invalid_grant otherwise).
+ */
+export function bindingCertificate(
+  state: CertificateState | undefined,
+  client: CertificateClient | undefined,
+): X509Certificate | string | undefined {
+  if (state?.presented && state.issued && client?.tokenEndpointAuthMethod === 'private_key_jwt') {
+    const refusal = issuedCertificateRefusal(state.issued, client);
+    if (refusal) throw new errors.CustomOIDCProviderError('invalid_grant', refusal);
+  }
+  return state?.presented?.cert;
+}

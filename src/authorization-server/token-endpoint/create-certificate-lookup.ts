@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Clock } from '../../shared/clock.ts';
+import type { Database } from '../../storage/index.ts';
+import type { CertificateResolver } from '../client-certificate.ts';
+import { setCertificateState } from './certificate-state.ts';
+import { lookUpIssuedCertificate } from './look-up-issued-certificate.ts';
+
+/**
+ * Middleware: resolves and looks up the client certificate once per request, before oidc-provider's synchronous
+ * hooks (getCertificate, certificateAuthorized, certificateSubjectMatches) read it.
+ */
+export function createCertificateLookup(options: {
+  resolveCertificate: CertificateResolver;
+  db: Kysely<Database>;
+  clock: Clock;
+}) {
+  return async function certificateLookup(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    const presented = options.resolveCertificate(ctx.req, options.clock());
+    // With the state of the application the certificate was issued to (the software, for a dynamic client).
+    const issued = presented ? await lookUpIssuedCertificate(options.db, presented.x5t) : undefined;
+    if (issued?.status === 'revoked' && ctx.method === 'POST') {
+      // A revoked certificate authenticates nothing and binds nothing (RFC 6749 §5.2 invalid_client).
+      ctx.status = 401;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_client', error_description: 'client certificate has been revoked' };
+      return;
+    }
+    setCertificateState(ctx, { presented, issued });
+    await next();
+  };
+}

@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import type { AdminDeps } from '../deps.ts';
+import type { FederationAdminDeps } from './federation-admin-deps.ts';
+import { registerFederationKeyRoutes } from './keys.ts';
+import { registerResolveRoute } from './resolve.ts';
+import { registerSubordinateRoutes } from './subordinates.ts';
+import { registerTrustMarkRoutes } from './trust-marks.ts';
+
+export type { FederationAdminDeps } from './federation-admin-deps.ts';
+
+/** The federation admin API: each route parses, calls the federation authority (or the authorization server for its reactions) and maps the result. */
+export function registerFederationRoutes(
+  app: FastifyInstance,
+  deps: AdminDeps,
+  fed: FederationAdminDeps,
+): void {
+  registerSubordinateRoutes(app, deps, fed);
+  registerTrustMarkRoutes(app, deps, fed);
+  registerResolveRoute(app, fed);
+  registerFederationKeyRoutes(app, deps, fed);
+}

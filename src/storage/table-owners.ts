@@ -1,0 +1,46 @@
+import type { Database } from './schema.ts';
+
+/** The roles that may own tables: each is a folder under `src/` whose `index.ts` is its only door. */
+export type TableOwner =
+  | 'audit'
+  | 'authorization-server'
+  | 'directory'
+  | 'federation'
+  | 'pki'
+  | 'platform'
+  | 'storage';
+
+/**
+ * Which role owns each table: only the owner's source names it; every other role goes through the owner's
+ * typed stores (issue 10). `signing_keys` is one table partitioned by `purpose`, so several roles own it:
+ * the authorization server its `access_token` keys, the federation authority its `federation` keys, the
+ * directory its `software_statement` keys, and the platform, which creates the first key of each at init.
+ */
+export const TABLE_OWNERS = {
+  organisations: ['directory'],
+  organisation_roles: ['directory'],
+  contacts: ['directory'],
+  roles: ['directory'],
+  scopes: ['directory'],
+  role_scopes: ['directory'],
+  catalog_routes: ['directory'],
+  applications: ['directory'],
+  application_roles: ['directory'],
+  software_statements: ['directory'],
+  self_signed_pins: ['directory'],
+  certificate_authorities: ['pki'],
+  certificates: ['pki'],
+  crls: ['pki'],
+  oidc_models: ['authorization-server'],
+  dynamic_registrations: ['authorization-server'],
+  initial_access_tokens: ['authorization-server'],
+  federation_registrations: ['authorization-server'],
+  federation_subordinates: ['federation'],
+  federation_trust_marks: ['federation'],
+  signing_keys: ['authorization-server', 'federation', 'directory', 'platform'],
+  audit_log: ['audit'],
+  change_feed: ['storage'],
+  operator_tokens: ['platform'],
+} as const satisfies Record<keyof Database, readonly TableOwner[]>;
+
+export type TableName = keyof typeof TABLE_OWNERS;

@@ -13,6 +13,7 @@ export {
   listInitialAccessTokens,
   revokeInitialAccessToken,
 } from './dynamic-registration/index.ts';
+export { type RevokedTokenView, revokedTokenSnapshot } from './enforcement-snapshot.ts';
 export {
   type ExplicitRegistrationOptions,
   endFederationRegistration,

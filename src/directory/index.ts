@@ -26,6 +26,11 @@ export { SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
 export { assertFetchableMetadata } from './check-fetched-metadata.ts';
 export type { ActionMeta } from './context.ts';
 export {
+  type ApplicationEnforcementView,
+  type DirectoryEnforcementSnapshot,
+  directoryEnforcementSnapshot,
+} from './enforcement-snapshot.ts';
+export {
   addContact,
   CONTACT_KINDS,
   type ContactInput,
@@ -40,6 +45,7 @@ export {
   setOrganisationStatus,
 } from './organisations.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
+export { selfSignedThumbprints } from './self-signed-thumbprints.ts';
 export {
   DIRECTORY_JWKS_PATH,
   DIRECTORY_PATH,

@@ -1,0 +1,11 @@
+export {
+  type EnforcementCredentialView,
+  findEnforcementCredential,
+  issueEnforcementCredential,
+  listEnforcementCredentials,
+  revokeEnforcementCredential,
+} from './credentials.ts';
+export { createFeedHub, type FeedHub, type FeedHubOptions } from './feed-hub.ts';
+export { registerFeedRoute } from './feed-route.ts';
+export { createLivenessState } from './local-liveness.ts';
+export { takeEnforcementSnapshot } from './take-snapshot.ts';

@@ -10,6 +10,7 @@ export {
   type SnapshotCertificate,
   type SnapshotRevokedToken,
 } from './feed-protocol.ts';
+export { type FeedFollower, type FollowFeedOptions, followFeed } from './follow-feed.ts';
 export { GATEWAY_SECRET_HEADER, HOP_BY_HOP, type IdentityHeaders } from './forward-headers.ts';
 export { GATEWAY_REASONS, GatewayError, type GatewayReason } from './gateway-error.ts';
 export {
@@ -22,3 +23,8 @@ export {
 export { type CatalogRoute, compileRouteTable, type RouteMatch, type RouteTable } from './match-route.ts';
 export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';
+export {
+  type StandaloneGateway,
+  type StandaloneGatewayOptions,
+  startStandaloneGateway,
+} from './start-standalone-gateway.ts';

@@ -52,3 +52,7 @@ export interface LivenessSnapshot {
 /** The server-sent event names of `GET /enforcement/v1/feed`. */
 export const FEED_EVENTS = { snapshot: 'snapshot', change: 'change' } as const;
 export const FEED_PATH = '/enforcement/v1/feed';
+/** POST `{ stream, seq }`: the client has applied everything up to `seq` (the platform answers revoking calls after). */
+export const FEED_ACK_PATH = '/enforcement/v1/feed/ack';
+/** Response header naming the stream, for acknowledgements. */
+export const FEED_STREAM_HEADER = 'x-accredit-feed-stream';

@@ -1,7 +1,14 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { Logger } from 'pino';
-import { FEED_EVENTS, FEED_PATH, type FeedChange, type LivenessSnapshot } from './feed-protocol.ts';
+import {
+  FEED_ACK_PATH,
+  FEED_EVENTS,
+  FEED_PATH,
+  FEED_STREAM_HEADER,
+  type FeedChange,
+  type LivenessSnapshot,
+} from './feed-protocol.ts';
 import type { LivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 
@@ -56,6 +63,41 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
   let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let reportedStale = true;
+  let streamId: string | undefined;
+  let acked = -1;
+  let acking = false;
+  // One kept-alive connection for acknowledgements: the platform waits for them before answering revoking calls.
+  const ackAgent = new Agent({ keepAlive: true, maxSockets: 1, ca: options.ca });
+
+  /** Tells the platform everything up to `seq` is applied; one in flight at a time, the latest seq next. */
+  function acknowledge(): void {
+    if (acking || streamId === undefined || seq <= acked || closed) return;
+    acking = true;
+    const target = seq;
+    const req = request(
+      new URL(FEED_ACK_PATH, options.platformUrl),
+      {
+        method: 'POST',
+        agent: ackAgent,
+        timeout: 5000,
+        headers: { authorization: `Bearer ${options.credential}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          acking = false;
+          if (res.statusCode === 204) acked = Math.max(acked, target);
+          else logger.warn({ status: res.statusCode }, 'the platform refused a feed acknowledgement');
+          if (res.statusCode === 204) acknowledge();
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => {
+      acking = false;
+    });
+    req.end(JSON.stringify({ stream: streamId, seq: target }));
+  }
 
   function staleness(): string | undefined {
     if (seq < 0 || lastHeard === undefined)
@@ -116,6 +158,9 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
     }
     connected = true;
     attempts = 0;
+    const named = res.headers[FEED_STREAM_HEADER];
+    streamId = typeof named === 'string' ? named : undefined;
+    acked = -1;
     lastHeard = seq < 0 ? lastHeard : now();
     res.setEncoding('utf8');
     let buffer = '';
@@ -134,6 +179,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
         }
         if (seq >= 0) lastHeard = now();
       }
+      acknowledge();
       if (buffer.length > MAX_EVENT_BYTES) {
         logger.error({ bytes: buffer.length }, 'enforcement feed event too large; reconnecting');
         current?.destroy();
@@ -162,6 +208,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       if (current === req) current = undefined;
       if (connected) logger.warn({ seq }, 'enforcement feed disconnected; resuming');
       connected = false;
+      streamId = undefined;
       scheduleRetry();
     });
     req.end();
@@ -193,6 +240,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
     close() {
       closed = true;
       clearInterval(watch);
+      ackAgent.destroy();
       if (retryTimer) clearTimeout(retryTimer);
       current?.destroy();
     },

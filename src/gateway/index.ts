@@ -2,9 +2,11 @@ export type { AcceptedCertificate, PresentedCertificate } from './check-client-c
 export { createGateway, type Gateway } from './create-gateway.ts';
 export type { DecisionRecord, GatewayStats } from './decision-log.ts';
 export {
+  FEED_ACK_PATH,
   FEED_CHANGE_KINDS,
   FEED_EVENTS,
   FEED_PATH,
+  FEED_STREAM_HEADER,
   type FeedChange,
   type LivenessSnapshot,
   type SnapshotCertificate,

@@ -40,9 +40,11 @@ import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import {
+  answerAfterEnforcement,
   createFeedHub,
   createLivenessState,
   type FeedHub,
+  registerAnswerAfterEnforcement,
   registerFeedRoute,
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
@@ -107,9 +109,11 @@ async function buildPublicServer(
     uncappedAddresses: config.trustedProxies,
     fallback: {
       wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
-      handle: as.handle,
+      handle: answerAfterEnforcement(hub, as.handle),
     },
   });
+  // Revoking calls answer once standalone gateways have applied the change.
+  registerAnswerAfterEnforcement(app, hub);
   app.addSchema(problemSchema);
   await app.register(swagger, {
     openapi: {
@@ -306,7 +310,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
-      as.handle,
+      answerAfterEnforcement(hub, as.handle),
       { name: 'mtls', limits: config.listeners.limits, logger, uncappedAddresses: config.trustedProxies },
     );
     rawServers.push(mtlsServer);

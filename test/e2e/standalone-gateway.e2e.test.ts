@@ -65,6 +65,7 @@ for (const target of targets) {
     let adminAgent: Agent;
     const delays: number[] = [];
     const firstTry: boolean[] = [];
+    const callMs: number[] = [];
 
     async function admin<T = Record<string, unknown>>(
       method: string,
@@ -150,20 +151,21 @@ for (const target of targets) {
     }
 
     /**
-     * The revoking call, then requests through the standalone gateway until one is refused, within a short window
-     * (the change crosses a process boundary: on a loaded machine the request can overtake it by a few ms). The
-     * time from the call's answer to the refused response, and whether the very first request was refused, are
-     * recorded and printed.
+     * The revoking call, then a request through the standalone gateway: it must be refused (the platform answers
+     * once the gateway has confirmed the change). The time from the answer to the refused response is printed.
      */
     async function refusedNext(revoke: () => Promise<unknown>, p: Partner, tok: string, codes: string[]) {
+      const called = performance.now();
       await revoke();
       const answered = performance.now();
+      callMs.push(answered - called);
       for (let attempt = 1; ; attempt++) {
         const r = await api(p, tok);
         if (r.status !== 200) {
           delays.push(performance.now() - answered);
           firstTry.push(attempt === 1);
           assert.ok(codes.includes(r.code ?? ''), `refused with ${r.code}, expected ${codes.join('|')}`);
+          assert.equal(attempt, 1, 'the very next request after the answer is refused');
           return r;
         }
         assert.ok(
@@ -290,6 +292,11 @@ for (const target of targets) {
             `p50 ${quantile(sorted, 0.5).toFixed(2)}, p99 ${quantile(sorted, 0.99).toFixed(2)}, max ${sorted.at(-1)!.toFixed(2)}; ` +
             `refused on the first request ${firstTry.filter(Boolean).length}/${firstTry.length}`,
         );
+        const calls = [...callMs].sort((a, b) => a - b);
+        console.log(
+          `# ${target.name}: revoking call round trip ms (answered once the gateway confirmed): ` +
+            `p50 ${quantile(calls, 0.5).toFixed(2)}, p99 ${quantile(calls, 0.99).toFixed(2)}, max ${calls.at(-1)!.toFixed(2)}`,
+        );
       }
     });
 
@@ -305,7 +312,7 @@ for (const target of targets) {
       assert.ok(handles.remotePorts.includes(platform.port), 'it follows the platform over HTTPS');
     });
 
-    test('ok/20 token revocations: each refused as soon as the revoking call has answered', async () => {
+    test('ok/20 token revocations: each refused on the very next request', async () => {
       const p = await newPartner('Token Bank');
       const first = await token(p);
       await admitted(p, first);
@@ -330,7 +337,7 @@ for (const target of targets) {
       }
     });
 
-    test('ok/application suspension (10 times) and certificate revocation: refused once answered', async () => {
+    test('ok/application suspension (10 times) and certificate revocation: refused on the very next request', async () => {
       const p = await newPartner('Suspend Bank');
       const tok = await token(p);
       await admitted(p, tok);
@@ -346,7 +353,7 @@ for (const target of targets) {
       ]);
     });
 
-    test('ok/organisation suspension and offboarding: refused once answered', async () => {
+    test('ok/organisation suspension and offboarding: refused on the very next request', async () => {
       const p = await newPartner('Org Bank');
       const tok = await token(p);
       await admitted(p, tok);

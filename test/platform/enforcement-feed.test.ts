@@ -5,17 +5,21 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { setApplicationStatus, setOrganisationStatus } from '../../src/directory/index.ts';
 import {
+  FEED_ACK_PATH,
   FEED_CHANGE_KINDS,
   FEED_PATH,
+  FEED_STREAM_HEADER,
   type FeedChange,
   followFeed,
   type LivenessSnapshot,
   MemoryLivenessState,
 } from '../../src/gateway/index.ts';
 import {
+  ENFORCEMENT_WAIT_MS,
   issueEnforcementCredential,
   revokeEnforcementCredential,
 } from '../../src/platform/enforcement-feed/index.ts';
@@ -255,12 +259,17 @@ for (const target of targets) {
         front.cut();
         await until(() => follower.staleness() !== undefined, 'staleness', 5000);
         assert.match(follower.staleness()!, /silent for more than 1500 ms/);
-        await sleep(300);
+        // Logged by a watch that runs every quarter of the bound.
+        await until(
+          () => captured.lines.some((l) => l.includes('enforcement feed stale')),
+          'the stale log line',
+        );
+        await sleep(800);
         const stale = captured.lines.filter((l) => l.includes('enforcement feed stale'));
         assert.equal(stale.length, 1, 'logged once when it turns stale');
         front.refuse(false);
         await until(() => follower.staleness() === undefined, 'recovery', 5000);
-        await sleep(300);
+        await sleep(800);
         assert.equal(captured.lines.filter((l) => l.includes('enforcement feed fresh')).length, 2);
       } finally {
         follower.close();
@@ -294,6 +303,28 @@ for (const target of targets) {
       } finally {
         follower.close();
         state.close();
+      }
+    });
+
+    test('ok/a revoking call waits for a gateway that confirms, fail/but never longer than the bound for one that does not', async () => {
+      // A client that acknowledges the snapshot and then nothing: the platform answers after ENFORCEMENT_WAIT_MS.
+      const { stream, close } = await openRaw(feedUrl(), ca, token);
+      try {
+        const ack = (body: unknown, auth = token) =>
+          post(`${platform.urls.public}${FEED_ACK_PATH}`, ca, auth, body);
+        assert.equal((await ack({ stream: 'nope', seq: 1 })).status, 404, 'fail/unknown stream');
+        assert.equal((await ack({ stream, seq: 1 }, 'acc_ep_wrong')).status, 401, 'fail/no credential');
+        assert.equal((await ack({ stream, seq: -1 })).status, 400, 'fail/bad seq');
+        assert.equal((await ack({ stream, seq: await platform.storage.feed.currentSeq() })).status, 204);
+        const started = performance.now();
+        const res = await fetchAdmin(platform, 'POST', `/organisations/${partner.orgId}/suspend`);
+        const took = performance.now() - started;
+        assert.equal(res.status, 200);
+        assert.ok(took >= ENFORCEMENT_WAIT_MS - 20, `waited for the silent client (${took} ms)`);
+        assert.ok(took < ENFORCEMENT_WAIT_MS + 1500, `but not longer than the bound (${took} ms)`);
+        await fetchAdmin(platform, 'POST', `/organisations/${partner.orgId}/activate`);
+      } finally {
+        close();
       }
     });
 
@@ -349,6 +380,38 @@ for (const target of targets) {
   });
 }
 
+/** Opens the feed, waits for the snapshot and returns the stream id the platform names; nothing is acknowledged. */
+function openRaw(url: string, ca: string, token: string): Promise<{ stream: string; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.once('data', () =>
+        resolve({ stream: String(res.headers[FEED_STREAM_HEADER]), close: () => req.destroy() }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function post(url: string, ca: string, token: string, body: unknown): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 async function fetchAdmin(
   platform: PlatformHandle,
   method: string,
@@ -359,7 +422,14 @@ async function fetchAdmin(
   return new Promise((resolve, reject) => {
     const req = request(
       `${platform.urls.public}/admin/v1${path}`,
-      { method, ca, headers: { authorization: `Bearer ${operator}` } },
+      {
+        method,
+        ca,
+        headers: {
+          authorization: `Bearer ${operator}`,
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -370,6 +440,6 @@ async function fetchAdmin(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(method === 'POST' ? '{}' : undefined);
   });
 }

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { FeedChange, LivenessSnapshot } from '../../gateway/index.ts';
+import { FEED_STREAM_HEADER, type FeedChange, type LivenessSnapshot } from '../../gateway/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Change, Storage } from '../../storage/index.ts';
 import { takeEnforcementSnapshot } from './take-snapshot.ts';
@@ -18,7 +19,10 @@ export interface FeedHubOptions {
 }
 
 interface Stream {
+  id: string;
   credentialId: string;
+  /** Highest seq the client says it has applied; -1 until it first acknowledges (a client that never does is not waited for). */
+  ackedSeq: number;
   res: ServerResponse;
   /** Changes that arrive while the snapshot is being read; undefined once it is sent. */
   pending: FeedChange[] | undefined;
@@ -35,6 +39,15 @@ export interface FeedHub {
     res: ServerResponse,
     input: { credentialId: string; after: number | undefined; heartbeatMs: number },
   ): Promise<void>;
+  /** Records that a stream's client has applied every change up to `seq`; false for an unknown stream. */
+  acknowledge(credentialId: string, streamId: string, seq: number): boolean;
+  /** The highest seq sent to streams so far. */
+  lastSeq(): number;
+  /**
+   * Resolves once every acknowledging stream has applied `seq`, or after `timeoutMs`: revoking calls are
+   * answered after that, so a standalone gateway refuses the very next request.
+   */
+  settle(seq: number, timeoutMs: number): Promise<void>;
   /** Ends every stream opened with this credential (it has just been revoked). */
   dropCredential(credentialId: string): void;
   clients(): number;
@@ -65,6 +78,14 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
   const capacity = options.replayCapacity ?? 10_000;
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const streams = new Set<Stream>();
+  const waiters = new Set<{ seq: number; done: () => void }>();
+
+  const lagging = (seq: number) =>
+    [...streams].filter((s) => s.ackedSeq >= 0 && s.pending === undefined && s.ackedSeq < seq);
+
+  function wake(): void {
+    for (const waiter of waiters) if (lagging(waiter.seq).length === 0) waiter.done();
+  }
   const held: FeedChange[] = [];
   // Every committed change with seq in (coveredFrom, lastSeq] has been seen, the newest `capacity` are held.
   let coveredFrom = storage.feed.lastSeq;
@@ -73,6 +94,7 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
   function end(stream: Stream, why: string): void {
     if (!streams.delete(stream)) return;
     clearInterval(stream.heartbeat);
+    wake();
     logger.info(
       { enforcement_credential: stream.credentialId, reason: why },
       'enforcement feed stream closed',
@@ -101,14 +123,49 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
   return {
     hasRoom: () => streams.size < maxClients,
     clients: () => streams.size,
+    lastSeq: () => lastSeq,
+    acknowledge(credentialId, streamId, seq) {
+      for (const stream of streams) {
+        if (stream.id !== streamId || stream.credentialId !== credentialId) continue;
+        stream.ackedSeq = Math.max(stream.ackedSeq, Math.min(seq, stream.sentSeq));
+        wake();
+        return true;
+      }
+      return false;
+    },
+    settle(seq, timeoutMs) {
+      if (lagging(seq).length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const waiter = {
+          seq,
+          done: () => {
+            clearTimeout(timer);
+            waiters.delete(waiter);
+            resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          logger.warn(
+            { seq, lagging: lagging(seq).map((s) => s.credentialId) },
+            'an enforcement point did not confirm a change in time; answering anyway',
+          );
+          waiter.done();
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
     async open(res, input) {
+      const id = randomUUID();
       res.writeHead(200, {
+        [FEED_STREAM_HEADER]: id,
         'content-type': 'text/event-stream',
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
       });
       const stream: Stream = {
+        id,
         credentialId: input.credentialId,
+        ackedSeq: -1,
         res,
         pending: undefined,
         sentSeq: -1,
@@ -152,6 +209,7 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
     },
     close() {
       unsubscribe();
+      for (const waiter of waiters) waiter.done();
       for (const stream of streams) end(stream, 'platform_stopping');
     },
   };

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { FEED_PATH } from '../../gateway/index.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FEED_ACK_PATH, FEED_PATH } from '../../gateway/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { problem, sendProblem } from '../http/problem.ts';
 import { findEnforcementCredential } from './credentials.ts';
@@ -18,19 +18,51 @@ function intParam(value: unknown): number | undefined | 'bad' {
  * a credential an operator granted (Bearer, RFC 6750); without one nothing of the feed is sent.
  */
 export function registerFeedRoute(app: FastifyInstance, deps: { storage: Storage; hub: FeedHub }): void {
-  app.get(FEED_PATH, { schema: { hide: true } }, async (request, reply) => {
+  async function authenticate(request: FastifyRequest, reply: FastifyReply) {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     const credential = match?.[1] ? await findEnforcementCredential(deps.storage.db, match[1]) : undefined;
-    if (!credential) {
-      reply.header(
-        'www-authenticate',
-        match
-          ? 'Bearer realm="accredit-enforcement", error="invalid_token"'
-          : 'Bearer realm="accredit-enforcement"',
-      );
-      return sendProblem(reply, problem(401, 'unauthorized', 'an enforcement credential is required'));
-    }
+    if (credential) return credential;
+    reply.header(
+      'www-authenticate',
+      match
+        ? 'Bearer realm="accredit-enforcement", error="invalid_token"'
+        : 'Bearer realm="accredit-enforcement"',
+    );
+    await sendProblem(reply, problem(401, 'unauthorized', 'an enforcement credential is required'));
+    return undefined;
+  }
+
+  app.post(
+    FEED_ACK_PATH,
+    {
+      schema: {
+        hide: true,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['stream', 'seq'],
+          properties: {
+            stream: { type: 'string', minLength: 1, maxLength: 64 },
+            seq: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const credential = await authenticate(request, reply);
+      if (!credential) return reply;
+      const { stream, seq } = request.body as { stream: string; seq: number };
+      if (!deps.hub.acknowledge(credential.id, stream, seq)) {
+        return sendProblem(reply, problem(404, 'not_found', 'no such feed stream of this credential'));
+      }
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(FEED_PATH, { schema: { hide: true } }, async (request, reply) => {
+    const credential = await authenticate(request, reply);
+    if (!credential) return reply;
     const query = request.query as Record<string, unknown>;
     // WHATWG SSE §9.2.4: a reconnecting EventSource names the last id it saw in Last-Event-ID.
     const lastEventId = request.headers['last-event-id'];

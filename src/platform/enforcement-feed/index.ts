@@ -1,4 +1,9 @@
 export {
+  answerAfterEnforcement,
+  ENFORCEMENT_WAIT_MS,
+  registerAnswerAfterEnforcement,
+} from './answer-after-enforcement.ts';
+export {
   type EnforcementCredentialView,
   findEnforcementCredential,
   issueEnforcementCredential,

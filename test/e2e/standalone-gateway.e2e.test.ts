@@ -62,6 +62,7 @@ for (const target of targets) {
     let operator: string;
     let ca: string;
     let gatewayCert: string;
+    let credential: string;
     let adminAgent: Agent;
     const delays: number[] = [];
     const firstTry: boolean[] = [];
@@ -203,7 +204,8 @@ for (const target of targets) {
       const issued = await platform.cli(['gateway', 'credential', 'issue', '--name', 'edge-1', '--json']);
       assert.equal(issued.code, 0, issued.stderr);
       const credentialFile = join(platform.dir, 'edge-1.credential');
-      writeFileSync(credentialFile, (JSON.parse(issued.stdout) as { token: string }).token, { mode: 0o600 });
+      credential = (JSON.parse(issued.stdout) as { token: string }).token;
+      writeFileSync(credentialFile, credential, { mode: 0o600 });
 
       // The gateway's own server certificate: any the partners trust; here a self-signed one for localhost.
       const tlsKey = join(platform.dir, 'gateway.key.pem');
@@ -367,6 +369,30 @@ for (const target of targets) {
         'certificate_revoked',
         'client_suspended',
       ]);
+    });
+
+    test('ok/credentials are listed without their tokens and revoked from the CLI; none reaches a log', async () => {
+      const second = await platform.cli(['gateway', 'credential', 'issue', '--name', 'edge-2', '--json']);
+      const id = (JSON.parse(second.stdout) as { id: string }).id;
+      const revoked = await platform.cli(['gateway', 'credential', 'revoke', id, '--json']);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const list = await platform.cli(['gateway', 'credential', 'list', '--json']);
+      const items = JSON.parse(list.stdout) as Array<{
+        name: string;
+        revoked_at: string | null;
+        token?: string;
+      }>;
+      assert.deepEqual(items.map((c) => [c.name, c.revoked_at !== null]).sort(), [
+        ['edge-1', false],
+        ['edge-2', true],
+      ]);
+      assert.ok(items.every((c) => c.token === undefined));
+      const again = await platform.cli(['gateway', 'credential', 'revoke', id]);
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, /already revoked/);
+      await sleep(300);
+      assert.doesNotMatch(platform.output, new RegExp(credential), 'not in the platform log');
+      assert.doesNotMatch(gatewayOutput, new RegExp(credential), 'not in the gateway log');
     });
 
     test('fail/the platform gone, the gateway refuses everything after the staleness bound, and says so', async () => {

@@ -179,6 +179,22 @@ for (const target of targets) {
         assert.equal(JSON.parse(r.text).code, 'unauthorized', name);
         assert.doesNotMatch(r.text, new RegExp(partner.clientId), `${name}: no state leaks`);
       }
+      const audited = await platform.storage.db
+        .selectFrom('audit_log')
+        .select(['action', 'target_id'])
+        .where('target_type', '=', 'enforcement_credential')
+        .execute();
+      assert.ok(
+        audited.some((a) => a.action === 'enforcement_credential.issue' && a.target_id === revoked.id),
+      );
+      assert.ok(
+        audited.some((a) => a.action === 'enforcement_credential.revoke' && a.target_id === revoked.id),
+      );
+      const stored = await platform.storage.db.selectFrom('enforcement_credentials').selectAll().execute();
+      assert.ok(
+        stored.every((c) => c.token_hash !== revoked.token && !c.token_hash.startsWith('acc_ep_')),
+        'hashed',
+      );
       const bad = await firstEvent(feedUrl('?after=-1'), ca, { authorization: `Bearer ${token}` });
       assert.equal(bad.status, 400);
       assert.equal(JSON.parse(bad.text).code, 'invalid_request');

@@ -8,7 +8,8 @@ import type { TLSSocket } from 'node:tls';
 import pino from 'pino';
 import { Pool } from 'undici';
 // RFC 9110 §7.6.1 hop-by-hop fields are not forwarded by any proxy, bare or not: the gateway's own list.
-import { createGateway, createLivenessState, HOP_BY_HOP } from '../src/gateway/index.ts';
+import { createGateway, HOP_BY_HOP } from '../src/gateway/index.ts';
+import { createLivenessState } from '../src/platform/enforcement-feed/index.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { createHttpsListener } from '../src/shared/create-https-listener.ts';
 import { DEFAULT_LISTENER_LIMITS } from '../src/shared/listener-limits.ts';

@@ -14,6 +14,7 @@ export {
   revokeInitialAccessToken,
   suspendClientsRegisteredWith,
 } from './dynamic-registration/index.ts';
+export { type RevokedTokenView, revokedTokenSnapshot } from './enforcement-snapshot.ts';
 export {
   type ExplicitRegistrationOptions,
   endFederationRegistration,

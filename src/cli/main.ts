@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAppCommands } from './commands/app.ts';
 import { registerCertCommands } from './commands/cert.ts';
 import { registerFederationCommands } from './commands/federation.ts';
+import { registerGatewayCommands } from './commands/gateway.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
@@ -38,6 +39,7 @@ registerFederationCommands(program);
 registerSsaCommands(program);
 registerRegistrationCommands(program);
 registerPartnerCommands(program);
+registerGatewayCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -34,6 +34,11 @@ export {
   recordSoftwareStatementClient,
   type SoftwareStatementRecord,
 } from './directory-store.ts';
+export {
+  type ApplicationEnforcementView,
+  type DirectoryEnforcementSnapshot,
+  directoryEnforcementSnapshot,
+} from './enforcement-snapshot.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   addContact,
@@ -50,6 +55,7 @@ export {
   setOrganisationStatus,
 } from './organisations.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
+export { selfSignedThumbprints } from './self-signed-thumbprints.ts';
 export {
   DIRECTORY_JWKS_PATH,
   DIRECTORY_PATH,

@@ -18,7 +18,7 @@ import type { IdentityHeaders } from './forward-headers.ts';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
 import { createJwksResolver } from './jwks.ts';
 import type { ClientLiveness } from './liveness.ts';
-import { compileRouteTable, type RouteMatch } from './match-route.ts';
+import { type CatalogRoute, compileRouteTable, type RouteMatch } from './match-route.ts';
 import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
 import { parseRequestTarget } from './parse-request-target.ts';
 import { createUpstream } from './proxy-upstream.ts';
@@ -32,6 +32,8 @@ export interface Gateway {
   port: number;
   /** Counters of decisions by reason, for metrics. */
   stats(): GatewayStats;
+  /** Replaces the access catalog (a standalone gateway learns it from each feed snapshot). */
+  setRoutes(routes: CatalogRoute[]): void;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,7 @@ function listenUrl(host: string, port: number): string {
 export async function createGateway(input: GatewayOptions): Promise<Gateway> {
   const options = resolveGatewayOptions(input);
   const { liveness, clock, logger, realm } = options;
-  const routes = compileRouteTable(options.routes);
+  let routes = compileRouteTable(options.routes);
   const publicPaths = new Set(options.publicPaths);
   const jwks = createJwksResolver({
     uri: options.jwksUri,
@@ -92,6 +94,9 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
    * a promise when the token was verified before (keep-alive clients reuse theirs until it expires).
    */
   function authorize(req: IncomingMessage, ctx: RequestContext): IdentityHeaders | Promise<IdentityHeaders> {
+    // Fail closed: a state the platform no longer keeps current may admit what it has revoked.
+    const stale = options.staleness?.();
+    if (stale !== undefined) throw new GatewayError(GATEWAY_REASONS.feedStale, 503, stale);
     const now = clock();
     const cert = checkClientCertificate(req.socket as TLSSocket, liveness, now);
     ctx.cert = cert;
@@ -262,6 +267,9 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     url,
     port,
     stats: () => decisions.stats(),
+    setRoutes(next) {
+      routes = compileRouteTable(next);
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

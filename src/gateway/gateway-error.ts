@@ -38,6 +38,7 @@ export const GATEWAY_REASONS = {
   upstreamUnavailable: 'upstream_unavailable',
   upstreamTimeout: 'upstream_timeout',
   internalError: 'internal_error',
+  feedStale: 'feed_stale',
 } as const;
 export type GatewayReason = (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS];
 

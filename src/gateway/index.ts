@@ -1,15 +1,32 @@
 export type { AcceptedCertificate, PresentedCertificate } from './check-client-certificate.ts';
 export { createGateway, type Gateway } from './create-gateway.ts';
 export type { DecisionRecord, GatewayStats } from './decision-log.ts';
+export {
+  FEED_ACK_PATH,
+  FEED_CHANGE_KINDS,
+  FEED_EVENTS,
+  FEED_PATH,
+  FEED_STREAM_HEADER,
+  type FeedChange,
+  type LivenessSnapshot,
+  type SnapshotCertificate,
+  type SnapshotRevokedToken,
+} from './feed-protocol.ts';
+export { type FeedFollower, type FollowFeedOptions, followFeed } from './follow-feed.ts';
 export { GATEWAY_SECRET_HEADER, HOP_BY_HOP, type IdentityHeaders } from './forward-headers.ts';
 export { GATEWAY_REASONS, GatewayError, type GatewayReason } from './gateway-error.ts';
 export {
   type ClientLiveness,
-  createLivenessState,
+  createMemoryLivenessState,
   type LivenessOptions,
   type LivenessState,
-  selfSignedThumbprints,
+  MemoryLivenessState,
 } from './liveness.ts';
 export { type CatalogRoute, compileRouteTable, type RouteMatch, type RouteTable } from './match-route.ts';
 export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';
+export {
+  type StandaloneGateway,
+  type StandaloneGatewayOptions,
+  startStandaloneGateway,
+} from './start-standalone-gateway.ts';

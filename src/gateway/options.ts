@@ -21,6 +21,11 @@ export interface GatewayOptions {
   /** PEM bundle to trust when fetching the JWKS; default: the system store. */
   jwksCa?: string;
   liveness: LivenessState;
+  /**
+   * Undefined while `liveness` is current; otherwise why it is not (a standalone gateway's feed is stale or has
+   * not delivered its first snapshot) and every request is refused 503 feed_stale. Default: always current.
+   */
+  staleness?: () => string | undefined;
   /** The access catalog: method + path pattern → scope. Anything not listed is denied. */
   routes: CatalogRoute[];
   /** Paths that need a trusted client certificate only, no token (GET/HEAD). Default ['/health']. */
@@ -87,7 +92,10 @@ const ASYMMETRIC = new Set([
 ]);
 
 export interface ResolvedGatewayOptions
-  extends Required<Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret' | 'upstreamTls' | 'limits'>> {
+  extends Required<
+    Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret' | 'upstreamTls' | 'limits' | 'staleness'>
+  > {
+  staleness: (() => string | undefined) | undefined;
   jwksCa: string | undefined;
   upstreamSecret: string | undefined;
   upstreamTls: UpstreamTls | undefined;
@@ -158,6 +166,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     jwksCa: options.jwksCa,
     upstreamSecret: options.upstreamSecret,
     upstreamTls: options.upstreamTls,
+    staleness: options.staleness,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

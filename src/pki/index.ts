@@ -18,6 +18,7 @@ export { type BuildCrlOptions, buildCrl, type CrlEntry, crlDerToPem } from './cr
 export { type CsrValidation, MAX_CSR_PEM_BYTES, validateCsr } from './csr.ts';
 export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-finding.ts';
 export { type CreateCsrOptions, createCsr } from './csr-generator.ts';
+export { type CertificateEnforcementView, pkiEnforcementSnapshot } from './enforcement-snapshot.ts';
 export { PkiError, type PkiErrorOptions } from './errors.ts';
 export type { IssuedCertificate } from './issued-certificate.ts';
 export type { CertificateIssuer } from './issuer.ts';

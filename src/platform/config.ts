@@ -37,6 +37,8 @@ export interface PlatformConfig {
     upstreamClientKeyFile: string | undefined;
     audience: string;
   };
+  /** The change feed standalone gateways follow (`GET /enforcement/v1/feed`). */
+  enforcementFeed: { maxClients: number };
   accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
@@ -316,6 +318,13 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_API_AUDIENCE',
     parse: str,
     doc: 'aud of access tokens for the API (RFC 9068 §3); default: the gateway URL',
+  },
+  {
+    path: 'enforcementFeed.maxClients',
+    env: 'ACCREDIT_ENFORCEMENT_FEED_MAX_CLIENTS',
+    parse: int(1, 10_000),
+    default: 64,
+    doc: 'concurrent change-feed streams of standalone gateways; one more is refused with 503',
   },
   {
     path: 'accessTokenTtlSeconds',

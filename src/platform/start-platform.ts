@@ -12,7 +12,7 @@ import {
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
-import { directoryIssuer, listCatalog } from '../directory/index.ts';
+import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
   DatabaseFederationKeyStore,
@@ -21,7 +21,7 @@ import {
   registerFederationEndpoints,
   type TrustChainResolver,
 } from '../federation/index.ts';
-import { createGateway, createLivenessState } from '../gateway/index.ts';
+import { createGateway } from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -32,12 +32,22 @@ import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCatalogRoutes } from './admin-api/catalog.ts';
 import { registerCertificateRoutes } from './admin-api/certificates.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
+import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
+import {
+  answerAfterEnforcement,
+  createFeedHub,
+  createLivenessState,
+  type FeedHub,
+  registerAnswerAfterEnforcement,
+  registerFeedRoute,
+  takeEnforcementSnapshot,
+} from './enforcement-feed/index.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
@@ -76,7 +86,7 @@ const isFederationOp = (config: PlatformConfig) =>
   config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
-const PLATFORM_PATHS = /^\/(admin\/|pki\/|directory\/|health$|health\?|interaction\/)/;
+const PLATFORM_PATHS = /^\/(admin\/|pki\/|directory\/|enforcement\/|health$|health\?|interaction\/)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -89,6 +99,7 @@ async function buildPublicServer(
     admin: FederationAdminDeps;
     registration: ExplicitRegistrationOptions;
   },
+  hub: FeedHub,
 ): Promise<FastifyInstance> {
   const entityId = federation.authority.entityId;
   const app = createHttpsServer({
@@ -98,9 +109,11 @@ async function buildPublicServer(
     uncappedAddresses: config.trustedProxies,
     fallback: {
       wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
-      handle: as.handle,
+      handle: answerAfterEnforcement(hub, as.handle),
     },
   });
+  // Revoking calls answer once standalone gateways have applied the change.
+  registerAnswerAfterEnforcement(app, hub);
   app.addSchema(problemSchema);
   await app.register(swagger, {
     openapi: {
@@ -117,6 +130,8 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  // The change feed for standalone enforcement points, authenticated by their own credential.
+  registerFeedRoute(app, { storage: deps.storage, hub });
   // RFC 7591 §2.3: the directory's keys, against which registration verifies software statements.
   registerDirectoryJwks(app, deps);
   const statementKeys = createSoftwareStatementKeys(deps.storage.db, federation.admin.kek);
@@ -143,6 +158,7 @@ async function buildPublicServer(
         issuer: directoryIssuer(config.publicUrl),
         signer: () => statementKeys.signer(),
       });
+      registerEnforcementCredentialRoutes(admin, deps, { onRevoked: (id) => hub.dropCredential(id) });
       registerInitialAccessTokenRoutes(admin, deps, {
         enabled: config.registration.allowInitialAccessTokens,
       });
@@ -188,6 +204,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     timer.unref();
 
     await storage.feed.start();
+    const hub = createFeedHub({ storage, clock, logger, maxClients: config.enforcementFeed.maxClients });
+    closers.push(() => hub.close());
     const fed = config.federation;
     const ownKeys = new DatabaseFederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
     // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
@@ -267,7 +285,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         resolver: operatorResolver,
       },
     };
-    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation);
+    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
@@ -292,7 +310,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
-      as.handle,
+      answerAfterEnforcement(hub, as.handle),
       { name: 'mtls', limits: config.listeners.limits, logger, uncappedAddresses: config.trustedProxies },
     );
     rawServers.push(mtlsServer);
@@ -306,11 +324,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     if (sample) closers.push(() => sample.close());
     const liveness = await createLivenessState(storage, { clock });
     closers.push(() => liveness.close());
-    const routes = (await listCatalog(storage.db)).map((r) => ({
-      method: r.method,
-      pathPattern: r.path_pattern,
-      scope: r.scope,
-    }));
+    const routes = (await takeEnforcementSnapshot(storage, clock())).routes;
     const gateway = await createGateway({
       host: config.host,
       port: config.listeners.gateway.port,

@@ -6,6 +6,7 @@ export {
   type ChangeKind,
   publishChange,
 } from './change-feed.ts';
+export { changesOfKind, type RecordedChange } from './changes-of-kind.ts';
 export { ENGINES, type Engine } from './engine.ts';
 export { hasChange } from './has-change.ts';
 export type { AuditLogTable, Database } from './schema.ts';

@@ -8,6 +8,7 @@ import { dynamicRegistrationMigration } from './migrations/0005-dynamic-registra
 import { initialAccessTokensMigration } from './migrations/0006-initial-access-tokens.ts';
 import { selfSignedPinsMigration } from './migrations/0007-self-signed-pins.ts';
 import { organisationNameSkeletonsMigration } from './migrations/0008-organisation-name-skeletons.ts';
+import { enforcementCredentialsMigration } from './migrations/0009-enforcement-credentials.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -22,6 +23,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0006-initial-access-tokens', initialAccessTokensMigration(engine)],
     ['0007-self-signed-pins', selfSignedPinsMigration],
     ['0008-organisation-name-skeletons', organisationNameSkeletonsMigration],
+    ['0009-enforcement-credentials', enforcementCredentialsMigration],
   ];
 }
 

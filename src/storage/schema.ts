@@ -131,6 +131,15 @@ export interface OperatorTokenTable {
   revoked_at: string | null;
 }
 
+export interface EnforcementCredentialTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   at: string;
@@ -297,4 +306,5 @@ export interface Database {
   initial_access_tokens: InitialAccessTokenTable;
   dynamic_registrations: DynamicRegistrationTable;
   self_signed_pins: SelfSignedPinTable;
+  enforcement_credentials: EnforcementCredentialTable;
 }

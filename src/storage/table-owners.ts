@@ -41,6 +41,7 @@ export const TABLE_OWNERS = {
   audit_log: ['audit'],
   change_feed: ['storage'],
   operator_tokens: ['platform'],
+  enforcement_credentials: ['platform'],
 } as const satisfies Record<keyof Database, readonly TableOwner[]>;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -16,12 +16,12 @@ import {
 import {
   type CatalogRoute,
   createGateway,
-  createLivenessState,
   GATEWAY_SECRET_HEADER,
   type Gateway,
   type UpstreamTls,
 } from '../../src/gateway/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
+import { createLivenessState } from '../../src/platform/enforcement-feed/index.ts';
 import { type SampleApiHandle, startSampleApi } from '../../src/sample-api/index.ts';
 import { CHANGE_KINDS, publishChange, type Storage } from '../../src/storage/index.ts';
 import { createPartner, installCa, type Partner } from '../support/ca-fixture.ts';

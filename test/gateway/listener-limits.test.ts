@@ -2,13 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import {
-  createGateway,
-  createLivenessState,
-  type Gateway,
-  type GatewayOptions,
-} from '../../src/gateway/index.ts';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
+import { createLivenessState } from '../../src/platform/enforcement-feed/index.ts';
 import type { Storage } from '../../src/storage/index.ts';
 import { installCa } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';

@@ -3,10 +3,11 @@ import { after, describe, type TestContext, test } from 'node:test';
 import {
   createApplication,
   deregisterApplication,
+  selfSignedThumbprints,
   setApplicationStatus,
   setOrganisationStatus,
 } from '../../src/directory/index.ts';
-import { createLivenessState, selfSignedThumbprints } from '../../src/gateway/index.ts';
+import { createLivenessState } from '../../src/platform/enforcement-feed/index.ts';
 import {
   CHANGE_KINDS,
   type ChangeInput,
@@ -29,11 +30,10 @@ function publish(storage: Storage, change: ChangeInput) {
 
 test('ok/self-signed thumbprints come from jwks.keys[].x5c[0] of self_signed_tls_client_auth clients', async () => {
   const cred = await selfSignedCredential('ss');
-  const metadata = JSON.stringify({ jwks: { keys: [cred.jwk, { kty: 'EC' }] } });
+  const metadata = { jwks: { keys: [cred.jwk, { kty: 'EC' }] } };
   assert.deepEqual(selfSignedThumbprints('self_signed_tls_client_auth', metadata), [cred.x5tS256]);
   assert.deepEqual(selfSignedThumbprints('tls_client_auth', metadata), []);
-  assert.deepEqual(selfSignedThumbprints('self_signed_tls_client_auth', '{not json'), []);
-  assert.deepEqual(selfSignedThumbprints('self_signed_tls_client_auth', '{"jwks_uri":"https://x"}'), []);
+  assert.deepEqual(selfSignedThumbprints('self_signed_tls_client_auth', { jwks_uri: 'https://x' }), []);
 });
 
 for (const target of targets) {

@@ -50,6 +50,7 @@ describe('loadConfig', () => {
         upstreamClientKeyFile: undefined,
         audience: 'https://localhost:9443',
       },
+      enforcementFeed: { maxClients: 64 },
       accessTokenTtlSeconds: 300,
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],

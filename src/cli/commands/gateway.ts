@@ -1,0 +1,245 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { withAdminClient } from '../admin-client.ts';
+import { CliError } from '../cli-error.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+import { runAction } from '../run-action.ts';
+import { globals } from './globals.ts';
+
+interface Credential {
+  id: string;
+  name: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string | null;
+  token?: string;
+}
+
+interface RunOptions {
+  platformUrl?: string;
+  ca?: string;
+  credentialFile?: string;
+  host: string;
+  port: string;
+  publicUrl?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  upstream?: string;
+  upstreamSecretFile?: string;
+  audience?: string;
+  issuer?: string;
+  jwksUri?: string;
+  staleAfterMs: string;
+  logLevel: string;
+}
+
+function required(value: string | undefined, flag: string, env: string): string {
+  if (value === undefined || value === '')
+    throw new CliError(`${flag} (or ${env}) is required`, 'invalid_input');
+  return value;
+}
+
+function readFile(path: string, flag: string, secret: boolean): string {
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw new CliError(`${flag}: ${path} is not a file`, 'invalid_input');
+  // As ssh does: a secret others can read is refused, not used.
+  if (secret && (statSync(path).mode & 0o077) !== 0) {
+    throw new CliError(`${flag}: ${path} is readable by others; run chmod 600 ${path}`, 'invalid_input');
+  }
+  return readFileSync(path, 'utf8');
+}
+
+function integer(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new CliError(`${flag}: expected an integer from ${min} to ${max}`, 'invalid_input');
+  }
+  return n;
+}
+
+async function run(opts: RunOptions, json: boolean): Promise<void> {
+  const env = process.env;
+  const platformUrl = required(
+    opts.platformUrl ?? env.ACCREDIT_PLATFORM_URL,
+    '--platform-url',
+    'ACCREDIT_PLATFORM_URL',
+  );
+  if (!URL.canParse(platformUrl) || new URL(platformUrl).protocol !== 'https:') {
+    throw new CliError('--platform-url: expected an https URL', 'invalid_input');
+  }
+  const ca = readFile(
+    required(opts.ca ?? env.ACCREDIT_GATEWAY_CA_FILE, '--ca', 'ACCREDIT_GATEWAY_CA_FILE'),
+    '--ca',
+    false,
+  );
+  const credentialFile = required(
+    opts.credentialFile ?? env.ACCREDIT_GATEWAY_CREDENTIAL_FILE,
+    '--credential-file',
+    'ACCREDIT_GATEWAY_CREDENTIAL_FILE',
+  );
+  const credential = readFile(credentialFile, '--credential-file', true).trim();
+  const certFile = required(
+    opts.tlsCert ?? env.ACCREDIT_GATEWAY_TLS_CERT_FILE,
+    '--tls-cert',
+    'ACCREDIT_GATEWAY_TLS_CERT_FILE',
+  );
+  const keyFile = required(
+    opts.tlsKey ?? env.ACCREDIT_GATEWAY_TLS_KEY_FILE,
+    '--tls-key',
+    'ACCREDIT_GATEWAY_TLS_KEY_FILE',
+  );
+  const upstream = required(
+    opts.upstream ?? env.ACCREDIT_GATEWAY_UPSTREAM,
+    '--upstream',
+    'ACCREDIT_GATEWAY_UPSTREAM',
+  );
+  const secretFile = opts.upstreamSecretFile ?? env.ACCREDIT_GATEWAY_UPSTREAM_SECRET_FILE;
+  const port = integer(opts.port, '--port', 0, 65535);
+  const staleAfterMs = integer(opts.staleAfterMs, '--stale-after-ms', 500, 3_600_000);
+  const publicUrl = opts.publicUrl ?? `https://localhost:${port}`;
+  const [{ startStandaloneGateway }, { createLogger }] = await Promise.all([
+    import('../../gateway/index.ts'),
+    import('../../platform/logger.ts'),
+  ]);
+  const logger = createLogger(opts.logLevel);
+  const running = await startStandaloneGateway({
+    platformUrl,
+    ca,
+    credential,
+    host: opts.host,
+    port,
+    publicUrl,
+    tls: { cert: readFile(certFile, '--tls-cert', false), key: readFile(keyFile, '--tls-key', true) },
+    upstream,
+    ...(secretFile ? { upstreamSecret: readFile(secretFile, '--upstream-secret-file', true).trim() } : {}),
+    audience: opts.audience ?? env.ACCREDIT_API_AUDIENCE ?? publicUrl,
+    ...(opts.issuer ? { issuer: opts.issuer } : {}),
+    ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}),
+    staleAfterMs,
+    logger,
+  });
+  const info = {
+    url: running.gateway.url,
+    platform: platformUrl,
+    issuer: running.issuer,
+    jwks_uri: running.jwksUri,
+    upstream,
+    stale_after_ms: staleAfterMs,
+  };
+  if (json) printJson(info);
+  process.stderr.write(
+    `accredit gateway: serving on ${info.url}; following ${platformUrl} (stale after ${staleAfterMs} ms)\n`,
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`accredit gateway: ${signal}, stopping\n`);
+    await running.close();
+    logger.flush();
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+export function registerGatewayCommands(program: Command): void {
+  const gateway = program
+    .command('gateway')
+    .description('run the API gateway as its own process, following a platform’s change feed (no database)')
+    .option('--platform-url <url>', 'the platform’s public base URL (env ACCREDIT_PLATFORM_URL)')
+    .option('--ca <file>', 'PEM bundle of the platform CA (env ACCREDIT_GATEWAY_CA_FILE)')
+    .option(
+      '--credential-file <file>',
+      'file (mode 0600) holding the enforcement credential from `gateway credential issue` (env ACCREDIT_GATEWAY_CREDENTIAL_FILE)',
+    )
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port (0: any free port)', '9443')
+    .option('--public-url <url>', 'external base URL of this gateway (default https://localhost:<port>)')
+    .option(
+      '--tls-cert <file>',
+      'PEM server certificate chain of the listener (env ACCREDIT_GATEWAY_TLS_CERT_FILE)',
+    )
+    .option('--tls-key <file>', 'its PEM private key, mode 0600 (env ACCREDIT_GATEWAY_TLS_KEY_FILE)')
+    .option('--upstream <url>', 'http(s) base URL of the protected API (env ACCREDIT_GATEWAY_UPSTREAM)')
+    .option(
+      '--upstream-secret-file <file>',
+      'file (mode 0600) whose content is sent in x-accredit-gateway-secret (env ACCREDIT_GATEWAY_UPSTREAM_SECRET_FILE)',
+    )
+    .option('--audience <aud>', 'aud of access tokens (env ACCREDIT_API_AUDIENCE; default: the public URL)')
+    .option('--issuer <iss>', 'token issuer (default: from the platform’s discovery document)')
+    .option('--jwks-uri <url>', 'JWKS of the authorization server (default: from the discovery document)')
+    .option(
+      '--stale-after-ms <ms>',
+      'refuse every request after this long without a word from the feed',
+      '15000',
+    )
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action((opts: RunOptions, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, () => run(opts, g.json));
+    });
+
+  const credential = gateway
+    .command('credential')
+    .description('credentials that let a standalone gateway read the change feed');
+
+  credential
+    .command('issue')
+    .description('grant a gateway access to the change feed; the token is shown once')
+    .requiredOption('--name <name>', 'a name for the gateway (letters, digits, ".", "_", "-")')
+    .action((opts: { name: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          const issued = await client.call<Credential>('POST', '/enforcement-credentials', {
+            name: opts.name,
+          });
+          if (g.json) return printJson(issued);
+          printFields([
+            ['id', issued.id],
+            ['name', issued.name],
+            ['token', `${issued.token} (shown once: store it in a mode 0600 file)`],
+          ]);
+        });
+      });
+    });
+
+  credential
+    .command('list')
+    .description('list enforcement credentials (never the tokens)')
+    .action((_opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          const { items } = await client.call<{ items: Credential[] }>('GET', '/enforcement-credentials');
+          if (g.json) return printJson(items);
+          printTable(
+            items.map((c) => ({ ...c, revoked_at: c.revoked_at ?? '' })),
+            ['id', 'name', 'created_at', 'revoked_at'],
+          );
+        });
+      });
+    });
+
+  credential
+    .command('revoke')
+    .description('revoke an enforcement credential: the feed refuses it and drops its streams at once')
+    .argument('<id>', 'credential id')
+    .action((id: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          const revoked = await client.call<Credential>(
+            'DELETE',
+            `/enforcement-credentials/${encodeURIComponent(id)}`,
+          );
+          if (g.json) return printJson(revoked);
+          printFields([
+            ['id', revoked.id],
+            ['name', revoked.name],
+            ['revoked', revoked.revoked_at],
+          ]);
+        });
+      });
+    });
+}

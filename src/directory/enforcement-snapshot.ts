@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../storage/index.ts';
+import { certificateApplications } from './applications.ts';
+import { selfSignedThumbprints } from './self-signed-thumbprints.ts';
+
+/** What an enforcement point needs of one application to admit or refuse its callers. */
+export interface ApplicationEnforcementView {
+  clientId: string;
+  orgId: string;
+  status: string;
+  authMethod: string;
+  selfSignedX5t: string[];
+  certificateApps: string[];
+}
+
+export interface DirectoryEnforcementSnapshot {
+  organisations: Array<{ id: string; status: string }>;
+  applications: ApplicationEnforcementView[];
+  /** The access catalog: method + path pattern → scope. */
+  routes: Array<{ method: string; pathPattern: string; scope: string }>;
+}
+
+function parseMetadata(metadataJson: string): Record<string, unknown> {
+  try {
+    const metadata: unknown = JSON.parse(metadataJson);
+    return typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Every organisation and application with its status, and the catalog routes, as the directory holds them now. */
+export async function directoryEnforcementSnapshot(
+  db: Kysely<Database>,
+): Promise<DirectoryEnforcementSnapshot> {
+  const [orgs, apps, routes] = await Promise.all([
+    db.selectFrom('organisations').select(['id', 'status']).execute(),
+    db
+      .selectFrom('applications')
+      .select(['client_id', 'org_id', 'status', 'auth_method', 'registration_type', 'metadata'])
+      .execute(),
+    db.selectFrom('catalog_routes').select(['method', 'path_pattern', 'scope']).execute(),
+  ]);
+  return {
+    organisations: orgs.map((o) => ({ id: o.id, status: o.status })),
+    applications: apps.map((app) => {
+      const metadata = parseMetadata(app.metadata);
+      return {
+        clientId: app.client_id,
+        orgId: app.org_id,
+        status: app.status,
+        authMethod: app.auth_method,
+        selfSignedX5t: selfSignedThumbprints(app.auth_method, metadata),
+        certificateApps: certificateApplications(app.registration_type, metadata),
+      };
+    }),
+    routes: routes.map((r) => ({ method: r.method, pathPattern: r.path_pattern, scope: r.scope })),
+  };
+}

@@ -1,0 +1,58 @@
+import type { ClientLiveness } from './liveness.ts';
+import type { CatalogRoute } from './match-route.ts';
+
+/**
+ * The change kinds an enforcement point applies, as the platform's change feed names them; repeated here so
+ * that a gateway process loads nothing of the platform or its storage (a test keeps the two in step).
+ */
+export const FEED_CHANGE_KINDS = {
+  orgStatus: 'org.status',
+  appStatus: 'app.status',
+  appRegistered: 'app.registered',
+  certIssued: 'cert.issued',
+  certRevoked: 'cert.revoked',
+  tokenRevoked: 'token.revoked',
+} as const;
+
+/** One entry of the change feed: `seq` orders them, without gaps the client could not notice. */
+export interface FeedChange {
+  seq: number;
+  at: string;
+  kind: string;
+  entityId: string;
+  payload: Record<string, unknown>;
+}
+
+/** A platform-issued certificate that has not expired, revoked or not. */
+export interface SnapshotCertificate {
+  x5tS256: string;
+  clientId: string;
+  notAfter: string;
+  revoked: boolean;
+}
+
+/** A revoked access token id; kept until its token can no longer be presented. */
+export interface SnapshotRevokedToken {
+  jti: string;
+  /** JWT NumericDate (RFC 7519 §2), or null when the revocation did not record it. */
+  exp: number | null;
+  at: string;
+}
+
+/** Everything access-affecting as of `seq`: changes after it arrive as deltas (applying one twice is harmless). */
+export interface LivenessSnapshot {
+  seq: number;
+  organisations: Array<{ id: string; status: string }>;
+  applications: ClientLiveness[];
+  certificates: SnapshotCertificate[];
+  revokedTokens: SnapshotRevokedToken[];
+  routes: CatalogRoute[];
+}
+
+/** The server-sent event names of `GET /enforcement/v1/feed`. */
+export const FEED_EVENTS = { snapshot: 'snapshot', change: 'change' } as const;
+export const FEED_PATH = '/enforcement/v1/feed';
+/** POST `{ stream, seq }`: the client has applied everything up to `seq` (the platform answers revoking calls after). */
+export const FEED_ACK_PATH = '/enforcement/v1/feed/ack';
+/** Response header naming the stream, for acknowledgements. */
+export const FEED_STREAM_HEADER = 'x-accredit-feed-stream';

@@ -1,0 +1,137 @@
+import { request } from 'node:https';
+import type { Logger } from 'pino';
+import { createGateway, type Gateway } from './create-gateway.ts';
+import { type FeedFollower, followFeed } from './follow-feed.ts';
+import { createMemoryLivenessState } from './liveness.ts';
+import type { CatalogRoute } from './match-route.ts';
+import type { UpstreamTls } from './options.ts';
+
+export interface StandaloneGatewayOptions {
+  /** The platform's public base URL: its change feed, discovery document and JWKS. */
+  platformUrl: string;
+  /** PEM bundle of the platform CA: the platform's server certificate and partners' client certificates chain to it. */
+  ca: string;
+  /** The enforcement credential an operator granted with `accredit gateway credential issue`. */
+  credential: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  tls: { cert: string; key: string };
+  upstream: string;
+  upstreamSecret?: string;
+  upstreamTls?: UpstreamTls;
+  /** `aud` the access tokens must carry (RFC 9068 §3). */
+  audience: string;
+  /** Default: the platform's discovery document (RFC 8414 §3). */
+  issuer?: string;
+  jwksUri?: string;
+  staleAfterMs: number;
+  logger: Logger;
+}
+
+export interface StandaloneGateway {
+  gateway: Gateway;
+  feed: FeedFollower;
+  issuer: string;
+  jwksUri: string;
+  close(): Promise<void>;
+}
+
+/** RFC 8414 §3: the issuer and jwks_uri of the authorization server at the platform URL. */
+function discover(platformUrl: string, ca: string): Promise<{ issuer: string; jwks_uri: string }> {
+  const url = new URL('/.well-known/openid-configuration', platformUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > 1_000_000) req.destroy(new Error('discovery document too large'));
+      });
+      res.on('end', () => {
+        try {
+          const doc = JSON.parse(body) as { issuer?: unknown; jwks_uri?: unknown };
+          if (res.statusCode !== 200 || typeof doc.issuer !== 'string' || typeof doc.jwks_uri !== 'string') {
+            throw new Error(`status ${res.statusCode}, no issuer and jwks_uri`);
+          }
+          resolve({ issuer: doc.issuer, jwks_uri: doc.jwks_uri });
+        } catch (err) {
+          reject(new Error(`unusable discovery document at ${url}: ${(err as Error).message}`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => reject(new Error(`cannot fetch ${url}: ${err.message}`)));
+    req.end();
+  });
+}
+
+/**
+ * The gateway as its own process: no database, only the platform's change feed (state and routes), its JWKS
+ * (keys) and this process's own listener, upstream and logs. Refuses everything until the first snapshot and
+ * whenever the feed goes stale.
+ */
+export async function startStandaloneGateway(options: StandaloneGatewayOptions): Promise<StandaloneGateway> {
+  const found =
+    options.issuer !== undefined && options.jwksUri !== undefined
+      ? { issuer: options.issuer, jwks_uri: options.jwksUri }
+      : await discover(options.platformUrl, options.ca);
+  const issuer = options.issuer ?? found.issuer;
+  const jwksUri = options.jwksUri ?? found.jwks_uri;
+  const state = createMemoryLivenessState();
+  let gateway: Gateway | undefined;
+  let routes: CatalogRoute[] = [];
+  const feed = followFeed({
+    platformUrl: options.platformUrl,
+    ca: options.ca,
+    credential: options.credential,
+    state,
+    logger: options.logger,
+    staleAfterMs: options.staleAfterMs,
+    onRoutes(next) {
+      routes = next;
+      try {
+        gateway?.setRoutes(next);
+      } catch (err) {
+        options.logger.error({ err: (err as Error).message }, 'the feed sent an unusable access catalog');
+      }
+    },
+  });
+  try {
+    gateway = await createGateway({
+      host: options.host,
+      port: options.port,
+      publicUrl: options.publicUrl,
+      tls: { cert: options.tls.cert, key: options.tls.key, ca: options.ca },
+      issuer,
+      audience: options.audience,
+      jwksUri,
+      jwksCa: options.ca,
+      liveness: state,
+      staleness: feed.staleness,
+      routes,
+      upstream: options.upstream,
+      ...(options.upstreamSecret !== undefined ? { upstreamSecret: options.upstreamSecret } : {}),
+      ...(options.upstreamTls !== undefined ? { upstreamTls: options.upstreamTls } : {}),
+      logger: options.logger,
+    });
+  } catch (err) {
+    feed.close();
+    state.close();
+    throw err;
+  }
+  const started = gateway;
+  // A snapshot that arrived while the listener was starting carried routes the gateway has not seen.
+  started.setRoutes(routes);
+  return {
+    gateway: started,
+    feed,
+    issuer,
+    jwksUri,
+    async close() {
+      feed.close();
+      state.close();
+      await started.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+export {
+  answerAfterEnforcement,
+  ENFORCEMENT_WAIT_MS,
+  registerAnswerAfterEnforcement,
+} from './answer-after-enforcement.ts';
+export {
+  type EnforcementCredentialView,
+  findEnforcementCredential,
+  issueEnforcementCredential,
+  listEnforcementCredentials,
+  revokeEnforcementCredential,
+} from './credentials.ts';
+export { createFeedHub, type FeedHub, type FeedHubOptions } from './feed-hub.ts';
+export { registerFeedRoute } from './feed-route.ts';
+export { createLivenessState } from './local-liveness.ts';
+export { takeEnforcementSnapshot } from './take-snapshot.ts';

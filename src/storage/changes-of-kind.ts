@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { ChangeKind } from './change-feed.ts';
+import type { Database } from './schema.ts';
+
+export interface RecordedChange {
+  entityId: string;
+  payload: Record<string, unknown>;
+  at: string;
+}
+
+/**
+ * Every change of one kind published up to `uptoSeq`, oldest first: for state recorded only as its change-feed
+ * entry (a revoked access token), read by the role that published it.
+ */
+export async function changesOfKind(
+  db: Kysely<Database>,
+  kind: ChangeKind,
+  uptoSeq: number,
+): Promise<RecordedChange[]> {
+  const rows = await db
+    .selectFrom('change_feed')
+    .select(['entity_id', 'payload', 'at'])
+    .where('kind', '=', kind)
+    .where('seq', '<=', uptoSeq)
+    .orderBy('seq')
+    .execute();
+  return rows.map((row) => ({
+    entityId: row.entity_id,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    at: row.at,
+  }));
+}

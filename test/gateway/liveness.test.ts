@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, type TestContext, test } from 'node:test';
 import {
-  createApplication,
-  deregisterApplication,
   selfSignedThumbprints,
   setApplicationStatus,
   setOrganisationStatus,
@@ -52,84 +50,6 @@ for (const target of targets) {
       };
       return { storage, ca, acme, globex, issue };
     }
-
-    test('ok/a deleted client no longer owns its self-signed certificate, live or after a restart', async (t) => {
-      const { storage, acme } = await fresh(t);
-      const cred = await selfSignedCredential('acme-gone');
-      const selfId = await storage.transaction((tx) =>
-        createApplication(
-          tx,
-          {
-            orgId: acme.orgId,
-            name: 'Gone soon',
-            roles: ['partner_reader'],
-            authMethod: 'self_signed_tls_client_auth',
-            metadata: { jwks: { keys: [cred.jwk] } },
-          },
-          meta(),
-        ),
-      );
-      const live = await createLivenessState(storage);
-      t.after(() => live.close());
-      assert.equal(live.selfSignedOwner(cred.x5tS256)?.clientId, selfId);
-      await storage.transaction((tx) => deregisterApplication(tx, selfId, { ...meta(), reason: 'test' }));
-      assert.equal(live.selfSignedOwner(cred.x5tS256), undefined, 'from the feed');
-      assert.equal(live.client(selfId)?.status, 'deleted');
-      const restarted = await createLivenessState(storage);
-      t.after(() => restarted.close());
-      assert.equal(restarted.selfSignedOwner(cred.x5tS256), undefined, 'from the snapshot');
-    });
-
-    test('ok/snapshot: clients, organisations, self-signed, revoked certificates and live revoked jtis', async (t) => {
-      const { storage, ca, acme, globex, issue } = await fresh(t);
-      const cred = await selfSignedCredential('acme-ss');
-      const selfId = await storage.transaction((tx) =>
-        createApplication(
-          tx,
-          {
-            orgId: acme.orgId,
-            name: 'Self-signed',
-            roles: ['partner_reader'],
-            authMethod: 'self_signed_tls_client_auth',
-            metadata: { jwks: { keys: [cred.jwk] } },
-          },
-          meta(),
-        ),
-      );
-      const revoked = await issue(acme.clientId);
-      const active = await issue(acme.clientId);
-      await storage.transaction((tx) => ca.revoke(tx, revoked.serial, 'keyCompromise', meta()));
-      await storage.transaction((tx) => setOrganisationStatus(tx, globex.orgId, 'suspended', meta()));
-      await publish(storage, {
-        kind: CHANGE_KINDS.tokenRevoked,
-        entityId: 'live',
-        payload: { jti: 'live', exp: nowSeconds() + 300, client_id: acme.clientId },
-      });
-      await publish(storage, {
-        kind: CHANGE_KINDS.tokenRevoked,
-        entityId: 'long-gone',
-        payload: { jti: 'long-gone', exp: nowSeconds() - 3600, client_id: acme.clientId },
-      });
-
-      const state = await createLivenessState(storage);
-      t.after(() => state.close());
-      assert.deepEqual(state.client(acme.clientId), {
-        clientId: acme.clientId,
-        orgId: acme.orgId,
-        status: 'active',
-        authMethod: 'tls_client_auth',
-        selfSignedX5t: [],
-        certificateApps: [],
-      });
-      assert.equal(state.orgStatus(acme.orgId), 'active');
-      assert.equal(state.orgStatus(globex.orgId), 'suspended');
-      assert.equal(state.selfSignedOwner(cred.x5tS256)?.clientId, selfId);
-      assert.equal(state.isCertificateRevoked(revoked.x5t_s256), true);
-      assert.equal(state.isCertificateRevoked(active.x5t_s256), false);
-      assert.equal(state.isTokenRevoked('live'), true);
-      assert.equal(state.isTokenRevoked('long-gone'), false);
-      assert.equal(state.client('cl_nobody'), undefined);
-    });
 
     test('ok/changes apply before the publishing transaction returns', async (t) => {
       const { storage, ca, acme, globex, issue } = await fresh(t);

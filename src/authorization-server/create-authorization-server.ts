@@ -167,6 +167,10 @@ export async function createAuthorizationServer(
       devInteractions: { enabled: false },
       // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
       dPoP: { enabled: false },
+      // No end-user login exists yet, so there is no session to end and no account to describe: both endpoints
+      // are off (oidc-provider enables them by default) rather than advertised and failing.
+      userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },

@@ -252,6 +252,18 @@ describe('interoperability: metadata and token errors an outside client relies o
     });
   });
 
+  describe('no end-user flow endpoints are advertised while there is no end-user login', () => {
+    for (const member of ['userinfo_endpoint', 'end_session_endpoint']) {
+      test(`fail/discovery and the Entity Configuration do not advertise ${member}`, async () => {
+        assert.equal(member in metadata, false);
+        const op = await openIdProviderMetadata(as, {
+          federationRegistrationEndpoint: FEDERATION_REGISTRATION,
+        });
+        assert.equal(member in op, false);
+      });
+    }
+  });
+
   describe('RFC 9449: DPoP is neither advertised nor used while it does not work end to end (issue 9 item 12)', () => {
     test('fail/discovery does not advertise dpop_signing_alg_values_supported', () => {
       assert.equal('dpop_signing_alg_values_supported' in metadata, false);

@@ -4,13 +4,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { cpus, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { DEFAULT_LISTENER_LIMITS } from '../src/shared/listener-limits.ts';
 import type { FloodChildMessage, FloodParentMessage, FloodStats } from './connection-flood-protocol.ts';
 import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
 import type { ChildMessage, ParentMessage } from './gateway-protocol.ts';
 import { type LoadResult, median, runLoad } from './load.ts';
-import { number, progressOf, runBenchCommand, UsageError } from './options.ts';
+import { number, parseBenchArgs, progressOf, runBenchCommand, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- connection-flood [options]
        node bench/connection-flood.ts [options]
@@ -95,31 +94,15 @@ export interface FloodBenchResult {
 const progress = progressOf('connection-flood');
 
 export function parseOptions(argv: string[]): FloodBenchOptions | 'help' {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rounds: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        connections: { type: 'string' },
-        flood: { type: 'string' },
-        'flood-settle': { type: 'string' },
-        'reconnect-delay': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseBenchArgs(argv, {
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    flood: { type: 'string' },
+    'flood-settle': { type: 'string' },
+    'reconnect-delay': { type: 'string' },
+  });
   if (v.help) return 'help';
   const atMost = (name: string, value: number, max: number) => {
     if (value > max) throw new UsageError(`--${name}: at most ${max}, got ${value}`);

@@ -4,7 +4,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import {
   createFederationFetcher,
@@ -19,7 +18,7 @@ import {
 } from '../src/federation/index.ts';
 import type { ChildMessage, FederationLayout, ParentMessage } from './federation-protocol.ts';
 import { percentile } from './load.ts';
-import { number, progressOf, runBenchCommand, UsageError } from './options.ts';
+import { number, parseBenchArgs, progressOf, runBenchCommand, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- federation [options]
        node bench/federation.ts [options]
@@ -131,27 +130,11 @@ export interface FederationBenchResult {
 const progress = progressOf('federation');
 
 export function parseOptions(argv: string[]): FederationBenchOptions | 'help' {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        duration: { type: 'string' },
-        iterations: { type: 'string' },
-        warmup: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseBenchArgs(argv, {
+    duration: { type: 'string' },
+    iterations: { type: 'string' },
+    warmup: { type: 'string' },
+  });
   if (v.help) return 'help';
   if (v.iterations !== undefined && v.duration !== undefined) {
     throw new UsageError('--iterations and --duration exclude each other');

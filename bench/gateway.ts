@@ -3,11 +3,10 @@
 // Informational only: it never fails on a figure, only when the run itself breaks (see PERFORMANCE.md).
 import { type ChildProcess, fork } from 'node:child_process';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
 import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
 import { type ChildMessage, type ParentMessage, type Target, UPSTREAM_BODY } from './gateway-protocol.ts';
 import { median, runLoad } from './load.ts';
-import { number, progressOf, runBenchCommand, UsageError } from './options.ts';
+import { number, parseBenchArgs, progressOf, runBenchCommand, UsageError } from './options.ts';
 
 const HELP = `Usage: npm run bench -- gateway [options]
        node bench/gateway.ts [options]
@@ -96,30 +95,14 @@ export interface GatewayBenchResult {
 const progress = progressOf('gateway');
 
 export function parseOptions(argv: string[]): GatewayBenchOptions | 'help' {
-  let parsed: ReturnType<typeof parse>;
-  function parse() {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        connections: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        rounds: { type: 'string' },
-        'token-cache-size': { type: 'string' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  }
-  try {
-    parsed = parse();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseBenchArgs(argv, {
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    'token-cache-size': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
   if (v.help) return 'help';
   const logLevel = v['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}`);

@@ -1,4 +1,5 @@
 // What every benchmark command shares: bad options are a usage error (exit code 2), progress goes to stderr.
+import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {}
 
@@ -6,6 +7,28 @@ export function progressOf(command: string): (line: string) => void {
   return (line) => {
     process.stderr.write(`[bench ${command}] ${line}\n`);
   };
+}
+
+const COMMON_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Parses a benchmark's own string options plus `--json` and `--help`; anything else is a usage error. */
+export function parseBenchArgs<const Options extends Record<string, { type: 'string' }>>(
+  argv: string[],
+  options: Options,
+) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { ...options, ...COMMON_OPTIONS },
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** A numeric option: absent → `fallback`; otherwise finite, ≥ `min` and, when asked, an integer. */

@@ -27,17 +27,17 @@ import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
-import { registerApplicationRoutes } from './admin-api/applications.ts';
+import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
-import { registerCatalogRoutes } from './admin-api/catalog.ts';
-import { registerCertificateRoutes } from './admin-api/certificates.ts';
+import { registerCatalogRoutes } from './admin-api/catalog-routes.ts';
+import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
-import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials.ts';
+import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
-import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens.ts';
-import { registerOrganisationRoutes } from './admin-api/organisations.ts';
+import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
+import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
-import { registerSoftwareStatementRoutes } from './admin-api/software-statements.ts';
+import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import {
   answerAfterEnforcement,

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createOrganisation } from '../../src/directory/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
-import { registerApplicationRoutes } from '../../src/platform/admin-api/applications.ts';
+import { registerApplicationRoutes } from '../../src/platform/admin-api/applications-routes.ts';
 import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
 import { problemSchema } from '../../src/platform/admin-api/schemas.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';

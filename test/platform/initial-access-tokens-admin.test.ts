@@ -6,7 +6,7 @@ import { verifyAuditChain } from '../../src/audit/index.ts';
 import { createOrganisation } from '../../src/directory/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
 import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
-import { registerInitialAccessTokenRoutes } from '../../src/platform/admin-api/initial-access-tokens.ts';
+import { registerInitialAccessTokenRoutes } from '../../src/platform/admin-api/initial-access-tokens-routes.ts';
 import { problemSchema } from '../../src/platform/admin-api/schemas.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';
 import { createOperatorToken } from '../../src/platform/operator-tokens.ts';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
 import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
-import { registerOrganisationRoutes } from '../../src/platform/admin-api/organisations.ts';
+import { registerOrganisationRoutes } from '../../src/platform/admin-api/organisations-routes.ts';
 import { problemSchema } from '../../src/platform/admin-api/schemas.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';
 import { createOperatorToken } from '../../src/platform/operator-tokens.ts';

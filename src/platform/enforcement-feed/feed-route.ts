@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FEED_ACK_PATH, FEED_PATH } from '../../gateway/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { problem, sendProblem } from '../http/problem.ts';
-import { findEnforcementCredential } from './credentials.ts';
+import { findEnforcementCredential } from './enforcement-credential-store.ts';
 import type { FeedHub } from './feed-hub.ts';
 
 const SEQ = /^(0|[1-9][0-9]{0,15})$/;

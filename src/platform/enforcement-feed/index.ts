@@ -9,7 +9,7 @@ export {
   issueEnforcementCredential,
   listEnforcementCredentials,
   revokeEnforcementCredential,
-} from './credentials.ts';
+} from './enforcement-credential-store.ts';
 export { createFeedHub, type FeedHub, type FeedHubOptions } from './feed-hub.ts';
 export { registerFeedRoute } from './feed-route.ts';
 export { createLivenessState } from './local-liveness.ts';

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../deps.ts';
 import type { FederationAdminDeps } from './federation-admin-deps.ts';
-import { registerFederationKeyRoutes } from './keys.ts';
-import { registerResolveRoute } from './resolve.ts';
-import { registerSubordinateRoutes } from './subordinates.ts';
-import { registerTrustMarkRoutes } from './trust-marks.ts';
+import { registerFederationKeyRoutes } from './keys-routes.ts';
+import { registerResolveRoute } from './resolve-routes.ts';
+import { registerSubordinateRoutes } from './subordinates-routes.ts';
+import { registerTrustMarkRoutes } from './trust-marks-routes.ts';
 
 export type { FederationAdminDeps } from './federation-admin-deps.ts';
 

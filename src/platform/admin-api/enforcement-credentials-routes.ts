@@ -3,7 +3,7 @@ import {
   issueEnforcementCredential,
   listEnforcementCredentials,
   revokeEnforcementCredential,
-} from '../enforcement-feed/credentials.ts';
+} from '../enforcement-feed/enforcement-credential-store.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 

@@ -301,7 +301,12 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     refreshTimer.unref();
     closers.push(() => clearInterval(refreshTimer));
     servers.push(publicServer);
-    await publicServer.listen({ host: config.host, port: config.listeners.public.port });
+    await publicServer.listen({
+      host: config.host,
+      port: config.listeners.public.port,
+      // Fastify cannot tell that its server factory speaks TLS: say so, rather than http://.
+      listenTextResolver: (address) => `Server listening at ${address.replace(/^http:/, 'https:')}`,
+    });
     const hostname = config.hostnames[0] ?? 'localhost';
     const urlOf = (server: { address(): unknown }) =>
       `https://${hostname}:${(server.address() as AddressInfo).port}`;

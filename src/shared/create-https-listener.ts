@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server, type ServerOptions } from 'node:https';
-import type { Socket } from 'node:net';
+import { BlockList, isIPv4, isIPv6, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { ListenerLimits } from './listener-limits.ts';
@@ -119,6 +119,23 @@ export function createHttpsListener(
 
   // These checks run ahead of the TLS listener, so a refused socket never costs a TLS handshake.
   const perAddress = new Map<string, number>();
+  // A source at its cap also goes on the server's BlockList, which Node checks at accept, before any Socket
+  // exists: a flood reconnecting thousands of times a second then costs an accept and a close per attempt.
+  // The count below stays the rule (the list may lag it a moment); a source is logged once as it reaches
+  // its cap, since attempts refused at accept are not seen one by one.
+  const atCap = new Set<string>();
+  const blockable = server as unknown as { blockList: BlockList | undefined };
+  function refreshBlockList(): void {
+    const list = new BlockList();
+    for (const key of atCap) {
+      if (key.endsWith('::/64')) list.addSubnet(key.slice(0, -4), 64, 'ipv6');
+      else if (isIPv4(key)) {
+        list.addAddress(key, 'ipv4');
+        list.addAddress(`::ffff:${key}`, 'ipv6');
+      } else if (isIPv6(key)) list.addAddress(key, 'ipv6');
+    }
+    blockable.blockList = atCap.size > 0 ? list : undefined;
+  }
   const uncapped = new Set((guard.uncappedAddresses ?? []).map(sourceAddressKey));
   const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
@@ -139,13 +156,22 @@ export function createHttpsListener(
       return;
     }
     openConnections++;
-    if (key !== undefined) perAddress.set(key, (perAddress.get(key) ?? 0) + 1);
+    if (key !== undefined) {
+      const count = (perAddress.get(key) ?? 0) + 1;
+      perAddress.set(key, count);
+      if (count >= limits.maxConnectionsPerAddress && key !== 'unknown' && !atCap.has(key)) {
+        atCap.add(key);
+        refreshBlockList();
+        note('address_cap', key);
+      }
+    }
     socket.once('close', () => {
       openConnections--;
       if (key === undefined) return;
       const left = (perAddress.get(key) ?? 1) - 1;
       if (left <= 0) perAddress.delete(key);
       else perAddress.set(key, left);
+      if (left < limits.maxConnectionsPerAddress && atCap.delete(key)) refreshBlockList();
     });
     for (const listener of inner) listener.call(server, socket);
   });

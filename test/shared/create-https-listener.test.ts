@@ -143,6 +143,21 @@ describe('createHttpsListener: caps', () => {
     assert.deepEqual(r.logged[0]?.causes, { '127.0.0.1': 1 });
   });
 
+  test('fail/a source at its cap is refused at accept: no socket reaches the listener until one closes', async () => {
+    const r = await listen({ maxConnectionsPerAddress: 2 });
+    const held = [await handshake(r), await handshake(r)];
+    let seen = 0;
+    r.server.prependListener('connection', () => seen++);
+    for (let i = 0; i < 5; i++) assert.equal(await tlsHandshake(r.target, '127.0.0.1'), 'refused');
+    assert.equal(seen, 0, 'refused by the BlockList before any Socket existed');
+    assert.equal(await httpGet(await handshake(r, '127.0.0.2')), 200);
+    assert.equal(seen, 1);
+    held[0]!.destroy();
+    await closedAfter(held[0]!, WITHIN);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await httpGet(await handshake(r)), 200, 'a freed place is taken again');
+  });
+
   test('fail/the (N+1)th connection to the listener is refused, whatever its address', async () => {
     const r = await listen({ maxConnections: 2, maxConnectionsPerAddress: 0 });
     const first = await handshake(r, '127.0.0.1');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, invalidInput, notFound } from '../shared/app-error.ts';
-import { CHANGE_KINDS, publishChange, type Tx } from '../storage/index.ts';
+import { CHANGE_KINDS, lockJournal, publishChange, type Tx } from '../storage/index.ts';
 import type { ActionMeta } from './context.ts';
 import { validateRoutePattern } from './route-pattern.ts';
 
@@ -151,6 +151,8 @@ export async function createCatalogOperation(
   input: CatalogOperationInput,
   meta: ActionMeta,
 ): Promise<CatalogOperationView> {
+  // Catalog edits one at a time: checks and the published table see every earlier edit (SQLite has one writer).
+  await lockJournal(tx);
   await assertValid(tx, input, undefined);
   const view: CatalogOperationView = {
     id: randomUUID(),
@@ -181,6 +183,7 @@ export async function updateCatalogOperation(
   patch: Partial<CatalogOperationInput>,
   meta: ActionMeta,
 ): Promise<CatalogOperationView> {
+  await lockJournal(tx);
   const before = await requireOperation(tx, id);
   const input: CatalogOperationInput = {
     method: patch.method ?? before.method,
@@ -225,6 +228,7 @@ export async function updateCatalogOperation(
 }
 
 export async function deleteCatalogOperation(tx: Tx, id: string, meta: ActionMeta): Promise<void> {
+  await lockJournal(tx);
   const before = await requireOperation(tx, id);
   await tx.db.deleteFrom('catalog_routes').where('id', '=', id).execute();
   await publishCatalog(tx, id, meta);

@@ -152,6 +152,27 @@ for (const target of targets) {
       }
     });
 
+    test('ok/concurrent edits: one of two conflicting patterns is refused; the last table published has every route', async () => {
+      const storage = await seededStorage(target);
+      try {
+        const results = await Promise.allSettled(
+          ['/v1/race/{a}', '/v1/race/{b}'].map((p) =>
+            storage.transaction((tx) => createCatalogOperation(tx, op('GET', p), META)),
+          ),
+        );
+        assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+        await Promise.all(
+          ['/v1/one', '/v1/two', '/v1/three'].map((p) =>
+            storage.transaction((tx) => createCatalogOperation(tx, op('GET', p), META)),
+          ),
+        );
+        const last = (await catalogChanges(storage)).at(-1)?.payload.routes ?? [];
+        assert.equal(last.length, 5 + 1 + 3);
+      } finally {
+        await storage.close();
+      }
+    });
+
     test('ok/update and delete publish the whole table and are audited; fail/unknown id and invalid update', async () => {
       const storage = await seededStorage(target);
       try {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAppCommands } from './commands/app.ts';
+import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerCertCommands } from './commands/cert.ts';
 import { registerFederationCommands } from './commands/federation.ts';
 import { registerGatewayCommands } from './commands/gateway.ts';
@@ -34,6 +35,7 @@ const program = new Command('accredit')
 registerPlatformCommands(program);
 registerOrgCommands(program);
 registerAppCommands(program);
+registerCatalogCommands(program);
 registerCertCommands(program);
 registerFederationCommands(program);
 registerSsaCommands(program);

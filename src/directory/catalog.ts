@@ -11,6 +11,7 @@ export interface RoleView {
 }
 
 export interface CatalogRouteView {
+  id: string;
   method: string;
   path_pattern: string;
   scope: string;
@@ -77,6 +78,7 @@ export async function listCatalog(db: Kysely<Database>): Promise<CatalogRouteVie
     .execute();
   const links = await db.selectFrom('role_scopes').selectAll().orderBy('role').execute();
   return routes.map((r) => ({
+    id: r.id,
     method: r.method,
     path_pattern: r.path_pattern,
     scope: r.scope,

@@ -22,6 +22,14 @@ export {
   scopesForRoles,
   seedCatalog,
 } from './catalog.ts';
+export {
+  type CatalogFinding,
+  type CatalogOperationInput,
+  type CatalogOperationView,
+  createCatalogOperation,
+  deleteCatalogOperation,
+  updateCatalogOperation,
+} from './catalog-operations.ts';
 export { SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
 export { assertFetchableMetadata } from './check-fetched-metadata.ts';
 export type { ActionMeta } from './context.ts';

@@ -12,6 +12,7 @@ export const FEED_CHANGE_KINDS = {
   certIssued: 'cert.issued',
   certRevoked: 'cert.revoked',
   tokenRevoked: 'token.revoked',
+  catalogChanged: 'catalog.changed',
 } as const;
 
 /** One entry of the change feed: `seq` orders them, without gaps the client could not notice. */
@@ -56,3 +57,18 @@ export const FEED_PATH = '/enforcement/v1/feed';
 export const FEED_ACK_PATH = '/enforcement/v1/feed/ack';
 /** Response header naming the stream, for acknowledgements. */
 export const FEED_STREAM_HEADER = 'x-accredit-feed-stream';
+
+/** The whole new route table a `catalog.changed` entry carries, or undefined for any other entry. */
+export function catalogRoutesOf(change: FeedChange): CatalogRoute[] | undefined {
+  if (change.kind !== FEED_CHANGE_KINDS.catalogChanged) return undefined;
+  const routes = change.payload.routes;
+  if (!Array.isArray(routes)) return undefined;
+  return routes.filter(
+    (r): r is CatalogRoute =>
+      typeof r === 'object' &&
+      r !== null &&
+      typeof r.method === 'string' &&
+      typeof r.pathPattern === 'string' &&
+      typeof r.scope === 'string',
+  );
+}

@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import type { Logger } from 'pino';
 import {
+  catalogRoutesOf,
   FEED_ACK_PATH,
   FEED_EVENTS,
   FEED_PATH,
@@ -23,7 +24,7 @@ export interface FollowFeedOptions {
   logger: Logger;
   /** No event or heartbeat for this long (or no snapshot yet) and every request is refused (default 15 000 ms). */
   staleAfterMs?: number;
-  /** The catalog routes of each snapshot. */
+  /** The catalog routes of each snapshot, and the new table of each `catalog.changed` entry. */
   onRoutes?(routes: CatalogRoute[]): void;
   /** Reconnection delay bounds (default 100 ms doubling to 5 000 ms). */
   retryMinMs?: number;
@@ -130,6 +131,8 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       if (change.seq <= seq) return;
       state.apply(change);
       seq = change.seq;
+      const routes = catalogRoutesOf(change);
+      if (routes) options.onRoutes?.(routes);
     }
   }
 

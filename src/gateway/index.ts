@@ -2,6 +2,7 @@ export type { AcceptedCertificate, PresentedCertificate } from './check-client-c
 export { createGateway, type Gateway } from './create-gateway.ts';
 export type { DecisionRecord, GatewayStats } from './decision-log.ts';
 export {
+  catalogRoutesOf,
   FEED_ACK_PATH,
   FEED_CHANGE_KINDS,
   FEED_EVENTS,

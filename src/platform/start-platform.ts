@@ -21,7 +21,7 @@ import {
   registerFederationEndpoints,
   type TrustChainResolver,
 } from '../federation/index.ts';
-import { createGateway } from '../gateway/index.ts';
+import { type CatalogRoute, catalogRoutesOf, createGateway, type Gateway } from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -329,6 +329,25 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     if (sample) closers.push(() => sample.close());
     const liveness = await createLivenessState(storage, { clock });
     closers.push(() => liveness.close());
+    // Subscribed before the table is read: a catalog change in between is held and applied once listening.
+    let gatewayRef: Gateway | undefined;
+    let heldRoutes: CatalogRoute[] | undefined;
+    const applyRoutes = (target: Gateway, next: CatalogRoute[]) => {
+      try {
+        target.setRoutes(next);
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'the change feed carried an unusable access catalog');
+      }
+    };
+    const unfollowCatalog = storage.feed.subscribe((change) => {
+      const next = catalogRoutesOf(change);
+      if (!next) return;
+      if (!gatewayRef) heldRoutes = next;
+      else applyRoutes(gatewayRef, next);
+    });
+    closers.push(() => {
+      unfollowCatalog();
+    });
     const routes = (await takeEnforcementSnapshot(storage, clock())).routes;
     const gateway = await createGateway({
       host: config.host,
@@ -350,6 +369,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       clock,
     });
     closers.push(() => gateway.close());
+    gatewayRef = gateway;
+    if (heldRoutes) applyRoutes(gateway, heldRoutes);
 
     const urls = {
       public: urlOf(publicServer.server),

@@ -18,6 +18,8 @@ export const CHANGE_KINDS = {
   federationSubordinate: 'federation.subordinate',
   // A Trust Mark was issued or revoked; entity id = the mark's id, payload { status, sub, trust_mark_type }.
   federationTrustMark: 'federation.trust_mark',
+  // The access catalog changed; entity id = the operation, payload { routes } = the whole new route table.
+  catalogChanged: 'catalog.changed',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

@@ -371,6 +371,30 @@ for (const target of targets) {
       ]);
     });
 
+    test('ok/catalog edits: the standalone gateway follows on the very next request (404 → 200 → 403 → 404)', async () => {
+      const p = await newPartner('Catalog Bank');
+      const tok = await token(p);
+      await admitted(p, tok);
+      assert.deepEqual(await api(p, tok, '/v1/balances'), { status: 404, code: 'route_not_found' });
+      const op = await admin<{ id: string }>('POST', '/catalog/operations', {
+        method: 'GET',
+        path_pattern: '/v1/balances',
+        scope: 'accounts:read',
+      });
+      assert.deepEqual(await api(p, tok, '/v1/balances'), { status: 200 });
+      await admin('PATCH', `/catalog/operations/${op.id}`, { scope: 'accounts:write' });
+      assert.deepEqual(await api(p, tok, '/v1/balances'), { status: 403, code: 'insufficient_scope' });
+      const removed = await request(`${platform.url}/admin/v1/catalog/operations/${op.id}`, {
+        method: 'DELETE',
+        dispatcher: adminAgent,
+        headers: { authorization: `Bearer ${operator}` },
+      });
+      await removed.body.text();
+      assert.equal(removed.statusCode, 204);
+      assert.deepEqual(await api(p, tok, '/v1/balances'), { status: 404, code: 'route_not_found' });
+      assert.deepEqual(await api(p, tok), { status: 200 });
+    });
+
     test('ok/credentials are listed without their tokens and revoked from the CLI; none reaches a log', async () => {
       const second = await platform.cli(['gateway', 'credential', 'issue', '--name', 'edge-2', '--json']);
       const id = (JSON.parse(second.stdout) as { id: string }).id;

@@ -7,8 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { setApplicationStatus, setOrganisationStatus } from '../../src/directory/index.ts';
 import {
+  createCatalogOperation,
+  deleteCatalogOperation,
+  setApplicationStatus,
+  setOrganisationStatus,
+  updateCatalogOperation,
+} from '../../src/directory/index.ts';
+import {
+  type CatalogRoute,
   FEED_ACK_PATH,
   FEED_CHANGE_KINDS,
   FEED_PATH,
@@ -316,6 +323,48 @@ for (const target of targets) {
           setOrganisationStatus(tx, partner.orgId, 'active', meta()),
         );
         await until(() => state.orgStatus(partner.orgId) === 'active', 'the reactivation');
+      } finally {
+        follower.close();
+        state.close();
+      }
+    });
+
+    test('ok/a catalog edit reaches a follower as the whole new route table, after its snapshot’s', async () => {
+      const state = new CountingState();
+      const tables: CatalogRoute[][] = [];
+      const follower = followFeed({
+        platformUrl: platform.urls.public,
+        ca,
+        credential: token,
+        state,
+        logger: capturingLogger().logger,
+        onRoutes: (routes) => tables.push(routes),
+      });
+      const has = (pattern: string, scope: string) =>
+        tables.at(-1)?.some((r) => r.pathPattern === pattern && r.scope === scope && r.method === 'GET') ??
+        false;
+      try {
+        await until(() => state.snapshots === 1 && tables.length === 1, 'the snapshot');
+        assert.ok(has('/v1/accounts', 'accounts:read'), 'the snapshot carries the seed routes');
+        const op = await platform.storage.transaction((tx) =>
+          createCatalogOperation(
+            tx,
+            { method: 'GET', pathPattern: '/v1/feed-balances', scope: 'accounts:read', description: '' },
+            meta(),
+          ),
+        );
+        await until(() => has('/v1/feed-balances', 'accounts:read'), 'the added route');
+        await platform.storage.transaction((tx) =>
+          updateCatalogOperation(tx, op.id, { scope: 'accounts:write' }, meta()),
+        );
+        await until(() => has('/v1/feed-balances', 'accounts:write'), 'the changed scope');
+        assert.ok(!has('/v1/feed-balances', 'accounts:read'), 'the old grant is gone, not merged');
+        await platform.storage.transaction((tx) => deleteCatalogOperation(tx, op.id, meta()));
+        await until(
+          () => tables.at(-1)?.every((r) => r.pathPattern !== '/v1/feed-balances') ?? false,
+          'removal',
+        );
+        assert.ok(has('/v1/accounts', 'accounts:read'), 'the rest of the table stays');
       } finally {
         follower.close();
         state.close();

@@ -1,10 +1,10 @@
 // `bench connection-flood`: a partner's request latency on kept-alive mTLS connections to the gateway
 // (default listener limits, in a child process), alone and while another loopback address floods the
 // listener with idle TLS connections and reconnects each one it loses. Informational: never fails on a figure.
-import { type ChildProcess, fork } from 'node:child_process';
-import { cpus, setPriority } from 'node:os';
+import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_LISTENER_LIMITS } from '../src/shared/listener-limits.ts';
+import { ChildRpc } from './child-rpc.ts';
 import type { FloodChildMessage, FloodParentMessage, FloodStats } from './connection-flood-protocol.ts';
 import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
 import type { ChildMessage, ParentMessage } from './gateway-protocol.ts';
@@ -124,63 +124,6 @@ export function parseOptions(argv: string[]): FloodBenchOptions | 'help' {
   };
 }
 
-/** A forked child driven by request/reply messages over IPC, each reply awaited with a deadline. */
-class Child<Out extends { type: string }, In extends { type: string }> {
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<void>;
-  #exitCode: number | null | undefined;
-
-  constructor(script: string, lowestPriority = false) {
-    this.#child = fork(new URL(script, import.meta.url), [], { stdio: ['ignore', 2, 2, 'ipc'] });
-    if (lowestPriority && this.#child.pid !== undefined) setPriority(this.#child.pid, 19);
-    this.#exited = new Promise((resolve) =>
-      this.#child.once('exit', (code) => {
-        this.#exitCode = code;
-        resolve();
-      }),
-    );
-  }
-
-  call<T extends In['type']>(message: Out, reply: T, timeoutMs = 30_000): Promise<Extract<In, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#child.off('message', onMessage);
-        this.#child.off('exit', onExit);
-      };
-      const onMessage = (m: In) => {
-        if (m.type === reply) {
-          cleanup();
-          resolve(m as Extract<In, { type: T }>);
-        } else if (m.type === 'error') {
-          cleanup();
-          reject(new Error(`child process: ${(m as { message?: string }).message}`));
-        }
-      };
-      const onExit = (code: number | null) => {
-        cleanup();
-        reject(new Error(`child process exited (code ${code}) while waiting for "${reply}"`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`child process did not answer "${message.type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      if (this.#exitCode !== undefined) return onExit(this.#exitCode);
-      this.#child.on('message', onMessage);
-      this.#child.once('exit', onExit);
-      this.#child.send(message);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.#exitCode !== undefined) return;
-    if (this.#child.connected) this.#child.send({ type: 'exit' });
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    await this.#exited;
-    clearTimeout(timer);
-  }
-}
-
 function phaseOf(load: LoadResult): Phase {
   return {
     p50Ms: load.p50Ms,
@@ -213,10 +156,15 @@ function fmt(value: number, digits: number): string {
 export async function runFloodBench(options: FloodBenchOptions): Promise<FloodBenchResult> {
   progress('creating the CA, certificates, token and SQLite database');
   const fixture = await createFixture();
-  const server = new Child<ParentMessage, ChildMessage>('./gateway-server.ts');
+  const server = new ChildRpc<ParentMessage, ChildMessage>(new URL('./gateway-server.ts', import.meta.url), {
+    label: 'server process',
+  });
   // The flood's own client-side work would be on the attacker's machine, not on the server's: it runs at the
   // lowest CPU priority, so that what is measured is what its connections cost the server.
-  const attacker = new Child<FloodParentMessage, FloodChildMessage>('./connection-flood-attacker.ts', true);
+  const attacker = new ChildRpc<FloodParentMessage, FloodChildMessage>(
+    new URL('./connection-flood-attacker.ts', import.meta.url),
+    { label: 'flood process', lowestPriority: true },
+  );
   try {
     const { url } = await server.call(
       {

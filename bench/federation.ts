@@ -1,7 +1,6 @@
 // `bench federation`: operations/s, latency and CPU per operation of trust chain resolution (a hot path of
 // registration and of every federation request) against the pure cryptographic floor of the same chain, measured
 // in the same run. Informational only: it never fails on a figure, only when the run itself breaks.
-import { type ChildProcess, fork } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { cpus } from 'node:os';
 import { decodeJwt, type JSONWebKeySet } from 'jose';
@@ -16,6 +15,7 @@ import {
   type TrustChainResolver,
   verifyEntityStatement,
 } from '../src/federation/index.ts';
+import { ChildRpc } from './child-rpc.ts';
 import type { ChildMessage, FederationLayout, ParentMessage } from './federation-protocol.ts';
 import { percentile } from './load.ts';
 import { number, parseBenchArgs, progressOf, runBenchCommand, UsageError } from './options.ts';
@@ -147,76 +147,8 @@ export function parseOptions(argv: string[]): FederationBenchOptions | 'help' {
   };
 }
 
-/** The child process serving the federation, driven by request/response messages over IPC. */
-class ServerProcess {
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<number | null>;
-  #exitCode: number | null | undefined;
-  readonly ready: Promise<FederationLayout>;
-
-  constructor() {
-    this.#child = fork(new URL('./federation-server.ts', import.meta.url), [], {
-      stdio: ['ignore', 2, 2, 'ipc'],
-    });
-    this.#exited = new Promise((resolve) =>
-      this.#child.once('exit', (code) => {
-        this.#exitCode = code;
-        resolve(code);
-      }),
-    );
-    this.ready = this.#await('ready', undefined).then(({ type: _type, ...layout }) => layout);
-  }
-
-  #await<T extends ChildMessage['type']>(
-    reply: T,
-    message: ParentMessage | undefined,
-    timeoutMs = 30_000,
-  ): Promise<Extract<ChildMessage, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#child.off('message', onMessage);
-        this.#child.off('exit', onExit);
-      };
-      const onMessage = (m: ChildMessage) => {
-        if (m.type === reply) {
-          cleanup();
-          resolve(m as Extract<ChildMessage, { type: T }>);
-        } else if (m.type === 'error') {
-          cleanup();
-          reject(new Error(`server process: ${m.message}`));
-        }
-      };
-      const onExit = (code: number | null) => {
-        cleanup();
-        reject(new Error(`server process exited (code ${code}) while waiting for "${reply}"`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`server process did not answer "${message?.type ?? reply}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      if (this.#exitCode !== undefined) return onExit(this.#exitCode);
-      this.#child.on('message', onMessage);
-      this.#child.once('exit', onExit);
-      if (message) this.#child.send(message);
-    });
-  }
-
-  call<T extends ChildMessage['type']>(
-    message: ParentMessage,
-    reply: T,
-  ): Promise<Extract<ChildMessage, { type: T }>> {
-    return this.#await(reply, message);
-  }
-
-  async stop(): Promise<void> {
-    if (this.#exitCode !== undefined) return;
-    if (this.#child.connected) this.#child.send({ type: 'exit' } satisfies ParentMessage);
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    await this.#exited;
-    clearTimeout(timer);
-  }
-}
+/** The child process serving the federation; it announces its layout once ready. */
+type ServerProcess = ChildRpc<ParentMessage, ChildMessage>;
 
 /** Counts crypto.subtle.verify and importKey calls (jose's webapi build calls them per use) during `fn`. */
 async function countCrypto(fn: () => Promise<void>): Promise<{ verifications: number; imports: number }> {
@@ -493,9 +425,11 @@ async function measure(
 
 export async function runFederationBench(options: FederationBenchOptions): Promise<FederationBenchResult> {
   progress('starting the federation (Trust Anchor, Intermediate, 2 leaves) in a child process');
-  const server = new ServerProcess();
+  const server: ServerProcess = new ChildRpc(new URL('./federation-server.ts', import.meta.url), {
+    label: 'server process',
+  });
   try {
-    const layout = await server.ready;
+    const { type: _type, ...layout } = await server.await('ready');
     progress(`Trust Anchor ${layout.trustAnchor.entityId}, leaf ${layout.leaf}; checking a resolution`);
     const ref = await reference(layout);
     const cases: CaseResult[] = [];

@@ -1,8 +1,8 @@
 // `bench gateway`: requests/s, latency and server CPU per request of the enforcing gateway against a bare
 // undici reverse proxy with the same TLS setup, in front of the same upstream, measured in the same run.
 // Informational only: it never fails on a figure, only when the run itself breaks (see PERFORMANCE.md).
-import { type ChildProcess, fork } from 'node:child_process';
 import { cpus } from 'node:os';
+import { ChildRpc } from './child-rpc.ts';
 import { createFixture, type Fixture, ROUTE } from './gateway-fixture.ts';
 import { type ChildMessage, type ParentMessage, type Target, UPSTREAM_BODY } from './gateway-protocol.ts';
 import { median, runLoad } from './load.ts';
@@ -120,68 +120,6 @@ export function parseOptions(argv: string[]): GatewayBenchOptions | 'help' {
   };
 }
 
-/** The child process of one measurement, driven by request/response messages over IPC. */
-class ServerProcess {
-  readonly #child: ChildProcess;
-  #exited: Promise<number | null>;
-  #exitCode: number | null | undefined;
-
-  constructor() {
-    this.#child = fork(new URL('./gateway-server.ts', import.meta.url), [], {
-      stdio: ['ignore', 2, 2, 'ipc'],
-    });
-    this.#exited = new Promise((resolve) =>
-      this.#child.once('exit', (code) => {
-        this.#exitCode = code;
-        resolve(code);
-      }),
-    );
-  }
-
-  call<T extends ChildMessage['type']>(
-    message: ParentMessage,
-    reply: T,
-    timeoutMs = 30_000,
-  ): Promise<Extract<ChildMessage, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#child.off('message', onMessage);
-        this.#child.off('exit', onExit);
-      };
-      const onMessage = (m: ChildMessage) => {
-        if (m.type === reply) {
-          cleanup();
-          resolve(m as Extract<ChildMessage, { type: T }>);
-        } else if (m.type === 'error') {
-          cleanup();
-          reject(new Error(`server process: ${m.message}`));
-        }
-      };
-      const onExit = (code: number | null) => {
-        cleanup();
-        reject(new Error(`server process exited (code ${code}) while waiting for "${reply}"`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`server process did not answer "${message.type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      if (this.#exitCode !== undefined) return onExit(this.#exitCode);
-      this.#child.on('message', onMessage);
-      this.#child.once('exit', onExit);
-      this.#child.send(message);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.#exitCode !== undefined) return;
-    if (this.#child.connected) this.#child.send({ type: 'exit' } satisfies ParentMessage);
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    await this.#exited;
-    clearTimeout(timer);
-  }
-}
-
 async function measure(
   fixture: Fixture,
   options: GatewayBenchOptions,
@@ -190,7 +128,9 @@ async function measure(
 ): Promise<Measurement> {
   const label = `round ${round}/${options.rounds} ${target.padEnd(8)}`;
   progress(`${label} starting the server process`);
-  const server = new ServerProcess();
+  const server = new ChildRpc<ParentMessage, ChildMessage>(new URL('./gateway-server.ts', import.meta.url), {
+    label: 'server process',
+  });
   try {
     const { url } = await server.call(
       {

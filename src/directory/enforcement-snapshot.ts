@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/index.ts';
 import { certificateApplications } from './applications.ts';
-import { selfSignedThumbprints } from './self-signed-thumbprints.ts';
 
 /** What an enforcement point needs of one application to admit or refuse its callers. */
 export interface ApplicationEnforcementView {
@@ -33,25 +32,32 @@ function parseMetadata(metadataJson: string): Record<string, unknown> {
 export async function directoryEnforcementSnapshot(
   db: Kysely<Database>,
 ): Promise<DirectoryEnforcementSnapshot> {
-  const [orgs, apps, routes] = await Promise.all([
+  const [orgs, apps, routes, pins] = await Promise.all([
     db.selectFrom('organisations').select(['id', 'status']).execute(),
     db
       .selectFrom('applications')
       .select(['client_id', 'org_id', 'status', 'auth_method', 'registration_type', 'metadata'])
       .execute(),
     db.selectFrom('catalog_routes').select(['method', 'path_pattern', 'scope']).execute(),
+    // The self-signed certificates each live client holds (RFC 8705 §2.2), as registration pinned them.
+    db.selectFrom('self_signed_pins').select(['client_id', 'x5t_s256']).orderBy('x5t_s256').execute(),
   ]);
+  const pinned = new Map<string, string[]>();
+  for (const pin of pins) {
+    const held = pinned.get(pin.client_id);
+    if (held) held.push(pin.x5t_s256);
+    else pinned.set(pin.client_id, [pin.x5t_s256]);
+  }
   return {
     organisations: orgs.map((o) => ({ id: o.id, status: o.status })),
     applications: apps.map((app) => {
-      const metadata = parseMetadata(app.metadata);
       return {
         clientId: app.client_id,
         orgId: app.org_id,
         status: app.status,
         authMethod: app.auth_method,
-        selfSignedX5t: selfSignedThumbprints(app.auth_method, metadata),
-        certificateApps: certificateApplications(app.registration_type, metadata),
+        selfSignedX5t: pinned.get(app.client_id) ?? [],
+        certificateApps: certificateApplications(app.registration_type, parseMetadata(app.metadata)),
       };
     }),
     routes: routes.map((r) => ({ method: r.method, pathPattern: r.path_pattern, scope: r.scope })),

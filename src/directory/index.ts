@@ -63,7 +63,6 @@ export {
   setOrganisationStatus,
 } from './organisations.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
-export { selfSignedThumbprints } from './self-signed-thumbprints.ts';
 export {
   DIRECTORY_JWKS_PATH,
   DIRECTORY_PATH,

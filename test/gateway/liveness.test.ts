@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, type TestContext, test } from 'node:test';
-import {
-  selfSignedThumbprints,
-  setApplicationStatus,
-  setOrganisationStatus,
-} from '../../src/directory/index.ts';
+import { setApplicationStatus, setOrganisationStatus } from '../../src/directory/index.ts';
 import { createLivenessState } from '../../src/platform/enforcement-feed/index.ts';
 import {
   CHANGE_KINDS,
@@ -16,7 +12,7 @@ import {
 import { createPartner, installCa } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
-import { csrWithKey, selfSignedCredential } from './fixture.ts';
+import { csrWithKey } from './fixture.ts';
 
 const targets = await engineTargets();
 const meta = () => ({ actor: 'operator:test', now: new Date() });
@@ -25,14 +21,6 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 function publish(storage: Storage, change: ChangeInput) {
   return storage.transaction((tx) => publishChange(tx, change, new Date()));
 }
-
-test('ok/self-signed thumbprints come from jwks.keys[].x5c[0] of self_signed_tls_client_auth clients', async () => {
-  const cred = await selfSignedCredential('ss');
-  const metadata = { jwks: { keys: [cred.jwk, { kty: 'EC' }] } };
-  assert.deepEqual(selfSignedThumbprints('self_signed_tls_client_auth', metadata), [cred.x5tS256]);
-  assert.deepEqual(selfSignedThumbprints('tls_client_auth', metadata), []);
-  assert.deepEqual(selfSignedThumbprints('self_signed_tls_client_auth', { jwks_uri: 'https://x' }), []);
-});
 
 for (const target of targets) {
   describe(`liveness state on ${target.name}`, { skip: target.skip }, () => {

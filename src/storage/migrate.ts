@@ -9,6 +9,7 @@ import { initialAccessTokensMigration } from './migrations/0006-initial-access-t
 import { selfSignedPinsMigration } from './migrations/0007-self-signed-pins.ts';
 import { organisationNameSkeletonsMigration } from './migrations/0008-organisation-name-skeletons.ts';
 import { enforcementCredentialsMigration } from './migrations/0009-enforcement-credentials.ts';
+import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -24,6 +25,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0007-self-signed-pins', selfSignedPinsMigration],
     ['0008-organisation-name-skeletons', organisationNameSkeletonsMigration],
     ['0009-enforcement-credentials', enforcementCredentialsMigration],
+    ['0010-catalog-model', catalogModelMigration],
   ];
 }
 

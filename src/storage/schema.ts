@@ -27,14 +27,21 @@ export interface ContactTable {
   created_at: string;
 }
 
+/** `deprecated`: still enforced and still granted where held; no new use (issue 11). */
+export type CatalogStatus = 'active' | 'deprecated';
+
 export interface RoleTable {
   name: string;
   description: string;
+  status: Generated<CatalogStatus>;
 }
 
 export interface ScopeTable {
   name: string;
   description: string;
+  status: Generated<CatalogStatus>;
+  /** The version the provider's convention gives it (`v1` of `accounts:read:v1`), shown to partners. */
+  version: string | null;
 }
 
 export interface RoleScopeTable {
@@ -42,12 +49,57 @@ export interface RoleScopeTable {
   scope: string;
 }
 
-export interface CatalogRouteTable {
+export interface CatalogResourceTable {
+  name: string;
+  description: string;
+  status: Generated<CatalogStatus>;
+}
+
+/** One operation of the provider's API (method + path pattern), its policy and where it came from. */
+export interface CatalogOperationTable {
   id: string;
   method: string;
   path_pattern: string;
-  scope: string;
+  resource: string | null;
+  /** OpenAPI `operationId`, the key a re-import matches on. */
+  operation_id: string | null;
+  /** What put it there: `seed`, `manual` or `openapi:<name>`; a re-import replaces only its own source. */
+  source: string | null;
   description: string;
+  auth: Generated<'token' | 'public'>;
+  mtls: Generated<'required' | 'optional'>;
+  dpop: Generated<'refused' | 'accepted'>;
+  /** A `{param}` of the pattern that must equal the caller's organisation id (ownership guard). */
+  owner_param: string | null;
+  status: Generated<CatalogStatus>;
+}
+
+/** The scopes of an operation: any one alternative grants it; every scope of the alternative is needed. */
+export interface CatalogOperationScopeTable {
+  operation_id: string;
+  alternative: number;
+  scope: string;
+}
+
+/** A whole catalog document staged for review before it becomes the active catalog. */
+export interface CatalogDraftTable {
+  name: string;
+  document: string;
+  /** The active revision the draft was taken from: promoting over a newer one is refused. */
+  base_revision: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Every catalog that became active, whole, with the change that made it. */
+export interface CatalogRevisionTable {
+  revision: number;
+  document: string;
+  source: string;
+  actor: string;
+  summary: string;
+  applied_at: string;
 }
 
 export interface ApplicationTable {
@@ -66,6 +118,8 @@ export interface ApplicationTable {
 export interface ApplicationRoleTable {
   client_id: string;
   role: string;
+  /** The grant ends here (ISO-8601): tokens issued from then on no longer carry the role's scopes. */
+  expires_at?: string | null;
 }
 
 export interface CertificateAuthorityTable {
@@ -288,7 +342,11 @@ export interface Database {
   roles: RoleTable;
   scopes: ScopeTable;
   role_scopes: RoleScopeTable;
-  catalog_routes: CatalogRouteTable;
+  catalog_resources: CatalogResourceTable;
+  catalog_operations: CatalogOperationTable;
+  catalog_operation_scopes: CatalogOperationScopeTable;
+  catalog_drafts: CatalogDraftTable;
+  catalog_revisions: CatalogRevisionTable;
   applications: ApplicationTable;
   application_roles: ApplicationRoleTable;
   certificate_authorities: CertificateAuthorityTable;

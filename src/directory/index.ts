@@ -80,3 +80,18 @@ export {
   type SoftwareStatementView,
 } from './software-statements.ts';
 export { assertClientJwks, lintClientJwks } from './validate-client-jwks.ts';
+export {
+  type CatalogDocument,
+  type CatalogOperation,
+  type CatalogResource,
+  type CatalogRole,
+  type CatalogRoutePayload,
+  type CatalogScope,
+  catalogRoutesPayload,
+  compareOperations,
+  normaliseAlternatives,
+  type OperationAuth,
+  type OperationDpop,
+  type OperationMtls,
+  readCatalog,
+} from './catalog-document.ts';

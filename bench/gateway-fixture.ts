@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, type JSONWebKeySet, SignJWT } from 'jose';
-import { createApplication, createOrganisation, listCatalog, seedCatalog } from '../src/directory/index.ts';
+import { createApplication, createOrganisation, catalogRoutesPayload,
+  readCatalog, seedCatalog } from '../src/directory/index.ts';
 import type { CatalogRoute } from '../src/gateway/index.ts';
 import {
   buildPartnerCertificate,
@@ -90,11 +91,7 @@ export async function createFixture(): Promise<Fixture> {
         );
         return { orgId, clientId };
       });
-      routes = (await listCatalog(storage.db)).map((r) => ({
-        method: r.method,
-        pathPattern: r.path_pattern,
-        scope: r.scope,
-      }));
+      routes = catalogRoutesPayload(await readCatalog(storage.db));
     } finally {
       await storage.close();
     }

@@ -48,7 +48,7 @@ export async function loadClientMetadata(
       .executeTakeFirst();
     if (registration?.status !== 'active' || registration.expires_at <= now.toISOString()) return undefined;
   }
-  const roles = await directory.applicationRoles(clientId);
+  const roles = await directory.applicationRoles(clientId, now);
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
   let scopes = await scopesForRoles(storage.db, roles);
   // A dynamic registration may have narrowed its scope below what its roles grant (RFC 7591 §2 `scope`).

@@ -7,6 +7,7 @@ import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
 import { requireOrganisation } from './organisations.ts';
+import { type RoleGrantView, roleGrants } from './role-grants.ts';
 import { assertClientJwks, selfSignedCertificates } from './validate-client-jwks.ts';
 
 // Shared secrets are deliberately absent: partners authenticate with keys or certificates only (RFC 8705, RFC 7523).
@@ -34,7 +35,10 @@ export interface ApplicationView {
   status: AppStatus;
   auth_method: AuthMethod;
   registration_type: string;
+  /** The roles it holds now (grants not expired). */
   roles: string[];
+  /** Every grant, expired ones marked: a time-bound grant shows as expired once its end date passed. */
+  role_grants: RoleGrantView[];
   scopes: string[];
   metadata: Record<string, unknown>;
   created_at: string;
@@ -126,14 +130,31 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
   return thumbprints;
 }
 
-/** Roles must exist and be approved for the organisation; returns them deduplicated and sorted. */
-async function checkRoles(tx: Tx, orgId: string, requested: readonly string[]): Promise<string[]> {
+/**
+ * Roles must exist and be approved for the organisation; a deprecated role is refused unless `held` already
+ * holds it (deprecated: what has it keeps it, nobody new gets it). Returns them deduplicated and sorted.
+ */
+export async function checkRoles(
+  tx: Tx,
+  orgId: string,
+  requested: readonly string[],
+  held: readonly string[] = [],
+): Promise<string[]> {
   const roles = [...new Set(requested)].sort();
   if (roles.length === 0) throw invalidInput('at least one role is required', { field: 'roles' });
-  const defined = new Set((await tx.db.selectFrom('roles').select('name').execute()).map((r) => r.name));
+  const defined = new Map(
+    (await tx.db.selectFrom('roles').select(['name', 'status']).execute()).map((r) => [r.name, r.status]),
+  );
   const unknown = roles.filter((r) => !defined.has(r));
   if (unknown.length > 0)
     throw invalidInput(`unknown role: ${unknown.join(', ')}`, { field: 'roles', unknown });
+  const deprecated = roles.filter((r) => defined.get(r) === 'deprecated' && !held.includes(r));
+  if (deprecated.length > 0) {
+    throw new AppError('role_deprecated', 409, `role deprecated, no new grants: ${deprecated.join(', ')}`, {
+      field: 'roles',
+      deprecated,
+    });
+  }
   const allowed = new Set(
     (await tx.db.selectFrom('organisation_roles').select('role').where('org_id', '=', orgId).execute()).map(
       (r) => r.role,
@@ -300,16 +321,11 @@ export async function requireApplication(db: Kysely<Database> | Tx['db'], client
 export async function getApplication(
   db: Kysely<Database> | Tx['db'],
   clientId: string,
+  now: Date = new Date(),
 ): Promise<ApplicationView> {
   const app = await requireApplication(db, clientId);
-  const roles = (
-    await db
-      .selectFrom('application_roles')
-      .select('role')
-      .where('client_id', '=', clientId)
-      .orderBy('role')
-      .execute()
-  ).map((r) => r.role);
+  const grants = await roleGrants(db, [clientId], now);
+  const roles = grants.filter((g) => !g.expired).map((g) => g.role);
   return {
     client_id: app.client_id,
     org_id: app.org_id,
@@ -318,6 +334,7 @@ export async function getApplication(
     auth_method: app.auth_method,
     registration_type: app.registration_type,
     roles,
+    role_grants: grants.map(({ role, expires_at, expired }) => ({ role, expires_at, expired })),
     scopes: await scopesForRoles(db, roles),
     metadata: JSON.parse(app.metadata) as Record<string, unknown>,
     created_at: app.created_at,
@@ -325,7 +342,11 @@ export async function getApplication(
   };
 }
 
-export async function listApplications(db: Kysely<Database>, filter: { orgId?: string | undefined } = {}) {
+export async function listApplications(
+  db: Kysely<Database>,
+  filter: { orgId?: string | undefined } = {},
+  now: Date = new Date(),
+) {
   let q = db
     .selectFrom('applications')
     .select(['client_id', 'org_id', 'name', 'status', 'auth_method', 'registration_type', 'created_at'])
@@ -334,11 +355,15 @@ export async function listApplications(db: Kysely<Database>, filter: { orgId?: s
     .orderBy('name_key');
   if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
   const apps = await q.execute();
-  const roles = await db.selectFrom('application_roles').selectAll().orderBy('role').execute();
-  return apps.map((a) => ({
-    ...a,
-    roles: roles.filter((r) => r.client_id === a.client_id).map((r) => r.role),
-  }));
+  const grants = await roleGrants(db, undefined, now);
+  return apps.map((a) => {
+    const own = grants.filter((g) => g.client_id === a.client_id);
+    return {
+      ...a,
+      roles: own.filter((g) => !g.expired).map((g) => g.role),
+      role_grants: own.map(({ role, expires_at, expired }) => ({ role, expires_at, expired })),
+    };
+  });
 }
 
 export async function setApplicationStatus(
@@ -429,7 +454,6 @@ export async function updateRegisteredApplication(
   }
   const authMethod = input.authMethod as AuthMethod;
   const selfSignedX5t = validateMetadata(authMethod, input.metadata, meta.now);
-  const roles = await checkRoles(tx, org.id, input.roles);
   const currentRoles = (
     await tx.db
       .selectFrom('application_roles')
@@ -438,6 +462,7 @@ export async function updateRegisteredApplication(
       .orderBy('role')
       .execute()
   ).map((r) => r.role);
+  const roles = await checkRoles(tx, org.id, input.roles, currentRoles);
   const metadata = JSON.stringify(input.metadata);
   const status = app.status === 'suspended' ? 'suspended' : 'active';
   const changed =

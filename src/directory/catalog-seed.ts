@@ -1,4 +1,10 @@
 /** The example access catalog from the partner-onboarding guide: resource + operation → scope → default role. */
+export const SEED_RESOURCES = [
+  { name: 'accounts', description: 'The organisation’s accounts' },
+  { name: 'payments', description: 'Payments the organisation submits' },
+  { name: 'reports', description: 'Reports the organisation downloads' },
+] as const;
+
 export const SEED_SCOPES = [
   { name: 'accounts:read', description: 'Read the organisation’s accounts' },
   { name: 'accounts:write', description: 'Create accounts' },
@@ -16,20 +22,46 @@ export const SEED_ROLES = [
   { name: 'partner_analyst', description: 'Downloads reports', scopes: ['reports:download'] },
 ] as const;
 
+// Fixed ids: every installation names the sample operations alike, and seeding twice adds nothing.
 export const SEED_ROUTES = [
-  { method: 'GET', pathPattern: '/v1/accounts', scope: 'accounts:read', description: 'List accounts' },
   {
+    id: '6d1f4a8e-0b7c-4f51-9a51-0c0a2f9d7e01',
+    method: 'GET',
+    pathPattern: '/v1/accounts',
+    scope: 'accounts:read',
+    resource: 'accounts',
+    description: 'List accounts',
+  },
+  {
+    id: '6d1f4a8e-0b7c-4f51-9a51-0c0a2f9d7e02',
     method: 'GET',
     pathPattern: '/v1/accounts/{id}',
     scope: 'accounts:read',
+    resource: 'accounts',
     description: 'Read one account',
   },
-  { method: 'POST', pathPattern: '/v1/accounts', scope: 'accounts:write', description: 'Create an account' },
-  { method: 'POST', pathPattern: '/v1/payments', scope: 'payments:submit', description: 'Submit a payment' },
   {
+    id: '6d1f4a8e-0b7c-4f51-9a51-0c0a2f9d7e03',
+    method: 'POST',
+    pathPattern: '/v1/accounts',
+    scope: 'accounts:write',
+    resource: 'accounts',
+    description: 'Create an account',
+  },
+  {
+    id: '6d1f4a8e-0b7c-4f51-9a51-0c0a2f9d7e04',
+    method: 'POST',
+    pathPattern: '/v1/payments',
+    scope: 'payments:submit',
+    resource: 'payments',
+    description: 'Submit a payment',
+  },
+  {
+    id: '6d1f4a8e-0b7c-4f51-9a51-0c0a2f9d7e05',
     method: 'GET',
     pathPattern: '/v1/reports/**',
     scope: 'reports:download',
+    resource: 'reports',
     description: 'Download reports',
   },
 ] as const;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, Tx } from '../storage/index.ts';
+import { liveRoles } from './role-grants.ts';
 
 /** An application with its organisation's name and status: the lookup every other role needs. */
 export interface ApplicationWithOrganisation {
@@ -94,13 +95,9 @@ export function directoryStore(db: Kysely<Database>) {
       return taken !== undefined;
     },
 
-    async applicationRoles(clientId: string): Promise<string[]> {
-      const rows = await db
-        .selectFrom('application_roles')
-        .select('role')
-        .where('client_id', '=', clientId)
-        .execute();
-      return rows.map((r) => r.role);
+    /** The roles the application holds at `now`: a time-bound grant past its end grants nothing. */
+    async applicationRoles(clientId: string, now: Date): Promise<string[]> {
+      return liveRoles(db, clientId, now);
     },
 
     async organisationStatus(orgId: string): Promise<Database['organisations']['status'] | undefined> {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/index.ts';
 import { certificateApplications } from './applications.ts';
+import { type CatalogRoutePayload, catalogRoutesPayload, readCatalog } from './catalog-document.ts';
 
 /** What an enforcement point needs of one application to admit or refuse its callers. */
 export interface ApplicationEnforcementView {
@@ -15,8 +16,8 @@ export interface ApplicationEnforcementView {
 export interface DirectoryEnforcementSnapshot {
   organisations: Array<{ id: string; status: string }>;
   applications: ApplicationEnforcementView[];
-  /** The access catalog: method + path pattern → scope. */
-  routes: Array<{ method: string; pathPattern: string; scope: string }>;
+  /** The access catalog: each operation's pattern, scope alternatives and policy. */
+  routes: CatalogRoutePayload[];
 }
 
 function parseMetadata(metadataJson: string): Record<string, unknown> {
@@ -32,13 +33,13 @@ function parseMetadata(metadataJson: string): Record<string, unknown> {
 export async function directoryEnforcementSnapshot(
   db: Kysely<Database>,
 ): Promise<DirectoryEnforcementSnapshot> {
-  const [orgs, apps, routes, pins] = await Promise.all([
+  const [orgs, apps, catalog, pins] = await Promise.all([
     db.selectFrom('organisations').select(['id', 'status']).execute(),
     db
       .selectFrom('applications')
       .select(['client_id', 'org_id', 'status', 'auth_method', 'registration_type', 'metadata'])
       .execute(),
-    db.selectFrom('catalog_routes').select(['method', 'path_pattern', 'scope']).execute(),
+    readCatalog(db),
     // The self-signed certificates each live client holds (RFC 8705 §2.2), as registration pinned them.
     db.selectFrom('self_signed_pins').select(['client_id', 'x5t_s256']).orderBy('x5t_s256').execute(),
   ]);
@@ -60,6 +61,6 @@ export async function directoryEnforcementSnapshot(
         certificateApps: certificateApplications(app.registration_type, parseMetadata(app.metadata)),
       };
     }),
-    routes: routes.map((r) => ({ method: r.method, pathPattern: r.path_pattern, scope: r.scope })),
+    routes: catalogRoutesPayload(catalog),
   };
 }

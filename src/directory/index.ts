@@ -23,14 +23,61 @@ export {
   seedCatalog,
 } from './catalog.ts';
 export {
-  type CatalogFinding,
+  activeRevision,
+  applyCatalog,
+  type CatalogChangeResult,
+  normaliseCatalog,
+} from './catalog-apply.ts';
+export { type CatalogDiff, diffCatalogs, summariseDiff } from './catalog-diff.ts';
+export {
+  type CatalogDocument,
+  type CatalogOperation,
+  type CatalogResource,
+  type CatalogRole,
+  type CatalogRoutePayload,
+  type CatalogScope,
+  catalogRoutesPayload,
+  compareOperations,
+  normaliseAlternatives,
+  type OperationAuth,
+  type OperationDpop,
+  type OperationMtls,
+  readCatalog,
+} from './catalog-document.ts';
+export {
+  type CatalogDraftView,
+  type CatalogStage,
+  createDraft,
+  discardDraft,
+  editCatalog,
+  promoteDraft,
+  readDraft,
+} from './catalog-drafts.ts';
+export {
+  createCatalogResource,
+  createCatalogRole,
+  createCatalogScope,
+  deleteCatalogResource,
+  deleteCatalogRole,
+  deleteCatalogScope,
+  type ResourceInput,
+  type RoleInput,
+  type ScopeInput,
+  updateCatalogResource,
+  updateCatalogRole,
+  updateCatalogScope,
+} from './catalog-entries.ts';
+export { type CatalogFinding, catalogFindings } from './catalog-findings.ts';
+export {
+  type CatalogEdited,
+  type CatalogEditMeta,
   type CatalogOperationInput,
   type CatalogOperationView,
   createCatalogOperation,
   deleteCatalogOperation,
   updateCatalogOperation,
 } from './catalog-operations.ts';
-export { SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
+export { SEED_RESOURCES, SEED_ROLES, SEED_ROUTES, SEED_SCOPES } from './catalog-seed.ts';
 export { assertFetchableMetadata } from './check-fetched-metadata.ts';
 export type { ActionMeta } from './context.ts';
 export {
@@ -62,6 +109,13 @@ export {
   requireOrganisation,
   setOrganisationStatus,
 } from './organisations.ts';
+export {
+  grantApplicationRole,
+  liveRoles,
+  type RoleGrantView,
+  revokeApplicationRole,
+  roleGrants,
+} from './role-grants.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
 export {
   DIRECTORY_JWKS_PATH,
@@ -80,18 +134,3 @@ export {
   type SoftwareStatementView,
 } from './software-statements.ts';
 export { assertClientJwks, lintClientJwks } from './validate-client-jwks.ts';
-export {
-  type CatalogDocument,
-  type CatalogOperation,
-  type CatalogResource,
-  type CatalogRole,
-  type CatalogRoutePayload,
-  type CatalogScope,
-  catalogRoutesPayload,
-  compareOperations,
-  normaliseAlternatives,
-  type OperationAuth,
-  type OperationDpop,
-  type OperationMtls,
-  readCatalog,
-} from './catalog-document.ts';

@@ -7,6 +7,7 @@ import type { AuthMethod } from './applications.ts';
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
 import { lockOrganisationOfApplication } from './directory-store.ts';
+import { liveRoles } from './role-grants.ts';
 
 type AnyDb = Kysely<Database> | Tx['db'];
 type StatementRow = Database['software_statements'];
@@ -181,14 +182,7 @@ export async function issueSoftwareStatement(
   const lifetime = lifetimeOf(input.lifetimeSeconds);
   const app = await loadSoftware(tx, input.softwareId);
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
-  const roles = (
-    await tx.db
-      .selectFrom('application_roles')
-      .select('role')
-      .where('client_id', '=', app.client_id)
-      .orderBy('role')
-      .execute()
-  ).map((r) => r.role);
+  const roles = await liveRoles(tx.db, app.client_id, meta.now);
   const scopes = await scopesForRoles(tx.db, roles);
   const redirectUris = redirectUrisOf(app.client_id, metadata.redirect_uris);
 

@@ -38,7 +38,11 @@ export interface ApprovedSoftware {
  * approved (any more). Read again at every update (RFC 7592 §2.2): the statement is the ceiling, what the
  * software and its organisation may still do today bounds it (its `exp` only bounds registering with it).
  */
-export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement): Promise<ApprovedSoftware> {
+export async function checkSoftwareApproved(
+  db: Db,
+  statement: SoftwareStatement,
+  now: Date = new Date(),
+): Promise<ApprovedSoftware> {
   const directory = directoryStore(db);
   const software = await directory.applicationWithOrganisation(statement.softwareId);
   if (!software || software.org_id !== statement.orgId) {
@@ -53,7 +57,7 @@ export async function checkSoftwareApproved(db: Db, statement: SoftwareStatement
     throw unapprovedStatement(`organisation ${statement.orgId} is ${software.org_status}`);
   }
   const approved = new Set(await directory.organisationRoles(statement.orgId));
-  const softwareRoles = (await directory.applicationRoles(statement.softwareId)).sort();
+  const softwareRoles = (await directory.applicationRoles(statement.softwareId, now)).sort();
   if (!statement.roles.some((r) => approved.has(r))) {
     throw unapprovedStatement(
       `organisation ${statement.orgId} is approved for none of the statement’s roles`,

@@ -13,7 +13,13 @@ interface App {
   status: string;
   auth_method: string;
   roles: string[];
+  role_grants?: Array<{ role: string; expires_at: string | null; expired: boolean }>;
   scopes?: string[];
+}
+
+function grantText(g: { role: string; expires_at: string | null; expired: boolean }): string {
+  if (g.expires_at === null) return g.role;
+  return `${g.role} (${g.expired ? 'expired' : 'until'} ${g.expires_at})`;
 }
 
 function printApp(app: App, json: boolean): void {
@@ -27,7 +33,7 @@ function printApp(app: App, json: boolean): void {
     ['name', app.name],
     ['status', app.status],
     ['auth_method', app.auth_method],
-    ['roles', app.roles],
+    ['roles', app.role_grants ? app.role_grants.map(grantText) : app.roles],
     ['scopes', app.scopes],
   ]);
 }
@@ -95,14 +101,10 @@ export function registerAppCommands(program: Command): void {
           const { items } = await client.call<{ items: App[] }>('GET', `/applications${q}`);
           if (g.json) printJson(items);
           else
-            printTable(items as unknown as Array<Record<string, unknown>>, [
-              'client_id',
-              'org_id',
-              'name',
-              'status',
-              'auth_method',
-              'roles',
-            ]);
+            printTable(
+              items.map((a) => ({ ...a, roles: a.role_grants ? a.role_grants.map(grantText) : a.roles })),
+              ['client_id', 'org_id', 'name', 'status', 'auth_method', 'roles'],
+            );
         });
       });
     });
@@ -140,4 +142,80 @@ export function registerAppCommands(program: Command): void {
         });
       });
   }
+
+  const role = app.command('role').description('role grants of an application, optionally time-bound');
+  role
+    .command('list <clientId>')
+    .description('the application’s role grants with their end dates; expired ones marked')
+    .action((clientId: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          const { items } = await client.call<{
+            items: Array<{ role: string; expires_at: string | null; expired: boolean }>;
+          }>('GET', `/applications/${encodeURIComponent(clientId)}/roles`);
+          if (g.json) printJson(items);
+          else
+            printTable(
+              items.map((i) => ({
+                ...i,
+                state: i.expired ? 'expired' : 'active',
+                until: i.expires_at ?? 'no end',
+              })),
+              ['role', 'state', 'until'],
+            );
+        });
+      });
+    });
+  role
+    .command('grant <clientId> <role>')
+    .description(
+      'grant a role (again); with --until or --for it ends, and the next token after that lacks it',
+    )
+    .option('--until <datetime>', 'when the grant ends, RFC 3339 (e.g. 2027-03-31T00:00:00Z)')
+    .option('--for <duration>', 'how long the grant lasts: e.g. 90d, 12h, 30m')
+    .action((clientId: string, roleName: string, opts: { until?: string; for?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        if (opts.until !== undefined && opts.for !== undefined) {
+          throw new CliError('give --until or --for, not both', 'usage');
+        }
+        let expiresAt: string | null = opts.until ?? null;
+        if (opts.for !== undefined) {
+          const m = /^(\d{1,6})([dhm])$/.exec(opts.for);
+          if (!m)
+            throw new CliError(`--for ${opts.for}: expected a number and d, h or m (e.g. 90d)`, 'usage');
+          const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+          expiresAt = new Date(Date.now() + Number(m[1]) * unit).toISOString();
+        }
+        await withAdminClient(g, async (client) => {
+          const grant = await client.call<{ role: string; expires_at: string | null }>(
+            'POST',
+            `/applications/${encodeURIComponent(clientId)}/roles`,
+            { role: roleName, expires_at: expiresAt },
+          );
+          if (g.json) printJson(grant);
+          else
+            process.stdout.write(
+              `granted ${grant.role} to ${clientId}${grant.expires_at ? ` until ${grant.expires_at}` : ''}\n`,
+            );
+        });
+      });
+    });
+  role
+    .command('revoke <clientId> <role>')
+    .description('take a role away; the application’s next token lacks its scopes')
+    .action((clientId: string, roleName: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          await client.call(
+            'DELETE',
+            `/applications/${encodeURIComponent(clientId)}/roles/${encodeURIComponent(roleName)}`,
+          );
+          if (g.json) printJson({ client_id: clientId, role: roleName, revoked: true });
+          else process.stdout.write(`revoked ${roleName} from ${clientId}\n`);
+        });
+      });
+    });
 }

@@ -5,11 +5,14 @@ import {
   assertFetchableMetadata,
   createApplication,
   getApplication,
+  grantApplicationRole,
   listApplications,
+  revokeApplicationRole,
+  roleGrants,
   setApplicationStatus,
 } from '../../directory/index.ts';
 import type { AdminDeps } from './deps.ts';
-import { applicationSchema, errorResponses, reasonBody } from './schemas.ts';
+import { applicationSchema, errorResponses, reasonBody, roleGrantSchema } from './schemas.ts';
 
 const clientParams = {
   type: 'object',
@@ -39,7 +42,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
     },
     async (request) => {
       const { org_id: orgId } = request.query as { org_id?: string };
-      return { items: await listApplications(deps.storage.db, { orgId }) };
+      return { items: await listApplications(deps.storage.db, { orgId }, deps.clock()) };
     },
   );
 
@@ -90,7 +93,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
       return reply
         .code(201)
         .header('location', `/admin/v1/applications/${clientId}`)
-        .send(await getApplication(deps.storage.db, clientId));
+        .send(await getApplication(deps.storage.db, clientId, deps.clock()));
     },
   );
 
@@ -104,7 +107,8 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
         response: { 200: applicationSchema, ...errorResponses },
       },
     },
-    async (request) => getApplication(deps.storage.db, (request.params as { clientId: string }).clientId),
+    async (request) =>
+      getApplication(deps.storage.db, (request.params as { clientId: string }).clientId, deps.clock()),
   );
 
   for (const [verb, status] of [
@@ -132,8 +136,82 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
           // each of them to an operator's decision.
           if (status === 'suspended') await suspendClientsRegisteredWith(tx, clientId, m);
         });
-        return getApplication(deps.storage.db, clientId);
+        return getApplication(deps.storage.db, clientId, deps.clock());
       },
     );
   }
+
+  app.get(
+    '/applications/:clientId/roles',
+    {
+      schema: {
+        tags,
+        summary: 'The application’s role grants, with their end dates; expired ones marked',
+        params: clientParams,
+      },
+    },
+    async (request) => {
+      const { clientId } = request.params as { clientId: string };
+      await getApplication(deps.storage.db, clientId, deps.clock());
+      const grants = await roleGrants(deps.storage.db, [clientId], deps.clock());
+      return { items: grants.map(({ role, expires_at, expired }) => ({ role, expires_at, expired })) };
+    },
+  );
+  app.post(
+    '/applications/:clientId/roles',
+    {
+      schema: {
+        tags,
+        summary:
+          'Grant a role, optionally until expires_at: from then on the application’s next token lacks its scopes',
+        params: clientParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['role'],
+          properties: {
+            role: { type: 'string', minLength: 1, maxLength: 100 },
+            expires_at: { type: ['string', 'null'], maxLength: 40 },
+          },
+        },
+        response: { 200: roleGrantSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { clientId } = request.params as { clientId: string };
+      const body = request.body as { role: string; expires_at?: string | null };
+      return deps.storage.transaction((tx) =>
+        grantApplicationRole(
+          tx,
+          { clientId, role: body.role, expiresAt: body.expires_at ?? null },
+          meta(request.actor),
+        ),
+      );
+    },
+  );
+  app.delete(
+    '/applications/:clientId/roles/:role',
+    {
+      schema: {
+        tags,
+        summary: 'Take a role away: the application’s next token lacks its scopes',
+        params: {
+          type: 'object',
+          required: ['clientId', 'role'],
+          properties: {
+            clientId: { type: 'string', minLength: 1, maxLength: 255 },
+            role: { type: 'string', minLength: 1, maxLength: 100 },
+          },
+        },
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { clientId, role } = request.params as { clientId: string; role: string };
+      await deps.storage.transaction((tx) =>
+        revokeApplicationRole(tx, { clientId, role }, meta(request.actor)),
+      );
+      return reply.code(204).send();
+    },
+  );
 }

@@ -1,69 +1,114 @@
 import type { FastifyInstance } from 'fastify';
 import { listAuditEvents, verifyAuditChain } from '../../audit/index.ts';
 import {
+  activeRevision,
+  type CatalogEditMeta,
   type CatalogOperationInput,
   createCatalogOperation,
   deleteCatalogOperation,
-  HTTP_METHODS,
   listCatalog,
   listRoles,
+  readCatalog,
   updateCatalogOperation,
 } from '../../directory/index.ts';
+import { invalidInput, notFound } from '../../shared/app-error.ts';
+import { registerCatalogDraftRoutes } from './catalog-draft-routes.ts';
+import { registerCatalogEntryRoutes } from './catalog-entry-routes.ts';
+import {
+  editedFields,
+  type OperationBody,
+  operationFields,
+  operationSchema,
+  requiredScopesOf,
+  type StageQuery,
+  stageQuery,
+} from './catalog-schemas.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 
-const operationFields = {
-  method: { type: 'string', enum: [...HTTP_METHODS] },
-  path_pattern: { type: 'string', minLength: 1, maxLength: 512 },
-  scope: { type: 'string', minLength: 1, maxLength: 128 },
-  description: { type: 'string', maxLength: 500 },
-} as const;
-const operationSchema = {
-  type: 'object',
-  properties: { id: { type: 'string' }, ...operationFields },
-} as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: uuidParam } } as const;
 
-interface OperationBody {
-  method?: string;
-  path_pattern?: string;
-  scope?: string;
-  description?: string;
+function toInput(body: OperationBody): Partial<CatalogOperationInput> {
+  const requiredScopes = requiredScopesOf(body);
+  return {
+    ...(body.method !== undefined ? { method: body.method.toUpperCase() } : {}),
+    ...(body.path_pattern !== undefined ? { pathPattern: body.path_pattern } : {}),
+    ...(requiredScopes !== undefined ? { requiredScopes } : {}),
+    ...(body.description !== undefined ? { description: body.description } : {}),
+    ...(body.resource !== undefined ? { resource: body.resource } : {}),
+    ...(body.auth !== undefined ? { auth: body.auth } : {}),
+    ...(body.mtls !== undefined ? { mtls: body.mtls } : {}),
+    ...(body.dpop !== undefined ? { dpop: body.dpop } : {}),
+    ...(body.owner_param !== undefined ? { ownerParam: body.owner_param } : {}),
+    ...(body.status !== undefined ? { status: body.status } : {}),
+  };
 }
 
-function toInput(body: OperationBody): Partial<CatalogOperationInput> {
+/** The edit's actor and time, where it lands (`?stage=draft`) and whether it only reports (`?dry_run=true`). */
+export function editMeta(deps: AdminDeps, actor: string, query: StageQuery): CatalogEditMeta {
   return {
-    ...(body.method !== undefined ? { method: body.method } : {}),
-    ...(body.path_pattern !== undefined ? { pathPattern: body.path_pattern } : {}),
-    ...(body.scope !== undefined ? { scope: body.scope } : {}),
-    ...(body.description !== undefined ? { description: body.description } : {}),
+    actor,
+    now: deps.clock(),
+    stage: query.stage ?? 'active',
+    dryRun: query.dry_run === 'true',
   };
 }
 
 export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  const meta = (actor: string) => ({ actor, now: deps.clock() });
+  app.get(
+    '/catalog/operations',
+    { schema: { tags: ['catalog'], summary: 'Operations with their scope alternatives and policy' } },
+    async () => ({ items: (await readCatalog(deps.storage.db)).operations }),
+  );
+  app.get(
+    '/catalog/operations/:id',
+    { schema: { tags: ['catalog'], summary: 'One operation', params: idParams } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const found = (await readCatalog(deps.storage.db)).operations.find((o) => o.id === id);
+      if (!found) throw notFound('catalog operation', id);
+      return found;
+    },
+  );
   app.post(
     '/catalog/operations',
     {
       schema: {
         tags: ['catalog'],
-        summary: 'Add an operation (method + path pattern → scope); every gateway applies it at once',
+        summary:
+          'Add an operation (method + path pattern → scopes, policy); every gateway applies it at once (?stage=draft stages it)',
+        querystring: stageQuery,
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['method', 'path_pattern', 'scope'],
+          required: ['method', 'path_pattern'],
           properties: operationFields,
         },
-        response: { 201: operationSchema, ...errorResponses },
+        response: { 201: operationSchema, 200: operationSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const body = request.body as Required<Pick<OperationBody, 'method' | 'path_pattern' | 'scope'>> &
-        OperationBody;
-      const input = { ...toInput(body), description: body.description ?? '' } as CatalogOperationInput;
+      const body = request.body as OperationBody & { method: string; path_pattern: string };
+      const input = toInput(body);
+      const auth = input.auth ?? 'token';
+      if (auth === 'token' && input.requiredScopes === undefined) {
+        throw invalidInput('a token operation needs its scopes: scope, scopes or required_scopes', {
+          field: 'required_scopes',
+        });
+      }
+      const meta = editMeta(deps, request.actor, request.query as StageQuery);
       const view = await deps.storage.transaction((tx) =>
-        createCatalogOperation(tx, input, meta(request.actor)),
+        createCatalogOperation(
+          tx,
+          {
+            ...input,
+            requiredScopes: input.requiredScopes ?? [],
+            description: body.description ?? '',
+          } as CatalogOperationInput,
+          meta,
+        ),
       );
+      if (meta.dryRun) return reply.code(200).send(view);
       return reply.code(201).header('location', `/admin/v1/catalog/operations/${view.id}`).send(view);
     },
   );
@@ -72,8 +117,10 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
     {
       schema: {
         tags: ['catalog'],
-        summary: 'Change an operation’s method, path pattern, scope or description; applied live',
+        summary:
+          'Change an operation (pattern, scopes, policy, description, status=deprecated); applied live',
         params: idParams,
+        querystring: stageQuery,
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: operationFields },
         response: { 200: operationSchema, ...errorResponses },
       },
@@ -81,7 +128,8 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
     async (request) => {
       const { id } = request.params as { id: string };
       const patch = toInput(request.body as OperationBody);
-      return deps.storage.transaction((tx) => updateCatalogOperation(tx, id, patch, meta(request.actor)));
+      const meta = editMeta(deps, request.actor, request.query as StageQuery);
+      return deps.storage.transaction((tx) => updateCatalogOperation(tx, id, patch, meta));
     },
   );
   app.delete(
@@ -91,32 +139,50 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
         tags: ['catalog'],
         summary: 'Remove an operation; gateways answer 404 route_not_found for it at once',
         params: idParams,
-        response: { 204: { type: 'null' }, ...errorResponses },
+        querystring: stageQuery,
+        response: {
+          200: { type: 'object', properties: editedFields },
+          204: { type: 'null' },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      await deps.storage.transaction((tx) => deleteCatalogOperation(tx, id, meta(request.actor)));
+      const meta = editMeta(deps, request.actor, request.query as StageQuery);
+      const result = await deps.storage.transaction((tx) => deleteCatalogOperation(tx, id, meta));
+      if (meta.dryRun || meta.stage === 'draft') return reply.code(200).send(result);
       return reply.code(204).send();
     },
   );
   app.get(
     '/roles',
     { schema: { tags: ['catalog'], summary: 'Roles and the scopes each grants' } },
-    async () => ({
-      items: await listRoles(deps.storage.db),
-    }),
+    async () => ({ items: await listRoles(deps.storage.db) }),
   );
   app.get(
     '/catalog',
     {
       schema: {
         tags: ['catalog'],
-        summary: 'Access catalog: operation → required scope → roles that grant it',
+        summary: 'Access catalog: operation → required scopes → roles that grant them',
       },
     },
     async () => ({ items: await listCatalog(deps.storage.db) }),
   );
+  app.get(
+    '/catalog/document',
+    { schema: { tags: ['catalog'], summary: 'The active catalog, whole, with its revision' } },
+    async () => {
+      const [document, revision] = await Promise.all([
+        readCatalog(deps.storage.db),
+        activeRevision({ db: deps.storage.db }),
+      ]);
+      return { revision, ...document };
+    },
+  );
+  registerCatalogEntryRoutes(app, deps);
+  registerCatalogDraftRoutes(app, deps);
   app.get(
     '/audit',
     {

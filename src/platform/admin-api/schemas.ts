@@ -59,6 +59,15 @@ export const organisationSchema = {
   },
 } as const;
 
+export const roleGrantSchema = {
+  type: 'object',
+  properties: {
+    role: { type: 'string' },
+    expires_at: { type: ['string', 'null'] },
+    expired: { type: 'boolean' },
+  },
+} as const;
+
 export const applicationSchema = {
   type: 'object',
   properties: {
@@ -69,6 +78,7 @@ export const applicationSchema = {
     auth_method: { type: 'string' },
     registration_type: { type: 'string' },
     roles: { type: 'array', items: { type: 'string' } },
+    role_grants: { type: 'array', items: roleGrantSchema },
     scopes: { type: 'array', items: { type: 'string' } },
     metadata: { type: 'object', additionalProperties: true },
     created_at: { type: 'string' },

@@ -81,7 +81,13 @@ export const catalogModelMigration = {
       .orderBy('method')
       .orderBy('path_pattern')
       .orderBy('scope')
-      .execute()) as Array<{ id: string; method: string; path_pattern: string; scope: string; description: string }>;
+      .execute()) as Array<{
+      id: string;
+      method: string;
+      path_pattern: string;
+      scope: string;
+      description: string;
+    }>;
     const operations = new Map<string, { id: string; alternatives: number }>();
     for (const row of rows) {
       const key = `${row.method} ${row.path_pattern}`;

@@ -1,0 +1,98 @@
+import type { FastifyInstance } from 'fastify';
+import { createDraft, discardDraft, promoteDraft, readDraft } from '../../directory/index.ts';
+import type { AdminDeps } from './deps.ts';
+import { errorResponses } from './schemas.ts';
+
+const dryRunQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { dry_run: { type: 'string', enum: ['true', 'false'] } },
+} as const;
+
+/**
+ * Staging: a draft is a whole catalog taken from the active one, edited with `?stage=draft`, reviewed here
+ * (its diff against the active catalog and every finding) and promoted in one change partners feel at once.
+ */
+export function registerCatalogDraftRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  app.get(
+    '/catalog/draft',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'The staged catalog: its document, its diff against the active one and its findings',
+        response: { ...errorResponses },
+      },
+    },
+    async () => deps.storage.transaction((tx) => readDraft(tx, deps.clock())),
+  );
+  app.post(
+    '/catalog/draft',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Start a draft from the active catalog (409 if one exists)',
+        response: { 201: { type: 'object', additionalProperties: true }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const view = await deps.storage.transaction((tx) =>
+        createDraft(tx, { actor: request.actor, now: deps.clock() }),
+      );
+      return reply.code(201).header('location', '/admin/v1/catalog/draft').send(view);
+    },
+  );
+  app.delete(
+    '/catalog/draft',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Discard the draft',
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deps.storage.transaction((tx) => discardDraft(tx, { actor: request.actor, now: deps.clock() }));
+      return reply.code(204).send();
+    },
+  );
+  app.post(
+    '/catalog/draft/promote',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary:
+          'Make the draft the active catalog (409 catalog_draft_stale if the active one changed since); ?dry_run=true shows the diff',
+        querystring: dryRunQuery,
+        response: { ...errorResponses },
+      },
+    },
+    async (request) => {
+      const dryRun = (request.query as { dry_run?: string }).dry_run === 'true';
+      const result = await deps.storage.transaction((tx) =>
+        promoteDraft(tx, { actor: request.actor, now: deps.clock(), dryRun }),
+      );
+      return {
+        revision: result.revision,
+        applied: result.applied,
+        diff: result.diff,
+        warnings: result.findings,
+      };
+    },
+  );
+  app.get(
+    '/catalog/revisions',
+    {
+      schema: { tags: ['catalog'], summary: 'Every catalog that became active, newest first (no documents)' },
+    },
+    async () => ({
+      items: (
+        await deps.storage.db
+          .selectFrom('catalog_revisions')
+          .select(['revision', 'source', 'actor', 'summary', 'applied_at'])
+          .orderBy('revision', 'desc')
+          .limit(200)
+          .execute()
+      ).map((r) => ({ ...r, summary: JSON.parse(r.summary) as unknown })),
+    }),
+  );
+}

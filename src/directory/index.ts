@@ -110,11 +110,13 @@ export {
   setOrganisationStatus,
 } from './organisations.ts';
 export {
+  approveOrganisationRole,
   grantApplicationRole,
   liveRoles,
   type RoleGrantView,
   revokeApplicationRole,
   roleGrants,
+  withdrawOrganisationRole,
 } from './role-grants.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
 export {

@@ -140,3 +140,95 @@ export async function revokeApplicationRole(
     meta.now,
   );
 }
+
+/**
+ * Approves `role` for an organisation: its applications may then be granted it. A deprecated role is approved
+ * for nobody new.
+ */
+export async function approveOrganisationRole(
+  tx: Tx,
+  input: { orgId: string; role: string },
+  meta: ActionMeta,
+): Promise<void> {
+  const org = await tx.db
+    .selectFrom('organisations')
+    .select(['id', 'status'])
+    .where('id', '=', input.orgId)
+    .executeTakeFirst();
+  if (!org) throw notFound('organisation', input.orgId);
+  const role = await tx.db
+    .selectFrom('roles')
+    .select(['name', 'status'])
+    .where('name', '=', input.role)
+    .executeTakeFirst();
+  if (!role) throw invalidInput(`unknown role: ${input.role}`, { field: 'role', unknown: [input.role] });
+  const approved = await tx.db
+    .selectFrom('organisation_roles')
+    .select('role')
+    .where('org_id', '=', org.id)
+    .where('role', '=', role.name)
+    .executeTakeFirst();
+  if (approved) return;
+  if (role.status === 'deprecated') {
+    throw new AppError('role_deprecated', 409, `role deprecated, no new approvals: ${role.name}`, {
+      field: 'role',
+      deprecated: [role.name],
+    });
+  }
+  await tx.db.insertInto('organisation_roles').values({ org_id: org.id, role: role.name }).execute();
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'organisation.role.approve',
+      targetType: 'organisation',
+      targetId: org.id,
+      details: { role: role.name },
+    },
+    meta.now,
+  );
+}
+
+/** Withdraws an organisation's approval of `role`; refused (409) while one of its applications holds it. */
+export async function withdrawOrganisationRole(
+  tx: Tx,
+  input: { orgId: string; role: string },
+  meta: ActionMeta,
+): Promise<void> {
+  const holders = (
+    await tx.db
+      .selectFrom('application_roles')
+      .innerJoin('applications', 'applications.client_id', 'application_roles.client_id')
+      .select(['applications.client_id', 'application_roles.expires_at'])
+      .where('applications.org_id', '=', input.orgId)
+      .where('applications.status', '!=', 'deleted')
+      .where('application_roles.role', '=', input.role)
+      .execute()
+  ).filter((h) => live(h.expires_at, meta.now));
+  if (holders.length > 0) {
+    throw new AppError(
+      'role_in_use',
+      409,
+      `role ${input.role} is held by ${holders.length} application(s) of organisation ${input.orgId}; revoke it from them first`,
+      { applications: holders.map((h) => h.client_id) },
+    );
+  }
+  const removed = await tx.db
+    .deleteFrom('organisation_roles')
+    .where('org_id', '=', input.orgId)
+    .where('role', '=', input.role)
+    .executeTakeFirst();
+  if (Number(removed.numDeletedRows) === 0)
+    throw notFound(`role approval ${input.role} of organisation`, input.orgId);
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'organisation.role.withdraw',
+      targetType: 'organisation',
+      targetId: input.orgId,
+      details: { role: input.role },
+    },
+    meta.now,
+  );
+}

@@ -102,4 +102,39 @@ export function registerOrgCommands(program: Command): void {
         });
       });
   }
+
+  const role = org.command('role').description('the roles an organisation’s applications may be granted');
+  role
+    .command('approve <id> <role>')
+    .description('approve a role for the organisation')
+    .action((id: string, roleName: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          printOrg(
+            await client.call<Org>('POST', `/organisations/${encodeURIComponent(id)}/roles`, {
+              role: roleName,
+            }),
+            g.json,
+          );
+        });
+      });
+    });
+  role
+    .command('withdraw <id> <role>')
+    .description('withdraw a role approval (refused while one of its applications holds the role)')
+    .action((id: string, roleName: string, _opts: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          printOrg(
+            await client.call<Org>(
+              'DELETE',
+              `/organisations/${encodeURIComponent(id)}/roles/${encodeURIComponent(roleName)}`,
+            ),
+            g.json,
+          );
+        });
+      });
+    });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   addContact,
+  approveOrganisationRole,
   type ContactInput,
   createOrganisation,
   getOrganisation,
@@ -8,6 +9,7 @@ import {
   type OrgStatus,
   offboardOrganisation,
   setOrganisationStatus,
+  withdrawOrganisationRole,
 } from '../../directory/index.ts';
 import type { AdminDeps } from './deps.ts';
 import { contactSchema, errorResponses, organisationSchema, reasonBody, uuidParam } from './schemas.ts';
@@ -137,4 +139,52 @@ export function registerOrganisationRoutes(app: FastifyInstance, deps: AdminDeps
       },
     );
   }
+
+  app.post(
+    '/organisations/:id/roles',
+    {
+      schema: {
+        tags,
+        summary: 'Approve a role for the organisation: its applications may then be granted it',
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['role'],
+          properties: { role: { type: 'string', minLength: 1, maxLength: 100 } },
+        },
+        response: { 200: organisationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const { role } = request.body as { role: string };
+      await deps.storage.transaction((tx) =>
+        approveOrganisationRole(tx, { orgId: id, role }, meta(request.actor)),
+      );
+      return getOrganisation(deps.storage.db, id);
+    },
+  );
+  app.delete(
+    '/organisations/:id/roles/:role',
+    {
+      schema: {
+        tags,
+        summary: 'Withdraw a role approval (409 while one of its applications holds the role)',
+        params: {
+          type: 'object',
+          required: ['id', 'role'],
+          properties: { id: uuidParam, role: { type: 'string', minLength: 1, maxLength: 100 } },
+        },
+        response: { 200: organisationSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id, role } = request.params as { id: string; role: string };
+      await deps.storage.transaction((tx) =>
+        withdrawOrganisationRole(tx, { orgId: id, role }, meta(request.actor)),
+      );
+      return getOrganisation(deps.storage.db, id);
+    },
+  );
 }

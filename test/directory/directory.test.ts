@@ -35,9 +35,9 @@ for (const target of targets) {
         const find = (method: string, path: string) =>
           catalog.find((r) => r.method === method && r.path_pattern === path);
         assert.deepEqual(find('GET', '/v1/accounts')?.roles, ['partner_reader']);
-        assert.equal(find('POST', '/v1/accounts')?.scope, 'accounts:write');
+        assert.deepEqual(find('POST', '/v1/accounts')?.required_scopes, [['accounts:write']]);
         assert.deepEqual(find('POST', '/v1/payments')?.roles, ['partner_writer']);
-        assert.equal(find('GET', '/v1/reports/**')?.scope, 'reports:download');
+        assert.deepEqual(find('GET', '/v1/reports/**')?.required_scopes, [['reports:download']]);
       } finally {
         await storage.close();
       }

@@ -9,7 +9,8 @@ import type { Agent } from 'undici';
 import {
   createApplication,
   deregisterApplication,
-  listCatalog,
+  catalogRoutesPayload,
+  readCatalog,
   setApplicationStatus,
   setOrganisationStatus,
 } from '../../src/directory/index.ts';
@@ -147,11 +148,7 @@ async function setup(): Promise<Env> {
   await jwks.start();
   const sample = await startSampleApi();
   const liveness = await createLivenessState(storage);
-  const routes = (await listCatalog(storage.db)).map((r) => ({
-    method: r.method,
-    pathPattern: r.path_pattern,
-    scope: r.scope,
-  }));
+  const routes = catalogRoutesPayload(await readCatalog(storage.db));
   const { logger, lines } = capturingLogger();
   const gateway = await createGateway({
     host: '127.0.0.1',

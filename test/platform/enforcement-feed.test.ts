@@ -341,21 +341,32 @@ for (const target of targets) {
         onRoutes: (routes) => tables.push(routes),
       });
       const has = (pattern: string, scope: string) =>
-        tables.at(-1)?.some((r) => r.pathPattern === pattern && r.scope === scope && r.method === 'GET') ??
-        false;
+        tables
+          .at(-1)
+          ?.some(
+            (r) =>
+              r.pathPattern === pattern &&
+              ((r as { scopes?: string[][] }).scopes?.flat() ?? []).includes(scope) &&
+              r.method === 'GET',
+          ) ?? false;
       try {
         await until(() => state.snapshots === 1 && tables.length === 1, 'the snapshot');
         assert.ok(has('/v1/accounts', 'accounts:read'), 'the snapshot carries the seed routes');
         const op = await platform.storage.transaction((tx) =>
           createCatalogOperation(
             tx,
-            { method: 'GET', pathPattern: '/v1/feed-balances', scope: 'accounts:read', description: '' },
+            {
+              method: 'GET',
+              pathPattern: '/v1/feed-balances',
+              requiredScopes: [['accounts:read']],
+              description: '',
+            },
             meta(),
           ),
         );
         await until(() => has('/v1/feed-balances', 'accounts:read'), 'the added route');
         await platform.storage.transaction((tx) =>
-          updateCatalogOperation(tx, op.id, { scope: 'accounts:write' }, meta()),
+          updateCatalogOperation(tx, op.id, { requiredScopes: [['accounts:write']] }, meta()),
         );
         await until(() => has('/v1/feed-balances', 'accounts:write'), 'the changed scope');
         assert.ok(!has('/v1/feed-balances', 'accounts:read'), 'the old grant is gone, not merged');

@@ -50,7 +50,7 @@ for (const target of targets) {
         assert.deepEqual([...(await store.activeApplicationIds(orgId))], [one]);
         assert.equal(await store.applicationNameTaken(orgId, 'one'), true);
         assert.equal(await store.applicationNameTaken(orgId, 'three'), false);
-        assert.deepEqual(await store.applicationRoles(one!), ['partner_reader']);
+        assert.deepEqual(await store.applicationRoles(one!, new Date()), ['partner_reader']);
         assert.deepEqual((await store.organisationRoles(orgId)).sort(), ['partner_reader', 'partner_writer']);
         assert.equal(await store.organisationStatus(orgId), 'active');
         assert.equal(await store.organisationStatus('00000000-0000-0000-0000-000000000000'), undefined);

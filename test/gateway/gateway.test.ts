@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
 import {
+  catalogRoutesPayload,
   createApplication,
   deregisterApplication,
-  catalogRoutesPayload,
   readCatalog,
   setApplicationStatus,
   setOrganisationStatus,

@@ -138,15 +138,16 @@ export function renderCatalogOpenApi(catalog: PartnerCatalog): OpenApiDocument {
       items.set(template.shape, item);
     }
     const id = operation.operation_id;
-    const rendered = operationObject(
-      operation,
-      item.names,
-      template,
-      id !== null && idCounts.get(id) === 1 ? id : undefined,
-    );
+    const operationId = id !== null && idCounts.get(id) === 1 ? id : undefined;
     const method = operation.method.toLowerCase();
-    if (item.methods.has(method)) unlisted.push({ method: operation.method, ...rendered });
-    else item.methods.set(method, rendered);
+    if (item.methods.has(method)) {
+      const own = operationObject(operation, paramNames(template.segments), template, operationId);
+      unlisted.push({
+        method: operation.method,
+        path: pathKey(template.segments, paramNames(template.segments)),
+        ...own,
+      });
+    } else item.methods.set(method, operationObject(operation, item.names, template, operationId));
   }
   const paths = Object.fromEntries(
     [...items.values()]

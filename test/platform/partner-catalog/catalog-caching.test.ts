@@ -111,6 +111,9 @@ describe('prefersJson: GET /catalog negotiation', () => {
     ['text/*;q=0.9, application/json;q=0.8', false],
     ['application/json;q=0', false],
     ['image/png', false],
+    ['application/json, text/plain, */*', true],
+    ['text/html, application/json', false],
+    ['application/json;q=0, */*', false],
   ];
   for (const [accept, json] of cases) {
     test(`${json ? 'ok' : 'fail'}/Accept ${JSON.stringify(accept)} → ${json ? 'JSON' : 'HTML'}`, () => {

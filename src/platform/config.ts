@@ -49,6 +49,8 @@ export interface PlatformConfig {
    * allows it, with an initial access token an operator issued instead (RFC 7591 §3).
    */
   registration: { softwareStatementMaxAgeSeconds: number; allowInitialAccessTokens: boolean };
+  /** The published partner catalog (`GET /catalog`): its title, and how a partner asks for access. */
+  catalog: { title: string; accessRequest: string | undefined };
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -383,6 +385,19 @@ export const CONFIG_KEYS = [
     doc: 'the registration endpoint accepts an operator-issued initial access token instead of a software statement (RFC 7591 §3)',
   },
   {
+    path: 'catalog.title',
+    env: 'ACCREDIT_CATALOG_TITLE',
+    parse: str,
+    default: 'Partner API',
+    doc: 'title of the published catalog (GET /catalog, its OpenAPI info.title)',
+  },
+  {
+    path: 'catalog.accessRequest',
+    env: 'ACCREDIT_CATALOG_ACCESS_REQUEST',
+    parse: str,
+    doc: 'how a partner asks for a role, shown on the published catalog: free text, an https: URL or a mailto: address',
+  },
+  {
     path: 'federation.entityId',
     env: 'ACCREDIT_FEDERATION_ENTITY_ID',
     parse: str,
@@ -537,6 +552,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     audience: c.gateway?.audience ?? c.gatewayUrl,
   };
   checkUpstream(c.gateway, sources);
+  c.catalog = { title: c.catalog.title, accessRequest: c.catalog.accessRequest };
   c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {
     const path = `listeners.limits.${key}`;
     throw new ConfigError(`${sources[path] ?? path}: ${message}`);

@@ -54,6 +54,8 @@ import { problem, sendProblem } from './http/problem.ts';
 import { crlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
+import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
+import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
 import { createPartnerFetcher } from './partner-fetcher.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
@@ -86,7 +88,8 @@ const isFederationOp = (config: PlatformConfig) =>
   config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
-const PLATFORM_PATHS = /^\/(admin\/|pki\/|directory\/|enforcement\/|health$|health\?|interaction\/)/;
+const PLATFORM_PATHS =
+  /^\/(admin\/|pki\/|directory\/|enforcement\/|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -130,6 +133,8 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  // The published partner catalog: what each operation needs and how to ask for it.
+  registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.
   registerFeedRoute(app, { storage: deps.storage, hub });
   // RFC 7591 §2.3: the directory's keys, against which registration verifies software statements.

@@ -56,6 +56,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
+      catalog: { title: 'Partner API', accessRequest: undefined },
       federation: {
         entityId: 'https://localhost:8443',
         authorityHints: [],

@@ -175,7 +175,7 @@ function readYaml(text: string, maxDepth: number): Read {
           : warning('yaml_warning', '', w.message),
       );
     }
-    if (findings.some((f) => f.severity === 'error')) return { value: undefined, findings };
+    if (findings.some((f) => f.severity === 'error')) return { value: undefined, findings: unique(findings) };
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
@@ -294,6 +294,17 @@ function validationFindings(err: unknown): ImportFinding[] {
   }
   if (err instanceof RangeError) return [error('too_deep', '', messageOf(err))];
   return [error('invalid_openapi', '', withoutBase(messageOf(err)))];
+}
+
+/** One finding per code and detail: a stack overflow, for one, is reported at every level it unwinds. */
+function unique(findings: ImportFinding[]): ImportFinding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.code} ${f.detail}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function cap(findings: ImportFinding[]): ImportFinding[] {

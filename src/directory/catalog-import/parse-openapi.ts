@@ -78,8 +78,9 @@ export async function parseOpenApi(text: string, options: ParseOpenApiOptions = 
     );
   }
   const version = match[1] === '0' ? '3.0' : '3.1';
-  if (version === '3.0' && !isObject(raw.paths)) {
-    return fail(...findings, error('invalid_openapi', '/paths', 'an OpenAPI 3.0 document must have "paths"'));
+  // 3.0 requires paths; a 3.1 document may hold only webhooks or components, but then there is nothing to import.
+  if (version === '3.0' ? !isObject(raw.paths) : raw.paths === undefined && raw.webhooks === undefined) {
+    return fail(...findings, error('invalid_openapi', '/paths', 'the document has no "paths"'));
   }
 
   const external = externalRefs(raw);

@@ -85,7 +85,8 @@ export function operationSecurity(
     let oauth = false;
     let broken = false;
     for (const name of names) {
-      const scheme = context.schemes[name];
+      // Own properties only: a requirement naming `constructor` or `__proto__` names no scheme.
+      const scheme = Object.hasOwn(context.schemes, name) ? context.schemes[name] : undefined;
       const schemeAt = at + pointerOf(name);
       if (!isObject(scheme)) {
         findings.push(

@@ -433,6 +433,20 @@ describe('importOpenApi', () => {
     );
   });
 
+  test('fail/a requirement naming an inherited property is no scheme', () => {
+    const imported = importOpenApi(
+      spec({
+        '/a': {
+          get: op({ security: [JSON.parse('{"__proto__":["a:read"]}'), { constructor: ['a:read'] }] }),
+        },
+      }),
+    );
+    assert.deepEqual(codes(imported.findings), [
+      'error undefined_scheme /paths/~1a/get/security/0/__proto__',
+      'error undefined_scheme /paths/~1a/get/security/1/constructor',
+    ]);
+  });
+
   test('ok/an undeclared scope is warned about once, wherever it is used', () => {
     const imported = importOpenApi(
       spec({

@@ -142,6 +142,16 @@ describe('parseOpenApi', () => {
       ['error invalid_openapi /paths'],
     ],
     [
+      'fail/3.1 with neither paths nor webhooks',
+      () => '{"openapi":"3.1.0","info":{"title":"T","version":"1"},"components":{}}',
+      ['error invalid_openapi /paths'],
+    ],
+    [
+      'ok/3.1 with webhooks only',
+      () => '{"openapi":"3.1.0","info":{"title":"T","version":"1"},"webhooks":{}}',
+      [],
+    ],
+    [
       'fail/an internal reference to nothing',
       () => minimal().replace('paths: {}', "paths: { /a: { $ref: '#/components/pathItems/A' } }"),
       ['error unresolvable_ref '],

@@ -56,7 +56,10 @@ export interface ImportDiff {
 export interface MergedImport {
   document: CatalogDocument;
   diff: ImportDiff;
-  /** Errors here mean the document must not be applied (it leaves the refused operations out). */
+  /**
+   * Errors here mean the document must not be applied (it leaves the refused operations out). The import's
+   * own findings (ImportedCatalog.findings) are not repeated: a caller reports both.
+   */
   findings: ImportFinding[];
 }
 
@@ -74,6 +77,8 @@ const OPERATION_FIELDS = [
   'owner_param',
   'status',
 ] as const satisfies ReadonlyArray<keyof CatalogOperation>;
+
+const IMPORT_SOURCE = /^openapi:[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 // The gateway's trie ignores parameter names: `/a/{x}` and `/a/{y}` are one route.
@@ -94,6 +99,13 @@ export function mergeImport(
   options: MergeImportOptions,
 ): MergedImport {
   const findings: ImportFinding[] = [];
+  if (!IMPORT_SOURCE.test(options.source)) {
+    // An import replaces the operations of its source: it must never be handed `seed` or `manual`.
+    findings.push(
+      error('invalid_source', '', `"${options.source}" is not an import source (openapi:<name>)`),
+    );
+    return { document: current, diff: emptyDiff([]), findings };
+  }
   const own = current.operations.filter((o) => o.source === options.source);
   const others = current.operations.filter((o) => o.source !== options.source);
   const otherRoutes = new Map(others.map((o) => [routeKey(o), o]));
@@ -135,15 +147,7 @@ export function mergeImport(
     }
   }
 
-  const diff: ImportDiff = {
-    added: [],
-    changed: [],
-    removed: [...unmatched].sort(compareOperations),
-    scopesAdded: [],
-    scopesChanged: [],
-    resourcesAdded: [],
-    resourcesChanged: [],
-  };
+  const diff = emptyDiff([...unmatched].sort(compareOperations));
   const operations: CatalogOperation[] = [...others];
   for (const { op, index } of accepted) {
     const before = match.get(index);
@@ -206,6 +210,18 @@ export function mergeImport(
     },
     diff,
     findings,
+  };
+}
+
+function emptyDiff(removed: CatalogOperation[]): ImportDiff {
+  return {
+    added: [],
+    changed: [],
+    removed,
+    scopesAdded: [],
+    scopesChanged: [],
+    resourcesAdded: [],
+    resourcesChanged: [],
   };
 }
 

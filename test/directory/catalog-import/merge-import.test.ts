@@ -323,6 +323,20 @@ describe('mergeImport', () => {
     assert.deepEqual(document.roles, current.roles);
   });
 
+  test('fail/only an openapi:<name> source can be replaced', () => {
+    const current = currentCatalog();
+    for (const source of ['seed', 'manual', 'openapi:', 'openapi:Bad Name']) {
+      const { document, diff, findings } = mergeImport(
+        current,
+        { operations: [], scopes: [], resources: [] },
+        { source, newId: ids('new') },
+      );
+      assert.deepEqual(codes(findings), ['error invalid_source '], source);
+      assert.equal(document, current);
+      assert.deepEqual(diff.removed, []);
+    }
+  });
+
   test('ok/an import with no operations removes every operation of its source, and only those', () => {
     const current = currentCatalog();
     const { document, diff } = mergeImport(

@@ -58,6 +58,13 @@ describe('parseOpenApi', () => {
     assert.deepEqual(parsed.findings, []);
   });
 
+  test('ok/a %YAML 1.1 directive brings back neither 1.1 booleans nor merge keys', async () => {
+    const parsed = await parseOpenApi(`%YAML 1.1\n---\n${minimal('x-flag: yes\nx-date: 2001-12-14\n')}`);
+    assert.deepEqual(parsed.findings, []);
+    assert.equal(parsed.spec?.['x-flag'], 'yes');
+    assert.equal(parsed.spec?.['x-date'], '2001-12-14');
+  });
+
   test('ok/references that fan out (2^30 paths once expanded) are validated in time linear in the text', async () => {
     const schemas: Record<string, unknown> = { A30: { type: 'string' } };
     for (let i = 0; i < 30; i++) {

@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import { exceedsJsonDepth } from '../../shared/json-depth.ts';
 import { error, type ImportFinding, isObject, pointerOf, warning } from './findings.ts';
 
-/** Larger than any hand-written API description we know of; the admin API and the CLI check it first too. */
+/** Generous for a hand-written API description; the admin API and the CLI check it first too. */
 export const MAX_OPENAPI_BYTES = 5 * 1024 * 1024;
 /**
  * Deeper than `MAX_JSON_DEPTH` (64): an inline response schema alone sits eight levels down

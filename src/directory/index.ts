@@ -68,6 +68,7 @@ export {
   updateCatalogScope,
 } from './catalog-entries.ts';
 export { type CatalogFinding, catalogFindings } from './catalog-findings.ts';
+export * from './catalog-import/index.ts';
 export {
   type CatalogEdited,
   type CatalogEditMeta,

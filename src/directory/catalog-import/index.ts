@@ -1,6 +1,12 @@
 /** Importing a provider's OpenAPI description into the access catalog: parse, map, merge. Pure functions. */
 export { hasErrors, type ImportFinding } from './findings.ts';
 export {
+  type ImportCatalogInput,
+  type ImportCatalogResult,
+  importCatalog,
+  prepareImport,
+} from './import-catalog.ts';
+export {
   type ImportedCatalog,
   type ImportedOperation,
   type ImportOpenApiOptions,

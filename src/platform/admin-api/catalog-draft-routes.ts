@@ -1,5 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { createDraft, discardDraft, promoteDraft, readDraft } from '../../directory/index.ts';
+import {
+  createDraft,
+  discardDraft,
+  importCatalog,
+  MAX_OPENAPI_BYTES,
+  prepareImport,
+  promoteDraft,
+  readDraft,
+} from '../../directory/index.ts';
+import { editMeta } from './catalog-routes.ts';
+import { type StageQuery, stageQuery } from './catalog-schemas.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -76,6 +86,59 @@ export function registerCatalogDraftRoutes(app: FastifyInstance, deps: AdminDeps
         applied: result.applied,
         diff: result.diff,
         warnings: result.findings,
+      };
+    },
+  );
+  app.post(
+    '/catalog/import',
+    {
+      // The document travels as a JSON string: escapes may double its size on the wire.
+      bodyLimit: 2 * MAX_OPENAPI_BYTES + 64 * 1024,
+      schema: {
+        tags: ['catalog'],
+        summary:
+          'Import an OpenAPI 3.0/3.1 document (JSON or YAML text): ?dry_run=true shows the diff, ?stage=draft stages it',
+        querystring: stageQuery,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['document'],
+          properties: {
+            document: { type: 'string', minLength: 1, maxLength: MAX_OPENAPI_BYTES },
+            source: { type: 'string', minLength: 1, maxLength: 64 },
+            base_path: { type: 'string', maxLength: 256 },
+            public_operations: {
+              type: 'array',
+              maxItems: 500,
+              items: { type: 'string', minLength: 1, maxLength: 600 },
+            },
+          },
+        },
+        response: { ...errorResponses },
+      },
+    },
+    async (request) => {
+      const body = request.body as {
+        document: string;
+        source?: string;
+        base_path?: string;
+        public_operations?: string[];
+      };
+      const prepared = await prepareImport({
+        document: body.document,
+        ...(body.source !== undefined ? { source: body.source } : {}),
+        ...(body.base_path !== undefined ? { basePath: body.base_path } : {}),
+        ...(body.public_operations !== undefined ? { publicOperations: body.public_operations } : {}),
+      });
+      const meta = editMeta(deps, request.actor, request.query as StageQuery);
+      const result = await deps.storage.transaction((tx) => importCatalog(tx, prepared, meta));
+      return {
+        source: result.source,
+        stage: result.stage,
+        applied: result.applied,
+        revision: result.revision,
+        diff: result.diff,
+        warnings: result.warnings,
       };
     },
   );

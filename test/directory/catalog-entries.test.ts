@@ -605,7 +605,7 @@ for (const target of targets) {
           audit.map((e) => (e.details as { revision: number }).revision),
           steps.map((_, i) => start.revision + i + 1),
         );
-        assert.deepEqual((audit[3]?.details as { fields: string[] }).fields, ['status']);
+        assert.deepEqual((audit[3]?.details as { fields?: string[] } | undefined)?.fields, ['status']);
         const feed = await storage.db
           .selectFrom('change_feed')
           .select(['kind', 'entity_id'])

@@ -18,7 +18,7 @@ import {
   SEED_ROUTES,
   updateCatalogScope,
 } from '../../src/directory/index.ts';
-import type { Storage } from '../../src/storage/index.ts';
+import type { Storage, Tx } from '../../src/storage/index.ts';
 import { META, seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
 
@@ -248,11 +248,12 @@ for (const target of targets) {
         assert.equal(edited.base_revision, view.base_revision);
 
         await storage.transaction((tx) => discardDraft(tx, META));
-        for (const attempt of [
-          (tx: Parameters<typeof readDraft>[0]) => readDraft(tx, META.now),
-          (tx: Parameters<typeof readDraft>[0]) => discardDraft(tx, META),
-          (tx: Parameters<typeof readDraft>[0]) => promoteDraft(tx, META),
-        ]) {
+        const attempts: Array<(tx: Tx) => Promise<unknown>> = [
+          (tx) => readDraft(tx, META.now),
+          (tx) => discardDraft(tx, META),
+          (tx) => promoteDraft(tx, META),
+        ];
+        for (const attempt of attempts) {
           await assert.rejects(
             storage.transaction((tx) => attempt(tx)),
             rejectsWith(404, 'not_found'),

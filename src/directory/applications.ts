@@ -454,14 +454,13 @@ export async function updateRegisteredApplication(
   }
   const authMethod = input.authMethod as AuthMethod;
   const selfSignedX5t = validateMetadata(authMethod, input.metadata, meta.now);
-  const currentRoles = (
-    await tx.db
-      .selectFrom('application_roles')
-      .select('role')
-      .where('client_id', '=', clientId)
-      .orderBy('role')
-      .execute()
-  ).map((r) => r.role);
+  const currentGrants = await tx.db
+    .selectFrom('application_roles')
+    .select(['role', 'expires_at'])
+    .where('client_id', '=', clientId)
+    .orderBy('role')
+    .execute();
+  const currentRoles = currentGrants.map((r) => r.role);
   const roles = await checkRoles(tx, org.id, input.roles, currentRoles);
   const metadata = JSON.stringify(input.metadata);
   const status = app.status === 'suspended' ? 'suspended' : 'active';
@@ -478,8 +477,15 @@ export async function updateRegisteredApplication(
     .where('client_id', '=', clientId)
     .execute();
   await tx.db.deleteFrom('application_roles').where('client_id', '=', clientId).execute();
-  for (const role of roles)
-    await tx.db.insertInto('application_roles').values({ client_id: clientId, role }).execute();
+  // A role the registration keeps keeps its grant's end: re-registering must not make a time-bound grant
+  // open-ended (nor renew an expired one).
+  const ends = new Map(currentGrants.map((g) => [g.role, g.expires_at ?? null]));
+  for (const role of roles) {
+    await tx.db
+      .insertInto('application_roles')
+      .values({ client_id: clientId, role, expires_at: ends.get(role) ?? null })
+      .execute();
+  }
   await publishChange(
     tx,
     {

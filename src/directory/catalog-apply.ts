@@ -164,7 +164,12 @@ async function writeDiff(tx: Tx, diff: CatalogDiff): Promise<void> {
       }
     }
   }
-  for (const r of diff.roles.removed) await db.deleteFrom('roles').where('name', '=', r.name).execute();
+  for (const r of diff.roles.removed) {
+    // The findings refused a role anyone still holds: what is left are expired grants and grants of deleted
+    // applications, which would otherwise block the delete (application_roles.role references roles.name).
+    await db.deleteFrom('application_roles').where('role', '=', r.name).execute();
+    await db.deleteFrom('roles').where('name', '=', r.name).execute();
+  }
   for (const s of diff.scopes.removed) await db.deleteFrom('scopes').where('name', '=', s.name).execute();
   for (const r of diff.resources.removed)
     await db.deleteFrom('catalog_resources').where('name', '=', r.name).execute();

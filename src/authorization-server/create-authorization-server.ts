@@ -20,6 +20,7 @@ import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
+import { followCatalogScopes } from './live-catalog-scopes.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 import { bindingCertificate } from './token-endpoint/binding-certificate.ts';
@@ -213,7 +214,7 @@ export async function createAuthorizationServer(
           );
           if (defaultScope !== undefined && ctx.oidc.params) ctx.oidc.params.scope = defaultScope;
           return {
-            scope: catalogScopes.join(' '),
+            scope: liveScopes.text(),
             audience,
             accessTokenTTL: options.accessTokenTtlSeconds,
             accessTokenFormat: 'jwt',
@@ -252,6 +253,7 @@ export async function createAuthorizationServer(
   };
 
   const provider = new Provider(issuer, configuration);
+  const liveScopes = followCatalogScopes(storage, provider, catalogScopes);
   provider.proxy = false;
 
   provider.use(createCertificateLookup({ resolveCertificate, db: storage.db, clock }));

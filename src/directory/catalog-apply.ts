@@ -216,7 +216,12 @@ export async function applyCatalog(
     {
       kind: CHANGE_KINDS.catalogChanged,
       entityId: String(revision),
-      payload: { revision, routes: catalogRoutesPayload(document) },
+      payload: {
+        revision,
+        routes: catalogRoutesPayload(document),
+        // The authorization server learns new and deleted scopes from here (no restart).
+        scopes: document.scopes.map((s) => s.name),
+      },
     },
     meta.now,
   );

@@ -3,7 +3,6 @@ import { describe, test } from 'node:test';
 import { SEED_ROUTES } from '../../src/directory/index.ts';
 import {
   type CatalogRoute,
-  type CatalogRoutePolicy,
   compileRouteTable,
   GatewayError,
   parseRequestTarget,
@@ -87,7 +86,7 @@ describe('route table', () => {
 });
 
 describe('route policies', () => {
-  const op = (over: Partial<CatalogRoutePolicy> & Record<string, unknown> = {}): CatalogRoute =>
+  const op = (over: Record<string, unknown> = {}): CatalogRoute =>
     ({
       method: 'GET',
       pathPattern: '/v1/orgs/{org}/accounts',

@@ -9,7 +9,6 @@ import type { Agent } from 'undici';
 import {
   createApplication,
   deregisterApplication,
-  listCatalog,
   setApplicationStatus,
   setOrganisationStatus,
 } from '../../src/directory/index.ts';
@@ -48,6 +47,22 @@ import {
 const ISSUER = 'https://localhost:8443';
 const AUDIENCE = 'https://localhost:9443';
 const DAY = 86_400_000;
+/** The sample API's operations, as the directory's seed catalog has them, with the policy every route had. */
+const op = (method: string, pathPattern: string, scope: string): CatalogRoute => ({
+  method,
+  pathPattern,
+  scopes: [[scope]],
+  auth: 'token',
+  mtls: 'required',
+  dpop: 'refused',
+});
+const SAMPLE_ROUTES: CatalogRoute[] = [
+  op('GET', '/v1/accounts', 'accounts:read'),
+  op('GET', '/v1/accounts/{id}', 'accounts:read'),
+  op('POST', '/v1/accounts', 'accounts:write'),
+  op('POST', '/v1/payments', 'payments:submit'),
+  op('GET', '/v1/reports/**', 'reports:download'),
+];
 const meta = (now = new Date()) => ({ actor: 'operator:test', now });
 
 interface Client {
@@ -147,11 +162,7 @@ async function setup(): Promise<Env> {
   await jwks.start();
   const sample = await startSampleApi();
   const liveness = await createLivenessState(storage);
-  const routes = (await listCatalog(storage.db)).map((r) => ({
-    method: r.method,
-    pathPattern: r.path_pattern,
-    scope: r.scope,
-  }));
+  const routes = SAMPLE_ROUTES;
   const { logger, lines } = capturingLogger();
   const gateway = await createGateway({
     host: '127.0.0.1',
@@ -553,9 +564,9 @@ const negativeCases: NegativeCase[] = [
     send: async () => get(env.reader, `/v1/accounts?access_token=${await tokenFor(env.reader)}`),
   },
   {
-    name: 'fail/DPoP scheme is not enabled yet',
+    name: 'fail/DPoP scheme on an operation that refuses DPoP',
     status: 401,
-    code: 'dpop_not_enabled',
+    code: 'dpop_not_accepted',
     challenge: INVALID_TOKEN,
     send: async () =>
       get(env.reader, '/v1/accounts', undefined, { authorization: `DPoP ${await tokenFor(env.reader)}` }),

@@ -145,7 +145,8 @@ function readRoute(route: unknown): { policy: RouteMatch; segments: string[] } {
     if (auth === 'token' && alternatives.length === 0)
       throw invalidRoute(route, 'a token route needs at least one scope alternative');
     if (auth === 'public') alternatives = [];
-    if (r.ownerParam !== undefined) {
+    // null, as absent: "no owner parameter" in either spelling of JSON.
+    if (r.ownerParam !== undefined && r.ownerParam !== null) {
       if (typeof r.ownerParam !== 'string') throw invalidRoute(route, 'ownerParam must be a string');
       // Only a caller the token names has an organisation to compare with.
       if (auth !== 'token') throw invalidRoute(route, 'ownerParam needs auth token');

@@ -132,6 +132,11 @@ describe('route policies', () => {
     assert.equal(m?.ownerIndex, 2);
   });
 
+  test('ok/ownerParam null is no owner parameter', () => {
+    const table = compileRouteTable([op({ ownerParam: null })]);
+    assert.equal(lookup(table, 'GET', '/v1/orgs/o/accounts')?.ownerIndex, -1);
+  });
+
   test('ok/a public operation has no alternatives (scopes sent with it are not enforced)', () => {
     const table = compileRouteTable([op({ auth: 'public', mtls: 'optional', scopes: [] })]);
     const m = lookup(table, 'GET', '/v1/orgs/x/accounts');

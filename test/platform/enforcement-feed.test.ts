@@ -341,8 +341,14 @@ for (const target of targets) {
         onRoutes: (routes) => tables.push(routes),
       });
       const has = (pattern: string, scope: string) =>
-        tables.at(-1)?.some((r) => r.pathPattern === pattern && r.scope === scope && r.method === 'GET') ??
-        false;
+        tables
+          .at(-1)
+          ?.some(
+            (r) =>
+              r.pathPattern === pattern &&
+              ('scope' in r ? r.scope === scope : r.scopes.some((a) => a.includes(scope))) &&
+              r.method === 'GET',
+          ) ?? false;
       try {
         await until(() => state.snapshots === 1 && tables.length === 1, 'the snapshot');
         assert.ok(has('/v1/accounts', 'accounts:read'), 'the snapshot carries the seed routes');

@@ -10,11 +10,12 @@ function forbidden(reason: (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS
 /**
  * Step 4: the token's client, its organisation and the token itself are still allowed, read from memory
  * that the change feed keeps current (no database query per request). The certificate's own revocation is
- * checked in step 1. Returns the client as the directory knows it: its org is the one forwarded upstream.
+ * checked in step 1; without a certificate (an `mtls: optional` operation) only the token's client is
+ * checked. Returns the client as the directory knows it: its org is the one forwarded upstream.
  */
 export function checkLiveness(
   token: AccessToken,
-  cert: AcceptedCertificate,
+  cert: AcceptedCertificate | undefined,
   liveness: LivenessState,
 ): ClientLiveness {
   const client = liveness.client(token.clientId);
@@ -37,7 +38,7 @@ export function checkLiveness(
   if (token.orgId !== undefined && token.orgId !== client.orgId) {
     throw invalidToken(GATEWAY_REASONS.orgMismatch, "the token's organisation does not match its client");
   }
-  if (cert.selfSignedOwner && cert.selfSignedOwner.clientId !== client.clientId) {
+  if (cert?.selfSignedOwner && cert.selfSignedOwner.clientId !== client.clientId) {
     throw forbidden(
       GATEWAY_REASONS.certificateClientMismatch,
       'the self-signed certificate is registered to another client',
@@ -45,8 +46,8 @@ export function checkLiveness(
   }
   // A platform-issued certificate binds tokens for its own application only, or for a client registered
   // dynamically with that application as its software, within the same organisation (never across).
-  const issuedTo = cert.issuedTo;
-  if (issuedTo !== undefined && issuedTo !== client.clientId) {
+  const issuedTo = cert?.issuedTo;
+  if (cert !== undefined && issuedTo !== undefined && issuedTo !== client.clientId) {
     const owner = liveness.client(issuedTo);
     if (!client.certificateApps.includes(issuedTo) || owner?.orgId !== client.orgId) {
       throw forbidden(

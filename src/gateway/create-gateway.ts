@@ -9,8 +9,11 @@ import {
   type AcceptedCertificate,
   checkClientCertificate,
   checkIssuedCertificateOwner,
+  presentedCertificate,
 } from './check-client-certificate.ts';
+import { checkDpopBinding } from './check-dpop.ts';
 import { checkLiveness } from './check-liveness.ts';
+import { checkResourceOwner } from './check-resource-owner.ts';
 import { checkScope } from './check-scope.ts';
 import { checkSenderConstraint } from './check-sender-constraint.ts';
 import { createDecisionLog, type GatewayStats } from './decision-log.ts';
@@ -47,7 +50,13 @@ interface RequestContext {
   token: AccessToken | undefined;
   client: ClientLiveness | undefined;
   route: RouteMatch | undefined;
+  /** Raw path segments, for the ownership guard. */
+  segments: readonly string[];
+  /** Why an admitted request was admitted: `ok`, or `public_route` when no token was asked for. */
+  allowReason: GatewayError['reason'];
 }
+
+const NO_SEGMENTS: readonly string[] = [];
 
 const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
 
@@ -98,41 +107,70 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     const stale = options.staleness?.();
     if (stale !== undefined) throw new GatewayError(GATEWAY_REASONS.feedStale, 503, stale);
     const now = clock();
-    const cert = checkClientCertificate(req.socket as TLSSocket, liveness, now);
-    ctx.cert = cert;
+    const socket = req.socket as TLSSocket;
     const target = parseRequestTarget(req.url);
     ctx.path = target.path;
     if (publicPaths.has(target.path) && PUBLIC_METHODS.has(ctx.method)) {
       // No token names a client here: the certificate's own application must be active.
+      const cert = checkClientCertificate(socket, liveness, now);
+      ctx.cert = cert;
       checkIssuedCertificateOwner(cert, liveness);
       return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
     }
-    // Looked up now so refusals are logged with their route; enforced after the caller is known.
-    ctx.route = routes.match(ctx.method, target.segments);
+    // Looked up before step 1, whose demands the operation sets; a path no operation matches demands what
+    // the strictest does, so that its 404 is told only to an authenticated caller.
+    const route = routes.match(ctx.method, target.segments);
+    ctx.route = route;
+    ctx.segments = target.segments;
+    // A certificate that is presented is checked whatever the operation: one rule, never a silent downgrade.
+    const cert =
+      route?.mtls === 'optional' && presentedCertificate(socket) === undefined
+        ? undefined
+        : checkClientCertificate(socket, liveness, now);
+    ctx.cert = cert;
     rejectTokenInQuery(target.query);
-    // Seam: the DPoP scheme (RFC 9449 §7.1) will yield a proof to check in the sender-constraint step.
-    const raw = readAccessToken(req.headers.authorization);
+    if (route?.auth === 'public') return admitPublic(ctx, cert);
+    const raw = readAccessToken(req.headers.authorization, route?.dpop);
     const cached = verifier.cached(raw, now.getTime());
     if (cached) return admit(ctx, cached, cert);
     return verifier.verify(raw, now).then((token) => admit(ctx, token, cert));
   }
 
+  /**
+   * A public operation: no token is read (the Authorization header is stripped as always, so the upstream
+   * never takes a public call for an identified one); only a certificate that was presented and trusted is
+   * asserted, and — no token naming a client — only while its own application is active.
+   */
+  function admitPublic(ctx: RequestContext, cert: AcceptedCertificate | undefined): IdentityHeaders {
+    ctx.allowReason = GATEWAY_REASONS.publicRoute;
+    if (cert === undefined) return { 'x-request-id': ctx.requestId };
+    checkIssuedCertificateOwner(cert, liveness);
+    return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
+  }
+
   /** Steps 3–5 once the token is verified. */
-  function admit(ctx: RequestContext, token: AccessToken, cert: AcceptedCertificate): IdentityHeaders {
+  function admit(
+    ctx: RequestContext,
+    token: AccessToken,
+    cert: AcceptedCertificate | undefined,
+  ): IdentityHeaders {
     ctx.token = token;
-    checkSenderConstraint(token, cert);
+    const route = ctx.route;
+    checkDpopBinding(token, route?.dpop);
+    checkSenderConstraint(token, cert, route?.mtls ?? 'required');
     const client = checkLiveness(token, cert, liveness);
     ctx.client = client;
-    const route = ctx.route;
     if (!route) throw new GatewayError(GATEWAY_REASONS.routeNotFound, 404, 'no such operation');
     checkScope(token, route);
+    // Before the upstream is contacted: it is never asked for another organisation's resource.
+    if (route.ownerIndex >= 0) checkResourceOwner(route, ctx.segments, client);
     // Seam: a Cedar policy attached to the route is evaluated here, only on routes that carry one.
     return {
       'x-accredit-client-id': client.clientId,
       'x-accredit-org-id': client.orgId,
       'x-accredit-scopes': token.scopeText,
       'x-accredit-roles': token.rolesText,
-      'x-accredit-cert-x5t-s256': cert.x5tS256,
+      'x-accredit-cert-x5t-s256': cert?.x5tS256,
       'x-accredit-token-jti': token.jti,
       'x-request-id': ctx.requestId,
     };
@@ -176,6 +214,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
       token: undefined,
       client: undefined,
       route: undefined,
+      segments: NO_SEGMENTS,
+      allowReason: GATEWAY_REASONS.ok,
     };
     let identity: IdentityHeaders;
     try {
@@ -200,7 +240,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     }
     try {
       const status = await upstream.forward(req, res, url, identity);
-      record(ctx, 'allow', GATEWAY_REASONS.ok, status);
+      record(ctx, 'allow', ctx.allowReason, status);
     } catch (err) {
       const failure =
         err instanceof GatewayError

@@ -58,17 +58,14 @@ export const FEED_ACK_PATH = '/enforcement/v1/feed/ack';
 /** Response header naming the stream, for acknowledgements. */
 export const FEED_STREAM_HEADER = 'x-accredit-feed-stream';
 
-/** The whole new route table a `catalog.changed` entry carries, or undefined for any other entry. */
+/**
+ * The whole new route table a `catalog.changed` entry carries (operations with their policy, or an older
+ * platform's one-scope rows), or undefined for any other entry. The rows are not filtered here: a table the
+ * gateway cannot enforce whole is refused by `compileRouteTable`, and the previous one stays in force.
+ */
 export function catalogRoutesOf(change: FeedChange): CatalogRoute[] | undefined {
   if (change.kind !== FEED_CHANGE_KINDS.catalogChanged) return undefined;
   const routes = change.payload.routes;
   if (!Array.isArray(routes)) return undefined;
-  return routes.filter(
-    (r): r is CatalogRoute =>
-      typeof r === 'object' &&
-      r !== null &&
-      typeof r.method === 'string' &&
-      typeof r.pathPattern === 'string' &&
-      typeof r.scope === 'string',
-  );
+  return routes as CatalogRoute[];
 }

@@ -12,7 +12,8 @@ export interface IdentityHeaders {
   'x-accredit-org-id'?: string;
   'x-accredit-scopes'?: string;
   'x-accredit-roles'?: string;
-  'x-accredit-cert-x5t-s256': string;
+  /** Absent when no certificate was presented (an `mtls: optional` operation). */
+  'x-accredit-cert-x5t-s256'?: string;
   'x-accredit-token-jti'?: string;
   'x-request-id': string;
 }

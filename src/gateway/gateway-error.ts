@@ -1,6 +1,8 @@
 /** Stable reason codes: they appear in problem bodies (`code`), decision logs and counters. */
 export const GATEWAY_REASONS = {
   ok: 'ok',
+  /** Allowed without a token: the catalog marks the operation `auth: public`. */
+  publicRoute: 'public_route',
   clientCertificateRequired: 'client_certificate_required',
   certificateUntrusted: 'certificate_untrusted',
   certificateExpired: 'certificate_expired',
@@ -13,7 +15,10 @@ export const GATEWAY_REASONS = {
   routeNotFound: 'route_not_found',
   tokenMissing: 'token_missing',
   tokenInQuery: 'token_in_query',
-  dpopNotEnabled: 'dpop_not_enabled',
+  /** A DPoP scheme or DPoP-bound token (cnf.jkt) on an operation whose catalog entry refuses DPoP. */
+  dpopNotAccepted: 'dpop_not_accepted',
+  /** DPoP on an operation that accepts it: proofs are not verified by this gateway yet (issue 14). */
+  dpopUnsupported: 'dpop_unsupported',
   tokenMalformed: 'token_malformed',
   tokenTypeInvalid: 'token_type_invalid',
   tokenAlgorithmNotAllowed: 'token_algorithm_not_allowed',
@@ -35,6 +40,8 @@ export const GATEWAY_REASONS = {
   orgOffboarded: 'org_offboarded',
   orgMismatch: 'org_mismatch',
   insufficientScope: 'insufficient_scope',
+  /** The path's owner parameter is not the caller's organisation id (ownership guard). */
+  resourceOwnerMismatch: 'resource_owner_mismatch',
   upstreamUnavailable: 'upstream_unavailable',
   upstreamTimeout: 'upstream_timeout',
   internalError: 'internal_error',

@@ -23,7 +23,17 @@ export {
   type LivenessState,
   MemoryLivenessState,
 } from './liveness.ts';
-export { type CatalogRoute, compileRouteTable, type RouteMatch, type RouteTable } from './match-route.ts';
+export {
+  type CatalogRoute,
+  type CatalogRoutePolicy,
+  compileRouteTable,
+  type LegacyCatalogRoute,
+  type RouteAuth,
+  type RouteDpop,
+  type RouteMatch,
+  type RouteMtls,
+  type RouteTable,
+} from './match-route.ts';
 export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';
 export {

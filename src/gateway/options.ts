@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
 import type { LivenessState } from './liveness.ts';
-import type { CatalogRoute } from './match-route.ts';
+import { type CatalogRoute, compileRouteTable } from './match-route.ts';
 
 export interface GatewayOptions {
   host: string;
@@ -26,7 +26,10 @@ export interface GatewayOptions {
    * not delivered its first snapshot) and every request is refused 503 feed_stale. Default: always current.
    */
   staleness?: () => string | undefined;
-  /** The access catalog: method + path pattern → scope. Anything not listed is denied. */
+  /**
+   * The access catalog: each operation with its scope alternatives and policy (auth, mtls, dpop, owner
+   * parameter), or legacy one-scope rows. Anything not listed is denied.
+   */
   routes: CatalogRoute[];
   /** Paths that need a trusted client certificate only, no token (GET/HEAD). Default ['/health']. */
   publicPaths?: string[];
@@ -150,6 +153,11 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   }
   if (!options.liveness) fail('liveness', 'a LivenessState is required');
   if (!Array.isArray(options.routes)) fail('routes', 'expected the access catalog routes');
+  try {
+    compileRouteTable(options.routes);
+  } catch (err) {
+    fail('routes', (err as Error).message.replace(/^routes: /, ''));
+  }
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
   if (algorithms.length === 0) fail('algorithms', 'at least one algorithm is required');
   for (const alg of algorithms) {

@@ -1,4 +1,6 @@
+import { dpopRefusal } from './check-dpop.ts';
 import { GATEWAY_REASONS, GatewayError, invalidToken } from './gateway-error.ts';
+import type { RouteDpop } from './match-route.ts';
 
 // RFC 6750 §2.1 b64token, checked before a token is verified (a cached token passed it already);
 // tokens longer than the limit are not ours and are not worth parsing.
@@ -25,8 +27,11 @@ export function rejectTokenInQuery(query: string): void {
   }
 }
 
-/** Step 2a: the token from `Authorization: Bearer` (RFC 6750 §2.1), the only place it is read from. */
-export function readAccessToken(authorization: string | undefined): string {
+/**
+ * Step 2a: the token from `Authorization: Bearer` (RFC 6750 §2.1), the only place it is read from. The
+ * `DPoP` scheme (RFC 9449 §7.1) is answered by the operation's DPoP policy (`undefined`: no operation matched).
+ */
+export function readAccessToken(authorization: string | undefined, dpop: RouteDpop | undefined): string {
   if (authorization === undefined || authorization === '') {
     // RFC 6750 §3.1: no credentials offered, so the challenge carries no error code.
     throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'an access token is required', {
@@ -37,12 +42,8 @@ export function readAccessToken(authorization: string | undefined): string {
   const scheme = space === -1 ? authorization : authorization.slice(0, space);
   // RFC 9110 §11.1: the auth-scheme is case-insensitive.
   const lower = scheme.toLowerCase();
-  if (lower === 'dpop') {
-    throw invalidToken(
-      GATEWAY_REASONS.dpopNotEnabled,
-      'DPoP-bound access tokens are not enabled on this gateway',
-    );
-  }
+  // Seam (issue 14): on an operation that accepts DPoP, the proof will be verified here instead.
+  if (lower === 'dpop') throw dpopRefusal(dpop);
   if (lower !== 'bearer') {
     throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'the Authorization scheme must be Bearer', {
       challenge: 'invalid_request',

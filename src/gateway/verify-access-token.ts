@@ -19,6 +19,8 @@ export interface AccessToken {
   cnfX5tS256: string | undefined;
   /** The same, as bytes for the constant-time comparison, made once per verified (cached) token. */
   cnfX5tS256Bytes: Buffer | undefined;
+  /** RFC 9449 §6.1 confirmation: the JWK thumbprint of the DPoP key the token is bound to, if any. */
+  cnfJkt: string | undefined;
   expMs: number;
 }
 
@@ -70,11 +72,15 @@ function readClaims(payload: JWTPayload): AccessToken {
   const roles = (rolesClaim ?? []) as string[];
   const cnf = payload.cnf;
   let cnfX5tS256: string | undefined;
+  let cnfJkt: string | undefined;
   if (cnf !== undefined) {
     if (typeof cnf !== 'object' || cnf === null) throw claimsInvalid('the "cnf" claim is not valid');
     const x5t = (cnf as Record<string, unknown>)['x5t#S256'];
     if (x5t !== undefined && typeof x5t !== 'string') throw claimsInvalid('the "cnf" claim is not valid');
     cnfX5tS256 = x5t;
+    const jkt = (cnf as Record<string, unknown>).jkt;
+    if (jkt !== undefined && typeof jkt !== 'string') throw claimsInvalid('the "cnf" claim is not valid');
+    cnfJkt = jkt;
   }
   return {
     jti: safeString(payload, 'jti', true) as string,
@@ -87,6 +93,7 @@ function readClaims(payload: JWTPayload): AccessToken {
     rolesText: roles.join(' '),
     cnfX5tS256,
     cnfX5tS256Bytes: cnfX5tS256 === undefined ? undefined : Buffer.from(cnfX5tS256),
+    cnfJkt,
     expMs: (payload.exp as number) * 1000,
   };
 }

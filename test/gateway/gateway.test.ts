@@ -49,6 +49,22 @@ import {
 const ISSUER = 'https://localhost:8443';
 const AUDIENCE = 'https://localhost:9443';
 const DAY = 86_400_000;
+/** The sample API's operations, as the directory's seed catalog has them, with the policy every route had. */
+const op = (method: string, pathPattern: string, scope: string): CatalogRoute => ({
+  method,
+  pathPattern,
+  scopes: [[scope]],
+  auth: 'token',
+  mtls: 'required',
+  dpop: 'refused',
+});
+const SAMPLE_ROUTES: CatalogRoute[] = [
+  op('GET', '/v1/accounts', 'accounts:read'),
+  op('GET', '/v1/accounts/{id}', 'accounts:read'),
+  op('POST', '/v1/accounts', 'accounts:write'),
+  op('POST', '/v1/payments', 'payments:submit'),
+  op('GET', '/v1/reports/**', 'reports:download'),
+];
 const meta = (now = new Date()) => ({ actor: 'operator:test', now });
 
 interface Client {
@@ -149,6 +165,12 @@ async function setup(): Promise<Env> {
   const sample = await startSampleApi();
   const liveness = await createLivenessState(storage);
   const routes = catalogRoutesPayload(await readCatalog(storage.db));
+  // The seed catalog, as the directory publishes it, is the sample API's table.
+  const routeKey = (r: CatalogRoute) => `${r.method} ${r.pathPattern}`;
+  assert.deepEqual(
+    [...routes].sort((a, b) => routeKey(a).localeCompare(routeKey(b))),
+    [...SAMPLE_ROUTES].sort((a, b) => routeKey(a).localeCompare(routeKey(b))),
+  );
   const { logger, lines } = capturingLogger();
   const gateway = await createGateway({
     host: '127.0.0.1',
@@ -550,9 +572,9 @@ const negativeCases: NegativeCase[] = [
     send: async () => get(env.reader, `/v1/accounts?access_token=${await tokenFor(env.reader)}`),
   },
   {
-    name: 'fail/DPoP scheme is not enabled yet',
+    name: 'fail/DPoP scheme on an operation that refuses DPoP',
     status: 401,
-    code: 'dpop_not_enabled',
+    code: 'dpop_not_accepted',
     challenge: INVALID_TOKEN,
     send: async () =>
       get(env.reader, '/v1/accounts', undefined, { authorization: `DPoP ${await tokenFor(env.reader)}` }),

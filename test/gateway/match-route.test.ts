@@ -39,7 +39,7 @@ describe('route table', () => {
   ];
   for (const [name, method, url, scope] of cases) {
     test(name, () => {
-      assert.equal(lookup(seed, method, url)?.scopes.join(' '), scope);
+      assert.equal(lookup(seed, method, url)?.scopeText, scope);
     });
   }
 
@@ -61,7 +61,8 @@ describe('route table', () => {
       { method: 'GET', pathPattern: '/x', scope: 'two' },
       { method: 'GET', pathPattern: '/x', scope: 'one' },
     ]);
-    assert.deepEqual(lookup(table, 'GET', '/x')?.scopes, ['one', 'two']);
+    assert.deepEqual(lookup(table, 'GET', '/x')?.alternatives, [['one'], ['two']]);
+    assert.deepEqual(lookup(table, 'GET', '/x')?.singleScopes, ['one', 'two']);
     assert.equal(lookup(table, 'GET', '/x')?.scopeText, 'one two');
   });
 
@@ -82,6 +83,149 @@ describe('route table', () => {
   for (const [name, route, message] of bad) {
     test(name, () => assert.throws(() => compileRouteTable([route]), message));
   }
+});
+
+describe('route policies', () => {
+  const op = (over: Record<string, unknown> = {}): CatalogRoute =>
+    ({
+      method: 'GET',
+      pathPattern: '/v1/orgs/{org}/accounts',
+      scopes: [['accounts:read']],
+      auth: 'token',
+      mtls: 'required',
+      dpop: 'refused',
+      ...over,
+    }) as CatalogRoute;
+
+  test('ok/a legacy row gets the policy every route had: token, mTLS required, DPoP refused, no owner', () => {
+    const m = lookup(compileRouteTable([{ method: 'GET', pathPattern: '/a', scope: 's' }]), 'GET', '/a');
+    assert.deepEqual(m && { ...m }, {
+      method: 'GET',
+      pathPattern: '/a',
+      alternatives: [['s']],
+      singleScopes: ['s'],
+      scopeText: 's',
+      auth: 'token',
+      mtls: 'required',
+      dpop: 'refused',
+      ownerParam: undefined,
+      ownerIndex: -1,
+    });
+  });
+
+  test('ok/an operation carries its alternatives, policy and owner segment index', () => {
+    const table = compileRouteTable([
+      op({
+        scopes: [['b:write', 'a:read'], ['admin']],
+        mtls: 'optional',
+        dpop: 'accepted',
+        ownerParam: 'org',
+      }),
+    ]);
+    const m = lookup(table, 'GET', '/v1/orgs/org_1/accounts');
+    assert.deepEqual(m?.alternatives, [['a:read', 'b:write'], ['admin']]);
+    assert.equal(m?.singleScopes, undefined, 'an alternative of two scopes leaves the fast path');
+    assert.equal(m?.scopeText, 'a:read b:write admin');
+    assert.equal(m?.mtls, 'optional');
+    assert.equal(m?.dpop, 'accepted');
+    assert.equal(m?.ownerParam, 'org');
+    assert.equal(m?.ownerIndex, 2);
+  });
+
+  test('ok/ownerParam null is no owner parameter', () => {
+    const table = compileRouteTable([op({ ownerParam: null })]);
+    assert.equal(lookup(table, 'GET', '/v1/orgs/o/accounts')?.ownerIndex, -1);
+  });
+
+  test('ok/a public operation has no alternatives (scopes sent with it are not enforced)', () => {
+    const table = compileRouteTable([op({ auth: 'public', mtls: 'optional', scopes: [] })]);
+    const m = lookup(table, 'GET', '/v1/orgs/x/accounts');
+    assert.equal(m?.auth, 'public');
+    assert.deepEqual(m?.alternatives, []);
+    assert.equal(m?.scopeText, '');
+  });
+
+  test('ok/HEAD takes GET’s policy', () => {
+    const table = compileRouteTable([op({ auth: 'public', mtls: 'optional', scopes: [] })]);
+    assert.equal(lookup(table, 'HEAD', '/v1/orgs/x/accounts')?.auth, 'public');
+    assert.equal(lookup(table, 'HEAD', '/v1/orgs/x/accounts')?.mtls, 'optional');
+  });
+
+  test('ok/rows of one operation with one policy merge their alternatives; duplicates once', () => {
+    const table = compileRouteTable([
+      op({ scopes: [['x']] }),
+      op({ pathPattern: '/v1/orgs/{id}/accounts', scopes: [['y', 'z'], ['x']] }),
+    ]);
+    assert.deepEqual(lookup(table, 'GET', '/v1/orgs/o/accounts')?.alternatives, [['x'], ['y', 'z']]);
+  });
+
+  test('ok/a legacy row and an operation of the legacy policy merge', () => {
+    const table = compileRouteTable([
+      { method: 'GET', pathPattern: '/a', scope: 'one' },
+      op({ pathPattern: '/a', scopes: [['two']] }),
+    ]);
+    assert.deepEqual(lookup(table, 'GET', '/a')?.singleScopes, ['one', 'two']);
+  });
+
+  const conflicts: Array<[string, CatalogRoute[]]> = [
+    ['fail/same operation, other auth', [op(), op({ auth: 'public', scopes: [] })]],
+    ['fail/same operation, other mtls', [op(), op({ mtls: 'optional' })]],
+    ['fail/same operation, other dpop', [op(), op({ dpop: 'accepted' })]],
+    ['fail/same operation, owner guard on one row only', [op(), op({ ownerParam: 'org' })]],
+    [
+      'fail/same shape, other param name, other policy',
+      [op(), op({ pathPattern: '/v1/orgs/{id}/accounts', mtls: 'optional' })],
+    ],
+    [
+      'fail/a legacy row and an operation of another policy',
+      [{ method: 'GET', pathPattern: '/v1/orgs/{org}/accounts', scope: 's' }, op({ mtls: 'optional' })],
+    ],
+  ];
+  for (const [name, routes] of conflicts) {
+    test(name, () => assert.throws(() => compileRouteTable(routes), /another policy/));
+  }
+
+  test('ok/another method of the same path may have another policy', () => {
+    const table = compileRouteTable([op(), op({ method: 'POST', mtls: 'optional' })]);
+    assert.equal(lookup(table, 'POST', '/v1/orgs/o/accounts')?.mtls, 'optional');
+    assert.equal(lookup(table, 'GET', '/v1/orgs/o/accounts')?.mtls, 'required');
+  });
+
+  const invalid: Array<[string, unknown, RegExp]> = [
+    ['fail/auth not token or public', op({ auth: 'none' }), /auth/],
+    ['fail/mtls missing', op({ mtls: undefined }), /mtls/],
+    ['fail/dpop not refused or accepted', op({ dpop: 'yes' }), /dpop/],
+    ['fail/scopes not a list', op({ scopes: 'accounts:read' }), /scopes/],
+    ['fail/an alternative not a list', op({ scopes: ['accounts:read'] }), /alternative/],
+    ['fail/an empty alternative', op({ scopes: [[]] }), /alternative/],
+    ['fail/a scope not a string', op({ scopes: [[42]] }), /scope token/],
+    ['fail/a scope with a space', op({ scopes: [['a b']] }), /scope token/],
+    ['fail/a token operation without alternatives', op({ scopes: [] }), /at least one/],
+    ['fail/both scope and scopes', op({ scope: 'x' }), /either/],
+    ['fail/ownerParam not in the pattern', op({ ownerParam: 'id' }), /ownerParam/],
+    ['fail/ownerParam naming a literal', op({ ownerParam: 'orgs' }), /ownerParam/],
+    [
+      'fail/ownerParam naming a param twice in the pattern',
+      op({ pathPattern: '/{org}/x/{org}', ownerParam: 'org' }),
+      /exactly one/,
+    ],
+    ['fail/ownerParam not a string', op({ ownerParam: 2 }), /ownerParam/],
+    [
+      'fail/ownerParam on a public operation (no caller to compare)',
+      op({ auth: 'public', scopes: [], ownerParam: 'org' }),
+      /needs auth token/,
+    ],
+    ['fail/a row that is not an object', 'GET /a', /object/],
+    ['fail/a legacy row with a non-string scope', { method: 'GET', pathPattern: '/a', scope: 1 }, /scope/],
+    ['fail/pattern not a string', op({ pathPattern: 7 }), /path pattern/],
+  ];
+  for (const [name, route, message] of invalid) {
+    test(name, () => assert.throws(() => compileRouteTable([route as CatalogRoute]), message));
+  }
+
+  test('fail/not a list', () => {
+    assert.throws(() => compileRouteTable({} as unknown as CatalogRoute[]), /list/);
+  });
 });
 
 describe('request target', () => {

@@ -346,7 +346,7 @@ for (const target of targets) {
           ?.some(
             (r) =>
               r.pathPattern === pattern &&
-              ((r as { scopes?: string[][] }).scopes?.flat() ?? []).includes(scope) &&
+              ('scope' in r ? r.scope === scope : r.scopes.some((a) => a.includes(scope))) &&
               r.method === 'GET',
           ) ?? false;
       try {

@@ -6,8 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, type JSONWebKeySet, SignJWT } from 'jose';
-import { createApplication, createOrganisation, catalogRoutesPayload,
-  readCatalog, seedCatalog } from '../src/directory/index.ts';
+import {
+  catalogRoutesPayload,
+  createApplication,
+  createOrganisation,
+  readCatalog,
+  seedCatalog,
+} from '../src/directory/index.ts';
 import type { CatalogRoute } from '../src/gateway/index.ts';
 import {
   buildPartnerCertificate,

@@ -252,3 +252,26 @@ export async function changeCatalog(
   edit(draft);
   return applyCatalog(tx, draft, { ...meta, source: meta.source ?? 'manual', before }, audit);
 }
+
+export interface CatalogRevisionView {
+  revision: number;
+  source: string;
+  actor: string;
+  applied_at: string;
+  /** Names of what the change added, changed and removed, per kind. */
+  summary: unknown;
+}
+
+/** Every catalog that became active, newest first, without their documents. */
+export async function listCatalogRevisions(
+  db: Kysely<Database> | Tx['db'],
+  limit = 200,
+): Promise<CatalogRevisionView[]> {
+  const rows = await db
+    .selectFrom('catalog_revisions')
+    .select(['revision', 'source', 'actor', 'summary', 'applied_at'])
+    .orderBy('revision', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...r, summary: JSON.parse(r.summary) as unknown }));
+}

@@ -26,6 +26,8 @@ export {
   activeRevision,
   applyCatalog,
   type CatalogChangeResult,
+  type CatalogRevisionView,
+  listCatalogRevisions,
   normaliseCatalog,
 } from './catalog-apply.ts';
 export { type CatalogDiff, diffCatalogs, summariseDiff } from './catalog-diff.ts';

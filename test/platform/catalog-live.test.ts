@@ -103,14 +103,14 @@ describe('platform: catalog edits reach the in-process gateway live', { timeout:
 
     const changed = await admin('PATCH', `/catalog/operations/${id}`, { scope: 'accounts:write' });
     assert.equal(changed.status, 200, changed.text);
-    assert.equal(changed.json.scope, 'accounts:write');
+    assert.deepEqual(changed.json.required_scopes, [['accounts:write']]);
     const refused = await through('/v1/balances');
     assert.equal(refused.status, 403, refused.text);
     assert.equal(refused.json.code, 'insufficient_scope');
 
     const listed = await admin('GET', '/catalog');
-    const items = listed.json.items as Array<{ id: string; scope: string }>;
-    assert.equal(items.find((i) => i.id === id)?.scope, 'accounts:write');
+    const items = listed.json.items as Array<{ id: string; required_scopes: string[][] }>;
+    assert.deepEqual(items.find((i) => i.id === id)?.required_scopes, [['accounts:write']]);
 
     const removed = await admin('DELETE', `/catalog/operations/${id}`);
     assert.equal(removed.status, 204, removed.text);

@@ -7,7 +7,7 @@ import { globals } from './globals.ts';
 
 interface EntryOptions {
   description?: string;
-  version?: string;
+  scopeVersion?: string;
   scopes?: string;
   status?: string;
   draft?: boolean;
@@ -45,8 +45,8 @@ const KINDS: Kind[] = [
 function entryBody(kind: Kind, opts: EntryOptions): Record<string, unknown> {
   return {
     ...(opts.description !== undefined ? { description: opts.description } : {}),
-    ...(kind.noun === 'scope' && opts.version !== undefined
-      ? { version: opts.version === '' ? null : opts.version }
+    ...(kind.noun === 'scope' && opts.scopeVersion !== undefined
+      ? { version: opts.scopeVersion === '' ? null : opts.scopeVersion }
       : {}),
     ...(kind.noun === 'role' && opts.scopes !== undefined
       ? {
@@ -75,7 +75,8 @@ function print(
 
 function withEditFlags(cmd: Command, kind: Kind, scopesRequired = false): Command {
   cmd.option('--description <text>', 'what it is, for partners');
-  if (kind.noun === 'scope') cmd.option('--version <label>', 'the version label partners see ("" for none)');
+  if (kind.noun === 'scope')
+    cmd.option('--scope-version <label>', 'the version label partners see, e.g. v1 ("" for none)');
   if (kind.noun === 'role') {
     if (scopesRequired) cmd.requiredOption('--scopes <list>', 'the scopes it grants, comma-separated');
     else cmd.option('--scopes <list>', 'the scopes it grants, comma-separated');

@@ -3,6 +3,7 @@ import {
   createDraft,
   discardDraft,
   importCatalog,
+  listCatalogRevisions,
   MAX_OPENAPI_BYTES,
   prepareImport,
   promoteDraft,
@@ -147,15 +148,6 @@ export function registerCatalogDraftRoutes(app: FastifyInstance, deps: AdminDeps
     {
       schema: { tags: ['catalog'], summary: 'Every catalog that became active, newest first (no documents)' },
     },
-    async () => ({
-      items: (
-        await deps.storage.db
-          .selectFrom('catalog_revisions')
-          .select(['revision', 'source', 'actor', 'summary', 'applied_at'])
-          .orderBy('revision', 'desc')
-          .limit(200)
-          .execute()
-      ).map((r) => ({ ...r, summary: JSON.parse(r.summary) as unknown })),
-    }),
+    async () => ({ items: await listCatalogRevisions(deps.storage.db) }),
   );
 }

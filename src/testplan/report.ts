@@ -22,13 +22,14 @@ export function caseLine(r: CaseResult): string {
   return `${verdict}  ${r.id.padEnd(22)} expected ${r.expected}; got ${r.got} (${r.ms} ms)`;
 }
 
-export function textReport(results: CaseResult[], target: string): string {
+/** The verdict: PASSED only when no case failed (skipped cases are counted, not passed). */
+export function summaryLine(results: CaseResult[]): string {
   const s = summarise(results);
-  const lines = [`accredit testplan: ${target}`, ...results.map(caseLine)];
-  lines.push(
-    `${s.failed === 0 ? 'PASSED' : 'FAILED'}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped (${s.ms} ms)`,
-  );
-  return `${lines.join('\n')}\n`;
+  return `${s.failed === 0 ? 'PASSED' : 'FAILED'}: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped (${s.ms} ms)`;
+}
+
+export function textReport(results: CaseResult[], target: string): string {
+  return `${[`accredit testplan: ${target}`, ...results.map(caseLine), summaryLine(results)].join('\n')}\n`;
 }
 
 export function jsonReport(results: CaseResult[], target: string): unknown {

@@ -73,11 +73,7 @@ export function registerTestplanCommands(program: Command): void {
         if (typeof raw.junit === 'string')
           writeFileSync(raw.junit, t.junitReport(results, target, new Date()), { mode: 0o644 });
         if (g.json) printJson(t.jsonReport(results, target));
-        else
-          process.stdout.write(
-            `${summary.failed === 0 ? 'PASSED' : 'FAILED'}: ${summary.passed} passed, ${summary.failed} failed, ` +
-              `${summary.skipped} skipped (${summary.ms} ms)\n`,
-          );
+        else process.stdout.write(`${t.summaryLine(results)}\n`);
         process.exitCode = summary.failed === 0 ? 0 : 1;
       });
     });

@@ -15,13 +15,17 @@ export type Answer =
 
 /**
  * A dispatcher that presents `cert` (when given) and trusts only `ca` for the servers. No TLS session is
- * cached, so every connection proves the certificate again, as a new partner process would.
+ * cached, so every connection proves the certificate again, as a new partner process would; with
+ * `connectionPerRequest`, every request is a new connection (a door may judge certificates only there).
  */
 export function partnerAgent(
   ca: string | undefined,
   credential?: { certPem: string; keyPem: string },
+  connectionPerRequest = false,
 ): Agent {
   return new Agent({
+    // undici: pipelining 0 turns keep-alive off.
+    ...(connectionPerRequest ? { pipelining: 0 } : {}),
     connect: {
       ...(credential ? { cert: credential.certPem, key: credential.keyPem } : {}),
       ...(ca === undefined ? {} : { ca }),

@@ -38,8 +38,8 @@ interface Second extends Credential {
 export async function runTestPlan(o: TestPlanOptions, progress: Progress): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   const agents: Agent[] = [];
-  const agentFor = (credential?: Credential) => {
-    const agent = partnerAgent(o.ca, credential);
+  const agentFor = (credential?: Credential, connectionPerRequest = false) => {
+    const agent = partnerAgent(o.ca, credential, connectionPerRequest);
     agents.push(agent);
     return agent;
   };
@@ -351,7 +351,7 @@ export async function runTestPlan(o: TestPlanOptions, progress: Progress): Promi
         if (missing) return missing;
         const t = await freshToken(mainAgent);
         // A new connection per request: a door checking revocation at the handshake is seen doing so.
-        return refusedWithin(() => admin!.revokeCertificate(serialOf(o.certPem)), agentFor(main), t);
+        return refusedWithin(() => admin!.revokeCertificate(serialOf(o.certPem)), agentFor(main, true), t);
       },
     );
 

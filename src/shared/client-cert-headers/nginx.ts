@@ -14,7 +14,8 @@ export const NGINX_DEFAULT_HEADER = 'x-client-cert';
 export function parseNginx(value: string, header = NGINX_DEFAULT_HEADER): ParseResult {
   const tooLarge = oversized(header, value);
   if (tooLarge) return { refused: tooLarge };
-  if (value.includes('-----BEGIN')) {
+  // URL-encoding leaves no whitespace; raw PEM always has some (`BEGIN CERTIFICATE`, the folded lines).
+  if (/\s/.test(value)) {
     return {
       refused: `${header} holds raw PEM (NGINX $ssl_client_cert, deprecated); configure $ssl_client_escaped_cert`,
     };

@@ -601,6 +601,11 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`${sources[path] ?? path}: ${message}`);
   });
   c.federation = federationConfig(c, sources);
+  for (const address of c.trustedProxies) {
+    // Checked here, where the key can be named, rather than when the authorization server compiles them.
+    const problem = proxyEntryProblem({ address, form: 'rfc9440' });
+    if (problem) throw new ConfigError(`${sources.trustedProxies}: "${address}": ${problem}`);
+  }
   c.proxies = c.proxies.map((proxy) => proxyCaFile(proxy, dataDir, sources.proxies ?? 'proxies'));
   return c;
 }

@@ -105,6 +105,17 @@ describe('config: proxies (ACCREDIT_PROXIES)', () => {
     ],
     ['an entry that is a number', '[5]', /\[0\]: expected \{address, form/],
   ];
+  test('fail/a trustedProxies entry that is not an address or CIDR → start refused, naming the key', () => {
+    assert.throws(
+      () => loadConfig(dataDir(), { ACCREDIT_TRUSTED_PROXIES: '10.0.0.1,proxy.internal' }),
+      (err: unknown) =>
+        err instanceof ConfigError && /ACCREDIT_TRUSTED_PROXIES: "proxy.internal": address/.test(err.message),
+    );
+    assert.deepEqual(loadConfig(dataDir(), { ACCREDIT_TRUSTED_PROXIES: '10.0.0.0/8' }).trustedProxies, [
+      '10.0.0.0/8',
+    ]);
+  });
+
   for (const [name, value, message] of refused) {
     test(`fail/${name} → start refused, naming the key`, () => {
       assert.throws(

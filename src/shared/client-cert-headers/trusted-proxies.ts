@@ -88,6 +88,19 @@ export function proxyEntryProblem(entry: ProxyEntry): string | undefined {
   return undefined;
 }
 
+/** The CA certificates of a proxy's clientCertCaFile; throws, naming the entry, when there are none or one is bad. */
+function caCertificates(file: string, readFile: (path: string) => string, i: number): X509Certificate[] {
+  const pems = readFile(file).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new Error(`proxies[${i}].clientCertCaFile: ${file} holds no PEM certificate`);
+  return pems.map((pem) => {
+    try {
+      return new X509Certificate(pem);
+    } catch {
+      throw new Error(`proxies[${i}].clientCertCaFile: ${file} holds a certificate that cannot be read`);
+    }
+  });
+}
+
 /** Compiles the configured proxies once (CA files read here, at start). Throws on an unusable entry. */
 export function compileProxyTrust(
   entries: readonly ProxyEntry[],
@@ -102,16 +115,7 @@ export function compileProxyTrust(
     const type = isIP(host) === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) addresses.addAddress(host, type);
     else addresses.addSubnet(host, Number(bits), type);
-    const cas = entry.clientCertCaFile
-      ? (
-          readFile(entry.clientCertCaFile).match(
-            /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
-          ) ?? []
-        ).map((pem) => new X509Certificate(pem))
-      : [];
-    if (entry.clientCertCaFile && cas.length === 0) {
-      throw new Error(`proxies[${i}].clientCertCaFile: ${entry.clientCertCaFile} holds no PEM certificate`);
-    }
+    const cas = entry.clientCertCaFile ? caCertificates(entry.clientCertCaFile, readFile, i) : [];
     const thumbprints = (entry.clientCertSha256 ?? []).map((t) => thumbprintBytes(t) as Buffer);
     return {
       form: entry.form,

@@ -47,6 +47,14 @@ async function selfSigned(cert: x509.X509Certificate): Promise<boolean> {
   );
 }
 
+/** Every certificate of a PEM bundle; anything else in it (a key, a CRL) makes it no bundle. */
+function certificatesOf(bundlePem: string): x509.X509Certificate[] {
+  const blocks = x509.PemConverter.decodeWithHeaders(bundlePem);
+  if (blocks.length === 0 || blocks.some((b) => b.type !== 'CERTIFICATE'))
+    throw new Error('not a certificate bundle');
+  return blocks.map((b) => new x509.X509Certificate(b.rawData));
+}
+
 async function rootsOf(certs: x509.X509Certificate[]): Promise<x509.X509Certificate[]> {
   const roots: x509.X509Certificate[] = [];
   for (const cert of certs) if (await selfSigned(cert)) roots.push(cert);
@@ -55,7 +63,7 @@ async function rootsOf(certs: x509.X509Certificate[]): Promise<x509.X509Certific
 
 async function rootOf(bundlePem: string): Promise<x509.X509Certificate | undefined> {
   try {
-    const roots = await rootsOf([...new x509.X509Certificates(bundlePem)]);
+    const roots = await rootsOf(certificatesOf(bundlePem));
     return roots.length === 1 ? roots[0] : undefined;
   } catch {
     return undefined;
@@ -77,7 +85,7 @@ export async function checkChainMaterial(input: {
 }): Promise<CheckedChain> {
   let certs: x509.X509Certificate[];
   try {
-    certs = [...new x509.X509Certificates(input.bundlePem)];
+    certs = certificatesOf(input.bundlePem);
   } catch {
     throw refuse('invalid_bundle', 'the CA bundle is not a PEM list of certificates');
   }

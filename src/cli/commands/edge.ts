@@ -12,7 +12,7 @@ import { envoyYaml } from '../edge/render-envoy.ts';
 import { nginxAuthRequestConf, nginxGatewayConf } from '../edge/render-nginx.ts';
 import type { KitFiles } from '../edge/replace-files.ts';
 import { replaceChanged } from '../edge/replace-files.ts';
-import { fetchCheckedMaterial, type RoundResult, summariseCrls, syncRound } from '../edge/sync-round.ts';
+import type { RoundResult } from '../edge/sync-round.ts';
 import { printJson } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { type GlobalOptions, globals } from './globals.ts';
@@ -123,6 +123,8 @@ async function exportKit(opts: ExportOptions, g: GlobalOptions): Promise<void> {
     throw new CliError('--client-cert-header: expected a header name', 'invalid_input');
   }
   process.stderr.write(`accredit edge export: fetching the CA bundle and CRLs from ${source.platformUrl}\n`);
+  // The PKI (X.509, CRL checks) is loaded only by the commands that use it.
+  const { fetchCheckedMaterial, summariseCrls } = await import('../edge/sync-round.ts');
   const { files, chain } = await fetchCheckedMaterial(edge, source, dir, new Date(), false);
   const config = configFiles(edge, settings);
   const manifest: EdgeManifest = {
@@ -171,6 +173,7 @@ async function sync(opts: SyncOptions, g: GlobalOptions): Promise<void> {
     platformUrl: httpsUrl(opts.platformUrl ?? manifest.platform_url, '--platform-url'),
     ca: readCa(opts.ca ?? join(dir, KIT.bundle), '--ca'),
   };
+  const { syncRound } = await import('../edge/sync-round.ts');
   const round = async (): Promise<boolean> => {
     try {
       const result = await syncRound({

@@ -115,8 +115,8 @@ export type ReissueIssuingCaOptions = {
   parent: CertificateIssuer;
   /** The issuing CA as it is today: its certificate and the private key it keeps. */
   current: CertificateIssuer;
-  /** CRL of the parent that lists this CA if it is revoked (RFC 5280 §4.2.1.13). */
-  crlUrl: string;
+  /** CRL of the parent that lists this CA if it is revoked (RFC 5280 §4.2.1.13); none when undefined. */
+  crlUrl: string | undefined;
 };
 
 /**
@@ -148,7 +148,7 @@ export async function reissueIssuingCa(opts: ReissueIssuingCaOptions): Promise<C
       new x509.KeyUsagesExtension(CA_KEY_USAGE, true),
       ski ?? (await x509.SubjectKeyIdentifierExtension.create(old.publicKey)),
       issuer.authorityKeyIdentifier,
-      new x509.CRLDistributionPointsExtension([opts.crlUrl]),
+      ...(opts.crlUrl === undefined ? [] : [new x509.CRLDistributionPointsExtension([opts.crlUrl])]),
     ],
   });
   const issued = describeIssued(cert.rawData);

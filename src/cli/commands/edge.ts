@@ -62,7 +62,7 @@ function readCa(path: string, flag: string): string {
 }
 
 /** The platform's public URL and the CA its TLS certificate chains to: flags, then environment, then --dir. */
-function exportSource(opts: ExportOptions, g: GlobalOptions): EdgeSource {
+function exportSource(opts: ExportOptions, g: GlobalOptions): EdgeSource & { caFile: string | undefined } {
   const state = readServeState(g.dataDir);
   const url = opts.platformUrl ?? process.env.ACCREDIT_PLATFORM_URL ?? g.url ?? state?.listeners.public;
   if (!url) {
@@ -71,8 +71,14 @@ function exportSource(opts: ExportOptions, g: GlobalOptions): EdgeSource {
       'invalid_input',
     );
   }
-  const caFile = opts.ca ?? process.env.ACCREDIT_CA_BUNDLE ?? join(g.dataDir, 'ca', 'bundle.pem');
-  return { platformUrl: httpsUrl(url, '--platform-url'), ca: readCa(caFile, '--ca') };
+  const named = opts.ca ?? process.env.ACCREDIT_CA_BUNDLE;
+  const caFile = named ?? join(g.dataDir, 'ca', 'bundle.pem');
+  return {
+    platformUrl: httpsUrl(url, '--platform-url'),
+    ca: readCa(caFile, '--ca'),
+    // A bundle named on purpose (the platform behind another CA's certificate) is what sync trusts too.
+    caFile: named === undefined ? undefined : resolve(named),
+  };
 }
 
 function target(value: string): EdgeTarget {
@@ -130,6 +136,7 @@ async function exportKit(opts: ExportOptions, g: GlobalOptions): Promise<void> {
   const manifest: EdgeManifest = {
     for: edge,
     platform_url: source.platformUrl,
+    ...(source.caFile ? { ca_file: source.caFile } : {}),
     material: Object.keys(files),
     config: Object.keys(config),
     exported_at: new Date().toISOString(),
@@ -171,7 +178,7 @@ async function sync(opts: SyncOptions, g: GlobalOptions): Promise<void> {
   // The kit's own bundle is what the platform's TLS certificate chains to, unless told otherwise.
   const source: EdgeSource = {
     platformUrl: httpsUrl(opts.platformUrl ?? manifest.platform_url, '--platform-url'),
-    ca: readCa(opts.ca ?? join(dir, KIT.bundle), '--ca'),
+    ca: readCa(opts.ca ?? manifest.ca_file ?? join(dir, KIT.bundle), '--ca'),
   };
   const { syncRound } = await import('../edge/sync-round.ts');
   const round = async (): Promise<boolean> => {

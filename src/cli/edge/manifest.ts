@@ -7,6 +7,8 @@ import { EDGE_TARGETS, type EdgeTarget, KIT } from './kit-material.ts';
 export interface EdgeManifest {
   for: EdgeTarget;
   platform_url: string;
+  /** The bundle the platform's TLS certificate chains to, when export was told one; else the kit's own. */
+  ca_file?: string;
   /** The certificate and CRL files; configuration files are the operator's once written and never synced. */
   material: string[];
   config: string[];
@@ -27,7 +29,11 @@ export function readManifest(dir: string): EdgeManifest {
   } catch {
     throw new CliError(`${file} is not valid JSON`, 'bad_kit');
   }
-  if (!EDGE_TARGETS.includes(manifest.for) || typeof manifest.platform_url !== 'string') {
+  if (
+    !EDGE_TARGETS.includes(manifest.for) ||
+    typeof manifest.platform_url !== 'string' ||
+    (manifest.ca_file !== undefined && typeof manifest.ca_file !== 'string')
+  ) {
     throw new CliError(`${file} is not an edge kit manifest`, 'bad_kit');
   }
   return manifest;

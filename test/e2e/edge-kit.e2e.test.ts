@@ -57,6 +57,8 @@ describe('edge kit: root CRL, export, sync, nginx ssl_crl', { timeout: 240_000 }
   const viaNginx = (who: string) =>
     run('curl', [
       '-sS',
+      '--max-time',
+      '10',
       '--cacert',
       f('nginx/server.pem'),
       '--cert',
@@ -282,10 +284,18 @@ ${body}
     const gatewayConf = readFileSync(kit('nginx-gateway.conf'), 'utf8');
     const tlsPart = gatewayConf.slice(gatewayConf.indexOf('server {'), gatewayConf.indexOf('    location /'));
     writeFileSync(join(dir, 'nginx.conf'), main(`${tlsPart}    location / { return 200 "ok\\n"; }\n}`));
-    nginx = spawn(nginxBinary!, nginxArgs(), { stdio: 'ignore' });
-    for (let i = 0; i < 50 && !existsSync(join(dir, 'nginx.pid')); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await viaNginx('valid')).stdout, '200');
+    nginx = spawn(nginxBinary!, nginxArgs(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let nginxErrors = '';
+    nginx.stderr?.on('data', (d) => {
+      nginxErrors += String(d);
+    });
+    // Ready once it answers at all (a loaded machine may take seconds to start it).
+    let first: RunResult = { code: 1, stdout: '000', stderr: '' };
+    for (let i = 0; i < 200 && first.stdout === '000' && nginx.exitCode === null; i++) {
+      first = await viaNginx('valid');
+      if (first.stdout === '000') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(first.stdout, '200', `${first.stderr}\n${nginxErrors}`);
     assert.equal((await viaNginx('revoked')).stdout, '200');
     // No client certificate at all: nginx answers 400 itself.
     const none = await run('curl', [
@@ -347,7 +357,7 @@ ${body}
 
     if (nginx) {
       let status = '';
-      for (let i = 0; i < 50 && status !== '400'; i++) {
+      for (let i = 0; i < 200 && status !== '400'; i++) {
         status = (await viaNginx('revoked')).stdout;
         if (status !== '400') await new Promise((res) => setTimeout(res, 100));
       }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAppCommands } from './commands/app.ts';
+import { registerCaCommands } from './commands/ca.ts';
 import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerCertCommands } from './commands/cert.ts';
+import { registerEdgeCommands } from './commands/edge.ts';
 import { registerFederationCommands } from './commands/federation.ts';
 import { registerGatewayCommands } from './commands/gateway.ts';
 import { registerOrgCommands } from './commands/org.ts';
@@ -38,12 +40,14 @@ registerOrgCommands(program);
 registerAppCommands(program);
 registerCatalogCommands(program);
 registerCertCommands(program);
+registerCaCommands(program);
 registerFederationCommands(program);
 registerSsaCommands(program);
 registerRegistrationCommands(program);
 registerPartnerCommands(program);
 registerGatewayCommands(program);
 registerTestplanCommands(program);
+registerEdgeCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { spkiOf, validityEnd } from './certificate-fields.ts';
+import { PkiError } from './errors.ts';
 import { describeIssued } from './issued-certificate.ts';
 import { assertWithinIssuer, type CertificateIssuer, loadIssuer } from './issuer.ts';
 import { generateKeyPair, type KeyAlgorithm } from './keys.ts';
@@ -108,4 +109,52 @@ export async function createIssuingCa(opts: CreateIssuingCaOptions): Promise<CaM
     extensions,
   });
   return { ...describeIssued(cert.rawData), privateKey };
+}
+
+export type ReissueIssuingCaOptions = {
+  parent: CertificateIssuer;
+  /** The issuing CA as it is today: its certificate and the private key it keeps. */
+  current: CertificateIssuer;
+  /** CRL of the parent that lists this CA if it is revoked (RFC 5280 §4.2.1.13); none when undefined. */
+  crlUrl: string | undefined;
+};
+
+/**
+ * The same issuing CA in a new certificate: same key, same subject (the encoded Name copied byte for byte),
+ * same subject key identifier and validity, now with a CRL distribution point. Every certificate the CA has
+ * issued names this subject and this key (AKI), so it verifies under the new certificate as under the old.
+ */
+export async function reissueIssuingCa(opts: ReissueIssuingCaOptions): Promise<CaMaterial> {
+  const issuer = await loadIssuer(opts.parent, 'ca');
+  const current = await loadIssuer(opts.current, 'certificate');
+  const old = current.certificate;
+  // Only a certificate the parent signed may be re-signed: a different root would change every chain.
+  if (!(await old.verify({ publicKey: issuer.certificate.publicKey, signatureOnly: true }))) {
+    throw new PkiError('invalid_issuer', 'the issuing CA certificate was not signed by this root');
+  }
+  assertWithinIssuer(issuer, old.notBefore, old.notAfter);
+  const ski = old.getExtension(x509.SubjectKeyIdentifierExtension);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerialHex(),
+    subject: new x509.Name(old.subjectName.toArrayBuffer()),
+    issuer: issuer.name,
+    notBefore: old.notBefore,
+    notAfter: old.notAfter,
+    publicKey: old.publicKey,
+    signingKey: issuer.signingKey,
+    signingAlgorithm: issuer.signingAlgorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(CA_KEY_USAGE, true),
+      ski ?? (await x509.SubjectKeyIdentifierExtension.create(old.publicKey)),
+      issuer.authorityKeyIdentifier,
+      ...(opts.crlUrl === undefined ? [] : [new x509.CRLDistributionPointsExtension([opts.crlUrl])]),
+    ],
+  });
+  const issued = describeIssued(cert.rawData);
+  // The subject must be the very bytes partner certificates carry as their issuer.
+  if (!Buffer.from(old.subjectName.toArrayBuffer()).equals(Buffer.from(cert.subjectName.toArrayBuffer()))) {
+    throw new PkiError('invalid_issuer', 're-issued subject differs from the original');
+  }
+  return { ...issued, privateKey: opts.current.privateKey };
 }

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
-import type { CaMaterial } from './ca-certificates.ts';
+import { type CaMaterial, reissueIssuingCa } from './ca-certificates.ts';
 import { buildCrl } from './crl.ts';
 import { certificateTemplate } from './issuance/certificate-template.ts';
 import { enforceIssuancePolicy } from './issuance/enforce-issuance-policy.ts';
@@ -17,11 +17,29 @@ import { issueServerCertificate, type ServerCertificate } from './server-certifi
 
 const HOUR_MS = 3_600_000;
 
+/** The two levels of the platform's CA; each signs and publishes its own CRL (RFC 5280 §5). */
+export type CaLevel = 'root' | 'issuing';
+export const CA_LEVELS: readonly CaLevel[] = ['root', 'issuing'];
+
 export interface CaSettings {
   partnerCertDays: number;
   crlValidityHours: number;
   /** Where the issuing CA's CRL is published; goes into every certificate's CRL Distribution Point. */
   crlUrl: string;
+  /** Where the root's CRL is published; goes into the issuing CA certificate's CRL Distribution Point. */
+  rootCrlUrl?: string;
+}
+
+/** The issuing CA certificate as the admin API shows it. */
+export interface IssuingCaView {
+  id: string;
+  subject: string;
+  serial: string;
+  previous_serial: string;
+  not_before: string;
+  not_after: string;
+  crl_distribution_point: string;
+  certificate_pem: string;
 }
 
 export interface ActionMeta {
@@ -53,6 +71,13 @@ interface LoadedCa {
   notAfter: Date;
 }
 
+/** The root: its key signs the root CRL (and re-issued issuing CA certificates), nothing else at run time. */
+interface LoadedRoot {
+  id: string;
+  certPem: string;
+  privateKey: KeyObject | undefined;
+}
+
 type CertRow = Database['certificates'];
 
 function view(
@@ -82,38 +107,44 @@ function view(
  * certificate row, the new CRL, the change-feed entry and the audit record, so a crash leaves all or nothing.
  */
 export class CertificateAuthority {
-  readonly #ca: LoadedCa;
-  readonly #chainPem: string;
+  #ca: LoadedCa;
+  #root: LoadedRoot;
+  #chainPem: string;
   readonly #settings: CaSettings;
+  readonly #kek: string;
 
-  private constructor(ca: LoadedCa, chainPem: string, settings: CaSettings) {
-    this.#ca = ca;
-    this.#chainPem = chainPem;
+  private constructor(loaded: Loaded, settings: CaSettings, kek: string) {
+    this.#ca = loaded.ca;
+    this.#root = loaded.root;
+    this.#chainPem = loaded.chainPem;
     this.#settings = settings;
+    this.#kek = kek;
   }
 
   static async load(db: Kysely<Database>, kek: string, settings: CaSettings): Promise<CertificateAuthority> {
-    const rows = await db
-      .selectFrom('certificate_authorities')
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .execute();
-    const issuing = rows.find((r) => r.kind === 'issuing');
-    const root = rows.find((r) => r.kind === 'root');
-    if (!issuing?.key_pem || !root)
-      throw new AppError('not_initialised', 500, 'the platform CA has not been created');
-    const ca: LoadedCa = {
-      id: issuing.id,
-      certPem: issuing.cert_pem,
-      privateKey: decryptPrivateKey(issuing.key_pem, kek),
-      notBefore: new Date(issuing.not_before),
-      notAfter: new Date(issuing.not_after),
-    };
-    return new CertificateAuthority(ca, `${issuing.cert_pem.trim()}\n${root.cert_pem.trim()}\n`, settings);
+    return new CertificateAuthority(await loadAuthorities(db, kek), settings, kek);
+  }
+
+  /** Reads the CA certificates again after a committed re-issue, so the bundle served is the stored one. */
+  async reload(db: Kysely<Database>): Promise<void> {
+    const loaded = await loadAuthorities(db, this.#kek);
+    this.#ca = loaded.ca;
+    this.#root = loaded.root;
+    this.#chainPem = loaded.chainPem;
   }
 
   get caId(): string {
     return this.#ca.id;
+  }
+
+  /** The root CA certificate, PEM: the trust anchor alone (an AWS truststore or nginx needs it with the chain). */
+  get rootPem(): string {
+    return `${this.#root.certPem.trim()}\n`;
+  }
+
+  /** The issuing CA certificate, PEM. */
+  get issuingPem(): string {
+    return `${this.#ca.certPem.trim()}\n`;
   }
 
   /** The issuing CA then the root, PEM: what clients and listeners need to trust partner certificates. */
@@ -273,46 +304,43 @@ export class CertificateAuthority {
     return true;
   }
 
-  /** Signs and stores the next CRL in the caller's transaction: a revocation is never recorded but unpublished. */
-  async publishCrl(tx: Tx, now: Date): Promise<{ crlNumber: number; nextUpdate: Date }> {
+  /**
+   * Signs and stores the next CRL of one CA level in the caller's transaction: a revocation is never recorded
+   * but unpublished. The issuing CA's lists partner certificates; the root's lists issuing CA certificates,
+   * and is there so relying parties that check every level of the chain (nginx `ssl_crl`, OpenSSL
+   * `-crl_check_all`, Envoy) find one.
+   */
+  async publishCrl(
+    tx: Tx,
+    now: Date,
+    level: CaLevel = 'issuing',
+  ): Promise<{ crlNumber: number; nextUpdate: Date }> {
+    const signer = this.#signerOf(level);
     // PostgreSQL: lock the CA row so concurrent publishers take CRL numbers one after another (RFC 5280 §5.2.3).
     if (tx.engine === 'postgres') {
-      await sql`SELECT id FROM certificate_authorities WHERE id = ${this.#ca.id} FOR UPDATE`.execute(tx.db);
+      await sql`SELECT id FROM certificate_authorities WHERE id = ${signer.id} FOR UPDATE`.execute(tx.db);
     }
     const last = await tx.db
       .selectFrom('crls')
       .select('crl_number')
-      .where('ca_id', '=', this.#ca.id)
+      .where('ca_id', '=', signer.id)
       .orderBy('crl_number', 'desc')
       .limit(1)
       .executeTakeFirst();
     const crlNumber = Number(last?.crl_number ?? 0) + 1;
     const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const nextUpdate = new Date(thisUpdate.getTime() + this.#settings.crlValidityHours * HOUR_MS);
-    // RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired.
-    const revoked = await tx.db
-      .selectFrom('certificates')
-      .select(['serial', 'revoked_at', 'revocation_reason'])
-      .where('issuer_ca_id', '=', this.#ca.id)
-      .where('status', '=', 'revoked')
-      .where('not_after', '>', thisUpdate.toISOString())
-      .orderBy('serial')
-      .execute();
     const der = await buildCrl({
-      issuer: this.#ca,
+      issuer: signer,
       crlNumber,
       thisUpdate,
       nextUpdate,
-      entries: revoked.map((r) => ({
-        serialHex: r.serial,
-        revokedAt: new Date(r.revoked_at ?? thisUpdate),
-        reason: parseRevocationReason(r.revocation_reason ?? 'unspecified'),
-      })),
+      entries: level === 'issuing' ? await this.#revokedPartnerEntries(tx, thisUpdate) : [],
     });
     await tx.db
       .insertInto('crls')
       .values({
-        ca_id: this.#ca.id,
+        ca_id: signer.id,
         crl_number: crlNumber,
         this_update: thisUpdate.toISOString(),
         next_update: nextUpdate.toISOString(),
@@ -323,13 +351,43 @@ export class CertificateAuthority {
     return { crlNumber, nextUpdate };
   }
 
+  /**
+   * The signer of a level's CRL. The root's list is empty: the platform runs one issuing CA and has no way
+   * to revoke it yet (the CA lifecycle is its own issue), and a re-issued issuing CA certificate is not
+   * revoked, since it carries the same key and subject as its successor.
+   */
+  #signerOf(level: CaLevel): { id: string; certPem: string; privateKey: KeyObject } {
+    if (level === 'issuing') return this.#ca;
+    const { id, certPem, privateKey } = this.#root;
+    if (!privateKey) throw new AppError('root_key_unavailable', 409, 'the root CA key is not stored here');
+    return { id, certPem, privateKey };
+  }
+
+  async #revokedPartnerEntries(tx: Tx, thisUpdate: Date) {
+    // RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired.
+    const revoked = await tx.db
+      .selectFrom('certificates')
+      .select(['serial', 'revoked_at', 'revocation_reason'])
+      .where('issuer_ca_id', '=', this.#ca.id)
+      .where('status', '=', 'revoked')
+      .where('not_after', '>', thisUpdate.toISOString())
+      .orderBy('serial')
+      .execute();
+    return revoked.map((r) => ({
+      serialHex: r.serial,
+      revokedAt: new Date(r.revoked_at ?? thisUpdate),
+      reason: parseRevocationReason(r.revocation_reason ?? 'unspecified'),
+    }));
+  }
+
   async latestCrl(
     db: Kysely<Database>,
+    level: CaLevel = 'issuing',
   ): Promise<{ der: Buffer; crlNumber: number; thisUpdate: string; nextUpdate: string } | undefined> {
     const row = await db
       .selectFrom('crls')
       .selectAll()
-      .where('ca_id', '=', this.#ca.id)
+      .where('ca_id', '=', level === 'issuing' ? this.#ca.id : this.#root.id)
       .orderBy('crl_number', 'desc')
       .limit(1)
       .executeTakeFirst();
@@ -343,12 +401,108 @@ export class CertificateAuthority {
   }
 
   /** Re-signs the CRL once half of its validity has passed, so relying parties never hold an expired one. */
-  async needsFreshCrl(db: Kysely<Database>, now: Date): Promise<boolean> {
-    const latest = await this.latestCrl(db);
+  async needsFreshCrl(db: Kysely<Database>, now: Date, level: CaLevel = 'issuing'): Promise<boolean> {
+    // A root whose key is kept elsewhere publishes its CRL elsewhere too.
+    if (level === 'root' && !this.#root.privateKey) return false;
+    const latest = await this.latestCrl(db, level);
     if (!latest) return true;
     const halfLife = (this.#settings.crlValidityHours * HOUR_MS) / 2;
     return new Date(latest.nextUpdate).getTime() - now.getTime() < halfLife;
   }
+
+  /**
+   * Re-signs the issuing CA certificate under the root with the same key, subject, key identifiers and
+   * validity, adding the CRL distribution point of the root's CRL, and stores it in place of the old one
+   * (same row, so its CRLs and issued certificates stay attached). Installations created before the root
+   * published a CRL get the distribution point this way; every partner certificate keeps verifying.
+   */
+  async reissueIssuing(tx: Tx, meta: ActionMeta): Promise<IssuingCaView> {
+    const crlUrl = this.#settings.rootCrlUrl;
+    if (!crlUrl) throw new AppError('not_configured', 500, 'the root CRL URL is not configured');
+    const root = this.#signerOf('root');
+    if (tx.engine === 'postgres') {
+      await sql`SELECT id FROM certificate_authorities WHERE id = ${this.#ca.id} FOR UPDATE`.execute(tx.db);
+    }
+    const row = await tx.db
+      .selectFrom('certificate_authorities')
+      .selectAll()
+      .where('id', '=', this.#ca.id)
+      .executeTakeFirstOrThrow();
+    const material = await reissueIssuingCa({
+      parent: root,
+      current: { certPem: row.cert_pem, privateKey: this.#ca.privateKey },
+      crlUrl,
+    });
+    await tx.db
+      .updateTable('certificate_authorities')
+      .set({
+        serial: material.serialHex,
+        cert_pem: material.certPem,
+        not_before: material.notBefore.toISOString(),
+        not_after: material.notAfter.toISOString(),
+      })
+      .where('id', '=', row.id)
+      .execute();
+    await recordAuditEvent(
+      tx,
+      {
+        actor: meta.actor,
+        action: 'ca.reissue_issuing',
+        targetType: 'certificate_authority',
+        targetId: row.id,
+        details: {
+          subject: row.subject,
+          previous_serial: row.serial,
+          serial: material.serialHex,
+          crl_distribution_point: crlUrl,
+        },
+      },
+      meta.now,
+    );
+    return {
+      id: row.id,
+      subject: row.subject,
+      serial: material.serialHex,
+      previous_serial: row.serial,
+      not_before: material.notBefore.toISOString(),
+      not_after: material.notAfter.toISOString(),
+      crl_distribution_point: crlUrl,
+      certificate_pem: material.certPem,
+    };
+  }
+}
+
+interface Loaded {
+  ca: LoadedCa;
+  root: LoadedRoot;
+  chainPem: string;
+}
+
+async function loadAuthorities(db: Kysely<Database>, kek: string): Promise<Loaded> {
+  const rows = await db
+    .selectFrom('certificate_authorities')
+    .selectAll()
+    .orderBy('created_at', 'desc')
+    .execute();
+  const issuing = rows.find((r) => r.kind === 'issuing');
+  const root = rows.find((r) => r.kind === 'root');
+  if (!issuing?.key_pem || !root)
+    throw new AppError('not_initialised', 500, 'the platform CA has not been created');
+  return {
+    ca: {
+      id: issuing.id,
+      certPem: issuing.cert_pem,
+      privateKey: decryptPrivateKey(issuing.key_pem, kek),
+      notBefore: new Date(issuing.not_before),
+      notAfter: new Date(issuing.not_after),
+    },
+    root: {
+      id: root.id,
+      certPem: root.cert_pem,
+      privateKey: root.key_pem ? decryptPrivateKey(root.key_pem, kek) : undefined,
+    },
+    chainPem: `${issuing.cert_pem.trim()}\n${root.cert_pem.trim()}\n`,
+  };
 }
 
 /** Stores a root and an issuing CA, private keys encrypted under the KEK, in the caller's transaction. */

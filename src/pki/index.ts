@@ -4,16 +4,22 @@ export {
   type CreateRootCaOptions,
   createIssuingCa,
   createRootCa,
+  type ReissueIssuingCaOptions,
+  reissueIssuingCa,
 } from './ca-certificates.ts';
 export {
+  CA_LEVELS,
+  type CaLevel,
   type CaSettings,
   CertificateAuthority,
   type CertificateView,
   getCertificate,
+  type IssuingCaView,
   listCertificates,
   storeCertificateAuthorities,
 } from './certificate-authority.ts';
 export { type CertificateRecord, type CertificateStore, certificateStore } from './certificate-store.ts';
+export { type CheckedChain, type CheckedCrl, checkChainMaterial } from './chain-material.ts';
 export { type BuildCrlOptions, buildCrl, type CrlEntry, crlDerToPem } from './crl.ts';
 export { type CsrValidation, MAX_CSR_PEM_BYTES, validateCsr } from './csr.ts';
 export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-finding.ts';

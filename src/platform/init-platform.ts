@@ -14,7 +14,7 @@ import { openStorage } from '../storage/index.ts';
 import { initialConfigFile, loadConfig, type PlatformConfig } from './config.ts';
 import { loadKek } from './kek.ts';
 import { createOperatorToken } from './operator-tokens.ts';
-import { CRL_PATH, platformPaths } from './paths.ts';
+import { CRL_PATH, platformPaths, ROOT_CRL_PATH } from './paths.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSigningKey } from './signing-keys.ts';
 
@@ -39,6 +39,7 @@ const ROOT_DAYS = 20 * 365;
 const ISSUING_DAYS = 10 * 365;
 
 export const crlUrlOf = (config: PlatformConfig) => `${config.publicUrl}${CRL_PATH}`;
+export const rootCrlUrlOf = (config: PlatformConfig) => `${config.publicUrl}${ROOT_CRL_PATH}`;
 
 /**
  * The directory signs software statements with ES256 or PS256 only (what registration accepts, RFC 7591 §2.3
@@ -74,6 +75,7 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
       partnerCertDays: config.pki.partnerCertDays,
       crlValidityHours: config.pki.crlValidityHours,
       crlUrl: crlUrlOf(config),
+      rootCrlUrl: rootCrlUrlOf(config),
     };
     const existing = await certificateStore(storage.db).hasAuthorities();
     let created = false;
@@ -96,6 +98,8 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
         keyAlg: config.pki.keyAlgorithm,
         validityDays: ISSUING_DAYS,
         now,
+        // Relying parties that check every level of the chain (nginx ssl_crl) find the root's CRL here.
+        crlUrl: rootCrlUrlOf(config),
       });
       progress('signing keys');
       const keys = [
@@ -115,6 +119,7 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
         const meta = { actor: 'system:init', now };
         const operatorToken = await createOperatorToken(tx, 'initial', meta);
         const ca = await CertificateAuthority.load(tx.db, kek, caSettings);
+        await ca.publishCrl(tx, now, 'root');
         await ca.publishCrl(tx, now);
         await recordAuditEvent(
           tx,

@@ -12,5 +12,8 @@ export function platformPaths(dataDir: string) {
   };
 }
 
+/** The issuing CA's CRL (partner certificates); every partner certificate's CRL distribution point. */
 export const CRL_PATH = '/pki/issuing-ca.crl';
+/** The root's CRL (issuing CA certificates); the issuing CA certificate's CRL distribution point. */
+export const ROOT_CRL_PATH = '/pki/root-ca.crl';
 export const CA_BUNDLE_PATH = '/pki/ca-bundle.pem';

@@ -22,13 +22,14 @@ import {
   type TrustChainResolver,
 } from '../federation/index.ts';
 import { type CatalogRoute, catalogRoutesOf, createGateway, type Gateway } from '../gateway/index.ts';
-import { CertificateAuthority } from '../pki/index.ts';
+import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
+import { registerCaRoutes } from './admin-api/ca-routes.ts';
 import { registerCatalogRoutes } from './admin-api/catalog-routes.ts';
 import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
@@ -51,12 +52,13 @@ import {
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
-import { crlUrlOf } from './init-platform.ts';
+import { crlUrlOf, rootCrlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
 import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
 import { createPartnerFetcher } from './partner-fetcher.ts';
+import { platformPaths } from './paths.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
@@ -157,6 +159,7 @@ async function buildPublicServer(
       registerOrganisationRoutes(admin, deps);
       registerApplicationRoutes(admin, deps);
       registerCertificateRoutes(admin, deps);
+      registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
@@ -192,12 +195,15 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       partnerCertDays: config.pki.partnerCertDays,
       crlValidityHours: config.pki.crlValidityHours,
       crlUrl: crlUrlOf(config),
+      rootCrlUrl: rootCrlUrlOf(config),
     });
     const tls = await ensureServerTls(config, ca, kek, clock());
     const housekeeping = async () => {
-      if (await ca.needsFreshCrl(storage.db, clock())) {
-        const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock()));
-        logger.info({ crlNumber }, 'CRL re-published');
+      for (const level of CA_LEVELS) {
+        if (await ca.needsFreshCrl(storage.db, clock(), level)) {
+          const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock(), level));
+          logger.info({ level, crlNumber }, 'CRL re-published');
+        }
       }
       await pruneExpiredOidcModels(storage, clock());
     };

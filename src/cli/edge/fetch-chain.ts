@@ -1,0 +1,60 @@
+import { Agent, request } from 'undici';
+import { CA_BUNDLE_PATH, CRL_PATH, ROOT_CRL_PATH } from '../../platform/paths.ts';
+import { CliError } from '../cli-error.ts';
+
+/** Where an edge kit comes from: the platform's public listener, reached over TLS trusting `ca` only. */
+export interface EdgeSource {
+  platformUrl: string;
+  /** PEM bundle the platform's TLS certificate must chain to. */
+  ca: string;
+}
+
+export interface FetchedChain {
+  bundlePem: string;
+  /** DER, root first. */
+  crls: Buffer[];
+}
+
+const MAX_BYTES = 8 * 1024 * 1024;
+const TIMEOUT_MS = 15_000;
+
+/** The public, unauthenticated PKI documents; nothing here needs a credential or the database. */
+export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
+  const dispatcher = new Agent({
+    connect: { ca: source.ca, rejectUnauthorized: true },
+    headersTimeout: TIMEOUT_MS,
+    bodyTimeout: TIMEOUT_MS,
+  });
+  const get = async (path: string): Promise<Buffer> => {
+    const url = new URL(path, source.platformUrl);
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, { dispatcher, headers: { 'cache-control': 'no-cache' } });
+    } catch (err) {
+      const cause = (err as { code?: string }).code ?? (err as Error).message;
+      throw new CliError(`cannot fetch ${url} (${cause})`, 'unreachable');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BYTES) {
+        res.body.destroy();
+        throw new CliError(`${url} is larger than ${MAX_BYTES} bytes`, 'bad_response');
+      }
+      chunks.push(chunk as Buffer);
+    }
+    if (res.statusCode !== 200) throw new CliError(`${url} answered ${res.statusCode}`, 'bad_response');
+    return Buffer.concat(chunks);
+  };
+  try {
+    const [bundle, root, issuing] = await Promise.all([
+      get(CA_BUNDLE_PATH),
+      get(ROOT_CRL_PATH),
+      get(CRL_PATH),
+    ]);
+    return { bundlePem: bundle.toString('utf8'), crls: [root, issuing] };
+  } finally {
+    await dispatcher.close();
+  }
+}

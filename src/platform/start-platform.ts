@@ -46,6 +46,7 @@ import {
   type FeedHub,
   registerAnswerAfterEnforcement,
   registerFeedRoute,
+  registerPollRoute,
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
@@ -137,6 +138,7 @@ async function buildPublicServer(
   registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.
   registerFeedRoute(app, { storage: deps.storage, hub });
+  registerPollRoute(app, { storage: deps.storage, clock: deps.clock });
   // RFC 7591 §2.3: the directory's keys, against which registration verifies software statements.
   registerDirectoryJwks(app, deps);
   const statementKeys = createSoftwareStatementKeys(deps.storage.db, federation.admin.kek);

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Decision, DecisionCore, RequestFacts } from '../decision-contract.ts';
+import {
+  type AuthorizerResult,
+  authorizerResult,
+  type PolicyResource,
+  type ResponseMode,
+  UNAUTHORIZED,
+} from './authorizer-result.ts';
+import { type EventFacts, httpApiFacts, restApiFacts, UnreadableEvent } from './event-facts.ts';
+import {
+  type AuthorizerEvent,
+  eventKind,
+  type HttpApiAuthorizerEvent,
+  type RestApiAuthorizerEvent,
+} from './events.ts';
+
+/** The door's name in decision lines. */
+export const LAMBDA_DOOR = 'aws-lambda';
+
+export interface LambdaAuthorizerOptions {
+  core: DecisionCore;
+  /** Keeps the core's liveness state current (the poll follower) and says when it is too old to use. */
+  feed: { refresh(): Promise<void>; staleness(): string | undefined };
+  responseMode: ResponseMode;
+  policyResource: PolicyResource;
+  stripPrefix?: string | undefined;
+  logger: Logger;
+}
+
+export type LambdaAuthorizer = (event: AuthorizerEvent | unknown) => Promise<AuthorizerResult>;
+
+function refusal(status: 401 | 503, reason: string, detail: string): Decision {
+  return {
+    allow: false,
+    status,
+    reason,
+    detail,
+    challenge: status === 401 ? 'Bearer realm="accredit"' : undefined,
+  };
+}
+
+/**
+ * One invocation: the event's facts, a conditional refresh of the change feed, the core's decision, the decision
+ * line, then the answer API Gateway understands (authorizer-result.ts). Fails closed: an unknown event is
+ * `Unauthorized`; a state older than the staleness bound is a 503 denial (`feed_stale`), never a guess.
+ */
+export function createLambdaAuthorizer(options: LambdaAuthorizerOptions): LambdaAuthorizer {
+  const { core, feed, logger } = options;
+  const mapping = { stripPrefix: options.stripPrefix };
+
+  return async (event) => {
+    const started = performance.now();
+    const kind = eventKind(event);
+    if (kind === undefined) {
+      // Not a REQUEST authorizer event of either API: nothing to decide on, and nothing to name in a policy.
+      logger.warn('not an API Gateway REQUEST authorizer event; refused');
+      throw new Error(UNAUTHORIZED);
+    }
+    let read: EventFacts;
+    let decision: Decision | undefined;
+    try {
+      read =
+        kind === 'http'
+          ? httpApiFacts(event as HttpApiAuthorizerEvent, mapping)
+          : restApiFacts(event as RestApiAuthorizerEvent, mapping);
+    } catch (err) {
+      if (!(err instanceof UnreadableEvent)) throw err;
+      // The facts without the certificate that did not parse: the refusal is recorded like any other.
+      const facts: RequestFacts = {
+        method: 'UNKNOWN',
+        target: '/',
+        authorization: undefined,
+        dpop: undefined,
+        certificate: undefined,
+        requestId: randomUUID(),
+      };
+      const resource =
+        kind === 'http'
+          ? (event as HttpApiAuthorizerEvent).routeArn
+          : (event as RestApiAuthorizerEvent).methodArn;
+      read = { kind, facts, resource };
+      decision = refusal(401, err.reason, err.message);
+    }
+    const { facts } = read;
+    if (decision === undefined) {
+      await feed.refresh();
+      const stale = feed.staleness();
+      if (stale !== undefined) decision = refusal(503, 'feed_stale', stale);
+    }
+    if (decision === undefined) {
+      try {
+        decision = await core.decide(facts);
+      } catch (err) {
+        logger.error({ err, request_id: facts.requestId }, 'the decision core failed');
+        decision = refusal(503, 'internal_error', 'an internal error occurred; it has been logged');
+      }
+    }
+    core.record(LAMBDA_DOOR, facts, decision, Math.round((performance.now() - started) * 1000) / 1000);
+    return authorizerResult(decision, {
+      kind: read.kind,
+      mode: options.responseMode,
+      policyResource: options.policyResource,
+      resource: read.resource,
+      requestId: facts.requestId,
+    });
+  };
+}

@@ -32,13 +32,13 @@ export interface LambdaAuthorizerOptions {
 
 export type LambdaAuthorizer = (event: AuthorizerEvent | unknown) => Promise<AuthorizerResult>;
 
-function refusal(status: 401 | 503, reason: string, detail: string): Decision {
+function refusal(status: 403 | 503, reason: string, detail: string): Decision {
   return {
     allow: false,
     status,
     reason,
     detail,
-    challenge: status === 401 ? 'Bearer realm="accredit"' : undefined,
+    challenge: undefined,
   };
 }
 
@@ -82,7 +82,8 @@ export function createLambdaAuthorizer(options: LambdaAuthorizerOptions): Lambda
           ? (event as HttpApiAuthorizerEvent).routeArn
           : (event as RestApiAuthorizerEvent).methodArn;
       read = { kind, facts, resource };
-      decision = refusal(401, err.reason, err.message);
+      // As the gateway refuses an untrusted TLS peer certificate: 403, no token is read.
+      decision = refusal(403, err.reason, err.message);
     }
     const { facts } = read;
     if (decision === undefined) {
@@ -94,8 +95,9 @@ export function createLambdaAuthorizer(options: LambdaAuthorizerOptions): Lambda
       try {
         decision = await core.decide(facts);
       } catch (err) {
+        // An internal fault, not a request's: the invocation fails and API Gateway answers 500 (never cached).
         logger.error({ err, request_id: facts.requestId }, 'the decision core failed');
-        decision = refusal(503, 'internal_error', 'an internal error occurred; it has been logged');
+        throw new Error('internal_error');
       }
     }
     core.record(LAMBDA_DOOR, facts, decision, Math.round((performance.now() - started) * 1000) / 1000);

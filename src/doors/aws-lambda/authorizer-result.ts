@@ -1,4 +1,4 @@
-import type { Decision, IdentityContext } from '../decision-contract.ts';
+import type { Decision, IdentityContext } from '../../gateway/decision/index.ts';
 
 /**
  * How an allow or deny is told to API Gateway:
@@ -119,5 +119,6 @@ export function authorizerResult(decision: Decision, options: ResultOptions): Au
   // RFC 6750 §3 / RFC 9449 §7.1: for a gateway response's WWW-Authenticate header.
   if (decision.challenge !== undefined) context.challenge = decision.challenge;
   if (options.kind === 'http' && options.mode === 'simple') return { isAuthorized: false, context };
-  return policy('Deny', ANONYMOUS_PRINCIPAL, options, context);
+  // The client, when the refusal came after the token named one (for API Gateway's logs; never an Allow).
+  return policy('Deny', decision.identity?.clientId ?? ANONYMOUS_PRINCIPAL, options, context);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Decision, DecisionCore, RequestFacts } from '../decision-contract.ts';
+import type { Decision, DecisionCore, RequestFacts } from '../../gateway/decision/index.ts';
 import {
   type AuthorizerResult,
   authorizerResult,

@@ -1,5 +1,5 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
-import type { ForwardedCertificate, RequestFacts } from '../decision-contract.ts';
+import type { ForwardedCertificate, RequestFacts } from '../../gateway/decision/index.ts';
 import type { ApiGatewayClientCert, HttpApiAuthorizerEvent, RestApiAuthorizerEvent } from './events.ts';
 
 /** What the door reads from one event: the facts for the core and the ARN a policy must name. */

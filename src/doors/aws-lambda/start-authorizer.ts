@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
+import type { DecisionCore } from '../../gateway/decision/index.ts';
 import { createMemoryLivenessState, type LivenessState } from '../../gateway/liveness.ts';
 import type { CatalogRoute } from '../../gateway/match-route.ts';
-import type { DecisionCore } from '../decision-contract.ts';
 import { discoverAuthorizationServer } from '../discover.ts';
 import { platformAgent } from '../https-get.ts';
 import { type PollFollower, pollFeed } from '../poll-feed.ts';
@@ -26,7 +26,7 @@ export type LambdaCoreFactory = (inputs: LambdaCoreInputs) => Promise<DecisionCo
 export interface StartedAuthorizer {
   authorize: LambdaAuthorizer;
   feed: PollFollower;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -100,12 +100,14 @@ export async function startLambdaAuthorizer(
     stripPrefix: config.stripPrefix,
     logger,
   });
+  const ready = core;
   return {
     authorize,
     feed,
-    close() {
+    async close() {
       feed.close();
       state.close();
+      await ready.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import {
   stageWildcard,
   UNAUTHORIZED,
 } from '../../../src/doors/aws-lambda/index.ts';
-import type { Decision } from '../../../src/doors/decision-contract.ts';
+import type { Decision } from '../../../src/gateway/decision/index.ts';
 
 const ARN = 'arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/v1/accounts';
 const allow: Decision = {

@@ -197,7 +197,7 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
   });
 
   after(async () => {
-    for (const s of started) s.close();
+    for (const s of started) await s.close();
     await platform?.stop();
     platform?.cleanup();
     upstream?.close();
@@ -227,10 +227,16 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
     assert.deepEqual(policy.policyDocument.Statement, [
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: arnOf('test', 'GET', '/v1/accounts') },
     ]);
-    assert.ok(
-      lines.some((l) => l.includes('"door":"aws-lambda"') || l.includes('aws-lambda')),
-      'decision line',
-    );
+    const decisions = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.door === 'aws-lambda');
+    const line = decisions.find((l) => l.client_id === p.clientId && l.decision === 'allow');
+    assert.ok(line, 'the decision line of the door');
+    assert.equal(line.org_id, p.orgId);
+    assert.equal(line.cert_x5t_s256, p.x5t);
+    assert.equal(line.route, '/v1/accounts');
+    assert.match(String(line.jti), /.+/);
+    assert.equal(typeof line.latency_ms, 'number');
     assert.ok(
       lines.every((l) => !l.includes(tok)),
       'the token is never logged',
@@ -245,7 +251,7 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
     await admin('POST', '/catalog/operations', {
       method: 'POST',
       path_pattern: '/v1/lambda-payments',
-      scope: 'payments:write',
+      scope: 'accounts:write',
     });
     const p = await newPartner('Scope Bank');
     const tok = await token(p);
@@ -281,23 +287,21 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
     const other = await newPartner('Other Bank');
     const tok = await token(p);
     const foreign = await foreignCredential(p.clientId, p.orgId);
-    const none = await rest(call(undefined, tok));
-    assert.notEqual(none.status, 200);
-    const cases: Array<[string, RequestShape]> = [
-      ['foreign', { ...call(p, tok), clientCertPem: foreign.certPem }],
-      [
-        'unparseable',
-        { ...call(p, tok), clientCertPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' },
-      ],
-      ['another client', { ...call(other, tok) }],
+    const unparseable = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----';
+    const cases: Array<[string, RequestShape, number, string]> = [
+      ['none', call(undefined, tok), 403, 'client_certificate_required'],
+      ['foreign', { ...call(p, tok), clientCertPem: foreign.certPem }, 403, 'certificate_untrusted'],
+      ['unparseable', { ...call(p, tok), clientCertPem: unparseable }, 403, 'certificate_untrusted'],
+      ['another client', call(other, tok), 401, 'token_binding_mismatch'],
     ];
-    for (const [name, shape] of cases) {
+    for (const [name, shape, status, reason] of cases) {
       const r = await rest(shape);
-      assert.ok(r.status === 401 || r.status === 403, `${name}: ${r.status}`);
+      assert.equal(r.status, status, name);
+      if (status === 403) assert.equal(reasonOf(r), reason, name);
       const h = await httpSimple(shape);
       assert.equal(h.status, 403, name);
+      assert.equal(reasonOf(h), reason, name);
     }
-    assert.equal(reasonOf(await httpSimple(cases[0]![1])), 'certificate_untrusted');
   });
 
   test('ok/revocation of the token, the application and the certificate applies on the next invocation', async () => {

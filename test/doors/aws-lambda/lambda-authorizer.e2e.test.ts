@@ -197,6 +197,18 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
   });
 
   after(async () => {
+    const latencies = lines
+      .map((l) => JSON.parse(l) as { door?: string; latency_ms?: number })
+      .filter((l) => l.door === 'aws-lambda' && typeof l.latency_ms === 'number')
+      .map((l) => l.latency_ms!)
+      .sort((a, b) => a - b);
+    if (latencies.length > 0) {
+      const q = (x: number) => latencies[Math.min(latencies.length - 1, Math.floor(x * latencies.length))]!;
+      console.log(
+        `# aws-lambda: ${latencies.length} decisions, ms per invocation (event → result, a feed poll each): ` +
+          `p50 ${q(0.5).toFixed(2)}, p99 ${q(0.99).toFixed(2)}`,
+      );
+    }
     for (const s of started) await s.close();
     await platform?.stop();
     platform?.cleanup();

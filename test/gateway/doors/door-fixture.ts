@@ -10,6 +10,7 @@ import {
   type DecisionCore,
   type DecisionListener,
   type Gateway,
+  type LivenessState,
 } from '../../../src/gateway/index.ts';
 import type { CertificateAuthority } from '../../../src/pki/index.ts';
 import { createLivenessState } from '../../../src/platform/enforcement-feed/index.ts';
@@ -65,6 +66,9 @@ export interface DoorEnv {
   tls: ServerTls;
   core: DecisionCore;
   gateway: Gateway;
+  jwksUrl: string;
+  liveness: LivenessState;
+  upstreamUrl: string;
   listener: DecisionListener;
   minter: TokenMinter;
   lines: string[];
@@ -164,6 +168,9 @@ export async function doorEnv(): Promise<DoorEnv> {
     tls,
     core,
     gateway,
+    jwksUrl: jwks.url,
+    liveness,
+    upstreamUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
     listener,
     minter: new TokenMinter(ISSUER, AUDIENCE, key),
     lines,

@@ -21,7 +21,13 @@ import {
   registerFederationEndpoints,
   type TrustChainResolver,
 } from '../federation/index.ts';
-import { type CatalogRoute, catalogRoutesOf, createGateway, type Gateway } from '../gateway/index.ts';
+import {
+  type CatalogRoute,
+  catalogRoutesOf,
+  createDecisionListener,
+  createGateway,
+  type Gateway,
+} from '../gateway/index.ts';
 import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -39,6 +45,7 @@ import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts'
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
+import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import {
   answerAfterEnforcement,
   createFeedHub,
@@ -76,7 +83,8 @@ export interface PlatformHandle {
   config: PlatformConfig;
   storage: Storage;
   ca: CertificateAuthority;
-  urls: { public: string; mtls: string; gateway: string };
+  /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
+  urls: { public: string; mtls: string; gateway: string; decision?: string };
   stop(): Promise<void>;
 }
 
@@ -379,10 +387,35 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     gatewayRef = gateway;
     if (heldRoutes) applyRoutes(gateway, heldRoutes);
 
+    // The edges' doors (auth_request, ext_authz, AuthZEN) ask the gateway's own decision core.
+    let decisionPort: number | undefined;
+    if (decisionListenerWanted(config)) {
+      const callers = loadDecisionCallers(config);
+      const decision = await createDecisionListener({
+        host: config.host,
+        port: config.listeners.decision.port,
+        tls: {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+        },
+        core: gateway.core,
+        callers: callers.callers,
+        ...(callers.callerCa !== undefined ? { callerCa: callers.callerCa } : {}),
+        ...(callers.secret !== undefined ? { secret: callers.secret } : {}),
+        certificateHeader: config.decision.certificateHeader,
+        limits: config.listeners.limits,
+        logger,
+      });
+      closers.push(() => decision.close());
+      decisionPort = decision.port;
+    }
+
     const urls = {
       public: urlOf(publicServer.server),
       mtls: urlOf(mtlsServer),
       gateway: urlOf({ address: () => ({ port: gateway.port }) }),
+      ...(decisionPort !== undefined ? { decision: urlOf({ address: () => ({ port: decisionPort }) }) } : {}),
     };
     logger.info({ listeners: urls, upstream: config.gateway.upstream ?? 'embedded sample API' }, 'listening');
 

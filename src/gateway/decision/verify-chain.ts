@@ -61,7 +61,8 @@ export function verifyChain(
     }
     const next = intermediates.find((ca) => ca !== current && ca.ca && issuedBy(current, ca));
     if (next === undefined) {
-      const selfSigned = depth === 0 && leaf.checkIssued(leaf);
+      // Self-issued and self-verifying (checkIssued would also demand keyCertSign, which a leaf lacks).
+      const selfSigned = depth === 0 && leaf.subject === leaf.issuer && leaf.verify(leaf.publicKey);
       return fail(selfSigned ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
     }
     const invalid = outOfValidity(next, nowMs);

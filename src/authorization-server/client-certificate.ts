@@ -2,64 +2,66 @@ import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { x5tS256 } from '../pki/index.ts';
+import {
+  chainsToAnchors,
+  compileProxyTrust,
+  forwardedCertificateOf,
+  legacyProxyEntries,
+  type ProxyEntry,
+  type ProxyForm,
+  type Refusal,
+  trustedProxyOf,
+} from '../shared/client-cert-headers/index.ts';
 
 export interface PresentedCertificate {
   cert: X509Certificate;
   x5t: string;
   /** Chains to the platform CA: verified by the TLS stack, or by us for a certificate a trusted proxy passed on. */
   chainTrusted: boolean;
-  source: 'tls' | 'client-cert-header';
+  /** The TLS peer's own, or the header form a trusted proxy forwarded it in. */
+  source: 'tls' | ProxyForm;
 }
 
-function normaliseAddress(address: string | undefined): string {
-  if (!address) return '';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-/** RFC 9440 §2.1: Client-Cert is an RFC 8941 Byte Sequence, `:<base64 DER>:`. */
-function parseClientCertHeader(value: string): X509Certificate | undefined {
-  const match = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(value.trim());
-  if (!match?.[1]) return undefined;
-  try {
-    return new X509Certificate(Buffer.from(match[1], 'base64'));
-  } catch {
-    return undefined;
-  }
-}
+/** The request's client certificate; a refusal when a trusted proxy forwarded one we cannot read. */
+export type CertificateResolution = PresentedCertificate | Refusal | undefined;
 
 /**
  * Finds the client certificate of a request: the TLS peer certificate, or — only when the connection comes
- * from a configured trusted proxy — the RFC 9440 Client-Cert header. From anyone else the header is ignored,
- * so a client cannot claim someone else's certificate by sending the header itself.
+ * from a configured trusted proxy — the certificate that proxy forwarded in its configured form (RFC 9440
+ * Client-Cert, NGINX $ssl_client_escaped_cert, Envoy XFCC, AWS ALB X-Amzn-Mtls-Clientcert). From anyone
+ * else those headers are ignored, so a client cannot claim someone else's certificate by sending one.
+ *
+ * A proxy identified by its own client certificate is the TLS peer itself: its certificate is never taken
+ * for the client's. A proxy trusted by address alone (`trustedProxies`, as before) forwarding nothing leaves
+ * the TLS peer certificate in place, since a client on that address may also connect directly.
  */
 export function createCertificateResolver(options: {
   trustedProxies: readonly string[];
+  proxies?: readonly ProxyEntry[];
   trustedCas: readonly string[];
 }) {
-  const proxies = new Set(options.trustedProxies.map(normaliseAddress));
+  const trust = compileProxyTrust([
+    ...legacyProxyEntries(options.trustedProxies),
+    ...(options.proxies ?? []),
+  ]);
   const cas = options.trustedCas.map((pem) => new X509Certificate(pem));
 
-  function chainsToPlatformCa(cert: X509Certificate, now: Date): boolean {
-    if (new Date(cert.validFrom) > now || new Date(cert.validTo) < now) return false;
-    return cas.some((ca) => ca.ca && cert.checkIssued(ca) && cert.verify(ca.publicKey));
-  }
-
-  return function resolveClientCertificate(
-    req: IncomingMessage,
-    now: Date,
-  ): PresentedCertificate | undefined {
-    const header = req.headers['client-cert'];
-    if (typeof header === 'string' && proxies.has(normaliseAddress(req.socket.remoteAddress))) {
-      const cert = parseClientCertHeader(header);
-      if (!cert) return undefined;
-      return {
-        cert,
-        x5t: x5tS256(cert.raw),
-        chainTrusted: chainsToPlatformCa(cert, now),
-        source: 'client-cert-header',
-      };
-    }
+  return function resolveClientCertificate(req: IncomingMessage, now: Date): CertificateResolution {
     const socket = req.socket as TLSSocket;
+    const proxy = trustedProxyOf(socket, trust, now);
+    if (proxy) {
+      const forwarded = forwardedCertificateOf(req.headers, proxy);
+      if (forwarded && 'refused' in forwarded) return forwarded;
+      if (forwarded) {
+        return {
+          cert: forwarded.leaf,
+          x5t: x5tS256(forwarded.leaf.raw),
+          chainTrusted: chainsToAnchors(forwarded.leaf, forwarded.chain, cas, now),
+          source: forwarded.source,
+        };
+      }
+      if (proxy.authenticatedByCertificate) return undefined;
+    }
     if (typeof socket.getPeerX509Certificate !== 'function') return undefined;
     const cert = socket.getPeerX509Certificate();
     if (!cert) return undefined;

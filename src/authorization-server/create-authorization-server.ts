@@ -3,6 +3,7 @@ import Provider, { type Configuration, errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AUTH_METHODS, directoryIssuer, directoryStore } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
+import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
@@ -45,6 +46,8 @@ export interface AuthorizationServerOptions {
   /** PEM certificates of the platform CAs (issuing, root). */
   trustedCas: string[];
   trustedProxies: string[];
+  /** TLS-terminating proxies and the header form each forwards the client certificate in (`proxies`). */
+  proxies?: ProxyEntry[];
   /**
    * The platform's partner fetcher: every client jwks_uri is fetched through it (connect-time address policy,
    * https only, limits), and registrations refuse a URL it would not fetch.
@@ -94,6 +97,7 @@ export async function createAuthorizationServer(
   const catalogScopes = await directoryStore(storage.db).scopeNames();
   const resolveCertificate: CertificateResolver = createCertificateResolver({
     trustedProxies: options.trustedProxies,
+    proxies: options.proxies ?? [],
     trustedCas: options.trustedCas,
   });
   const automatic: AutomaticRegistration | undefined = options.federation

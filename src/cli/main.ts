@@ -10,6 +10,7 @@ import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
 import { registerRegistrationCommands } from './commands/registration.ts';
 import { registerSsaCommands } from './commands/ssa.ts';
+import { registerTestplanCommands } from './commands/testplan.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -42,6 +43,7 @@ registerSsaCommands(program);
 registerRegistrationCommands(program);
 registerPartnerCommands(program);
 registerGatewayCommands(program);
+registerTestplanCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { validateEntityId } from '../federation/index.ts';
+import { type ProxyEntry, proxyEntryProblem } from '../shared/client-cert-headers/index.ts';
 import {
   LISTENER_LIMIT_RANGES,
   type ListenerLimits,
@@ -55,6 +56,9 @@ export interface PlatformConfig {
   accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
+  /** TLS-terminating proxies: address or CIDR, the header form each forwards the client certificate in, and
+   * optionally the certificate it must present itself (clientCertCaFile absolute once loaded). */
+  proxies: ProxyEntry[];
   logLevel: string;
   federation: FederationConfig;
   /**
@@ -174,6 +178,38 @@ const trustAnchor = (raw: unknown, key: string) => {
     throw new ConfigError(`${key}.jwksFile: expected a file path`);
   }
   return jwksFile === undefined ? { entityId } : { entityId, jwksFile };
+};
+/** One `proxies` entry: {address, form, header?, clientCert…}, or a bare address (RFC 9440, as trustedProxies). */
+const proxyEntry = (raw: unknown, key: string): ProxyEntry => {
+  const entry = typeof raw === 'string' ? { address: raw, form: 'rfc9440' } : raw;
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw new ConfigError(
+      `${key}: expected {address, form, header, clientCertSha256, clientCertCaFile, clientCertSubject}`,
+    );
+  const e = entry as Record<string, unknown>;
+  const known = ['address', 'form', 'header', 'clientCertSha256', 'clientCertCaFile', 'clientCertSubject'];
+  const unknown = Object.keys(e).find((k) => !known.includes(k));
+  if (unknown !== undefined) throw new ConfigError(`${key}.${unknown}: not a proxies key`);
+  const text = (name: string) => {
+    if (e[name] !== undefined && (typeof e[name] !== 'string' || e[name] === ''))
+      throw new ConfigError(`${key}.${name}: expected a non-empty string`);
+    return e[name] as string | undefined;
+  };
+  const sha = e.clientCertSha256;
+  if (sha !== undefined && (!Array.isArray(sha) || !sha.every((t) => typeof t === 'string')))
+    throw new ConfigError(`${key}.clientCertSha256: expected a list of thumbprints`);
+  const out: ProxyEntry = {
+    address: text('address') ?? '',
+    form: (text('form') ?? '') as ProxyEntry['form'],
+  };
+  for (const name of ['header', 'clientCertCaFile', 'clientCertSubject'] as const) {
+    const value = text(name);
+    if (value !== undefined) out[name] = value;
+  }
+  if (sha !== undefined) out.clientCertSha256 = [...(sha as string[])];
+  const problem = proxyEntryProblem(out);
+  if (problem) throw new ConfigError(`${key}.${problem}`);
+  return out;
 };
 
 const limit = (key: keyof ListenerLimits) => {
@@ -410,6 +446,13 @@ export const CONFIG_KEYS = [
     doc: 'addresses whose Client-Cert header (RFC 9440) is believed',
   },
   {
+    path: 'proxies',
+    env: 'ACCREDIT_PROXIES',
+    parse: jsonList(proxyEntry),
+    default: [],
+    doc: 'TLS-terminating proxies: [{address (IP or CIDR), form (rfc9440|nginx|envoy-xfcc|aws-alb), header?, clientCertSha256?, clientCertCaFile? + clientCertSubject?}] (JSON)',
+  },
+  {
     path: 'logLevel',
     env: 'ACCREDIT_LOG_LEVEL',
     parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -610,7 +653,23 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`${sources[path] ?? path}: ${message}`);
   });
   c.federation = federationConfig(c, sources);
+  for (const address of c.trustedProxies) {
+    // Checked here, where the key can be named, rather than when the authorization server compiles them.
+    const problem = proxyEntryProblem({ address, form: 'rfc9440' });
+    if (problem) throw new ConfigError(`${sources.trustedProxies}: "${address}": ${problem}`);
+  }
+  c.proxies = c.proxies.map((proxy) => proxyCaFile(proxy, dataDir, sources.proxies ?? 'proxies'));
   return c;
+}
+
+/** A proxy's clientCertCaFile, relative to the data directory, must exist at start. */
+function proxyCaFile(proxy: ProxyEntry, dataDir: string, source: string): ProxyEntry {
+  if (proxy.clientCertCaFile === undefined) return proxy;
+  const file = isAbsolute(proxy.clientCertCaFile)
+    ? proxy.clientCertCaFile
+    : join(dataDir, proxy.clientCertCaFile);
+  if (!existsSync(file)) throw new ConfigError(`${source}: clientCertCaFile ${file} does not exist`);
+  return { ...proxy, clientCertCaFile: file };
 }
 
 /** The upstream is http(s); how the gateway authenticates to it only makes sense for a configured one. */

@@ -247,6 +247,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustedCas: splitPem(ca.chainPem),
       trustedProxies: config.trustedProxies,
+      proxies: config.proxies,
       fetcher,
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).

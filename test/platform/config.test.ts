@@ -61,6 +61,7 @@ describe('loadConfig', () => {
       accessTokenTtlSeconds: 300,
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],
+      proxies: [],
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       catalog: { title: 'Partner API', accessRequest: undefined },

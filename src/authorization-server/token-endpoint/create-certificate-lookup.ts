@@ -16,7 +16,18 @@ export function createCertificateLookup(options: {
   clock: Clock;
 }) {
   return async function certificateLookup(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
-    const presented = options.resolveCertificate(ctx.req, options.clock());
+    const resolved = options.resolveCertificate(ctx.req, options.clock());
+    if (resolved && 'refused' in resolved && ctx.method === 'POST') {
+      // A trusted proxy forwarded a certificate we cannot read: say why, rather than fall back to none.
+      ctx.status = 401;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = {
+        error: 'invalid_client',
+        error_description: `forwarded client certificate refused: ${resolved.refused}`,
+      };
+      return;
+    }
+    const presented = resolved && !('refused' in resolved) ? resolved : undefined;
     // With the state of the application the certificate was issued to (the software, for a dynamic client).
     const issued = presented ? await lookUpIssuedCertificate(options.db, presented.x5t) : undefined;
     if (issued?.status === 'revoked' && ctx.method === 'POST') {

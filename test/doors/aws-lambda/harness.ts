@@ -81,6 +81,18 @@ function contextIsValid(context: unknown): context is Record<string, string | nu
   return Object.values(context).every((v) => ['string', 'number', 'boolean'].includes(typeof v));
 }
 
+/** The headers an echoing upstream sent back as its body; empty for any other upstream. */
+function echoed(body: string): Record<string, string | string[] | undefined> {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, string>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
 function forward(
   upstream: string,
   shape: RequestShape,
@@ -98,7 +110,7 @@ function forward(
       res.on('data', (c: string) => {
         body += c;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: JSON.parse(body || '{}') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: echoed(body) }));
     });
     req.on('error', reject);
     req.end();

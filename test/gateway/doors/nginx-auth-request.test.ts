@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../support/platform-process.ts';
-import { call, clientAgent } from '../fixture.ts';
+import { call } from '../fixture.ts';
 import { type DoorEnv, doorEnv, SECRET } from './door-fixture.ts';
 
 /** Debian's nginx, terminating the partner's TLS, asking the decision listener with auth_request. */
@@ -128,10 +128,11 @@ describe('nginx auth_request → decision listener', { skip: NGINX === undefined
     seen = undefined;
     const res = await call(env.reader.agent, url, '/v1/accounts', { token: await token() });
     assert.equal(res.status, 200, `${res.text} ${readFileSync(join(dir, 'error.log'), 'utf8').slice(-2000)}`);
-    assert.equal(seen?.['x-accredit-client-id'], env.reader.clientId);
-    assert.equal(seen?.['x-accredit-org-id'], env.reader.orgId);
-    assert.equal(seen?.['x-accredit-cert-x5t-s256'], env.reader.cred.x5tS256);
-    assert.equal(seen?.authorization, undefined);
+    const got = seen as IncomingHttpHeaders | undefined;
+    assert.equal(got?.['x-accredit-client-id'], env.reader.clientId);
+    assert.equal(got?.['x-accredit-org-id'], env.reader.orgId);
+    assert.equal(got?.['x-accredit-cert-x5t-s256'], env.reader.cred.x5tS256);
+    assert.equal(got?.authorization, undefined, 'the access token stays at the edge');
   });
 
   test('fail/no token: 401 with the Bearer challenge nginx copies from the decision', async () => {

@@ -85,7 +85,13 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
   function certificateOf(req: IncomingMessage): ForwardedCertificate | undefined | 'refused' {
     const socket = req.socket as TLSSocket;
     if (certificateFromHeaders !== undefined && isTrustedProxy(trustedProxies, socket.remoteAddress)) {
-      return certificateFromHeaders(req);
+      try {
+        return certificateFromHeaders(req);
+      } catch (err) {
+        // A reader that fails is a header it cannot use: refused, like one it recognised as unusable.
+        logger.warn({ err: (err as Error).message }, 'the forwarded client certificate could not be read');
+        return 'refused';
+      }
     }
     return tlsPeerCertificate(socket);
   }

@@ -3,8 +3,6 @@ import type { AcceptedCertificate } from '../check-client-certificate.ts';
 import type { ForwardedCertificate } from './types.ts';
 import { verifyChain } from './verify-chain.ts';
 
-// A connection's TLS certificate object is reused by its door for every request on it: described once.
-const perObject = new WeakMap<ForwardedCertificate, AcceptedCertificate>();
 // Forwarded certificates arrive as new objects on every request: their chain verdicts are kept by content.
 const MAX_VERIFIED = 4096;
 
@@ -38,6 +36,8 @@ function describe(
  * the trusted CAs here, so it meets exactly the checks a TLS peer meets.
  */
 export function createCertificateDescriber(trusted: readonly X509Certificate[], clock: () => Date) {
+  // A connection's TLS certificate object is reused by its door for every request on it: described once.
+  const perObject = new WeakMap<ForwardedCertificate, AcceptedCertificate>();
   const verified = new Map<string, Verified>();
   return function describeCertificate(cert: ForwardedCertificate): AcceptedCertificate {
     const known = perObject.get(cert);

@@ -26,7 +26,7 @@ function digest(value: string): Buffer {
  * Returns the check of one request: a pinned or (chained and named) client certificate on the connection,
  * or the shared secret, compared in constant time over SHA-256 digests (no length leak either).
  */
-export function createCallerCheck(config: DecisionCallers) {
+export function createCallerCheck(config: DecisionCallers & { callerCa?: string }) {
   const pins = new Set<string>();
   const subjects = new Set<string>();
   for (const entry of config.callers ?? []) {
@@ -34,6 +34,13 @@ export function createCallerCheck(config: DecisionCallers) {
       pins.add(Buffer.from(entry.replaceAll(':', ''), 'hex').toString('base64url'));
     } else if (B64_THUMBPRINT.test(entry)) pins.add(entry);
     else subjects.add(entry.trim());
+  }
+  // Without a CA of its own the listener would judge chains against the system store: any public CA could
+  // then vouch for "CN=edge-1". Names mean something only under the operator's CA.
+  if (subjects.size > 0 && config.callerCa === undefined) {
+    throw new Error(
+      `decision.callers: ${[...subjects][0]} is not a SHA-256 thumbprint; naming callers by subject needs decision.callerCaFile`,
+    );
   }
   const secret = config.secret === undefined ? undefined : digest(config.secret);
   const perSocket = new WeakMap<TLSSocket, boolean>();

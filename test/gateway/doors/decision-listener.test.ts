@@ -244,3 +244,45 @@ describe('AuthZEN door', () => {
     assert.equal(res.status, 405);
   });
 });
+
+describe('decision listener configuration', () => {
+  test('fail/callers named by subject without a caller CA stop the listener at start', async () => {
+    const { createDecisionListener } = await import('../../../src/gateway/index.ts');
+    const { capturingLogger } = await import('../fixture.ts');
+    await assert.rejects(
+      createDecisionListener({
+        host: '127.0.0.1',
+        port: 0,
+        tls: env.tls,
+        core: env.core,
+        logger: capturingLogger().logger,
+        callers: ['CN=edge-1'],
+      }),
+      /callerCaFile/,
+    );
+  });
+
+  test('ok/a caller named by subject under the caller CA is answered; the same name under no CA is not', async () => {
+    const { createDecisionListener } = await import('../../../src/gateway/index.ts');
+    const { capturingLogger } = await import('../fixture.ts');
+    const { X509Certificate } = await import('node:crypto');
+    const subject = new X509Certificate(env.other.cred.certPem).subject.split('\n').join(', ');
+    const named = await createDecisionListener({
+      host: '127.0.0.1',
+      port: 0,
+      tls: env.tls,
+      core: env.core,
+      logger: capturingLogger().logger,
+      callers: [subject],
+      callerCa: env.ca.chainPem,
+    });
+    try {
+      const headers = { 'x-original-method': 'GET', 'x-original-uri': '/v1/status' };
+      assert.equal((await call(env.other.agent, named.url, '/auth_request', { headers })).status, 200);
+      assert.equal((await call(env.reader.agent, named.url, '/auth_request', { headers })).status, 401);
+      assert.equal((await call(env.foreign.agent, named.url, '/auth_request', { headers })).status, 401);
+    } finally {
+      await named.close();
+    }
+  });
+});

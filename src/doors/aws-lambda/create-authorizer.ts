@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Decision, DecisionCore, RequestFacts } from '../../gateway/decision/index.ts';
+import type { Decision, DecisionCore } from '../../gateway/decision/index.ts';
 import {
   type AuthorizerResult,
   authorizerResult,
@@ -42,6 +41,14 @@ function refusal(status: 403 | 503, reason: string, detail: string): Decision {
   };
 }
 
+/** The same event without its client certificate. */
+function withoutCertificate(event: AuthorizerEvent): AuthorizerEvent {
+  if ('routeArn' in event)
+    return { ...event, requestContext: { ...event.requestContext, authentication: null } };
+  const ctx = event.requestContext ?? {};
+  return { ...event, requestContext: { ...ctx, identity: { ...ctx.identity, clientCert: null } } };
+}
+
 /**
  * One invocation: the event's facts, a conditional refresh of the change feed, the core's decision, the decision
  * line, then the answer API Gateway understands (authorizer-result.ts). Fails closed: an unknown event is
@@ -59,29 +66,18 @@ export function createLambdaAuthorizer(options: LambdaAuthorizerOptions): Lambda
       logger.warn('not an API Gateway REQUEST authorizer event; refused');
       throw new Error(UNAUTHORIZED);
     }
+    const factsOf = (e: unknown): EventFacts =>
+      kind === 'http'
+        ? httpApiFacts(e as HttpApiAuthorizerEvent, mapping)
+        : restApiFacts(e as RestApiAuthorizerEvent, mapping);
     let read: EventFacts;
     let decision: Decision | undefined;
     try {
-      read =
-        kind === 'http'
-          ? httpApiFacts(event as HttpApiAuthorizerEvent, mapping)
-          : restApiFacts(event as RestApiAuthorizerEvent, mapping);
+      read = factsOf(event);
     } catch (err) {
       if (!(err instanceof UnreadableEvent)) throw err;
-      // The facts without the certificate that did not parse: the refusal is recorded like any other.
-      const facts: RequestFacts = {
-        method: 'UNKNOWN',
-        target: '/',
-        authorization: undefined,
-        dpop: undefined,
-        certificate: undefined,
-        requestId: randomUUID(),
-      };
-      const resource =
-        kind === 'http'
-          ? (event as HttpApiAuthorizerEvent).routeArn
-          : (event as RestApiAuthorizerEvent).methodArn;
-      read = { kind, facts, resource };
+      // The request without the certificate that did not parse, so that its refusal is recorded like any other.
+      read = factsOf(withoutCertificate(event as AuthorizerEvent));
       // As the gateway refuses an untrusted TLS peer certificate: 403, no token is read.
       decision = refusal(403, err.reason, err.message);
     }

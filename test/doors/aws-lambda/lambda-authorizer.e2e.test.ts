@@ -314,6 +314,13 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
       assert.equal(h.status, 403, name);
       assert.equal(reasonOf(h), reason, name);
     }
+    // An unparseable certificate's refusal is a decision line of the request like any other.
+    const refusedLines = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter(
+        (l) => l.door === 'aws-lambda' && l.reason === 'certificate_untrusted' && l.decision === 'deny',
+      );
+    assert.ok(refusedLines.some((l) => l.method === 'GET' && l.path === '/v1/accounts' && l.status === 403));
   });
 
   test('ok/revocation of the token, the application and the certificate applies on the next invocation', async () => {

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
 import type { ClientLiveness, LivenessState } from './liveness.ts';
 
-/** What the TLS layer established about the client certificate; fixed for the life of a connection. */
+/** What step 1 knows of a client certificate before judging it (decision/describe-certificate.ts). */
 export interface PresentedCertificate {
   /** RFC 8705 §3.1: base64url SHA-256 of the DER certificate. */
   x5tS256: string;
@@ -13,7 +11,7 @@ export interface PresentedCertificate {
   subject: string;
   notBeforeMs: number;
   notAfterMs: number;
-  /** Chains to the configured trust store (OpenSSL verified it during the handshake). */
+  /** Chains to the configured trust store (OpenSSL verified it in the handshake, or the core did). */
   chained: boolean;
   /** OpenSSL's verification error when not chained, e.g. CERT_HAS_EXPIRED. */
   verifyError: string | undefined;
@@ -26,36 +24,6 @@ export interface AcceptedCertificate extends PresentedCertificate {
   selfSignedOwner: ClientLiveness | undefined;
 }
 
-// Keep-alive requests reuse the connection's certificate: hash it once per TLS socket.
-const perSocket = new WeakMap<TLSSocket, AcceptedCertificate | null>();
-
-function describePeer(socket: TLSSocket): AcceptedCertificate | null {
-  const peer = socket.getPeerX509Certificate();
-  if (!peer) return null;
-  const verifyError = socket.authorizationError;
-  const x5tS256 = createHash('sha256').update(peer.raw).digest('base64url');
-  return {
-    x5tS256,
-    x5tS256Bytes: Buffer.from(x5tS256),
-    subject: peer.subject.split('\n').join(', '),
-    notBeforeMs: peer.validFromDate.getTime(),
-    notAfterMs: peer.validToDate.getTime(),
-    chained: socket.authorized === true,
-    verifyError: verifyError === undefined || verifyError === null ? undefined : String(verifyError),
-    issuedTo: undefined,
-    selfSignedOwner: undefined,
-  };
-}
-
-export function presentedCertificate(socket: TLSSocket): AcceptedCertificate | undefined {
-  let described = perSocket.get(socket);
-  if (described === undefined) {
-    described = describePeer(socket);
-    perSocket.set(socket, described);
-  }
-  return described ?? undefined;
-}
-
 function refuse(reason: (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS], message: string) {
   return new GatewayError(reason, 403, message);
 }
@@ -66,11 +34,10 @@ function refuse(reason: (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS], 
  * not revoked, and — when the platform issued it — on record with the application it was issued to.
  */
 export function checkClientCertificate(
-  socket: TLSSocket,
+  cert: AcceptedCertificate | undefined,
   liveness: LivenessState,
   now: Date,
 ): AcceptedCertificate {
-  const cert = presentedCertificate(socket);
   if (!cert) throw refuse(GATEWAY_REASONS.clientCertificateRequired, 'a client certificate is required');
   const t = now.getTime();
   if (t > cert.notAfterMs || cert.verifyError === 'CERT_HAS_EXPIRED') {

@@ -4,30 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
-import { redactPath } from '../shared/redact-url.ts';
-import {
-  type AcceptedCertificate,
-  checkClientCertificate,
-  checkIssuedCertificateOwner,
-  presentedCertificate,
-} from './check-client-certificate.ts';
-import { checkDpopBinding } from './check-dpop.ts';
-import { checkLiveness } from './check-liveness.ts';
-import { checkResourceOwner } from './check-resource-owner.ts';
-import { checkScope } from './check-scope.ts';
-import { checkSenderConstraint } from './check-sender-constraint.ts';
-import { createDecisionLog, type GatewayStats } from './decision-log.ts';
+import { createDecisionCore } from './decision/create-decision-core.ts';
+import type { Decision, DecisionCore, ForwardedCertificate, RequestFacts } from './decision/types.ts';
+import type { GatewayStats } from './decision-log.ts';
 import type { IdentityHeaders } from './forward-headers.ts';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
-import { createJwksResolver } from './jwks.ts';
-import type { ClientLiveness } from './liveness.ts';
-import { type CatalogRoute, compileRouteTable, type RouteMatch } from './match-route.ts';
+import type { CatalogRoute } from './match-route.ts';
 import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
-import { parseRequestTarget } from './parse-request-target.ts';
 import { createUpstream } from './proxy-upstream.ts';
-import { readAccessToken, rejectTokenInQuery } from './read-access-token.ts';
-import { sendProblem } from './send-problem.ts';
-import { type AccessToken, createTokenVerifier } from './verify-access-token.ts';
+import { sendDecisionProblem, sendProblem } from './send-problem.ts';
+import { tlsPeerCertificate } from './tls-peer-certificate.ts';
+import { isTrustedProxy, proxyList } from './trusted-proxies.ts';
 
 export interface Gateway {
   /** Where the listener is reachable from this host (https://host:port), not the external publicUrl. */
@@ -37,28 +24,17 @@ export interface Gateway {
   stats(): GatewayStats;
   /** Replaces the access catalog (a standalone gateway learns it from each feed snapshot). */
   setRoutes(routes: CatalogRoute[]): void;
+  /** The decision core this door asks; other doors of the same process (the decision listener) share it. */
+  core: DecisionCore;
   close(): Promise<void>;
 }
 
-/** What each step has established so far; the decision line is written from it, allow or deny. */
-interface RequestContext {
-  requestId: string;
-  started: number;
-  method: string;
-  path: string;
-  cert: AcceptedCertificate | undefined;
-  token: AccessToken | undefined;
-  client: ClientLiveness | undefined;
-  route: RouteMatch | undefined;
-  /** Raw path segments, for the ownership guard. */
-  segments: readonly string[];
-  /** Why an admitted request was admitted: `ok`, or `public_route` when no token was asked for. */
-  allowReason: GatewayError['reason'];
+const DOOR = 'gateway';
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
-
-const NO_SEGMENTS: readonly string[] = [];
-
-const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
 
 function listenUrl(host: string, port: number): string {
   const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
@@ -66,28 +42,32 @@ function listenUrl(host: string, port: number): string {
 }
 
 /**
- * The policy enforcement point: an HTTPS listener that requests client certificates and runs every
- * request through steps 1–7 of the architecture before proxying it to the upstream.
+ * The policy enforcement point as its own door: an HTTPS listener that requests client certificates, asks
+ * the decision core (steps 0–5 of the architecture) about every request, and proxies the admitted ones to
+ * the upstream with the identity the core established (steps 6–7).
  */
 export async function createGateway(input: GatewayOptions): Promise<Gateway> {
   const options = resolveGatewayOptions(input);
-  const { liveness, clock, logger, realm } = options;
-  let routes = compileRouteTable(options.routes);
-  const publicPaths = new Set(options.publicPaths);
-  const jwks = createJwksResolver({
-    uri: options.jwksUri,
-    ca: options.jwksCa,
-    cooldownMs: options.jwksCooldownMs,
-    maxAgeMs: options.jwksMaxAgeMs,
-    timeoutMs: 5000,
-  });
-  const verifier = createTokenVerifier({
+  const { logger, realm } = options;
+  const trustedProxies = proxyList(options.trustedProxies);
+  const core = await createDecisionCore({
+    liveness: options.liveness,
+    ...(options.staleness !== undefined ? { staleness: options.staleness } : {}),
+    routes: options.routes,
+    publicPaths: options.publicPaths,
+    trustedCa: options.tls.ca,
     issuer: options.issuer,
     audience: options.audience,
-    getKey: jwks.getKey,
+    jwksUri: options.jwksUri,
+    ...(options.jwksCa !== undefined ? { jwksCa: options.jwksCa } : {}),
+    jwksCooldownMs: options.jwksCooldownMs,
+    jwksMaxAgeMs: options.jwksMaxAgeMs,
     algorithms: options.algorithms,
     clockToleranceSeconds: options.clockToleranceSeconds,
-    cacheSize: options.tokenCacheSize,
+    tokenCacheSize: options.tokenCacheSize,
+    realm,
+    logger,
+    clock: options.clock,
   });
   const upstream = createUpstream({
     url: options.upstream,
@@ -96,159 +76,93 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     secret: options.upstreamSecret,
     tls: options.upstreamTls,
   });
-  const decisions = createDecisionLog(logger);
+  const certificateFromHeaders = options.certificateFromHeaders;
 
   /**
-   * Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. Without
-   * a promise when the token was verified before (keep-alive clients reuse theirs until it expires).
+   * The client certificate of this request: the TLS peer's, or — only on a connection from a trusted proxy,
+   * which terminated the client's TLS — the one it forwarded in its headers (none when it forwarded none).
    */
-  function authorize(req: IncomingMessage, ctx: RequestContext): IdentityHeaders | Promise<IdentityHeaders> {
-    // Fail closed: a state the platform no longer keeps current may admit what it has revoked.
-    const stale = options.staleness?.();
-    if (stale !== undefined) throw new GatewayError(GATEWAY_REASONS.feedStale, 503, stale);
-    const now = clock();
+  function certificateOf(req: IncomingMessage): ForwardedCertificate | undefined | 'refused' {
     const socket = req.socket as TLSSocket;
-    const target = parseRequestTarget(req.url);
-    ctx.path = target.path;
-    if (publicPaths.has(target.path) && PUBLIC_METHODS.has(ctx.method)) {
-      // No token names a client here: the certificate's own application must be active.
-      const cert = checkClientCertificate(socket, liveness, now);
-      ctx.cert = cert;
-      checkIssuedCertificateOwner(cert, liveness);
-      return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
+    if (certificateFromHeaders !== undefined && isTrustedProxy(trustedProxies, socket.remoteAddress)) {
+      try {
+        return certificateFromHeaders(req);
+      } catch (err) {
+        // A reader that fails is a header it cannot use: refused, like one it recognised as unusable.
+        logger.warn({ err: (err as Error).message }, 'the forwarded client certificate could not be read');
+        return 'refused';
+      }
     }
-    // Looked up before step 1, whose demands the operation sets; a path no operation matches demands what
-    // the strictest does, so that its 404 is told only to an authenticated caller.
-    const route = routes.match(ctx.method, target.segments);
-    ctx.route = route;
-    ctx.segments = target.segments;
-    // A certificate that is presented is checked whatever the operation: one rule, never a silent downgrade.
-    const cert =
-      route?.mtls === 'optional' && presentedCertificate(socket) === undefined
-        ? undefined
-        : checkClientCertificate(socket, liveness, now);
-    ctx.cert = cert;
-    rejectTokenInQuery(target.query);
-    if (route?.auth === 'public') return admitPublic(ctx, cert);
-    const raw = readAccessToken(req.headers.authorization, route?.dpop);
-    const cached = verifier.cached(raw, now.getTime());
-    if (cached) return admit(ctx, cached, cert);
-    return verifier.verify(raw, now).then((token) => admit(ctx, token, cert));
+    return tlsPeerCertificate(socket);
   }
 
-  /**
-   * A public operation: no token is read (the Authorization header is stripped as always, so the upstream
-   * never takes a public call for an identified one); only a certificate that was presented and trusted is
-   * asserted, and — no token naming a client — only while its own application is active.
-   */
-  function admitPublic(ctx: RequestContext, cert: AcceptedCertificate | undefined): IdentityHeaders {
-    ctx.allowReason = GATEWAY_REASONS.publicRoute;
-    if (cert === undefined) return { 'x-request-id': ctx.requestId };
-    checkIssuedCertificateOwner(cert, liveness);
-    return { 'x-accredit-cert-x5t-s256': cert.x5tS256, 'x-request-id': ctx.requestId };
-  }
-
-  /** Steps 3–5 once the token is verified. */
-  function admit(
-    ctx: RequestContext,
-    token: AccessToken,
-    cert: AcceptedCertificate | undefined,
-  ): IdentityHeaders {
-    ctx.token = token;
-    const route = ctx.route;
-    checkDpopBinding(token, route?.dpop);
-    checkSenderConstraint(token, cert, route?.mtls ?? 'required');
-    const client = checkLiveness(token, cert, liveness);
-    ctx.client = client;
-    if (!route) throw new GatewayError(GATEWAY_REASONS.routeNotFound, 404, 'no such operation');
-    checkScope(token, route);
-    // Before the upstream is contacted: it is never asked for another organisation's resource.
-    if (route.ownerIndex >= 0) checkResourceOwner(route, ctx.segments, client);
-    // Seam: a Cedar policy attached to the route is evaluated here, only on routes that carry one.
+  function refusedCertificate(): Decision {
     return {
-      'x-accredit-client-id': client.clientId,
-      'x-accredit-org-id': client.orgId,
-      'x-accredit-scopes': token.scopeText,
-      'x-accredit-roles': token.rolesText,
-      'x-accredit-cert-x5t-s256': cert?.x5tS256,
-      'x-accredit-token-jti': token.jti,
-      'x-request-id': ctx.requestId,
+      allow: false,
+      status: 403,
+      reason: GATEWAY_REASONS.certificateUntrusted,
+      detail: 'the forwarded client certificate is not usable',
+      challenge: undefined,
     };
-  }
-
-  function record(
-    ctx: RequestContext,
-    decision: 'allow' | 'deny',
-    reason: GatewayError['reason'],
-    status: number,
-  ) {
-    // A token a client put in the path must not land in the log, whatever became of the request.
-    const path = redactPath(ctx.path);
-    decisions.record({
-      decision,
-      reason,
-      status,
-      method: ctx.method,
-      route: ctx.route?.pathPattern ?? (decision === 'allow' ? path : undefined),
-      path,
-      client_id: ctx.client?.clientId ?? ctx.token?.clientId,
-      org_id: ctx.client?.orgId ?? ctx.token?.orgId,
-      jti: ctx.token?.jti,
-      cert_subject: ctx.cert?.subject,
-      cert_x5t_s256: ctx.cert?.x5tS256,
-      request_id: ctx.requestId,
-      latency_ms: Math.round((performance.now() - ctx.started) * 1000) / 1000,
-    });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
     const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const ctx: RequestContext = {
+    const certificate = certificateOf(req);
+    const facts: RequestFacts = {
+      method: req.method ?? 'GET',
+      target: url,
+      authorization: req.headers.authorization,
+      dpop: typeof req.headers.dpop === 'string' ? req.headers.dpop : undefined,
+      certificate: certificate === 'refused' ? undefined : certificate,
       // Random, never a counter: partners see request ids and must learn nothing of others' traffic.
       requestId: randomUUID(),
-      started: performance.now(),
-      method: req.method ?? 'GET',
-      path: q === -1 ? url : url.slice(0, q),
-      cert: undefined,
-      token: undefined,
-      client: undefined,
-      route: undefined,
-      segments: NO_SEGMENTS,
-      allowReason: GATEWAY_REASONS.ok,
     };
-    let identity: IdentityHeaders;
+    let decision: Decision;
     try {
-      const decided = authorize(req, ctx);
-      identity = decided instanceof Promise ? await decided : decided;
+      const decided = certificate === 'refused' ? refusedCertificate() : core.decide(facts);
+      decision = decided instanceof Promise ? await decided : decided;
     } catch (err) {
-      const refusal =
-        err instanceof GatewayError
-          ? err
-          : new GatewayError(
-              GATEWAY_REASONS.internalError,
-              500,
-              'an internal error occurred; it has been logged',
-            );
-      if (!(err instanceof GatewayError))
-        logger.error({ err, request_id: ctx.requestId }, 'gateway step failed');
+      logger.error({ err, request_id: facts.requestId }, 'gateway step failed');
       // Unread request bodies of refused requests are discarded, not buffered.
       req.resume();
-      sendProblem(res, refusal, { realm, requestId: ctx.requestId, instance: ctx.path });
-      record(ctx, 'deny', refusal.reason, refusal.status);
+      const failure = new GatewayError(
+        GATEWAY_REASONS.internalError,
+        500,
+        'an internal error occurred; it has been logged',
+      );
+      sendProblem(res, failure, { realm, requestId: facts.requestId, instance: pathOf(url) });
+      const denied: Decision = {
+        allow: false,
+        status: 503,
+        reason: failure.reason,
+        detail: failure.message,
+        challenge: undefined,
+      };
+      core.record(DOOR, facts, denied, performance.now() - started, { status: 500 });
+      return;
+    }
+    if (!decision.allow) {
+      req.resume();
+      sendDecisionProblem(res, decision, { requestId: facts.requestId, instance: pathOf(url) });
+      core.record(DOOR, facts, decision, performance.now() - started);
       return;
     }
     try {
-      const status = await upstream.forward(req, res, url, identity);
-      record(ctx, 'allow', ctx.allowReason, status);
+      const status = await upstream.forward(req, res, url, decision.headers as unknown as IdentityHeaders);
+      core.record(DOOR, facts, decision, performance.now() - started, { status });
     } catch (err) {
       const failure =
         err instanceof GatewayError
           ? err
           : new GatewayError(GATEWAY_REASONS.upstreamUnavailable, 502, 'the upstream API is unavailable');
       req.resume();
-      sendProblem(res, failure, { realm, requestId: ctx.requestId, instance: ctx.path });
-      record(ctx, 'allow', failure.reason, failure.status);
+      sendProblem(res, failure, { realm, requestId: facts.requestId, instance: pathOf(url) });
+      core.record(DOOR, facts, decision, performance.now() - started, {
+        status: failure.status,
+        reason: failure.reason,
+      });
     }
   }
 
@@ -299,16 +213,17 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     );
   }
   // Warm the key cache so the first partner request does not pay for the fetch; failure is not fatal.
-  jwks
-    .refresh()
+  core
+    .warm()
     .catch((err: Error) => logger.warn({ err: err.message }, 'gateway could not fetch the JWKS yet'));
 
   return {
     url,
     port,
-    stats: () => decisions.stats(),
+    core,
+    stats: () => core.stats(),
     setRoutes(next) {
-      routes = compileRouteTable(next);
+      core.setRoutes(next);
     },
     async close() {
       await new Promise<void>((resolve) => {
@@ -316,7 +231,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
         server.closeIdleConnections();
       });
       await upstream.close();
-      await jwks.close();
+      await core.close();
     },
   };
 }

@@ -3,6 +3,8 @@ import type { GatewayReason } from './gateway-error.ts';
 
 /** One line per decision (step 7). Never the token, only its jti. */
 export interface DecisionRecord {
+  /** Which door asked: gateway, auth_request, ext_authz, authzen, aws-lambda. */
+  door?: string;
   decision: 'allow' | 'deny';
   reason: GatewayReason;
   status: number;
@@ -31,6 +33,7 @@ export interface DecisionLog {
 
 const MESSAGE = 'gateway decision';
 const RECORD_KEYS: ReadonlyArray<keyof DecisionRecord> = [
+  'door',
   'decision',
   'reason',
   'status',

@@ -1,6 +1,20 @@
 export type { AcceptedCertificate, PresentedCertificate } from './check-client-certificate.ts';
 export { createGateway, type Gateway } from './create-gateway.ts';
+export {
+  createDecisionCore,
+  type Decision,
+  type DecisionCore,
+  type DecisionCoreOptions,
+  type ForwardedCertificate,
+  type IdentityContext,
+  type RequestFacts,
+} from './decision/index.ts';
 export type { DecisionRecord, GatewayStats } from './decision-log.ts';
+export {
+  createDecisionListener,
+  type DecisionListener,
+  type DecisionListenerOptions,
+} from './doors/create-decision-listener.ts';
 export {
   catalogRoutesOf,
   FEED_ACK_PATH,

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
+import type { ForwardedCertificate } from './decision/types.ts';
 import type { LivenessState } from './liveness.ts';
 import { type CatalogRoute, compileRouteTable } from './match-route.ts';
 
@@ -69,6 +71,17 @@ export interface GatewayOptions {
    * request, 256 descriptors kept free of connections).
    */
   limits?: Partial<ListenerLimits>;
+  /**
+   * Addresses or CIDR ranges of proxies that terminate the client's TLS and forward its certificate in
+   * headers; only their connections have `certificateFromHeaders` consulted. Default: none.
+   */
+  trustedProxies?: string[];
+  /**
+   * Reads the client certificate a trusted proxy forwarded (RFC 9440 Client-Cert, nginx, Envoy XFCC, ALB):
+   * undefined when it forwarded none, 'refused' when the header is unusable. The headers themselves are
+   * stripped before the upstream, from everyone, as always.
+   */
+  certificateFromHeaders?: (req: IncomingMessage) => ForwardedCertificate | undefined | 'refused';
 }
 
 export interface UpstreamTls {
@@ -96,7 +109,17 @@ const ASYMMETRIC = new Set([
 
 export interface ResolvedGatewayOptions
   extends Required<
-    Omit<GatewayOptions, 'jwksCa' | 'tls' | 'upstreamSecret' | 'upstreamTls' | 'limits' | 'staleness'>
+    Omit<
+      GatewayOptions,
+      | 'jwksCa'
+      | 'tls'
+      | 'upstreamSecret'
+      | 'upstreamTls'
+      | 'limits'
+      | 'staleness'
+      | 'trustedProxies'
+      | 'certificateFromHeaders'
+    >
   > {
   staleness: (() => string | undefined) | undefined;
   jwksCa: string | undefined;
@@ -104,6 +127,8 @@ export interface ResolvedGatewayOptions
   upstreamTls: UpstreamTls | undefined;
   tls: GatewayOptions['tls'];
   limits: ListenerLimits;
+  trustedProxies: string[] | undefined;
+  certificateFromHeaders: GatewayOptions['certificateFromHeaders'];
 }
 
 function fail(key: string, message: string): never {
@@ -175,6 +200,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     upstreamSecret: options.upstreamSecret,
     upstreamTls: options.upstreamTls,
     staleness: options.staleness,
+    trustedProxies: options.trustedProxies,
+    certificateFromHeaders: options.certificateFromHeaders,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

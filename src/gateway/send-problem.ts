@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Decision } from './decision/types.ts';
 import type { GatewayError } from './gateway-error.ts';
 
 const TITLES: Record<number, string> = {
@@ -34,28 +35,57 @@ export function sendProblem(
   err: GatewayError,
   context: { realm: string; requestId: string; instance: string },
 ): void {
+  writeProblem(res, err.status, err.reason, err.message, bearerChallenge(err, context.realm), context);
+}
+
+/** The problem of a denying decision, with the challenge the core wrote. */
+export function sendDecisionProblem(
+  res: ServerResponse,
+  decision: Extract<Decision, { allow: false }>,
+  context: { requestId: string; instance: string },
+): void {
+  writeProblem(res, decision.status, decision.reason, decision.detail, decision.challenge, context);
+}
+
+/** The RFC 9457 body of a refusal, for doors that return it inside their own protocol (ext_authz, AuthZEN). */
+export function problemBody(
+  status: number,
+  reason: string,
+  detail: string,
+  context: { requestId: string; instance: string },
+): string {
+  return JSON.stringify({
+    type: `urn:accredit:problem:${reason}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code: reason,
+    detail,
+    instance: context.instance,
+    request_id: context.requestId,
+  });
+}
+
+function writeProblem(
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  detail: string,
+  challenge: string | undefined,
+  context: { requestId: string; instance: string },
+): void {
   if (res.destroyed || res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({
-    type: `urn:accredit:problem:${err.reason}`,
-    title: TITLES[err.status] ?? 'Error',
-    status: err.status,
-    code: err.reason,
-    detail: err.message,
-    instance: context.instance,
-    request_id: context.requestId,
-  });
+  const body = problemBody(status, reason, detail, context);
   const headers: Record<string, string | number> = {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-request-id': context.requestId,
   };
-  const challenge = bearerChallenge(err, context.realm);
   if (challenge) headers['www-authenticate'] = challenge;
-  res.writeHead(err.status, headers);
+  res.writeHead(status, headers);
   res.end(body);
 }

@@ -1,6 +1,7 @@
 import { request } from 'node:https';
 import type { Logger } from 'pino';
 import { createGateway, type Gateway } from './create-gateway.ts';
+import { createDecisionListener, type DecisionListener } from './doors/create-decision-listener.ts';
 import { type FeedFollower, followFeed } from './follow-feed.ts';
 import { createMemoryLivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
@@ -27,10 +28,19 @@ export interface StandaloneGatewayOptions {
   jwksUri?: string;
   staleAfterMs: number;
   logger: Logger;
+  /** The decision listener (auth_request, ext_authz, AuthZEN) next to the gateway, over the same core. */
+  decision?: {
+    port: number;
+    callers?: string[];
+    callerCa?: string;
+    secret?: string;
+    certificateHeader?: string;
+  };
 }
 
 export interface StandaloneGateway {
   gateway: Gateway;
+  decision: DecisionListener | undefined;
   feed: FeedFollower;
   issuer: string;
   jwksUri: string;
@@ -123,14 +133,39 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
   const started = gateway;
   // A snapshot that arrived while the listener was starting carried routes the gateway has not seen.
   started.setRoutes(routes);
+  let decision: DecisionListener | undefined;
+  if (options.decision !== undefined) {
+    const d = options.decision;
+    try {
+      decision = await createDecisionListener({
+        host: options.host,
+        port: d.port,
+        tls: options.tls,
+        core: started.core,
+        logger: options.logger,
+        ...(d.callers !== undefined ? { callers: d.callers } : {}),
+        ...(d.callerCa !== undefined ? { callerCa: d.callerCa } : {}),
+        ...(d.secret !== undefined ? { secret: d.secret } : {}),
+        ...(d.certificateHeader !== undefined ? { certificateHeader: d.certificateHeader } : {}),
+      });
+    } catch (err) {
+      feed.close();
+      state.close();
+      await started.close();
+      throw err;
+    }
+  }
+  const decisionListener = decision;
   return {
     gateway: started,
+    decision: decisionListener,
     feed,
     issuer,
     jwksUri,
     async close() {
       feed.close();
       state.close();
+      await decisionListener?.close();
       await started.close();
     },
   };

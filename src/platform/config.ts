@@ -17,6 +17,8 @@ export interface PlatformConfig {
     public: { port: number };
     mtls: { port: number };
     gateway: { port: number };
+    /** The decision doors (auth_request, ext_authz, AuthZEN); started only when `decision` names callers. */
+    decision: { port: number };
     /** Connection limits every listener applies (handshake and first-request timeouts, caps). */
     limits: ListenerLimits;
   };
@@ -37,6 +39,17 @@ export interface PlatformConfig {
     upstreamClientCertFile: string | undefined;
     upstreamClientKeyFile: string | undefined;
     audience: string;
+  };
+  /**
+   * Who may ask the decision listener: client certificates (SHA-256 thumbprints, or subjects chained to
+   * callerCaFile) and/or a shared secret file; the *File paths are absolute once loaded.
+   */
+  decision: {
+    callers: string[];
+    callerCaFile: string | undefined;
+    secretFile: string | undefined;
+    /** The header nginx puts `$ssl_client_escaped_cert` in. */
+    certificateHeader: string;
   };
   /** The change feed standalone gateways follow (`GET /enforcement/v1/feed`). */
   enforcementFeed: { maxClients: number };
@@ -266,6 +279,39 @@ export const CONFIG_KEYS = [
     parse: int(0, 65535),
     default: 9443,
     doc: 'gateway listener (client certificate required)',
+  },
+  {
+    path: 'listeners.decision.port',
+    env: 'ACCREDIT_DECISION_PORT',
+    parse: int(0, 65535),
+    default: 9445,
+    doc: 'decision listener (nginx auth_request, Envoy ext_authz, AuthZEN); started only when decision.callers or decision.secretFile is set',
+  },
+  {
+    path: 'decision.callers',
+    env: 'ACCREDIT_DECISION_CALLERS',
+    parse: list,
+    default: [],
+    doc: 'edges allowed to ask the decision listener, by client certificate: SHA-256 thumbprints (hex or base64url), or subjects (e.g. CN=edge-1) chained to decision.callerCaFile',
+  },
+  {
+    path: 'decision.callerCaFile',
+    env: 'ACCREDIT_DECISION_CALLER_CA_FILE',
+    parse: str,
+    doc: 'PEM bundle the certificates of decision.callers named by subject must chain to; relative to the data directory',
+  },
+  {
+    path: 'decision.secretFile',
+    env: 'ACCREDIT_DECISION_SECRET_FILE',
+    parse: str,
+    doc: 'file (mode 0600, relative to the data directory) holding the secret edges send in x-accredit-decision-secret (or as Bearer to AuthZEN), at least 32 characters',
+  },
+  {
+    path: 'decision.certificateHeader',
+    env: 'ACCREDIT_DECISION_CERTIFICATE_HEADER',
+    parse: str,
+    default: 'x-client-cert',
+    doc: 'request header in which nginx sends $ssl_client_escaped_cert to /auth_request',
   },
   {
     path: 'listeners.limits.handshakeTimeoutMs',
@@ -595,6 +641,12 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     audience: c.gateway?.audience ?? c.gatewayUrl,
   };
   checkUpstream(c.gateway, sources);
+  c.decision = {
+    callers: c.decision.callers,
+    callerCaFile: inDataDir(c.decision.callerCaFile),
+    secretFile: inDataDir(c.decision.secretFile),
+    certificateHeader: c.decision.certificateHeader,
+  };
   c.catalog = { title: c.catalog.title, accessRequest: c.catalog.accessRequest };
   c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {
     const path = `listeners.limits.${key}`;

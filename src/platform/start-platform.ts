@@ -21,7 +21,13 @@ import {
   registerFederationEndpoints,
   type TrustChainResolver,
 } from '../federation/index.ts';
-import { type CatalogRoute, catalogRoutesOf, createGateway, type Gateway } from '../gateway/index.ts';
+import {
+  type CatalogRoute,
+  catalogRoutesOf,
+  createDecisionListener,
+  createGateway,
+  type Gateway,
+} from '../gateway/index.ts';
 import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -40,6 +46,7 @@ import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts'
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
+import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import {
   answerAfterEnforcement,
   createFeedHub,
@@ -47,6 +54,7 @@ import {
   type FeedHub,
   registerAnswerAfterEnforcement,
   registerFeedRoute,
+  registerPollRoute,
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
@@ -77,7 +85,8 @@ export interface PlatformHandle {
   config: PlatformConfig;
   storage: Storage;
   ca: CertificateAuthority;
-  urls: { public: string; mtls: string; gateway: string };
+  /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
+  urls: { public: string; mtls: string; gateway: string; decision?: string };
   stop(): Promise<void>;
 }
 
@@ -139,6 +148,7 @@ async function buildPublicServer(
   registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.
   registerFeedRoute(app, { storage: deps.storage, hub });
+  registerPollRoute(app, { storage: deps.storage, clock: deps.clock });
   // RFC 7591 §2.3: the directory's keys, against which registration verifies software statements.
   registerDirectoryJwks(app, deps);
   const statementKeys = createSoftwareStatementKeys(deps.storage.db, federation.admin.kek);
@@ -384,10 +394,35 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     gatewayRef = gateway;
     if (heldRoutes) applyRoutes(gateway, heldRoutes);
 
+    // The edges' doors (auth_request, ext_authz, AuthZEN) ask the gateway's own decision core.
+    let decisionPort: number | undefined;
+    if (decisionListenerWanted(config)) {
+      const callers = loadDecisionCallers(config);
+      const decision = await createDecisionListener({
+        host: config.host,
+        port: config.listeners.decision.port,
+        tls: {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+        },
+        core: gateway.core,
+        callers: callers.callers,
+        ...(callers.callerCa !== undefined ? { callerCa: callers.callerCa } : {}),
+        ...(callers.secret !== undefined ? { secret: callers.secret } : {}),
+        certificateHeader: config.decision.certificateHeader,
+        limits: config.listeners.limits,
+        logger,
+      });
+      closers.push(() => decision.close());
+      decisionPort = decision.port;
+    }
+
     const urls = {
       public: urlOf(publicServer.server),
       mtls: urlOf(mtlsServer),
       gateway: urlOf({ address: () => ({ port: gateway.port }) }),
+      ...(decisionPort !== undefined ? { decision: urlOf({ address: () => ({ port: decisionPort }) }) } : {}),
     };
     logger.info({ listeners: urls, upstream: config.gateway.upstream ?? 'embedded sample API' }, 'listening');
 

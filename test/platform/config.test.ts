@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         public: { port: 8443 },
         mtls: { port: 8444 },
         gateway: { port: 9443 },
+        decision: { port: 9445 },
         limits: {
           handshakeTimeoutMs: 10_000,
           firstRequestTimeoutMs: 10_000,
@@ -49,6 +50,12 @@ describe('loadConfig', () => {
         upstreamClientCertFile: undefined,
         upstreamClientKeyFile: undefined,
         audience: 'https://localhost:9443',
+      },
+      decision: {
+        callers: [],
+        callerCaFile: undefined,
+        secretFile: undefined,
+        certificateHeader: 'x-client-cert',
       },
       enforcementFeed: { maxClients: 64 },
       accessTokenTtlSeconds: 300,

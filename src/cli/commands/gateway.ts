@@ -31,6 +31,38 @@ interface RunOptions {
   jwksUri?: string;
   staleAfterMs: string;
   logLevel: string;
+  decisionPort?: string;
+  decisionCallers?: string;
+  decisionCallerCa?: string;
+  decisionSecretFile?: string;
+  decisionCertHeader?: string;
+}
+
+/** The decision listener's settings, when --decision-port (or ACCREDIT_DECISION_PORT) asks for it. */
+function decisionOptions(opts: RunOptions) {
+  const env = process.env;
+  const portText = opts.decisionPort ?? env.ACCREDIT_DECISION_PORT;
+  if (portText === undefined || portText === '') return undefined;
+  const callers = (opts.decisionCallers ?? env.ACCREDIT_DECISION_CALLERS ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const secretFile = opts.decisionSecretFile ?? env.ACCREDIT_DECISION_SECRET_FILE;
+  const caFile = opts.decisionCallerCa ?? env.ACCREDIT_DECISION_CALLER_CA_FILE;
+  if (callers.length === 0 && !secretFile) {
+    throw new CliError('--decision-port needs --decision-callers or --decision-secret-file', 'invalid_input');
+  }
+  const secret = secretFile ? readFile(secretFile, '--decision-secret-file', true).trim() : undefined;
+  if (secret !== undefined && !/^[\x21-\x7e]{32,}$/.test(secret)) {
+    throw new CliError('--decision-secret-file: at least 32 visible ASCII characters', 'invalid_input');
+  }
+  return {
+    port: integer(portText, '--decision-port', 0, 65535),
+    callers,
+    ...(caFile ? { callerCa: readFile(caFile, '--decision-caller-ca', false) } : {}),
+    ...(secret !== undefined ? { secret } : {}),
+    ...(opts.decisionCertHeader ? { certificateHeader: opts.decisionCertHeader } : {}),
+  };
 }
 
 function required(value: string | undefined, flag: string, env: string): string {
@@ -97,6 +129,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
   const port = integer(opts.port, '--port', 0, 65535);
   const staleAfterMs = integer(opts.staleAfterMs, '--stale-after-ms', 500, 3_600_000);
   const publicUrl = opts.publicUrl ?? `https://localhost:${port}`;
+  const decision = decisionOptions(opts);
   const [{ startStandaloneGateway }, { createLogger }] = await Promise.all([
     import('../../gateway/index.ts'),
     import('../../platform/logger.ts'),
@@ -117,9 +150,11 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}),
     staleAfterMs,
     logger,
+    ...(decision !== undefined ? { decision } : {}),
   });
   const info = {
     url: running.gateway.url,
+    ...(running.decision !== undefined ? { decision_url: running.decision.url } : {}),
     platform: platformUrl,
     issuer: running.issuer,
     jwks_uri: running.jwksUri,
@@ -174,6 +209,20 @@ export function registerGatewayCommands(program: Command): void {
       '15000',
     )
     .option('--log-level <level>', 'pino log level', 'info')
+    .option(
+      '--decision-port <port>',
+      'also serve the decision doors (nginx auth_request, Envoy ext_authz, AuthZEN) on this port (env ACCREDIT_DECISION_PORT)',
+    )
+    .option(
+      '--decision-callers <list>',
+      'comma-separated SHA-256 thumbprints or subjects of the edges allowed to call it (env ACCREDIT_DECISION_CALLERS)',
+    )
+    .option('--decision-caller-ca <file>', 'PEM bundle caller certificates named by subject chain to')
+    .option(
+      '--decision-secret-file <file>',
+      'file (mode 0600) with the secret edges send in x-accredit-decision-secret (env ACCREDIT_DECISION_SECRET_FILE)',
+    )
+    .option('--decision-cert-header <name>', 'header holding nginx $ssl_client_escaped_cert', 'x-client-cert')
     .action((opts: RunOptions, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, () => run(opts, g.json));

@@ -13,4 +13,5 @@ export {
 export { createFeedHub, type FeedHub, type FeedHubOptions } from './feed-hub.ts';
 export { registerFeedRoute } from './feed-route.ts';
 export { createLivenessState } from './local-liveness.ts';
+export { registerPollRoute } from './poll-route.ts';
 export { takeEnforcementSnapshot } from './take-snapshot.ts';

@@ -1,0 +1,264 @@
+import { systemClock } from '../../shared/clock.ts';
+import { redactPath } from '../../shared/redact-url.ts';
+import {
+  type AcceptedCertificate,
+  checkClientCertificate,
+  checkIssuedCertificateOwner,
+} from '../check-client-certificate.ts';
+import { checkDpopBinding } from '../check-dpop.ts';
+import { checkLiveness } from '../check-liveness.ts';
+import { checkResourceOwner } from '../check-resource-owner.ts';
+import { checkScope } from '../check-scope.ts';
+import { checkSenderConstraint } from '../check-sender-constraint.ts';
+import { createDecisionLog } from '../decision-log.ts';
+import { GATEWAY_REASONS, GatewayError, type GatewayReason } from '../gateway-error.ts';
+import { createJwksResolver } from '../jwks.ts';
+import type { ClientLiveness } from '../liveness.ts';
+import { compileRouteTable, type RouteMatch } from '../match-route.ts';
+import { DEFAULT_ALGORITHMS } from '../options.ts';
+import { parseRequestTarget } from '../parse-request-target.ts';
+import { readAccessToken, rejectTokenInQuery } from '../read-access-token.ts';
+import { bearerChallenge } from '../send-problem.ts';
+import { type AccessToken, createTokenVerifier } from '../verify-access-token.ts';
+import { createCertificateDescriber } from './describe-certificate.ts';
+import type {
+  Decision,
+  DecisionCore,
+  DecisionCoreOptions,
+  DenyStatus,
+  IdentityContext,
+  RequestFacts,
+} from './types.ts';
+import { parseCertificateBundle } from './verify-chain.ts';
+
+/** What each step has established so far; the decision (and its line) is written from it, allow or deny. */
+interface Established {
+  cert: AcceptedCertificate | undefined;
+  token: AccessToken | undefined;
+  client: ClientLiveness | undefined;
+  route: RouteMatch | undefined;
+  allowReason: 'allowed' | 'public_route';
+}
+
+const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
+const NO_STRINGS: string[] = [];
+
+// A verified token is cached and reused: so are its scope and role lists, made once per token.
+const tokenLists = new WeakMap<AccessToken, { scopes: string[]; roles: string[] }>();
+function listsOf(token: AccessToken): { scopes: string[]; roles: string[] } {
+  let lists = tokenLists.get(token);
+  if (lists === undefined) {
+    lists = { scopes: [...token.scopes], roles: [...token.roles] };
+    tokenLists.set(token, lists);
+  }
+  return lists;
+}
+
+function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
+/**
+ * The one decision (steps 0–5 of the architecture) of every door: the own gateway, auth_request, ext_authz,
+ * AuthZEN, the Lambda authorizer. A door turns what it received into RequestFacts and enforces the Decision;
+ * nothing else reaches this function. Without a promise when the token was verified before.
+ */
+export async function createDecisionCore(options: DecisionCoreOptions): Promise<DecisionCore> {
+  const { liveness, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const realm = options.realm ?? 'accredit';
+  const publicPaths = new Set(options.publicPaths ?? ['/health']);
+  let routes = compileRouteTable(options.routes);
+  const describeCertificate = createCertificateDescriber(parseCertificateBundle(options.trustedCa), clock);
+  const jwks = createJwksResolver({
+    uri: options.jwksUri,
+    ca: options.jwksCa,
+    cooldownMs: options.jwksCooldownMs ?? 30_000,
+    maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
+    timeoutMs: 5000,
+  });
+  const verifier = createTokenVerifier({
+    issuer: options.issuer,
+    audience: options.audience,
+    getKey: jwks.getKey,
+    algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
+    clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
+    cacheSize: options.tokenCacheSize ?? 10_000,
+  });
+  const log = createDecisionLog(logger);
+
+  /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
+  function authorize(facts: RequestFacts, ctx: Established, segments: { value: readonly string[] }) {
+    // Fail closed: a state the platform no longer keeps current may admit what it has revoked.
+    const stale = options.staleness?.();
+    if (stale !== undefined) throw new GatewayError(GATEWAY_REASONS.feedStale, 503, stale);
+    const now = clock();
+    const target = parseRequestTarget(facts.target);
+    const presented = facts.certificate === undefined ? undefined : describeCertificate(facts.certificate);
+    if (publicPaths.has(target.path) && PUBLIC_METHODS.has(facts.method)) {
+      // No token names a client here: the certificate's own application must be active.
+      const cert = checkClientCertificate(presented, liveness, now);
+      ctx.cert = cert;
+      checkIssuedCertificateOwner(cert, liveness);
+      ctx.allowReason = 'public_route';
+      return undefined;
+    }
+    // Looked up before step 1, whose demands the operation sets; a path no operation matches demands what
+    // the strictest does, so that its 404 is told only to an authenticated caller.
+    const route = routes.match(facts.method, target.segments);
+    ctx.route = route;
+    segments.value = target.segments;
+    // A certificate that is presented is checked whatever the operation: one rule, never a silent downgrade.
+    const cert =
+      route?.mtls === 'optional' && presented === undefined
+        ? undefined
+        : checkClientCertificate(presented, liveness, now);
+    ctx.cert = cert;
+    rejectTokenInQuery(target.query);
+    if (route?.auth === 'public') {
+      // No token is read; only a presented, trusted certificate is asserted, while its application is active.
+      ctx.allowReason = 'public_route';
+      if (cert !== undefined) checkIssuedCertificateOwner(cert, liveness);
+      return undefined;
+    }
+    const raw = readAccessToken(facts.authorization, route?.dpop);
+    const cached = verifier.cached(raw, now.getTime());
+    if (cached) return admit(ctx, cached, segments.value);
+    return verifier.verify(raw, now).then((token) => admit(ctx, token, segments.value));
+  }
+
+  /** Steps 3–5 once the token is verified. */
+  function admit(ctx: Established, token: AccessToken, segments: readonly string[]): AccessToken {
+    ctx.token = token;
+    const { route, cert } = ctx;
+    checkDpopBinding(token, route?.dpop);
+    checkSenderConstraint(token, cert, route?.mtls ?? 'required');
+    const client = checkLiveness(token, cert, liveness);
+    ctx.client = client;
+    if (!route) throw new GatewayError(GATEWAY_REASONS.routeNotFound, 404, 'no such operation');
+    checkScope(token, route);
+    // Before the upstream is contacted: it is never asked for another organisation's resource.
+    if (route.ownerIndex >= 0) checkResourceOwner(route, segments, client);
+    // Seam: a Cedar policy attached to the route is evaluated here, only on routes that carry one.
+    return token;
+  }
+
+  function identityOf(ctx: Established): IdentityContext {
+    const { token, client, cert } = ctx;
+    const lists = token === undefined ? undefined : listsOf(token);
+    return {
+      clientId: client?.clientId ?? token?.clientId,
+      orgId: client?.orgId ?? token?.orgId,
+      scopes: lists?.scopes ?? NO_STRINGS,
+      roles: lists?.roles ?? NO_STRINGS,
+      jti: token?.jti,
+      certX5tS256: cert?.x5tS256,
+      certSubject: cert?.subject,
+      route: ctx.route?.pathPattern,
+    };
+  }
+
+  function allow(ctx: Established, requestId: string): Decision {
+    const identity = identityOf(ctx);
+    const headers: Record<string, string> = {};
+    const { token, client } = ctx;
+    if (token !== undefined && client !== undefined) {
+      headers['x-accredit-client-id'] = client.clientId;
+      headers['x-accredit-org-id'] = client.orgId;
+      headers['x-accredit-scopes'] = token.scopeText;
+      headers['x-accredit-roles'] = token.rolesText;
+    }
+    if (ctx.cert !== undefined) headers['x-accredit-cert-x5t-s256'] = ctx.cert.x5tS256;
+    if (token !== undefined) headers['x-accredit-token-jti'] = token.jti;
+    headers['x-request-id'] = requestId;
+    return { allow: true, status: 200, reason: ctx.allowReason, identity, headers };
+  }
+
+  function deny(ctx: Established, err: unknown): Decision {
+    // Only refusals are decisions; anything else is a fault of ours, for the door to answer 500.
+    if (!(err instanceof GatewayError)) throw err;
+    return {
+      allow: false,
+      status: err.status as DenyStatus,
+      reason: err.reason,
+      detail: err.message,
+      challenge: bearerChallenge(err, realm),
+      identity: ctx.cert || ctx.token || ctx.route ? identityOf(ctx) : undefined,
+    };
+  }
+
+  function decide(facts: RequestFacts): Decision | Promise<Decision> {
+    const ctx: Established = {
+      cert: undefined,
+      token: undefined,
+      client: undefined,
+      route: undefined,
+      allowReason: 'allowed',
+    };
+    const segments: { value: readonly string[] } = { value: NO_STRINGS };
+    let result: AccessToken | undefined | Promise<AccessToken>;
+    try {
+      result = authorize(facts, ctx, segments);
+    } catch (err) {
+      return deny(ctx, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        () => allow(ctx, facts.requestId),
+        (err: unknown) => deny(ctx, err),
+      );
+    }
+    return allow(ctx, facts.requestId);
+  }
+
+  function record(
+    door: string,
+    facts: RequestFacts,
+    decision: Decision,
+    latencyMs: number,
+    outcome?: { status: number; reason?: string },
+  ): void {
+    // A token a client put in the path must not land in the log, whatever became of the request.
+    const path = redactPath(pathOf(facts.target));
+    const identity = decision.identity;
+    const reason =
+      outcome?.reason ??
+      (decision.allow
+        ? decision.reason === 'allowed'
+          ? GATEWAY_REASONS.ok
+          : decision.reason
+        : decision.reason);
+    log.record({
+      door,
+      decision: decision.allow ? 'allow' : 'deny',
+      reason: reason as GatewayReason,
+      status: outcome?.status ?? decision.status,
+      method: facts.method,
+      route: identity?.route ?? (decision.allow ? path : undefined),
+      path,
+      client_id: identity?.clientId,
+      org_id: identity?.orgId,
+      jti: identity?.jti,
+      cert_subject: identity?.certSubject,
+      cert_x5t_s256: identity?.certX5tS256,
+      request_id: facts.requestId,
+      latency_ms: Math.round(latencyMs * 1000) / 1000,
+    });
+  }
+
+  return {
+    decide,
+    setRoutes(next) {
+      routes = compileRouteTable(next);
+    },
+    record,
+    stats: () => log.stats(),
+    async warm() {
+      await jwks.refresh();
+    },
+    async close() {
+      await jwks.close();
+    },
+  };
+}

@@ -1,0 +1,11 @@
+export { createDecisionCore } from './create-decision-core.ts';
+export type {
+  Decision,
+  DecisionCore,
+  DecisionCoreOptions,
+  DenyStatus,
+  ForwardedCertificate,
+  IdentityContext,
+  RequestFacts,
+} from './types.ts';
+export { parseCertificateBundle, verifyChain } from './verify-chain.ts';

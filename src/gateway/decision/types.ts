@@ -1,0 +1,121 @@
+import type { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../../shared/clock.ts';
+import type { GatewayStats } from '../decision-log.ts';
+import type { LivenessState } from '../liveness.ts';
+import type { CatalogRoute } from '../match-route.ts';
+
+/** What a door knows of one request; every door builds this and nothing else reaches the core. */
+export interface RequestFacts {
+  /** Upper-case. */
+  method: string;
+  /** Origin-form request-target as received: path + optional ?query. */
+  target: string;
+  authorization: string | undefined;
+  dpop: string | undefined;
+  /** The client certificate: the TLS peer's, or one a trusted proxy forwarded (already trusted as a proxy). */
+  certificate: ForwardedCertificate | undefined;
+  requestId: string;
+}
+
+export interface ForwardedCertificate {
+  leaf: X509Certificate;
+  /** Intermediates, may be empty. */
+  chain: X509Certificate[];
+  source: 'tls' | 'rfc9440' | 'nginx' | 'envoy-xfcc' | 'aws-alb' | 'aws-apigw';
+  /** For 'tls': OpenSSL already verified the chain during the handshake (socket.authorized). */
+  tlsVerified?: { authorized: boolean; error: string | undefined };
+}
+
+export interface IdentityContext {
+  clientId: string | undefined;
+  orgId: string | undefined;
+  scopes: string[];
+  roles: string[];
+  jti: string | undefined;
+  certX5tS256: string | undefined;
+  certSubject: string | undefined;
+  /** The catalog pattern that matched, e.g. /v1/accounts/{id}. */
+  route: string | undefined;
+}
+
+export type DenyStatus = 400 | 401 | 403 | 404 | 503;
+
+export type Decision =
+  | {
+      allow: true;
+      status: 200;
+      reason: 'allowed' | 'public_route';
+      identity: IdentityContext;
+      /** Headers to assert upstream (x-accredit-client-id, -org-id, -scopes, -roles, -cert-x5t-s256, -token-jti, x-request-id). */
+      headers: Record<string, string>;
+    }
+  | {
+      allow: false;
+      status: DenyStatus;
+      /** A stable code of GATEWAY_REASONS. */
+      reason: string;
+      /** Client-safe, never token material. */
+      detail: string;
+      /** The full WWW-Authenticate value (RFC 6750 / RFC 9449) when there is one. */
+      challenge: string | undefined;
+      /** What was established before the refusal (for the decision line only; never sent to the caller). */
+      identity?: IdentityContext;
+    };
+
+export interface DecisionCoreOptions {
+  liveness: LivenessState;
+  /**
+   * Undefined while `liveness` is current; otherwise why it is not, and every request is refused 503
+   * feed_stale. Default: always current.
+   */
+  staleness?: () => string | undefined;
+  /** The access catalog; anything not listed is denied. */
+  routes: CatalogRoute[];
+  /** Paths that need a trusted client certificate only, no token (GET/HEAD). Default ['/health']. */
+  publicPaths?: string[];
+  /**
+   * PEM bundle of the CAs whose client certificates are trusted: certificates that no TLS handshake verified
+   * (forwarded by a proxy) are chained to these in code.
+   */
+  trustedCa: string;
+  /** Expected `iss` of access tokens (RFC 9068 §4). */
+  issuer: string;
+  /** Expected `aud` of access tokens (RFC 9068 §4). */
+  audience: string;
+  /** The authorization server's JWKS (https). */
+  jwksUri: string;
+  jwksCa?: string;
+  jwksCooldownMs?: number;
+  jwksMaxAgeMs?: number;
+  algorithms?: string[];
+  clockToleranceSeconds?: number;
+  tokenCacheSize?: number;
+  /** realm of the WWW-Authenticate challenge (default "accredit"). */
+  realm?: string;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface DecisionCore {
+  /** Never throws (nor rejects) for request faults; an internal fault is thrown for the door to answer 500. */
+  decide(facts: RequestFacts): Decision | Promise<Decision>;
+  setRoutes(routes: CatalogRoute[]): void;
+  /**
+   * The one decision line every door writes (subject, fingerprint, client, org, jti, route, decision, reason,
+   * latency). `outcome` replaces status and reason when the door's own work after an allow decided them (the
+   * own gateway's upstream status, or its failure).
+   */
+  record(
+    door: string,
+    facts: RequestFacts,
+    decision: Decision,
+    latencyMs: number,
+    outcome?: { status: number; reason?: string },
+  ): void;
+  /** Counters of decisions by reason, for metrics. */
+  stats(): GatewayStats;
+  /** Fetches the JWKS ahead of the first request; failure is not fatal. */
+  warm(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DecisionCore, RequestFacts } from '../decision/types.ts';
+import { readEscapedPem } from './forwarded-certificate.ts';
+import { answerHttpDoor, badRequest, requestIdOf, single } from './http-door.ts';
+
+export const AUTH_REQUEST_PATH = '/auth_request';
+
+/**
+ * nginx `auth_request`: nginx sends a subrequest per client request, with the original method and URI in
+ * X-Original-Method / X-Original-URI (set by `proxy_set_header` in the auth location), the client's
+ * Authorization and DPoP as received, and `$ssl_client_escaped_cert` (URL-encoded PEM) in a configured
+ * header. 2xx allows (identity headers read with `auth_request_set`), 401/403 deny with the challenge.
+ */
+export function handleAuthRequest(
+  core: DecisionCore,
+  certificateHeader: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const method = single(req.headers['x-original-method'])?.toUpperCase() ?? '';
+  const target = single(req.headers['x-original-uri']) ?? '';
+  const certificate = readEscapedPem(single(req.headers[certificateHeader]), 'nginx');
+  const facts: RequestFacts = {
+    method,
+    target,
+    authorization: single(req.headers.authorization),
+    dpop: single(req.headers.dpop),
+    certificate: certificate === 'refused' ? undefined : certificate,
+    requestId: requestIdOf(req.headers),
+  };
+  const refusal =
+    method === '' || !/^[A-Z]+$/.test(method) || target === ''
+      ? badRequest('X-Original-Method and X-Original-URI are required')
+      : undefined;
+  return answerHttpDoor('auth_request', core, req, res, facts, certificate, refusal);
+}

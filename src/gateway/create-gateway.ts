@@ -185,7 +185,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
         res.destroy();
       });
     },
-    { name: 'gateway', limits: options.limits, logger },
+    { name: 'gateway', limits: options.limits, logger, uncappedAddresses: options.trustedProxies ?? [] },
   );
   // The server's SecureContext is built once here; resumed sessions skip the certificate exchange's cost.
   server.keepAliveTimeout = 65_000;

@@ -30,6 +30,12 @@ import {
 } from '../gateway/index.ts';
 import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
+import {
+  certificateFromProxyHeaders,
+  compileProxyTrust,
+  isRefusal,
+  legacyProxyEntries,
+} from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
@@ -120,7 +126,7 @@ async function buildPublicServer(
     tls,
     logger,
     limits: config.listeners.limits,
-    uncappedAddresses: config.trustedProxies,
+    uncappedAddresses: [...config.trustedProxies, ...config.proxies.map((p) => p.address)],
     fallback: {
       wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
       handle: answerAfterEnforcement(hub, as.handle),
@@ -338,7 +344,12 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
       answerAfterEnforcement(hub, as.handle),
-      { name: 'mtls', limits: config.listeners.limits, logger, uncappedAddresses: config.trustedProxies },
+      {
+        name: 'mtls',
+        limits: config.listeners.limits,
+        logger,
+        uncappedAddresses: [...config.trustedProxies, ...config.proxies.map((p) => p.address)],
+      },
     );
     rawServers.push(mtlsServer);
     await new Promise<void>((resolve, reject) => {
@@ -371,6 +382,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       unfollowCatalog();
     });
     const routes = (await takeEnforcementSnapshot(storage, clock())).routes;
+    const proxyEntries = [...legacyProxyEntries(config.trustedProxies), ...config.proxies];
+    const proxyTrust = compileProxyTrust(proxyEntries);
     const gateway = await createGateway({
       host: config.host,
       port: config.listeners.gateway.port,
@@ -387,6 +400,18 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       upstreamSecret: sample ? sample.gatewaySecret : upstreamAuth.secret,
       upstreamTls: upstreamAuth.tls,
       limits: config.listeners.limits,
+      // Behind a TLS-terminating proxy (nginx, Envoy, ALB): the certificate it forwards, in its form, only from
+      // the proxies configured (address, and their own certificate where required); from anyone else, none.
+      trustedProxies: proxyEntries.map((p) => p.address),
+      certificateFromHeaders: (req) => {
+        const outcome = certificateFromProxyHeaders(
+          req as Parameters<typeof certificateFromProxyHeaders>[0],
+          proxyTrust,
+          clock(),
+        );
+        if (outcome === undefined) return undefined;
+        return isRefusal(outcome) ? 'refused' : outcome;
+      },
       logger,
       clock,
     });

@@ -136,15 +136,29 @@ export function createHttpsListener(
     }
     blockable.blockList = atCap.size > 0 ? list : undefined;
   }
-  const uncapped = new Set((guard.uncappedAddresses ?? []).map(sourceAddressKey));
+  // Trusted proxies carry many clients' connections: exact addresses or CIDR blocks, never capped per address.
+  const uncapped = new BlockList();
+  for (const entry of guard.uncappedAddresses ?? []) {
+    const [ip = '', bits] = entry.split('/');
+    const host = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+    const family = isIPv4(host) ? 'ipv4' : isIPv6(host) ? 'ipv6' : undefined;
+    if (family === undefined) continue;
+    if (bits === undefined) uncapped.addAddress(host, family);
+    else uncapped.addSubnet(host, Number(bits), family);
+  }
+  const isUncapped = (address: string | undefined): boolean => {
+    if (address === undefined) return false;
+    const host = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+    return uncapped.check(host, isIPv4(host) ? 'ipv4' : 'ipv6');
+  };
   const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     let key: string | undefined;
     if (limits.maxConnectionsPerAddress > 0) {
-      key = sourceAddressKey(socket.remoteAddress);
-      if (uncapped.has(key)) key = undefined;
-      else if ((perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress) {
+      // A trusted proxy is counted by the listener's total only.
+      key = isUncapped(socket.remoteAddress) ? undefined : sourceAddressKey(socket.remoteAddress);
+      if (key !== undefined && (perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress) {
         note('address_cap', key);
         socket.destroy();
         return;

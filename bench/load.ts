@@ -7,6 +7,9 @@ export interface LoadOptions {
   /** https://host:port */
   origin: string;
   path: string;
+  /** Default GET without a body; a POST sends `body` with every request (an AuthZEN evaluation). */
+  method?: 'GET' | 'POST';
+  body?: string;
   headers: Record<string, string>;
   connections: number;
   warmupMs: number;
@@ -67,7 +70,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connect: { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca },
   });
   try {
-    const request = { path: options.path, method: 'GET' as const, headers: options.headers };
+    const request = {
+      path: options.path,
+      method: options.method ?? ('GET' as const),
+      headers: options.headers,
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    };
     const probe = await pool.request(request);
     const probeBody = await probe.body.text();
     if (probe.statusCode !== 200) {

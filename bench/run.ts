@@ -12,6 +12,11 @@ const COMMANDS: Record<
       'trust chain resolution (cold, warm, validateChain) vs its signatures alone: ops/s, p50/p99, CPU per op',
     load: () => import('./federation.ts'),
   },
+  doors: {
+    summary:
+      'each door (auth_request, ext_authz, AuthZEN, Lambda) vs the own gateway: p50/p99, CPU per decision',
+    load: () => import('./doors.ts'),
+  },
   'connection-flood': {
     summary:
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",

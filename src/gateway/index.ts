@@ -55,3 +55,4 @@ export {
   type StandaloneGatewayOptions,
   startStandaloneGateway,
 } from './start-standalone-gateway.ts';
+export { tlsPeerCertificate } from './tls-peer-certificate.ts';

@@ -1,5 +1,6 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -27,14 +28,16 @@ import {
   createDecisionListener,
   createGateway,
   type Gateway,
+  tlsPeerCertificate,
 } from '../gateway/index.ts';
 import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import {
-  certificateFromProxyHeaders,
   compileProxyTrust,
+  forwardedCertificateOf,
   isRefusal,
   legacyProxyEntries,
+  trustedProxyOf,
 } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
@@ -401,15 +404,17 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       upstreamTls: upstreamAuth.tls,
       limits: config.listeners.limits,
       // Behind a TLS-terminating proxy (nginx, Envoy, ALB): the certificate it forwards, in its form, only from
-      // the proxies configured (address, and their own certificate where required); from anyone else, none.
+      // the proxies configured (address, and their own certificate where required). A connection from such an
+      // address that is not that proxy (its certificate does not match) is a client like any other: its own
+      // TLS certificate counts, its headers do not. As for the authorization server's mTLS listener.
       trustedProxies: proxyEntries.map((p) => p.address),
       certificateFromHeaders: (req) => {
-        const outcome = certificateFromProxyHeaders(
-          req as Parameters<typeof certificateFromProxyHeaders>[0],
-          proxyTrust,
-          clock(),
-        );
-        if (outcome === undefined) return undefined;
+        const socket = req.socket as TLSSocket;
+        const proxy = trustedProxyOf(socket, proxyTrust, clock());
+        if (!proxy) return tlsPeerCertificate(socket);
+        const outcome = forwardedCertificateOf(req.headers, proxy);
+        if (outcome === undefined)
+          return proxy.authenticatedByCertificate ? undefined : tlsPeerCertificate(socket);
         return isRefusal(outcome) ? 'refused' : outcome;
       },
       logger,

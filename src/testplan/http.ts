@@ -98,9 +98,24 @@ export async function send(
   }
 }
 
-/** `401 invalid_token`, or `connection failed: ECONNRESET`. */
+/**
+ * nginx with `ssl_verify_client on` completes the handshake and refuses a certificate it cannot verify
+ * (untrusted, revoked by its `ssl_crl`, none sent) with its own HTML `400 The SSL certificate error` /
+ * `400 No required SSL certificate was sent` page: the edge refusing the certificate, not a malformed request.
+ */
+const NGINX_CERTIFICATE_REFUSAL =
+  /<title>400 (The SSL certificate error|No required SSL certificate was sent)<\/title>/;
+
+export function nginxRefusedCertificate(answer: Answer): string | undefined {
+  if (answer.kind !== 'http' || answer.status !== 400 || typeof answer.body !== 'string') return undefined;
+  return NGINX_CERTIFICATE_REFUSAL.exec(answer.body)?.[1];
+}
+
+/** `401 invalid_token`, `400 nginx: The SSL certificate error`, or `connection failed: ECONNRESET`. */
 export function describe(answer: Answer): string {
   if (answer.kind === 'transport') return `connection failed: ${answer.code}`;
+  const nginx = nginxRefusedCertificate(answer);
+  if (nginx) return `400 nginx: ${nginx}`;
   const why = answer.code ?? answer.challenge;
   return why ? `${answer.status} ${why}` : String(answer.status);
 }

@@ -4,7 +4,16 @@ import { AdminApi } from './admin.ts';
 import { craftExpiredToken, readClaims } from './crafted-token.ts';
 import { type Credential, keyAndCsr, serialOf, thumbprintOf, untrustedCredential } from './credentials.ts';
 import { tlsHandshake } from './handshake.ts';
-import { type Answer, describe, errorCode, joinUrl, partnerAgent, refusedHandshake, send } from './http.ts';
+import {
+  type Answer,
+  describe,
+  errorCode,
+  joinUrl,
+  nginxRefusedCertificate,
+  partnerAgent,
+  refusedHandshake,
+  send,
+} from './http.ts';
 import { clientCredentials, discoverEndpoints, type Endpoints, revokeToken } from './oauth.ts';
 import type { CaseResult, CaseStatus, Operation, Progress, TestPlanOptions } from './types.ts';
 
@@ -20,8 +29,12 @@ const skip = (got: string): Outcome => ({ status: 'skip', got });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const isStatus = (a: Answer, ...statuses: number[]) => a.kind === 'http' && statuses.includes(a.status);
-/** A door refuses with 401/403, or (a certificate it will not take) by ending the TLS handshake. */
-const refused = (a: Answer) => isStatus(a, 401, 403) || refusedHandshake(a);
+/**
+ * A door refuses with 401/403, or (a certificate it will not take) by ending the TLS handshake or, nginx,
+ * with its own 400 certificate error page.
+ */
+const refused = (a: Answer) =>
+  isStatus(a, 401, 403) || refusedHandshake(a) || nginxRefusedCertificate(a) !== undefined;
 const bodyFor = (method: string) => (['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined);
 
 /** The second certificate of the same client, issued through the admin API for the binding case. */

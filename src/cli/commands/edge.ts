@@ -29,6 +29,8 @@ interface ExportOptions {
   listen?: string;
   tlsCert?: string;
   tlsKey?: string;
+  proxyCert?: string;
+  proxyKey?: string;
   clientCertHeader: string;
 }
 
@@ -124,7 +126,12 @@ async function exportKit(opts: ExportOptions, g: GlobalOptions): Promise<void> {
     upstreamUrl: httpUrl(opts.upstreamUrl ?? 'http://127.0.0.1:8080', '--upstream-url'),
     clientCertHeader: opts.clientCertHeader,
     platformUrl: source.platformUrl,
+    ...(opts.proxyCert !== undefined ? { proxyCert: resolve(opts.proxyCert) } : {}),
+    ...(opts.proxyKey !== undefined ? { proxyKey: resolve(opts.proxyKey) } : {}),
   };
+  if ((opts.proxyCert === undefined) !== (opts.proxyKey === undefined)) {
+    throw new CliError('--proxy-cert and --proxy-key go together', 'invalid_input');
+  }
   if (!/^[A-Za-z0-9-]+$/.test(settings.clientCertHeader)) {
     throw new CliError('--client-cert-header: expected a header name', 'invalid_input');
   }
@@ -259,6 +266,11 @@ export function registerEdgeCommands(program: Command): void {
     .option('--listen <port>', 'the edge’s TLS port (default 443; Envoy 8443)')
     .option('--tls-cert <file>', 'the edge’s server certificate chain (PEM)')
     .option('--tls-key <file>', 'its private key (PEM)')
+    .option(
+      '--proxy-cert <file>',
+      'nginx’s own client certificate towards Accredit (proxy_ssl_certificate; pin it in proxies / decision.callers)',
+    )
+    .option('--proxy-key <file>', 'its private key (PEM)')
     .option(
       '--client-cert-header <name>',
       'header carrying nginx’s $ssl_client_escaped_cert',

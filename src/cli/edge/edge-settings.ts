@@ -15,6 +15,9 @@ export interface EdgeSettings {
   /** Header that carries nginx's $ssl_client_escaped_cert to Accredit (a trusted proxy's header). */
   clientCertHeader: string;
   platformUrl: string;
+  /** nginx's own client certificate and key towards Accredit (`proxy_ssl_certificate`), when given. */
+  proxyCert?: string;
+  proxyKey?: string;
 }
 
 /**

@@ -26,16 +26,34 @@ function tlsBlock(s: EdgeSettings): string {
 `;
 }
 
-/** nginx → Accredit over TLS, trusting the platform CA only; optionally with nginx's own certificate. */
+/**
+ * nginx → Accredit over TLS, trusting the platform CA only; with nginx's own client certificate when one was
+ * given (the platform pins it: `proxies[].clientCertSha256`, `decision.callers`), else the lines to fill in.
+ */
 function upstreamTls(s: EdgeSettings, url: string, indent: string): string {
+  const own =
+    s.proxyCert !== undefined && s.proxyKey !== undefined
+      ? `${indent}# nginx's own certificate: how the platform knows this proxy (its address alone is weaker).
+${indent}proxy_ssl_certificate     ${s.proxyCert};
+${indent}proxy_ssl_certificate_key ${s.proxyKey};
+`
+      : `${indent}# Where the platform trusts this proxy by its client certificate too (stronger than its address alone):
+${indent}# proxy_ssl_certificate     /etc/nginx/tls/accredit-proxy.pem;
+${indent}# proxy_ssl_certificate_key /etc/nginx/tls/accredit-proxy.key;
+`;
   return `${indent}proxy_ssl_trusted_certificate ${join(s.dir, KIT.bundle)};
 ${indent}proxy_ssl_verify on;
 ${indent}proxy_ssl_verify_depth 2;
 ${indent}proxy_ssl_server_name on;
 ${indent}proxy_ssl_name ${hostOf(url)};
-${indent}# Where the platform trusts this proxy by its client certificate too (stronger than its address alone):
-${indent}# proxy_ssl_certificate     /etc/nginx/tls/accredit-proxy.pem;
-${indent}# proxy_ssl_certificate_key /etc/nginx/tls/accredit-proxy.key;
+${own}`;
+}
+
+/** The decision door answers only authenticated callers: nginx's certificate, or else the shared secret. */
+function decisionSecret(s: EdgeSettings, indent: string): string {
+  if (s.proxyCert !== undefined) return '';
+  return `${indent}# Or, without a certificate above, the shared secret (decision.secretFile):
+${indent}# proxy_set_header X-Accredit-Decision-Secret "<content of decision.secretFile>";
 `;
 }
 
@@ -106,7 +124,7 @@ ${FORWARDED_CERT_HEADERS.map((h) => `        proxy_set_header ${h} "";`).join('\
         # The original request as the caller sent it; Authorization and DPoP pass through unchanged.
         proxy_set_header X-Original-Method $request_method;
         proxy_set_header X-Original-URI $request_uri;
-${upstreamTls(s, s.decisionUrl, '        ')}${certificateHeaders(s, '        ')}    }
+${upstreamTls(s, s.decisionUrl, '        ')}${decisionSecret(s, '        ')}${certificateHeaders(s, '        ')}    }
 }
 `;
 }

@@ -50,6 +50,7 @@ export {
 } from './match-route.ts';
 export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';
+export { type ProxyCertificates, proxyCertificates } from './proxy-certificates.ts';
 export {
   type StandaloneGateway,
   type StandaloneGatewayOptions,

@@ -1,11 +1,13 @@
 import { request } from 'node:https';
 import type { Logger } from 'pino';
+import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import { createGateway, type Gateway } from './create-gateway.ts';
 import { createDecisionListener, type DecisionListener } from './doors/create-decision-listener.ts';
 import { type FeedFollower, followFeed } from './follow-feed.ts';
 import { createMemoryLivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 import type { UpstreamTls } from './options.ts';
+import { proxyCertificates } from './proxy-certificates.ts';
 
 export interface StandaloneGatewayOptions {
   /** The platform's public base URL: its change feed, discovery document and JWKS. */
@@ -27,6 +29,8 @@ export interface StandaloneGatewayOptions {
   issuer?: string;
   jwksUri?: string;
   staleAfterMs: number;
+  /** TLS-terminating proxies in front of this gateway, and the form each forwards client certificates in. */
+  proxies?: ProxyEntry[];
   logger: Logger;
   /** The decision listener (auth_request, ext_authz, AuthZEN) next to the gateway, over the same core. */
   decision?: {
@@ -123,6 +127,9 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       upstream: options.upstream,
       ...(options.upstreamSecret !== undefined ? { upstreamSecret: options.upstreamSecret } : {}),
       ...(options.upstreamTls !== undefined ? { upstreamTls: options.upstreamTls } : {}),
+      ...(options.proxies !== undefined && options.proxies.length > 0
+        ? proxyCertificates(options.proxies, () => new Date())
+        : {}),
       logger: options.logger,
     });
   } catch (err) {

@@ -1,6 +1,5 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -28,17 +27,11 @@ import {
   createDecisionListener,
   createGateway,
   type Gateway,
-  tlsPeerCertificate,
+  proxyCertificates,
 } from '../gateway/index.ts';
 import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
-import {
-  compileProxyTrust,
-  forwardedCertificateOf,
-  isRefusal,
-  legacyProxyEntries,
-  trustedProxyOf,
-} from '../shared/client-cert-headers/index.ts';
+import { legacyProxyEntries } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
@@ -385,8 +378,10 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       unfollowCatalog();
     });
     const routes = (await takeEnforcementSnapshot(storage, clock())).routes;
-    const proxyEntries = [...legacyProxyEntries(config.trustedProxies), ...config.proxies];
-    const proxyTrust = compileProxyTrust(proxyEntries);
+    const fromProxies = proxyCertificates(
+      [...legacyProxyEntries(config.trustedProxies), ...config.proxies],
+      clock,
+    );
     const gateway = await createGateway({
       host: config.host,
       port: config.listeners.gateway.port,
@@ -407,16 +402,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // the proxies configured (address, and their own certificate where required). A connection from such an
       // address that is not that proxy (its certificate does not match) is a client like any other: its own
       // TLS certificate counts, its headers do not. As for the authorization server's mTLS listener.
-      trustedProxies: proxyEntries.map((p) => p.address),
-      certificateFromHeaders: (req) => {
-        const socket = req.socket as TLSSocket;
-        const proxy = trustedProxyOf(socket, proxyTrust, clock());
-        if (!proxy) return tlsPeerCertificate(socket);
-        const outcome = forwardedCertificateOf(req.headers, proxy);
-        if (outcome === undefined)
-          return proxy.authenticatedByCertificate ? undefined : tlsPeerCertificate(socket);
-        return isRefusal(outcome) ? 'refused' : outcome;
-      },
+      trustedProxies: fromProxies.trustedProxies,
+      certificateFromHeaders: fromProxies.certificateFromHeaders,
       logger,
       clock,
     });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { PROXY_FORMS, type ProxyEntry, proxyEntryProblem } from '../../shared/client-cert-headers/index.ts';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
@@ -36,6 +37,33 @@ interface RunOptions {
   decisionCallerCa?: string;
   decisionSecretFile?: string;
   decisionCertHeader?: string;
+  proxies?: string;
+}
+
+/** `--proxies` / ACCREDIT_PROXIES: the same JSON list as the platform's `proxies` setting, checked here. */
+function proxiesOf(opts: RunOptions, env: NodeJS.ProcessEnv): ProxyEntry[] | undefined {
+  const text = opts.proxies ?? env.ACCREDIT_PROXIES;
+  if (text === undefined || text.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CliError('--proxies: not JSON (expected a list of {address, form, …})', 'invalid_input');
+  }
+  if (!Array.isArray(parsed)) throw new CliError('--proxies: expected a JSON list', 'invalid_input');
+  return parsed.map((item, i) => {
+    const entry: ProxyEntry =
+      typeof item === 'string' ? { address: item, form: 'rfc9440' } : (item as ProxyEntry);
+    if (typeof entry !== 'object' || entry === null || typeof entry.address !== 'string') {
+      throw new CliError(`--proxies[${i}]: expected an address or {address, form, …}`, 'invalid_input');
+    }
+    if (!PROXY_FORMS.includes(entry.form)) {
+      throw new CliError(`--proxies[${i}].form: one of ${PROXY_FORMS.join(', ')}`, 'invalid_input');
+    }
+    const problem = proxyEntryProblem(entry);
+    if (problem) throw new CliError(`--proxies[${i}].${problem}`, 'invalid_input');
+    return entry;
+  });
 }
 
 /** The decision listener's settings, when --decision-port (or ACCREDIT_DECISION_PORT) asks for it. */
@@ -135,6 +163,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     import('../../platform/logger.ts'),
   ]);
   const logger = createLogger(opts.logLevel);
+  const proxies = proxiesOf(opts, env);
   const running = await startStandaloneGateway({
     platformUrl,
     ca,
@@ -151,6 +180,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     staleAfterMs,
     logger,
     ...(decision !== undefined ? { decision } : {}),
+    ...(proxies !== undefined ? { proxies } : {}),
   });
   const info = {
     url: running.gateway.url,
@@ -223,6 +253,10 @@ export function registerGatewayCommands(program: Command): void {
       'file (mode 0600) with the secret edges send in x-accredit-decision-secret (env ACCREDIT_DECISION_SECRET_FILE)',
     )
     .option('--decision-cert-header <name>', 'header holding nginx $ssl_client_escaped_cert', 'x-client-cert')
+    .option(
+      '--proxies <json>',
+      'TLS-terminating proxies in front: [{"address": IP or CIDR, "form": rfc9440|nginx|envoy-xfcc|aws-alb, "header"?, "clientCertSha256"?: [...]}] (env ACCREDIT_PROXIES)',
+    )
     .action((opts: RunOptions, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, () => run(opts, g.json));

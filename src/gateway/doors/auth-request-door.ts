@@ -19,7 +19,7 @@ export function handleAuthRequest(
 ): Promise<void> {
   const method = single(req.headers['x-original-method'])?.toUpperCase() ?? '';
   const target = single(req.headers['x-original-uri']) ?? '';
-  const certificate = readEscapedPem(single(req.headers[certificateHeader]), 'nginx');
+  const certificate = readEscapedPem(single(req.headers[certificateHeader]), certificateHeader);
   const facts: RequestFacts = {
     method,
     target,

@@ -176,6 +176,22 @@ async function writeDiff(tx: Tx, diff: CatalogDiff): Promise<void> {
 }
 
 /**
+ * `next` normalised, every finding of it against the whole catalog (400 naming every error), and its
+ * difference with `before` (the active catalog): what an active edit applies and a draft edit stores.
+ */
+export async function checkCatalog(
+  tx: Tx,
+  next: CatalogDocument,
+  before: CatalogDocument,
+  now: Date,
+): Promise<{ document: CatalogDocument; findings: CatalogFinding[]; diff: CatalogDiff }> {
+  const document = normaliseCatalog(next);
+  const findings = catalogFindings(document, { before, roleHolders: await roleHolders(tx.db, now) });
+  assertNoErrors(findings);
+  return { document, findings, diff: diffCatalogs(before, document) };
+}
+
+/**
  * Makes `next` the active catalog: every finding checked against the whole catalog, the rows written, a
  * revision kept, the route table published on the change feed (every gateway swaps it before the next request)
  * and the change audited. Catalog changes are serialised (journal lock): each sees every earlier one.
@@ -188,10 +204,7 @@ export async function applyCatalog(
 ): Promise<CatalogChangeResult> {
   await lockJournal(tx);
   const before = meta.before ?? (await readCatalog(tx.db));
-  const document = normaliseCatalog(next);
-  const findings = catalogFindings(document, { before, roleHolders: await roleHolders(tx.db, meta.now) });
-  assertNoErrors(findings);
-  const diff = diffCatalogs(before, document);
+  const { document, findings, diff } = await checkCatalog(tx, next, before, meta.now);
   const current = await activeRevision(tx);
   if (meta.dryRun || isEmptyDiff(diff)) {
     return { document, diff, findings, revision: current, applied: false };
@@ -237,20 +250,6 @@ export async function applyCatalog(
     meta.now,
   );
   return { document, diff, findings, revision, applied: true };
-}
-
-/** Reads the active catalog, lets `edit` change a copy, applies the result. */
-export async function changeCatalog(
-  tx: Tx,
-  meta: ActionMeta & { source?: string; dryRun?: boolean },
-  edit: (draft: CatalogDocument) => void,
-  audit: CatalogAudit,
-): Promise<CatalogChangeResult> {
-  await lockJournal(tx);
-  const before = await readCatalog(tx.db);
-  const draft = structuredClone(before);
-  edit(draft);
-  return applyCatalog(tx, draft, { ...meta, source: meta.source ?? 'manual', before }, audit);
 }
 
 export interface CatalogRevisionView {

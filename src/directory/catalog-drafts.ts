@@ -6,12 +6,12 @@ import {
   applyCatalog,
   type CatalogAudit,
   type CatalogChangeResult,
-  normaliseCatalog,
+  checkCatalog,
   roleHolders,
 } from './catalog-apply.ts';
 import { type CatalogDiff, diffCatalogs } from './catalog-diff.ts';
 import { type CatalogDocument, readCatalog } from './catalog-document.ts';
-import { assertNoErrors, type CatalogFinding, catalogFindings } from './catalog-findings.ts';
+import { type CatalogFinding, catalogFindings } from './catalog-findings.ts';
 import type { ActionMeta } from './context.ts';
 
 /** One draft per platform: the change under review. */
@@ -151,13 +151,7 @@ export async function editCatalog(
   const revision = await activeRevision(tx);
   const next = structuredClone(row ? (JSON.parse(row.document) as CatalogDocument) : active);
   edit(next);
-  const document = normaliseCatalog(next);
-  const findings = catalogFindings(document, {
-    before: active,
-    roleHolders: await roleHolders(tx.db, meta.now),
-  });
-  assertNoErrors(findings);
-  const diff = diffCatalogs(active, document);
+  const { document, findings, diff } = await checkCatalog(tx, next, active, meta.now);
   if (!meta.dryRun) {
     const at = meta.now.toISOString();
     await tx.db

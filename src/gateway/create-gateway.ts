@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
+import { addressList, inAddressList } from '../shared/address-list.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { createDecisionCore } from './decision/create-decision-core.ts';
 import type { Decision, DecisionCore, ForwardedCertificate, RequestFacts } from './decision/types.ts';
@@ -14,7 +15,6 @@ import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
 import { createUpstream } from './proxy-upstream.ts';
 import { sendDecisionProblem, sendProblem } from './send-problem.ts';
 import { tlsPeerCertificate } from './tls-peer-certificate.ts';
-import { isTrustedProxy, proxyList } from './trusted-proxies.ts';
 
 export interface Gateway {
   /** Where the listener is reachable from this host (https://host:port), not the external publicUrl. */
@@ -49,7 +49,7 @@ function listenUrl(host: string, port: number): string {
 export async function createGateway(input: GatewayOptions): Promise<Gateway> {
   const options = resolveGatewayOptions(input);
   const { logger, realm } = options;
-  const trustedProxies = proxyList(options.trustedProxies);
+  const trustedProxies = addressList(options.trustedProxies, 'gateway.trustedProxies');
   const core = await createDecisionCore({
     liveness: options.liveness,
     ...(options.staleness !== undefined ? { staleness: options.staleness } : {}),
@@ -84,7 +84,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
    */
   function certificateOf(req: IncomingMessage): ForwardedCertificate | undefined | 'refused' {
     const socket = req.socket as TLSSocket;
-    if (certificateFromHeaders !== undefined && isTrustedProxy(trustedProxies, socket.remoteAddress)) {
+    if (certificateFromHeaders !== undefined && inAddressList(trustedProxies, socket.remoteAddress)) {
       try {
         return certificateFromHeaders(req);
       } catch (err) {

@@ -3,6 +3,7 @@ import { createServer, type Server, type ServerOptions } from 'node:https';
 import { BlockList, isIPv4, isIPv6, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
+import { addressList, inAddressList } from './address-list.ts';
 import type { ListenerLimits } from './listener-limits.ts';
 import { openFilesLimit } from './open-files-limit.ts';
 import { sourceAddressKey } from './source-address-key.ts';
@@ -137,27 +138,16 @@ export function createHttpsListener(
     blockable.blockList = atCap.size > 0 ? list : undefined;
   }
   // Trusted proxies carry many clients' connections: exact addresses or CIDR blocks, never capped per address.
-  const uncapped = new BlockList();
-  for (const entry of guard.uncappedAddresses ?? []) {
-    const [ip = '', bits] = entry.split('/');
-    const host = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-    const family = isIPv4(host) ? 'ipv4' : isIPv6(host) ? 'ipv6' : undefined;
-    if (family === undefined) continue;
-    if (bits === undefined) uncapped.addAddress(host, family);
-    else uncapped.addSubnet(host, Number(bits), family);
-  }
-  const isUncapped = (address: string | undefined): boolean => {
-    if (address === undefined) return false;
-    const host = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    return uncapped.check(host, isIPv4(host) ? 'ipv4' : 'ipv6');
-  };
+  const uncapped = addressList(guard.uncappedAddresses, `${guard.name}: uncappedAddresses`);
   const inner = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     let key: string | undefined;
     if (limits.maxConnectionsPerAddress > 0) {
       // A trusted proxy is counted by the listener's total only.
-      key = isUncapped(socket.remoteAddress) ? undefined : sourceAddressKey(socket.remoteAddress);
+      key = inAddressList(uncapped, socket.remoteAddress)
+        ? undefined
+        : sourceAddressKey(socket.remoteAddress);
       if (key !== undefined && (perAddress.get(key) ?? 0) >= limits.maxConnectionsPerAddress) {
         note('address_cap', key);
         socket.destroy();

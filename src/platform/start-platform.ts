@@ -31,7 +31,7 @@ import {
 } from '../gateway/index.ts';
 import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
-import { legacyProxyEntries } from '../shared/client-cert-headers/index.ts';
+import { legacyProxyEntries, type ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
@@ -122,7 +122,7 @@ async function buildPublicServer(
     tls,
     logger,
     limits: config.listeners.limits,
-    uncappedAddresses: [...config.trustedProxies, ...config.proxies.map((p) => p.address)],
+    uncappedAddresses: configuredProxies(config).map((p) => p.address),
     fallback: {
       wants: (url) => !PLATFORM_PATHS.test(url) && !isFederationPath(entityId, url),
       handle: answerAfterEnforcement(hub, as.handle),
@@ -189,6 +189,11 @@ async function buildPublicServer(
 }
 
 /** Opens storage, loads the CA and starts the listeners of an initialised data directory. */
+/** Every TLS-terminating proxy the configuration names: `trustedProxies` (RFC 9440 only) and `proxies`. */
+function configuredProxies(config: PlatformConfig): ProxyEntry[] {
+  return [...legacyProxyEntries(config.trustedProxies), ...config.proxies];
+}
+
 export async function startPlatform(options: StartOptions): Promise<PlatformHandle> {
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
@@ -344,7 +349,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         name: 'mtls',
         limits: config.listeners.limits,
         logger,
-        uncappedAddresses: [...config.trustedProxies, ...config.proxies.map((p) => p.address)],
+        uncappedAddresses: configuredProxies(config).map((p) => p.address),
       },
     );
     rawServers.push(mtlsServer);
@@ -378,10 +383,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       unfollowCatalog();
     });
     const routes = (await takeEnforcementSnapshot(storage, clock())).routes;
-    const fromProxies = proxyCertificates(
-      [...legacyProxyEntries(config.trustedProxies), ...config.proxies],
-      clock,
-    );
+    const fromProxies = proxyCertificates(configuredProxies(config), clock);
     const gateway = await createGateway({
       host: config.host,
       port: config.listeners.gateway.port,

@@ -282,6 +282,8 @@ export async function createApplication(
         org_id: org.id,
         status: 'active',
         auth_method: authMethod,
+        registration_type: input.registrationType ?? 'manual',
+        created: true,
         self_signed_x5t: selfSignedX5t,
         certificate_apps: certificateApplications(input.registrationType ?? 'manual', metadata),
       },
@@ -387,7 +389,11 @@ export async function setApplicationStatus(
     .execute();
   await publishChange(
     tx,
-    { kind: CHANGE_KINDS.appStatus, entityId: clientId, payload: { status, org_id: app.org_id } },
+    {
+      kind: CHANGE_KINDS.appStatus,
+      entityId: clientId,
+      payload: { status, org_id: app.org_id, registration_type: app.registration_type },
+    },
     meta.now,
   );
   await recordAuditEvent(
@@ -495,6 +501,8 @@ export async function updateRegisteredApplication(
         org_id: org.id,
         status,
         auth_method: authMethod,
+        registration_type: app.registration_type,
+        created: false,
         self_signed_x5t: selfSignedX5t,
         certificate_apps: certificateApplications(app.registration_type, input.metadata),
       },
@@ -565,7 +573,11 @@ export async function deregisterApplication(
   await tx.db.deleteFrom('self_signed_pins').where('client_id', '=', clientId).execute();
   await publishChange(
     tx,
-    { kind: CHANGE_KINDS.appStatus, entityId: clientId, payload: { status: 'deleted', org_id: app.org_id } },
+    {
+      kind: CHANGE_KINDS.appStatus,
+      entityId: clientId,
+      payload: { status: 'deleted', org_id: app.org_id, registration_type: app.registration_type },
+    },
     meta.now,
   );
   await recordAuditEvent(

@@ -12,6 +12,7 @@ import {
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
+import { type PlatformEvents, startPlatformEvents } from '../audit/index.ts';
 import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
@@ -87,6 +88,8 @@ export interface PlatformHandle {
   config: PlatformConfig;
   storage: Storage;
   ca: CertificateAuthority;
+  /** Platform events (relayed from the change feed, raised by monitors) that webhooks and SSF streams follow. */
+  events: PlatformEvents;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
   urls: { public: string; mtls: string; gateway: string; decision?: string };
   stop(): Promise<void>;
@@ -232,6 +235,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     timer.unref();
 
     await storage.feed.start();
+    const events = startPlatformEvents({ storage, clock, logger });
+    closers.push(() => events.close());
     const hub = createFeedHub({ storage, clock, logger, maxClients: config.enforcementFeed.maxClients });
     closers.push(() => hub.close());
     const fed = config.federation;
@@ -449,6 +454,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       config,
       storage,
       ca,
+      events,
       urls,
       async stop() {
         if (timer) clearInterval(timer);

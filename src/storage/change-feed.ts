@@ -8,11 +8,12 @@ export const CHANGE_KINDS = {
   orgStatus: 'org.status',
   appStatus: 'app.status',
   certRevoked: 'cert.revoked',
-  // The platform issued a certificate; entity id = serial, payload { x5t_s256, client_id, org_id, not_after }.
+  // The platform issued a certificate; entity id = serial, payload { x5t_s256, client_id, org_id, not_after,
+  // renews? } (renews: the serial of the certificate it replaces, when it is a renewal).
   certIssued: 'cert.issued',
   tokenRevoked: 'token.revoked',
   // Published when an application is created or its keys change;
-  // payload { org_id, status, auth_method, self_signed_x5t, certificate_apps }.
+  // payload { org_id, status, auth_method, registration_type, created, self_signed_x5t, certificate_apps }.
   appRegistered: 'app.registered',
   // A federation subordinate was added, changed or removed; entity id = its Entity Identifier, payload { status, org_id }.
   federationSubordinate: 'federation.subordinate',

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { ChangeKind } from './change-feed.ts';
+import type { Change, ChangeKind } from './change-feed.ts';
 import type { Database } from './schema.ts';
+import type { Tx } from './tx.ts';
 
 export interface RecordedChange {
   entityId: string;
@@ -28,5 +29,27 @@ export async function changesOfKind(
     entityId: row.entity_id,
     payload: JSON.parse(row.payload) as Record<string, unknown>,
     at: row.at,
+  }));
+}
+
+/** Up to `limit` changes after `afterSeq`, oldest first (read inside the caller's transaction when given one). */
+export async function changesAfter(
+  db: Kysely<Database> | Tx['db'],
+  afterSeq: number,
+  limit: number,
+): Promise<Change[]> {
+  const rows = await db
+    .selectFrom('change_feed')
+    .selectAll()
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    seq: Number(row.seq),
+    at: row.at,
+    kind: row.kind as ChangeKind,
+    entityId: row.entity_id,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
   }));
 }

@@ -6,7 +6,7 @@ export {
   type ChangeKind,
   publishChange,
 } from './change-feed.ts';
-export { changesOfKind, type RecordedChange } from './changes-of-kind.ts';
+export { changesAfter, changesOfKind, type RecordedChange } from './changes-of-kind.ts';
 export { ENGINES, type Engine } from './engine.ts';
 export { hasChange } from './has-change.ts';
 export type { AuditLogTable, CatalogStatus, Database } from './schema.ts';

@@ -10,6 +10,7 @@ import { selfSignedPinsMigration } from './migrations/0007-self-signed-pins.ts';
 import { organisationNameSkeletonsMigration } from './migrations/0008-organisation-name-skeletons.ts';
 import { enforcementCredentialsMigration } from './migrations/0009-enforcement-credentials.ts';
 import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
+import { platformEventsMigration } from './migrations/0011-platform-events.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -26,6 +27,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0008-organisation-name-skeletons', organisationNameSkeletonsMigration],
     ['0009-enforcement-credentials', enforcementCredentialsMigration],
     ['0010-catalog-model', catalogModelMigration],
+    ['0011-platform-events', platformEventsMigration(engine)],
   ];
 }
 

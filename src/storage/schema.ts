@@ -365,4 +365,28 @@ export interface Database {
   dynamic_registrations: DynamicRegistrationTable;
   self_signed_pins: SelfSignedPinTable;
   enforcement_credentials: EnforcementCredentialTable;
+  platform_events: PlatformEventTable;
+  event_cursors: EventCursorTable;
+}
+
+export interface PlatformEventTable {
+  seq: Generated<number>;
+  /** UUID: the idempotency key of every delivery and the basis of a Security Event Token's `jti`. */
+  id: string;
+  type: string;
+  occurred_at: string;
+  org_id: string | null;
+  client_id: string | null;
+  /** JSON: what the event is about (`{ kind, id, … }`). */
+  subject: string;
+  /** JSON: the event's facts. */
+  data: string;
+  source_seq: number | null;
+  dedupe_key: string | null;
+}
+
+export interface EventCursorTable {
+  consumer: string;
+  last_seq: number;
+  updated_at: string;
 }

@@ -43,6 +43,8 @@ export const TABLE_OWNERS = {
   federation_trust_marks: ['federation'],
   signing_keys: ['authorization-server', 'federation', 'directory', 'platform'],
   audit_log: ['audit'],
+  platform_events: ['audit'],
+  event_cursors: ['audit'],
   change_feed: ['storage'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],

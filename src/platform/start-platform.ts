@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { type PlatformEvents, startPlatformEvents } from '../audit/index.ts';
 import {
   type AuthorizationServer,
   createAuthorizationServer,
@@ -12,7 +13,6 @@ import {
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
-import { type PlatformEvents, startPlatformEvents } from '../audit/index.ts';
 import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
@@ -60,6 +60,7 @@ import {
   registerPollRoute,
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
+import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } from './event-signing-keys.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
@@ -105,7 +106,7 @@ const isFederationOp = (config: PlatformConfig) =>
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
 const PLATFORM_PATHS =
-  /^\/(admin\/|pki\/|directory\/|enforcement\/|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
+  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -237,6 +238,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     await storage.feed.start();
     const events = startPlatformEvents({ storage, clock, logger });
     closers.push(() => events.close());
+    // Webhook signatures and Security Event Tokens: signed with the platform's event keys (/events/jwks).
+    await ensureEventSigningKey(storage.db, kek, config.pki.keyAlgorithm, clock());
+    const eventKeys = createEventSigningKeys(storage.db, kek);
     const hub = createFeedHub({ storage, clock, logger, maxClients: config.enforcementFeed.maxClients });
     closers.push(() => hub.close());
     const fed = config.federation;
@@ -320,6 +324,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       },
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub);
+    registerEventsJwks(publicServer, eventKeys);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>
       refreshFederationRegistrations({

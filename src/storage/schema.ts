@@ -163,7 +163,7 @@ export interface CrlTable {
 
 export interface SigningKeyTable {
   kid: string;
-  purpose: 'access_token' | 'federation' | 'software_statement';
+  purpose: 'access_token' | 'federation' | 'software_statement' | 'events';
   alg: string;
   public_jwk: string;
   private_key_pem: string;

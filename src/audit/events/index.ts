@@ -5,6 +5,7 @@ export {
   listPlatformEvents,
 } from './consume-events.ts';
 export { cursorOf } from './event-cursor.ts';
+export { EVENTS_JWKS_PATH, type EventSigner } from './event-signer.ts';
 export {
   EVENT_TYPES,
   type EventSubject,

@@ -4,6 +4,11 @@ export {
   createAuthorizationServer,
 } from './create-authorization-server.ts';
 export {
+  type CertificateResolver,
+  createCertificateResolver,
+  type PresentedCertificate,
+} from './client-certificate.ts';
+export {
   getInitialAccessToken,
   INITIAL_ACCESS_TOKEN_LIFETIME,
   INITIAL_ACCESS_TOKEN_USES,

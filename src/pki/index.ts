@@ -45,6 +45,27 @@ export {
   type RevocationReason,
 } from './revocation-reasons.ts';
 export { formatRfc4514 } from './rfc4514.ts';
+export {
+  checkRenewal,
+  DEFAULT_RENEWAL_SETTINGS,
+  type RenewalSettings,
+  renewalWindowOpensAt,
+  supersedeDueAt,
+} from './renewal/renewal-rules.ts';
+export {
+  effectiveRotationPolicy,
+  MAX_LIFETIME_DAYS,
+  POLICY_KEY_ALGORITHMS,
+  type PolicyKeyAlgorithm,
+  policyAlgorithmsOf,
+  ROTATION_POLICY_SCOPES,
+  type RotationPolicy,
+  type RotationPolicyScope,
+  type RotationPolicySettings,
+  rotationPolicyStore,
+  type StoredRotationPolicy,
+  validateRotationPolicySettings,
+} from './renewal/rotation-policy.ts';
 export { randomSerialHex } from './serial.ts';
 export {
   type IssueServerCertificateOptions,

@@ -1,13 +1,13 @@
 export {
-  type AuthorizationServer,
-  type AuthorizationServerOptions,
-  createAuthorizationServer,
-} from './create-authorization-server.ts';
-export {
   type CertificateResolver,
   createCertificateResolver,
   type PresentedCertificate,
 } from './client-certificate.ts';
+export {
+  type AuthorizationServer,
+  type AuthorizationServerOptions,
+  createAuthorizationServer,
+} from './create-authorization-server.ts';
 export {
   getInitialAccessToken,
   INITIAL_ACCESS_TOKEN_LIFETIME,

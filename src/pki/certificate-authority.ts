@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { ApplicationWithOrganisation } from '../directory/index.ts';
 import { recordAuditEvent } from '../audit/index.ts';
+import type { ApplicationWithOrganisation } from '../directory/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import { type CaMaterial, reissueIssuingCa } from './ca-certificates.ts';
@@ -15,7 +15,6 @@ import {
 } from './issuance/validate-certificate-request.ts';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
 import { buildPartnerCertificate } from './partner-certificate.ts';
-import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import {
   checkRenewal,
   DEFAULT_RENEWAL_SETTINGS,
@@ -28,6 +27,7 @@ import {
   type RotationPolicy,
   rotationPolicyStore,
 } from './renewal/rotation-policy.ts';
+import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import { randomSerialHex } from './serial.ts';
 import { issueServerCertificate, type ServerCertificate } from './server-certificate.ts';
 
@@ -198,7 +198,11 @@ export class CertificateAuthority {
 
   /** The rotation policy in force for an application (application over organisation over platform). */
   rotationPolicyOf(db: Kysely<Database>, orgId: string, clientId: string): Promise<RotationPolicy> {
-    return rotationPolicyStore(db).effective(platformRotationPolicy(this.#settings.partnerCertDays), orgId, clientId);
+    return rotationPolicyStore(db).effective(
+      platformRotationPolicy(this.#settings.partnerCertDays),
+      orgId,
+      clientId,
+    );
   }
 
   /** Operator issuance: the rotation policy's lifetime and key algorithms apply; the renewal count starts at 0. */
@@ -227,11 +231,19 @@ export class CertificateAuthority {
   ): Promise<CertificateView> {
     const request = await validateCertificateRequest(input.csrPem);
     const serial = input.serial.toLowerCase().replace(/:/g, '');
-    const peek = await tx.db.selectFrom('certificates').select('client_id').where('serial', '=', serial).executeTakeFirst();
+    const peek = await tx.db
+      .selectFrom('certificates')
+      .select('client_id')
+      .where('serial', '=', serial)
+      .executeTakeFirst();
     if (!peek) throw notFound('certificate', input.serial);
     // Holds the organisation (PostgreSQL): concurrent renewals of its certificates, and offboarding, take turns.
     const app = await loadApplicationForIssuance(tx, peek.client_id);
-    const current = await tx.db.selectFrom('certificates').selectAll().where('serial', '=', serial).executeTakeFirstOrThrow();
+    const current = await tx.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('serial', '=', serial)
+      .executeTakeFirstOrThrow();
     const successor = current.superseded_by
       ? await tx.db
           .selectFrom('certificates')
@@ -239,7 +251,10 @@ export class CertificateAuthority {
           .where('serial', '=', current.superseded_by)
           .executeTakeFirst()
       : undefined;
-    const currentSpki = new X509Certificate(current.cert_pem).publicKey.export({ type: 'spki', format: 'der' });
+    const currentSpki = new X509Certificate(current.cert_pem).publicKey.export({
+      type: 'spki',
+      format: 'der',
+    });
     const policy = await this.rotationPolicyOf(tx.db, app.org_id, app.client_id);
     const decision = checkRenewal({
       current,
@@ -297,7 +312,11 @@ export class CertificateAuthority {
   /** An operator's review: the certificate may be renewed once more past the policy's review limit. */
   async approveRenewal(tx: Tx, serial: string, meta: ActionMeta): Promise<CertificateView> {
     const normalised = serial.toLowerCase().replace(/:/g, '');
-    const row = await tx.db.selectFrom('certificates').selectAll().where('serial', '=', normalised).executeTakeFirst();
+    const row = await tx.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('serial', '=', normalised)
+      .executeTakeFirst();
     if (!row) throw notFound('certificate', serial);
     if (row.status !== 'active') {
       throw new AppError('certificate_revoked', 409, `certificate ${normalised} is revoked`);

@@ -3,12 +3,15 @@ import type { Database } from '../storage/index.ts';
 
 /** What another role may read of a certificate the platform issued. */
 export interface CertificateRecord {
+  serial: string;
   client_id: string;
   org_id: string;
   subject: string;
   status: Database['certificates']['status'];
   /** The first successful token request with it (null: never used yet). */
   first_used_at: string | null;
+  not_before: string;
+  not_after: string;
 }
 
 /**
@@ -21,7 +24,16 @@ export function certificateStore(db: Kysely<Database>) {
     async byThumbprint(x5tS256: string): Promise<CertificateRecord | undefined> {
       return db
         .selectFrom('certificates')
-        .select(['client_id', 'org_id', 'subject', 'status', 'first_used_at'])
+        .select([
+          'serial',
+          'client_id',
+          'org_id',
+          'subject',
+          'status',
+          'first_used_at',
+          'not_before',
+          'not_after',
+        ])
         .where('x5t_s256', '=', x5tS256)
         .executeTakeFirst();
     },

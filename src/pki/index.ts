@@ -26,6 +26,8 @@ export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-f
 export { type CreateCsrOptions, createCsr } from './csr-generator.ts';
 export { type CertificateEnforcementView, pkiEnforcementSnapshot } from './enforcement-snapshot.ts';
 export { PkiError, type PkiErrorOptions } from './errors.ts';
+export { base64Lines, certificatesOfCms, certsOnlyCms, splitCertificatePems } from './est/certs-only.ts';
+export { MAX_EST_BODY_BYTES, pkcs10BodyToPem } from './est/pkcs10-body.ts';
 export type { IssuedCertificate } from './issued-certificate.ts';
 export type { CertificateIssuer } from './issuer.ts';
 export { describePublicKey } from './key-description.ts';
@@ -38,13 +40,6 @@ export {
   type PartnerSubject,
 } from './partner-certificate.ts';
 export { derToPem, pemToDer } from './pem.ts';
-export {
-  isRevocationReason,
-  parseRevocationReason,
-  REVOCATION_REASONS,
-  type RevocationReason,
-} from './revocation-reasons.ts';
-export { formatRfc4514 } from './rfc4514.ts';
 export {
   checkRenewal,
   DEFAULT_RENEWAL_SETTINGS,
@@ -66,6 +61,13 @@ export {
   type StoredRotationPolicy,
   validateRotationPolicySettings,
 } from './renewal/rotation-policy.ts';
+export {
+  isRevocationReason,
+  parseRevocationReason,
+  REVOCATION_REASONS,
+  type RevocationReason,
+} from './revocation-reasons.ts';
+export { formatRfc4514 } from './rfc4514.ts';
 export { randomSerialHex } from './serial.ts';
 export {
   type IssueServerCertificateOptions,

@@ -72,6 +72,7 @@ import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner
 import { createPartnerFetcher } from './partner-fetcher.ts';
 import { platformPaths } from './paths.ts';
 import { registerPublicRoutes } from './public-routes.ts';
+import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
@@ -217,6 +218,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       crlValidityHours: config.pki.crlValidityHours,
       crlUrl: crlUrlOf(config),
       rootCrlUrl: rootCrlUrlOf(config),
+      renewal: renewalSettingsOf(config),
     });
     const tls = await ensureServerTls(config, ca, kek, clock());
     const housekeeping = async () => {
@@ -227,6 +229,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         }
       }
       await pruneExpiredOidcModels(storage, clock());
+      await supersedeRenewedCertificates(storage, ca, clock, logger);
     };
     await housekeeping();
     timer = setInterval(
@@ -350,11 +353,14 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const urlOf = (server: { address(): unknown }) =>
       `https://${hostname}:${(server.address() as AddressInfo).port}`;
 
+    // EST (RFC 7030) renewal in front of the authorization server, and the superseded-certificate sweep.
+    const renewal = startRenewal({ storage, ca, config, clock, logger });
+    closers.push(() => renewal.close());
     // RFC 8705 §5: the mTLS listener asks for a client certificate; who may present which one is decided
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
-      answerAfterEnforcement(hub, as.handle),
+      answerAfterEnforcement(hub, renewal.mtlsHandler(as.handle)),
       {
         name: 'mtls',
         limits: config.listeners.limits,

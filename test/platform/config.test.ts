@@ -65,6 +65,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       catalog: { title: 'Partner API', accessRequest: undefined },
+      renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
       federation: {
         entityId: 'https://localhost:8443',
         authorityHints: [],

@@ -41,7 +41,13 @@ export function createCertificateLookup(options: {
     setCertificateState(ctx, { presented, issued });
     await next();
     // A renewed certificate's predecessor is superseded once this one has obtained a token (issue 13).
-    if (presented && issued && issued.first_used_at === null && ctx.oidc?.route === 'token' && ctx.status === 200) {
+    if (
+      presented &&
+      issued &&
+      issued.first_used_at === null &&
+      ctx.oidc?.route === 'token' &&
+      ctx.status === 200
+    ) {
       await certificateStore(options.db).recordFirstUse(presented.x5t, options.clock());
     }
   };

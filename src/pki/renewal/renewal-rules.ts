@@ -79,7 +79,11 @@ export function checkRenewal(check: RenewalCheck): RenewalDecision {
     throw new AppError('certificate_revoked', 403, `certificate ${current.serial} is revoked`);
   }
   if (new Date(current.not_after) <= now) {
-    throw new AppError('certificate_expired', 403, `certificate ${current.serial} has expired; ask an operator for a new one`);
+    throw new AppError(
+      'certificate_expired',
+      403,
+      `certificate ${current.serial} has expired; ask an operator for a new one`,
+    );
   }
   if (new Date(current.not_before) > now) {
     throw new AppError('certificate_not_yet_valid', 403, `certificate ${current.serial} is not yet valid`);

@@ -7,7 +7,14 @@ import type { Database } from '../../storage/index.ts';
  * Key algorithms a rotation policy may allow. `RSA-n` allows RSA keys of at least n bits (the CSR lint caps
  * them at 8192); EC curves and Ed25519 are exact.
  */
-export const POLICY_KEY_ALGORITHMS = ['ES256', 'ES384', 'RSA-2048', 'RSA-3072', 'RSA-4096', 'Ed25519'] as const;
+export const POLICY_KEY_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'RSA-2048',
+  'RSA-3072',
+  'RSA-4096',
+  'Ed25519',
+] as const;
 export type PolicyKeyAlgorithm = (typeof POLICY_KEY_ALGORITHMS)[number];
 
 export const ROTATION_POLICY_SCOPES = ['organisation', 'application'] as const;
@@ -57,12 +64,18 @@ export function validateRotationPolicySettings(input: {
     new AppError('invalid_rotation_policy', 400, `${field}: ${why}`);
   if (
     lifetime_days !== null &&
-    (!Number.isInteger(lifetime_days) || (lifetime_days as number) < 1 || (lifetime_days as number) > MAX_LIFETIME_DAYS)
+    (!Number.isInteger(lifetime_days) ||
+      (lifetime_days as number) < 1 ||
+      (lifetime_days as number) > MAX_LIFETIME_DAYS)
   ) {
     throw bad('lifetime_days', `an integer from 1 to ${MAX_LIFETIME_DAYS}`);
   }
   if (key_algorithms !== null) {
-    if (!Array.isArray(key_algorithms) || key_algorithms.length === 0 || !key_algorithms.every(isPolicyKeyAlgorithm)) {
+    if (
+      !Array.isArray(key_algorithms) ||
+      key_algorithms.length === 0 ||
+      !key_algorithms.every(isPolicyKeyAlgorithm)
+    ) {
       throw bad('key_algorithms', `a non-empty list of ${POLICY_KEY_ALGORITHMS.join(', ')}`);
     }
   }
@@ -132,7 +145,8 @@ function rowToStored(row: Database['rotation_policies']): StoredRotationPolicy {
     scope: row.scope,
     subject_id: row.subject_id,
     lifetime_days: row.lifetime_days,
-    key_algorithms: row.key_algorithms === null ? null : (JSON.parse(row.key_algorithms) as PolicyKeyAlgorithm[]),
+    key_algorithms:
+      row.key_algorithms === null ? null : (JSON.parse(row.key_algorithms) as PolicyKeyAlgorithm[]),
     renewals_before_review: row.renewals_before_review,
     updated_at: row.updated_at,
     updated_by: row.updated_by,
@@ -170,7 +184,13 @@ export function rotationPolicyStore(db: Kysely<Database>) {
         .values({ scope, subject_id: subjectId, ...values })
         .onConflict((oc) => oc.columns(['scope', 'subject_id']).doUpdateSet(values))
         .execute();
-      return { scope, subject_id: subjectId, ...settings, updated_at: values.updated_at, updated_by: meta.actor };
+      return {
+        scope,
+        subject_id: subjectId,
+        ...settings,
+        updated_at: values.updated_at,
+        updated_by: meta.actor,
+      };
     },
 
     async remove(scope: RotationPolicyScope, subjectId: string): Promise<boolean> {

@@ -10,10 +10,7 @@ type AnyDb = Kysely<any>;
  */
 export const certificateRenewalMigration = {
   async up(db: AnyDb): Promise<void> {
-    await db.schema
-      .alterTable('certificates')
-      .addColumn('renews_serial', 'text')
-      .execute();
+    await db.schema.alterTable('certificates').addColumn('renews_serial', 'text').execute();
     await db.schema
       .alterTable('certificates')
       .addColumn('renewal_count', 'integer', (c) => c.notNull().defaultTo(0))

@@ -197,7 +197,7 @@ export class CertificateAuthority {
   }
 
   /** The rotation policy in force for an application (application over organisation over platform). */
-  rotationPolicyOf(db: Kysely<Database>, orgId: string, clientId: string): Promise<RotationPolicy> {
+  rotationPolicyOf(db: Kysely<Database>, orgId: string, clientId?: string): Promise<RotationPolicy> {
     return rotationPolicyStore(db).effective(
       platformRotationPolicy(this.#settings.partnerCertDays),
       orgId,

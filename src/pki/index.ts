@@ -57,8 +57,10 @@ export {
   type RotationPolicy,
   type RotationPolicyScope,
   type RotationPolicySettings,
+  removeRotationPolicy,
   rotationPolicyStore,
   type StoredRotationPolicy,
+  setRotationPolicy,
   validateRotationPolicySettings,
 } from './renewal/rotation-policy.ts';
 export {

@@ -46,6 +46,7 @@ import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-cre
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
+import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
@@ -176,6 +177,7 @@ async function buildPublicServer(
       registerOrganisationRoutes(admin, deps);
       registerApplicationRoutes(admin, deps);
       registerCertificateRoutes(admin, deps);
+      registerRotationPolicyRoutes(admin, deps);
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);

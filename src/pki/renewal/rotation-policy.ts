@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { recordAuditEvent } from '../../audit/index.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { Database } from '../../storage/index.ts';
+import type { Database, Tx } from '../../storage/index.ts';
 
 /**
  * Key algorithms a rotation policy may allow. `RSA-n` allows RSA keys of at least n bits (the CSR lint caps
@@ -203,14 +204,14 @@ export function rotationPolicyStore(db: Kysely<Database>) {
     },
 
     /** The policy in force for an application of an organisation. */
-    async effective(platform: RotationPolicy, orgId: string, clientId: string): Promise<RotationPolicy> {
+    async effective(platform: RotationPolicy, orgId: string, clientId?: string): Promise<RotationPolicy> {
       const rows = await db
         .selectFrom('rotation_policies')
         .selectAll()
         .where((eb) =>
           eb.or([
             eb.and([eb('scope', '=', 'organisation'), eb('subject_id', '=', orgId)]),
-            eb.and([eb('scope', '=', 'application'), eb('subject_id', '=', clientId)]),
+            eb.and([eb('scope', '=', 'application'), eb('subject_id', '=', clientId ?? '')]),
           ]),
         )
         .execute();
@@ -223,4 +224,52 @@ export function rotationPolicyStore(db: Kysely<Database>) {
       );
     },
   };
+}
+
+/** Stores an organisation's or application's policy (replacing the previous one), audited. */
+export async function setRotationPolicy(
+  tx: Tx,
+  scope: RotationPolicyScope,
+  subjectId: string,
+  input: Parameters<typeof validateRotationPolicySettings>[0],
+  meta: { actor: string; now: Date },
+): Promise<StoredRotationPolicy> {
+  const settings = validateRotationPolicySettings(input);
+  const stored = await rotationPolicyStore(tx.db).put(scope, subjectId, settings, meta);
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'rotation_policy.set',
+      targetType: scope,
+      targetId: subjectId,
+      details: { ...settings },
+    },
+    meta.now,
+  );
+  return stored;
+}
+
+/** Removes a policy (the next level's applies again), audited; false when there was none. */
+export async function removeRotationPolicy(
+  tx: Tx,
+  scope: RotationPolicyScope,
+  subjectId: string,
+  meta: { actor: string; now: Date },
+): Promise<boolean> {
+  const removed = await rotationPolicyStore(tx.db).remove(scope, subjectId);
+  if (removed) {
+    await recordAuditEvent(
+      tx,
+      {
+        actor: meta.actor,
+        action: 'rotation_policy.remove',
+        targetType: scope,
+        targetId: subjectId,
+        details: {},
+      },
+      meta.now,
+    );
+  }
+  return removed;
 }

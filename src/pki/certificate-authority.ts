@@ -247,14 +247,18 @@ export class CertificateAuthority {
     const successor = current.superseded_by
       ? await tx.db
           .selectFrom('certificates')
-          .select(['serial', 'status', 'first_used_at'])
+          .selectAll()
           .where('serial', '=', current.superseded_by)
           .executeTakeFirst()
       : undefined;
-    const currentSpki = new X509Certificate(current.cert_pem).publicKey.export({
-      type: 'spki',
-      format: 'der',
-    });
+    const successorsIssued = await tx.db
+      .selectFrom('certificates')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('renews_serial', '=', current.serial)
+      .executeTakeFirstOrThrow();
+    const spkiOf = (pem: string) =>
+      new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    const currentSpki = spkiOf(current.cert_pem);
     const policy = await this.rotationPolicyOf(tx.db, app.org_id, app.client_id);
     const decision = checkRenewal({
       current,
@@ -262,9 +266,12 @@ export class CertificateAuthority {
       policy,
       settings: this.renewalSettings,
       sameKey: currentSpki.equals(request.publicKeySpki),
+      sameKeyAsSuccessor: successor !== undefined && spkiOf(successor.cert_pem).equals(request.publicKeySpki),
+      successorsIssued: Number(successorsIssued.n),
       byOperator: input.byOperator === true,
       now: meta.now,
     });
+    if (decision.reuse && successor) return view(successor);
     if (decision.replacesUnusedSuccessor) {
       const unused = await tx.db
         .selectFrom('certificates')

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { Agent, request } from 'undici';
@@ -76,6 +77,7 @@ async function est(
     type?: string;
     method?: string;
     headers?: Record<string, string>;
+    chunked?: boolean;
   } = {},
 ): Promise<Answer> {
   const agent = new Agent({
@@ -89,7 +91,9 @@ async function est(
         ...(opts.body !== undefined ? { 'content-type': opts.type ?? 'application/pkcs10' } : {}),
         ...opts.headers,
       },
-      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      ...(opts.body !== undefined
+        ? { body: opts.chunked ? Readable.from([Buffer.from(opts.body)]) : opts.body }
+        : {}),
     });
     return {
       status: res.statusCode,
@@ -266,6 +270,13 @@ describe('EST (RFC 7030) on the mTLS listener', () => {
       status: 413,
       code: 'request_too_large',
       run: async () => est(direct, 'simplereenroll', { as: holder.as, body: 'A'.repeat(64 * 1024) }),
+    },
+    {
+      name: 'fail/body too large, sent without a length (chunked)',
+      status: 413,
+      code: 'request_too_large',
+      run: async () =>
+        est(direct, 'simplereenroll', { as: holder.as, body: 'A'.repeat(64 * 1024), chunked: true }),
     },
     {
       name: 'fail/expired certificate',

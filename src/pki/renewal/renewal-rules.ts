@@ -30,6 +30,12 @@ export interface CurrentCertificate {
   superseded_by: string | null;
 }
 
+/**
+ * How many successors one certificate may get while none of them is used: each replaced one is revoked and
+ * listed on the CRL until it expires, so a partner must not be able to grow the CRL at will.
+ */
+export const MAX_UNUSED_SUCCESSORS = 3;
+
 /** What the rules read of a successor already issued for it, if any. */
 export interface SuccessorCertificate {
   serial: string;
@@ -42,8 +48,12 @@ export interface RenewalCheck {
   successor: SuccessorCertificate | undefined;
   policy: RotationPolicy;
   settings: RenewalSettings;
-  /** The requested key differs from the current certificate's (RFC 7030 §4.2.2 rekey). */
+  /** The requested key is the current certificate's (RFC 7030 §4.2.2 rekey wants a new one). */
   sameKey: boolean;
+  /** The requested key is the successor's: a retry of the same request (its answer was lost). */
+  sameKeyAsSuccessor: boolean;
+  /** Certificates issued so far as renewals of the current one (replaced ones included). */
+  successorsIssued: number;
   /** An operator renews: the window and the review limit do not apply, and the count starts again. */
   byOperator: boolean;
   now: Date;
@@ -54,6 +64,8 @@ export interface RenewalDecision {
   renewalCount: number;
   /** A successor issued earlier and never used (e.g. its key was lost): revoked as superseded by this one. */
   replacesUnusedSuccessor: string | undefined;
+  /** The same request again while its successor is unused: that successor is the answer, nothing is issued. */
+  reuse: string | undefined;
   /** When the current certificate is revoked as superseded at the latest. */
   supersedeAt: Date;
 }
@@ -97,6 +109,22 @@ export function checkRenewal(check: RenewalCheck): RenewalDecision {
         `certificate ${current.serial} was renewed by ${successor.serial}, which is in use; renew that one`,
       );
     }
+    // A client retrying the same CSR (its answer lost) gets the same certificate, not one more.
+    if (check.sameKeyAsSuccessor) {
+      return {
+        renewalCount: current.renewal_count,
+        replacesUnusedSuccessor: undefined,
+        reuse: successor.serial,
+        supersedeAt: new Date(now),
+      };
+    }
+    if (check.successorsIssued >= MAX_UNUSED_SUCCESSORS) {
+      throw new AppError(
+        'too_many_renewals',
+        409,
+        `certificate ${current.serial} was renewed ${check.successorsIssued} times without the new certificate being used; use ${successor.serial} or ask an operator`,
+      );
+    }
     replacesUnusedSuccessor = successor.serial;
   }
   if (!check.byOperator) {
@@ -125,7 +153,7 @@ export function checkRenewal(check: RenewalCheck): RenewalDecision {
   }
   const renewalCount = check.byOperator || approved ? (check.byOperator ? 0 : 1) : current.renewal_count + 1;
   const latest = Math.min(now.getTime() + settings.graceMs, new Date(current.not_after).getTime());
-  return { renewalCount, replacesUnusedSuccessor, supersedeAt: new Date(latest) };
+  return { renewalCount, replacesUnusedSuccessor, reuse: undefined, supersedeAt: new Date(latest) };
 }
 
 /** When a renewed certificate is due to be revoked as superseded: grace, or its successor's first use plus drain. */

@@ -55,7 +55,6 @@ export function createEstHandler(options: EstOptions) {
     // §4.2.1: the request is an HTTPS POST of application/pkcs10.
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/pkcs10') {
-      req.resume();
       return sendEstError(
         res,
         415,
@@ -63,10 +62,18 @@ export function createEstHandler(options: EstOptions) {
         'send the CSR as application/pkcs10 (RFC 7030 §4.2.1)',
       );
     }
+    // Refused before anything is read or looked up when the declared size is already too large.
+    if (Number(req.headers['content-length'] ?? 0) > MAX_EST_BODY_BYTES) {
+      return sendEstError(
+        res,
+        413,
+        'request_too_large',
+        `the CSR must be at most ${MAX_EST_BODY_BYTES} bytes`,
+      );
+    }
     const now = clock();
     const presented = options.resolveCertificate(req, now);
     if (presented && 'refused' in presented) {
-      req.resume();
       return sendEstError(
         res,
         403,
@@ -76,7 +83,6 @@ export function createEstHandler(options: EstOptions) {
     }
     // §3.3.2: the client authenticates with the certificate it renews; one chained to the platform CA only.
     if (!presented) {
-      req.resume();
       return sendEstError(
         res,
         403,
@@ -86,7 +92,6 @@ export function createEstHandler(options: EstOptions) {
     }
     const record = await certificateStore(storage.db).byThumbprint(presented.x5t);
     if (record && new Date(record.not_after) <= now) {
-      req.resume();
       return sendEstError(
         res,
         403,
@@ -95,7 +100,6 @@ export function createEstHandler(options: EstOptions) {
       );
     }
     if (!presented.chainTrusted) {
-      req.resume();
       return sendEstError(
         res,
         403,
@@ -104,12 +108,10 @@ export function createEstHandler(options: EstOptions) {
       );
     }
     if (!record) {
-      req.resume();
       return sendEstError(res, 403, 'certificate_unknown', 'the client certificate is not on record');
     }
     const app = await directoryStore(storage.db).applicationWithOrganisation(record.client_id);
     if (app?.status !== 'active' || app.org_status !== 'active') {
-      req.resume();
       return sendEstError(
         res,
         403,
@@ -124,9 +126,6 @@ export function createEstHandler(options: EstOptions) {
         413,
         'request_too_large',
         `the CSR must be at most ${MAX_EST_BODY_BYTES} bytes`,
-        {
-          connection: 'close',
-        },
       );
     }
     const csrPem = pkcs10BodyToPem(body);
@@ -148,22 +147,18 @@ export function createEstHandler(options: EstOptions) {
     try {
       if (operation === 'cacerts') {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
-          req.resume();
           return sendEstError(res, 405, 'method_not_allowed', 'cacerts is GET', { allow: 'GET' });
         }
         return cacerts(res);
       }
       if (operation === 'simplereenroll') {
         if (req.method !== 'POST') {
-          req.resume();
           return sendEstError(res, 405, 'method_not_allowed', 'simplereenroll is POST', { allow: 'POST' });
         }
         return await simplereenroll(req, res);
       }
-      req.resume();
       return sendEstError(res, 404, 'not_found', 'this EST server offers cacerts and simplereenroll only');
     } catch (err) {
-      req.resume();
       if (res.headersSent) return;
       if (isCodedError(err) && err.expose) {
         return sendEstError(res, estStatusOf(err.code, err.status), err.code, err.message);

@@ -16,6 +16,8 @@ export function sendEstError(
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    // A body left unread (refused before it was read, or too large) is not drained: the connection ends.
+    ...(res.req?.complete === false ? { connection: 'close' } : {}),
     ...headers,
   });
   res.end(body);

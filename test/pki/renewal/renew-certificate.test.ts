@@ -172,7 +172,16 @@ for (const target of targets) {
       assert.equal(lostNow.status, 'revoked');
       assert.equal(lostNow.revocation_reason, 'superseded');
       assert.equal((await getCertificate(env.storage.db, env.first.serial)).superseded_by, second.serial);
-      await certificateStore(env.storage.db).recordFirstUse(second.x5t_s256, at(IN_WINDOW + 2000).now);
+      assert.equal((await getCertificate(env.storage.db, env.first.serial)).status, 'active');
+      // A retry of the same request gets the same certificate.
+      const keys = p256();
+      const third = await env.renew(env.first.serial, keys, IN_WINDOW + 1500);
+      const retried = await env.storage.transaction(async (tx) =>
+        env.ca.renew(tx, { serial: env.first.serial, csrPem: await csrOf(keys) }, at(IN_WINDOW + 1600)),
+      );
+      assert.equal(retried.serial, third.serial);
+      assert.equal(await code(env.renew(env.first.serial, p256(), IN_WINDOW + 1700)), 'too_many_renewals');
+      await certificateStore(env.storage.db).recordFirstUse(third.x5t_s256, at(IN_WINDOW + 2000).now);
       assert.equal(await code(env.renew(env.first.serial, p256(), IN_WINDOW + 3000)), 'already_renewed');
     });
 

@@ -33,6 +33,8 @@ const base = {
   policy: POLICY,
   settings: DEFAULT_RENEWAL_SETTINGS,
   sameKey: false,
+  sameKeyAsSuccessor: false,
+  successorsIssued: 0,
   byOperator: false,
   now: inWindow,
 };
@@ -117,7 +119,30 @@ describe('renewal refusals', () => {
   test('ok/an unused successor is replaced', () => {
     const renewed = { ...current, superseded_by: 'bb02' };
     const successor = { serial: 'bb02', status: 'active' as const, first_used_at: null };
-    assert.equal(checkRenewal({ ...base, current: renewed, successor }).replacesUnusedSuccessor, 'bb02');
+    const decision = checkRenewal({ ...base, current: renewed, successor, successorsIssued: 1 });
+    assert.equal(decision.replacesUnusedSuccessor, 'bb02');
+    assert.equal(decision.reuse, undefined);
+  });
+  test('ok/the same request again (its answer lost): the unused successor is the answer', () => {
+    const renewed = { ...current, superseded_by: 'bb02' };
+    const successor = { serial: 'bb02', status: 'active' as const, first_used_at: null };
+    const decision = checkRenewal({
+      ...base,
+      current: renewed,
+      successor,
+      successorsIssued: 3,
+      sameKeyAsSuccessor: true,
+    });
+    assert.equal(decision.reuse, 'bb02');
+    assert.equal(decision.replacesUnusedSuccessor, undefined);
+  });
+  test('fail/too many unused successors: the CRL does not grow at a partner’s will', () => {
+    const renewed = { ...current, superseded_by: 'bb04' };
+    const successor = { serial: 'bb04', status: 'active' as const, first_used_at: null };
+    assert.equal(
+      refusal(() => checkRenewal({ ...base, current: renewed, successor, successorsIssued: 3 })),
+      'too_many_renewals',
+    );
   });
 });
 

@@ -248,6 +248,10 @@ describe('zero-downtime certificate rotation (EST, curl + openssl, accredit part
     ) as Array<Record<string, unknown>>;
     assert.equal(list.filter((c) => c.status === 'active').length, 1);
     assert.equal(list.filter((c) => c.revocation_reason === 'superseded').length, 2);
+    // The callers' part is done; the remaining tests need the machine more than the load.
+    stopping = true;
+    await Promise.all(loops);
+    assert.deepEqual(outcome.failed, []);
   });
 
   test('fail/accredit partner renew with a superseded certificate: one-line error, files untouched', async () => {
@@ -268,5 +272,51 @@ describe('zero-downtime certificate rotation (EST, curl + openssl, accredit part
     assert.match(r.stderr, /revoked|refused/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.equal(readFileSync(f('a.crt.previous'), 'utf8'), before);
+  });
+
+  test('ok/rotation policy from the CLI is enforced at renewal: a disallowed key refused, an allowed one renewed', async () => {
+    const set = await cli([
+      'app',
+      'rotation-policy',
+      'set',
+      clientId,
+      '--key-algorithms',
+      'ES384',
+      '--lifetime-days',
+      '30',
+    ]);
+    assert.deepEqual((set.effective as { key_algorithms: string[] }).key_algorithms, ['ES384']);
+    const bad = await platform.cli(['app', 'rotation-policy', 'set', clientId, '--lifetime-days', 'soon']);
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    const renew = (extra: string[]) =>
+      platform.cli([
+        'partner',
+        'renew',
+        '--cert',
+        f('a.crt'),
+        '--key',
+        f('a.key'),
+        '--est-url',
+        platform.mtlsUrl,
+        '--ca',
+        platform.caBundle,
+        ...extra,
+      ]);
+    const refused = await renew([]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /key_algorithm_not_allowed/);
+    const renewed = await renew(['--alg', 'ES384', '--json']);
+    assert.equal(renewed.code, 0, renewed.stderr);
+    const out = JSON.parse(renewed.stdout) as {
+      key_description: string;
+      not_before: string;
+      not_after: string;
+    };
+    assert.equal(out.key_description, 'EC P-384');
+    const days = (Date.parse(out.not_after) - Date.now()) / 86_400_000;
+    assert.ok(days > 29 && days <= 30, `the policy's lifetime: ${days}`);
+    const help = await platform.cli(['partner', 'renew', '--help']);
+    assert.match(help.stdout, /simplereenroll/);
   });
 });

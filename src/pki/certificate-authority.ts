@@ -362,19 +362,22 @@ export class CertificateAuthority {
     if (rows.length === 0) return [];
     const successors = await tx.db
       .selectFrom('certificates')
-      .select(['serial', 'first_used_at'])
+      .select(['serial', 'status', 'first_used_at'])
       .where(
         'serial',
         'in',
         rows.map((r) => r.superseded_by ?? ''),
       )
       .execute();
-    const firstUse = new Map(successors.map((s) => [s.serial, s.first_used_at]));
+    const successorOf = new Map(successors.map((s) => [s.serial, s]));
     const revoked: string[] = [];
     for (const row of rows) {
+      const successor = successorOf.get(row.superseded_by ?? '');
+      // A successor revoked meanwhile (say, by an operator) supersedes nothing: the certificate stays.
+      if (successor?.status !== 'active') continue;
       const due = supersedeDueAt(
         row.supersede_at as string,
-        firstUse.get(row.superseded_by ?? '') ?? null,
+        successor.first_used_at,
         this.renewalSettings.drainMs,
       );
       if (due > meta.now) continue;

@@ -164,6 +164,17 @@ for (const target of targets) {
       assert.deepEqual(await env.sweep(IN_WINDOW + 7 * DAY), [env.first.serial]);
     });
 
+    test('ok/a successor revoked meanwhile supersedes nothing', async (t) => {
+      const env = await setup(t, target);
+      const renewed = await env.renew(env.first.serial, p256(), IN_WINDOW);
+      await certificateStore(env.storage.db).recordFirstUse(renewed.x5t_s256, at(IN_WINDOW).now);
+      await env.storage.transaction((tx) =>
+        env.ca.revoke(tx, renewed.serial, 'keyCompromise', at(IN_WINDOW)),
+      );
+      assert.deepEqual(await env.sweep(IN_WINDOW + 8 * DAY), []);
+      assert.equal((await getCertificate(env.storage.db, env.first.serial)).status, 'active');
+    });
+
     test('ok/an unused successor is replaced; a used one makes renewal refused', async (t) => {
       const env = await setup(t, target);
       const lost = await env.renew(env.first.serial, p256(), IN_WINDOW);

@@ -272,13 +272,8 @@ export class CertificateAuthority {
       now: meta.now,
     });
     if (decision.reuse && successor) return view(successor);
-    if (decision.replacesUnusedSuccessor) {
-      const unused = await tx.db
-        .selectFrom('certificates')
-        .selectAll()
-        .where('serial', '=', decision.replacesUnusedSuccessor)
-        .executeTakeFirstOrThrow();
-      await this.#markRevoked(tx, unused, 'superseded', meta);
+    if (decision.replacesUnusedSuccessor && successor) {
+      await this.#markRevoked(tx, successor, 'superseded', meta);
     }
     const issued = await this.#issueTo(
       tx,

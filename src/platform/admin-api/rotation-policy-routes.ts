@@ -167,7 +167,7 @@ export function registerRotationPolicyRoutes(app: FastifyInstance, deps: AdminDe
     '/certificates/:serial/renew',
     {
       schema: {
-        tags,
+        tags: ['certificates'],
         summary:
           'Renew a certificate for an operator: a new key from the CSR, any time in its validity, the review count starts again',
         params: serialParams,
@@ -194,7 +194,7 @@ export function registerRotationPolicyRoutes(app: FastifyInstance, deps: AdminDe
     '/certificates/:serial/approve-renewal',
     {
       schema: {
-        tags,
+        tags: ['certificates'],
         summary: 'Review: allow one more renewal of this certificate past the rotation policy’s review limit',
         params: serialParams,
         response: { 200: certificateSchema, ...errorResponses },

@@ -1,4 +1,9 @@
 export {
+  type CertificateResolver,
+  createCertificateResolver,
+  type PresentedCertificate,
+} from './client-certificate.ts';
+export {
   type AuthorizationServer,
   type AuthorizationServerOptions,
   createAuthorizationServer,

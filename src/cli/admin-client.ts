@@ -10,7 +10,7 @@ export interface AdminClientOptions {
   url?: string | undefined;
 }
 
-export type AdminMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface AdminClient {
   /** `body` is sent as JSON when given; a DELETE or GET normally has none. */

@@ -1,6 +1,7 @@
-import { type KeyObject, randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { createPublicKey, type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
+import type { ApplicationWithOrganisation } from '../directory/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import { type CaMaterial, reissueIssuingCa } from './ca-certificates.ts';
@@ -8,9 +9,24 @@ import { buildCrl } from './crl.ts';
 import { certificateTemplate } from './issuance/certificate-template.ts';
 import { enforceIssuancePolicy } from './issuance/enforce-issuance-policy.ts';
 import { loadApplicationForIssuance } from './issuance/load-application-for-issuance.ts';
-import { validateCertificateRequest } from './issuance/validate-certificate-request.ts';
+import {
+  type ValidatedRequest,
+  validateCertificateRequest,
+} from './issuance/validate-certificate-request.ts';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
 import { buildPartnerCertificate } from './partner-certificate.ts';
+import {
+  checkRenewal,
+  DEFAULT_RENEWAL_SETTINGS,
+  type RenewalSettings,
+  supersedeDueAt,
+} from './renewal/renewal-rules.ts';
+import {
+  enforceKeyAlgorithm,
+  platformRotationPolicy,
+  type RotationPolicy,
+  rotationPolicyStore,
+} from './renewal/rotation-policy.ts';
 import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import { randomSerialHex } from './serial.ts';
 import { issueServerCertificate, type ServerCertificate } from './server-certificate.ts';
@@ -28,6 +44,8 @@ export interface CaSettings {
   crlUrl: string;
   /** Where the root's CRL is published; goes into the issuing CA certificate's CRL Distribution Point. */
   rootCrlUrl?: string;
+  /** Renewal window, grace and drain (default: last third, 7 days, 60 s). */
+  renewal?: RenewalSettings;
 }
 
 /** The issuing CA certificate as the admin API shows it. */
@@ -60,6 +78,13 @@ export interface CertificateView {
   status: 'active' | 'revoked';
   revoked_at: string | null;
   revocation_reason: string | null;
+  /** The certificate this one renews, if issued by renewal. */
+  renews: string | null;
+  /** The certificate that renews this one, and when this one is revoked as superseded at the latest. */
+  superseded_by: string | null;
+  supersede_at: string | null;
+  renewal_count: number;
+  first_used_at: string | null;
   certificate_pem: string;
 }
 
@@ -78,7 +103,7 @@ interface LoadedRoot {
   privateKey: KeyObject | undefined;
 }
 
-type CertRow = Database['certificates'];
+type CertRow = Selectable<Database['certificates']>;
 
 function view(
   row: {
@@ -98,6 +123,11 @@ function view(
     status: row.status,
     revoked_at: row.revoked_at,
     revocation_reason: row.revocation_reason,
+    renews: row.renews_serial,
+    superseded_by: row.superseded_by,
+    supersede_at: row.supersede_at,
+    renewal_count: row.renewal_count,
+    first_used_at: row.first_used_at,
     certificate_pem: row.cert_pem,
   };
 }
@@ -162,6 +192,20 @@ export class CertificateAuthority {
     return issueServerCertificate({ issuer: this.#ca, commonName: opts.dnsNames[0] ?? 'accredit', ...opts });
   }
 
+  get renewalSettings(): RenewalSettings {
+    return this.#settings.renewal ?? DEFAULT_RENEWAL_SETTINGS;
+  }
+
+  /** The rotation policy in force for an application (application over organisation over platform). */
+  rotationPolicyOf(db: Kysely<Database>, orgId: string, clientId?: string): Promise<RotationPolicy> {
+    return rotationPolicyStore(db).effective(
+      platformRotationPolicy(this.#settings.partnerCertDays),
+      orgId,
+      clientId,
+    );
+  }
+
+  /** Operator issuance: the rotation policy's lifetime and key algorithms apply; the renewal count starts at 0. */
   async issue(
     tx: Tx,
     input: { clientId: string; csrPem: string },
@@ -170,7 +214,188 @@ export class CertificateAuthority {
     // step-ca's order: validate the request, modify (the directory decides the names), enforce the policy.
     const request = await validateCertificateRequest(input.csrPem);
     const app = await loadApplicationForIssuance(tx, input.clientId);
-    const template = certificateTemplate(app, this.#ca, this.#settings.partnerCertDays, meta.now);
+    const policy = await this.rotationPolicyOf(tx.db, app.org_id, app.client_id);
+    return this.#issueTo(tx, app, request, policy, { renews: null, renewalCount: 0 }, meta);
+  }
+
+  /**
+   * Renewal (RFC 7030 §4.2.2 rekey) of a certificate the platform issued: the one function behind EST
+   * simplereenroll, the admin API and the CLI. The new certificate is valid from now for the policy's
+   * lifetime while the current one stays valid (overlap); the current one is revoked as superseded by
+   * housekeeping once the new one has been used (plus the drain delay) or after the grace period.
+   */
+  async renew(
+    tx: Tx,
+    input: { serial: string; csrPem: string; byOperator?: boolean },
+    meta: ActionMeta,
+  ): Promise<CertificateView> {
+    const request = await validateCertificateRequest(input.csrPem);
+    const serial = input.serial.toLowerCase().replace(/:/g, '');
+    const peek = await tx.db
+      .selectFrom('certificates')
+      .select('client_id')
+      .where('serial', '=', serial)
+      .executeTakeFirst();
+    if (!peek) throw notFound('certificate', input.serial);
+    // Holds the organisation (PostgreSQL): concurrent renewals of its certificates, and offboarding, take turns.
+    const app = await loadApplicationForIssuance(tx, peek.client_id);
+    const current = await tx.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('serial', '=', serial)
+      .executeTakeFirstOrThrow();
+    const successor = current.superseded_by
+      ? await tx.db
+          .selectFrom('certificates')
+          .selectAll()
+          .where('serial', '=', current.superseded_by)
+          .executeTakeFirst()
+      : undefined;
+    const successorsIssued = await tx.db
+      .selectFrom('certificates')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('renews_serial', '=', current.serial)
+      .executeTakeFirstOrThrow();
+    const spkiOf = (pem: string) =>
+      new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    const currentSpki = spkiOf(current.cert_pem);
+    const policy = await this.rotationPolicyOf(tx.db, app.org_id, app.client_id);
+    const decision = checkRenewal({
+      current,
+      successor,
+      policy,
+      settings: this.renewalSettings,
+      sameKey: currentSpki.equals(request.publicKeySpki),
+      sameKeyAsSuccessor: successor !== undefined && spkiOf(successor.cert_pem).equals(request.publicKeySpki),
+      successorsIssued: Number(successorsIssued.n),
+      byOperator: input.byOperator === true,
+      now: meta.now,
+    });
+    if (decision.reuse && successor) return view(successor);
+    if (decision.replacesUnusedSuccessor && successor) {
+      await this.#markRevoked(tx, successor, 'superseded', meta);
+    }
+    const issued = await this.#issueTo(
+      tx,
+      app,
+      request,
+      policy,
+      { renews: current.serial, renewalCount: decision.renewalCount },
+      meta,
+    );
+    await tx.db
+      .updateTable('certificates')
+      .set({ superseded_by: issued.serial, supersede_at: decision.supersedeAt.toISOString() })
+      .where('serial', '=', current.serial)
+      .execute();
+    await recordAuditEvent(
+      tx,
+      {
+        actor: meta.actor,
+        action: 'certificate.renew',
+        targetType: 'certificate',
+        targetId: issued.serial,
+        details: {
+          client_id: app.client_id,
+          org_id: app.org_id,
+          renews: current.serial,
+          renewal_count: decision.renewalCount,
+          supersede_at: decision.supersedeAt.toISOString(),
+          by_operator: input.byOperator === true,
+          ...(decision.replacesUnusedSuccessor ? { replaces_unused: decision.replacesUnusedSuccessor } : {}),
+        },
+      },
+      meta.now,
+    );
+    if (decision.replacesUnusedSuccessor) await this.publishCrl(tx, meta.now);
+    return issued;
+  }
+
+  /** An operator's review: the certificate may be renewed once more past the policy's review limit. */
+  async approveRenewal(tx: Tx, serial: string, meta: ActionMeta): Promise<CertificateView> {
+    const normalised = serial.toLowerCase().replace(/:/g, '');
+    const row = await tx.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('serial', '=', normalised)
+      .executeTakeFirst();
+    if (!row) throw notFound('certificate', serial);
+    if (row.status !== 'active') {
+      throw new AppError('certificate_revoked', 409, `certificate ${normalised} is revoked`);
+    }
+    const at = meta.now.toISOString();
+    await tx.db
+      .updateTable('certificates')
+      .set({ renewal_approved_at: at, renewal_approved_by: meta.actor })
+      .where('serial', '=', normalised)
+      .execute();
+    await recordAuditEvent(
+      tx,
+      {
+        actor: meta.actor,
+        action: 'certificate.approve_renewal',
+        targetType: 'certificate',
+        targetId: normalised,
+        details: { client_id: row.client_id, org_id: row.org_id, renewal_count: row.renewal_count },
+      },
+      meta.now,
+    );
+    return view({ ...row, renewal_approved_at: at, renewal_approved_by: meta.actor });
+  }
+
+  /**
+   * Housekeeping: revokes (reason superseded, RFC 5280 §5.3.1) every renewed certificate whose successor was
+   * first used more than the drain delay ago, or whose grace period is over. One CRL for the batch.
+   */
+  async supersedeDue(tx: Tx, meta: ActionMeta): Promise<string[]> {
+    const rows = await tx.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('status', '=', 'active')
+      .where('supersede_at', 'is not', null)
+      .execute();
+    if (rows.length === 0) return [];
+    const successors = await tx.db
+      .selectFrom('certificates')
+      .select(['serial', 'status', 'first_used_at'])
+      .where(
+        'serial',
+        'in',
+        rows.map((r) => r.superseded_by ?? ''),
+      )
+      .execute();
+    const successorOf = new Map(successors.map((s) => [s.serial, s]));
+    const revoked: string[] = [];
+    for (const row of rows) {
+      const successor = successorOf.get(row.superseded_by ?? '');
+      // A successor revoked meanwhile (say, by an operator) supersedes nothing: the certificate stays.
+      if (successor?.status !== 'active') continue;
+      const due = supersedeDueAt(
+        row.supersede_at as string,
+        successor.first_used_at,
+        this.renewalSettings.drainMs,
+      );
+      if (due > meta.now) continue;
+      if (await this.#markRevoked(tx, row, 'superseded', meta)) revoked.push(row.serial);
+    }
+    if (revoked.length > 0) await this.publishCrl(tx, meta.now);
+    return revoked;
+  }
+
+  async #issueTo(
+    tx: Tx,
+    app: ApplicationWithOrganisation,
+    request: ValidatedRequest,
+    policy: RotationPolicy,
+    renewal: { renews: string | null; renewalCount: number },
+    meta: ActionMeta,
+  ): Promise<CertificateView> {
+    enforceKeyAlgorithm(
+      policy,
+      createPublicKey({ key: request.publicKeySpki, format: 'der', type: 'spki' }),
+      request.keyDescription,
+    );
+    const template = certificateTemplate(app, this.#ca, policy.lifetimeDays, meta.now);
     enforceIssuancePolicy(app, template, this.#ca);
     const cert = await buildPartnerCertificate({
       issuer: this.#ca,
@@ -195,6 +420,13 @@ export class CertificateAuthority {
       revoked_at: null,
       revocation_reason: null,
       created_at: meta.now.toISOString(),
+      renews_serial: renewal.renews,
+      renewal_count: renewal.renewalCount,
+      first_used_at: null,
+      superseded_by: null,
+      supersede_at: null,
+      renewal_approved_at: null,
+      renewal_approved_by: null,
     };
     await tx.db.insertInto('certificates').values(row).execute();
     // Enforcement points learn which application a certificate belongs to (it binds tokens for that one only).
@@ -208,6 +440,7 @@ export class CertificateAuthority {
           client_id: row.client_id,
           org_id: row.org_id,
           not_after: row.not_after,
+          ...(renewal.renews ? { renews: renewal.renews } : {}),
         },
       },
       meta.now,
@@ -225,6 +458,7 @@ export class CertificateAuthority {
           x5t_s256: cert.x5tS256,
           not_after: row.not_after,
           key: row.key_description,
+          ...(renewal.renews ? { renews: renewal.renews } : {}),
         },
       },
       meta.now,

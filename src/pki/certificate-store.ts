@@ -3,10 +3,15 @@ import type { Database } from '../storage/index.ts';
 
 /** What another role may read of a certificate the platform issued. */
 export interface CertificateRecord {
+  serial: string;
   client_id: string;
   org_id: string;
   subject: string;
   status: Database['certificates']['status'];
+  /** The first successful token request with it (null: never used yet). */
+  first_used_at: string | null;
+  not_before: string;
+  not_after: string;
 }
 
 /**
@@ -19,9 +24,31 @@ export function certificateStore(db: Kysely<Database>) {
     async byThumbprint(x5tS256: string): Promise<CertificateRecord | undefined> {
       return db
         .selectFrom('certificates')
-        .select(['client_id', 'org_id', 'subject', 'status'])
+        .select([
+          'serial',
+          'client_id',
+          'org_id',
+          'subject',
+          'status',
+          'first_used_at',
+          'not_before',
+          'not_after',
+        ])
         .where('x5t_s256', '=', x5tS256)
         .executeTakeFirst();
+    },
+
+    /**
+     * Records the first successful token request with a certificate, once: a renewed predecessor is revoked
+     * as superseded a drain delay after its successor's first use.
+     */
+    async recordFirstUse(x5tS256: string, now: Date): Promise<void> {
+      await db
+        .updateTable('certificates')
+        .set({ first_used_at: now.toISOString() })
+        .where('x5t_s256', '=', x5tS256)
+        .where('first_used_at', 'is', null)
+        .execute();
     },
 
     /** The exact RFC 4514 subject of the newest active certificate the platform issued to the application. */

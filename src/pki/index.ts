@@ -26,6 +26,8 @@ export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-f
 export { type CreateCsrOptions, createCsr } from './csr-generator.ts';
 export { type CertificateEnforcementView, pkiEnforcementSnapshot } from './enforcement-snapshot.ts';
 export { PkiError, type PkiErrorOptions } from './errors.ts';
+export { base64Lines, certificatesOfCms, certsOnlyCms, splitCertificatePems } from './est/certs-only.ts';
+export { MAX_EST_BODY_BYTES, pkcs10BodyToPem } from './est/pkcs10-body.ts';
 export type { IssuedCertificate } from './issued-certificate.ts';
 export type { CertificateIssuer } from './issuer.ts';
 export { describePublicKey } from './key-description.ts';
@@ -38,6 +40,29 @@ export {
   type PartnerSubject,
 } from './partner-certificate.ts';
 export { derToPem, pemToDer } from './pem.ts';
+export {
+  checkRenewal,
+  DEFAULT_RENEWAL_SETTINGS,
+  type RenewalSettings,
+  renewalWindowOpensAt,
+  supersedeDueAt,
+} from './renewal/renewal-rules.ts';
+export {
+  effectiveRotationPolicy,
+  MAX_LIFETIME_DAYS,
+  POLICY_KEY_ALGORITHMS,
+  type PolicyKeyAlgorithm,
+  policyAlgorithmsOf,
+  ROTATION_POLICY_SCOPES,
+  type RotationPolicy,
+  type RotationPolicyScope,
+  type RotationPolicySettings,
+  removeRotationPolicy,
+  rotationPolicyStore,
+  type StoredRotationPolicy,
+  setRotationPolicy,
+  validateRotationPolicySettings,
+} from './renewal/rotation-policy.ts';
 export {
   isRevocationReason,
   parseRevocationReason,

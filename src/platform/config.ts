@@ -68,6 +68,8 @@ export interface PlatformConfig {
   registration: { softwareStatementMaxAgeSeconds: number; allowInitialAccessTokens: boolean };
   /** The published partner catalog (`GET /catalog`): its title, and how a partner asks for access. */
   catalog: { title: string; accessRequest: string | undefined };
+  /** Partner-driven renewal (EST simplereenroll, `accredit partner renew`): window, grace, drain, sweep. */
+  renewal: { windowPercent?: number; graceDays: number; drainSeconds: number; sweepSeconds: number };
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -437,6 +439,33 @@ export const CONFIG_KEYS = [
     parse: oneOf(['ES256', 'ES384']),
     default: 'ES256',
     doc: 'CA and platform key algorithm at init',
+  },
+  {
+    path: 'renewal.windowPercent',
+    env: 'ACCREDIT_RENEWAL_WINDOW_PERCENT',
+    parse: int(1, 100),
+    doc: 'a certificate may be renewed in the last N percent of its lifetime (default: the last third)',
+  },
+  {
+    path: 'renewal.graceDays',
+    env: 'ACCREDIT_RENEWAL_GRACE_DAYS',
+    parse: int(0, 365),
+    default: 7,
+    doc: 'a renewed certificate is revoked as superseded this many days after the renewal at the latest (never past its notAfter)',
+  },
+  {
+    path: 'renewal.drainSeconds',
+    env: 'ACCREDIT_RENEWAL_DRAIN_SECONDS',
+    parse: int(0, 86_400),
+    default: 60,
+    doc: 'a renewed certificate is revoked as superseded this long after its successor first obtained a token (requests in flight finish)',
+  },
+  {
+    path: 'renewal.sweepSeconds',
+    env: 'ACCREDIT_RENEWAL_SWEEP_SECONDS',
+    parse: int(1, 3600),
+    default: 30,
+    doc: 'how often superseded certificates due for revocation are looked for',
   },
   {
     path: 'trustedProxies',

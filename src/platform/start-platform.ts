@@ -46,6 +46,7 @@ import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-cre
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
+import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
@@ -72,6 +73,7 @@ import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner
 import { createPartnerFetcher } from './partner-fetcher.ts';
 import { platformPaths } from './paths.ts';
 import { registerPublicRoutes } from './public-routes.ts';
+import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
@@ -175,6 +177,7 @@ async function buildPublicServer(
       registerOrganisationRoutes(admin, deps);
       registerApplicationRoutes(admin, deps);
       registerCertificateRoutes(admin, deps);
+      registerRotationPolicyRoutes(admin, deps);
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
@@ -217,6 +220,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       crlValidityHours: config.pki.crlValidityHours,
       crlUrl: crlUrlOf(config),
       rootCrlUrl: rootCrlUrlOf(config),
+      renewal: renewalSettingsOf(config),
     });
     const tls = await ensureServerTls(config, ca, kek, clock());
     const housekeeping = async () => {
@@ -227,6 +231,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         }
       }
       await pruneExpiredOidcModels(storage, clock());
+      await supersedeRenewedCertificates(storage, ca, clock, logger);
     };
     await housekeeping();
     timer = setInterval(
@@ -350,11 +355,14 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const urlOf = (server: { address(): unknown }) =>
       `https://${hostname}:${(server.address() as AddressInfo).port}`;
 
+    // EST (RFC 7030) renewal in front of the authorization server, and the superseded-certificate sweep.
+    const renewal = startRenewal({ storage, ca, config, clock, logger });
+    closers.push(() => renewal.close());
     // RFC 8705 §5: the mTLS listener asks for a client certificate; who may present which one is decided
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
-      answerAfterEnforcement(hub, as.handle),
+      answerAfterEnforcement(hub, renewal.mtlsHandler(as.handle)),
       {
         name: 'mtls',
         limits: config.listeners.limits,

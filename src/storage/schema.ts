@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 // Timestamps are ISO-8601 UTC strings and JSON is stored as text so that both engines hold the same values.
 export interface OrganisationTable {
@@ -150,6 +150,31 @@ export interface CertificateTable {
   revoked_at: string | null;
   revocation_reason: string | null;
   created_at: string;
+  /** The certificate this one renews (its predecessor), if issued by renewal. */
+  renews_serial: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Renewals since an operator last reviewed the chain (0: issued by an operator). */
+  renewal_count: ColumnType<number, number | undefined, number>;
+  /** The first successful token request with this certificate. */
+  first_used_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The certificate that renews this one. */
+  superseded_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When housekeeping revokes this (renewed) certificate with reason superseded. */
+  supersede_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** An operator allowed one more renewal past the rotation policy's review limit. */
+  renewal_approved_at: ColumnType<string | null, string | null | undefined, string | null>;
+  renewal_approved_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A rotation policy of one organisation or application; null fields inherit (application → organisation → platform). */
+export interface RotationPolicyTable {
+  scope: 'organisation' | 'application';
+  subject_id: string;
+  lifetime_days: number | null;
+  /** JSON array of algorithm names (ES256, ES384, RSA-2048, RSA-3072, RSA-4096, Ed25519). */
+  key_algorithms: string | null;
+  renewals_before_review: number | null;
+  updated_at: string;
+  updated_by: string;
 }
 
 export interface CrlTable {
@@ -367,6 +392,7 @@ export interface Database {
   enforcement_credentials: EnforcementCredentialTable;
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
+  rotation_policies: RotationPolicyTable;
 }
 
 export interface PlatformEventTable {

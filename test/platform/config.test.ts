@@ -65,6 +65,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       catalog: { title: 'Partner API', accessRequest: undefined },
+      renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
       federation: {
         entityId: 'https://localhost:8443',
         authorityHints: [],
@@ -151,6 +152,25 @@ describe('loadConfig', () => {
     });
     assert.equal(c.gatewayUrl, 'https://localhost:9999');
     assert.equal(c.gateway.audience, 'https://api.example');
+  });
+
+  test('ok/renewal settings from the file and the environment; out of range names the key', () => {
+    const dir = dataDir({ renewal: { windowPercent: 50, graceDays: 3 } });
+    assert.deepEqual(loadConfig(dir, { ACCREDIT_RENEWAL_DRAIN_SECONDS: '5' }).renewal, {
+      windowPercent: 50,
+      graceDays: 3,
+      drainSeconds: 5,
+      sweepSeconds: 30,
+    });
+    assert.throws(
+      () => loadConfig(dir, { ACCREDIT_RENEWAL_WINDOW_PERCENT: '0' }),
+      /ACCREDIT_RENEWAL_WINDOW_PERCENT/,
+    );
+    assert.throws(
+      () => loadConfig(dir, { ACCREDIT_RENEWAL_SWEEP_SECONDS: 'often' }),
+      /ACCREDIT_RENEWAL_SWEEP_SECONDS/,
+    );
+    assert.throws(() => loadConfig(dataDir({ renewal: { graceDays: 400 } }), {}), /renewal\.graceDays/);
   });
 
   test('ok/values from accredit.json', () => {

@@ -144,10 +144,14 @@ for (const target of targets) {
         assert.deepEqual(
           { ...byThumbprint },
           {
+            serial: first.serial,
             client_id: partner.clientId,
             org_id: partner.orgId,
             subject: first.subject,
             status: 'active',
+            first_used_at: null,
+            not_before: first.not_before,
+            not_after: first.not_after,
           },
         );
         await storage.transaction((tx) => ca.revoke(tx, first.serial, 'keyCompromise', META));

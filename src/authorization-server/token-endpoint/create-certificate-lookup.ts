@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { certificateStore } from '../../pki/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../../storage/index.ts';
 import type { CertificateResolver } from '../client-certificate.ts';
@@ -39,5 +40,15 @@ export function createCertificateLookup(options: {
     }
     setCertificateState(ctx, { presented, issued });
     await next();
+    // A renewed certificate's predecessor is superseded once this one has obtained a token (issue 13).
+    if (
+      presented &&
+      issued &&
+      issued.first_used_at === null &&
+      ctx.oidc?.route === 'token' &&
+      ctx.status === 200
+    ) {
+      await certificateStore(options.db).recordFirstUse(presented.x5t, options.clock());
+    }
   };
 }

@@ -12,6 +12,8 @@ export interface IssuedCertificateState {
   org_id: string;
   subject: string;
   status: string;
+  /** The first successful token request with it; null: never (absent: not known). */
+  first_used_at?: string | null;
   app_status: string | null;
   app_org_id: string | null;
   app_org_status: string | null;

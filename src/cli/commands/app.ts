@@ -5,6 +5,7 @@ import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
+import { registerRotationPolicyCommand } from './rotation-policy.ts';
 
 interface App {
   client_id: string;
@@ -56,6 +57,7 @@ function readJsonFile(path: string, what: string): Record<string, unknown> {
 
 export function registerAppCommands(program: Command): void {
   const app = program.command('app').description('manage applications (OAuth clients)');
+  registerRotationPolicyCommand(app, 'application');
 
   app
     .command('create')

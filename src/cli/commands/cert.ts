@@ -5,6 +5,7 @@ import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
+import { registerCertRenewalCommands } from './rotation-policy.ts';
 
 interface Cert {
   serial: string;
@@ -20,6 +21,7 @@ interface Cert {
 
 export function registerCertCommands(program: Command): void {
   const cert = program.command('cert').description('partner transport certificates');
+  registerCertRenewalCommands(cert);
 
   cert
     .command('issue')

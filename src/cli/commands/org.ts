@@ -3,6 +3,7 @@ import { withAdminClient } from '../admin-client.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
+import { registerRotationPolicyCommand } from './rotation-policy.ts';
 
 interface Org {
   id: string;
@@ -27,6 +28,7 @@ function printOrg(org: Org, json: boolean): void {
 
 export function registerOrgCommands(program: Command): void {
   const org = program.command('org').description('manage partner organisations');
+  registerRotationPolicyCommand(org, 'organisation');
 
   org
     .command('create')

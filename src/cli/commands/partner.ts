@@ -7,6 +7,7 @@ import { globals } from './globals.ts';
 // call need openid-client and undici.
 const keygen = () => import('../partner/generate-partner-key.ts');
 const partner = () => import('../partner/index.ts');
+const renewal = () => import('../partner/renew-certificate.ts');
 
 interface CredentialOptions {
   cert: string;
@@ -59,6 +60,47 @@ export function registerPartnerCommands(program: Command): void {
           ['csr', made.csr],
         ]);
         process.stdout.write(`next: send the CSR to the platform operator, who runs\n  ${next}\n`);
+      });
+    });
+
+  cmd
+    .command('renew')
+    .description(
+      'renew the certificate with a new key: EST simplereenroll (RFC 7030) over mTLS with the current one; the files are replaced atomically, the old pair kept as *.previous',
+    )
+    .requiredOption('--cert <file>', 'the current client certificate PEM (replaced by the new one)')
+    .requiredOption('--key <file>', 'its private key (replaced by the new key)')
+    .option('--alg <alg>', 'ES256 | ES384 | PS256 (RSA 3072) | EdDSA (Ed25519); default: as the current key')
+    .option(
+      '--est-url <url>',
+      'EST server base URL, the mTLS listener (env ACCREDIT_EST_URL; default: the platform running in --dir)',
+    )
+    .option('--ca <file>', 'CA bundle to trust (env ACCREDIT_CA_BUNDLE; default: DIR/ca/bundle.pem)')
+    .action((opts: { cert: string; key: string; alg?: string; estUrl?: string; ca?: string }, c: Command) => {
+      const g = globals(c);
+      return runAction(g.json, async () => {
+        const p = await partner();
+        const { renewPartnerCertificate } = await renewal();
+        const { parseKeyAlgorithm } = await keygen();
+        const renewed = await renewPartnerCertificate({
+          certFile: opts.cert,
+          keyFile: opts.key,
+          estUrl: p.resolveEstUrl(opts.estUrl, g.dataDir),
+          ca: p.resolveCa(opts.ca, g.dataDir),
+          alg: opts.alg === undefined ? undefined : parseKeyAlgorithm(opts.alg),
+        });
+        if (g.json) return printJson(renewed);
+        printFields([
+          ['serial', `${renewed.serial} (renews ${renewed.previous_serial})`],
+          ['x5t#S256', renewed.x5t_s256],
+          ['key', `${renewed.key} (${renewed.key_description}, new)`],
+          ['cert', renewed.cert],
+          ['valid', `${renewed.not_before} – ${renewed.not_after}`],
+          ['previous', `${renewed.previous_cert}, ${renewed.previous_key}`],
+        ]);
+        process.stdout.write(
+          'next: get a token with the new certificate; the old one is revoked as superseded shortly after\n',
+        );
       });
     });
 

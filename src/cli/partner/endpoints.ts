@@ -48,6 +48,18 @@ export function resolveGateway(flag: string | undefined, dataDir: string): strin
   );
 }
 
+/** The EST server (the mTLS listener): --est-url, else ACCREDIT_EST_URL, else the running platform's mTLS listener. */
+export function resolveEstUrl(flag: string | undefined, dataDir: string): string {
+  if (flag) return httpsBase(flag, '--est-url');
+  if (process.env.ACCREDIT_EST_URL) return httpsBase(process.env.ACCREDIT_EST_URL, 'ACCREDIT_EST_URL');
+  const running = readServeState(dataDir)?.listeners.mtls;
+  if (running) return httpsBase(running, `${dataDir}/run/serve.json`);
+  throw new CliError(
+    `no EST server: pass --est-url or set ACCREDIT_EST_URL (no platform is running in ${dataDir})`,
+    'no_est_url',
+  );
+}
+
 /**
  * PEM certificates to trust for the servers: --ca, else ACCREDIT_CA_BUNDLE, else the platform's bundle in
  * the data directory; undefined (the system roots) when none of them exists.

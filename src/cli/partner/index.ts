@@ -8,7 +8,7 @@ export {
   targetUrl,
 } from './call-gateway.ts';
 export { loadCredentials, type PartnerCredentials } from './credentials.ts';
-export { resolveCa, resolveGateway, resolveIssuer } from './endpoints.ts';
+export { resolveCa, resolveEstUrl, resolveGateway, resolveIssuer } from './endpoints.ts';
 export { createMtlsAgent } from './mtls-agent.ts';
 export { clientIdFor, obtainToken } from './obtain-token.ts';
 export { requestToken, type TokenResponse } from './request-token.ts';

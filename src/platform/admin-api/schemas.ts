@@ -101,6 +101,11 @@ export const certificateSchema = {
     status: { type: 'string', enum: ['active', 'revoked'] },
     revoked_at: { type: ['string', 'null'] },
     revocation_reason: { type: ['string', 'null'] },
+    renews: { type: ['string', 'null'] },
+    superseded_by: { type: ['string', 'null'] },
+    supersede_at: { type: ['string', 'null'] },
+    renewal_count: { type: 'integer' },
+    first_used_at: { type: ['string', 'null'] },
     certificate_pem: { type: 'string' },
   },
 } as const;

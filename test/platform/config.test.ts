@@ -79,6 +79,13 @@ describe('loadConfig', () => {
           allowPrivateNetworks: false,
         },
       },
+      webhooks: {
+        allowPrivateAddresses: false,
+        timeoutMs: 10_000,
+        retrySchedule: [10, 60, 300, 1800, 7200, 18_000, 36_000],
+        maxAgeHours: 24,
+        pollIntervalMs: 1000,
+      },
     };
     assert.deepEqual(loadConfig(dir, {}), expected);
   });

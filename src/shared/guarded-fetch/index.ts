@@ -10,3 +10,9 @@ export {
   type GuardedResponse,
   type UrlGuard,
 } from './guarded-fetcher.ts';
+export {
+  createGuardedSender,
+  type GuardedPost,
+  type GuardedPostResult,
+  type GuardedSender,
+} from './guarded-sender.ts';

@@ -1,0 +1,168 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../shared/clock.ts';
+import { FetchError, type GuardedSender } from '../../shared/guarded-fetch/index.ts';
+import type { Storage } from '../../storage/index.ts';
+import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
+import { type ClaimedDelivery, claimDueDeliveries, enqueueDeliveries, settleAttempt } from './deliveries.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { standardWebhookSignature, webhookJws } from './sign-webhook.ts';
+import { signingSecretsOf } from './subscriptions.ts';
+
+/** The webhook consumer's cursor name in `event_cursors`. */
+export const WEBHOOK_CONSUMER = 'webhooks';
+
+export interface WebhookDispatcherOptions {
+  storage: Storage;
+  clock: Clock;
+  logger: Logger;
+  /** The guarded sender (address policy at connect time, https only, no redirects, bounded time). */
+  sender: GuardedSender;
+  kek: string;
+  /** The platform's event signer (JWS scheme), keys published at /events/jwks. */
+  signer: () => Promise<EventSigner>;
+  /** `iss` of JWS bodies: the platform's public URL. */
+  issuer: string;
+  policy: RetryPolicy;
+  /** Wakes the dispatcher after new events. */
+  events?: Pick<PlatformEvents, 'onEvents'>;
+  /** How often due retries (and other nodes' events) are looked for. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Deliveries claimed, and sent concurrently, per round. Default 16. */
+  batch?: number;
+  /** How long a claim holds; after it a crashed sender's delivery is due again. Default 70 s: keep it above the send timeout. */
+  leaseMs?: number;
+  random?: () => number;
+}
+
+export interface WebhookDispatcher {
+  /** Queues deliveries for new events and sends every due one; resolves when this pass is done. */
+  run(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds the request of one attempt: the same body and webhook-id every time, a fresh timestamp and signature. */
+export async function webhookRequest(
+  claim: Pick<ClaimedDelivery, 'eventId' | 'payload' | 'subscription'>,
+  deps: { kek: string; signer: () => Promise<EventSigner>; issuer: string },
+  now: Date,
+): Promise<{ headers: Record<string, string>; body: string }> {
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const common = { 'webhook-id': claim.eventId, 'webhook-timestamp': String(timestamp) };
+  if (claim.subscription.scheme === 'jws') {
+    const body = await webhookJws(await deps.signer(), JSON.parse(claim.payload) as Record<string, unknown>, {
+      iss: deps.issuer,
+      aud: claim.subscription.url,
+      iat: timestamp,
+    });
+    return { headers: { 'content-type': 'application/jwt', ...common }, body };
+  }
+  const secrets = signingSecretsOf(claim.subscription, deps.kek, now);
+  if (secrets.length === 0) throw new Error('the subscription has no signing secret');
+  return {
+    headers: {
+      'content-type': 'application/json',
+      ...common,
+      'webhook-signature': standardWebhookSignature(secrets, claim.eventId, timestamp, claim.payload),
+    },
+    body: claim.payload,
+  };
+}
+
+/**
+ * Follows platform events with its own cursor (a delivery per matching subscription, written with the cursor
+ * move) and sends due deliveries: woken by new events and by a timer (retries, other nodes' events). Several
+ * nodes may run one each; claims keep them from sending the same delivery at once.
+ */
+export function startWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
+  const { storage, clock, logger, sender, policy } = options;
+  const batch = options.batch ?? 16;
+  const leaseMs = options.leaseMs ?? 70_000;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+
+  const sendOne = async (claim: ClaimedDelivery): Promise<void> => {
+    const startedAt = clock();
+    const t0 = performance.now();
+    let status: number | undefined;
+    let error: string | undefined;
+    let excerpt: string | undefined;
+    try {
+      const req = await webhookRequest(claim, options, startedAt);
+      const res = await sender.post({
+        url: claim.subscription.url,
+        headers: req.headers,
+        body: req.body,
+      });
+      status = res.status;
+      excerpt = res.excerpt;
+    } catch (err) {
+      error =
+        err instanceof FetchError
+          ? `${err.code}: ${err.message}`
+          : `signing_failed: ${(err as Error).message ?? 'unknown error'}`;
+    }
+    const settled = await settleAttempt(
+      storage,
+      claim,
+      { startedAt, durationMs: performance.now() - t0, status, error, excerpt },
+      clock(),
+      policy,
+      options.random,
+    );
+    const log = { delivery: claim.id, subscription: claim.subscription.id, attempt: claim.attempt, status };
+    if (settled === 'dead') logger.warn({ ...log, error }, 'webhook delivery dead after its last attempt');
+    else if (settled === 'pending')
+      logger.info({ ...log, error }, 'webhook delivery failed; retry scheduled');
+  };
+
+  const pass = async () => {
+    do {
+      again = false;
+      try {
+        await consumeEvents(
+          storage,
+          WEBHOOK_CONSUMER,
+          (tx, events) => enqueueDeliveries(tx, events, clock()).then(() => {}),
+          clock(),
+        );
+        for (;;) {
+          if (closed) return;
+          const claims = await claimDueDeliveries(storage, clock(), { limit: batch, leaseMs });
+          await Promise.all(
+            claims.map((c) =>
+              sendOne(c).catch((err) => logger.error({ err }, 'webhook attempt not recorded')),
+            ),
+          );
+          if (claims.length < batch) break;
+        }
+      } catch (err) {
+        if (!closed) logger.error({ err }, 'webhook pass failed; retried on the next wake-up');
+      }
+    } while (again && !closed);
+  };
+  const wake = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const unsubscribe = options.events?.onEvents(() => void wake());
+  const timer = setInterval(() => void wake(), options.pollIntervalMs ?? 1000);
+  timer.unref();
+  void wake();
+  return {
+    run: () => wake().then(() => (running ? running : undefined)),
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      unsubscribe?.();
+      await running;
+    },
+  };
+}

@@ -97,10 +97,10 @@ for (const target of targets) {
       for (const [input, expected] of refusals) {
         await assert.rejects(
           subscribe(input as never),
-          (err: { status: number; message: string; details?: { reason?: string } }) => {
+          (err: { status: number; message: string; findings?: Array<{ code: string }> }) => {
             assert.equal(err.status, 400, JSON.stringify(input));
             if (typeof expected === 'string')
-              assert.equal(err.details?.reason, expected, JSON.stringify(input));
+              assert.equal(err.findings?.[0]?.code ?? err.message, expected, JSON.stringify(input));
             else assert.match(err.message, expected);
             return true;
           },

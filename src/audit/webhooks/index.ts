@@ -48,4 +48,5 @@ export {
   type WebhookMeta,
   type WebhookScheme,
   type WebhookSubscriptionView,
+  WebhookUrlRefused,
 } from './subscriptions.ts';

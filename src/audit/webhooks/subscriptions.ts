@@ -106,14 +106,20 @@ async function checkUrl(url: unknown, guard: UrlGuard): Promise<string> {
     await guard.assertFetchable(url);
   } catch (err) {
     if (err instanceof FetchError) {
-      throw new AppError('webhook_url_refused', 400, `url: ${err.message}`, {
-        field: 'url',
-        reason: err.code,
-      });
+      throw new WebhookUrlRefused(err);
     }
     throw err;
   }
   return parsed.href;
+}
+
+/** The platform will not send there: `errors[0].code` says why (loopback_refused, private_address_refused, …). */
+export class WebhookUrlRefused extends AppError {
+  readonly findings: Array<{ field: string; code: string; message: string }>;
+  constructor(err: FetchError) {
+    super('webhook_url_refused', 400, `url: ${err.message}`);
+    this.findings = [{ field: 'url', code: err.code, message: err.message }];
+  }
 }
 
 function checkDescription(description: unknown): string | null {

@@ -82,6 +82,7 @@ export interface WebhooksConfig {
   retrySchedule: number[];
   maxAgeHours: number;
   pollIntervalMs: number;
+  retentionDays: number;
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -613,6 +614,13 @@ export const CONFIG_KEYS = [
     parse: int(100, 60_000),
     default: 1000,
     doc: "how often due webhook retries (and other nodes' events) are looked for",
+  },
+  {
+    path: 'webhooks.retentionDays',
+    env: 'ACCREDIT_WEBHOOKS_RETENTION_DAYS',
+    parse: int(1, 3650),
+    default: 30,
+    doc: 'settled webhook deliveries (delivered, dead, cancelled) and their attempts are kept this many days',
   },
 ] as const;
 

@@ -64,6 +64,7 @@ export function startPlatformWebhooks(options: {
     policy: { scheduleSeconds: config.retrySchedule, maxAgeMs: config.maxAgeHours * 3600_000 },
     pollIntervalMs: config.pollIntervalMs,
     leaseMs: config.timeoutMs + 60_000,
+    retentionDays: config.retentionDays,
   });
   return {
     sender,

@@ -7,6 +7,7 @@ import {
   enqueueDeliveries,
   getDelivery,
   listDeliveries,
+  pruneDeliveries,
   queuePing,
   recordPlatformEvent,
   redeliver,
@@ -320,6 +321,43 @@ for (const target of targets) {
       await assert.rejects(
         storage.transaction((tx) => rotateWebhookSecret(tx, jws.id, 60, { ...meta(), kek: KEK })),
         { status: 409 },
+      );
+    });
+
+    test('ok/settled deliveries are pruned after the retention, pending ones never', async () => {
+      const sub = await subscribe();
+      const kept = await storage.transaction((tx) => queuePing(tx, sub.id, meta()));
+      const done = await storage.transaction((tx) => queuePing(tx, sub.id, meta()));
+      const claims = await claimDueDeliveries(storage, T0, { limit: 10, leaseMs: 1000 });
+      const claim = claims.find((c) => c.id === done.id)!;
+      await settleAttempt(storage, claim, { startedAt: T0, durationMs: 1, status: 200 }, T0, policy);
+      await storage.db
+        .updateTable('webhook_deliveries')
+        .set({ next_attempt_at: T0.toISOString(), claim_token: null })
+        .where('id', '=', kept.id)
+        .execute();
+      assert.equal(await pruneDeliveries(storage, T0), 0, 'nothing older than the cut-off');
+      const pendingBefore = (await listDeliveries(storage.db, { status: 'pending', limit: 500 })).length;
+      assert.ok((await pruneDeliveries(storage, at(86_400 * 365))) >= 1);
+      const left = await listDeliveries(storage.db, { limit: 500 });
+      assert.ok(
+        left.every((d) => d.status === 'pending'),
+        'every settled one pruned',
+      );
+      assert.equal(left.length, pendingBefore, 'no pending one pruned');
+      assert.deepEqual(
+        (await listDeliveries(storage.db, { subscriptionId: sub.id })).map((d) => d.id),
+        [kept.id],
+      );
+      assert.equal(
+        (
+          await storage.db
+            .selectFrom('webhook_attempts')
+            .select('id')
+            .where('delivery_id', '=', done.id)
+            .execute()
+        ).length,
+        0,
       );
     });
   });

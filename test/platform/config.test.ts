@@ -85,6 +85,7 @@ describe('loadConfig', () => {
         retrySchedule: [10, 60, 300, 1800, 7200, 18_000, 36_000],
         maxAgeHours: 24,
         pollIntervalMs: 1000,
+        retentionDays: 30,
       },
     };
     assert.deepEqual(loadConfig(dir, {}), expected);

@@ -420,3 +420,24 @@ export async function queuePing(tx: Tx, subscriptionId: string, meta: WebhookMet
   await tx.db.insertInto('webhook_deliveries').values(row).execute();
   return deliveryView(row);
 }
+
+/**
+ * Forgets settled deliveries (delivered, dead, cancelled) last touched before `before`, and their attempts,
+ * so the log does not grow without bound. Pending ones are never pruned. Returns how many were removed.
+ */
+export async function pruneDeliveries(storage: Storage, before: Date, limit = 1000): Promise<number> {
+  return storage.transaction(async (tx) => {
+    const old = await tx.db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('status', 'in', ['delivered', 'dead', 'cancelled'])
+      .where('updated_at', '<', before.toISOString())
+      .limit(limit)
+      .execute();
+    if (old.length === 0) return 0;
+    const ids = old.map((r) => r.id);
+    await tx.db.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids).execute();
+    await tx.db.deleteFrom('webhook_deliveries').where('id', 'in', ids).execute();
+    return ids.length;
+  });
+}

@@ -3,7 +3,13 @@ import type { Clock } from '../../shared/clock.ts';
 import { FetchError, type GuardedSender } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
-import { type ClaimedDelivery, claimDueDeliveries, enqueueDeliveries, settleAttempt } from './deliveries.ts';
+import {
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  enqueueDeliveries,
+  pruneDeliveries,
+  settleAttempt,
+} from './deliveries.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { standardWebhookSignature, webhookJws } from './sign-webhook.ts';
 import { signingSecretsOf } from './subscriptions.ts';
@@ -32,7 +38,11 @@ export interface WebhookDispatcherOptions {
   /** How long a claim holds; after it a crashed sender's delivery is due again. Default 70 s: keep it above the send timeout. */
   leaseMs?: number;
   random?: () => number;
+  /** Settled deliveries (and their attempts) are forgotten this many days after they settled. Default 30. */
+  retentionDays?: number;
 }
+
+const PRUNE_EVERY_MS = 3600_000;
 
 export interface WebhookDispatcher {
   /** Queues deliveries for new events and sends every due one; resolves when this pass is done. */
@@ -80,6 +90,8 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
   let running: Promise<void> | undefined;
   let again = false;
   let closed = false;
+  let prunedAt = 0;
+  const retentionMs = (options.retentionDays ?? 30) * 86_400_000;
 
   const sendOne = async (claim: ClaimedDelivery): Promise<void> => {
     const startedAt = clock();
@@ -135,6 +147,12 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
             ),
           );
           if (claims.length < batch) break;
+        }
+        const now = clock();
+        if (now.getTime() - prunedAt >= PRUNE_EVERY_MS) {
+          prunedAt = now.getTime();
+          const pruned = await pruneDeliveries(storage, new Date(now.getTime() - retentionMs));
+          if (pruned > 0) logger.info({ pruned }, 'old webhook deliveries pruned');
         }
       } catch (err) {
         if (!closed) logger.error({ err }, 'webhook pass failed; retried on the next wake-up');

@@ -12,6 +12,7 @@ export {
   listDeliveries,
   PING_EVENT_TYPE,
   payloadOf,
+  pruneDeliveries,
   queuePing,
   redeliver,
   settleAttempt,

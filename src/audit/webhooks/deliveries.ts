@@ -240,45 +240,65 @@ export async function settleAttempt(
   policy: RetryPolicy,
   random: () => number = Math.random,
 ): Promise<DeliveryStatus | 'lapsed'> {
-  const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
-  const error =
-    outcome.error?.slice(0, MAX_ERROR) ??
-    (ok || outcome.status === undefined ? null : `receiver answered HTTP ${outcome.status}`);
+  const [status] = await settleAttempts(storage, [{ claim, outcome }], now, policy, random);
+  return status!;
+}
+
+/** `settleAttempt` for a round of attempts, in one transaction; statuses in the same order. */
+export async function settleAttempts(
+  storage: Storage,
+  attempts: ReadonlyArray<{
+    claim: Pick<ClaimedDelivery, 'id' | 'claimToken' | 'attempt' | 'windowStartedAt'>;
+    outcome: AttemptOutcome;
+  }>,
+  now: Date,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): Promise<Array<DeliveryStatus | 'lapsed'>> {
+  if (attempts.length === 0) return [];
+  const at = now.toISOString();
   return storage.transaction(async (tx) => {
-    await tx.db
-      .insertInto('webhook_attempts')
-      .values({
-        id: randomUUID(),
-        delivery_id: claim.id,
-        attempt: claim.attempt,
-        started_at: outcome.startedAt.toISOString(),
-        duration_ms: Math.max(0, Math.round(outcome.durationMs)),
-        status_code: outcome.status ?? null,
-        error,
-        response_excerpt: outcome.excerpt ? outcome.excerpt.slice(0, 256) : null,
-      })
-      .execute();
-    const at = now.toISOString();
-    const next = ok
-      ? undefined
-      : nextAttemptAt(policy, claim.attempt, now, new Date(claim.windowStartedAt), random);
-    const status: DeliveryStatus = ok ? 'delivered' : next ? 'pending' : 'dead';
-    const result = await tx.db
-      .updateTable('webhook_deliveries')
-      .set({
-        status,
-        claim_token: null,
-        last_status_code: outcome.status ?? null,
-        last_error: error,
-        updated_at: at,
-        ...(ok ? { delivered_at: at } : {}),
-        ...(next ? { next_attempt_at: next.toISOString() } : {}),
-      })
-      .where('id', '=', claim.id)
-      .where('claim_token', '=', claim.claimToken)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 0 ? 'lapsed' : status;
+    const statuses: Array<DeliveryStatus | 'lapsed'> = [];
+    for (const { claim, outcome } of attempts) {
+      const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
+      const error =
+        outcome.error?.slice(0, MAX_ERROR) ??
+        (ok || outcome.status === undefined ? null : `receiver answered HTTP ${outcome.status}`);
+      await tx.db
+        .insertInto('webhook_attempts')
+        .values({
+          id: randomUUID(),
+          delivery_id: claim.id,
+          attempt: claim.attempt,
+          started_at: outcome.startedAt.toISOString(),
+          duration_ms: Math.max(0, Math.round(outcome.durationMs)),
+          status_code: outcome.status ?? null,
+          error,
+          response_excerpt: outcome.excerpt ? outcome.excerpt.slice(0, 256) : null,
+        })
+        .execute();
+      const next = ok
+        ? undefined
+        : nextAttemptAt(policy, claim.attempt, now, new Date(claim.windowStartedAt), random);
+      const status: DeliveryStatus = ok ? 'delivered' : next ? 'pending' : 'dead';
+      const result = await tx.db
+        .updateTable('webhook_deliveries')
+        .set({
+          status,
+          claim_token: null,
+          last_status_code: outcome.status ?? null,
+          last_error: error,
+          updated_at: at,
+          ...(ok ? { delivered_at: at } : {}),
+          ...(next ? { next_attempt_at: next.toISOString() } : {}),
+        })
+        .where('id', '=', claim.id)
+        .where('claim_token', '=', claim.claimToken)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      statuses.push(Number(result.numUpdatedRows) === 0 ? 'lapsed' : status);
+    }
+    return statuses;
   });
 }
 

@@ -4,11 +4,12 @@ import { FetchError, type GuardedSender } from '../../shared/guarded-fetch/index
 import type { Storage } from '../../storage/index.ts';
 import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
 import {
+  type AttemptOutcome,
   type ClaimedDelivery,
   claimDueDeliveries,
   enqueueDeliveries,
   pruneDeliveries,
-  settleAttempt,
+  settleAttempts,
 } from './deliveries.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { standardWebhookSignature, webhookJws } from './sign-webhook.ts';
@@ -93,39 +94,40 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
   let prunedAt = 0;
   const retentionMs = (options.retentionDays ?? 30) * 86_400_000;
 
-  const sendOne = async (claim: ClaimedDelivery): Promise<void> => {
+  /** One attempt: sign and POST; never throws (a failure is the outcome). */
+  const attemptOne = async (claim: ClaimedDelivery): Promise<AttemptOutcome> => {
     const startedAt = clock();
     const t0 = performance.now();
-    let status: number | undefined;
-    let error: string | undefined;
-    let excerpt: string | undefined;
     try {
       const req = await webhookRequest(claim, options, startedAt);
-      const res = await sender.post({
-        url: claim.subscription.url,
-        headers: req.headers,
-        body: req.body,
-      });
-      status = res.status;
-      excerpt = res.excerpt;
+      const res = await sender.post({ url: claim.subscription.url, headers: req.headers, body: req.body });
+      return { startedAt, durationMs: performance.now() - t0, status: res.status, excerpt: res.excerpt };
     } catch (err) {
-      error =
+      const error =
         err instanceof FetchError
           ? `${err.code}: ${err.message}`
           : `signing_failed: ${(err as Error).message ?? 'unknown error'}`;
+      return { startedAt, durationMs: performance.now() - t0, error };
     }
-    const settled = await settleAttempt(
-      storage,
-      claim,
-      { startedAt, durationMs: performance.now() - t0, status, error, excerpt },
-      clock(),
-      policy,
-      options.random,
-    );
-    const log = { delivery: claim.id, subscription: claim.subscription.id, attempt: claim.attempt, status };
-    if (settled === 'dead') logger.warn({ ...log, error }, 'webhook delivery dead after its last attempt');
-    else if (settled === 'pending')
-      logger.info({ ...log, error }, 'webhook delivery failed; retry scheduled');
+  };
+
+  /** A round: the claimed deliveries sent concurrently, then settled together in one transaction. */
+  const sendRound = async (claims: ClaimedDelivery[]): Promise<void> => {
+    const outcomes = await Promise.all(claims.map(attemptOne));
+    const attempts = claims.map((claim, i) => ({ claim, outcome: outcomes[i]! }));
+    const statuses = await settleAttempts(storage, attempts, clock(), policy, options.random);
+    for (const [i, settled] of statuses.entries()) {
+      const { claim, outcome } = attempts[i]!;
+      const log = {
+        delivery: claim.id,
+        subscription: claim.subscription.id,
+        attempt: claim.attempt,
+        status: outcome.status,
+        error: outcome.error,
+      };
+      if (settled === 'dead') logger.warn(log, 'webhook delivery dead after its last attempt');
+      else if (settled === 'pending') logger.info(log, 'webhook delivery failed; retry scheduled');
+    }
   };
 
   const pass = async () => {
@@ -141,11 +143,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
         for (;;) {
           if (closed) return;
           const claims = await claimDueDeliveries(storage, clock(), { limit: batch, leaseMs });
-          await Promise.all(
-            claims.map((c) =>
-              sendOne(c).catch((err) => logger.error({ err }, 'webhook attempt not recorded')),
-            ),
-          );
+          if (claims.length > 0) await sendRound(claims);
           if (claims.length < batch) break;
         }
         const now = clock();

@@ -16,6 +16,7 @@ export {
   queuePing,
   redeliver,
   settleAttempt,
+  settleAttempts,
   subscriptionMatches,
   type WebhookPayload,
 } from './deliveries.ts';

@@ -360,5 +360,22 @@ for (const target of targets) {
         0,
       );
     });
+
+    test('ok/the audit log records subscriptions with a receiver token in the URL redacted', async () => {
+      const token = 'k9f8d7s6a5q4w3e2r1t0y9u8i7o6p5a4';
+      const sub = await subscribe({ url: `https://receiver.example/hook?token=${token}` });
+      assert.equal(sub.url, `https://receiver.example/hook?token=${token}`, 'the operator sees what was set');
+      const audit = await storage.db
+        .selectFrom('audit_log')
+        .select(['action', 'details'])
+        .where('target_id', '=', sub.id)
+        .execute();
+      assert.deepEqual(
+        audit.map((a) => a.action),
+        ['webhook.create'],
+      );
+      assert.ok(!String(audit[0]!.details).includes(token));
+      assert.match(String(audit[0]!.details), /token=\[redacted\]/);
+    });
   });
 }

@@ -155,6 +155,33 @@ describe('webhooks against a real HTTPS receiver', { timeout: 120_000 }, () => {
       404,
     );
 
+    // The API refuses what it should, as RFC 9457 problems.
+    const anonymous = await call(agent!, p.urls.public, '/admin/v1/webhooks');
+    assert.equal(anonymous.status, 401);
+    const unknownType = await admin('POST', '/webhooks', {
+      url: `${receiver.url}/x`,
+      event_types: ['org.renamed'],
+      scheme: 'jws',
+    });
+    assert.equal(unknownType.status, 400);
+    assert.match(String(unknownType.headers['content-type']), /^application\/problem\+json/);
+    const extra = await admin('POST', '/webhooks', {
+      url: `${receiver.url}/x`,
+      event_types: ['*'],
+      scheme: 'jws',
+      secret: 'mine',
+    });
+    assert.equal(extra.status, 400, 'no caller-chosen secret');
+    const patched = await admin('PATCH', `/webhooks/${jws.json.id}`, {
+      event_types: ['organisation.suspended', 'organisation.activated'],
+    });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual(patched.json.event_types, ['organisation.suspended', 'organisation.activated']);
+    assert.equal(
+      (await admin('PATCH', `/webhooks/${jws.json.id}`, { event_types: ['organisation.suspended'] })).status,
+      200,
+    );
+
     // The HMAC receiver fails once: the retry carries the same webhook-id.
     receiver.script.set('/hmac', [500]);
     assert.equal((await admin('POST', `/organisations/${orgId}/suspend`, { reason: 'test' })).status, 200);

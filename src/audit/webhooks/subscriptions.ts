@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
 import { FetchError, type UrlGuard } from '../../shared/guarded-fetch/index.ts';
+import { redactUrl } from '../../shared/redact-url.ts';
 import type { Database, Tx } from '../../storage/index.ts';
 import { EVENT_TYPES, isEventType } from '../events/index.ts';
 import { recordAuditEvent } from '../record-audit-event.ts';
@@ -184,7 +185,8 @@ export async function createWebhookSubscription(
       action: 'webhook.create',
       targetType: 'webhook_subscription',
       targetId: id,
-      details: { url, event_types: eventTypes, org_id: row.org_id, scheme },
+      // A receiver URL may carry its own token: the audit log keeps it redacted.
+      details: { url: redactUrl(url), event_types: eventTypes, org_id: row.org_id, scheme },
     },
     deps.now,
   );
@@ -245,7 +247,7 @@ export async function updateWebhookSubscription(
       targetType: 'webhook_subscription',
       targetId: id,
       details: {
-        ...(input.url !== undefined ? { url: next.url } : {}),
+        ...(input.url !== undefined ? { url: redactUrl(next.url) } : {}),
         ...(input.event_types !== undefined ? { event_types: JSON.parse(next.event_types) } : {}),
         ...(input.enabled !== undefined ? { status: next.status } : {}),
       },

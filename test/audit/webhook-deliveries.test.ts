@@ -377,5 +377,30 @@ for (const target of targets) {
       assert.ok(!String(audit[0]!.details).includes(token));
       assert.match(String(audit[0]!.details), /token=\[redacted\]/);
     });
+
+    test('ok/a 410 Gone answer kills the delivery at once and disables the subscription', async () => {
+      const sub = await subscribe();
+      const ping = await storage.transaction((tx) => queuePing(tx, sub.id, meta()));
+      const [claim] = await claimDueDeliveries(storage, T0, { limit: 1, leaseMs: 1000 });
+      assert.equal(claim!.id, ping.id);
+      assert.equal(
+        await settleAttempt(storage, claim!, { startedAt: T0, durationMs: 2, status: 410 }, T0, policy),
+        'dead',
+      );
+      const row = await storage.db
+        .selectFrom('webhook_subscriptions')
+        .select('status')
+        .where('id', '=', sub.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 'disabled');
+      const audit = await storage.db
+        .selectFrom('audit_log')
+        .select(['actor', 'action'])
+        .where('target_id', '=', sub.id)
+        .orderBy('seq')
+        .execute();
+      assert.deepEqual({ ...audit.at(-1) }, { actor: 'system:webhooks', action: 'webhook.disable' });
+      await storage.transaction((tx) => removeWebhookSubscription(tx, sub.id, meta()));
+    });
   });
 }

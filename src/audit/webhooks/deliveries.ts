@@ -244,6 +244,33 @@ export async function settleAttempt(
   return status!;
 }
 
+/** A receiver answered 410 Gone: its subscription is disabled (held, not removed), and the audit log says why. */
+async function disableGoneSubscription(tx: Tx, deliveryId: string, now: Date): Promise<void> {
+  const row = await tx.db
+    .selectFrom('webhook_deliveries')
+    .select('subscription_id')
+    .where('id', '=', deliveryId)
+    .executeTakeFirstOrThrow();
+  const changed = await tx.db
+    .updateTable('webhook_subscriptions')
+    .set({ status: 'disabled', updated_at: now.toISOString() })
+    .where('id', '=', row.subscription_id)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  if (Number(changed.numUpdatedRows) === 0) return;
+  await recordAuditEvent(
+    tx,
+    {
+      actor: 'system:webhooks',
+      action: 'webhook.disable',
+      targetType: 'webhook_subscription',
+      targetId: row.subscription_id,
+      details: { reason: 'receiver answered 410 Gone', delivery_id: deliveryId },
+    },
+    now,
+  );
+}
+
 /** `settleAttempt` for a round of attempts, in one transaction; statuses in the same order. */
 export async function settleAttempts(
   storage: Storage,
@@ -277,9 +304,12 @@ export async function settleAttempts(
           response_excerpt: outcome.excerpt ? outcome.excerpt.slice(0, 256) : null,
         })
         .execute();
-      const next = ok
-        ? undefined
-        : nextAttemptAt(policy, claim.attempt, now, new Date(claim.windowStartedAt), random);
+      // 410 Gone: the receiver says the endpoint is no more (Standard Webhooks: stop sending to it).
+      const gone = outcome.status === 410;
+      const next =
+        ok || gone
+          ? undefined
+          : nextAttemptAt(policy, claim.attempt, now, new Date(claim.windowStartedAt), random);
       const status: DeliveryStatus = ok ? 'delivered' : next ? 'pending' : 'dead';
       const result = await tx.db
         .updateTable('webhook_deliveries')
@@ -296,7 +326,9 @@ export async function settleAttempts(
         .where('claim_token', '=', claim.claimToken)
         .where('status', '=', 'pending')
         .executeTakeFirst();
-      statuses.push(Number(result.numUpdatedRows) === 0 ? 'lapsed' : status);
+      const settled = Number(result.numUpdatedRows) > 0;
+      if (settled && gone) await disableGoneSubscription(tx, claim.id, now);
+      statuses.push(settled ? status : 'lapsed');
     }
     return statuses;
   });

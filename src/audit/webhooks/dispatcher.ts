@@ -125,7 +125,9 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
         status: outcome.status,
         error: outcome.error,
       };
-      if (settled === 'dead') logger.warn(log, 'webhook delivery dead after its last attempt');
+      if (settled === 'dead' && outcome.status === 410) {
+        logger.warn(log, 'webhook receiver answered 410 Gone: subscription disabled');
+      } else if (settled === 'dead') logger.warn(log, 'webhook delivery dead after its last attempt');
       else if (settled === 'pending') logger.info(log, 'webhook delivery failed; retry scheduled');
     }
   };

@@ -107,10 +107,13 @@ describe('webhooks against a real HTTPS receiver', { timeout: 120_000 }, () => {
       ACCREDIT_WEBHOOKS_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1,1,1',
       ACCREDIT_WEBHOOKS_POLL_INTERVAL_MS: '200',
     };
+    const logs: string[][] = [];
     const init = await initPlatform({ dataDir: dir, env: allowing });
     const operator = readFileSync(init.operatorTokenFile as string, 'utf8').trim();
     const start = async (env: Record<string, string>) => {
-      platform = await startPlatform({ dataDir: dir, env, logger: capturingLogger().logger });
+      const captured = capturingLogger();
+      platform = await startPlatform({ dataDir: dir, env, logger: captured.logger });
+      logs.push(captured.lines);
       agent = clientAgent(platform.ca.chainPem);
       return platform;
     };
@@ -315,5 +318,9 @@ describe('webhooks against a real HTTPS receiver', { timeout: 120_000 }, () => {
     assert.equal((await admin('POST', `/webhooks/${hmacId}/deliveries/${dead.id}/redeliver`)).status, 409);
     assert.equal((await admin('DELETE', `/webhooks/${hmacId}`)).status, 200);
     assert.equal((await admin('GET', `/webhooks/${hmacId}`)).status, 404);
+    // The platform logged the failed attempts, never a secret.
+    const logged = logs.flat().join('\n');
+    assert.match(logged, /webhook delivery failed; retry scheduled/);
+    assert.ok(!logged.includes(secret.slice(6)), 'no secret in the logs');
   });
 });

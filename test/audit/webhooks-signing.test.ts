@@ -214,6 +214,20 @@ describe('webhooks: retry schedule', () => {
     assert.equal(nextAttemptAt(policy, 2, start, start, () => 1)!.getTime() - start.getTime(), 72_000);
   });
 
+  test("ok/a receiver's Retry-After stretches the delay, never shortens it, and is capped", () => {
+    const mid = () => 0.5;
+    const delay = (attempt: number, retryAfter?: number) =>
+      (nextAttemptAt(policy, attempt, start, start, mid, retryAfter)!.getTime() - start.getTime()) / 1000;
+    assert.equal(delay(1, 120), 120, 'later than the 10 s of the schedule');
+    assert.equal(delay(2, 5), 60, 'sooner than the schedule: the schedule wins');
+    assert.equal(delay(1, 10 ** 9), 6 * 3600, 'capped at 6 h');
+    assert.equal(
+      nextAttemptAt(policy, 1, new Date(start.getTime() + 20 * 3600_000), start, mid, 6 * 3600),
+      undefined,
+      'beyond the window: dead',
+    );
+  });
+
   test('bad/no attempt after the last one, nor beyond the window', () => {
     assert.equal(nextAttemptAt(policy, 6, start, start), undefined, 'schedule exhausted: dead');
     const late = new Date(start.getTime() + 24 * 3600_000 - 5000);

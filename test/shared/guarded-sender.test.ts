@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createGuardedSender, FetchError } from '../../src/shared/guarded-fetch/index.ts';
+import { createGuardedSender, FetchError, retryAfterSeconds } from '../../src/shared/guarded-fetch/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'accredit-guarded-sender-'));
 
@@ -65,6 +65,9 @@ describe('guarded sender: POSTs to a subscriber-named URL', () => {
         } else if (req.url === '/big') {
           res.writeHead(500, { 'content-type': 'text/plain' });
           res.end(`boom\u0000\u001b[31m${'x'.repeat(100_000)}`);
+        } else if (req.url === '/busy') {
+          res.writeHead(503, { 'retry-after': '120' });
+          res.end();
         } else if (req.url === '/silent') {
           // Never answers.
         } else {
@@ -112,6 +115,17 @@ describe('guarded sender: POSTs to a subscriber-named URL', () => {
       assert.equal(res.status, 500);
       assert.ok(res.excerpt.length <= 256);
       assert.match(res.excerpt, /^boom \[31mx+$/);
+    } finally {
+      await sender.close();
+    }
+  });
+
+  test("ok/a 503's Retry-After is reported", async () => {
+    const sender = allowed();
+    try {
+      const res = await sender.post({ url: `${origin}/busy`, headers: {}, body: '' });
+      assert.equal(res.status, 503);
+      assert.equal(res.retryAfterSeconds, 120);
     } finally {
       await sender.close();
     }
@@ -185,6 +199,21 @@ describe('guarded sender: POSTs to a subscriber-named URL', () => {
     } finally {
       await sender.close();
       await untrusting.close();
+    }
+  });
+});
+
+describe('guarded sender: Retry-After (RFC 9110 §10.2.3)', () => {
+  const now = Date.parse('2026-03-01T10:00:00Z');
+  test('ok/delay-seconds and an HTTP-date', () => {
+    assert.equal(retryAfterSeconds('120', now), 120);
+    assert.equal(retryAfterSeconds(' 0 ', now), 0);
+    assert.equal(retryAfterSeconds('Sun, 01 Mar 2026 10:05:00 GMT', now), 300);
+    assert.equal(retryAfterSeconds('Sun, 01 Mar 2026 09:00:00 GMT', now), 0, 'a past date: now');
+  });
+  test('bad/anything else is ignored', () => {
+    for (const value of [undefined, '', '-5', '1.5', 'soon', '2026-03-01T10:05:00Z', '99999999999']) {
+      assert.equal(retryAfterSeconds(value, now), undefined, String(value));
     }
   });
 });

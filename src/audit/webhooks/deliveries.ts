@@ -223,6 +223,8 @@ export interface AttemptOutcome {
   /** Why no answer counted (a stable code and message; never a secret). */
   error?: string | undefined;
   excerpt?: string | undefined;
+  /** The receiver's Retry-After, in seconds. */
+  retryAfterSeconds?: number | undefined;
 }
 
 const MAX_ERROR = 300;
@@ -309,7 +311,14 @@ export async function settleAttempts(
       const next =
         ok || gone
           ? undefined
-          : nextAttemptAt(policy, claim.attempt, now, new Date(claim.windowStartedAt), random);
+          : nextAttemptAt(
+              policy,
+              claim.attempt,
+              now,
+              new Date(claim.windowStartedAt),
+              random,
+              outcome.retryAfterSeconds,
+            );
       const status: DeliveryStatus = ok ? 'delivered' : next ? 'pending' : 'dead';
       const result = await tx.db
         .updateTable('webhook_deliveries')

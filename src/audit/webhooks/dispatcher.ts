@@ -101,7 +101,13 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
     try {
       const req = await webhookRequest(claim, options, startedAt);
       const res = await sender.post({ url: claim.subscription.url, headers: req.headers, body: req.body });
-      return { startedAt, durationMs: performance.now() - t0, status: res.status, excerpt: res.excerpt };
+      return {
+        startedAt,
+        durationMs: performance.now() - t0,
+        status: res.status,
+        excerpt: res.excerpt,
+        retryAfterSeconds: res.retryAfterSeconds,
+      };
     } catch (err) {
       const error =
         err instanceof FetchError

@@ -30,6 +30,7 @@ export {
 export {
   DEFAULT_RETRY_POLICY,
   DEFAULT_RETRY_SCHEDULE_SECONDS,
+  MAX_RETRY_AFTER_SECONDS,
   nextAttemptAt,
   type RetryPolicy,
 } from './retry-policy.ts';

@@ -6,6 +6,9 @@ export interface RetryPolicy {
   maxAgeMs: number;
 }
 
+/** The longest `Retry-After` honoured (6 h); a longer one waits this long. */
+export const MAX_RETRY_AFTER_SECONDS = 6 * 3600;
+
 /** 10 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h: eight attempts within a day. */
 export const DEFAULT_RETRY_SCHEDULE_SECONDS = [10, 60, 300, 1800, 7200, 18_000, 36_000] as const;
 
@@ -17,7 +20,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /**
  * When the attempt after failed attempt number `attempt` (1-based) is due, or undefined when there is none
  * (schedule exhausted, or beyond the window): the delivery is then dead. The delay is jittered by ±20 % so
- * that deliveries failed together (a receiver outage) do not all come back at the same instant.
+ * that deliveries failed together (a receiver outage) do not all come back at the same instant, and
+ * stretched to the receiver's `Retry-After` when it asked for longer.
  */
 export function nextAttemptAt(
   policy: RetryPolicy,
@@ -25,11 +29,14 @@ export function nextAttemptAt(
   now: Date,
   windowStartedAt: Date,
   random: () => number = Math.random,
+  retryAfterSeconds?: number,
 ): Date | undefined {
   const base = policy.scheduleSeconds[attempt - 1];
   if (base === undefined) return undefined;
   const jitter = 0.8 + 0.4 * random();
-  const at = new Date(now.getTime() + Math.round(base * 1000 * jitter));
+  // A receiver's Retry-After (429, 503) is honoured when later than the schedule, up to MAX_RETRY_AFTER.
+  const wanted = Math.min(retryAfterSeconds ?? 0, MAX_RETRY_AFTER_SECONDS) * 1000;
+  const at = new Date(now.getTime() + Math.max(Math.round(base * 1000 * jitter), wanted));
   if (at.getTime() - windowStartedAt.getTime() > policy.maxAgeMs) return undefined;
   return at;
 }

@@ -15,6 +15,18 @@ export interface GuardedPostResult {
   status: number;
   /** The first bytes of the answer (at most `excerptBytes`), for a delivery log; the rest is never read. */
   excerpt: string;
+  /** `Retry-After` (RFC 9110 §10.2.3) in seconds from now, when the answer carried a valid one. */
+  retryAfterSeconds?: number;
+}
+
+/** RFC 9110 §10.2.3: `Retry-After` is delay-seconds or an HTTP-date; anything else is ignored. */
+export function retryAfterSeconds(header: string | string[] | undefined, now: number): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d{1,10}$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  if (Number.isNaN(at) || !/GMT$/.test(value)) return undefined;
+  return Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /**
@@ -130,7 +142,12 @@ export function createGuardedSender(
         } catch {
           // The status is the answer; a body cut short changes nothing.
         }
-        return { status: res.statusCode, excerpt };
+        const retryAfter = retryAfterSeconds(res.headers['retry-after'], Date.now());
+        return {
+          status: res.statusCode,
+          excerpt,
+          ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+        };
       } finally {
         clearTimeout(timer);
       }

@@ -15,4 +15,5 @@ export {
   type GuardedPost,
   type GuardedPostResult,
   type GuardedSender,
+  retryAfterSeconds,
 } from './guarded-sender.ts';

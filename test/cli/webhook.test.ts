@@ -114,6 +114,22 @@ describe('cli: accredit webhook', { timeout: 120_000 }, () => {
     await until(async () => (received.length === 2 ? true : undefined));
     assert.equal(received[1]!.headers['webhook-id'], pingDelivery.event_id, 'same idempotency key');
 
+    const updated = await platform.cli([
+      'webhook',
+      'update',
+      sub.id,
+      '--events',
+      '*',
+      '--description',
+      '',
+      '--json',
+    ]);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.deepEqual(json<{ event_types: string[]; description: null }>(updated.stdout).event_types, ['*']);
+    assert.equal(json<{ description: null }>(updated.stdout).description, null);
+    const nothing = await platform.cli(['webhook', 'update', sub.id]);
+    assert.equal(nothing.code, 2);
+
     const dead = await platform.cli(['webhook', 'deliveries', '--dead', '--json']);
     assert.deepEqual(json(dead.stdout), []);
     const rotated = await platform.cli(['webhook', 'rotate-secret', sub.id, '--overlap', '60', '--json']);

@@ -150,6 +150,37 @@ export function registerWebhookCommands(program: Command): void {
       });
     });
 
+  webhook
+    .command('update <id>')
+    .description('change a subscription: its receiver URL, event types or description')
+    .option('--receiver <url>', 'the new receiver URL (https)')
+    .option('--events <types>', 'comma-separated event types, or * for all', commaList)
+    .option('--description <text>', 'what the receiver is ("" to clear)')
+    .action(
+      (id: string, opts: { receiver?: string; events?: string[]; description?: string }, cmd: Command) => {
+        const g = globals(cmd);
+        return runAction(g.json, async () => {
+          const body = {
+            ...(opts.receiver !== undefined ? { url: opts.receiver } : {}),
+            ...(opts.events !== undefined ? { event_types: opts.events } : {}),
+            ...(opts.description !== undefined ? { description: opts.description || null } : {}),
+          };
+          if (Object.keys(body).length === 0) {
+            throw new CliError(
+              'nothing to change: give --receiver, --events or --description',
+              'bad_option',
+              2,
+            );
+          }
+          await withAdminClient(g, async (client) => {
+            const sub = await client.call<Subscription>('PATCH', path(id), body);
+            if (g.json) return printJson(sub);
+            showSubscription(sub);
+          });
+        });
+      },
+    );
+
   for (const [verb, enabled] of [
     ['enable', true],
     ['disable', false],

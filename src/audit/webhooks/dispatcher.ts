@@ -34,7 +34,9 @@ export interface WebhookDispatcherOptions {
   events?: Pick<PlatformEvents, 'onEvents'>;
   /** How often due retries (and other nodes' events) are looked for. Default 1000 ms. */
   pollIntervalMs?: number;
-  /** Deliveries claimed, and sent concurrently, per round. Default 16. */
+  /** Workers claiming and sending side by side. Default 4. */
+  workers?: number;
+  /** Deliveries a worker claims, sends concurrently and settles together per round. Default 8. */
   batch?: number;
   /** How long a claim holds; after it a crashed sender's delivery is due again. Default 70 s: keep it above the send timeout. */
   leaseMs?: number;
@@ -86,7 +88,8 @@ export async function webhookRequest(
  */
 export function startWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
   const { storage, clock, logger, sender, policy } = options;
-  const batch = options.batch ?? 16;
+  const workers = options.workers ?? 4;
+  const batch = options.batch ?? 8;
   const leaseMs = options.leaseMs ?? 70_000;
   let running: Promise<void> | undefined;
   let again = false;
@@ -148,12 +151,17 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
           (tx, events) => enqueueDeliveries(tx, events, clock()).then(() => {}),
           clock(),
         );
-        for (;;) {
-          if (closed) return;
-          const claims = await claimDueDeliveries(storage, clock(), { limit: batch, leaseMs });
-          if (claims.length > 0) await sendRound(claims);
-          if (claims.length < batch) break;
-        }
+        // Several workers, each with a small round: a receiver that hangs until the timeout holds up one
+        // worker's round, not every delivery due.
+        const worker = async () => {
+          for (;;) {
+            if (closed) return;
+            const claims = await claimDueDeliveries(storage, clock(), { limit: batch, leaseMs });
+            if (claims.length > 0) await sendRound(claims);
+            if (claims.length < batch) return;
+          }
+        };
+        await Promise.all(Array.from({ length: workers }, worker));
         const now = clock();
         if (now.getTime() - prunedAt >= PRUNE_EVERY_MS) {
           prunedAt = now.getTime();

@@ -17,6 +17,11 @@ const COMMANDS: Record<
       'each door (auth_request, ext_authz, AuthZEN, Lambda) vs the own gateway: p50/p99, CPU per decision',
     load: () => import('./doors.ts'),
   },
+  webhooks: {
+    summary:
+      'platform events to delivered webhooks (queue; claim, sign, POST, settle) vs the bare POSTs: rate, CPU each',
+    load: () => import('./webhooks.ts'),
+  },
   'connection-flood': {
     summary:
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",

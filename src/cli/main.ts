@@ -13,6 +13,7 @@ import { registerPlatformCommands } from './commands/platform.ts';
 import { registerRegistrationCommands } from './commands/registration.ts';
 import { registerSsaCommands } from './commands/ssa.ts';
 import { registerTestplanCommands } from './commands/testplan.ts';
+import { registerWebhookCommands } from './commands/webhook.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -48,6 +49,7 @@ registerPartnerCommands(program);
 registerGatewayCommands(program);
 registerTestplanCommands(program);
 registerEdgeCommands(program);
+registerWebhookCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -70,6 +70,21 @@ export interface PlatformConfig {
   catalog: { title: string; accessRequest: string | undefined };
   /** Partner-driven renewal (EST simplereenroll, `accredit partner renew`): window, grace, drain, sweep. */
   renewal: { windowPercent?: number; graceDays: number; drainSeconds: number; sweepSeconds: number };
+  /** Signed webhooks: where they may be sent, how long a send may take, and how failures are retried. */
+  webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** Tests and closed networks only: send to loopback, private (RFC 1918, CGNAT, ULA) and link-local addresses. */
+  allowPrivateAddresses: boolean;
+  /** PEM file of extra CAs trusted for receivers (absolute once loaded), besides the system roots and the platform CA. */
+  caFile?: string;
+  timeoutMs: number;
+  /** Delay after each failed attempt, in seconds; its length + 1 is the number of attempts. */
+  retrySchedule: number[];
+  maxAgeHours: number;
+  pollIntervalMs: number;
+  retentionDays: number;
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -588,6 +603,54 @@ export const CONFIG_KEYS = [
     parse: str,
     doc: 'PEM file of extra CAs trusted when fetching from partners (besides the system roots and the platform CA)',
   },
+  {
+    path: 'webhooks.allowPrivateAddresses',
+    env: 'ACCREDIT_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES',
+    parse: bool,
+    default: false,
+    doc: 'tests and closed networks only: let webhooks go to loopback, private (RFC 1918, CGNAT, ULA) and link-local addresses',
+  },
+  {
+    path: 'webhooks.caFile',
+    env: 'ACCREDIT_WEBHOOKS_CA_FILE',
+    parse: str,
+    doc: 'PEM file of extra CAs trusted for webhook receivers (besides the system roots and the platform CA); relative to the data directory',
+  },
+  {
+    path: 'webhooks.timeoutMs',
+    env: 'ACCREDIT_WEBHOOKS_TIMEOUT_MS',
+    parse: int(1000, 60_000),
+    default: 10_000,
+    doc: 'time one webhook attempt may take (connect, send, answer)',
+  },
+  {
+    path: 'webhooks.retrySchedule',
+    env: 'ACCREDIT_WEBHOOKS_RETRY_SCHEDULE',
+    parse: jsonList(int(1, 86_400)),
+    default: [10, 60, 300, 1800, 7200, 18_000, 36_000],
+    doc: 'seconds to wait after each failed webhook attempt (±20 % jitter); its length + 1 is the number of attempts',
+  },
+  {
+    path: 'webhooks.maxAgeHours',
+    env: 'ACCREDIT_WEBHOOKS_MAX_AGE_HOURS',
+    parse: int(1, 168),
+    default: 24,
+    doc: 'a webhook delivery not delivered within this many hours is dead (dead-letter view, redeliver)',
+  },
+  {
+    path: 'webhooks.pollIntervalMs',
+    env: 'ACCREDIT_WEBHOOKS_POLL_INTERVAL_MS',
+    parse: int(100, 60_000),
+    default: 1000,
+    doc: "how often due webhook retries (and other nodes' events) are looked for",
+  },
+  {
+    path: 'webhooks.retentionDays',
+    env: 'ACCREDIT_WEBHOOKS_RETENTION_DAYS',
+    parse: int(1, 3650),
+    default: 30,
+    doc: 'settled webhook deliveries (delivered, dead, cancelled) and their attempts are kept this many days',
+  },
 ] as const;
 
 export const CONFIG_FILE = 'accredit.json';
@@ -682,6 +745,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     throw new ConfigError(`${sources[path] ?? path}: ${message}`);
   });
   c.federation = federationConfig(c, sources);
+  c.webhooks = webhooksConfig(c, sources);
   for (const address of c.trustedProxies) {
     // Checked here, where the key can be named, rather than when the authorization server compiles them.
     const problem = proxyEntryProblem({ address, form: 'rfc9440' });
@@ -689,6 +753,19 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
   }
   c.proxies = c.proxies.map((proxy) => proxyCaFile(proxy, dataDir, sources.proxies ?? 'proxies'));
   return c;
+}
+
+function webhooksConfig(c: PlatformConfig, sources: Record<string, string>): WebhooksConfig {
+  const w = { ...c.webhooks };
+  if (w.retrySchedule.length === 0 || w.retrySchedule.length > 20) {
+    throw new ConfigError(`${sources['webhooks.retrySchedule']}: expected 1 to 20 delays`);
+  }
+  if (w.caFile !== undefined) {
+    w.caFile = isAbsolute(w.caFile) ? w.caFile : join(c.dataDir, w.caFile);
+    if (!existsSync(w.caFile))
+      throw new ConfigError(`${sources['webhooks.caFile']}: ${w.caFile} does not exist`);
+  }
+  return w;
 }
 
 /** A proxy's clientCertCaFile, relative to the data directory, must exist at start. */

@@ -77,6 +77,7 @@ import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from '.
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
+import { type PlatformWebhooks, registerWebhookAdmin, startPlatformWebhooks } from './webhooks.ts';
 
 export interface StartOptions {
   dataDir: string;
@@ -93,6 +94,8 @@ export interface PlatformHandle {
   ca: CertificateAuthority;
   /** Platform events (relayed from the change feed, raised by monitors) that webhooks and SSF streams follow. */
   events: PlatformEvents;
+  /** Signed webhooks; `dispatcher.run()` queues and sends what is due now (tests). */
+  webhooks: PlatformWebhooks;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
   urls: { public: string; mtls: string; gateway: string; decision?: string };
   stop(): Promise<void>;
@@ -330,6 +333,20 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub);
     registerEventsJwks(publicServer, eventKeys);
+    // Signed webhooks: a delivery per matching subscription, queued with the events cursor, sent guarded.
+    const webhooks = startPlatformWebhooks({
+      config: config.webhooks,
+      caPem: ca.chainPem,
+      storage,
+      clock,
+      logger,
+      kek,
+      events,
+      issuer: config.publicUrl,
+      signer: () => eventKeys.signer(),
+    });
+    closers.push(() => webhooks.close());
+    await registerWebhookAdmin(publicServer, deps, webhooks, kek);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
@@ -468,6 +485,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       storage,
       ca,
       events,
+      webhooks,
       urls,
       async stop() {
         if (timer) clearInterval(timer);

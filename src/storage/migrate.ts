@@ -12,6 +12,7 @@ import { enforcementCredentialsMigration } from './migrations/0009-enforcement-c
 import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
 import { platformEventsMigration } from './migrations/0011-platform-events.ts';
 import { certificateRenewalMigration } from './migrations/0013-certificate-renewal.ts';
+import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -30,6 +31,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0010-catalog-model', catalogModelMigration],
     ['0011-platform-events', platformEventsMigration(engine)],
     ['0013-certificate-renewal', certificateRenewalMigration],
+    ['0015-webhooks', webhooksMigration],
   ];
 }
 

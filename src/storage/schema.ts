@@ -393,6 +393,9 @@ export interface Database {
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
   rotation_policies: RotationPolicyTable;
+  webhook_subscriptions: WebhookSubscriptionTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }
 
 export interface PlatformEventTable {
@@ -415,4 +418,52 @@ export interface EventCursorTable {
   consumer: string;
   last_seq: number;
   updated_at: string;
+}
+
+export interface WebhookSubscriptionTable {
+  id: string;
+  url: string;
+  /** JSON array of event types, or `["*"]`. */
+  event_types: string;
+  /** Only this organisation's events when set. */
+  org_id: string | null;
+  scheme: 'jws' | 'standard-webhooks';
+  /** The Standard Webhooks secret, AES-256-GCM under a key derived from the KEK. */
+  secret_enc: string | null;
+  previous_secret_enc: string | null;
+  previous_secret_until: string | null;
+  description: string | null;
+  status: 'active' | 'disabled' | 'removed';
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'dead' | 'cancelled';
+  attempts: number;
+  next_attempt_at: string;
+  claim_token: string | null;
+  window_started_at: string;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+}
+
+export interface WebhookAttemptTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
 }

@@ -80,6 +80,14 @@ describe('loadConfig', () => {
           allowPrivateNetworks: false,
         },
       },
+      webhooks: {
+        allowPrivateAddresses: false,
+        timeoutMs: 10_000,
+        retrySchedule: [10, 60, 300, 1800, 7200, 18_000, 36_000],
+        maxAgeHours: 24,
+        pollIntervalMs: 1000,
+        retentionDays: 30,
+      },
     };
     assert.deepEqual(loadConfig(dir, {}), expected);
   });

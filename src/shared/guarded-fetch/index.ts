@@ -10,3 +10,10 @@ export {
   type GuardedResponse,
   type UrlGuard,
 } from './guarded-fetcher.ts';
+export {
+  createGuardedSender,
+  type GuardedPost,
+  type GuardedPostResult,
+  type GuardedSender,
+  retryAfterSeconds,
+} from './guarded-sender.ts';

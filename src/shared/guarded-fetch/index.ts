@@ -10,3 +10,10 @@ export {
   type GuardedResponse,
   type UrlGuard,
 } from './guarded-fetcher.ts';
+export {
+  createGuardedPoster,
+  type GuardedPost,
+  type GuardedPostAnswer,
+  type GuardedPoster,
+  type GuardedPosterOptions,
+} from './guarded-poster.ts';

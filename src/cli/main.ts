@@ -12,6 +12,7 @@ import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
 import { registerRegistrationCommands } from './commands/registration.ts';
 import { registerSsaCommands } from './commands/ssa.ts';
+import { registerSsfCommands } from './commands/ssf.ts';
 import { registerTestplanCommands } from './commands/testplan.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
@@ -48,6 +49,7 @@ registerPartnerCommands(program);
 registerGatewayCommands(program);
 registerTestplanCommands(program);
 registerEdgeCommands(program);
+registerSsfCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,6 +13,7 @@ import {
   startSharedSignals,
   type TransmitterSettings,
 } from '../audit/index.ts';
+import { formatRfc4514 } from '../pki/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createGuardedPoster } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
@@ -87,7 +88,11 @@ export async function registerSharedSignals(
     logger: w.logger,
     events: w.events,
     signer,
-    context: { issuer, x509Issuer: new X509Certificate(w.issuingCaPem).subject },
+    // RFC 4514, as the certificate records and the admin API give the issuer.
+    context: {
+      issuer,
+      x509Issuer: formatRfc4514(new X509Certificate(w.issuingCaPem).subjectName.toArrayBuffer()),
+    },
     poster,
     sealer,
   });

@@ -85,13 +85,15 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
     if (closed) return;
     const woken = new Set<string>();
     try {
+      // Taken before the transaction: the key lookup must not wait on the write lock the pass holds (SQLite).
+      const signer = await options.signer();
       await consumeEvents(
         storage,
         SSF_CONSUMER,
         async (tx, events) => {
           const streams = await queueSignals(tx, events, {
             context: options.context,
-            signer: options.signer,
+            signer: () => Promise.resolve(signer),
             now: clock(),
           });
           for (const id of streams) woken.add(id);

@@ -1,3 +1,5 @@
+// @peculiar/x509 resolves its providers through tsyringe, which needs the Reflect polyfill loaded first.
+import 'reflect-metadata';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';

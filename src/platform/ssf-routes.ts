@@ -174,12 +174,16 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
     const change = (mode: 'update' | 'replace') => async (request: FastifyRequest, reply: FastifyReply) => {
       const body = request.body;
       if (!isObject(body)) throw badRequest('body: expected a JSON object', 'body');
-      const saved = await storage.transaction(async (tx) => {
-        const stream = await loadStream(tx.db, receiverOf(request), body.stream_id);
-        const next = readStreamRequest(body, mode, ours(stream), settingsOf(stream));
-        await checkPushEndpoint(next);
-        return saveStream(tx, stream, next, { now: clock(), sealer: options.sealer });
-      });
+      const current = await loadStream(storage.db, receiverOf(request), body.stream_id);
+      const next = readStreamRequest(body, mode, ours(current), settingsOf(current));
+      // Resolved outside the transaction: a slow name server must not hold the database's write lock.
+      await checkPushEndpoint(next);
+      const saved = await storage.transaction(async (tx) =>
+        saveStream(tx, await loadStream(tx.db, receiverOf(request), current.streamId), next, {
+          now: clock(),
+          sealer: options.sealer,
+        }),
+      );
       transmitter.queued([saved.streamId]);
       return reply.header('cache-control', 'no-store').send(streamView(saved, settings));
     };

@@ -165,3 +165,16 @@ async function pushStream(
   }
   return delivered;
 }
+
+/**
+ * Drops SETs nobody will take: given up more than `keepMs` ago, or queued more than `keepMs` ago and still
+ * undelivered (a poll stream nobody polls, a stream paused for good). Bounds the queue; returns the count.
+ */
+export async function pruneQueuedSets(storage: Storage, now: Date, keepMs: number): Promise<number> {
+  const before = new Date(now.getTime() - keepMs).toISOString();
+  const result = await storage.db
+    .deleteFrom('ssf_queued_sets')
+    .where((eb) => eb.or([eb('failed_at', '<', before), eb('queued_at', '<', before)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -4,7 +4,7 @@ import type { GuardedPoster } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
 import type { SignalContext } from './map-platform-event.ts';
-import { pushDueSets } from './push-sets.ts';
+import { pruneQueuedSets, pushDueSets } from './push-sets.ts';
 import { queueSignals } from './queue-signals.ts';
 import type { SecretSealer } from './streams.ts';
 
@@ -21,7 +21,11 @@ export interface SharedSignalsOptions {
   sealer: SecretSealer;
   /** How often due push retries (and other nodes' queued SETs) are looked for. Default 1 s. */
   retryIntervalMs?: number;
+  /** How long an undelivered or given-up SET is kept. Default 7 days. */
+  retentionMs?: number;
 }
+
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 /** The running transmitter: follows platform events into stream queues and pushes what is due. */
 export interface SharedSignals {
@@ -115,6 +119,17 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
     void push.run();
   }, options.retryIntervalMs ?? 1000);
   timer.unref();
+  const prune = () =>
+    pruneQueuedSets(storage, clock(), options.retentionMs ?? 7 * 24 * 3_600_000).then(
+      (dropped) => {
+        if (dropped > 0) logger.warn({ dropped }, 'SSF SETs dropped: undelivered past the retention');
+      },
+      (err: unknown) => {
+        if (!closed) logger.error({ err }, 'SSF queue pruning failed');
+      },
+    );
+  const pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+  pruneTimer.unref();
   void queue.run();
   return {
     async flush() {
@@ -148,6 +163,7 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
     async close() {
       closed = true;
       clearInterval(timer);
+      clearInterval(pruneTimer);
       unsubscribe();
       for (const set of waiters.values()) for (const resolve of set) resolve();
       waiters.clear();

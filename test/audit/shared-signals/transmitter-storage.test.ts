@@ -9,6 +9,7 @@ import {
   issueSsfReceiver,
   type PlatformEventInput,
   pollOnce,
+  pruneQueuedSets,
   pushDueSets,
   readStreamRequest,
   recordPlatformEvent,
@@ -360,6 +361,10 @@ for (const target of targets) {
         const [row] = await storage.db.selectFrom('ssf_queued_sets').selectAll().execute();
         assert.equal(Number(row!.attempts), 3);
         assert.ok(row!.failed_at, 'given up after maxAttempts');
+        // Retention: kept for a week for the operator, then dropped.
+        const week = 7 * 24 * 3_600_000;
+        assert.equal(await pruneQueuedSets(storage, now, week), 0);
+        assert.equal(await pruneQueuedSets(storage, new Date(now.getTime() + week + 1000), week), 1);
       } finally {
         await transmitter.close();
         await storage.close();

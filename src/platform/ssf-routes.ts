@@ -251,6 +251,12 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
       if (body.verified !== undefined && typeof body.verified !== 'boolean') {
         throw badRequest('verified: a boolean', 'verified');
       }
+      // §8.1.3.2: 403 when the receiver may not add this subject: a scoped receiver names another tenant.
+      const tenant = (subject as { tenant?: { id?: unknown } }).tenant;
+      const scope = receiverOf(request).orgId;
+      if (scope !== null && tenant !== undefined && tenant.id !== scope) {
+        throw new AppError('forbidden', 403, 'this receiver hears only about its own organisation');
+      }
       await storage.transaction(async (tx) =>
         changeSubject(tx, await loadStream(tx.db, receiverOf(request), body.stream_id), subject, 'include', {
           now: clock(),

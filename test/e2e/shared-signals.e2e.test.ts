@@ -471,6 +471,17 @@ describe('e2e: OpenID Shared Signals transmitter, push and poll', { timeout: 120
       const scopedEvent = await scopedReceiver.verify(scopedSets[0]!);
       assert.equal(scopedEvent.type, `${RISC}account-disabled`);
       assert.equal(scopedEvent.payload.aud, 'partner-b-soc');
+      // A scoped receiver cannot name another organisation's subjects (§8.1.3.2: 403), can name its own.
+      const otherTenant = await call(ids.scoped, 'POST', '/ssf/subjects/add', {
+        stream_id: ids.scopedStream,
+        subject: { format: 'complex', tenant: { format: 'opaque', id: ids.orgA } },
+      });
+      assert.equal(otherTenant.status, 403);
+      const ownTenant = await call(ids.scoped, 'POST', '/ssf/subjects/add', {
+        stream_id: ids.scopedStream,
+        subject: { format: 'complex', tenant: { format: 'opaque', id: ids.orgB } },
+      });
+      assert.equal(ownTenant.status, 200);
       // A receiver polling another's stream: 404.
       assert.equal((await call(ids.scoped, 'POST', `/ssf/poll/${ids.pollStream}`, {})).status, 404);
       // Malformed poll requests: RFC 8936 error shape.

@@ -6,7 +6,7 @@ export {
   signalOfEvent,
 } from './map-platform-event.ts';
 export { type PollAnswer, PollError, type PollRequest, pollOnce, readPollRequest } from './poll-sets.ts';
-export { type PushDeps, pruneQueuedSets, pushDueSets } from './push-sets.ts';
+export { duePushStreams, type PushDeps, pruneQueuedSets, pushDueSets } from './push-sets.ts';
 export { queueSignals } from './queue-signals.ts';
 export {
   findSsfReceiver,

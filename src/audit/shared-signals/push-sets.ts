@@ -77,12 +77,20 @@ async function deliver(
  * `application/secevent+jwt` with the receiver's authorization header. Each SET is claimed first (its next
  * attempt moved past the lease) so two nodes never push the same SET at once; delivered SETs are deleted,
  * refused ones kept as failed, others retried with exponential backoff. A stream stops at its first failure
- * so an unreachable receiver is not hammered. Returns how many were delivered.
+ * so an unreachable receiver is not hammered. Returns how many were delivered. (The transmitter itself runs
+ * each stream on its own through `duePushStreams`, so a slow receiver never delays another's.)
  */
 export async function pushDueSets(deps: PushDeps, batch = 100): Promise<number> {
-  const db = deps.storage.db;
+  const results = await Promise.all((await duePushStreams(deps)).map((stream) => stream.push(batch)));
+  return results.reduce((a, b) => a + b, 0);
+}
+
+/** The enabled push streams with SETs due now, each ready to push. */
+export async function duePushStreams(
+  deps: PushDeps,
+): Promise<Array<{ streamId: string; push(batch?: number): Promise<number> }>> {
   const now = deps.now();
-  const due = await db
+  const due = await deps.storage.db
     .selectFrom('ssf_queued_sets')
     .innerJoin('ssf_streams', 'ssf_streams.stream_id', 'ssf_queued_sets.stream_id')
     .select(['ssf_queued_sets.stream_id', 'ssf_streams.endpoint_url', 'ssf_streams.authorization_header'])
@@ -92,8 +100,9 @@ export async function pushDueSets(deps: PushDeps, batch = 100): Promise<number> 
     .where('ssf_queued_sets.next_attempt_at', '<=', now.toISOString())
     .groupBy(['ssf_queued_sets.stream_id', 'ssf_streams.endpoint_url', 'ssf_streams.authorization_header'])
     .execute();
-  const results = await Promise.all(
-    due.map(async (stream) => {
+  return due.map((stream) => ({
+    streamId: stream.stream_id,
+    async push(batch = 100) {
       if (!stream.endpoint_url) return 0;
       let authorization: string | null = null;
       try {
@@ -103,9 +112,8 @@ export async function pushDueSets(deps: PushDeps, batch = 100): Promise<number> 
         return 0;
       }
       return pushStream(deps, stream.stream_id, { endpointUrl: stream.endpoint_url, authorization }, batch);
-    }),
-  );
-  return results.reduce((a, b) => a + b, 0);
+    },
+  }));
 }
 
 async function pushStream(

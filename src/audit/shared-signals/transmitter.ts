@@ -4,7 +4,7 @@ import type { GuardedPoster } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
 import type { SignalContext } from './map-platform-event.ts';
-import { pruneQueuedSets, pushDueSets } from './push-sets.ts';
+import { duePushStreams, pruneQueuedSets } from './push-sets.ts';
 import { queueSignals } from './queue-signals.ts';
 import type { SecretSealer } from './streams.ts';
 
@@ -77,10 +77,36 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
       for (const resolve of set) resolve();
     }
   };
+  // Each stream is pushed on its own: a slow or unreachable receiver (up to the poster's timeout per SET)
+  // never holds back a revocation on another stream. A pass only finds due streams and starts those idle.
+  const inFlight = new Map<string, Promise<void>>();
   const push = serialised(async () => {
     if (closed) return;
     try {
-      await pushDueSets({ storage, poster: options.poster, sealer: options.sealer, logger, now: clock });
+      const due = await duePushStreams({
+        storage,
+        poster: options.poster,
+        sealer: options.sealer,
+        logger,
+        now: clock,
+      });
+      for (const stream of due) {
+        if (inFlight.has(stream.streamId) || closed) continue;
+        const run = stream
+          .push()
+          .then(
+            (delivered) => {
+              // More may have been queued for it meanwhile: look again.
+              if (delivered > 0 && !closed) void push.run();
+            },
+            (err: unknown) => {
+              if (!closed)
+                logger.error({ err, streamId: stream.streamId }, 'SSF push failed; retried shortly');
+            },
+          )
+          .finally(() => inFlight.delete(stream.streamId));
+        inFlight.set(stream.streamId, run);
+      }
     } catch (err) {
       if (!closed) logger.error({ err }, 'SSF push pass failed; retried shortly');
     }
@@ -135,6 +161,10 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
     async flush() {
       await queue.run();
       await push.run();
+      while (inFlight.size > 0) {
+        await Promise.all(inFlight.values());
+        await push.run();
+      }
     },
     queued(streamIds) {
       const ids = [...streamIds];
@@ -169,6 +199,7 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
       waiters.clear();
       await queue.idle();
       await push.idle();
+      await Promise.all(inFlight.values());
     },
   };
 }

@@ -322,6 +322,54 @@ for (const target of targets) {
       }
     });
 
+    test('a receiver that hangs does not hold back another stream', { timeout: 30_000 }, async () => {
+      const { storage, fake, receiver, stream, transmitter } = await setup();
+      try {
+        const soc = await receiver('soc', null);
+        await stream(soc, {
+          delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'https://slow.example/ev' },
+        });
+        await stream(soc, {
+          delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'https://fast.example/ev' },
+        });
+        let release!: () => void;
+        const released = new Promise<void>((r) => {
+          release = r;
+        });
+        const fastWaiters: Array<() => void> = [];
+        const fastCount = () => fake.sent.filter((r) => r.url.startsWith('https://fast.')).length;
+        const fastReached = (n: number) =>
+          new Promise<void>((r) => {
+            if (fastCount() >= n) r();
+            else fastWaiters.push(() => fastCount() >= n && r());
+          });
+        fake.answer(async (req) => {
+          if (req.url.startsWith('https://slow.')) await released;
+          for (const w of fastWaiters) w();
+          return { status: 202, contentType: '', body: '' };
+        });
+        await record(storage, suspend('org-1'));
+        const first = transmitter.flush();
+        await fastReached(1);
+        // A second revocation while the slow receiver still holds the first: the fast stream gets it anyway.
+        await record(storage, suspend('org-2'));
+        const second = transmitter.flush();
+        await fastReached(2);
+        assert.equal(
+          fake.sent.filter((r) => r.url.startsWith('https://slow.')).length,
+          1,
+          'slow still on its first',
+        );
+        release();
+        await first;
+        await second;
+        assert.equal((await storage.db.selectFrom('ssf_queued_sets').selectAll().execute()).length, 0);
+      } finally {
+        await transmitter.close();
+        await storage.close();
+      }
+    });
+
     test('paused holds and delivers on enable; disabled drops and queues nothing; too many attempts give up', async () => {
       const { storage, fake, receiver, stream, transmitter } = await setup();
       try {

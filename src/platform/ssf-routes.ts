@@ -15,6 +15,7 @@ import {
   queueSet,
   readPollRequest,
   readStreamRequest,
+  receiverActor,
   type SecretSealer,
   type SharedSignals,
   SSF_EVENT_TYPES,
@@ -182,6 +183,7 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
         saveStream(tx, await loadStream(tx.db, receiverOf(request), current.streamId), next, {
           now: clock(),
           sealer: options.sealer,
+          actor: receiverActor(receiverOf(request)),
         }),
       );
       transmitter.queued([saved.streamId]);
@@ -194,7 +196,10 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
     ssf.delete(SSF_PATHS.streams, { schema: { hide: true } }, async (request, reply) => {
       const streamId = (request.query as { stream_id?: unknown }).stream_id;
       await storage.transaction(async (tx) =>
-        deleteStream(tx, await loadStream(tx.db, receiverOf(request), streamId)),
+        deleteStream(tx, await loadStream(tx.db, receiverOf(request), streamId), {
+          actor: receiverActor(receiverOf(request)),
+          now: clock(),
+        }),
       );
       return reply.code(204).send();
     });
@@ -231,6 +236,7 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
           status as StreamStatus,
           (reason as string | undefined) ?? null,
           clock(),
+          receiverActor(receiverOf(request)),
         ),
       );
       if (updated.status === 'enabled') transmitter.queued([updated.streamId]);

@@ -606,4 +606,28 @@ describe('e2e: OpenID Shared Signals transmitter, push and poll', { timeout: 120
       'no receiver credential in the logs',
     );
   });
+
+  test('the audit log names who granted receivers and who changed streams, never a credential', async () => {
+    await start(true);
+    try {
+      const log = await admin('GET', '/audit?limit=1000');
+      const entries = log.body!.items as Array<{ actor: string; action: string; details: unknown }>;
+      const actions = entries.map((e) => `${e.actor} ${e.action}`);
+      for (const expected of [
+        'operator:initial ssf_receiver.issue',
+        'ssf_receiver:provider-soc ssf_stream.create',
+        'ssf_receiver:provider-soc ssf_stream.status',
+        'ssf_receiver:provider-soc ssf_stream.delete',
+        'operator:initial ssf_receiver.revoke',
+      ]) {
+        assert.ok(actions.includes(expected), `${expected} in the audit log`);
+      }
+      const text = JSON.stringify(entries);
+      assert.doesNotMatch(text, /receiver-own-secret|acc_ssf_/);
+      const verified = await admin('GET', '/audit/verify');
+      assert.equal((verified.body as { ok?: boolean }).ok, true);
+    } finally {
+      await stop();
+    }
+  });
 });

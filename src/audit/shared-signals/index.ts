@@ -42,6 +42,7 @@ export {
   loadStream,
   markVerificationRequested,
   queueSet,
+  receiverActor,
   type SecretSealer,
   type StreamRecord,
   saveStream,

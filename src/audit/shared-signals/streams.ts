@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
 import type { Database, Tx } from '../../storage/index.ts';
+import { recordAuditEvent } from '../record-audit-event.ts';
 import type { SsfReceiver } from './receivers.ts';
 import {
   DELIVERY_METHODS,
@@ -87,6 +88,26 @@ export const settingsOf = (stream: StreamRecord): StreamSettings => ({
   description: stream.description,
   aud: stream.aud,
 });
+
+/** Who subscribed to what is on the audit log: stream creation, changes, status and deletion. */
+async function auditStream(
+  tx: Tx,
+  actor: string,
+  action: string,
+  streamId: string,
+  details: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
+  await recordAuditEvent(tx, { actor, action, targetType: 'ssf_stream', targetId: streamId, details }, now);
+}
+
+const deliveryDetails = (s: StreamRecord) => ({
+  method: s.method,
+  endpoint_url: s.endpointUrl,
+  events_requested: s.eventsRequested,
+});
+
+export const receiverActor = (receiver: { name: string }) => `ssf_receiver:${receiver.name}`;
 
 const notFound = (streamId: string) =>
   new AppError('not_found', 404, `stream ${JSON.stringify(streamId.slice(0, 64))} does not exist`);
@@ -185,6 +206,14 @@ export async function createStream(
       updated_at: now,
     })
     .execute();
+  await auditStream(
+    tx,
+    receiverActor(receiver),
+    'ssf_stream.create',
+    stream.streamId,
+    deliveryDetails(stream),
+    deps.now,
+  );
   return stream;
 }
 
@@ -197,7 +226,7 @@ export async function saveStream(
   tx: Tx,
   stream: StreamRecord,
   settings: StreamSettings,
-  deps: { now: Date; sealer: SecretSealer },
+  deps: { now: Date; sealer: SecretSealer; actor: string },
 ): Promise<StreamRecord> {
   const endpointUrl =
     settings.delivery.method === DELIVERY_METHODS.push ? settings.delivery.endpointUrl : null;
@@ -228,6 +257,7 @@ export async function saveStream(
     })
     .where('stream_id', '=', stream.streamId)
     .execute();
+  await auditStream(tx, deps.actor, 'ssf_stream.update', stream.streamId, deliveryDetails(next), deps.now);
   if (!sameDelivery) {
     // Whatever was in flight for the old delivery is due again at once on the new one.
     await tx.db
@@ -240,7 +270,12 @@ export async function saveStream(
 }
 
 /** §8.1.1.5: the stream, its subjects and its queued SETs are gone. */
-export async function deleteStream(tx: Tx, stream: StreamRecord): Promise<void> {
+export async function deleteStream(
+  tx: Tx,
+  stream: StreamRecord,
+  meta: { actor: string; now: Date },
+): Promise<void> {
+  await auditStream(tx, meta.actor, 'ssf_stream.delete', stream.streamId, deliveryDetails(stream), meta.now);
   await tx.db.deleteFrom('ssf_queued_sets').where('stream_id', '=', stream.streamId).execute();
   await tx.db.deleteFrom('ssf_stream_subjects').where('stream_id', '=', stream.streamId).execute();
   await tx.db.deleteFrom('ssf_streams').where('stream_id', '=', stream.streamId).execute();
@@ -256,7 +291,9 @@ export async function setStreamStatus(
   status: StreamStatus,
   reason: string | null,
   now: Date,
+  actor = 'system',
 ): Promise<StreamRecord> {
+  await auditStream(tx, actor, 'ssf_stream.status', stream.streamId, { status, reason }, now);
   await tx.db
     .updateTable('ssf_streams')
     .set({ status, status_reason: reason, updated_at: now.toISOString() })

@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import pino from 'pino';
 import {
+  changeSubject,
   createStream,
   type EventSigner,
   issueSsfReceiver,
@@ -318,6 +319,55 @@ for (const target of targets) {
         const left = await storage.db.selectFrom('ssf_queued_sets').selectAll().execute();
         assert.equal(left.length, 2, 'the delivered SET is deleted, only the failed ones are kept');
       } finally {
+        await storage.close();
+      }
+    });
+
+    test('a revoked token reaches the client organisation’s receiver as session-revoked; subject filters apply', async () => {
+      const { storage, receiver, stream, transmitter } = await setup();
+      try {
+        const partner = await receiver('partner-1', 'org-1');
+        const s = await stream(partner, {
+          delivery: { method: 'urn:ietf:rfc:8936' },
+          events_requested: [SSF_EVENT_TYPES.sessionRevoked],
+        });
+        const revokedToken = (clientId: string, jti: string): PlatformEventInput => ({
+          type: 'token.revoked',
+          orgId: 'org-1',
+          clientId,
+          subject: { kind: 'token', id: jti },
+          data: {},
+        });
+        // Only cl_a's events once it is added as a subject (the client's iss_sub, a member of the sub_id).
+        await storage.transaction((tx) =>
+          changeSubject(tx, s, { format: 'iss_sub', iss: settings.issuer, sub: 'cl_a' }, 'include', {
+            now: META.now,
+            max: 10,
+          }),
+        );
+        await record(
+          storage,
+          revokedToken('cl_a', 'jti-a'),
+          revokedToken('cl_b', 'jti-b'),
+          suspend('org-1', 'cl_a'),
+        );
+        await transmitter.flush();
+        const answer = await pollOnce(
+          storage,
+          partner,
+          s.streamId,
+          { maxEvents: 10, returnImmediately: true, ack: [], setErrs: {} },
+          { now: META.now, redeliverAfterMs: 30_000, takeSets: true },
+        );
+        const claims = Object.values(answer.sets).map((t) => decodeJwt(t));
+        assert.equal(claims.length, 1, 'cl_b filtered out; account-disabled not requested');
+        assert.deepEqual(Object.keys(claims[0]!.events as object), [SSF_EVENT_TYPES.sessionRevoked]);
+        assert.deepEqual((claims[0]!.sub_id as { session: unknown }).session, {
+          format: 'opaque',
+          id: 'jti-a',
+        });
+      } finally {
+        await transmitter.close();
         await storage.close();
       }
     });

@@ -108,7 +108,14 @@ export async function duePushStreams(
       try {
         authorization = stream.authorization_header ? deps.sealer.open(stream.authorization_header) : null;
       } catch (err) {
+        // Another KEK, or a damaged row: no attempt can succeed; give the SETs up (the receiver re-supplies it).
         deps.logger.error({ err, streamId: stream.stream_id }, 'SSF push credential cannot be opened');
+        await deps.storage.db
+          .updateTable('ssf_queued_sets')
+          .set({ failed_at: deps.now().toISOString(), last_error: 'credential_unreadable' })
+          .where('stream_id', '=', stream.stream_id)
+          .where('failed_at', 'is', null)
+          .execute();
         return 0;
       }
       return pushStream(deps, stream.stream_id, { endpointUrl: stream.endpoint_url, authorization }, batch);

@@ -372,6 +372,46 @@ for (const target of targets) {
       }
     });
 
+    test('a push credential that cannot be opened gives its SETs up instead of retrying forever', async () => {
+      const { storage, fake, receiver, stream, transmitter } = await setup();
+      await transmitter.close();
+      const broken = startSharedSignals({
+        storage,
+        clock: () => META.now,
+        logger,
+        events: { onEvents: () => () => {} },
+        signer: async () => signer,
+        context,
+        poster: fake.poster,
+        sealer: {
+          seal: sealer.seal,
+          open: () => {
+            throw new Error('unsupported state or unable to authenticate data');
+          },
+        },
+        retryIntervalMs: 60_000,
+      });
+      try {
+        const soc = await receiver('soc', null);
+        await stream(soc, {
+          delivery: {
+            method: 'urn:ietf:rfc:8935',
+            endpoint_url: 'https://r.example/ev',
+            authorization_header: 'Bearer r',
+          },
+        });
+        await record(storage, suspend('org-1'));
+        await broken.flush();
+        assert.equal(fake.sent.length, 0, 'never sent without its credential');
+        const [row] = await storage.db.selectFrom('ssf_queued_sets').selectAll().execute();
+        assert.equal(row!.last_error, 'credential_unreadable');
+        assert.ok(row!.failed_at);
+      } finally {
+        await broken.close();
+        await storage.close();
+      }
+    });
+
     test('a receiver that hangs does not hold back another stream', { timeout: 30_000 }, async () => {
       const { storage, fake, receiver, stream, transmitter } = await setup();
       try {

@@ -102,6 +102,7 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
   );
 
   app.register(async (ssf) => {
+    ssf.decorateRequest('ssfReceiver', undefined);
     ssf.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization ?? '';
       const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);

@@ -546,6 +546,26 @@ describe('e2e: OpenID Shared Signals transmitter, push and poll', { timeout: 120
       const none = await call(ids.global, 'POST', `/ssf/poll/${ids.pollStream}`, { returnImmediately: true });
       assert.deepEqual(none.body!.sets, {});
 
+      // §8.1.1.3 PATCH changes what it names; §8.1.1.4 PUT replaces with what a GET gave (a round trip).
+      const patched = await call(ids.global, 'PATCH', '/ssf/streams', {
+        stream_id: ids.pushStream,
+        description: 'gateway fleet (eu)',
+      });
+      assert.equal(patched.status, 200);
+      assert.equal(patched.body!.description, 'gateway fleet (eu)');
+      assert.equal((patched.body!.events_delivered as string[]).length, 3, 'events unchanged');
+      const got = await call(ids.global, 'GET', `/ssf/streams?stream_id=${ids.pushStream}`);
+      const replaced = await call(ids.global, 'PUT', '/ssf/streams', got.body);
+      assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+      assert.deepEqual(replaced.body, got.body);
+      for (const [name, body, status] of [
+        ['fail/aud cannot be updated', { stream_id: ids.pushStream, aud: 'someone-else' }, 400],
+        ['fail/stream_id missing', { description: 'x' }, 400],
+        ['fail/unknown stream', { stream_id: 'nope', description: 'x' }, 404],
+      ] as const) {
+        assert.equal((await call(ids.global, 'PATCH', '/ssf/streams', body)).status, status, name);
+      }
+
       // A subject filter (§8.1.3): Org A only; Org B's next event is not carried.
       const add = await call(ids.global, 'POST', '/ssf/subjects/add', {
         stream_id: ids.pollStream,

@@ -204,11 +204,17 @@ for (const target of targets) {
           ),
           (err: { status?: number }) => err.status === 404,
         );
+        // RFC 8936 §2.4.3: a SET the receiver reports in setErrs is done with, like an acknowledged one.
         await pollOnce(
           storage,
           partner,
           polled.streamId,
-          { ...poll, ack: Object.keys(first.sets) },
+          {
+            ...poll,
+            setErrs: Object.fromEntries(
+              Object.keys(first.sets).map((j) => [j, { err: 'invalid_key', description: 'x' }]),
+            ),
+          },
           {
             now: later,
             redeliverAfterMs: 0,

@@ -371,8 +371,9 @@ export function registerSsfRoutes(app: FastifyInstance, options: SsfRouteOptions
           const left = deadline - Date.now();
           if (left <= 0) break;
           // Woken at once by this node's queue; other nodes' SETs are found within a second.
-          await transmitter.waitForSets(streamId, Math.min(left, 1000), closed.signal);
-          if (closed.signal.aborted) break;
+          const open = await transmitter.waitForSets(streamId, Math.min(left, 1000), closed.signal);
+          // The receiver went away, or the platform is stopping: answer what there is (nothing).
+          if (!open || closed.signal.aborted) break;
           answer = await pollOnce(storage, receiver, streamId, done, {
             now: clock(),
             redeliverAfterMs: options.redeliverAfterMs,

@@ -33,8 +33,11 @@ export interface SharedSignals {
   flush(): Promise<void>;
   /** SETs were queued for these streams outside the event consumer (verification): deliver them now. */
   queued(streamIds: Iterable<string>): void;
-  /** Resolves when something is queued for the stream, or after `ms`, or when `signal` aborts. */
-  waitForSets(streamId: string, ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves when something is queued for the stream, or after `ms`, or when `signal` aborts: true, or false
+   * when the transmitter is closing (stop waiting).
+   */
+  waitForSets(streamId: string, ms: number, signal?: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -172,8 +175,8 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
       void push.run();
     },
     waitForSets(streamId, ms, signal) {
-      return new Promise<void>((resolve) => {
-        if (closed || signal?.aborted) return resolve();
+      return new Promise<boolean>((resolve) => {
+        if (closed || signal?.aborted) return resolve(!closed);
         let set = waiters.get(streamId);
         if (!set) {
           set = new Set();
@@ -183,7 +186,7 @@ export function startSharedSignals(options: SharedSignalsOptions): SharedSignals
           clearTimeout(timeout);
           signal?.removeEventListener('abort', done);
           waiters.get(streamId)?.delete(done);
-          resolve();
+          resolve(!closed);
         };
         const timeout = setTimeout(done, ms);
         signal?.addEventListener('abort', done, { once: true });

@@ -418,6 +418,25 @@ for (const target of targets) {
       }
     });
 
+    test('long polls are woken by a queued SET, and told to stop when the transmitter closes', async () => {
+      const { storage, receiver, stream, transmitter } = await setup();
+      try {
+        const soc = await receiver('soc', null);
+        const s = await stream(soc, { delivery: { method: 'urn:ietf:rfc:8936' } });
+        const waiting = transmitter.waitForSets(s.streamId, 60_000);
+        await record(storage, suspend('org-1'));
+        await transmitter.flush();
+        assert.equal(await waiting, true, 'woken by the queued SET, long before the minute');
+        const closing = transmitter.waitForSets(s.streamId, 60_000);
+        await transmitter.close();
+        assert.equal(await closing, false);
+        assert.equal(await transmitter.waitForSets(s.streamId, 60_000), false, 'no waiting once closed');
+      } finally {
+        await transmitter.close();
+        await storage.close();
+      }
+    });
+
     test('a receiver that hangs does not hold back another stream', { timeout: 30_000 }, async () => {
       const { storage, fake, receiver, stream, transmitter } = await setup();
       try {

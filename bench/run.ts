@@ -27,6 +27,10 @@ const COMMANDS: Record<
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",
     load: () => import('./connection-flood.ts'),
   },
+  'shared-signals': {
+    summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
+    load: () => import('./shared-signals.ts'),
+  },
 };
 
 function help(json: boolean): string {

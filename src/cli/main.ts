@@ -12,6 +12,7 @@ import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
 import { registerRegistrationCommands } from './commands/registration.ts';
 import { registerSsaCommands } from './commands/ssa.ts';
+import { registerSsfCommands } from './commands/ssf.ts';
 import { registerTestplanCommands } from './commands/testplan.ts';
 import { registerWebhookCommands } from './commands/webhook.ts';
 
@@ -50,6 +51,7 @@ registerGatewayCommands(program);
 registerTestplanCommands(program);
 registerEdgeCommands(program);
 registerWebhookCommands(program);
+registerSsfCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -53,6 +53,14 @@ export interface PlatformConfig {
   };
   /** The change feed standalone gateways follow (`GET /enforcement/v1/feed`). */
   enforcementFeed: { maxClients: number };
+  /** The OpenID Shared Signals Framework transmitter (`docs/shared-signals.md`). */
+  ssf: {
+    /** Push to loopback and private addresses (development, receivers inside the provider's network). */
+    allowPrivateAddresses: boolean;
+    maxStreamsPerReceiver: number;
+    /** Longest a long poll (RFC 8936 `returnImmediately: false`) is held open. */
+    pollMaxWaitSeconds: number;
+  };
   accessTokenTtlSeconds: number;
   pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
   trustedProxies: string[];
@@ -426,6 +434,27 @@ export const CONFIG_KEYS = [
     parse: int(1, 10_000),
     default: 64,
     doc: 'concurrent change-feed streams of standalone gateways; one more is refused with 503',
+  },
+  {
+    path: 'ssf.allowPrivateAddresses',
+    env: 'ACCREDIT_SSF_ALLOW_PRIVATE_ADDRESSES',
+    parse: bool,
+    default: false,
+    doc: 'let Shared Signals push endpoints be loopback or private addresses (refused by default)',
+  },
+  {
+    path: 'ssf.maxStreamsPerReceiver',
+    env: 'ACCREDIT_SSF_MAX_STREAMS_PER_RECEIVER',
+    parse: int(1, 100),
+    default: 5,
+    doc: 'Shared Signals streams one receiver may create; one more is refused with 409',
+  },
+  {
+    path: 'ssf.pollMaxWaitSeconds',
+    env: 'ACCREDIT_SSF_POLL_MAX_WAIT',
+    parse: int(1, 110),
+    default: 30,
+    doc: 'longest a Shared Signals long poll (RFC 8936 returnImmediately false) is held open, in seconds',
   },
   {
     path: 'accessTokenTtlSeconds',

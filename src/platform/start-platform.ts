@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { type PlatformEvents, startPlatformEvents } from '../audit/index.ts';
+import { type PlatformEvents, type SharedSignals, startPlatformEvents } from '../audit/index.ts';
 import {
   type AuthorizationServer,
   createAuthorizationServer,
@@ -75,6 +75,7 @@ import { platformPaths } from './paths.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
 import { ensureServerTls } from './server-tls.ts';
+import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
 import { type PlatformWebhooks, registerWebhookAdmin, startPlatformWebhooks } from './webhooks.ts';
@@ -96,6 +97,8 @@ export interface PlatformHandle {
   events: PlatformEvents;
   /** Signed webhooks; `dispatcher.run()` queues and sends what is due now (tests). */
   webhooks: PlatformWebhooks;
+  /** The Shared Signals transmitter (flush: queue and push what is due now). */
+  sharedSignals: SharedSignals;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
   urls: { public: string; mtls: string; gateway: string; decision?: string };
   stop(): Promise<void>;
@@ -111,7 +114,7 @@ const isFederationOp = (config: PlatformConfig) =>
 
 // The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
 const PLATFORM_PATHS =
-  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
+  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -347,6 +350,12 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     });
     closers.push(() => webhooks.close());
     await registerWebhookAdmin(publicServer, deps, webhooks, kek);
+    // OpenID Shared Signals Framework 1.0 transmitter: streams, push and poll of signed SETs.
+    const sharedSignals = await registerSharedSignals(publicServer, {
+      ...{ config, storage, clock, logger, events, eventKeys, kek, adminDeps: deps },
+      ...{ issuingCaPem: ca.issuingPem, caChainPem: ca.chainPem },
+    });
+    closers.push(() => sharedSignals.close());
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
@@ -486,6 +495,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       ca,
       events,
       webhooks,
+      sharedSignals: sharedSignals.transmitter,
       urls,
       async stop() {
         if (timer) clearInterval(timer);

@@ -13,6 +13,7 @@ import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
 import { platformEventsMigration } from './migrations/0011-platform-events.ts';
 import { certificateRenewalMigration } from './migrations/0013-certificate-renewal.ts';
 import { webhooksMigration } from './migrations/0015-webhooks.ts';
+import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -32,6 +33,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0011-platform-events', platformEventsMigration(engine)],
     ['0013-certificate-renewal', certificateRenewalMigration],
     ['0015-webhooks', webhooksMigration],
+    ['0016-shared-signals', sharedSignalsMigration(engine)],
   ];
 }
 

@@ -396,6 +396,10 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  ssf_receivers: SsfReceiverTable;
+  ssf_streams: SsfStreamTable;
+  ssf_stream_subjects: SsfStreamSubjectTable;
+  ssf_queued_sets: SsfQueuedSetTable;
 }
 
 export interface PlatformEventTable {
@@ -466,4 +470,54 @@ export interface WebhookAttemptTable {
   status_code: number | null;
   error: string | null;
   response_excerpt: string | null;
+}
+
+/** A Shared Signals receiver: an operator-granted bearer credential, optionally scoped to one organisation. */
+export interface SsfReceiverTable {
+  id: string;
+  name: string;
+  org_id: string | null;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface SsfStreamTable {
+  stream_id: string;
+  receiver_id: string;
+  /** JSON: a string or an array of strings. */
+  aud: string;
+  /** JSON array of event type URIs. */
+  events_requested: string;
+  delivery_method: string;
+  endpoint_url: string | null;
+  /** Sealed with the KEK. */
+  authorization_header: string | null;
+  description: string | null;
+  status: string;
+  status_reason: string | null;
+  after_seq: number;
+  last_verification_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SsfStreamSubjectTable {
+  stream_id: string;
+  subject: string;
+  mode: string;
+  added_at: string;
+}
+
+export interface SsfQueuedSetTable {
+  seq: Generated<number>;
+  stream_id: string;
+  jti: string;
+  token: string;
+  queued_at: string;
+  next_attempt_at: string;
+  attempts: Generated<number>;
+  last_error: string | null;
+  failed_at: string | null;
 }

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
         certificateHeader: 'x-client-cert',
       },
       enforcementFeed: { maxClients: 64 },
+      ssf: { allowPrivateAddresses: false, maxStreamsPerReceiver: 5, pollMaxWaitSeconds: 30 },
       accessTokenTtlSeconds: 300,
       pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
       trustedProxies: [],

@@ -26,6 +26,7 @@ export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-f
 export { type CreateCsrOptions, createCsr } from './csr-generator.ts';
 export { type CertificateEnforcementView, pkiEnforcementSnapshot } from './enforcement-snapshot.ts';
 export { PkiError, type PkiErrorOptions } from './errors.ts';
+export * from './expiry/index.ts';
 export type { IssuedCertificate } from './issued-certificate.ts';
 export type { CertificateIssuer } from './issuer.ts';
 export { describePublicKey } from './key-description.ts';

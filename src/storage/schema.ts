@@ -367,6 +367,7 @@ export interface Database {
   enforcement_credentials: EnforcementCredentialTable;
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export interface PlatformEventTable {
@@ -389,4 +390,21 @@ export interface EventCursorTable {
   consumer: string;
   last_seq: number;
   updated_at: string;
+}
+
+/** One notification mail to one recipient, from one platform event (migration 0015). */
+export interface MailOutboxTable {
+  id: string;
+  event_id: string;
+  event_type: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  /** `sending`: claimed by a sender until next_attempt_at (after which a crashed claim is taken again). */
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
 }

@@ -45,6 +45,7 @@ export const TABLE_OWNERS = {
   audit_log: ['audit'],
   platform_events: ['audit'],
   event_cursors: ['audit'],
+  mail_outbox: ['audit'],
   change_feed: ['storage'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],

@@ -33,7 +33,7 @@ export async function expiringPartnerCertificates(
       .executeTakeFirst();
     if (successor) continue;
     const app = await directory.applicationWithOrganisation(row.client_id);
-    if (!app || app.status !== 'active' || app.org_status !== 'active') continue;
+    if (app?.status !== 'active' || app.org_status !== 'active') continue;
     items.push({
       kind: 'certificate',
       id: row.serial,

@@ -1,4 +1,5 @@
 export * from './events/index.ts';
 export { type AuditEntry, listAuditEvents } from './list-audit-events.ts';
+export * from './notifications/index.ts';
 export { type AuditEvent, recordAuditEvent } from './record-audit-event.ts';
 export { type AuditChainResult, verifyAuditChain } from './verify-audit-chain.ts';

@@ -52,6 +52,8 @@ export class SmtpSink {
         });
       },
     });
+    // A client that hangs up mid-conversation is the test's business, not an unhandled error.
+    this.#server.on('error', () => {});
   }
 
   /** Listens on 127.0.0.1 (`port` 0: any free port) and resolves with the port. */

@@ -1,11 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { EVENT_TYPES, type EventType, listPlatformEvents } from '../../audit/index.ts';
 import { expiringView, listExpiring } from '../../pki/index.ts';
+import { invalidInput } from '../../shared/app-error.ts';
 import { EXPIRING_KINDS, type ExpiringSource } from '../../shared/expiring-item.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
 const tags = ['events'];
+
+// Query strings stay strings (no coercion): digits by schema, the range here.
+function inRange(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (n < min || n > max) throw invalidInput(`${name} must be from ${min} to ${max}`, { field: name });
+  return n;
+}
 
 /**
  * What operators see of platform events: the event log (`GET /events`, after a seq, newest last) and what is
@@ -28,20 +37,22 @@ export function registerEventRoutes(
           properties: {
             type: { type: 'string', enum: [...EVENT_TYPES] },
             org_id: { type: 'string', minLength: 1, maxLength: 64 },
-            after: { type: 'integer', minimum: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            after: { type: 'string', pattern: '^[0-9]{1,15}$' },
+            limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
           },
         },
         response: errorResponses,
       },
     },
     async (request) => {
-      const q = request.query as { type?: EventType; org_id?: string; after?: number; limit?: number };
+      const q = request.query as { type?: EventType; org_id?: string; after?: string; limit?: string };
+      const after = Number(q.after ?? 0);
+      const limit = inRange('limit', q.limit, 1, 1000, 100);
       const items = await listPlatformEvents(deps.storage, {
+        after,
+        limit,
         ...(q.type ? { type: q.type } : {}),
         ...(q.org_id ? { orgId: q.org_id } : {}),
-        ...(q.after !== undefined ? { after: q.after } : {}),
-        ...(q.limit !== undefined ? { limit: q.limit } : {}),
       });
       return {
         items: items.map((e) => ({
@@ -54,7 +65,7 @@ export function registerEventRoutes(
           subject: e.subject,
           data: e.data,
         })),
-        last_seq: items.at(-1)?.seq ?? q.after ?? 0,
+        last_seq: items.at(-1)?.seq ?? after,
       };
     },
   );
@@ -70,7 +81,7 @@ export function registerEventRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            within_days: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
+            within_days: { type: 'string', pattern: '^[0-9]{1,4}$' },
             kind: { type: 'string', enum: [...EXPIRING_KINDS] },
           },
         },
@@ -78,9 +89,9 @@ export function registerEventRoutes(
       },
     },
     async (request) => {
-      const q = request.query as { within_days?: number; kind?: (typeof EXPIRING_KINDS)[number] };
+      const q = request.query as { within_days?: string; kind?: (typeof EXPIRING_KINDS)[number] };
       const now = deps.clock();
-      const withinDays = q.within_days ?? 30;
+      const withinDays = inRange('within_days', q.within_days, 1, 3650, 30);
       const items = await listExpiring(deps.storage.db, now, withinDays, options.keySources);
       return {
         within_days: withinDays,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type { MailTransport } from '../audit/index.ts';
 import { ConfigError, type NotificationsConfig } from './config.ts';
@@ -6,6 +6,12 @@ import { ConfigError, type NotificationsConfig } from './config.ts';
 /** The SMTP password: the file named by notifications.smtp.passwordFile, else ACCREDIT_SMTP_PASSWORD. */
 function smtpPassword(smtp: NotificationsConfig['smtp'], env: NodeJS.ProcessEnv): string | undefined {
   if (smtp.passwordFile !== undefined) {
+    const mode = statSync(smtp.passwordFile).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new ConfigError(
+        `notifications.smtp.passwordFile: ${smtp.passwordFile} permissions ${mode.toString(8)} are too open; run chmod 600 ${smtp.passwordFile}`,
+      );
+    }
     const text = readFileSync(smtp.passwordFile, 'utf8').replace(/\r?\n$/, '');
     if (text.length === 0)
       throw new ConfigError(`notifications.smtp.passwordFile: ${smtp.passwordFile} is empty`);

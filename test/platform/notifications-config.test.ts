@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -49,7 +49,7 @@ describe('notifications configuration', () => {
       },
       expiry: { thresholdDays: [60, 30, 7] },
     });
-    writeFileSync(join(dir, 'smtp.pw'), 'secret\n');
+    writeFileSync(join(dir, 'smtp.pw'), 'secret\n', { mode: 0o600 });
     const c = loadConfig(dir, {
       ACCREDIT_SMTP_FROM: 'accredit@bank.example',
       ACCREDIT_KEYS_MAX_AGE_DAYS: '0',
@@ -144,6 +144,19 @@ describe('notifications configuration', () => {
       );
     });
   }
+
+  test('fail/a password file readable by others is refused at start', () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, 'open.pw'), 'secret\n', { mode: 0o644 });
+    chmodSync(join(dir, 'open.pw'), 0o644);
+    const c = loadConfig(dir, {
+      ACCREDIT_SMTP_HOST: 'smtp.bank.example',
+      ACCREDIT_SMTP_FROM: 'a@b.example',
+      ACCREDIT_SMTP_USER: 'u',
+      ACCREDIT_SMTP_PASSWORD_FILE: 'open.pw',
+    });
+    assert.throws(() => createSmtpTransport(c.notifications, {}), /permissions 644 are too open/);
+  });
 
   test('fail/an ACCREDIT_SMTP_PASSWORD without a user is refused at start', () => {
     const c = loadConfig(dataDir(), {

@@ -17,6 +17,11 @@ const COMMANDS: Record<
       'each door (auth_request, ext_authz, AuthZEN, Lambda) vs the own gateway: p50/p99, CPU per decision',
     load: () => import('./doors.ts'),
   },
+  expiry: {
+    summary:
+      'expiry monitor passes over N expiring certificates, and the mail outbox draining into an SMTP sink',
+    load: () => import('./expiry.ts'),
+  },
   'connection-flood': {
     summary:
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",

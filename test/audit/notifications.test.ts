@@ -299,7 +299,14 @@ for (const target of targets) {
           return new Promise(() => {});
         },
       };
-      void deliverDueMail({ storage, transport: crashing, from: FROM, now, claimMs: 5 * MINUTE });
+      void deliverDueMail({
+        storage,
+        transport: crashing,
+        from: FROM,
+        now,
+        claimMs: 5 * MINUTE,
+        concurrency: 1,
+      });
       while (calls < 1) await new Promise((r) => setTimeout(r, 10));
       const during = await deliverDueMail({
         storage,

@@ -24,6 +24,7 @@ export class SmtpSink {
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],
       logger: false,
+      disableReverseLookup: true,
       onRcptTo: (address, _session, callback) => {
         if (this.refuse.has(address.address)) {
           const err = new Error('mailbox unavailable') as Error & { responseCode: number };

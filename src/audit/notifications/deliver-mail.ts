@@ -26,6 +26,8 @@ export interface DeliverMailOptions {
   claimMs?: number;
   /** Rows per pass (default 50). */
   batch?: number;
+  /** SMTP conversations at once (default 4): each is mostly waiting for the server. */
+  concurrency?: number;
 }
 
 export interface DeliverMailResult {
@@ -67,8 +69,8 @@ export async function deliverDueMail(options: DeliverMailOptions): Promise<Deliv
   const claimMs = options.claimMs ?? 10 * 60_000;
   const result: DeliverMailResult = { sent: 0, retried: 0, failed: 0 };
   const rows = await dueMail(storage.db, now, options.batch ?? 50);
-  for (const row of rows) {
-    if (!(await claimMail(storage, row, new Date(now.getTime() + claimMs)))) continue;
+  const deliver = async (row: (typeof rows)[number]) => {
+    if (!(await claimMail(storage, row, new Date(now.getTime() + claimMs)))) return;
     const attempts = row.attempts + 1;
     try {
       await transport.send({
@@ -84,10 +86,15 @@ export async function deliverDueMail(options: DeliverMailOptions): Promise<Deliv
       await markMailFailed(storage, row.id, describe(err), retryAt);
       if (giveUp) result.failed++;
       else result.retried++;
-      continue;
+      return;
     }
     await markMailSent(storage, row.id, now);
     result.sent++;
-  }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < rows.length) await deliver(rows[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
   return result;
 }

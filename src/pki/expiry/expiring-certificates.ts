@@ -21,34 +21,45 @@ export async function expiringPartnerCertificates(
     .where('not_after', '<=', horizon.toISOString())
     .orderBy('not_after')
     .execute();
-  const directory = directoryStore(db);
   const items: ExpiringItem[] = [];
-  for (const row of rows) {
-    const successor = await db
-      .selectFrom('certificates')
-      .select('serial')
-      .where('client_id', '=', row.client_id)
-      .where('status', '=', 'active')
-      .where('not_after', '>', row.not_after)
-      .executeTakeFirst();
-    if (successor) continue;
-    const app = await directory.applicationWithOrganisation(row.client_id);
-    if (app?.status !== 'active' || app.org_status !== 'active') continue;
-    items.push({
-      kind: 'certificate',
-      id: row.serial,
-      notAfter: row.not_after,
-      orgId: row.org_id,
-      clientId: row.client_id,
-      label: app.name,
-      details: {
-        serial: row.serial,
-        x5t_s256: row.x5t_s256,
-        subject: row.subject,
-        application_name: app.name,
-        organisation_name: app.org_name,
-      },
-    });
+  // In chunks: one query for the successors and one for the applications of each chunk, not two per row.
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const clientIds = [...new Set(chunk.map((r) => r.client_id))];
+    const latest = new Map(
+      (
+        await db
+          .selectFrom('certificates')
+          .select((eb) => ['client_id', eb.fn.max('not_after').as('last_end')])
+          .where('status', '=', 'active')
+          .where('client_id', 'in', clientIds)
+          .groupBy('client_id')
+          .execute()
+      ).map((r) => [r.client_id, String(r.last_end)]),
+    );
+    const apps = new Map(
+      (await directoryStore(db).applicationsWithOrganisation(clientIds)).map((a) => [a.client_id, a]),
+    );
+    for (const row of chunk) {
+      if ((latest.get(row.client_id) ?? '') > row.not_after) continue;
+      const app = apps.get(row.client_id);
+      if (app?.status !== 'active' || app.org_status !== 'active') continue;
+      items.push({
+        kind: 'certificate',
+        id: row.serial,
+        notAfter: row.not_after,
+        orgId: row.org_id,
+        clientId: row.client_id,
+        label: app.name,
+        details: {
+          serial: row.serial,
+          x5t_s256: row.x5t_s256,
+          subject: row.subject,
+          application_name: app.name,
+          organisation_name: app.org_name,
+        },
+      });
+    }
   }
   return items;
 }

@@ -1,4 +1,4 @@
-import { type PlatformEventInput, recordPlatformEvent } from '../../audit/index.ts';
+import { type PlatformEventInput, recordedDedupeKeys, recordPlatformEvent } from '../../audit/index.ts';
 import type { ExpiringItem, ExpiringSource } from '../../shared/expiring-item.ts';
 import type { Storage } from '../../storage/index.ts';
 import { DAY_MS, daysLeft, listExpiring } from './list-expiring.ts';
@@ -74,13 +74,22 @@ export async function runExpiryMonitor(options: ExpiryMonitorOptions): Promise<E
   if (thresholds.length === 0) return { recorded: 0, seen: 0 };
   const { storage, now } = options;
   const items = await listExpiring(storage.db, now, Math.max(...thresholds), options.keySources);
-  let recorded = 0;
-  for (const item of items) {
+  const due = items.flatMap((item) => {
     const threshold = crossedThreshold(new Date(item.notAfter).getTime() - now.getTime(), thresholds);
-    if (threshold === undefined) continue;
-    const dedupeKey = `expiring:${item.kind}:${item.id}:${threshold}`;
+    return threshold === undefined
+      ? []
+      : [{ item, threshold, key: `expiring:${item.kind}:${item.id}:${threshold}` }];
+  });
+  const seen = await recordedDedupeKeys(
+    storage.db,
+    due.map((d) => d.key),
+  );
+  let recorded = 0;
+  for (const { item, threshold, key } of due) {
+    if (seen.has(key)) continue;
     const event = eventOf(item, threshold, now);
-    if (await storage.transaction((tx) => recordPlatformEvent(tx, event, now, { dedupeKey }))) recorded++;
+    if (await storage.transaction((tx) => recordPlatformEvent(tx, event, now, { dedupeKey: key })))
+      recorded++;
   }
   return { recorded, seen: items.length };
 }

@@ -24,8 +24,23 @@ const unique = (addresses: readonly string[]) => {
   return [...seen.values()];
 };
 
-async function queueOne(tx: Tx, event: PlatformEvent, recipients: NotificationRecipients, now: Date) {
-  const org = event.orgId ? await recipients.organisation(tx.db, event.orgId) : undefined;
+type Organisation = Awaited<ReturnType<NotificationRecipients['organisation']>>;
+
+async function queueOne(
+  tx: Tx,
+  event: PlatformEvent,
+  recipients: NotificationRecipients,
+  now: Date,
+  organisations: Map<string, Organisation>,
+) {
+  let org: Organisation;
+  if (event.orgId) {
+    // Asked once per organisation and batch: a thousand certificates of one partner cost one lookup.
+    if (!organisations.has(event.orgId)) {
+      organisations.set(event.orgId, await recipients.organisation(tx.db, event.orgId));
+    }
+    org = organisations.get(event.orgId);
+  }
   const contacts = unique(org?.securityContacts ?? []);
   // An organisation's event goes to its security contacts; with none on record, operators are told instead.
   const toOperators = contacts.length === 0;
@@ -54,7 +69,10 @@ export function queueNotifications(
     storage,
     MAIL_CONSUMER,
     async (tx, events) => {
-      for (const event of events) if (isMailed(event.type)) await queueOne(tx, event, recipients, now);
+      const organisations = new Map<string, Organisation>();
+      for (const event of events) {
+        if (isMailed(event.type)) await queueOne(tx, event, recipients, now, organisations);
+      }
     },
     now,
   );

@@ -84,12 +84,17 @@ export async function runExpiryMonitor(options: ExpiryMonitorOptions): Promise<E
     storage.db,
     due.map((d) => d.key),
   );
+  const pending = due.filter((d) => !seen.has(d.key));
   let recorded = 0;
-  for (const { item, threshold, key } of due) {
-    if (seen.has(key)) continue;
-    const event = eventOf(item, threshold, now);
-    if (await storage.transaction((tx) => recordPlatformEvent(tx, event, now, { dedupeKey: key })))
-      recorded++;
+  // A hundred events per transaction: one commit each, and a failure costs only its batch (the next pass retries).
+  for (let i = 0; i < pending.length; i += 100) {
+    recorded += await storage.transaction(async (tx) => {
+      let count = 0;
+      for (const { item, threshold, key } of pending.slice(i, i + 100)) {
+        if (await recordPlatformEvent(tx, eventOf(item, threshold, now), now, { dedupeKey: key })) count++;
+      }
+      return count;
+    });
   }
   return { recorded, seen: items.length };
 }

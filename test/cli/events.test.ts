@@ -138,6 +138,20 @@ describe('cli + admin API: accredit events list, accredit expiring', { timeout: 
     assert.ok(sink.messages.every((m) => m.to.join() === 'ops@platform.example'));
   });
 
+  test('ok/accredit events mail: the outbox as operators see it, without bodies', async () => {
+    for (let i = 0; i < 100 && sink.messages.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    const listed = await platform.cli(['events', 'mail', '--status', 'sent', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const rows = json<Array<Record<string, unknown>>>(listed.stdout);
+    assert.equal(rows.length, 3);
+    assert.ok(rows.every((r) => r.recipient === 'ops@platform.example' && r.event_type === 'key.expiring'));
+    assert.ok(rows.every((r) => !('body' in r)));
+    const failed = await platform.cli(['events', 'mail', '--status', 'failed', '--json']);
+    assert.deepEqual(json<unknown[]>(failed.stdout), []);
+    const res = await admin('/notifications/mail?status=lost');
+    assert.equal(res.status, 400);
+  });
+
   test('ok/accredit expiring: certificates and keys within the window, soonest first; --kind filters', async () => {
     const all = await platform.cli(['expiring', '--json']);
     assert.equal(all.code, 0, all.stderr);

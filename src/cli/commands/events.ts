@@ -68,6 +68,32 @@ export function registerEventCommands(program: Command): void {
       });
     });
 
+  events
+    .command('mail')
+    .description(
+      'notification mail in the outbox, newest first: who, which event, status, attempts, last error',
+    )
+    .option('--status <status>', 'pending | sending | sent | failed')
+    .option('--event <id>', 'only the mail of this event (its id)')
+    .option('--limit <n>', 'at most this many (1-1000, default 100)', wholeNumber('--limit'))
+    .action((opts: { status?: string; event?: string; limit?: number }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const q = new URLSearchParams();
+        if (opts.status) q.set('status', opts.status);
+        if (opts.event) q.set('event_id', opts.event);
+        if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+        await withAdminClient(g, async (client) => {
+          const { items } = await client.call<{ items: Array<Record<string, unknown>> }>(
+            'GET',
+            `/notifications/mail${q.size ? `?${q}` : ''}`,
+          );
+          if (g.json) return printJson(items);
+          printTable(items, ['created_at', 'event_type', 'recipient', 'status', 'attempts', 'last_error']);
+        });
+      });
+    });
+
   program
     .command('expiring')
     .description('certificates that expire and signing keys due for rotation within N days, soonest first')

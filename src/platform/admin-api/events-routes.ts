@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { EVENT_TYPES, type EventType, listPlatformEvents } from '../../audit/index.ts';
+import { EVENT_TYPES, type EventType, listMailOutbox, listPlatformEvents } from '../../audit/index.ts';
 import { expiringView, listExpiring } from '../../pki/index.ts';
 import { invalidInput } from '../../shared/app-error.ts';
 import { EXPIRING_KINDS, type ExpiringSource } from '../../shared/expiring-item.ts';
@@ -96,6 +96,41 @@ export function registerEventRoutes(
       return {
         within_days: withinDays,
         items: items.filter((i) => !q.kind || i.kind === q.kind).map((i) => expiringView(i, now)),
+      };
+    },
+  );
+
+  app.get(
+    '/notifications/mail',
+    {
+      schema: {
+        tags,
+        summary:
+          'Notification mail in the outbox, newest first: status, attempts, last error (never the body)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['pending', 'sending', 'sent', 'failed'] },
+            event_id: { type: 'string', minLength: 1, maxLength: 64 },
+            limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+          },
+        },
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const q = request.query as {
+        status?: 'pending' | 'sending' | 'sent' | 'failed';
+        event_id?: string;
+        limit?: string;
+      };
+      return {
+        items: await listMailOutbox(deps.storage.db, {
+          limit: inRange('limit', q.limit, 1, 1000, 100),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.event_id ? { eventId: q.event_id } : {}),
+        }),
       };
     },
   );

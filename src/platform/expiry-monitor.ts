@@ -32,10 +32,13 @@ export function startExpiryMonitor(options: {
   logger: Logger;
   events: PlatformEvents;
   config: Pick<PlatformConfig, 'expiry' | 'keys'>;
+  /** The first pass waits for this (the notifier's first pass, so its cursor exists before the events do). */
+  after?: Promise<unknown>;
 }): ExpiryMonitor {
   const { storage, clock, logger, events, config } = options;
   const keySources = expiryKeySources(config.keys.maxAgeDays);
   let running: Promise<number> | undefined;
+  let closed = false;
   const run = (): Promise<number> => {
     running ??= runExpiryMonitor({
       storage,
@@ -55,13 +58,15 @@ export function startExpiryMonitor(options: {
       });
     return running;
   };
-  const guarded = () => run().catch((err) => logger.error({ err }, 'expiry monitor pass failed'));
+  const guarded = () =>
+    closed ? undefined : run().catch((err) => logger.error({ err }, 'expiry monitor pass failed'));
   const timer = setInterval(guarded, config.expiry.intervalMinutes * 60_000);
   timer.unref();
-  void guarded();
+  void (options.after ?? Promise.resolve()).catch(() => {}).then(guarded);
   return {
     run,
     async close() {
+      closed = true;
       clearInterval(timer);
       await running?.catch(() => {});
     },

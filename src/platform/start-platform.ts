@@ -247,8 +247,6 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const events = startPlatformEvents({ storage, clock, logger });
     closers.push(() => events.close());
     // Issue 13: expiring certificates and keys raise events; security contacts and operators get mail.
-    const expiry = startExpiryMonitor({ storage, clock, logger, events, config });
-    closers.push(() => expiry.close());
     const notifications = startNotifications({
       storage,
       clock,
@@ -258,6 +256,16 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       env,
     });
     if (notifications) closers.push(() => notifications.close());
+    // The notifier's cursor exists before the monitor's first events, so a first start mails them too.
+    const expiry = startExpiryMonitor({
+      storage,
+      clock,
+      logger,
+      events,
+      config,
+      after: notifications?.flush(),
+    });
+    closers.push(() => expiry.close());
     // Webhook signatures and Security Event Tokens: signed with the platform's event keys (/events/jwks).
     await ensureEventSigningKey(storage.db, kek, config.pki.keyAlgorithm, clock());
     const eventKeys = createEventSigningKeys(storage.db, kek);

@@ -22,6 +22,11 @@ const COMMANDS: Record<
       'platform events to delivered webhooks (queue; claim, sign, POST, settle) vs the bare POSTs: rate, CPU each',
     load: () => import('./webhooks.ts'),
   },
+  expiry: {
+    summary:
+      'expiry monitor passes over N expiring certificates, and the mail outbox draining into an SMTP sink',
+    load: () => import('./expiry.ts'),
+  },
   'connection-flood': {
     summary:
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",

@@ -1,5 +1,6 @@
 export * from './events/index.ts';
 export { type AuditEntry, listAuditEvents } from './list-audit-events.ts';
+export * from './notifications/index.ts';
 export { type AuditEvent, recordAuditEvent } from './record-audit-event.ts';
 export * from './shared-signals/index.ts';
 export { type AuditChainResult, verifyAuditChain } from './verify-audit-chain.ts';

@@ -20,6 +20,7 @@ export {
   suspendClientsRegisteredWith,
 } from './dynamic-registration/index.ts';
 export { type RevokedTokenView, revokedTokenSnapshot } from './enforcement-snapshot.ts';
+export { expiringAccessTokenKeys } from './expiring-access-token-keys.ts';
 export {
   type ExplicitRegistrationOptions,
   endFederationRegistration,

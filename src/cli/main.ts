@@ -5,6 +5,7 @@ import { registerCaCommands } from './commands/ca.ts';
 import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerCertCommands } from './commands/cert.ts';
 import { registerEdgeCommands } from './commands/edge.ts';
+import { registerEventCommands } from './commands/events.ts';
 import { registerFederationCommands } from './commands/federation.ts';
 import { registerGatewayCommands } from './commands/gateway.ts';
 import { registerOrgCommands } from './commands/org.ts';
@@ -52,6 +53,7 @@ registerTestplanCommands(program);
 registerEdgeCommands(program);
 registerWebhookCommands(program);
 registerSsfCommands(program);
+registerEventCommands(program);
 
 try {
   await program.parseAsync(process.argv);

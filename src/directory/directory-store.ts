@@ -48,6 +48,27 @@ export function directoryStore(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
+    /** Several applications with their organisations at once (the expiry monitor's batch); unknown ids are absent. */
+    async applicationsWithOrganisation(clientIds: readonly string[]): Promise<ApplicationWithOrganisation[]> {
+      if (clientIds.length === 0) return [];
+      return db
+        .selectFrom('applications')
+        .innerJoin('organisations', 'organisations.id', 'applications.org_id')
+        .select([
+          'applications.client_id',
+          'applications.org_id',
+          'applications.name',
+          'applications.status',
+          'applications.auth_method',
+          'applications.registration_type',
+          'applications.metadata',
+          'organisations.name as org_name',
+          'organisations.status as org_status',
+        ])
+        .where('applications.client_id', 'in', [...clientIds])
+        .execute();
+    },
+
     /** Every organisation's status: what an enforcement point's snapshot starts from. */
     async organisationStatuses(): Promise<{ id: string; status: Database['organisations']['status'] }[]> {
       return db.selectFrom('organisations').select(['id', 'status']).execute();

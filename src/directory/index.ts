@@ -97,6 +97,7 @@ export {
   type DirectoryEnforcementSnapshot,
   directoryEnforcementSnapshot,
 } from './enforcement-snapshot.ts';
+export { expiringSoftwareStatementKeys } from './expiring-software-statement-keys.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   addContact,

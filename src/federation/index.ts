@@ -5,6 +5,7 @@ export {
   createFederationAuthority,
   DatabaseFederationKeyStore,
   entityConfigurationUrl,
+  expiringFederationKeys,
   FEDERATION_ENDPOINT_PATHS,
   type FederationAuthority,
   type FederationAuthorityOptions,

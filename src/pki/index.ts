@@ -28,6 +28,7 @@ export { type CertificateEnforcementView, pkiEnforcementSnapshot } from './enfor
 export { PkiError, type PkiErrorOptions } from './errors.ts';
 export { base64Lines, certificatesOfCms, certsOnlyCms, splitCertificatePems } from './est/certs-only.ts';
 export { MAX_EST_BODY_BYTES, pkcs10BodyToPem } from './est/pkcs10-body.ts';
+export * from './expiry/index.ts';
 export type { IssuedCertificate } from './issued-certificate.ts';
 export type { CertificateIssuer } from './issuer.ts';
 export { describePublicKey } from './key-description.ts';

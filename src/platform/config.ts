@@ -80,6 +80,12 @@ export interface PlatformConfig {
   renewal: { windowPercent?: number; graceDays: number; drainSeconds: number; sweepSeconds: number };
   /** Signed webhooks: where they may be sent, how long a send may take, and how failures are retried. */
   webhooks: WebhooksConfig;
+  /** The expiry monitor (issue 13): thresholds in days and how often it runs; see docs/expiry-and-notifications.md. */
+  expiry: { thresholdDays: number[]; intervalMinutes: number };
+  /** Signing keys have no notAfter: they are due for rotation at created_at + maxAgeDays (0: never). */
+  keys: { maxAgeDays: number };
+  /** Mail to organisations' security contacts and operators; off unless notifications.smtp.host is set. */
+  notifications: NotificationsConfig;
 }
 
 export interface WebhooksConfig {
@@ -93,6 +99,22 @@ export interface WebhooksConfig {
   maxAgeHours: number;
   pollIntervalMs: number;
   retentionDays: number;
+}
+
+export interface NotificationsConfig {
+  smtp: {
+    host: string | undefined;
+    port: number;
+    /** `tls`: implicit TLS (RFC 8314); `starttls`: STARTTLS required (RFC 3207); `none`: plain, loopback only. */
+    security: 'tls' | 'starttls' | 'none';
+    user: string | undefined;
+    /** Absolute once loaded; ACCREDIT_SMTP_PASSWORD in the environment is used when no file is set. */
+    passwordFile: string | undefined;
+    from: string | undefined;
+    /** PEM file of CAs the SMTP server's certificate chains to (a private PKI), besides the system roots. */
+    caFile: string | undefined;
+  };
+  operators: string[];
 }
 
 /** The platform as OpenID Federation 1.0 Trust Anchor / Intermediate, and how it fetches other entities. */
@@ -680,6 +702,78 @@ export const CONFIG_KEYS = [
     default: 30,
     doc: 'settled webhook deliveries (delivered, dead, cancelled) and their attempts are kept this many days',
   },
+  {
+    path: 'expiry.thresholdDays',
+    env: 'ACCREDIT_EXPIRY_THRESHOLD_DAYS',
+    parse: jsonList(int(1, 3650)),
+    default: [30, 14, 7, 1],
+    doc: 'days before a certificate expires (or a key is due) at which one event is raised, for each threshold',
+  },
+  {
+    path: 'expiry.intervalMinutes',
+    env: 'ACCREDIT_EXPIRY_INTERVAL_MINUTES',
+    parse: int(1, 1440),
+    default: 60,
+    doc: 'how often the expiry monitor runs (and once at start)',
+  },
+  {
+    path: 'keys.maxAgeDays',
+    env: 'ACCREDIT_KEYS_MAX_AGE_DAYS',
+    parse: int(0, 3650),
+    default: 365,
+    doc: 'maximum age of federation, software-statement and access-token signing keys; 0: keys are never due',
+  },
+  {
+    path: 'notifications.smtp.host',
+    env: 'ACCREDIT_SMTP_HOST',
+    parse: str,
+    doc: 'SMTP server for notification mail; unset: no mail is sent',
+  },
+  {
+    path: 'notifications.smtp.port',
+    env: 'ACCREDIT_SMTP_PORT',
+    parse: int(1, 65535),
+    default: 587,
+    doc: 'SMTP port (587 submission with STARTTLS, 465 implicit TLS)',
+  },
+  {
+    path: 'notifications.smtp.security',
+    env: 'ACCREDIT_SMTP_SECURITY',
+    parse: oneOf(['tls', 'starttls', 'none']),
+    default: 'starttls',
+    doc: 'tls (implicit), starttls (required, never downgraded) or none (loopback hosts only, no credentials)',
+  },
+  {
+    path: 'notifications.smtp.user',
+    env: 'ACCREDIT_SMTP_USER',
+    parse: str,
+    doc: 'SMTP AUTH user name',
+  },
+  {
+    path: 'notifications.smtp.passwordFile',
+    env: 'ACCREDIT_SMTP_PASSWORD_FILE',
+    parse: str,
+    doc: 'file (relative to the data directory) holding the SMTP password; or ACCREDIT_SMTP_PASSWORD',
+  },
+  {
+    path: 'notifications.smtp.from',
+    env: 'ACCREDIT_SMTP_FROM',
+    parse: str,
+    doc: 'sender address of notification mail (required with notifications.smtp.host)',
+  },
+  {
+    path: 'notifications.smtp.caFile',
+    env: 'ACCREDIT_SMTP_CA_FILE',
+    parse: str,
+    doc: 'PEM file of CAs the SMTP server certificate chains to, besides the system roots',
+  },
+  {
+    path: 'notifications.operators',
+    env: 'ACCREDIT_NOTIFICATIONS_OPERATORS',
+    parse: list,
+    default: [],
+    doc: "operators' addresses: CA certificate and key notices, and those of organisations without a security contact",
+  },
 ] as const;
 
 export const CONFIG_FILE = 'accredit.json';
@@ -781,6 +875,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     if (problem) throw new ConfigError(`${sources.trustedProxies}: "${address}": ${problem}`);
   }
   c.proxies = c.proxies.map((proxy) => proxyCaFile(proxy, dataDir, sources.proxies ?? 'proxies'));
+  c.notifications = notificationsConfig(c.notifications, dataDir, sources);
   return c;
 }
 
@@ -885,6 +980,56 @@ function httpsUrl(value: string, source: string): string {
     throw new ConfigError(`${source}: "${value}" is not an https URL`);
   }
   return value.replace(/\/+$/, '');
+}
+
+const EMAIL = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+$/;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** Mail settings that only make sense together: a sender, no credentials in clear, files that exist. */
+function notificationsConfig(
+  n: NotificationsConfig,
+  dataDir: string,
+  sources: Record<string, string>,
+): NotificationsConfig {
+  const smtp: NotificationsConfig['smtp'] = {
+    host: n.smtp.host,
+    port: n.smtp.port,
+    security: n.smtp.security,
+    user: n.smtp.user,
+    passwordFile: n.smtp.passwordFile,
+    from: n.smtp.from,
+    caFile: n.smtp.caFile,
+  };
+  const name = (key: string) => sources[`notifications.smtp.${key}`] ?? `notifications.smtp.${key}`;
+  for (const key of ['from'] as const) {
+    if (smtp[key] !== undefined && !EMAIL.test(smtp[key])) {
+      throw new ConfigError(`${name(key)}: "${smtp[key]}" is not an e-mail address`);
+    }
+  }
+  for (const [i, address] of n.operators.entries()) {
+    if (!EMAIL.test(address)) {
+      throw new ConfigError(
+        `${sources['notifications.operators'] ?? 'notifications.operators'}[${i}]: "${address}" is not an e-mail address`,
+      );
+    }
+  }
+  for (const key of ['passwordFile', 'caFile'] as const) {
+    const file = smtp[key];
+    if (file === undefined) continue;
+    smtp[key] = isAbsolute(file) ? file : join(dataDir, file);
+    if (!existsSync(smtp[key])) throw new ConfigError(`${name(key)}: ${smtp[key]} does not exist`);
+  }
+  if (smtp.host !== undefined) {
+    if (smtp.from === undefined) throw new ConfigError(`${name('host')}: needs notifications.smtp.from`);
+    // RFC 8314 §3: no cleartext submission; a plain connection is for a relay on this machine.
+    if (smtp.security === 'none' && !LOOPBACK_HOSTS.has(smtp.host)) {
+      throw new ConfigError(`${name('security')}: none is only allowed for a loopback SMTP host`);
+    }
+    if (smtp.security === 'none' && smtp.user !== undefined) {
+      throw new ConfigError(`${name('user')}: credentials are never sent without TLS (security none)`);
+    }
+  }
+  return { smtp, operators: [...n.operators] };
 }
 
 /** What `init` writes: the non-default, non-secret settings, so the file documents this deployment. */

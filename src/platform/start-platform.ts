@@ -43,6 +43,7 @@ import { registerCatalogRoutes } from './admin-api/catalog-routes.ts';
 import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
 import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials-routes.ts';
+import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
@@ -62,12 +63,14 @@ import {
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
 import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } from './event-signing-keys.ts';
+import { type ExpiryMonitor, expiryKeySources, startExpiryMonitor } from './expiry-monitor.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
 import { crlUrlOf, rootCrlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
+import { type Notifications, startNotifications } from './notifications.ts';
 import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
 import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
 import { createPartnerFetcher } from './partner-fetcher.ts';
@@ -99,6 +102,10 @@ export interface PlatformHandle {
   webhooks: PlatformWebhooks;
   /** The Shared Signals transmitter (flush: queue and push what is due now). */
   sharedSignals: SharedSignals;
+  /** The expiry monitor (certificates, CA certificates, signing keys); `run()` for a pass now. */
+  expiry: ExpiryMonitor;
+  /** Notification mail; undefined unless notifications.smtp.host is set. */
+  notifications: Notifications | undefined;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
   urls: { public: string; mtls: string; gateway: string; decision?: string };
   stop(): Promise<void>;
@@ -192,6 +199,7 @@ async function buildPublicServer(
         signer: () => statementKeys.signer(),
       });
       registerEnforcementCredentialRoutes(admin, deps, { onRevoked: (id) => hub.dropCredential(id) });
+      registerEventRoutes(admin, deps, { keySources: expiryKeySources(config.keys.maxAgeDays) });
       registerInitialAccessTokenRoutes(admin, deps, {
         enabled: config.registration.allowInitialAccessTokens,
       });
@@ -249,6 +257,26 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     await storage.feed.start();
     const events = startPlatformEvents({ storage, clock, logger });
     closers.push(() => events.close());
+    // Issue 13: expiring certificates and keys raise events; security contacts and operators get mail.
+    const notifications = startNotifications({
+      storage,
+      clock,
+      logger,
+      events,
+      config: config.notifications,
+      env,
+    });
+    if (notifications) closers.push(() => notifications.close());
+    // The notifier's cursor exists before the monitor's first events, so a first start mails them too.
+    const expiry = startExpiryMonitor({
+      storage,
+      clock,
+      logger,
+      events,
+      config,
+      after: notifications?.flush(),
+    });
+    closers.push(() => expiry.close());
     // Webhook signatures and Security Event Tokens: signed with the platform's event keys (/events/jwks).
     await ensureEventSigningKey(storage.db, kek, config.pki.keyAlgorithm, clock());
     const eventKeys = createEventSigningKeys(storage.db, kek);
@@ -496,6 +524,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       events,
       webhooks,
       sharedSignals: sharedSignals.transmitter,
+      expiry,
+      notifications,
       urls,
       async stop() {
         if (timer) clearInterval(timer);

@@ -14,6 +14,7 @@ import { platformEventsMigration } from './migrations/0011-platform-events.ts';
 import { certificateRenewalMigration } from './migrations/0013-certificate-renewal.ts';
 import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
+import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -34,6 +35,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0013-certificate-renewal', certificateRenewalMigration],
     ['0015-webhooks', webhooksMigration],
     ['0016-shared-signals', sharedSignalsMigration(engine)],
+    ['0018-expiry-notifications', expiryNotificationsMigration],
   ];
 }
 

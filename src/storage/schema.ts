@@ -400,6 +400,7 @@ export interface Database {
   ssf_streams: SsfStreamTable;
   ssf_stream_subjects: SsfStreamSubjectTable;
   ssf_queued_sets: SsfQueuedSetTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export interface PlatformEventTable {
@@ -520,4 +521,21 @@ export interface SsfQueuedSetTable {
   attempts: Generated<number>;
   last_error: string | null;
   failed_at: string | null;
+}
+
+/** One notification mail to one recipient, from one platform event (migration 0018). */
+export interface MailOutboxTable {
+  id: string;
+  event_id: string;
+  event_type: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  /** `sending`: claimed by a sender until next_attempt_at (after which a crashed claim is taken again). */
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
 }

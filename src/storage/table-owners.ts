@@ -53,6 +53,7 @@ export const TABLE_OWNERS = {
   ssf_streams: ['audit'],
   ssf_stream_subjects: ['audit'],
   ssf_queued_sets: ['audit'],
+  mail_outbox: ['audit'],
   change_feed: ['storage'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],

@@ -67,6 +67,20 @@ describe('loadConfig', () => {
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       catalog: { title: 'Partner API', accessRequest: undefined },
       renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
+      expiry: { thresholdDays: [30, 14, 7, 1], intervalMinutes: 60 },
+      keys: { maxAgeDays: 365 },
+      notifications: {
+        smtp: {
+          host: undefined,
+          port: 587,
+          security: 'starttls',
+          user: undefined,
+          passwordFile: undefined,
+          from: undefined,
+          caFile: undefined,
+        },
+        operators: [],
+      },
       federation: {
         entityId: 'https://localhost:8443',
         authorityHints: [],

@@ -16,5 +16,5 @@ export {
 } from './event-types.ts';
 export { eventsOfChange } from './events-of-change.ts';
 export { type PlatformEvents, type PlatformEventsOptions, startPlatformEvents } from './platform-events.ts';
-export { type RecordOptions, recordPlatformEvent } from './record-platform-event.ts';
+export { type RecordOptions, recordedDedupeKeys, recordPlatformEvent } from './record-platform-event.ts';
 export { RELAY_CONSUMER, relayChanges } from './relay-changes.ts';

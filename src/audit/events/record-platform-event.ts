@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { lockJournal, type Tx } from '../../storage/index.ts';
+import type { Kysely } from 'kysely';
+import { type Database, lockJournal, type Tx } from '../../storage/index.ts';
 import type { PlatformEventInput } from './event-types.ts';
 
 export interface RecordOptions {
@@ -52,4 +53,25 @@ export async function recordPlatformEvent(
     })
     .execute();
   return true;
+}
+
+/**
+ * Which of these dedupe keys are recorded already: lets a monitor skip, without a transaction each, what an
+ * earlier pass recorded (recordPlatformEvent still checks under the journal lock for what races).
+ */
+export async function recordedDedupeKeys(
+  db: Kysely<Database> | Tx['db'],
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < keys.length; i += 500) {
+    const chunk = keys.slice(i, i + 500);
+    const rows = await db
+      .selectFrom('platform_events')
+      .select('dedupe_key')
+      .where('dedupe_key', 'in', [...chunk])
+      .execute();
+    for (const r of rows) if (r.dedupe_key) found.add(r.dedupe_key);
+  }
+  return found;
 }

@@ -21,6 +21,7 @@ export {
 } from './endpoints/register-endpoints.ts';
 export { parseResolveRequest, type ResolveRequest, resolveResponseClaims } from './endpoints/resolve.ts';
 export { TRUST_MARK_STATUSES, type TrustMarkStatus } from './endpoints/trust-mark-status.ts';
+export { expiringFederationKeys } from './expiring-federation-keys.ts';
 export {
   type FederationKeyStore,
   type HistoricalKey,

@@ -1,0 +1,12 @@
+export {
+  expiringCaCertificates,
+  expiringPartnerCertificates,
+} from './expiring-certificates.ts';
+export { daysLeft, type ExpiringView, expiringView, listExpiring } from './list-expiring.ts';
+export {
+  crossedThreshold,
+  DEFAULT_EXPIRY_THRESHOLDS,
+  type ExpiryMonitorOptions,
+  type ExpiryMonitorResult,
+  runExpiryMonitor,
+} from './run-expiry-monitor.ts';

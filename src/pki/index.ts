@@ -7,6 +7,7 @@ export {
   type ReissueIssuingCaOptions,
   reissueIssuingCa,
 } from './ca-certificates.ts';
+export { skiHexOfPem } from './certificate-authority.ts';
 export {
   CA_LEVELS,
   type CaLevel,

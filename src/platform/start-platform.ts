@@ -64,13 +64,14 @@ import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } fro
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
-import { crlUrlOf, rootCrlUrlOf } from './init-platform.ts';
+import { caSettingsOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
 import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
 import { createPartnerFetcher } from './partner-fetcher.ts';
 import { platformPaths } from './paths.ts';
+import { createPkiPublication, registerPkiPublicationRoutes } from './pki-publication.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
@@ -92,7 +93,7 @@ export interface PlatformHandle {
   /** Platform events (relayed from the change feed, raised by monitors) that webhooks and SSF streams follow. */
   events: PlatformEvents;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
-  urls: { public: string; mtls: string; gateway: string; decision?: string };
+  urls: { public: string; mtls: string; gateway: string; decision?: string; pkiHttp?: string };
   stop(): Promise<void>;
 }
 
@@ -212,14 +213,21 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const closers: Array<() => Promise<void> | void> = [];
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ca = await CertificateAuthority.load(storage.db, kek, {
-      partnerCertDays: config.pki.partnerCertDays,
-      crlValidityHours: config.pki.crlValidityHours,
-      crlUrl: crlUrlOf(config),
-      rootCrlUrl: rootCrlUrlOf(config),
-    });
+    const ca = await CertificateAuthority.load(storage.db, kek, caSettingsOf(config));
     const tls = await ensureServerTls(config, ca, kek, clock());
+    // OCSP (RFC 6960) and the plain-HTTP publication of CRLs, OCSP and CA certificates.
+    const pki = createPkiPublication({
+      storage,
+      ca,
+      kek,
+      clock,
+      logger,
+      config,
+      uncappedAddresses: configuredProxies(config).map((p) => p.address),
+    });
+    closers.push(() => pki.close());
     const housekeeping = async () => {
+      await pki.responder.renewResponders();
       for (const level of CA_LEVELS) {
         if (await ca.needsFreshCrl(storage.db, clock(), level)) {
           const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock(), level));
@@ -325,6 +333,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     };
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub);
     registerEventsJwks(publicServer, eventKeys);
+    await registerPkiPublicationRoutes(publicServer, pki.deps);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
@@ -447,7 +456,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       decisionPort = decision.port;
     }
 
+    const pkiHttpPort = await pki.listen();
     const urls = {
+      ...(pkiHttpPort !== undefined ? { pkiHttp: `http://${hostname}:${pkiHttpPort}` } : {}),
       public: urlOf(publicServer.server),
       mtls: urlOf(mtlsServer),
       gateway: urlOf({ address: () => ({ port: gateway.port }) }),

@@ -7,7 +7,6 @@ export {
   type ReissueIssuingCaOptions,
   reissueIssuingCa,
 } from './ca-certificates.ts';
-export { skiHexOfPem } from './certificate-authority.ts';
 export {
   CA_LEVELS,
   type CaLevel,
@@ -17,6 +16,7 @@ export {
   getCertificate,
   type IssuingCaView,
   listCertificates,
+  skiHexOfPem,
   storeCertificateAuthorities,
 } from './certificate-authority.ts';
 export { type CertificateRecord, type CertificateStore, certificateStore } from './certificate-store.ts';

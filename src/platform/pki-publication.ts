@@ -36,7 +36,8 @@ const CRL_LEVELS: Record<string, CaLevel> = { [CRL_PATH]: 'issuing', [ROOT_CRL_P
 const CA_CERT = new RegExp(`^${CA_CERT_DIR}/([0-9a-f]{2,128})\\.cer$`);
 
 function problem(status: number, code: string, detail: string): OcspHttpAnswer {
-  const title = { 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const title =
+    { 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' }[status] ?? 'Error';
   return {
     status,
     headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
@@ -49,16 +50,23 @@ function problem(status: number, code: string, detail: string): OcspHttpAnswer {
  * (RFC 6960 A.1, GET and POST), and each CA certificate by subject key identifier, DER
  * `application/pkix-cert` (RFC 2585 §4.1, the caIssuers target of RFC 5280 §4.2.2.1).
  */
-export async function answerPublication(deps: PkiPublicationDeps, request: PublicationRequest): Promise<OcspHttpAnswer> {
+export async function answerPublication(
+  deps: PkiPublicationDeps,
+  request: PublicationRequest,
+): Promise<OcspHttpAnswer> {
   const { path, method } = request;
   if (path === OCSP_PATH || path.startsWith(`${OCSP_PATH}/`)) {
-    return answerOcspHttp((der) => deps.responder.respond(der), {
-      method,
-      suffix: path.slice(OCSP_PATH.length + 1),
-      contentType: request.contentType,
-      body: request.body,
-      ifNoneMatch: request.ifNoneMatch,
-    }, deps.clock());
+    return answerOcspHttp(
+      (der) => deps.responder.respond(der),
+      {
+        method,
+        suffix: path.slice(OCSP_PATH.length + 1),
+        contentType: request.contentType,
+        body: request.body,
+        ifNoneMatch: request.ifNoneMatch,
+      },
+      deps.clock(),
+    );
   }
   if (method !== 'GET' && method !== 'HEAD') {
     const answer = problem(405, 'method_not_allowed', 'publication paths are read with GET');
@@ -95,12 +103,17 @@ export async function answerPublication(deps: PkiPublicationDeps, request: Publi
 }
 
 /** OCSP and the CA certificates on the HTTPS public listener too (its CRLs are in public-routes). */
-export async function registerPkiPublicationRoutes(app: FastifyInstance, deps: PkiPublicationDeps): Promise<void> {
+export async function registerPkiPublicationRoutes(
+  app: FastifyInstance,
+  deps: PkiPublicationDeps,
+): Promise<void> {
   await app.register(async (scope) => {
     // Any body, as bytes, bounded: the OCSP code answers a wrong type or size with malformedRequest.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_OCSP_REQUEST_BYTES }, (_req, body, done) =>
-      done(null, body),
+    scope.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: MAX_OCSP_REQUEST_BYTES },
+      (_req, body, done) => done(null, body),
     );
     scope.setErrorHandler(async (err, request, reply) => {
       const tooLarge = (err as { statusCode?: number }).statusCode === 413;
@@ -113,7 +126,10 @@ export async function registerPkiPublicationRoutes(app: FastifyInstance, deps: P
       });
       return reply.code(answer.status).headers(answer.headers).send(answer.body);
     });
-    const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const handler = async (
+      request: import('fastify').FastifyRequest,
+      reply: import('fastify').FastifyReply,
+    ) => {
       const answer = await answerPublication(deps, {
         method: request.method,
         path: (request.raw.url ?? '').split('?')[0] ?? '',

@@ -194,7 +194,10 @@ describe('loadConfig', () => {
       loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_URL: 'http://pki.bank.example/' }).pki.publicHttpUrl,
       'http://pki.bank.example',
     );
-    assert.equal(loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_PORT: '8081' }).pki.publicHttpUrl, 'http://localhost:8081');
+    assert.equal(
+      loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_PORT: '8081' }).pki.publicHttpUrl,
+      'http://localhost:8081',
+    );
     const off = loadConfig(dataDir({ listeners: { pkiHttp: { enabled: false } } }), {});
     assert.equal(off.listeners.pkiHttp.enabled, false);
     assert.equal(off.pki.publicHttpUrl, 'https://localhost:8443');

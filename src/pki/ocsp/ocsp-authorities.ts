@@ -15,6 +15,7 @@ export interface OcspAuthority {
   certDer: Buffer;
   /** Lowercase hex of the subject key identifier: names the CA certificate in caIssuers URLs. */
   skiHex: string;
+  notBefore: Date;
   notAfter: Date;
   /** Undefined when the key is kept elsewhere (an offline root): no responder can be certified for it. */
   privateKey: KeyObject | undefined;
@@ -61,6 +62,7 @@ export async function loadOcspAuthorities(db: Kysely<Database>, kek: string): Pr
       certPem: row.cert_pem,
       certDer,
       skiHex,
+      notBefore: new Date(row.not_before),
       notAfter: new Date(row.not_after),
       privateKey: row.key_pem ? decryptPrivateKey(row.key_pem, kek) : undefined,
     };

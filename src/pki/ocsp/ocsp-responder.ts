@@ -96,7 +96,16 @@ export class OcspResponder {
   async renewResponders(): Promise<void> {
     this.#reload();
     const authorities = await this.#authorities;
-    for (const ca of authorities.all) if (ca.privateKey) await this.#responder(ca);
+    for (const ca of authorities.all) {
+      if (!ca.privateKey) continue;
+      // One CA's failure (an expired CA, a database hiccup) leaves the others renewed; retried next time.
+      await this.#responder(ca).catch((err) =>
+        this.#options.logger?.error(
+          { err: (err as Error).message, ca: ca.id },
+          'OCSP responder renewal failed',
+        ),
+      );
+    }
   }
 
   /** Answers one DER OCSPRequest; never throws: failures are OCSP error statuses (RFC 6960 §2.3). */
@@ -240,7 +249,10 @@ export class OcspResponder {
       next = await pending;
     } catch (err) {
       // The current responder, if any, still signs until it expires; the renewal is tried again next time.
-      this.#options.logger?.warn({ err: (err as Error).message, ca: ca.id }, 'OCSP responder renewal failed');
+      this.#options.logger?.error(
+        { err: (err as Error).message, ca: ca.id },
+        'OCSP responder renewal failed',
+      );
       if (current && now < current.notAfter) return current;
       throw new OcspRequestError('tryLater', 'no OCSP responder certificate available');
     }

@@ -74,7 +74,9 @@ export async function ensureResponder(
   if (fresh) return fresh;
   if (!ca.privateKey || ca.notAfter <= now) return undefined;
   const { privateKey, publicKey } = generateKeyPair(policy.keyAlgorithm);
-  const notBefore = new Date(Math.floor((now.getTime() - BACKDATE_MS) / 1000) * 1000);
+  const notBefore = new Date(
+    Math.max(Math.floor((now.getTime() - BACKDATE_MS) / 1000) * 1000, ca.notBefore.getTime()),
+  );
   // Never beyond the CA's own validity (RFC 5280 §4.1.2.5 practice; assertWithinIssuer enforces it).
   const notAfter = new Date(
     Math.min(Math.floor(now.getTime() / 1000) * 1000 + policy.lifetimeDays * DAY_MS, ca.notAfter.getTime()),

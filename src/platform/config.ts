@@ -803,7 +803,7 @@ function pkiHttpUrl(c: PlatformConfig, hostname: string, sources: Record<string,
     return c.listeners.pkiHttp.enabled ? `http://${hostname}:${c.listeners.pkiHttp.port}` : c.publicUrl;
   }
   const url = URL.canParse(configured) ? new URL(configured) : undefined;
-  if (!url || url.protocol !== 'http:' || url.search || url.hash) {
+  if (url?.protocol !== 'http:' || url.search || url.hash) {
     throw new ConfigError(`${sources['pki.publicHttpUrl']}: "${configured}" is not an http URL`);
   }
   return configured.replace(/\/+$/, '');

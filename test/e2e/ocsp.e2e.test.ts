@@ -265,6 +265,56 @@ describe('OCSP and plain-http revocation data, end to end', { timeout: 180_000 }
     assert.match(parsed.stderr, /Response verify OK/);
     assert.match(parsed.stdout, /Cert Status: good/);
     assert.match(parsed.stdout, /OCSP Nonce/);
+    // GET on the HTTPS listener: the base64 request, '/' and '+' included, after /pki/ocsp/.
+    const encoded = encodeURIComponent(readFileSync(f('https.req')).toString('base64'));
+    const get = await run('curl', [
+      '-sS',
+      '--cacert',
+      platform.caBundle,
+      '-o',
+      f('https-get.resp'),
+      '-w',
+      '%{http_code}',
+      `${platform.url}/pki/ocsp/${encoded}`,
+    ]);
+    assert.equal(get.stdout, '200', get.stderr);
+    const got = ok(
+      await run('openssl', [
+        'ocsp',
+        '-respin',
+        f('https-get.resp'),
+        '-reqin',
+        f('https.req'),
+        '-resp_text',
+        '-CAfile',
+        platform.caBundle,
+      ]),
+      'https GET response',
+    );
+    assert.match(got.stdout, /Cert Status: good/);
+    const big = await run('curl', [
+      '-sS',
+      '--cacert',
+      platform.caBundle,
+      '-o',
+      f('https-big.resp'),
+      '-w',
+      '%{http_code}',
+      '-H',
+      'content-type: application/ocsp-request',
+      '--data-binary',
+      'x'.repeat(20_000),
+      `${platform.url}/pki/ocsp`,
+    ]);
+    assert.equal(big.stdout, '413');
+    const bigParsed = await run('openssl', [
+      'ocsp',
+      '-respin',
+      f('https-big.resp'),
+      '-resp_text',
+      '-noverify',
+    ]);
+    assert.match(`${bigParsed.stdout}${bigParsed.stderr}`, /malformedrequest/i);
   });
 
   test('fail/malformed requests get an OCSP malformedRequest; the http listener serves nothing else', async () => {
@@ -283,6 +333,21 @@ describe('OCSP and plain-http revocation data, end to end', { timeout: 180_000 }
     assert.equal(status.stdout, '200');
     const parsed = await run('openssl', ['ocsp', '-respin', f('garbage.resp'), '-resp_text', '-noverify']);
     assert.match(`${parsed.stdout}${parsed.stderr}`, /malformedrequest/i);
+    const big = await run('curl', [
+      '-sS',
+      '-o',
+      f('big.resp'),
+      '-w',
+      '%{http_code}',
+      '-H',
+      'content-type: application/ocsp-request',
+      '--data-binary',
+      'x'.repeat(20_000),
+      urls.ocsp,
+    ]);
+    assert.equal(big.stdout, '413', 'the body is bounded');
+    const bigParsed = await run('openssl', ['ocsp', '-respin', f('big.resp'), '-resp_text', '-noverify']);
+    assert.match(`${bigParsed.stdout}${bigParsed.stderr}`, /malformedrequest/i);
     for (const path of [
       '/health',
       '/admin/v1/organisations',

@@ -17,6 +17,11 @@ const COMMANDS: Record<
       'each door (auth_request, ext_authz, AuthZEN, Lambda) vs the own gateway: p50/p99, CPU per decision',
     load: () => import('./doors.ts'),
   },
+  ocsp: {
+    summary:
+      'OCSP responses/s (cached, nonce) vs a bare sign-and-respond baseline: responses/s, CPU per response',
+    load: () => import('./ocsp.ts'),
+  },
   'connection-flood': {
     summary:
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",

@@ -8,6 +8,7 @@ import { OCSP_OIDS } from './ocsp-oids.ts';
 /** What signs responses: the delegated responder certificate and its key. */
 export interface ResponderKey {
   certificate: pkijs.Certificate;
+  certDer: Buffer;
   privateKey: KeyObject;
   /** ResponderID byKey (RFC 6960 §4.2.2.3): SHA-1 of the responder's public key BIT STRING value. */
   keyHash: Buffer;
@@ -48,7 +49,13 @@ export function responderKey(certDer: Uint8Array, privateKey: KeyObject): Respon
   }
   const certificate = pkijs.Certificate.fromBER(certDer);
   const keyBits = certificate.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView;
-  return { certificate, privateKey, keyHash: createHash('sha1').update(keyBits).digest(), signature };
+  return {
+    certificate,
+    certDer: Buffer.from(certDer),
+    privateKey,
+    keyHash: createHash('sha1').update(keyBits).digest(),
+    signature,
+  };
 }
 
 /** X.690 GeneralizedTime without fractions (RFC 5280 §4.1.2.5.2 practice, kept for OCSP times). */
@@ -104,21 +111,54 @@ export function buildOcspResponse(opts: BuildOcspResponseOptions): Buffer {
     key: responder.privateKey,
     dsaEncoding: 'der',
   });
-  const basic = new pkijs.BasicOCSPResponse({
-    tbsResponseData: data,
-    signatureAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: responder.signature.oid }),
-    signature: new asn1js.BitString({ valueHex: signature }),
-    // §4.2.2.2: the delegated responder's certificate travels with the response so clients can check it.
-    certs: [responder.certificate],
+  // BasicOCSPResponse (§4.2.1) around the signed bytes as they are: re-encoding the parsed certificate and
+  // tbsResponseData through pkijs' schema would cost several times the signature.
+  const basic = new asn1js.Sequence({
+    value: [
+      encoded(tbs),
+      new pkijs.AlgorithmIdentifier({ algorithmId: responder.signature.oid }).toSchema(),
+      new asn1js.BitString({ valueHex: signature }),
+      // §4.2.2.2: the delegated responder's certificate travels with the response so clients can check it.
+      new asn1js.Constructed({
+        idBlock: { tagClass: 3, tagNumber: 0 },
+        value: [new asn1js.Sequence({ value: [encoded(responder.certDer)] })],
+      }),
+    ],
   });
-  const response = new pkijs.OCSPResponse({
-    responseStatus: new asn1js.Enumerated({ value: OCSP_RESPONSE_STATUS.successful }),
-    responseBytes: new pkijs.ResponseBytes({
-      responseType: OCSP_OIDS.basic,
-      response: new asn1js.OctetString({ valueHex: basic.toSchema().toBER() }),
-    }),
+  const response = new asn1js.Sequence({
+    value: [
+      new asn1js.Enumerated({ value: OCSP_RESPONSE_STATUS.successful }),
+      new asn1js.Constructed({
+        idBlock: { tagClass: 3, tagNumber: 0 },
+        value: [
+          new asn1js.Sequence({
+            value: [
+              new asn1js.ObjectIdentifier({ value: OCSP_OIDS.basic }),
+              new asn1js.OctetString({ valueHex: basic.toBER() }),
+            ],
+          }),
+        ],
+      }),
+    ],
   });
-  return Buffer.from(response.toSchema().toBER());
+  return Buffer.from(response.toBER());
+}
+
+/**
+ * An element already DER-encoded (a certificate, signed bytes), placed as is inside an asn1js structure:
+ * asn1js encodes a constructed value by asking each element to write itself into the shared writer.
+ */
+function encoded(der: Uint8Array | ArrayBuffer): asn1js.BaseBlock {
+  const bytes =
+    der instanceof ArrayBuffer ? der : der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength);
+  const element = {
+    toBER(_sizeOnly?: boolean, writer?: { write(buffer: ArrayBuffer): void }): ArrayBuffer {
+      if (!writer) return bytes as ArrayBuffer;
+      writer.write(bytes as ArrayBuffer);
+      return new ArrayBuffer(0);
+    },
+  };
+  return element as unknown as asn1js.BaseBlock;
 }
 
 const errorResponses = new Map<OcspErrorStatus, Buffer>();

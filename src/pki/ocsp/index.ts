@@ -17,3 +17,4 @@ export { CERT_ID_HASHES, OCSP_OIDS } from './ocsp-oids.ts';
 export { type OcspAnswer, OcspResponder, type OcspResponderOptions } from './ocsp-responder.ts';
 export { MAX_CERT_IDS, MAX_OCSP_REQUEST_BYTES, parseOcspRequest } from './parse-ocsp-request.ts';
 export { issueResponderCertificate } from './responder-certificate.ts';
+export { ensureResponder } from './responder-store.ts';

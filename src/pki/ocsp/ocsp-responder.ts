@@ -12,6 +12,8 @@ import { ensureResponder, renewAt, type StoredResponder } from './responder-stor
 const MINUTE_MS = 60_000;
 // Bounds the memory an attacker asking for random serials can make the cache hold.
 const MAX_CACHED = 50_000;
+// A one-CertID request is about 80 octets; longer ones (signed requests, extensions) are answered uncached.
+const MAX_CACHED_REQUEST_BYTES = 512;
 // A CertID naming no known CA reloads the CA list (a CA added by another process), at most this often.
 const RELOAD_INTERVAL_MS = 10_000;
 
@@ -44,7 +46,7 @@ interface CacheEntry {
 /**
  * The OCSP responder (RFC 6960) for every CA the platform holds a key for: each CertID is matched to a CA by
  * its issuerNameHash and issuerKeyHash, answered good, revoked (time and reason) or unknown, and signed by
- * that CA's delegated responder. Responses without a nonce are kept per CertID until a change-feed entry
+ * that CA's delegated responder. Responses without a nonce are kept per request until a change-feed entry
  * touches the serial or half their validity has passed; nonce requests are signed fresh.
  */
 export class OcspResponder {
@@ -120,13 +122,15 @@ export class OcspResponder {
   }
 
   async #respond(der: Uint8Array): Promise<OcspAnswer> {
-    const request = parseOcspRequest(der);
     const now = this.#options.clock();
+    // A request without nonce says the same every time: its own bytes key the cache, so a hit costs no
+    // parsing at all (pkijs' schema walk is most of a cached answer's cost otherwise).
+    const cacheKey =
+      der.byteLength <= MAX_CACHED_REQUEST_BYTES ? Buffer.from(der).toString('latin1') : undefined;
+    const cached = cacheKey === undefined ? undefined : this.#cache.get(cacheKey);
+    if (cached && now.getTime() < cached.refreshAt) return cached.answer;
+    const request = parseOcspRequest(der);
     const single = request.certIds.length === 1 && !request.nonce ? request.certIds[0] : undefined;
-    if (single) {
-      const cached = this.#cache.get(this.#cacheKey(single));
-      if (cached && now.getTime() < cached.refreshAt) return cached.answer;
-    }
     const ca = await this.#authorityOf(request.certIds, now);
     const responder = await this.#responder(ca);
     // RFC 5019 §2.2.3 / RFC 6960 §2.3: a CA without a usable key here is not one we answer for.
@@ -162,15 +166,11 @@ export class OcspResponder {
         etag: `"${createHash('sha256').update(response).digest('base64url')}"`,
       };
     }
-    if (single && epoch === this.#epoch && single.serialHex !== undefined) {
+    if (single && cacheKey !== undefined && epoch === this.#epoch && single.serialHex !== undefined) {
       const refreshAt = now.getTime() + Math.floor((nextUpdate.getTime() - now.getTime()) / 2);
-      this.#remember(this.#cacheKey(single), { answer, caId: ca.id, serial: single.serialHex, refreshAt });
+      this.#remember(cacheKey, { answer, caId: ca.id, serial: single.serialHex, refreshAt });
     }
     return answer;
-  }
-
-  #cacheKey(id: RequestedCertId): string {
-    return id.der.toString('base64');
   }
 
   #remember(key: string, entry: CacheEntry): void {

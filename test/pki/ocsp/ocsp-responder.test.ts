@@ -232,6 +232,46 @@ for (const target of targets) {
       assert.deepEqual(Buffer.from(a.toSchema().toBER()), Buffer.from(b.toSchema().toBER()));
     });
 
+    test('ok/AIA: partner certificates name the OCSP responder and the issuing CA certificate', async (t) => {
+      const storage = await seededStorage(target);
+      t.after(() => storage.close());
+      const ca = await installCa(storage, {
+        settings: {
+          crlUrl: 'http://pki.example/pki/issuing-ca.crl',
+          ocspUrl: 'http://pki.example/pki/ocsp',
+          caCertUrlOf: (ski) => `http://pki.example/pki/ca/${ski}.cer`,
+        },
+      });
+      const partner = await createPartner(storage, 'Acme Bank');
+      const issued = await storage.transaction((tx) =>
+        ca.issue(tx, { clientId: partner.clientId, csrPem: csr }, META),
+      );
+      const cert = new x509.X509Certificate(issued.certificate_pem);
+      const aia = cert.getExtension(x509.AuthorityInfoAccessExtension);
+      const ski = new x509.X509Certificate(ca.issuingPem).getExtension(
+        x509.SubjectKeyIdentifierExtension,
+      )?.keyId;
+      assert.deepEqual(
+        aia?.ocsp.map((n) => n.value),
+        ['http://pki.example/pki/ocsp'],
+      );
+      assert.deepEqual(
+        aia?.caIssuers.map((n) => n.value),
+        [`http://pki.example/pki/ca/${ski}.cer`],
+      );
+      const cdp = cert.getExtension(x509.CRLDistributionPointsExtension);
+      assert.equal(
+        cdp?.distributionPoints[0]?.distributionPoint?.fullName?.[0]?.uniformResourceIdentifier,
+        'http://pki.example/pki/issuing-ca.crl',
+      );
+      // Without an OCSP URL configured, no AIA (nothing to point at).
+      const plain = await setup(t, target);
+      assert.equal(
+        new x509.X509Certificate(plain.certPem).getExtension(x509.AuthorityInfoAccessExtension),
+        null,
+      );
+    });
+
     const failures: Array<[string, (env: Env) => Buffer, string]> = [
       ['fail/garbage', () => Buffer.from('not an OCSP request at all'), 'malformedRequest'],
       ['fail/empty', () => Buffer.alloc(0), 'malformedRequest'],

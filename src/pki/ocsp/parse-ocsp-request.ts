@@ -19,8 +19,6 @@ export interface RequestedCertId {
   issuerKeyHash: Buffer;
   /** Lowercase hex of a positive serial without leading zero octets; undefined for a negative or zero one. */
   serialHex: string | undefined;
-  /** DER of the CertID: the cache key. */
-  der: Buffer;
 }
 
 export interface ParsedOcspRequest {
@@ -41,7 +39,7 @@ function serialHexOf(integer: asn1js.Integer): string | undefined {
 }
 
 function parseCertId(request: pkijs.Request): RequestedCertId {
-  const { certId } = { certId: request.reqCert };
+  const certId = request.reqCert;
   const algorithm = CERT_ID_HASHES[certId.hashAlgorithm.algorithmId];
   const issuerNameHash = Buffer.from(certId.issuerNameHash.valueBlock.valueHexView);
   const issuerKeyHash = Buffer.from(certId.issuerKeyHash.valueBlock.valueHexView);
@@ -58,7 +56,6 @@ function parseCertId(request: pkijs.Request): RequestedCertId {
     issuerNameHash,
     issuerKeyHash,
     serialHex: serialHexOf(certId.serialNumber),
-    der: Buffer.from(certId.toSchema().toBER()),
   };
 }
 

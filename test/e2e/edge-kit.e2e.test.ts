@@ -146,7 +146,10 @@ describe('edge kit: root CRL, export, sync, nginx ssl_crl', { timeout: 240_000 }
       encoding: 'utf8',
     }).stdout;
     assert.match(text, /Accredit Issuing CA 1/);
-    assert.match(text, new RegExp(`CRL Distribution Points:[\\s\\S]*URI:${platform.pkiHttpUrl}/pki/root-ca\\.crl`));
+    assert.match(
+      text,
+      new RegExp(`CRL Distribution Points:[\\s\\S]*URI:${platform.pkiHttpUrl}/pki/root-ca\\.crl`),
+    );
   });
 
   test('ok/edge export --for nginx writes the bundle, both CRLs (DER, PEM, chain) and the configurations', async () => {

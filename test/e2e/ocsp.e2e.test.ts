@@ -364,6 +364,28 @@ describe('OCSP and plain-http revocation data, end to end', { timeout: 180_000 }
       ]);
       assert.equal(other.stdout, '404', path);
     }
+    const unknownCa = await run('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `${platform.pkiHttpUrl}/pki/ca/00ff.cer`,
+    ]);
+    assert.equal(unknownCa.stdout, '404');
+    const postCrl = await run('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-X',
+      'POST',
+      urls.crl,
+    ]);
+    assert.equal(postCrl.stdout, '405');
+    const put = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'PUT', urls.ocsp]);
+    assert.equal(put.stdout, '405');
   });
 
   test('ok/revoked: the next OCSP answer (POST and GET) and the CRLs say revoked, with time and reason', async () => {

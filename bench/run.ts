@@ -27,6 +27,11 @@ const COMMANDS: Record<
       'expiry monitor passes over N expiring certificates, and the mail outbox draining into an SMTP sink',
     load: () => import('./expiry.ts'),
   },
+  ocsp: {
+    summary:
+      'OCSP responses/s (cached, nonce) vs a bare sign-and-respond baseline: responses/s, CPU per response',
+    load: () => import('./ocsp.ts'),
+  },
   'connection-flood': {
     summary:
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",

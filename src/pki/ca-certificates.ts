@@ -4,6 +4,7 @@ import { PkiError } from './errors.ts';
 import { describeIssued } from './issued-certificate.ts';
 import { assertWithinIssuer, type CertificateIssuer, loadIssuer } from './issuer.ts';
 import { generateKeyPair, type KeyAlgorithm } from './keys.ts';
+import { type AuthorityInfoAccess, authorityInfoAccess } from './partner-certificate.ts';
 import { randomSerialHex } from './serial.ts';
 import { toSigner } from './signer.ts';
 import { buildName, NAME_OIDS, type NameAttribute } from './subject-name.ts';
@@ -36,6 +37,8 @@ export type CreateIssuingCaOptions = Omit<CreateRootCaOptions, 'validityDays'> &
   validityDays?: number;
   /** CRL of the parent that lists this CA if it is revoked (RFC 5280 §4.2.1.13). */
   crlUrl?: string;
+  /** The parent's OCSP responder and certificate (RFC 5280 §4.2.2.1). */
+  aia?: AuthorityInfoAccess;
 };
 
 function caName(commonName: string, organization: string | undefined) {
@@ -97,6 +100,7 @@ export async function createIssuingCa(opts: CreateIssuingCaOptions): Promise<CaM
     issuer.authorityKeyIdentifier,
   ];
   if (opts.crlUrl !== undefined) extensions.push(new x509.CRLDistributionPointsExtension([opts.crlUrl]));
+  if (opts.aia !== undefined) extensions.push(authorityInfoAccess(opts.aia));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialHex(),
     subject: caName(opts.commonName, opts.organization),
@@ -117,6 +121,8 @@ export type ReissueIssuingCaOptions = {
   current: CertificateIssuer;
   /** CRL of the parent that lists this CA if it is revoked (RFC 5280 §4.2.1.13); none when undefined. */
   crlUrl: string | undefined;
+  /** The parent's OCSP responder and certificate; none when undefined. */
+  aia?: AuthorityInfoAccess | undefined;
 };
 
 /**
@@ -149,6 +155,7 @@ export async function reissueIssuingCa(opts: ReissueIssuingCaOptions): Promise<C
       ski ?? (await x509.SubjectKeyIdentifierExtension.create(old.publicKey)),
       issuer.authorityKeyIdentifier,
       ...(opts.crlUrl === undefined ? [] : [new x509.CRLDistributionPointsExtension([opts.crlUrl])]),
+      ...(opts.aia === undefined ? [] : [authorityInfoAccess(opts.aia)]),
     ],
   });
   const issued = describeIssued(cert.rawData);

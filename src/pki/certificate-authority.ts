@@ -14,7 +14,7 @@ import {
   validateCertificateRequest,
 } from './issuance/validate-certificate-request.ts';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.ts';
-import { buildPartnerCertificate } from './partner-certificate.ts';
+import { type AuthorityInfoAccess, buildPartnerCertificate } from './partner-certificate.ts';
 import {
   checkRenewal,
   DEFAULT_RENEWAL_SETTINGS,
@@ -30,6 +30,7 @@ import {
 import { parseRevocationReason, type RevocationReason } from './revocation-reasons.ts';
 import { randomSerialHex } from './serial.ts';
 import { issueServerCertificate, type ServerCertificate } from './server-certificate.ts';
+import { x509 } from './x509.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -46,6 +47,10 @@ export interface CaSettings {
   rootCrlUrl?: string;
   /** Renewal window, grace and drain (default: last third, 7 days, 60 s). */
   renewal?: RenewalSettings;
+  /** The OCSP responder URL (RFC 6960 §3.1); with caCertUrlOf, certificates carry AIA (RFC 5280 §4.2.2.1). */
+  ocspUrl?: string;
+  /** Where the CA certificate with this subject key identifier (lowercase hex) is published (caIssuers). */
+  caCertUrlOf?: (skiHex: string) => string;
 }
 
 /** The issuing CA certificate as the admin API shows it. */
@@ -90,6 +95,7 @@ export interface CertificateView {
 
 interface LoadedCa {
   id: string;
+  skiHex: string;
   certPem: string;
   privateKey: KeyObject;
   notBefore: Date;
@@ -99,6 +105,7 @@ interface LoadedCa {
 /** The root: its key signs the root CRL (and re-issued issuing CA certificates), nothing else at run time. */
 interface LoadedRoot {
   id: string;
+  skiHex: string;
   certPem: string;
   privateKey: KeyObject | undefined;
 }
@@ -403,6 +410,7 @@ export class CertificateAuthority {
       ...template,
       serialHex: randomSerialHex(),
       crlUrl: this.#settings.crlUrl,
+      aia: this.#aiaOf(this.#ca.skiHex),
     });
     const row: CertRow = {
       serial: cert.serialHex,
@@ -538,6 +546,12 @@ export class CertificateAuthority {
     return true;
   }
 
+  /** AIA pointing at the OCSP responder and the certificate of the CA with this key, when configured. */
+  #aiaOf(skiHex: string): AuthorityInfoAccess | undefined {
+    const { ocspUrl, caCertUrlOf } = this.#settings;
+    return ocspUrl && caCertUrlOf ? { ocspUrl, caIssuersUrl: caCertUrlOf(skiHex) } : undefined;
+  }
+
   /**
    * Signs and stores the next CRL of one CA level in the caller's transaction: a revocation is never recorded
    * but unpublished. The issuing CA's lists partner certificates; the root's lists issuing CA certificates,
@@ -666,6 +680,7 @@ export class CertificateAuthority {
       parent: root,
       current: { certPem: row.cert_pem, privateKey: this.#ca.privateKey },
       crlUrl,
+      aia: this.#aiaOf(this.#root.skiHex),
     });
     await tx.db
       .updateTable('certificate_authorities')
@@ -706,6 +721,14 @@ export class CertificateAuthority {
   }
 }
 
+/** The subject key identifier of a CA certificate, lowercase hex (every platform CA carries one). */
+export function skiHexOfPem(certPem: string): string {
+  const cert = new x509.X509Certificate(certPem);
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (!ski) throw new AppError('invalid_ca', 500, 'a CA certificate has no subject key identifier');
+  return ski.keyId.toLowerCase();
+}
+
 interface Loaded {
   ca: LoadedCa;
   root: LoadedRoot;
@@ -725,6 +748,7 @@ async function loadAuthorities(db: Kysely<Database>, kek: string): Promise<Loade
   return {
     ca: {
       id: issuing.id,
+      skiHex: skiHexOfPem(issuing.cert_pem),
       certPem: issuing.cert_pem,
       privateKey: decryptPrivateKey(issuing.key_pem, kek),
       notBefore: new Date(issuing.not_before),
@@ -732,6 +756,7 @@ async function loadAuthorities(db: Kysely<Database>, kek: string): Promise<Loade
     },
     root: {
       id: root.id,
+      skiHex: skiHexOfPem(root.cert_pem),
       certPem: root.cert_pem,
       privateKey: root.key_pem ? decryptPrivateKey(root.key_pem, kek) : undefined,
     },

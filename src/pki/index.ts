@@ -16,6 +16,7 @@ export {
   getCertificate,
   type IssuingCaView,
   listCertificates,
+  skiHexOfPem,
   storeCertificateAuthorities,
 } from './certificate-authority.ts';
 export { type CertificateRecord, type CertificateStore, certificateStore } from './certificate-store.ts';

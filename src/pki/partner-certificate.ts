@@ -19,7 +19,19 @@ export type BuildPartnerCertificateOptions = {
   notBefore: Date;
   notAfter: Date;
   crlUrl: string;
+  /** Authority Information Access (RFC 5280 §4.2.2.1): the OCSP responder and the issuer's certificate. */
+  aia?: AuthorityInfoAccess | undefined;
 };
+
+export type AuthorityInfoAccess = { ocspUrl: string; caIssuersUrl: string };
+
+/** RFC 5280 §4.2.2.1: id-ad-ocsp (RFC 6960 §3.1) and id-ad-caIssuers, one URI each. */
+export function authorityInfoAccess(aia: AuthorityInfoAccess): x509.AuthorityInfoAccessExtension {
+  return new x509.AuthorityInfoAccessExtension({
+    ocsp: [new x509.GeneralName('url', aia.ocspUrl)],
+    caIssuers: [new x509.GeneralName('url', aia.caIssuersUrl)],
+  });
+}
 
 export type PartnerCertificate = IssuedCertificate & { x5tS256: string };
 
@@ -76,6 +88,7 @@ export async function buildPartnerCertificate(
       issuer.authorityKeyIdentifier,
       // RFC 5280 §4.2.1.13: where relying parties fetch the CRL that will list this certificate.
       new x509.CRLDistributionPointsExtension([opts.crlUrl]),
+      ...(opts.aia ? [authorityInfoAccess(opts.aia)] : []),
     ],
   });
   const issued = describeIssued(cert.rawData);

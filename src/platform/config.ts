@@ -19,6 +19,8 @@ export interface PlatformConfig {
     gateway: { port: number };
     /** The decision doors (auth_request, ext_authz, AuthZEN); started only when `decision` names callers. */
     decision: { port: number };
+    /** Plain-HTTP publication of CRLs, OCSP and CA certificates (RFC 5280 §4.2.1.13, RFC 6960 A.1). */
+    pkiHttp: { port: number; enabled: boolean };
     /** Connection limits every listener applies (handshake and first-request timeouts, caps). */
     limits: ListenerLimits;
   };
@@ -62,7 +64,21 @@ export interface PlatformConfig {
     pollMaxWaitSeconds: number;
   };
   accessTokenTtlSeconds: number;
-  pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
+  pki: {
+    partnerCertDays: number;
+    crlValidityHours: number;
+    keyAlgorithm: 'ES256' | 'ES384';
+    /**
+     * Plain-http base of the CRL distribution point and AIA URLs certificates carry (relying parties fetch
+     * revocation data without a TLS dependency); default http://<first hostname>:<pkiHttp port>, or publicUrl
+     * when the plain-HTTP listener is disabled.
+     */
+    publicHttpUrl: string;
+    /** Lifetime of each delegated OCSP responder certificate; renewed at half of it. */
+    ocspResponderDays: number;
+    /** nextUpdate − thisUpdate of OCSP responses. */
+    ocspValidityMinutes: number;
+  };
   trustedProxies: string[];
   /** TLS-terminating proxies: address or CIDR, the header form each forwards the client certificate in, and
    * optionally the certificate it must present itself (clientCertCaFile absolute once loaded). */
@@ -335,6 +351,20 @@ export const CONFIG_KEYS = [
     doc: 'decision listener (nginx auth_request, Envoy ext_authz, AuthZEN); started only when decision.callers or decision.secretFile is set',
   },
   {
+    path: 'listeners.pkiHttp.port',
+    env: 'ACCREDIT_PKI_HTTP_PORT',
+    parse: int(0, 65535),
+    default: 8080,
+    doc: 'plain-HTTP listener serving only PKI publication: CRLs, OCSP, CA certificates (caIssuers)',
+  },
+  {
+    path: 'listeners.pkiHttp.enabled',
+    env: 'ACCREDIT_PKI_HTTP_ENABLED',
+    parse: bool,
+    default: true,
+    doc: 'start the plain-HTTP PKI listener; when false, CRL/AIA URLs default to publicUrl (https)',
+  },
+  {
     path: 'decision.callers',
     env: 'ACCREDIT_DECISION_CALLERS',
     parse: list,
@@ -532,6 +562,26 @@ export const CONFIG_KEYS = [
     parse: int(1, 3600),
     default: 30,
     doc: 'how often superseded certificates due for revocation are looked for',
+  },
+  {
+    path: 'pki.publicHttpUrl',
+    env: 'ACCREDIT_PKI_HTTP_URL',
+    parse: str,
+    doc: 'external http:// base of CRL distribution point and AIA (OCSP, caIssuers) URLs in issued certificates; default http://<first hostname>:<listeners.pkiHttp.port>',
+  },
+  {
+    path: 'pki.ocspResponderDays',
+    env: 'ACCREDIT_OCSP_RESPONDER_DAYS',
+    parse: int(1, 90),
+    default: 7,
+    doc: 'lifetime of the delegated OCSP responder certificates (renewed automatically at half of it)',
+  },
+  {
+    path: 'pki.ocspValidityMinutes',
+    env: 'ACCREDIT_OCSP_VALIDITY_MINUTES',
+    parse: int(1, 7 * 24 * 60),
+    default: 60,
+    doc: 'OCSP response validity (nextUpdate − thisUpdate)',
   },
   {
     path: 'trustedProxies',
@@ -845,6 +895,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     c.gatewayUrl ?? `https://${hostname}:${c.listeners.gateway.port}`,
     sources.gatewayUrl ?? 'gatewayUrl (derived from hostnames and listeners.gateway.port)',
   );
+  c.pki.publicHttpUrl = pkiHttpUrl(c, hostname, sources);
   const inDataDir = (path: string | undefined) =>
     path === undefined || isAbsolute(path) ? path : join(dataDir, path);
   c.gateway = {
@@ -975,6 +1026,19 @@ function checkEntityId(value: string, source: string, allowHttpLoopback: boolean
   }
 }
 
+/** RFC 5280 §8 and RFC 6960 A.1: relying parties fetch CRLs and OCSP over plain http, without a TLS dependency. */
+function pkiHttpUrl(c: PlatformConfig, hostname: string, sources: Record<string, string>): string {
+  const configured = c.pki.publicHttpUrl as string | undefined;
+  if (configured === undefined) {
+    return c.listeners.pkiHttp.enabled ? `http://${hostname}:${c.listeners.pkiHttp.port}` : c.publicUrl;
+  }
+  const url = URL.canParse(configured) ? new URL(configured) : undefined;
+  if (url?.protocol !== 'http:' || url.search || url.hash) {
+    throw new ConfigError(`${sources['pki.publicHttpUrl']}: "${configured}" is not an http URL`);
+  }
+  return configured.replace(/\/+$/, '');
+}
+
 function httpsUrl(value: string, source: string): string {
   if (!URL.canParse(value) || new URL(value).protocol !== 'https:') {
     throw new ConfigError(`${source}: "${value}" is not an https URL`);
@@ -1042,6 +1106,10 @@ export function initialConfigFile(config: PlatformConfig): Record<string, unknow
       mtls: config.listeners.mtls,
       gateway: config.listeners.gateway,
     },
-    pki: config.pki,
+    pki: {
+      partnerCertDays: config.pki.partnerCertDays,
+      crlValidityHours: config.pki.crlValidityHours,
+      keyAlgorithm: config.pki.keyAlgorithm,
+    },
   };
 }

@@ -2,11 +2,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { recordAuditEvent } from '../audit/index.ts';
 import { seedCatalog } from '../directory/index.ts';
 import {
+  type CaSettings,
   CertificateAuthority,
   certificateStore,
   createIssuingCa,
   createRootCa,
   type KeyAlgorithm,
+  skiHexOfPem,
   storeCertificateAuthorities,
 } from '../pki/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -14,7 +16,7 @@ import { openStorage } from '../storage/index.ts';
 import { initialConfigFile, loadConfig, type PlatformConfig } from './config.ts';
 import { loadKek } from './kek.ts';
 import { createOperatorToken } from './operator-tokens.ts';
-import { CRL_PATH, platformPaths, ROOT_CRL_PATH } from './paths.ts';
+import { CA_CERT_DIR, CRL_PATH, OCSP_PATH, platformPaths, ROOT_CRL_PATH } from './paths.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSigningKey } from './signing-keys.ts';
 
@@ -38,8 +40,22 @@ export interface InitResult {
 const ROOT_DAYS = 20 * 365;
 const ISSUING_DAYS = 10 * 365;
 
-export const crlUrlOf = (config: PlatformConfig) => `${config.publicUrl}${CRL_PATH}`;
-export const rootCrlUrlOf = (config: PlatformConfig) => `${config.publicUrl}${ROOT_CRL_PATH}`;
+// Publication URLs are on the plain-http base (pki.publicHttpUrl): relying parties fetch them without TLS.
+export const crlUrlOf = (config: PlatformConfig) => `${config.pki.publicHttpUrl}${CRL_PATH}`;
+export const rootCrlUrlOf = (config: PlatformConfig) => `${config.pki.publicHttpUrl}${ROOT_CRL_PATH}`;
+export const ocspUrlOf = (config: PlatformConfig) => `${config.pki.publicHttpUrl}${OCSP_PATH}`;
+export const caCertUrlOf = (config: PlatformConfig) => (skiHex: string) =>
+  `${config.pki.publicHttpUrl}${CA_CERT_DIR}/${skiHex}.cer`;
+
+/** Where certificates point relying parties: CRL distribution points and AIA (OCSP, caIssuers). */
+export const caSettingsOf = (config: PlatformConfig): CaSettings => ({
+  partnerCertDays: config.pki.partnerCertDays,
+  crlValidityHours: config.pki.crlValidityHours,
+  crlUrl: crlUrlOf(config),
+  rootCrlUrl: rootCrlUrlOf(config),
+  ocspUrl: ocspUrlOf(config),
+  caCertUrlOf: caCertUrlOf(config),
+});
 
 /**
  * The directory signs software statements with ES256 or PS256 only (what registration accepts, RFC 7591 §2.3
@@ -71,12 +87,7 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
   progress(`database ${config.database.url.startsWith('postgres') ? 'PostgreSQL' : config.database.url}`);
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   try {
-    const caSettings = {
-      partnerCertDays: config.pki.partnerCertDays,
-      crlValidityHours: config.pki.crlValidityHours,
-      crlUrl: crlUrlOf(config),
-      rootCrlUrl: rootCrlUrlOf(config),
-    };
+    const caSettings = caSettingsOf(config);
     const existing = await certificateStore(storage.db).hasAuthorities();
     let created = false;
     let token: string | undefined;
@@ -100,6 +111,8 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
         now,
         // Relying parties that check every level of the chain (nginx ssl_crl) find the root's CRL here.
         crlUrl: rootCrlUrlOf(config),
+        // RFC 5280 §4.2.2.1: the root's OCSP responder answers for this certificate; caIssuers is the root.
+        aia: { ocspUrl: ocspUrlOf(config), caIssuersUrl: caCertUrlOf(config)(skiHexOfPem(root.certPem)) },
       });
       progress('signing keys');
       const keys = [

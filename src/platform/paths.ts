@@ -17,3 +17,7 @@ export const CRL_PATH = '/pki/issuing-ca.crl';
 /** The root's CRL (issuing CA certificates); the issuing CA certificate's CRL distribution point. */
 export const ROOT_CRL_PATH = '/pki/root-ca.crl';
 export const CA_BUNDLE_PATH = '/pki/ca-bundle.pem';
+/** The OCSP responder (RFC 6960) for every platform CA; AIA id-ad-ocsp of every certificate they issue. */
+export const OCSP_PATH = '/pki/ocsp';
+/** CA certificates, DER, by subject key identifier (`/pki/ca/<hex>.cer`): AIA id-ad-caIssuers targets. */
+export const CA_CERT_DIR = '/pki/ca';

@@ -67,7 +67,7 @@ import { type ExpiryMonitor, expiryKeySources, startExpiryMonitor } from './expi
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
-import { crlUrlOf, rootCrlUrlOf } from './init-platform.ts';
+import { caSettingsOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
@@ -75,6 +75,7 @@ import { partnerCatalogContext } from './partner-catalog/partner-catalog-context
 import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
 import { createPartnerFetcher } from './partner-fetcher.ts';
 import { platformPaths } from './paths.ts';
+import { createPkiPublication, registerPkiPublicationRoutes } from './pki-publication.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
 import { ensureServerTls } from './server-tls.ts';
@@ -107,7 +108,7 @@ export interface PlatformHandle {
   /** Notification mail; undefined unless notifications.smtp.host is set. */
   notifications: Notifications | undefined;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
-  urls: { public: string; mtls: string; gateway: string; decision?: string };
+  urls: { public: string; mtls: string; gateway: string; decision?: string; pkiHttp?: string };
   stop(): Promise<void>;
 }
 
@@ -230,14 +231,23 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   let timer: NodeJS.Timeout | undefined;
   try {
     const ca = await CertificateAuthority.load(storage.db, kek, {
-      partnerCertDays: config.pki.partnerCertDays,
-      crlValidityHours: config.pki.crlValidityHours,
-      crlUrl: crlUrlOf(config),
-      rootCrlUrl: rootCrlUrlOf(config),
+      ...caSettingsOf(config),
       renewal: renewalSettingsOf(config),
     });
     const tls = await ensureServerTls(config, ca, kek, clock());
+    // OCSP (RFC 6960) and the plain-HTTP publication of CRLs, OCSP and CA certificates.
+    const pki = createPkiPublication({
+      storage,
+      ca,
+      kek,
+      clock,
+      logger,
+      config,
+      uncappedAddresses: configuredProxies(config).map((p) => p.address),
+    });
+    closers.push(() => pki.close());
     const housekeeping = async () => {
+      await pki.responder.renewResponders();
       for (const level of CA_LEVELS) {
         if (await ca.needsFreshCrl(storage.db, clock(), level)) {
           const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock(), level));
@@ -384,6 +394,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       ...{ issuingCaPem: ca.issuingPem, caChainPem: ca.chainPem },
     });
     closers.push(() => sharedSignals.close());
+    await registerPkiPublicationRoutes(publicServer, pki.deps);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>
       refreshFederationRegistrations({
@@ -509,7 +520,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       decisionPort = decision.port;
     }
 
+    const pkiHttpPort = await pki.listen();
     const urls = {
+      ...(pkiHttpPort !== undefined ? { pkiHttp: `http://${hostname}:${pkiHttpPort}` } : {}),
       public: urlOf(publicServer.server),
       mtls: urlOf(mtlsServer),
       gateway: urlOf({ address: () => ({ port: gateway.port }) }),

@@ -11,6 +11,7 @@ import { organisationNameSkeletonsMigration } from './migrations/0008-organisati
 import { enforcementCredentialsMigration } from './migrations/0009-enforcement-credentials.ts';
 import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
 import { platformEventsMigration } from './migrations/0011-platform-events.ts';
+import { ocspMigration } from './migrations/0012-ocsp.ts';
 import { certificateRenewalMigration } from './migrations/0013-certificate-renewal.ts';
 import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
@@ -32,6 +33,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0009-enforcement-credentials', enforcementCredentialsMigration],
     ['0010-catalog-model', catalogModelMigration],
     ['0011-platform-events', platformEventsMigration(engine)],
+    ['0012-ocsp', ocspMigration],
     ['0013-certificate-renewal', certificateRenewalMigration],
     ['0015-webhooks', webhooksMigration],
     ['0016-shared-signals', sharedSignalsMigration(engine)],

@@ -186,6 +186,18 @@ export interface CrlTable {
   created_at: string;
 }
 
+/** A delegated OCSP responder certificate (RFC 6960 §4.2.2.2) and its KEK-encrypted key. */
+export interface OcspResponderTable {
+  id: string;
+  ca_id: string;
+  serial: string;
+  cert_pem: string;
+  key_pem: string;
+  not_before: string;
+  not_after: string;
+  created_at: string;
+}
+
 export interface SigningKeyTable {
   kid: string;
   purpose: 'access_token' | 'federation' | 'software_statement' | 'events';
@@ -377,6 +389,7 @@ export interface Database {
   certificate_authorities: CertificateAuthorityTable;
   certificates: CertificateTable;
   crls: CrlTable;
+  ocsp_responders: OcspResponderTable;
   signing_keys: SigningKeyTable;
   operator_tokens: OperatorTokenTable;
   audit_log: AuditLogTable;

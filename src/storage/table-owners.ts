@@ -36,6 +36,7 @@ export const TABLE_OWNERS = {
   certificates: ['pki'],
   crls: ['pki'],
   rotation_policies: ['pki'],
+  ocsp_responders: ['pki'],
   oidc_models: ['authorization-server'],
   dynamic_registrations: ['authorization-server'],
   initial_access_tokens: ['authorization-server'],

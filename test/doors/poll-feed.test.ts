@@ -107,6 +107,7 @@ for (const target of targets) {
       const options = target.freshOptions();
       const env: NodeJS.ProcessEnv = {
         ACCREDIT_PUBLIC_PORT: String(await freePort()),
+        ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
         ACCREDIT_MTLS_PORT: String(await freePort()),
         ACCREDIT_GATEWAY_PORT: String(await freePort()),
         ACCREDIT_DATABASE_URL: options.url,

@@ -146,7 +146,10 @@ describe('edge kit: root CRL, export, sync, nginx ssl_crl', { timeout: 240_000 }
       encoding: 'utf8',
     }).stdout;
     assert.match(text, /Accredit Issuing CA 1/);
-    assert.match(text, new RegExp(`CRL Distribution Points:[\\s\\S]*URI:${platform.url}/pki/root-ca\\.crl`));
+    assert.match(
+      text,
+      new RegExp(`CRL Distribution Points:[\\s\\S]*URI:${platform.pkiHttpUrl}/pki/root-ca\\.crl`),
+    );
   });
 
   test('ok/edge export --for nginx writes the bundle, both CRLs (DER, PEM, chain) and the configurations', async () => {
@@ -375,7 +378,7 @@ ${body}
     assert.equal(anonymous.stdout, '401');
     const before = readFileSync(platform.caBundle, 'utf8');
     const reissued = await cli(['ca', 'reissue-issuing']);
-    assert.equal(reissued.crl_distribution_point, `${platform.url}/pki/root-ca.crl`);
+    assert.equal(reissued.crl_distribution_point, `${platform.pkiHttpUrl}/pki/root-ca.crl`);
     assert.notEqual(reissued.serial, reissued.previous_serial);
     const after = readFileSync(platform.caBundle, 'utf8');
     assert.notEqual(after, before);

@@ -88,7 +88,7 @@ for (const target of targets) {
       assert.equal(s.running, true);
       assert.equal(s.listeners.public, platform.url);
       assert.equal(s.ca_bundle, platform.caBundle);
-      assert.equal(s.crl_url, `${platform.url}/pki/issuing-ca.crl`);
+      assert.equal(s.crl_url, `${platform.pkiHttpUrl}/pki/issuing-ca.crl`);
     });
 
     test('ok/the public listener answers over TLS verified against the platform CA', async () => {
@@ -349,7 +349,7 @@ for (const target of targets) {
       );
       assert.doesNotMatch(subject.stdout, /evil|Attacker/);
       assert.match(subject.stdout, /TLS Web Client Authentication/);
-      assert.match(subject.stdout, new RegExp(`URI:${platform.url}/pki/issuing-ca.crl`));
+      assert.match(subject.stdout, new RegExp(`URI:${platform.pkiHttpUrl}/pki/issuing-ca.crl`));
 
       const der = await run('sh', [
         '-c',

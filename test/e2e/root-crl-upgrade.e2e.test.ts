@@ -111,9 +111,9 @@ describe('upgrade: root CRL and CDP for an existing installation', { timeout: 18
     await cli(['cert', 'issue', '--app', app.client_id as string, '--csr', f('p.csr'), '--out', f('p.crt')]);
 
     const reissued = await cli(['ca', 'reissue-issuing']);
-    assert.equal(reissued.crl_distribution_point, `${platform.url}/pki/root-ca.crl`);
+    assert.equal(reissued.crl_distribution_point, `${platform.pkiHttpUrl}/pki/root-ca.crl`);
     const bundle = readFileSync(platform.caBundle, 'utf8');
-    assert.match(certText(firstCert(bundle)), new RegExp(`URI:${platform.url}/pki/root-ca\\.crl`));
+    assert.match(certText(firstCert(bundle)), new RegExp(`URI:${platform.pkiHttpUrl}/pki/root-ca\\.crl`));
     const served = await run('curl', [
       '-sS',
       '--cacert',

@@ -39,6 +39,7 @@ describe('platform: catalog edits reach the in-process gateway live', { timeout:
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const env = {
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
       ACCREDIT_UPSTREAM_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,

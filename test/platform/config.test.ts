@@ -30,6 +30,7 @@ describe('loadConfig', () => {
         mtls: { port: 8444 },
         gateway: { port: 9443 },
         decision: { port: 9445 },
+        pkiHttp: { port: 8080, enabled: true },
         limits: {
           handshakeTimeoutMs: 10_000,
           firstRequestTimeoutMs: 10_000,
@@ -60,7 +61,14 @@ describe('loadConfig', () => {
       enforcementFeed: { maxClients: 64 },
       ssf: { allowPrivateAddresses: false, maxStreamsPerReceiver: 5, pollMaxWaitSeconds: 30 },
       accessTokenTtlSeconds: 300,
-      pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
+      pki: {
+        partnerCertDays: 90,
+        crlValidityHours: 168,
+        keyAlgorithm: 'ES256',
+        publicHttpUrl: 'http://localhost:8080',
+        ocspResponderDays: 7,
+        ocspValidityMinutes: 60,
+      },
       trustedProxies: [],
       proxies: [],
       logLevel: 'info',
@@ -211,10 +219,31 @@ describe('loadConfig', () => {
     assert.equal(c.host, '0.0.0.0');
     assert.deepEqual(c.hostnames, ['api.bank.example', 'accredit.internal']);
     assert.equal(c.listeners.public.port, 9443);
-    assert.deepEqual(c.pki, { partnerCertDays: 30, crlValidityHours: 24, keyAlgorithm: 'ES384' });
+    assert.deepEqual(c.pki, {
+      partnerCertDays: 30,
+      crlValidityHours: 24,
+      keyAlgorithm: 'ES384',
+      publicHttpUrl: 'http://api.bank.example:8080',
+      ocspResponderDays: 7,
+      ocspValidityMinutes: 60,
+    });
     assert.deepEqual(c.trustedProxies, ['10.0.0.1']);
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.publicUrl, 'https://api.bank.example:9443');
+  });
+
+  test('ok/PKI publication base: plain http, configurable, publicUrl when the http listener is off', () => {
+    assert.equal(
+      loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_URL: 'http://pki.bank.example/' }).pki.publicHttpUrl,
+      'http://pki.bank.example',
+    );
+    assert.equal(
+      loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_PORT: '8081' }).pki.publicHttpUrl,
+      'http://localhost:8081',
+    );
+    const off = loadConfig(dataDir({ listeners: { pkiHttp: { enabled: false } } }), {});
+    assert.equal(off.listeners.pkiHttp.enabled, false);
+    assert.equal(off.pki.publicHttpUrl, 'https://localhost:8443');
   });
 
   test('ok/listener limits from the file and the environment; 0 lifts the per-address cap', () => {
@@ -341,6 +370,21 @@ describe('loadConfig', () => {
       name: 'fail/partnerCertDays of zero',
       file: { pki: { partnerCertDays: 0 } },
       message: /pki\.partnerCertDays/,
+    },
+    {
+      name: 'fail/PKI publication base over https (relying parties must not need TLS)',
+      env: { ACCREDIT_PKI_HTTP_URL: 'https://pki.bank.example' },
+      message: /ACCREDIT_PKI_HTTP_URL: "https:\/\/pki\.bank\.example" is not an http URL/,
+    },
+    {
+      name: 'fail/PKI publication base with a query',
+      file: { pki: { publicHttpUrl: 'http://pki.bank.example/?x=1' } },
+      message: /pki\.publicHttpUrl/,
+    },
+    {
+      name: 'fail/OCSP responder lifetime of zero days',
+      env: { ACCREDIT_OCSP_RESPONDER_DAYS: '0' },
+      message: /ACCREDIT_OCSP_RESPONDER_DAYS/,
     },
     {
       name: 'fail/crlValidityHours beyond a month',

@@ -19,6 +19,7 @@ describe('platform: event signing keys', { timeout: 60_000 }, () => {
     const dir = join(root, 'data');
     const env = {
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
     };

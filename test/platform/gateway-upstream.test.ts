@@ -66,6 +66,7 @@ describe('platform: the gateway → upstream hop', { timeout: 120_000 }, () => {
   before(async () => {
     env = {
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
       ACCREDIT_LOG_LEVEL: 'info',

@@ -68,13 +68,13 @@ export class PlatformProcess {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly port: number;
-  readonly ports: { public: number; mtls: number; gateway: number };
+  readonly ports: { public: number; mtls: number; gateway: number; pkiHttp: number };
   #child: ChildProcess | undefined;
   output = '';
 
   private constructor(
     dir: string,
-    ports: { public: number; mtls: number; gateway: number },
+    ports: { public: number; mtls: number; gateway: number; pkiHttp: number },
     env: NodeJS.ProcessEnv,
   ) {
     this.dir = dir;
@@ -85,7 +85,12 @@ export class PlatformProcess {
 
   static async create(extraEnv: NodeJS.ProcessEnv = {}): Promise<PlatformProcess> {
     const dir = mkdtempSync(join(tmpdir(), 'accredit-e2e-'));
-    const ports = { public: await freePort(), mtls: await freePort(), gateway: await freePort() };
+    const ports = {
+      public: await freePort(),
+      mtls: await freePort(),
+      gateway: await freePort(),
+      pkiHttp: await freePort(),
+    };
     return new PlatformProcess(dir, ports, {
       ACCREDIT_DIR: '',
       ACCREDIT_KEK: '',
@@ -93,6 +98,7 @@ export class PlatformProcess {
       ACCREDIT_PUBLIC_PORT: String(ports.public),
       ACCREDIT_MTLS_PORT: String(ports.mtls),
       ACCREDIT_GATEWAY_PORT: String(ports.gateway),
+      ACCREDIT_PKI_HTTP_PORT: String(ports.pkiHttp),
       ACCREDIT_LOG_LEVEL: 'info',
       ...extraEnv,
     });
@@ -108,6 +114,11 @@ export class PlatformProcess {
 
   get gatewayUrl(): string {
     return `https://localhost:${this.ports.gateway}`;
+  }
+
+  /** The plain-HTTP PKI publication listener (CRLs, OCSP, CA certificates). */
+  get pkiHttpUrl(): string {
+    return `http://localhost:${this.ports.pkiHttp}`;
   }
 
   get caBundle(): string {

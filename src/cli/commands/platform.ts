@@ -62,7 +62,7 @@ export function registerPlatformCommands(program: Command): void {
           listeners: running.urls,
         });
         process.stderr.write(
-          `accredit: serving; public ${running.urls.public}, mTLS ${running.urls.mtls}, gateway ${running.urls.gateway}\n`,
+          `accredit: serving; public ${running.urls.public}, mTLS ${running.urls.mtls}, gateway ${running.urls.gateway}${running.urls.pkiHttp ? `, PKI ${running.urls.pkiHttp}` : ''}\n`,
         );
         let stopping = false;
         const stop = async (signal: string) => {
@@ -83,7 +83,7 @@ export function registerPlatformCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
-        const { CRL_PATH, loadConfig, platformPaths, readServeState } = await platform();
+        const { crlUrlOf, loadConfig, ocspUrlOf, platformPaths, readServeState } = await platform();
         const config = loadConfig(g.dataDir);
         const state = readServeState(g.dataDir);
         const paths = platformPaths(g.dataDir);
@@ -103,7 +103,8 @@ export function registerPlatformCommands(program: Command): void {
           admin_api: `${state?.listeners.public ?? config.publicUrl}/admin/v1`,
           openapi: `${state?.listeners.public ?? config.publicUrl}/admin/v1/openapi.json`,
           ca_bundle: paths.caBundle,
-          crl_url: `${config.publicUrl}${CRL_PATH}`,
+          crl_url: crlUrlOf(config),
+          ocsp_url: ocspUrlOf(config),
         };
         if (g.json) return printJson(status);
         printFields([
@@ -116,6 +117,7 @@ export function registerPlatformCommands(program: Command): void {
           ['admin API', status.admin_api],
           ['CA bundle', status.ca_bundle],
           ['CRL', status.crl_url],
+          ['OCSP', status.ocsp_url],
         ]);
       });
     });

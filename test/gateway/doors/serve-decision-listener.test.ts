@@ -17,6 +17,7 @@ describe('accredit serve: the decision listener', { timeout: 120_000 }, () => {
     const dir = join(root, 'data');
     const env: NodeJS.ProcessEnv = {
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
       ACCREDIT_DECISION_PORT: String(await freePort()),

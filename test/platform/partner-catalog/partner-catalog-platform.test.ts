@@ -28,6 +28,7 @@ describe('platform: the published partner catalog', { timeout: 120_000 }, () => 
     const dir = join(root, 'data');
     const env = {
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
       ACCREDIT_CATALOG_TITLE: 'Acme Bank API',

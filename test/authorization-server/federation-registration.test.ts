@@ -290,6 +290,8 @@ for (const target of targets) {
               org_id: orgId,
               status: 'active',
               auth_method: 'self_signed_tls_client_auth',
+              registration_type: 'federation',
+              created: true,
               self_signed_x5t: [cred.x5tS256],
               certificate_apps: [],
             },
@@ -888,7 +890,7 @@ for (const target of targets) {
         assert.equal(application?.status, 'deleted');
         assert.deepEqual(changes.at(-1), {
           kind: 'app.status',
-          payload: { status: 'deleted', org_id: orgId },
+          payload: { status: 'deleted', org_id: orgId, registration_type: 'federation' },
         });
         assert.deepEqual(
           audit.slice(-2).map((a) => a.action),
@@ -1041,7 +1043,7 @@ for (const target of targets) {
           assert.equal(registration?.ended_reason, `subordinate ${fed.orgIntermediate.entityId} was removed`);
           assert.deepEqual(changes.at(-1), {
             kind: 'app.status',
-            payload: { status: 'deleted', org_id: fed.orgId },
+            payload: { status: 'deleted', org_id: fed.orgId, registration_type: 'federation' },
           });
           assert.deepEqual(
             audit.slice(-2).map((a) => a.action),

@@ -367,6 +367,7 @@ export interface Database {
   enforcement_credentials: EnforcementCredentialTable;
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
+  external_cas: ExternalCaTable;
 }
 
 export interface PlatformEventTable {
@@ -388,5 +389,32 @@ export interface PlatformEventTable {
 export interface EventCursorTable {
   consumer: string;
   last_seq: number;
+  updated_at: string;
+}
+
+/** An organisation's own CA (bring your own CA), pinned by its key, with its last verified CRL state. */
+export interface ExternalCaTable {
+  id: string;
+  org_id: string;
+  /** RFC 4514 subject of the CA certificate. */
+  subject: string;
+  certificate_pem: string;
+  /** base64url SHA-256 of the CA's DER subjectPublicKeyInfo: one key, one organisation. */
+  spki_sha256: string;
+  not_after: string;
+  /** JSON array of CRL URLs. */
+  crl_urls: string;
+  ocsp_url: string | null;
+  refresh_seconds: number;
+  max_staleness_seconds: number;
+  crl_this_update: string | null;
+  crl_next_update: string | null;
+  crl_number: string | null;
+  crl_fetched_at: string | null;
+  /** JSON array of upper-case hex serial numbers. */
+  revoked_serials: string;
+  last_error: string | null;
+  next_refresh_at: string;
+  created_at: string;
   updated_at: string;
 }

@@ -35,6 +35,7 @@ export const TABLE_OWNERS = {
   certificate_authorities: ['pki'],
   certificates: ['pki'],
   crls: ['pki'],
+  external_cas: ['pki'],
   oidc_models: ['authorization-server'],
   dynamic_registrations: ['authorization-server'],
   initial_access_tokens: ['authorization-server'],

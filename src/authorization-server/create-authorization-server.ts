@@ -158,7 +158,9 @@ export async function createAuthorizationServer(
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg,
     },
-    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type', 'certificate_apps'] },
+    extraClientMetadata: {
+      properties: ['org_id', 'roles', 'registration_type', 'certificate_apps', 'tls_client_auth_ca_id'],
+    },
     assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
     ttl: {
       ClientCredentials: options.accessTokenTtlSeconds,

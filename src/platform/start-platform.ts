@@ -35,6 +35,7 @@ import { startSampleApi } from '../sample-api/index.ts';
 import { legacyProxyEntries, type ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
+import type { GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
@@ -43,6 +44,7 @@ import { registerCatalogRoutes } from './admin-api/catalog-routes.ts';
 import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
 import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials-routes.ts';
+import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
@@ -61,6 +63,7 @@ import {
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
 import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } from './event-signing-keys.ts';
+import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
@@ -120,6 +123,7 @@ async function buildPublicServer(
     registration: ExplicitRegistrationOptions;
   },
   hub: FeedHub,
+  externalCas: { fetcher: GuardedFetcher },
 ): Promise<FastifyInstance> {
   const entityId = federation.authority.entityId;
   const app = createHttpsServer({
@@ -176,6 +180,7 @@ async function buildPublicServer(
       registerApplicationRoutes(admin, deps);
       registerCertificateRoutes(admin, deps);
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
+      registerExternalCaRoutes(admin, deps, externalCas);
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
@@ -323,7 +328,10 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         resolver: operatorResolver,
       },
     };
-    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub);
+    // Bring your own CA: organisations' CRLs, fetched and verified on schedule.
+    const externalCas = startExternalCas({ storage, fetch: fed.fetch, caPem: ca.chainPem, clock, logger });
+    closers.push(() => externalCas.stop());
+    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub, externalCas);
     registerEventsJwks(publicServer, eventKeys);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.
     const refreshRegistrations = () =>

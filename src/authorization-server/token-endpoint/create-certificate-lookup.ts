@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { externalCaStore, verifyExternalCertificate } from '../../pki/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../../storage/index.ts';
 import type { CertificateResolver } from '../client-certificate.ts';
@@ -37,7 +38,25 @@ export function createCertificateLookup(options: {
       ctx.body = { error: 'invalid_client', error_description: 'client certificate has been revoked' };
       return;
     }
-    setCertificateState(ctx, { presented, issued });
+    // Not the platform's: perhaps issued by an organisation's own registered CA (bring your own CA).
+    let external: { caId: string; orgId: string } | undefined;
+    if (presented && !issued && !presented.chainTrusted) {
+      const cas = await externalCaStore(options.db).all();
+      const verdict =
+        cas.length === 0 ? undefined : verifyExternalCertificate(presented.cert, cas, options.clock());
+      if (verdict?.refusal && ctx.method === 'POST') {
+        // Stale revocation state, revoked, expired…: it authenticates nothing (RFC 6749 §5.2 invalid_client).
+        ctx.status = 401;
+        ctx.set('cache-control', 'no-store');
+        ctx.body = {
+          error: 'invalid_client',
+          error_description: `client certificate refused: ${verdict.refusal.code}: ${verdict.refusal.message}`,
+        };
+        return;
+      }
+      if (verdict && !verdict.refusal) external = { caId: verdict.ca.id, orgId: verdict.ca.org_id };
+    }
+    setCertificateState(ctx, { presented, issued, external });
     await next();
   };
 }

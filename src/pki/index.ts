@@ -41,6 +41,7 @@ export {
   EXTERNAL_CA_DEFAULTS,
   type ExternalCaStore,
   type ExternalCaView,
+  externalCaEdgeMaterial,
   externalCaStore,
   type RegisterExternalCaInput,
   registerExternalCa,

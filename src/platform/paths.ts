@@ -17,3 +17,7 @@ export const CRL_PATH = '/pki/issuing-ca.crl';
 /** The root's CRL (issuing CA certificates); the issuing CA certificate's CRL distribution point. */
 export const ROOT_CRL_PATH = '/pki/root-ca.crl';
 export const CA_BUNDLE_PATH = '/pki/ca-bundle.pem';
+/** The platform's CA bundle plus every organisation's registered CA: what an edge accepts client certificates from. */
+export const CLIENT_CA_BUNDLE_PATH = '/pki/client-ca-bundle.pem';
+/** The last verified CRL of each registered external CA, PEM, concatenated. */
+export const EXTERNAL_CRLS_PATH = '/pki/external-ca-crls.pem';

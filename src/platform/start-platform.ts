@@ -63,6 +63,7 @@ import {
   takeEnforcementSnapshot,
 } from './enforcement-feed/index.ts';
 import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } from './event-signing-keys.ts';
+import { registerExternalCaPublicRoutes } from './external-ca-public-routes.ts';
 import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
@@ -154,6 +155,7 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  registerExternalCaPublicRoutes(app, deps);
   // The published partner catalog: what each operation needs and how to ask for it.
   registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.

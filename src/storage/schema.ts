@@ -413,6 +413,8 @@ export interface ExternalCaTable {
   crl_fetched_at: string | null;
   /** JSON array of upper-case hex serial numbers. */
   revoked_serials: string;
+  /** The last verified CRL, DER in base64. */
+  crl_der: string | null;
   last_error: string | null;
   next_refresh_at: string;
   created_at: string;

@@ -185,6 +185,7 @@ export async function registerExternalCa(
     crl_number: null,
     crl_fetched_at: null,
     revoked_serials: '[]',
+    crl_der: null,
     last_error: null,
     next_refresh_at: at,
     created_at: at,
@@ -275,3 +276,23 @@ export function externalCaStore(db: Kysely<Database>) {
 }
 
 export type ExternalCaStore = ReturnType<typeof externalCaStore>;
+
+/**
+ * What a TLS-terminating edge needs to accept these CAs' clients at the handshake: every registered CA
+ * certificate, and the last verified CRL of each (nginx and Envoy check a CRL for every level once given any).
+ * Public by nature: a TLS server names its acceptable CAs to every client in its CertificateRequest.
+ */
+export async function externalCaEdgeMaterial(
+  db: Kysely<Database>,
+): Promise<{ certificatePems: string[]; crlDers: Buffer[] }> {
+  const rows = await db
+    .selectFrom('external_cas')
+    .select(['certificate_pem', 'crl_der'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return {
+    certificatePems: rows.map((r) => r.certificate_pem),
+    crlDers: rows.flatMap((r) => (r.crl_der === null ? [] : [Buffer.from(r.crl_der, 'base64')])),
+  };
+}

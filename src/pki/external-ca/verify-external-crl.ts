@@ -10,6 +10,8 @@ export interface VerifiedCrl {
   crlNumber: string | null;
   /** Normalised serials (upper-case hex, no leading zeros). */
   revokedSerials: string[];
+  /** The CRL as verified, DER. */
+  der: Buffer;
 }
 
 const ID_CE_CRL_NUMBER = '2.5.29.20';
@@ -97,5 +99,6 @@ export async function verifyExternalCrl(body: Buffer, caPem: string, now: Date):
     nextUpdate,
     crlNumber: crlNumberOf(crl),
     revokedSerials: [...new Set(revokedSerials)].sort(),
+    der: Buffer.from(crl.rawData),
   };
 }

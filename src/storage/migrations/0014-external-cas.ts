@@ -29,6 +29,8 @@ export const externalCasMigration = {
       .addColumn('crl_fetched_at', 'text')
       // JSON array of upper-case hex serials revoked by the last verified CRL.
       .addColumn('revoked_serials', 'text', (c) => c.notNull())
+      // The last verified CRL itself (DER, base64), for edges that check CRLs at the TLS layer (nginx, Envoy).
+      .addColumn('crl_der', 'text')
       .addColumn('last_error', 'text')
       .addColumn('next_refresh_at', 'text', (c) => c.notNull())
       .addColumn('created_at', 'text', (c) => c.notNull())

@@ -37,6 +37,7 @@ export {
   TLS_CLIENT_AUTH_PROPERTIES,
   type TlsClientAuthProperty,
 } from './external-ca/certificate-identity.ts';
+export { createOcspChecker, type OcspChecker, type OcspStatus, queryOcsp } from './external-ca/check-ocsp.ts';
 export {
   EXTERNAL_CA_DEFAULTS,
   type ExternalCaStore,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
-import { startExternalCrlRefresher } from '../pki/index.ts';
+import { createOcspChecker, type OcspChecker, startExternalCrlRefresher } from '../pki/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createGuardedFetcher, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
@@ -13,7 +13,7 @@ const MIN_CRL_BYTES = 8 * 1024 * 1024;
 /**
  * Bring your own CA: the fetcher for organisations' CRLs (the partner fetcher's address policy and limits from
  * `federation.fetch.*`, plus plain http, since CRLs are signed and commonly served over http: RFC 5280
- * §4.2.1.13) and the refresher that keeps each registered CA's revocation state current.
+ * §4.2.1.13; OCSP, RFC 6960 App. A.1) and the refresher that keeps each registered CA's revocation state current.
  */
 export function startExternalCas(options: {
   storage: Storage;
@@ -21,7 +21,7 @@ export function startExternalCas(options: {
   caPem: string;
   clock: Clock;
   logger: Logger;
-}): { fetcher: GuardedFetcher; stop(): Promise<void> } {
+}): { fetcher: GuardedFetcher; checkOcsp: OcspChecker; stop(): Promise<void> } {
   const { fetch } = options;
   const fetcher = createGuardedFetcher({
     timeoutMs: fetch.timeoutMs,
@@ -41,6 +41,7 @@ export function startExternalCas(options: {
   void refresher.runOnce();
   return {
     fetcher,
+    checkOcsp: createOcspChecker(fetcher),
     async stop() {
       await refresher.stop();
       await fetcher.close();

@@ -255,6 +255,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
     const fetcher = createPartnerFetcher(fed.fetch, ca.chainPem);
     closers.push(() => fetcher.close());
+    // Bring your own CA: organisations' CRLs, fetched and verified on schedule; OCSP where configured.
+    const externalCas = startExternalCas({ storage, fetch: fed.fetch, caPem: ca.chainPem, clock, logger });
+    closers.push(() => externalCas.stop());
     const resolver =
       options.federationResolver ??
       createPlatformResolver({
@@ -278,6 +281,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       trustedProxies: config.trustedProxies,
       proxies: config.proxies,
       fetcher,
+      checkOcsp: externalCas.checkOcsp,
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).
       registration: {
@@ -330,9 +334,6 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         resolver: operatorResolver,
       },
     };
-    // Bring your own CA: organisations' CRLs, fetched and verified on schedule.
-    const externalCas = startExternalCas({ storage, fetch: fed.fetch, caPem: ca.chainPem, clock, logger });
-    closers.push(() => externalCas.stop());
     const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub, externalCas);
     registerEventsJwks(publicServer, eventKeys);
     // §12.3: registrations are renewed or ended as their Trust Chains expire or break.

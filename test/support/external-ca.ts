@@ -82,6 +82,11 @@ export class ExternalCa {
     return new ExternalCa(name, cert, keys);
   }
 
+  /** The CA's private key, PKCS#8 PEM (for `openssl ocsp -rkey`). */
+  keyPem(): string {
+    return KeyObject.from(this.#keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
+  }
+
   async issue(options: LeafOptions): Promise<ExternalLeaf> {
     const keys = await keyPair();
     const now = new Date();

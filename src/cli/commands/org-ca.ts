@@ -61,7 +61,10 @@ export function registerOrgCaCommands(org: Command): void {
     .description("register the organisation's CA; its CRL is fetched at once, then on schedule")
     .requiredOption('--cert <file>', 'the CA certificate (PEM)')
     .option('--crl-url <urls>', 'CRL URLs, comma-separated (default: its CRL distribution points)', commaList)
-    .option('--ocsp-url <url>', 'OCSP responder URL (default: from its Authority Information Access)')
+    .option(
+      '--ocsp-url <url>',
+      'OCSP responder URL: the token endpoint then also needs its current `good` answer (fail closed)',
+    )
     .option('--refresh <seconds>', 'how often its CRL is fetched (default 3600)', seconds('--refresh'))
     .option(
       '--max-staleness <seconds>',

@@ -141,8 +141,8 @@ export async function registerExternalCa(
     });
   }
   if (crlUrls.length > MAX_URLS) throw invalidInput(`at most ${MAX_URLS} crl_urls`, { field: 'crl_urls' });
-  const ocspUrl =
-    input.ocspUrl !== undefined ? checkUrl('ocsp_url', input.ocspUrl) : (parsed.ocspUrl ?? null);
+  // OCSP only when asked for: once configured, the token endpoint admits only on a current `good` answer.
+  const ocspUrl = input.ocspUrl !== undefined ? checkUrl('ocsp_url', input.ocspUrl) : null;
   const refreshSeconds = seconds(
     'refresh_seconds',
     input.refreshSeconds,

@@ -13,6 +13,8 @@ export const EXTERNAL_CERTIFICATE_REFUSALS = {
   issuerExpired: 'issuer_expired',
   purpose: 'certificate_purpose_invalid',
   revocationStale: 'issuer_revocation_stale',
+  /** An OCSP responder is configured for the CA and gave no current answer (fail closed). */
+  revocationUnavailable: 'issuer_revocation_unavailable',
   revoked: 'certificate_revoked',
 } as const;
 export type ExternalCertificateRefusal =

@@ -9,6 +9,7 @@ import { createAuthorizationServer } from '../../src/authorization-server/index.
 import { createApplication, createOrganisation } from '../../src/directory/index.ts';
 import {
   type CertificateAuthority,
+  createOcspChecker,
   externalCaStore,
   refreshExternalCa,
   registerExternalCa,
@@ -122,6 +123,7 @@ describe('token endpoint: certificates from an organisation’s own CA', { timeo
       trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
       trustedProxies: [],
       fetcher,
+      checkOcsp: createOcspChecker(fetcher),
     });
     server.on('request', as.handle);
   });
@@ -202,6 +204,26 @@ describe('token endpoint: certificates from an organisation’s own CA', { timeo
       assert.equal(res.body.access_token, undefined);
     });
   }
+
+  test('fail/an OCSP responder is configured but gives no answer: refused (fail closed)', async () => {
+    const ocspBank = await ExternalCa.create('CN=OCSP Bank CA,O=Bank AG,C=DE', { crlUrl: crls.url });
+    const view = await storage.transaction((tx) =>
+      registerExternalCa(
+        tx,
+        { orgId: orgA, certificatePem: ocspBank.certPem, ocspUrl: 'http://127.0.0.1:9/ocsp' },
+        meta(),
+      ),
+    );
+    crls.serve(await ocspBank.crl([]));
+    await refreshExternalCa(storage, fetcher, view.id, new Date());
+    const client = await register(orgA, 'Ocsp client', {
+      tls_client_auth_subject_dn: SUBJECT,
+      tls_client_auth_ca_id: view.id,
+    });
+    const res = await requestToken(client, await ocspBank.issue({ subject: SUBJECT }));
+    assert.equal(res.status, 401, JSON.stringify(res.body));
+    assert.match(String(res.body.error_description), /issuer_revocation_unavailable/);
+  });
 
   test('fail/revoked at the external CA: refused once the CRL says so', async () => {
     const victim = await bank.issue({ subject: SUBJECT });

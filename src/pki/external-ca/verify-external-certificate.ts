@@ -29,6 +29,19 @@ export interface ExternalCertificateVerdict {
 
 type CaWithSerials = ExternalCaView & { revoked_serials: readonly string[] };
 
+// Parsed CA certificates and their key pins, by PEM: registered CAs are few and change rarely.
+const parsed = new Map<string, { cert: X509Certificate; pin: string }>();
+function parsedCa(pem: string): { cert: X509Certificate; pin: string } {
+  let hit = parsed.get(pem);
+  if (hit === undefined) {
+    const cert = new X509Certificate(pem);
+    hit = { cert, pin: spkiPin(cert) };
+    if (parsed.size >= 1024) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(pem, hit);
+  }
+  return hit;
+}
+
 function spkiPin(cert: X509Certificate): string {
   return createHash('sha256')
     .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
@@ -48,7 +61,7 @@ export function verifyExternalCertificate(
   now: Date,
 ): ExternalCertificateVerdict | undefined {
   for (const ca of cas) {
-    const caCert = new X509Certificate(ca.certificate_pem);
+    const { cert: caCert, pin } = parsedCa(ca.certificate_pem);
     if (!leaf.checkIssued(caCert) || !leaf.verify(caCert.publicKey)) continue;
     const serial = normaliseSerial(leaf.serialNumber);
     const refuse = (code: ExternalCertificateRefusal, message: string): ExternalCertificateVerdict => ({
@@ -57,7 +70,7 @@ export function verifyExternalCertificate(
       refusal: { code, message },
     });
     const t = now.getTime();
-    if (spkiPin(caCert) !== ca.spki_sha256) {
+    if (pin !== ca.spki_sha256) {
       return refuse(EXTERNAL_CERTIFICATE_REFUSALS.pinMismatch, 'the issuing CA key does not match its pin');
     }
     if (t > leaf.validToDate.getTime())

@@ -337,4 +337,22 @@ default_crl_hours = 24
     assert.equal(refused.status, 401);
     assert.match(String(refused.json.error_description), /issuer_revocation_stale/);
   });
+
+  test('ok/remove the CA (CLI): its certificates stop authenticating at once', async () => {
+    await publishCrl();
+    crl.serve(f('bank.crl'));
+    await platform.cli(['org', 'ca', 'refresh', orgId, caId, '--json']);
+    const t = await token();
+    assert.equal(t.status, 200, JSON.stringify(t.json));
+    const removed = await platform.cli(['org', 'ca', 'remove', orgId, caId, '--json']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(await gateway(String(t.json.access_token)), {
+      status: 403,
+      code: 'certificate_untrusted',
+    });
+    assert.equal((await token()).status, 401);
+    const missing = await platform.cli(['org', 'ca', 'remove', orgId, caId]);
+    assert.notEqual(missing.code, 0);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, 'one-line error');
+  });
 });

@@ -151,6 +151,18 @@ for (const target of targets) {
       assert.equal(view?.crl.revoked_count, 2);
     });
 
+    test('fail/the CRL URL on loopback is refused by the address policy unless allowed', async () => {
+      const [ca] = await externalCaStore(storage.db).ofOrganisation(orgA);
+      assert.ok(ca);
+      const strict = testPartnerFetcher({ allowPlainHttp: true });
+      try {
+        const view = await refreshExternalCa(storage, strict, ca.id, new Date());
+        assert.match(String(view?.crl.last_error), /loopback|not allowed|refused/i);
+      } finally {
+        await strict.close();
+      }
+    });
+
     test('fail/not a CRL at all', async () => {
       const [ca] = await externalCaStore(storage.db).ofOrganisation(orgA);
       assert.ok(ca);

@@ -271,6 +271,25 @@ default_crl_hours = 24
     assert.equal(again.json.code, 'ca_already_registered');
   });
 
+  test('fail/admin API refusals are RFC 9457 problems: not a CA, garbage, unknown organisation', async () => {
+    const leafPem = readFileSync(f('client.pem'), 'utf8');
+    const notCa = await admin('POST', `/organisations/${orgId}/cas`, { certificate_pem: leafPem });
+    assert.deepEqual([notCa.status, notCa.json.code], [400, 'invalid_ca_certificate']);
+    const garbage = await admin('POST', `/organisations/${orgId}/cas`, { certificate_pem: 'not a pem' });
+    assert.deepEqual([garbage.status, garbage.json.code], [400, 'invalid_ca_certificate']);
+    const unknown = await admin('POST', '/organisations/no-such-org/cas', {
+      certificate_pem: readFileSync(f('ca.pem'), 'utf8'),
+    });
+    assert.equal(unknown.status, 404);
+    const extra = await admin('POST', `/organisations/${orgId}/cas`, {
+      certificate_pem: leafPem,
+      surprise: 1,
+    });
+    assert.equal(extra.status, 400);
+    const listed = await admin('GET', `/organisations/${orgId}/cas`);
+    assert.equal((listed.json.items as unknown[]).length, 1, 'nothing half-written');
+  });
+
   test('fail/the bank revokes the certificate and publishes a new CRL: refused after the refresh', async () => {
     const t = await token();
     assert.equal(t.status, 200);

@@ -43,7 +43,7 @@ function printCa(ca: ExternalCa, json: boolean): void {
     ['key pin (SPKI SHA-256)', ca.spki_sha256],
     ['valid until', ca.not_after],
     ['CRL URLs', ca.crl_urls],
-    ['OCSP URL', ca.ocsp_url ?? undefined],
+    ['OCSP URL', ca.ocsp_url ?? 'none (CRL only)'],
     ['CRL next update', ca.crl.next_update ?? 'never fetched'],
     ['revoked serials', String(ca.crl.revoked_count)],
     ['refused after', ca.crl.stale_after ?? 'now (no CRL yet)'],

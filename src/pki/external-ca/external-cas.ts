@@ -42,6 +42,8 @@ export interface ExternalCaView {
 export interface RegisterExternalCaInput {
   orgId: string;
   certificatePem: string;
+  /** Key pins no organisation may register: the platform's own CAs (their certificates are trusted already). */
+  reservedPins?: readonly string[] | undefined;
   crlUrls?: string[] | undefined;
   ocspUrl?: string | undefined;
   refreshSeconds?: number | undefined;
@@ -134,6 +136,11 @@ export async function registerExternalCa(
   meta: { actor: string; now: Date },
 ): Promise<ExternalCaView> {
   const parsed = parseExternalCa(input.certificatePem, meta.now);
+  if (input.reservedPins?.includes(parsed.spkiSha256)) {
+    throw invalidInput("the platform's own CA cannot be registered as an organisation's CA", {
+      field: 'certificate_pem',
+    });
+  }
   const crlUrls = (input.crlUrls ?? parsed.crlUrls).map((u) => checkUrl('crl_urls', u));
   if (crlUrls.length === 0) {
     throw invalidInput('the CA certificate names no CRL distribution point: give crl_urls', {

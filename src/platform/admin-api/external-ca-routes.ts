@@ -1,6 +1,13 @@
+import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { getOrganisation } from '../../directory/index.ts';
-import { externalCaStore, refreshExternalCa, registerExternalCa, removeExternalCa } from '../../pki/index.ts';
+import {
+  externalCaStore,
+  refreshExternalCa,
+  registerExternalCa,
+  removeExternalCa,
+  spkiSha256,
+} from '../../pki/index.ts';
 import { AppError, notFound } from '../../shared/app-error.ts';
 import type { GuardedFetcher } from '../../shared/guarded-fetch/index.ts';
 import type { AdminDeps } from './deps.ts';
@@ -14,6 +21,7 @@ const caParams = {
   properties: { id: uuidParam, caId: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 const nullableString = { type: ['string', 'null'] } as const;
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 const externalCaSchema = {
   type: 'object',
@@ -87,6 +95,9 @@ export function registerExternalCaRoutes(
         max_staleness_seconds?: number;
       };
       const now = deps.clock();
+      const platformPins = (deps.ca.chainPem.match(PEM_CERT) ?? []).map((pem) =>
+        spkiSha256(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })),
+      );
       const registered = await deps.storage.transaction(async (tx) => {
         const org = await getOrganisation(tx.db, id);
         if (org.status !== 'active') {
@@ -97,6 +108,7 @@ export function registerExternalCaRoutes(
           {
             orgId: id,
             certificatePem: body.certificate_pem,
+            reservedPins: platformPins,
             crlUrls: body.crl_urls,
             ocspUrl: body.ocsp_url,
             refreshSeconds: body.refresh_seconds,

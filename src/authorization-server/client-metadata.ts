@@ -1,6 +1,6 @@
 import type { AdapterPayload } from 'oidc-provider';
 import { certificateApplications, directoryStore, scopesForRoles } from '../directory/index.ts';
-import { certificateStore } from '../pki/index.ts';
+import { certificateStore, TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
 
 const strings = (value: unknown): string[] | undefined =>
@@ -70,7 +70,16 @@ export async function loadClientMetadata(
     // The software whose platform certificates a dynamic client presents (token binding, see getCertificate).
     certificate_apps: certificateApplications(app.registration_type, metadata),
   };
-  if (app.auth_method === 'tls_client_auth') {
+  const externalCa =
+    typeof metadata.tls_client_auth_ca_id === 'string' ? metadata.tls_client_auth_ca_id : undefined;
+  if (app.auth_method === 'tls_client_auth' && externalCa !== undefined) {
+    // Bring your own CA: the one registered subject value (RFC 8705 §2.1.2), canonical since registration, and
+    // the CA it must come from (certificateSubjectMatches).
+    payload.tls_client_auth_ca_id = externalCa;
+    for (const property of TLS_CLIENT_AUTH_PROPERTIES) {
+      if (typeof metadata[property] === 'string') payload[property] = metadata[property];
+    }
+  } else if (app.auth_method === 'tls_client_auth') {
     // A dynamic client: the exact subject of its software's certificate, checked at registration against the
     // certificates the platform issued to the organisation; certificateSubjectMatches requires such a
     // certificate of the client's organisation with exactly this subject.

@@ -3,6 +3,7 @@ import Provider, { type Configuration, errors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AUTH_METHODS, directoryIssuer, directoryStore } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
+import type { OcspChecker } from '../pki/index.ts';
 import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
@@ -65,6 +66,11 @@ export interface AuthorizationServerOptions {
    * initial access token (RFC 7591 §3) may stand in for a statement.
    */
   registration?: { softwareStatementMaxAgeSeconds?: number; allowInitialAccessTokens?: boolean };
+  /**
+   * Bring your own CA: consults the OCSP responder an organisation configured for its CA (RFC 6960), through
+   * the guarded fetcher. Without it, a CA with an OCSP URL vouches for nobody (fail closed).
+   */
+  checkOcsp?: OcspChecker;
 }
 
 export interface AuthorizationServer {
@@ -158,7 +164,9 @@ export async function createAuthorizationServer(
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg,
     },
-    extraClientMetadata: { properties: ['org_id', 'roles', 'registration_type', 'certificate_apps'] },
+    extraClientMetadata: {
+      properties: ['org_id', 'roles', 'registration_type', 'certificate_apps', 'tls_client_auth_ca_id'],
+    },
     assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
     ttl: {
       ClientCredentials: options.accessTokenTtlSeconds,
@@ -260,7 +268,9 @@ export async function createAuthorizationServer(
   const liveScopes = followCatalogScopes(storage, provider, catalogScopes);
   provider.proxy = false;
 
-  provider.use(createCertificateLookup({ resolveCertificate, db: storage.db, clock }));
+  provider.use(
+    createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
+  );
   // RFC 7591 / RFC 7592: the registration and client configuration endpoints, before oidc-provider's routes.
   provider.use(
     createDynamicRegistration({

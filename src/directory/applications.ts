@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
-import { AppError, conflict, invalidInput, notFound } from '../shared/app-error.ts';
+import {
+  canonicalTlsClientAuthValue,
+  externalCaStore,
+  TLS_CLIENT_AUTH_PROPERTIES,
+  type TlsClientAuthProperty,
+} from '../pki/index.ts';
+import { AppError, conflict, invalidInput, isCodedError, notFound } from '../shared/app-error.ts';
 import { normaliseName } from '../shared/names.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import { scopesForRoles } from './catalog.ts';
@@ -69,12 +75,83 @@ export function certificateApplications(
   metadata: Record<string, unknown>,
 ): string[] {
   if (registrationType !== 'dynamic') return [];
+  // Matched through its organisation's own CA: no platform-issued certificate to borrow.
+  if (typeof metadata.tls_client_auth_ca_id === 'string') return [];
   const out = new Set<string>();
   if (typeof metadata.software_id === 'string') out.add(metadata.software_id);
   const subject = metadata.tls_client_auth_subject_dn;
   const owner = typeof subject === 'string' ? commonNameOf(subject) : undefined;
   if (owner) out.add(owner);
   return [...out];
+}
+
+/**
+ * Bring your own CA (RFC 8705 §2.1.2): a tls_client_auth client matched by a certificate its organisation's own
+ * registered CA issued, by exactly one subject value: the subject DN or one subjectAltName. Named by
+ * `tls_client_auth_ca_id`, by a SAN property, or by a subject DN on a manual registration (a dynamic client's
+ * subject DN names its software's platform certificate unless a CA id says otherwise). Returns the metadata
+ * with the value in canonical form and the CA id filled in (the organisation's only CA when not given).
+ */
+export async function resolveExternalCaClient(
+  tx: Tx,
+  orgId: string,
+  authMethod: AuthMethod,
+  registrationType: string,
+  metadata: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const present = TLS_CLIENT_AUTH_PROPERTIES.filter((p) => metadata[p] !== undefined);
+  const caId = metadata.tls_client_auth_ca_id;
+  const external =
+    caId !== undefined ||
+    present.some((p) => p !== 'tls_client_auth_subject_dn') ||
+    (present.length > 0 && registrationType === 'manual');
+  if (!external) return metadata;
+  if (authMethod !== 'tls_client_auth') {
+    throw invalidInput(
+      `${present[0] ?? 'tls_client_auth_ca_id'} only applies to tls_client_auth (RFC 8705 §2.1.2)`,
+      {
+        field: `metadata.${present[0] ?? 'tls_client_auth_ca_id'}`,
+      },
+    );
+  }
+  // RFC 8705 §2.1.2: a tls_client_auth client MUST use exactly one of the subject value parameters.
+  if (present.length !== 1) {
+    throw invalidInput(
+      `exactly one of ${TLS_CLIENT_AUTH_PROPERTIES.join(', ')} is required (RFC 8705 §2.1.2)`,
+      {
+        field: 'metadata',
+      },
+    );
+  }
+  const property = present[0] as TlsClientAuthProperty;
+  const cas = await externalCaStore(tx.db).ofOrganisation(orgId);
+  let ca: (typeof cas)[number] | undefined;
+  if (caId !== undefined) {
+    ca = cas.find((c) => c.id === caId);
+    if (!ca) {
+      throw invalidInput(`tls_client_auth_ca_id is not a CA registered by organisation ${orgId}`, {
+        field: 'metadata.tls_client_auth_ca_id',
+      });
+    }
+  } else if (cas.length === 1) {
+    ca = cas[0];
+  } else {
+    throw invalidInput(
+      cas.length === 0
+        ? `organisation ${orgId} has no registered CA: register one before matching clients by ${property}`
+        : `organisation ${orgId} has several CAs: name one in tls_client_auth_ca_id`,
+      { field: 'metadata.tls_client_auth_ca_id' },
+    );
+  }
+  let value: string;
+  try {
+    value = canonicalTlsClientAuthValue(property, metadata[property]);
+  } catch (err) {
+    if (isCodedError(err) && err.status === 400)
+      throw invalidInput(err.message, { field: `metadata.${property}` });
+    throw err;
+  }
+  return { ...metadata, [property]: value, tls_client_auth_ca_id: (ca as { id: string }).id };
 }
 
 /** Returns the x5t#S256 of the registered self-signed certificates (empty for other methods). */
@@ -227,8 +304,14 @@ export async function createApplication(
     throw invalidInput(`auth method must be one of ${AUTH_METHODS.join(', ')}`, { field: 'auth_method' });
   }
   const authMethod = input.authMethod as AuthMethod;
-  const metadata = input.metadata ?? {};
-  const selfSignedX5t = validateMetadata(authMethod, metadata, meta.now);
+  const selfSignedX5t = validateMetadata(authMethod, input.metadata ?? {}, meta.now);
+  const metadata = await resolveExternalCaClient(
+    tx,
+    org.id,
+    authMethod,
+    input.registrationType ?? 'manual',
+    input.metadata ?? {},
+  );
 
   const roles = await checkRoles(tx, org.id, input.roles);
 
@@ -468,7 +551,14 @@ export async function updateRegisteredApplication(
     .execute();
   const currentRoles = currentGrants.map((r) => r.role);
   const roles = await checkRoles(tx, org.id, input.roles, currentRoles);
-  const metadata = JSON.stringify(input.metadata);
+  const resolved = await resolveExternalCaClient(
+    tx,
+    org.id,
+    authMethod,
+    app.registration_type,
+    input.metadata,
+  );
+  const metadata = JSON.stringify(resolved);
   const status = app.status === 'suspended' ? 'suspended' : 'active';
   const changed =
     app.status !== status ||
@@ -504,7 +594,7 @@ export async function updateRegisteredApplication(
         registration_type: app.registration_type,
         created: false,
         self_signed_x5t: selfSignedX5t,
-        certificate_apps: certificateApplications(app.registration_type, input.metadata),
+        certificate_apps: certificateApplications(app.registration_type, resolved),
       },
     },
     meta.now,

@@ -1,3 +1,6 @@
+import type { X509Certificate } from 'node:crypto';
+import { checkExternalCertificate } from './check-external-certificate.ts';
+import type { ExternalCaLiveness } from './external-ca-liveness.ts';
 import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
 import type { ClientLiveness, LivenessState } from './liveness.ts';
 
@@ -17,11 +20,15 @@ export interface PresentedCertificate {
   verifyError: string | undefined;
   /** The application the platform issued a chained certificate to, once looked up (it never changes). */
   issuedTo: string | undefined;
+  /** The certificate itself, for the checks against an organisation's registered CA (bring your own CA). */
+  leaf?: X509Certificate;
 }
 
 export interface AcceptedCertificate extends PresentedCertificate {
   /** Set when the certificate was accepted as a registered self-signed certificate (RFC 8705 §2.2). */
   selfSignedOwner: ClientLiveness | undefined;
+  /** Set when the certificate was accepted as issued by an organisation's registered CA. */
+  externalCa?: ExternalCaLiveness;
 }
 
 function refuse(reason: (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS], message: string) {
@@ -50,10 +57,16 @@ export function checkClientCertificate(
   if (!cert.chained) {
     // RFC 8705 §2.2: outside the PKI, the certificate is trusted only because a client registered it.
     const owner = liveness.selfSignedOwner(cert.x5tS256);
-    if (owner?.status !== 'active' || liveness.orgStatus(owner.orgId) !== 'active') {
-      throw refuse(GATEWAY_REASONS.certificateUntrusted, 'the client certificate is not trusted');
+    // Otherwise it may come from an organisation's own registered CA (checked there: pin, CRL, revocation).
+    const externalCa = owner === undefined ? checkExternalCertificate(cert, liveness, now) : undefined;
+    if (externalCa !== undefined) {
+      accepted = { ...cert, selfSignedOwner: undefined, externalCa };
+    } else {
+      if (owner?.status !== 'active' || liveness.orgStatus(owner.orgId) !== 'active') {
+        throw refuse(GATEWAY_REASONS.certificateUntrusted, 'the client certificate is not trusted');
+      }
+      accepted = { ...cert, selfSignedOwner: owner };
     }
-    accepted = { ...cert, selfSignedOwner: owner };
   }
   if (liveness.isCertificateRevoked(cert.x5tS256)) {
     throw refuse(GATEWAY_REASONS.certificateRevoked, 'the client certificate has been revoked');

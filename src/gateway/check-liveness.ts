@@ -44,6 +44,13 @@ export function checkLiveness(
       'the self-signed certificate is registered to another client',
     );
   }
+  // Bring your own CA: an organisation's CA vouches for that organisation's clients only.
+  if (cert?.externalCa !== undefined && cert.externalCa.orgId !== client.orgId) {
+    throw forbidden(
+      GATEWAY_REASONS.certificateIssuerMismatch,
+      "the client certificate's CA is not registered by the token client's organisation",
+    );
+  }
   // A platform-issued certificate binds tokens for its own application only, or for a client registered
   // dynamically with that application as its software, within the same organisation (never across).
   const issuedTo = cert?.issuedTo;

@@ -13,6 +13,7 @@ export const FEED_CHANGE_KINDS = {
   certRevoked: 'cert.revoked',
   tokenRevoked: 'token.revoked',
   catalogChanged: 'catalog.changed',
+  externalCaChanged: 'external_ca.changed',
 } as const;
 
 /** One entry of the change feed: `seq` orders them, without gaps the client could not notice. */
@@ -32,6 +33,19 @@ export interface SnapshotCertificate {
   revoked: boolean;
 }
 
+/** An organisation's own CA (bring your own CA) and its revocation state from its last verified CRL. */
+export interface SnapshotExternalCa {
+  id: string;
+  orgId: string;
+  certificatePem: string;
+  /** base64url SHA-256 of the CA's subjectPublicKeyInfo. */
+  spkiSha256: string;
+  /** Upper-case hex serials, no leading zeros. */
+  revokedSerials: string[];
+  /** After this instant (or at once, when null) the CA's certificates are refused: issuer_revocation_stale. */
+  staleAfter: string | null;
+}
+
 /** A revoked access token id; kept until its token can no longer be presented. */
 export interface SnapshotRevokedToken {
   jti: string;
@@ -48,6 +62,8 @@ export interface LivenessSnapshot {
   certificates: SnapshotCertificate[];
   revokedTokens: SnapshotRevokedToken[];
   routes: CatalogRoute[];
+  /** Registered external CAs (absent from platforms before bring-your-own-CA: none). */
+  externalCas?: SnapshotExternalCa[];
 }
 
 /** The server-sent event names of `GET /enforcement/v1/feed`. */

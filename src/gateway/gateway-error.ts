@@ -11,6 +11,12 @@ export const GATEWAY_REASONS = {
   certificateClientMismatch: 'certificate_client_mismatch',
   certificateUnknown: 'certificate_unknown',
   certificateApplicationInactive: 'certificate_application_inactive',
+  /** An external CA's CRL state is past nextUpdate + tolerance, or was never fetched (fail closed). */
+  issuerRevocationStale: 'issuer_revocation_stale',
+  /** The certificate's CA is registered by another organisation than the token client's (org-scoped trust). */
+  certificateIssuerMismatch: 'certificate_issuer_mismatch',
+  /** The registered CA's key no longer matches the pin taken at registration. */
+  issuerPinMismatch: 'issuer_pin_mismatch',
   invalidPath: 'invalid_path',
   routeNotFound: 'route_not_found',
   tokenMissing: 'token_missing',

@@ -1,5 +1,11 @@
 import { type Clock, systemClock } from '../shared/clock.ts';
-import { FEED_CHANGE_KINDS, type FeedChange, type LivenessSnapshot } from './feed-protocol.ts';
+import { type ExternalCaLiveness, externalCaLiveness } from './external-ca-liveness.ts';
+import {
+  FEED_CHANGE_KINDS,
+  type FeedChange,
+  type LivenessSnapshot,
+  type SnapshotExternalCa,
+} from './feed-protocol.ts';
 
 export interface ClientLiveness {
   clientId: string;
@@ -22,6 +28,8 @@ export interface LivenessState {
   selfSignedOwner(x5tS256: string): ClientLiveness | undefined;
   /** The application the platform issued this (unexpired) certificate to, whatever its status. */
   issuedCertificateOwner(x5tS256: string): string | undefined;
+  /** The organisations' own registered CAs (bring your own CA), with their revocation state. */
+  externalCas(): readonly ExternalCaLiveness[];
   /** Applies one change-feed entry; applying the same entry twice leaves the state as once. */
   apply(change: FeedChange): void;
   /** Replaces everything with a snapshot: what it does not list is forgotten. */
@@ -49,6 +57,15 @@ function expiryMs(exp: unknown): number {
   return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : Number.NaN;
 }
 
+// A CA certificate the gateway cannot read vouches for nobody (fail closed), and never stops the feed.
+function parsedOrUndefined(ca: SnapshotExternalCa): ExternalCaLiveness | undefined {
+  try {
+    return externalCaLiveness(ca);
+  } catch {
+    return undefined;
+  }
+}
+
 export class MemoryLivenessState implements LivenessState {
   readonly #clients = new Map<string, ClientLiveness>();
   readonly #orgs = new Map<string, string>();
@@ -57,6 +74,8 @@ export class MemoryLivenessState implements LivenessState {
   readonly #selfSigned = new Map<string, string>();
   // x5t#S256 of each certificate the platform issued → its application and expiry (ms).
   readonly #issued = new Map<string, { clientId: string; notAfterMs: number }>();
+  readonly #externalCas = new Map<string, ExternalCaLiveness>();
+  #externalList: readonly ExternalCaLiveness[] = [];
   readonly #cleanups: Array<() => void> = [];
 
   client(clientId: string): ClientLiveness | undefined {
@@ -82,6 +101,17 @@ export class MemoryLivenessState implements LivenessState {
 
   issuedCertificateOwner(x5tS256: string): string | undefined {
     return this.#issued.get(x5tS256)?.clientId;
+  }
+
+  externalCas(): readonly ExternalCaLiveness[] {
+    return this.#externalList;
+  }
+
+  /** Registers, updates (new CRL state) or, with undefined, forgets an external CA. */
+  setExternalCa(id: string, ca: ExternalCaLiveness | undefined): void {
+    if (ca === undefined) this.#externalCas.delete(id);
+    else this.#externalCas.set(id, ca);
+    this.#externalList = [...this.#externalCas.values()];
   }
 
   issueCertificate(x5tS256: string, clientId: string, notAfter: unknown): void {
@@ -121,6 +151,9 @@ export class MemoryLivenessState implements LivenessState {
     this.#revokedJtis.clear();
     this.#selfSigned.clear();
     this.#issued.clear();
+    this.#externalCas.clear();
+    this.#externalList = [];
+    for (const ca of snapshot.externalCas ?? []) this.setExternalCa(ca.id, parsedOrUndefined(ca));
     for (const org of snapshot.organisations) this.setOrg(org.id, org.status);
     for (const app of snapshot.applications) this.setClient(app);
     for (const cert of snapshot.certificates) {
@@ -177,6 +210,28 @@ export class MemoryLivenessState implements LivenessState {
       case FEED_CHANGE_KINDS.certRevoked: {
         const x5t = str(p.x5t_s256);
         if (x5t) this.revokeCertificate(x5t);
+        return;
+      }
+      case FEED_CHANGE_KINDS.externalCaChanged: {
+        const orgId = str(p.org_id);
+        const pem = str(p.certificate_pem);
+        const pin = str(p.spki_sha256);
+        if (p.status === 'removed' || !orgId || !pem || !pin) {
+          this.setExternalCa(change.entityId, undefined);
+          return;
+        }
+        const serials = Array.isArray(p.revoked_serials) ? p.revoked_serials.filter((x) => str(x)) : [];
+        this.setExternalCa(
+          change.entityId,
+          parsedOrUndefined({
+            id: change.entityId,
+            orgId,
+            certificatePem: pem,
+            spkiSha256: pin,
+            revokedSerials: serials as string[],
+            staleAfter: str(p.stale_after) ?? null,
+          }),
+        );
         return;
       }
       case FEED_CHANGE_KINDS.tokenRevoked: {

@@ -25,11 +25,41 @@ export { type BuildCrlOptions, buildCrl, type CrlEntry, crlDerToPem } from './cr
 export { type CsrValidation, MAX_CSR_PEM_BYTES, validateCsr } from './csr.ts';
 export { CSR_FINDING_CODES, type CsrFinding, type CsrFindingCode } from './csr-finding.ts';
 export { type CreateCsrOptions, createCsr } from './csr-generator.ts';
-export { type CertificateEnforcementView, pkiEnforcementSnapshot } from './enforcement-snapshot.ts';
+export {
+  type CertificateEnforcementView,
+  type ExternalCaEnforcementView,
+  externalCaEnforcementSnapshot,
+  pkiEnforcementSnapshot,
+} from './enforcement-snapshot.ts';
 export { PkiError, type PkiErrorOptions } from './errors.ts';
 export { base64Lines, certificatesOfCms, certsOnlyCms, splitCertificatePems } from './est/certs-only.ts';
 export { MAX_EST_BODY_BYTES, pkcs10BodyToPem } from './est/pkcs10-body.ts';
 export * from './expiry/index.ts';
+export {
+  canonicalTlsClientAuthValue,
+  certificateIdentityMatches,
+  TLS_CLIENT_AUTH_PROPERTIES,
+  type TlsClientAuthProperty,
+} from './external-ca/certificate-identity.ts';
+export { createOcspChecker, type OcspChecker, type OcspStatus, queryOcsp } from './external-ca/check-ocsp.ts';
+export {
+  EXTERNAL_CA_DEFAULTS,
+  type ExternalCaStore,
+  type ExternalCaView,
+  externalCaEdgeMaterial,
+  externalCaStore,
+  type RegisterExternalCaInput,
+  registerExternalCa,
+  removeExternalCa,
+} from './external-ca/external-cas.ts';
+export { parseExternalCa, spkiSha256 } from './external-ca/parse-external-ca.ts';
+export { refreshExternalCa, startExternalCrlRefresher } from './external-ca/refresh-external-crl.ts';
+export {
+  EXTERNAL_CERTIFICATE_REFUSALS,
+  type ExternalCertificateVerdict,
+  verifyExternalCertificate,
+} from './external-ca/verify-external-certificate.ts';
+export { normaliseSerial, verifyExternalCrl } from './external-ca/verify-external-crl.ts';
 export type { IssuedCertificate } from './issued-certificate.ts';
 export type { CertificateIssuer } from './issuer.ts';
 export { describePublicKey } from './key-description.ts';

@@ -21,3 +21,7 @@ export const CA_BUNDLE_PATH = '/pki/ca-bundle.pem';
 export const OCSP_PATH = '/pki/ocsp';
 /** CA certificates, DER, by subject key identifier (`/pki/ca/<hex>.cer`): AIA id-ad-caIssuers targets. */
 export const CA_CERT_DIR = '/pki/ca';
+/** The platform's CA bundle plus every organisation's registered CA: what an edge accepts client certificates from. */
+export const CLIENT_CA_BUNDLE_PATH = '/pki/client-ca-bundle.pem';
+/** The last verified CRL of each registered external CA, PEM, concatenated. */
+export const EXTERNAL_CRLS_PATH = '/pki/external-ca-crls.pem';

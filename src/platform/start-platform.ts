@@ -35,6 +35,7 @@ import { startSampleApi } from '../sample-api/index.ts';
 import { legacyProxyEntries, type ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
+import type { GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
@@ -44,6 +45,7 @@ import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
 import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials-routes.ts';
 import { registerEventRoutes } from './admin-api/events-routes.ts';
+import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
@@ -64,6 +66,8 @@ import {
 } from './enforcement-feed/index.ts';
 import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } from './event-signing-keys.ts';
 import { type ExpiryMonitor, expiryKeySources, startExpiryMonitor } from './expiry-monitor.ts';
+import { registerExternalCaPublicRoutes } from './external-ca-public-routes.ts';
+import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
@@ -136,6 +140,7 @@ async function buildPublicServer(
     registration: ExplicitRegistrationOptions;
   },
   hub: FeedHub,
+  externalCas: { fetcher: GuardedFetcher },
 ): Promise<FastifyInstance> {
   const entityId = federation.authority.entityId;
   const app = createHttpsServer({
@@ -166,6 +171,7 @@ async function buildPublicServer(
     },
   });
   registerPublicRoutes(app, deps);
+  registerExternalCaPublicRoutes(app, deps);
   // The published partner catalog: what each operation needs and how to ask for it.
   registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.
@@ -193,6 +199,7 @@ async function buildPublicServer(
       registerCertificateRoutes(admin, deps);
       registerRotationPolicyRoutes(admin, deps);
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
+      registerExternalCaRoutes(admin, deps, externalCas);
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
@@ -297,6 +304,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
     const fetcher = createPartnerFetcher(fed.fetch, ca.chainPem);
     closers.push(() => fetcher.close());
+    // Bring your own CA: organisations' CRLs, fetched and verified on schedule; OCSP where configured.
+    const externalCas = startExternalCas({ storage, fetch: fed.fetch, caPem: ca.chainPem, clock, logger });
+    closers.push(() => externalCas.stop());
     const resolver =
       options.federationResolver ??
       createPlatformResolver({
@@ -320,6 +330,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       trustedProxies: config.trustedProxies,
       proxies: config.proxies,
       fetcher,
+      checkOcsp: externalCas.checkOcsp,
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).
       registration: {
@@ -372,7 +383,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         resolver: operatorResolver,
       },
     };
-    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub);
+    const publicServer = await buildPublicServer(deps, config, tls, logger, as, federation, hub, externalCas);
     registerEventsJwks(publicServer, eventKeys);
     // Signed webhooks: a delivery per matching subscription, queued with the events cursor, sent guarded.
     const webhooks = startPlatformWebhooks({

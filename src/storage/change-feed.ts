@@ -21,6 +21,10 @@ export const CHANGE_KINDS = {
   federationTrustMark: 'federation.trust_mark',
   // The access catalog changed; entity id = the operation, payload { routes } = the whole new route table.
   catalogChanged: 'catalog.changed',
+  // An organisation's own CA was registered, its CRL refreshed, or it was removed; entity id = the CA id,
+  // payload { org_id, status: active|removed, certificate_pem, spki_sha256, revoked_serials, crl_next_update,
+  // stale_after } (stale_after: after it, or when null, the CA vouches for nobody).
+  externalCaChanged: 'external_ca.changed',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

@@ -13,6 +13,7 @@ import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
 import { platformEventsMigration } from './migrations/0011-platform-events.ts';
 import { ocspMigration } from './migrations/0012-ocsp.ts';
 import { certificateRenewalMigration } from './migrations/0013-certificate-renewal.ts';
+import { externalCasMigration } from './migrations/0014-external-cas.ts';
 import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
 import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
@@ -35,6 +36,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0011-platform-events', platformEventsMigration(engine)],
     ['0012-ocsp', ocspMigration],
     ['0013-certificate-renewal', certificateRenewalMigration],
+    ['0014-external-cas', externalCasMigration],
     ['0015-webhooks', webhooksMigration],
     ['0016-shared-signals', sharedSignalsMigration(engine)],
     ['0018-expiry-notifications', expiryNotificationsMigration],

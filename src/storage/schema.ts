@@ -414,6 +414,7 @@ export interface Database {
   ssf_stream_subjects: SsfStreamSubjectTable;
   ssf_queued_sets: SsfQueuedSetTable;
   mail_outbox: MailOutboxTable;
+  external_cas: ExternalCaTable;
 }
 
 export interface PlatformEventTable {
@@ -551,4 +552,33 @@ export interface MailOutboxTable {
   last_error: string | null;
   created_at: string;
   sent_at: string | null;
+}
+
+/** An organisation's own CA (bring your own CA), pinned by its key, with its last verified CRL state. */
+export interface ExternalCaTable {
+  id: string;
+  org_id: string;
+  /** RFC 4514 subject of the CA certificate. */
+  subject: string;
+  certificate_pem: string;
+  /** base64url SHA-256 of the CA's DER subjectPublicKeyInfo: one key, one organisation. */
+  spki_sha256: string;
+  not_after: string;
+  /** JSON array of CRL URLs. */
+  crl_urls: string;
+  ocsp_url: string | null;
+  refresh_seconds: number;
+  max_staleness_seconds: number;
+  crl_this_update: string | null;
+  crl_next_update: string | null;
+  crl_number: string | null;
+  crl_fetched_at: string | null;
+  /** JSON array of upper-case hex serial numbers. */
+  revoked_serials: string;
+  /** The last verified CRL, DER in base64. */
+  crl_der: string | null;
+  last_error: string | null;
+  next_refresh_at: string;
+  created_at: string;
+  updated_at: string;
 }

@@ -37,6 +37,7 @@ export const TABLE_OWNERS = {
   crls: ['pki'],
   rotation_policies: ['pki'],
   ocsp_responders: ['pki'],
+  external_cas: ['pki'],
   oidc_models: ['authorization-server'],
   dynamic_registrations: ['authorization-server'],
   initial_access_tokens: ['authorization-server'],

@@ -9,13 +9,20 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { verifyAuditChain } from '../../src/audit/index.ts';
 import { createAuthorizationServer } from '../../src/authorization-server/index.ts';
 import { createApplication, createOrganisation, setApplicationStatus } from '../../src/directory/index.ts';
-import { type CertificateAuthority, decryptPrivateKey, x5tS256 } from '../../src/pki/index.ts';
+import {
+  type CertificateAuthority,
+  decryptPrivateKey,
+  refreshExternalCa,
+  registerExternalCa,
+  x5tS256,
+} from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
 import type { Storage } from '../../src/storage/index.ts';
 import { capturingLogger, csrWithKey, serverTlsFrom } from '../gateway/fixture.ts';
 import { installCa, KEK } from '../support/ca-fixture.ts';
 import { seededStorage } from '../support/directory-fixture.ts';
 import { engineTargets } from '../support/engines.ts';
+import { CrlServer, ExternalCa } from '../support/external-ca.ts';
 import { testPartnerFetcher } from '../support/partner-fetcher.ts';
 
 const targets = await engineTargets();
@@ -503,6 +510,64 @@ for (const target of targets) {
         token: body.registration_access_token,
       });
       assertRefused(update, 400, 'invalid_client_metadata', ['tls_client_auth_subject_dn']);
+    });
+
+    test('ok/bring your own CA: a client naming its organisation’s CA and a SAN; fail/another organisation’s CA', async () => {
+      const crls = await CrlServer.start();
+      const crlFetcher = testPartnerFetcher({ allowLoopback: true, allowPlainHttp: true });
+      try {
+        const bankCa = await ExternalCa.create(`CN=Acme Issuing ${randomUUID()},O=Acme Bank`, {
+          crlUrl: crls.url,
+        });
+        const betaCa = await ExternalCa.create(`CN=Beta Issuing ${randomUUID()},O=Beta Pay`, {
+          crlUrl: crls.url,
+        });
+        const [acmeCa, betaCaView] = await Promise.all(
+          [
+            [acme, bankCa],
+            [beta, betaCa],
+          ].map(([orgId, authority]) =>
+            storage.transaction((tx) =>
+              registerExternalCa(
+                tx,
+                { orgId: orgId as string, certificatePem: (authority as ExternalCa).certPem },
+                meta,
+              ),
+            ),
+          ),
+        );
+        crls.serve(await bankCa.crl([]));
+        await refreshExternalCa(storage, crlFetcher, (acmeCa as { id: string }).id, new Date());
+        const body = await registered(
+          { tls_client_auth_ca_id: acmeCa?.id, tls_client_auth_san_dns: 'API.acme.example' },
+          { tls_client_auth_subject_dn: undefined },
+        );
+        assert.equal(body.tls_client_auth_san_dns, 'api.acme.example');
+        assert.equal(body.tls_client_auth_ca_id, acmeCa?.id);
+        const leaf = await bankCa.issue({ subject: 'CN=whatever,O=Acme Bank', dns: ['api.acme.example'] });
+        const agent = new Agent({ connect: { ca: ca.chainPem, cert: leaf.certPem, key: leaf.keyPem } });
+        agents.push(agent);
+        assert.equal((await tokenRequest(body.client_id, agent)).status, 200);
+        // The statement is Acme's: a CA Beta registered is not Acme's to name.
+        const r = await register(
+          { tls_client_auth_ca_id: betaCaView?.id, tls_client_auth_san_dns: 'api.acme.example' },
+          { tls_client_auth_subject_dn: undefined },
+        );
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        // Two subject values at once.
+        const two = await register(
+          {
+            tls_client_auth_ca_id: acmeCa?.id,
+            tls_client_auth_san_dns: 'api.acme.example',
+            tls_client_auth_san_uri: 'https://acme.example/app',
+          },
+          { tls_client_auth_subject_dn: undefined },
+        );
+        assertRefused(two, 400, 'invalid_client_metadata', ['tls_client_auth_subject_dn']);
+      } finally {
+        await crlFetcher.close();
+        await crls.close();
+      }
     });
 
     test('fail/jwks that is not a JWK Set (null, a string, an array, a number): invalid_client_metadata, not a 500', async () => {

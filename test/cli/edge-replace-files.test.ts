@@ -61,6 +61,7 @@ test('ok/kit material per edge: nginx and envoy get the CRL chain, aws the trust
   const nginx = kitMaterial('nginx', 'BUNDLE\n', chain);
   assert.deepEqual(Object.keys(nginx).sort(), [
     'ca-bundle.pem',
+    'client-ca-bundle.pem',
     'crl-chain.pem',
     'issuing-ca.crl',
     'issuing-ca.crl.pem',
@@ -72,6 +73,14 @@ test('ok/kit material per edge: nginx and envoy get the CRL chain, aws the trust
   const aws = kitMaterial('aws', 'BUNDLE\n', chain);
   assert.equal(aws['truststore.pem'], 'ROOT\nISSUING\n');
   assert.equal('crl-chain.pem' in aws, false);
+  // Bring your own CA: organisations' CAs join the client bundle (nginx, Envoy) or truststore (aws), their CRLs
+  // the CRL chain; the platform bundle itself is unchanged.
+  const external = { caPems: ['BANKCA\n'], crlsPem: 'BANKCRL\n' };
+  const withBank = kitMaterial('nginx', 'BUNDLE\n', chain, external);
+  assert.equal(withBank['ca-bundle.pem'], 'BUNDLE\n');
+  assert.equal(withBank['client-ca-bundle.pem'], 'BUNDLE\nBANKCA\n');
+  assert.equal(withBank['crl-chain.pem'], 'RCRL\nICRL\nBANKCRL\n');
+  assert.equal(kitMaterial('aws', 'BUNDLE\n', chain, external)['truststore.pem'], 'ROOT\nISSUING\nBANKCA\n');
 });
 
 test('ok/nginx configurations: every forwarded-certificate header a client could send is cleared', () => {

@@ -393,7 +393,11 @@ ${body}
 
     const r = await platform.cli(['edge', 'sync', '--out', f('kit'), '--once', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual((JSON.parse(r.stdout) as { changed: string[] }).changed, ['ca-bundle.pem']);
+    // The client bundle starts with the platform's bundle (then any organisation's registered CA).
+    assert.deepEqual((JSON.parse(r.stdout) as { changed: string[] }).changed, [
+      'ca-bundle.pem',
+      'client-ca-bundle.pem',
+    ]);
     assert.equal(verify('valid').status, 0);
     assert.match(verify('revoked').stdout + verify('revoked').stderr, /certificate revoked/);
   });

@@ -16,5 +16,18 @@ export function bindingCertificate(
     const refusal = issuedCertificateRefusal(state.issued, client);
     if (refusal) throw new errors.CustomOIDCProviderError('invalid_grant', refusal);
   }
+  // An organisation's own CA vouches for that organisation's clients only (tls_client_auth clients are held to
+  // it, and to their registered CA, by certificateSubjectMatches: invalid_client).
+  if (
+    state?.presented &&
+    state.external &&
+    client?.tokenEndpointAuthMethod === 'private_key_jwt' &&
+    state.external.orgId !== client.org_id
+  ) {
+    throw new errors.CustomOIDCProviderError(
+      'invalid_grant',
+      "the client certificate's CA is registered by another organisation",
+    );
+  }
   return state?.presented?.cert;
 }

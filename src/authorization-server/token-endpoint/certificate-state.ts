@@ -7,6 +7,8 @@ export interface CertificateState {
   presented: PresentedCertificate | undefined;
   /** The platform's record of the presented certificate, when it issued it. */
   issued: IssuedCertificateState | undefined;
+  /** The organisation's registered CA that issued it, when one did and the certificate passed its checks. */
+  external?: { caId: string; orgId: string } | undefined;
 }
 
 /** The client as the certificate rules see it: oidc-provider's client with Accredit's extra metadata. */
@@ -16,6 +18,8 @@ export interface CertificateClient {
   org_id?: unknown;
   registration_type?: unknown;
   certificate_apps?: unknown;
+  /** The organisation's registered CA the client is matched through (bring your own CA). */
+  tls_client_auth_ca_id?: unknown;
 }
 
 export function certificateStateOf(ctx: { state: unknown }): CertificateState | undefined {

@@ -1,4 +1,28 @@
+import {
+  certificateIdentityMatches,
+  TLS_CLIENT_AUTH_PROPERTIES,
+  type TlsClientAuthProperty,
+} from '../../pki/index.ts';
 import type { CertificateClient, CertificateState } from './certificate-state.ts';
+
+/**
+ * RFC 8705 §2.1.2 with the organisation's own CA: the certificate was issued by the very CA the client
+ * registered (which its organisation registered, pinned by key), and carries exactly the registered subject DN
+ * or subjectAltName. A certificate of another CA with the same names matches nothing.
+ */
+function externalCertificateMatches(
+  state: CertificateState,
+  client: CertificateClient,
+  property: string,
+  expected: unknown,
+): boolean {
+  const external = state.external;
+  const cert = state.presented?.cert;
+  if (!external || !cert || typeof expected !== 'string') return false;
+  if (client.tls_client_auth_ca_id !== external.caId || client.org_id !== external.orgId) return false;
+  if (!(TLS_CLIENT_AUTH_PROPERTIES as readonly string[]).includes(property)) return false;
+  return certificateIdentityMatches(cert.raw, property as TlsClientAuthProperty, expected);
+}
 
 /**
  * RFC 8705 §2.1.2: matched by the thumbprint of a certificate the platform issued to this very client, which
@@ -14,6 +38,8 @@ export function certificateSubjectMatches(
   property: string,
   expected: unknown,
 ): boolean {
+  if (state?.external !== undefined && client)
+    return externalCertificateMatches(state, client, property, expected);
   const issued = state?.issued;
   if (property !== 'tls_client_auth_subject_dn' || issued?.status !== 'active' || !client) return false;
   if (issued.client_id === client.clientId) return true;

@@ -1,6 +1,13 @@
+import { X509Certificate } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { certificateStore } from '../../pki/index.ts';
+import {
+  certificateStore,
+  type ExternalCertificateVerdict,
+  externalCaStore,
+  type OcspChecker,
+  verifyExternalCertificate,
+} from '../../pki/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../../storage/index.ts';
 import type { CertificateResolver } from '../client-certificate.ts';
@@ -15,7 +22,39 @@ export function createCertificateLookup(options: {
   resolveCertificate: CertificateResolver;
   db: Kysely<Database>;
   clock: Clock;
+  checkOcsp?: OcspChecker | undefined;
 }) {
+  /** RFC 6960: with an OCSP responder configured for the CA, only a current `good` answer admits (fail closed). */
+  async function ocspRefusal(
+    verdict: ExternalCertificateVerdict,
+    leafDer: Uint8Array,
+  ): Promise<ExternalCertificateVerdict['refusal']> {
+    const url = verdict.ca.ocsp_url;
+    if (url === null) return undefined;
+    let status: string;
+    try {
+      if (!options.checkOcsp) throw new Error('no OCSP client');
+      status = await options.checkOcsp(
+        url,
+        verdict.ca.id,
+        verdict.serial,
+        leafDer,
+        new X509Certificate(verdict.ca.certificate_pem).raw,
+        options.clock(),
+      );
+    } catch {
+      status = 'unavailable';
+    }
+    if (status === 'good') return undefined;
+    if (status === 'revoked') {
+      return { code: 'certificate_revoked', message: 'the client certificate has been revoked' };
+    }
+    return {
+      code: 'issuer_revocation_unavailable',
+      message: "the issuing CA's OCSP responder gave no current answer for this certificate",
+    };
+  }
+
   return async function certificateLookup(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     const resolved = options.resolveCertificate(ctx.req, options.clock());
     if (resolved && 'refused' in resolved && ctx.method === 'POST') {
@@ -38,7 +77,28 @@ export function createCertificateLookup(options: {
       ctx.body = { error: 'invalid_client', error_description: 'client certificate has been revoked' };
       return;
     }
-    setCertificateState(ctx, { presented, issued });
+    // Not the platform's: perhaps issued by an organisation's own registered CA (bring your own CA).
+    let external: { caId: string; orgId: string } | undefined;
+    if (presented && !issued && !presented.chainTrusted) {
+      const cas = await externalCaStore(options.db).all();
+      const verdict =
+        cas.length === 0 ? undefined : verifyExternalCertificate(presented.cert, cas, options.clock());
+      if (verdict && !verdict.refusal && ctx.method === 'POST') {
+        verdict.refusal = await ocspRefusal(verdict, presented.cert.raw);
+      }
+      if (verdict?.refusal && ctx.method === 'POST') {
+        // Stale revocation state, revoked, expired…: it authenticates nothing (RFC 6749 §5.2 invalid_client).
+        ctx.status = 401;
+        ctx.set('cache-control', 'no-store');
+        ctx.body = {
+          error: 'invalid_client',
+          error_description: `client certificate refused: ${verdict.refusal.code}: ${verdict.refusal.message}`,
+        };
+        return;
+      }
+      if (verdict && !verdict.refusal) external = { caId: verdict.ca.id, orgId: verdict.ca.org_id };
+    }
+    setCertificateState(ctx, { presented, issued, external });
     await next();
     // A renewed certificate's predecessor is superseded once this one has obtained a token (issue 13).
     if (

@@ -3,6 +3,7 @@ import { withAdminClient } from '../admin-client.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
+import { registerOrgCaCommands } from './org-ca.ts';
 import { registerRotationPolicyCommand } from './rotation-policy.ts';
 
 interface Org {
@@ -104,6 +105,8 @@ export function registerOrgCommands(program: Command): void {
         });
       });
   }
+
+  registerOrgCaCommands(org);
 
   const role = org.command('role').description('the roles an organisation’s applications may be granted');
   role

@@ -1,5 +1,11 @@
 import { Agent, request } from 'undici';
-import { CA_BUNDLE_PATH, CRL_PATH, ROOT_CRL_PATH } from '../../platform/paths.ts';
+import {
+  CA_BUNDLE_PATH,
+  CLIENT_CA_BUNDLE_PATH,
+  CRL_PATH,
+  EXTERNAL_CRLS_PATH,
+  ROOT_CRL_PATH,
+} from '../../platform/paths.ts';
 import { CliError } from '../cli-error.ts';
 
 /** Where an edge kit comes from: the platform's public listener, reached over TLS trusting `ca` only. */
@@ -13,7 +19,13 @@ export interface FetchedChain {
   bundlePem: string;
   /** DER, root first. */
   crls: Buffer[];
+  /** Organisations' registered CAs (bring your own CA), PEM; empty before any (or from an older platform). */
+  externalCaPems: string[];
+  /** Their last verified CRLs, PEM, concatenated. */
+  externalCrlsPem: string;
 }
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 const MAX_BYTES = 8 * 1024 * 1024;
 const TIMEOUT_MS = 15_000;
@@ -25,7 +37,7 @@ export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
     headersTimeout: TIMEOUT_MS,
     bodyTimeout: TIMEOUT_MS,
   });
-  const get = async (path: string): Promise<Buffer> => {
+  const get = async (path: string, optional = false): Promise<Buffer | undefined> => {
     const url = new URL(path, source.platformUrl);
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -44,16 +56,30 @@ export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
       }
       chunks.push(chunk as Buffer);
     }
+    if (optional && res.statusCode === 404) return undefined;
     if (res.statusCode !== 200) throw new CliError(`${url} answered ${res.statusCode}`, 'bad_response');
     return Buffer.concat(chunks);
   };
   try {
-    const [bundle, root, issuing] = await Promise.all([
+    const [bundle, root, issuing, clientBundle, externalCrls] = await Promise.all([
       get(CA_BUNDLE_PATH),
       get(ROOT_CRL_PATH),
       get(CRL_PATH),
+      get(CLIENT_CA_BUNDLE_PATH, true),
+      get(EXTERNAL_CRLS_PATH, true),
     ]);
-    return { bundlePem: bundle.toString('utf8'), crls: [root, issuing] };
+    const bundlePem = (bundle as Buffer).toString('utf8');
+    // The client bundle is the platform's, then each registered CA: keep only what the platform bundle lacks.
+    const own = new Set(bundlePem.match(PEM_CERT) ?? []);
+    const externalCaPems = (clientBundle?.toString('utf8').match(PEM_CERT) ?? [])
+      .filter((pem) => !own.has(pem))
+      .map((pem) => `${pem}\n`);
+    return {
+      bundlePem,
+      crls: [root as Buffer, issuing as Buffer],
+      externalCaPems,
+      externalCrlsPem: externalCrls?.toString('utf8') ?? '',
+    };
   } finally {
     await dispatcher.close();
   }

@@ -68,7 +68,8 @@ export function envoyYaml(s: EdgeSettings): string {
                       { certificate_chain: { filename: s.tlsCert }, private_key: { filename: s.tlsKey } },
                     ],
                     validation_context: {
-                      trusted_ca: { filename: bundle },
+                      // The platform CA and organisations' registered CAs (the decision door scopes each).
+                      trusted_ca: { filename: join(s.dir, KIT.clientBundle) },
                       // A CRL for every level of the chain, kept current by `accredit edge sync`.
                       crl: { filename: join(s.dir, KIT.crlChain) },
                     },

@@ -17,9 +17,10 @@ function tlsBlock(s: EdgeSettings): string {
     ssl_certificate_key ${s.tlsKey};
     ssl_protocols TLSv1.2 TLSv1.3;
 
-    # Partner certificates: chained to the platform CA (issuing CA, then root: depth 2) and checked against
-    # the CRL of every CA level. Operations with \`mtls: optional\` need \`ssl_verify_client optional\`.
-    ssl_client_certificate ${join(s.dir, KIT.bundle)};
+    # Partner certificates: chained to the platform CA (issuing CA, then root: depth 2) or to a CA an
+    # organisation registered (bring your own CA: the decision point scopes it to that organisation), and
+    # checked against the CRL of every CA. Operations with \`mtls: optional\` need \`ssl_verify_client optional\`.
+    ssl_client_certificate ${join(s.dir, KIT.clientBundle)};
     ssl_verify_client on;
     ssl_verify_depth 2;
     ssl_crl ${join(s.dir, KIT.crlChain)};

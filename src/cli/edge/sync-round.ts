@@ -59,7 +59,13 @@ export async function fetchCheckedMaterial(
       'bad_material',
     );
   }
-  return { files: kitMaterial(target, fetched.bundlePem, chain), chain };
+  return {
+    files: kitMaterial(target, fetched.bundlePem, chain, {
+      caPems: fetched.externalCaPems,
+      crlsPem: fetched.externalCrlsPem,
+    }),
+    chain,
+  };
 }
 
 /** The reload command runs through the shell, as an operator would type it; its output is kept for the report. */

@@ -27,6 +27,7 @@ function describe(
     verifyError: error,
     issuedTo: undefined,
     selfSignedOwner: undefined,
+    leaf,
   };
 }
 

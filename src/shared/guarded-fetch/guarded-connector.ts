@@ -15,6 +15,8 @@ export interface GuardedConnectorOptions extends AddressPolicy {
   /** PEM CA bundle to trust instead of the system roots. */
   ca?: string | string[] | undefined;
   resolveHost: ResolveHost;
+  /** Also dial `http:` origins (signed objects only: CRLs, OCSP). */
+  allowPlainHttp?: boolean;
 }
 
 /** Rejects with `connect_timeout` when `promise` takes longer than `ms`. */
@@ -64,7 +66,7 @@ export function createGuardedConnector(options: GuardedConnectorOptions): buildC
     ...(options.ca === undefined ? {} : { ca: options.ca }),
   });
   return (opts, callback) => {
-    if (opts.protocol !== 'https:') {
+    if (opts.protocol !== 'https:' && !(options.allowPlainHttp === true && opts.protocol === 'http:')) {
       callback(new FetchError('https_required', 'only https connections are made'), null);
       return;
     }

@@ -23,6 +23,11 @@ export interface GuardedFetcherOptions {
   allowLoopback?: boolean;
   /** Allow private, CGNAT, link-local, metadata-service and ULA addresses. Default false. */
   allowPrivateNetworks?: boolean;
+  /**
+   * Also fetch `http:` URLs (address policy and limits unchanged). Only for objects whose integrity is their own
+   * signature: CRLs (RFC 5280 §4.2.1.13) and OCSP responses (RFC 6960 App. A.1) are commonly served over http.
+   */
+  allowPlainHttp?: boolean;
   /** PEM CA bundle trusted instead of the system roots (tests, private federations). */
   ca?: string | string[];
   /** Host name resolution; default the system resolver. */
@@ -50,6 +55,8 @@ export interface GuardedResponse {
   /** Response headers, lower-case names (caching headers such as `cache-control` and `expires`). */
   headers: Record<string, string>;
   body: string;
+  /** The body as received (binary answers: DER CRLs, OCSP responses). */
+  raw: Buffer;
 }
 
 /** Refuses, before any request, a URL the fetcher would not fetch: registration-time check of partner metadata. */
@@ -77,7 +84,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Error bodies are read only to extract an error code (§8.9, RFC 6749 §5.2); no need for more than this. */
 const MAX_ERROR_BODY_BYTES = 8 * 1024;
 
-function checkUrl(raw: string): URL {
+function checkUrl(raw: string, allowPlainHttp = false): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -85,7 +92,9 @@ function checkUrl(raw: string): URL {
     throw new FetchError('invalid_url', 'not an absolute URL');
   }
   // Entity Identifiers, federation endpoints (§1.2, §5.1.1) and a client's jwks_uri (RFC 7591 §2) are https.
-  if (url.protocol !== 'https:') throw new FetchError('https_required', `${url.origin} is not https`);
+  if (url.protocol !== 'https:' && !(allowPlainHttp && url.protocol === 'http:')) {
+    throw new FetchError('https_required', `${url.origin} is not https`);
+  }
   if (url.username !== '' || url.password !== '')
     throw new FetchError('invalid_url', 'URL must not carry credentials');
   return url;
@@ -167,15 +176,22 @@ export function createGuardedFetcher(options: GuardedFetcherOptions = {}): Guard
   };
   const resolveHost = options.resolveHost ?? resolveWithSystemDns;
   const agent = new Agent({
-    connect: createGuardedConnector({ connectTimeoutMs, ...policy, ca: options.ca, resolveHost }),
+    connect: createGuardedConnector({
+      connectTimeoutMs,
+      ...policy,
+      ca: options.ca,
+      resolveHost,
+      allowPlainHttp: options.allowPlainHttp ?? false,
+    }),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connections: 16,
   });
   const userAgent = options.userAgent ?? 'accredit';
+  const plainHttp = options.allowPlainHttp ?? false;
 
   async function exchange(req: GuardedRequest, signal: AbortSignal): Promise<GuardedResponse> {
-    let url = checkUrl(req.url);
+    let url = checkUrl(req.url, plainHttp);
     const method = req.form === undefined ? 'GET' : 'POST';
     const body = req.form === undefined ? undefined : new URLSearchParams(req.form).toString();
     const accepted = (req.mediaTypes ?? [req.accept]).map((t) => t.toLowerCase());
@@ -210,7 +226,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions = {}): Guard
             },
           );
         }
-        url = checkUrl(new URL(location, url).href);
+        url = checkUrl(new URL(location, url).href, plainHttp);
         continue;
       }
       const declared = Number(res.headers['content-length']);
@@ -258,6 +274,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions = {}): Guard
         contentType,
         headers: flatHeaders(res.headers),
         body: bytes.toString('utf8'),
+        raw: bytes,
       };
     }
   }
@@ -274,7 +291,7 @@ export function createGuardedFetcher(options: GuardedFetcherOptions = {}): Guard
       }
     },
     async assertFetchable(raw) {
-      const url = checkUrl(raw);
+      const url = checkUrl(raw, plainHttp);
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
       if (isIP(host) !== 0) return assertAddressAllowed(host, policy, host);
       assertHostNameAllowed(host, policy);

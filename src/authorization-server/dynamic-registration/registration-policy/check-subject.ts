@@ -15,6 +15,10 @@ const UNSUPPORTED_SUBJECT_FIELDS = [
  * checks the same of the certificate presented).
  */
 export function checkSubject(d: Draft): void {
+  if (d.request.tls_client_auth_ca_id !== undefined) {
+    checkExternalSubject(d);
+    return;
+  }
   for (const field of UNSUPPORTED_SUBJECT_FIELDS) {
     if (d.request[field] !== undefined) {
       metadataFinding(d, field, 'not supported: use tls_client_auth_subject_dn', 'RFC 8705 §2.1.2');
@@ -55,4 +59,46 @@ export function checkSubject(d: Draft): void {
     );
   }
   d.subjectDn = value;
+}
+
+const ALL_SUBJECT_FIELDS = ['tls_client_auth_subject_dn', ...UNSUPPORTED_SUBJECT_FIELDS] as const;
+
+/**
+ * Bring your own CA: a client naming `tls_client_auth_ca_id` is matched by a certificate of that CA (one its
+ * organisation registered: the directory checks it, and canonicalises the value) with exactly one subject
+ * DN or subjectAltName (RFC 8705 §2.1.2). A software statement naming a subject binds the client to it.
+ */
+function checkExternalSubject(d: Draft): void {
+  const caId = d.request.tls_client_auth_ca_id;
+  if (d.authMethod !== 'tls_client_auth' || typeof caId !== 'string' || caId.length === 0) {
+    metadataFinding(
+      d,
+      'tls_client_auth_ca_id',
+      'only a CA id, and only for tls_client_auth',
+      'RFC 8705 §2.1.2',
+    );
+    return;
+  }
+  const present = ALL_SUBJECT_FIELDS.filter((f) => d.request[f] !== undefined);
+  const property = present[0];
+  if (present.length !== 1 || property === undefined) {
+    metadataFinding(
+      d,
+      'tls_client_auth_subject_dn',
+      'exactly one subject value is required',
+      'RFC 8705 §2.1.2',
+    );
+    return;
+  }
+  const named = d.statement?.tlsClientAuthSubjectDn;
+  if (named !== undefined && (property !== 'tls_client_auth_subject_dn' || d.request[property] !== named)) {
+    metadataFinding(
+      d,
+      property,
+      'must be the certificate subject the software statement names',
+      'RFC 7591 §3.1.1',
+    );
+    return;
+  }
+  d.externalSubject = { property, value: d.request[property], caId };
 }

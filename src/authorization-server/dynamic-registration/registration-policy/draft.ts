@@ -38,6 +38,8 @@ export interface Draft {
   jwks: unknown;
   jwksUri: string | undefined;
   subjectDn: string | undefined;
+  /** Bring your own CA: the one RFC 8705 §2.1.2 value and the organisation's CA it must come from. */
+  externalSubject?: { property: string; value: unknown; caId: string };
   signingAlg: string | undefined;
   roles: string[];
   scopes: string[];

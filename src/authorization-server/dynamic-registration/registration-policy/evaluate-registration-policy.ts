@@ -76,6 +76,10 @@ export async function evaluateRegistrationPolicy(
   if (d.jwks !== undefined) metadata.jwks = d.jwks;
   if (d.jwksUri !== undefined) metadata.jwks_uri = d.jwksUri;
   if (d.subjectDn !== undefined) metadata.tls_client_auth_subject_dn = d.subjectDn;
+  if (d.externalSubject !== undefined) {
+    metadata[d.externalSubject.property] = d.externalSubject.value;
+    metadata.tls_client_auth_ca_id = d.externalSubject.caId;
+  }
   if (d.signingAlg !== undefined) metadata.token_endpoint_auth_signing_alg = d.signingAlg;
   return {
     ok: true,

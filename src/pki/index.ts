@@ -8,8 +8,24 @@ export {
   reissueIssuingCa,
 } from './ca-certificates.ts';
 export {
+  type AuthorityView,
+  exportRootKey,
+  importRootKey,
+  listAuthorities,
+  MIN_ROOT_PASSPHRASE_LENGTH,
+  publishRootCrl,
+  readRootKeyExport,
+  retireExpendedIssuing,
+  retireIssuing,
+  revokeIssuing,
+  rootCrlHoursOf,
+  rotateIssuing,
+  takeRootOffline,
+} from './ca-generations.ts';
+export {
   CA_LEVELS,
   type CaLevel,
+  type CaRef,
   type CaSettings,
   CertificateAuthority,
   type CertificateView,

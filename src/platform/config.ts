@@ -54,7 +54,12 @@ export interface PlatformConfig {
   /** The change feed standalone gateways follow (`GET /enforcement/v1/feed`). */
   enforcementFeed: { maxClients: number };
   accessTokenTtlSeconds: number;
-  pki: { partnerCertDays: number; crlValidityHours: number; keyAlgorithm: 'ES256' | 'ES384' };
+  pki: {
+    partnerCertDays: number;
+    crlValidityHours: number;
+    rootCrlValidityDays: number;
+    keyAlgorithm: 'ES256' | 'ES384';
+  };
   trustedProxies: string[];
   /** TLS-terminating proxies: address or CIDR, the header form each forwards the client certificate in, and
    * optionally the certificate it must present itself (clientCertCaFile absolute once loaded). */
@@ -430,6 +435,13 @@ export const CONFIG_KEYS = [
     parse: int(1, 24 * 31),
     default: 168,
     doc: 'CRL nextUpdate - thisUpdate',
+  },
+  {
+    path: 'pki.rootCrlValidityDays',
+    env: 'ACCREDIT_ROOT_CRL_VALIDITY_DAYS',
+    parse: int(1, 400),
+    default: 90,
+    doc: 'validity of the root CRL; long enough to keep the root key offline between ceremonies',
   },
   {
     path: 'pki.keyAlgorithm',

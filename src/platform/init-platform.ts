@@ -11,6 +11,7 @@ import {
 } from '../pki/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { openStorage } from '../storage/index.ts';
+import { caSettingsOf } from './ca-settings.ts';
 import { initialConfigFile, loadConfig, type PlatformConfig } from './config.ts';
 import { loadKek } from './kek.ts';
 import { createOperatorToken } from './operator-tokens.ts';
@@ -71,12 +72,7 @@ export async function initPlatform(options: InitOptions): Promise<InitResult> {
   progress(`database ${config.database.url.startsWith('postgres') ? 'PostgreSQL' : config.database.url}`);
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   try {
-    const caSettings = {
-      partnerCertDays: config.pki.partnerCertDays,
-      crlValidityHours: config.pki.crlValidityHours,
-      crlUrl: crlUrlOf(config),
-      rootCrlUrl: rootCrlUrlOf(config),
-    };
+    const caSettings = caSettingsOf(config);
     const existing = await certificateStore(storage.db).hasAuthorities();
     let created = false;
     let token: string | undefined;

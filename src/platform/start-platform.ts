@@ -30,7 +30,7 @@ import {
   type Gateway,
   proxyCertificates,
 } from '../gateway/index.ts';
-import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
+import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { legacyProxyEntries, type ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -48,6 +48,8 @@ import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tok
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
+import { caSettingsOf } from './ca-settings.ts';
+import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import {
@@ -64,7 +66,6 @@ import { createEventSigningKeys, ensureEventSigningKey, registerEventsJwks } fro
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
-import { crlUrlOf, rootCrlUrlOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
@@ -212,20 +213,10 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const closers: Array<() => Promise<void> | void> = [];
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ca = await CertificateAuthority.load(storage.db, kek, {
-      partnerCertDays: config.pki.partnerCertDays,
-      crlValidityHours: config.pki.crlValidityHours,
-      crlUrl: crlUrlOf(config),
-      rootCrlUrl: rootCrlUrlOf(config),
-    });
+    const ca = await CertificateAuthority.load(storage.db, kek, caSettingsOf(config));
     const tls = await ensureServerTls(config, ca, kek, clock());
     const housekeeping = async () => {
-      for (const level of CA_LEVELS) {
-        if (await ca.needsFreshCrl(storage.db, clock(), level)) {
-          const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock(), level));
-          logger.info({ level, crlNumber }, 'CRL re-published');
-        }
-      }
+      await caHousekeeping({ storage, ca, clock, logger });
       await pruneExpiredOidcModels(storage, clock());
     };
     await housekeeping();
@@ -267,7 +258,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       mtlsUrl: config.mtlsUrl,
       audience: config.gateway.audience,
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-      trustedCas: splitPem(ca.chainPem),
+      trustedCas: trustedCaList(ca),
       trustedProxies: config.trustedProxies,
       proxies: config.proxies,
       fetcher,
@@ -423,6 +414,24 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     gatewayRef = gateway;
     if (heldRoutes) applyRoutes(gateway, heldRoutes);
 
+    // An issuing CA rotated in or out, the root taken offline: every listener trusts the new bundle.
+    closers.push(
+      followCaChanges({
+        storage,
+        ca,
+        config,
+        kek,
+        clock,
+        logger,
+        apply: (next) => {
+          const context = { cert: next.cert, key: next.key, passphrase: next.passphrase, ca: next.ca };
+          (publicServer.server as HttpsServer).setSecureContext({ ...context, minVersion: 'TLSv1.2' });
+          mtlsServer.setSecureContext({ ...context, minVersion: 'TLSv1.2' });
+          gateway.setTls(context);
+        },
+      }),
+    );
+
     // The edges' doors (auth_request, ext_authz, AuthZEN) ask the gateway's own decision core.
     let decisionPort: number | undefined;
     if (decisionListenerWanted(config)) {
@@ -478,10 +487,6 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     await storage.close();
     throw err;
   }
-}
-
-function splitPem(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
 function closeRaw(server: HttpsServer): Promise<void> {

@@ -21,6 +21,9 @@ export const CHANGE_KINDS = {
   federationTrustMark: 'federation.trust_mark',
   // The access catalog changed; entity id = the operation, payload { routes } = the whole new route table.
   catalogChanged: 'catalog.changed',
+  // The platform's set of CAs changed (an issuing CA rotated in, retired or revoked; the root key taken
+  // offline or back): entity id = the CA, payload { action, status, bundle_sha256 }. Trust stores reload.
+  caChanged: 'ca.changed',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

@@ -11,6 +11,7 @@ import { organisationNameSkeletonsMigration } from './migrations/0008-organisati
 import { enforcementCredentialsMigration } from './migrations/0009-enforcement-credentials.ts';
 import { catalogModelMigration } from './migrations/0010-catalog-model.ts';
 import { platformEventsMigration } from './migrations/0011-platform-events.ts';
+import { caRotationMigration } from './migrations/0017-ca-rotation.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -28,6 +29,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0009-enforcement-credentials', enforcementCredentialsMigration],
     ['0010-catalog-model', catalogModelMigration],
     ['0011-platform-events', platformEventsMigration(engine)],
+    ['0017-ca-rotation', caRotationMigration],
   ];
 }
 

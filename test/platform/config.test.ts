@@ -59,7 +59,7 @@ describe('loadConfig', () => {
       },
       enforcementFeed: { maxClients: 64 },
       accessTokenTtlSeconds: 300,
-      pki: { partnerCertDays: 90, crlValidityHours: 168, keyAlgorithm: 'ES256' },
+      pki: { partnerCertDays: 90, crlValidityHours: 168, rootCrlValidityDays: 90, keyAlgorithm: 'ES256' },
       trustedProxies: [],
       proxies: [],
       logLevel: 'info',

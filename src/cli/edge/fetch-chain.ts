@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
-import { CA_BUNDLE_PATH, CRL_PATH, ROOT_CRL_PATH } from '../../platform/paths.ts';
+import { x509 } from '../../pki/x509.ts';
+import { CA_BUNDLE_PATH, CRL_CHAIN_PATH, CRL_PATH, ROOT_CRL_PATH } from '../../platform/paths.ts';
 import { CliError } from '../cli-error.ts';
 
 /** Where an edge kit comes from: the platform's public listener, reached over TLS trusting `ca` only. */
@@ -25,7 +26,7 @@ export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
     headersTimeout: TIMEOUT_MS,
     bodyTimeout: TIMEOUT_MS,
   });
-  const get = async (path: string): Promise<Buffer> => {
+  const get = async (path: string, optional = false): Promise<Buffer | undefined> => {
     const url = new URL(path, source.platformUrl);
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -44,16 +45,22 @@ export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
       }
       chunks.push(chunk as Buffer);
     }
+    if (optional && res.statusCode === 404) return undefined;
     if (res.statusCode !== 200) throw new CliError(`${url} answered ${res.statusCode}`, 'bad_response');
     return Buffer.concat(chunks);
   };
   try {
-    const [bundle, root, issuing] = await Promise.all([
-      get(CA_BUNDLE_PATH),
-      get(ROOT_CRL_PATH),
-      get(CRL_PATH),
-    ]);
-    return { bundlePem: bundle.toString('utf8'), crls: [root, issuing] };
+    const [bundle, chain] = await Promise.all([get(CA_BUNDLE_PATH), get(CRL_CHAIN_PATH, true)]);
+    const bundlePem = (bundle as Buffer).toString('utf8');
+    // Every CA's CRL in one document (several issuing CA generations); a platform before it has two.
+    if (chain) {
+      const crls = x509.PemConverter.decodeWithHeaders(chain.toString('utf8'))
+        .filter((b) => b.type === 'X509 CRL')
+        .map((b) => Buffer.from(b.rawData));
+      return { bundlePem, crls };
+    }
+    const [root, issuing] = await Promise.all([get(ROOT_CRL_PATH), get(CRL_PATH)]);
+    return { bundlePem, crls: [root as Buffer, issuing as Buffer] };
   } finally {
     await dispatcher.close();
   }

@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { opensslKeyAndRequest, PlatformProcess, type RunResult, run } from '../support/platform-process.ts';
+
+const certCount = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Issuing CA rotation on a running platform, with curl and openssl as the partners: partner A holds a
+ * certificate of issuing CA 1, the operator rotates, partner B gets one of issuing CA 2, and both obtain
+ * tokens and reach the gateway; each CA's CRL is published at its own URL and verifies. Then the root goes
+ * offline: rotation is refused until a ceremony brings the key for one command, from another process.
+ */
+describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 }, () => {
+  let platform: PlatformProcess;
+  const f = (name: string) => join(platform.dir, name);
+  const ids: Record<string, string> = {};
+
+  const cli = async (args: string[]) => {
+    const r = await platform.cli([...args, '--json']);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+
+  /**
+   * curl trusting the root alone, as a partner does: OpenSSL then cannot complete the client's chain from
+   * its own trust store, so it sends the bare leaf and the listener must know the issuing CA itself.
+   */
+  async function curl(args: string[]): Promise<RunResult & { status: number; body: string }> {
+    const r = await run('curl', ['-sS', '--cacert', f('root-only.pem'), '-w', '\n%{http_code}', ...args]);
+    const lines = r.stdout.trimEnd().split('\n');
+    const status = Number(lines.pop());
+    return { ...r, status, body: lines.join('\n') };
+  }
+  const as = (who: string) => ['--cert', f(`${who}.crt`), '--key', f(`${who}.key`)];
+  const tokenOf = (who: string) =>
+    curl([
+      ...as(who),
+      `${platform.mtlsUrl}/token`,
+      '-d',
+      'grant_type=client_credentials',
+      '-d',
+      `client_id=${ids[who]}`,
+    ]);
+
+  /** Token then gateway call; retried a few times while the listeners take the new bundle (change feed). */
+  async function reachesGateway(who: string): Promise<{ token: number; api: number; body: string }> {
+    let last = { token: 0, api: 0, body: '' };
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const tok = await tokenOf(who);
+      if (tok.status === 200) {
+        const accessToken = (JSON.parse(tok.body) as { access_token: string }).access_token;
+        const api = await curl([
+          ...as(who),
+          '-H',
+          `authorization: Bearer ${accessToken}`,
+          `${platform.gatewayUrl}/v1/accounts`,
+        ]);
+        last = { token: 200, api: api.status, body: api.body };
+        if (api.status === 200) return last;
+      } else {
+        last = { token: tok.status, api: 0, body: tok.body + tok.stderr };
+      }
+      await sleep(250);
+    }
+    return last;
+  }
+
+  async function fetchCrl(path: string, name: string): Promise<string> {
+    const der = f(`${name}.der`);
+    const r = await run('curl', [
+      '-sS',
+      '--fail',
+      '--cacert',
+      platform.caBundle,
+      '-o',
+      der,
+      `${platform.url}${path}`,
+    ]);
+    assert.equal(r.code, 0, `${path}: ${r.stderr}`);
+    const pem = f(`${name}.crl.pem`);
+    const converted = await run('openssl', ['crl', '-inform', 'DER', '-in', der, '-out', pem]);
+    assert.equal(converted.code, 0, converted.stderr);
+    return pem;
+  }
+
+  /** `openssl crl -CAfile … -verify`: the CRL is signed by a CA of the bundle. */
+  async function assertCrlVerifies(pem: string): Promise<string> {
+    const checked = await run('openssl', [
+      'crl',
+      '-in',
+      pem,
+      '-noout',
+      '-text',
+      '-CAfile',
+      platform.caBundle,
+    ]);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stderr + checked.stdout, /verify OK/);
+    return checked.stdout;
+  }
+
+  async function partner(who: string): Promise<void> {
+    ids[who] = (
+      await cli([
+        'app',
+        'create',
+        '--org',
+        ids.org!,
+        '--name',
+        who,
+        '--roles',
+        'partner_reader',
+        '--auth',
+        'tls_client_auth',
+      ])
+    ).client_id as string;
+    const req = await opensslKeyAndRequest({
+      key: f(`${who}.key`),
+      out: f(`${who}.csr`),
+      subject: '/CN=partner',
+    });
+    assert.equal(req.code, 0, req.stderr);
+    await cli(['cert', 'issue', '--app', ids[who]!, '--csr', f(`${who}.csr`), '--out', f(`${who}.crt`)]);
+  }
+
+  const issuerOf = async (who: string) =>
+    (await run('openssl', ['x509', '-noout', '-issuer', '-in', f(`${who}.crt`)])).stdout;
+
+  before(async () => {
+    platform = await PlatformProcess.create();
+    await platform.start(['--init']);
+    const initial = readFileSync(platform.caBundle, 'utf8').match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g,
+    );
+    writeFileSync(f('root-only.pem'), initial?.at(-1) ?? '');
+    ids.org = (await cli(['org', 'create', '--name', 'Acme Bank'])).id as string;
+    await partner('a');
+  });
+
+  after(async () => {
+    await platform?.stop();
+    platform?.cleanup();
+  });
+
+  test('ok/partner A on CA 1, rotate, partner B on CA 2: both get tokens and 200 at the gateway', async () => {
+    assert.match(await issuerOf('a'), /Accredit Issuing CA 1/);
+    assert.equal(certCount(readFileSync(platform.caBundle, 'utf8')), 2);
+    const before = await reachesGateway('a');
+    assert.deepEqual([before.token, before.api], [200, 200], before.body);
+
+    const rotated = await cli(['ca', 'rotate-issuing']);
+    assert.equal(rotated.status, 'active');
+    assert.equal(rotated.generation, 2);
+    ids.ca1 = (
+      (await cli(['ca', 'list'])) as unknown as Array<{ id: string; generation: number; kind: string }>
+    ).find((a) => a.kind === 'issuing' && a.generation === 1)!.id;
+    ids.ca2 = rotated.id as string;
+    assert.equal(rotated.crl_url, `${platform.url}/pki/issuing/${ids.ca2}.crl`);
+
+    const bundle = readFileSync(platform.caBundle, 'utf8');
+    assert.equal(certCount(bundle), 3, 'the bundle file carries both issuing CAs and the root');
+    const served = await curl([`${platform.url}/pki/ca-bundle.pem`]);
+    assert.equal(served.body.trim(), bundle.trim());
+
+    await partner('b');
+    assert.match(await issuerOf('b'), /Accredit Issuing CA 2/);
+    for (const who of ['a', 'b']) {
+      const reached = await reachesGateway(who);
+      assert.deepEqual([reached.token, reached.api], [200, 200], `${who}: ${reached.body}`);
+    }
+  });
+
+  test('ok/each CA publishes its own CRL at its own URL; both verify and so do both partners', async () => {
+    const root = await fetchCrl('/pki/root-ca.crl', 'root');
+    const old = await fetchCrl('/pki/issuing-ca.crl', 'ca1');
+    const fresh = await fetchCrl(`/pki/issuing/${ids.ca2}.crl`, 'ca2');
+    assert.match(await assertCrlVerifies(old), /CN ?= ?Accredit Issuing CA 1/);
+    assert.match(await assertCrlVerifies(fresh), /CN ?= ?Accredit Issuing CA 2/);
+    await assertCrlVerifies(root);
+    // The first CA's CRL is also at its id path; an unknown id is 404.
+    await fetchCrl(`/pki/issuing/${ids.ca1}.crl`, 'ca1-by-id');
+    assert.equal(
+      (await curl([`${platform.url}/pki/issuing/00000000-0000-0000-0000-000000000000.crl`])).status,
+      404,
+    );
+    assert.equal((await curl([`${platform.url}/pki/issuing/..%2Fx.crl`])).status, 404);
+    const chain = await curl([`${platform.url}/pki/crl-chain.pem`]);
+    assert.equal(chain.body.match(/-----BEGIN X509 CRL-----/g)?.length, 3);
+    for (const who of ['a', 'b']) {
+      const verdict = await run('openssl', [
+        'verify',
+        '-crl_check_all',
+        '-CAfile',
+        platform.caBundle,
+        '-CRLfile',
+        root,
+        '-CRLfile',
+        old,
+        '-CRLfile',
+        fresh,
+        f(`${who}.crt`),
+      ]);
+      assert.equal(verdict.code, 0, verdict.stdout + verdict.stderr);
+    }
+  });
+
+  test('fail/retiring CA 1 is refused while partner A’s certificate is active', async () => {
+    const refused = await platform.cli(['ca', 'retire-issuing', ids.ca1!]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /unexpired active certificate/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, 'one-line error');
+    const active = await platform.cli(['ca', 'retire-issuing', ids.ca2!]);
+    assert.match(active.stderr, /rotate to a new one first/);
+  });
+
+  test('fail/with the root offline rotation is refused; a ceremony from another process rotates', async () => {
+    const pass = f('passphrase');
+    writeFileSync(pass, 'a long root ceremony passphrase\n', { mode: 0o600 });
+    const exported = await cli([
+      'ca',
+      'root',
+      'export',
+      '--out',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+    ]);
+    assert.equal(exported.file, f('root.key.enc'));
+    const again = await platform.cli([
+      'ca',
+      'root',
+      'export',
+      '--out',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+    ]);
+    assert.notEqual(again.code, 0, 'an export never overwrites');
+    assert.match(readFileSync(f('root.key.enc'), 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+
+    const offline = await cli([
+      'ca',
+      'root',
+      'offline',
+      '--export',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+    ]);
+    assert.equal(offline.key_online, false);
+    const refused = await platform.cli(['ca', 'rotate-issuing']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /root CA key is offline.*accredit ca ceremony/);
+
+    const nothing = await platform.cli([
+      'ca',
+      'ceremony',
+      '--root-key',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+    ]);
+    assert.notEqual(nothing.code, 0);
+    const ceremony = await cli([
+      'ca',
+      'ceremony',
+      '--root-key',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+      '--rotate-issuing',
+      '--publish-root-crl',
+      '--root-crl-days',
+      '120',
+    ]);
+    const rotated = ceremony.rotated as { generation: number; id: string };
+    assert.equal(rotated.generation, 3);
+    const rootCrl = ceremony.root_crl as { next_update: string };
+    const days = (new Date(rootCrl.next_update).getTime() - Date.now()) / 86_400_000;
+    assert.ok(days > 119 && days <= 120, `root CRL valid ${days} days`);
+    const list = (await cli(['ca', 'list'])) as unknown as Array<{ kind: string; key_online: boolean }>;
+    assert.equal(list.find((a) => a.kind === 'root')?.key_online, false, 'the ceremony stored no key');
+
+    // The running platform learns the new CA from the change feed: the bundle it serves grows to four.
+    let served = '';
+    for (let attempt = 0; attempt < 60 && certCount(served) !== 4; attempt++) {
+      served = (await curl([`${platform.url}/pki/ca-bundle.pem`])).body;
+      if (certCount(served) !== 4) await sleep(250);
+    }
+    assert.equal(certCount(served), 4);
+    for (const who of ['a', 'b']) {
+      const reached = await reachesGateway(who);
+      assert.deepEqual([reached.token, reached.api], [200, 200], `${who}: ${reached.body}`);
+    }
+    const crl = await fetchCrl('/pki/root-ca.crl', 'root-ceremony');
+    await assertCrlVerifies(crl);
+
+    const imported = await cli([
+      'ca',
+      'root',
+      'import',
+      '--file',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+    ]);
+    assert.equal(imported.key_online, true);
+    assert.doesNotMatch(platform.output, /BEGIN (ENCRYPTED )?PRIVATE KEY/, 'no key in the logs');
+  });
+});

@@ -92,11 +92,11 @@ export async function listAuthorities(
 }
 
 /**
- * The trust bundle as stored in this transaction: the trusted issuing CAs (active first) then the root.
- * Carried by every `ca.changed` entry, so a standalone gateway learns it with the change itself.
+ * The trust bundle as stored: the trusted issuing CAs (active first) then the root. Carried by every
+ * `ca.changed` entry and every enforcement snapshot, so a standalone gateway learns it from the feed.
  */
-async function bundleIn(tx: Tx): Promise<string> {
-  const rows = await tx.db
+export async function trustBundle(db: Kysely<Database>): Promise<string> {
+  const rows = await db
     .selectFrom('certificate_authorities')
     .select(['kind', 'status', 'cert_pem', 'generation'])
     .where('status', 'in', ['active', 'retiring'])
@@ -115,7 +115,7 @@ async function announce(
   payload: { action: string; status: CaStatus },
   meta: ActionMeta,
 ): Promise<void> {
-  const bundle = await bundleIn(tx);
+  const bundle = await trustBundle(tx.db);
   await publishChange(
     tx,
     {

@@ -21,6 +21,7 @@ export {
   rootCrlHoursOf,
   rotateIssuing,
   takeRootOffline,
+  trustBundle,
 } from './ca-generations.ts';
 export {
   CA_LEVELS,

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { opensslKeyAndRequest, PlatformProcess, type RunResult, run } from '../support/platform-process.ts';
+import {
+  CLI,
+  freePort,
+  opensslKeyAndRequest,
+  PlatformProcess,
+  type RunResult,
+  run,
+} from '../support/platform-process.ts';
 
 const certCount = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,6 +146,7 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g,
     );
     writeFileSync(f('root-only.pem'), initial?.at(-1) ?? '');
+    writeFileSync(f('initial-bundle.pem'), initial?.join('') ?? '');
     ids.org = (await cli(['org', 'create', '--name', 'Acme Bank'])).id as string;
     await partner('a');
   });
@@ -204,6 +215,105 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
         f(`${who}.crt`),
       ]);
       assert.equal(verdict.code, 0, verdict.stdout + verdict.stderr);
+    }
+  });
+
+  test('ok/a standalone gateway configured with the old bundle learns the new CA from the feed', async () => {
+    const issued = await cli(['gateway', 'credential', 'issue', '--name', 'edge-1']);
+    writeFileSync(f('edge.credential'), issued.token as string, { mode: 0o600 });
+    const made = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      f('gw.key'),
+      '-out',
+      f('gw.pem'),
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const port = await freePort();
+    const upstream = createServer((_req, res) => res.end('{"accounts":[]}'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const gateway = spawn(
+      process.execPath,
+      [
+        CLI,
+        'gateway',
+        '--platform-url',
+        platform.url,
+        // The bundle of before the rotation: issuing CA 1 and the root.
+        '--ca',
+        f('initial-bundle.pem'),
+        '--credential-file',
+        f('edge.credential'),
+        '--port',
+        String(port),
+        '--tls-cert',
+        f('gw.pem'),
+        '--tls-key',
+        f('gw.key'),
+        '--upstream',
+        `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+        '--audience',
+        platform.gatewayUrl,
+      ],
+      { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    gateway.stdout!.on('data', (d) => {
+      output += String(d);
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 30_000);
+        gateway.stderr!.on('data', (d) => {
+          output += String(d);
+          if (output.includes('accredit gateway: serving')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output}`)));
+      });
+      for (const who of ['a', 'b']) {
+        const tok = await tokenOf(who);
+        assert.equal(tok.status, 200, tok.body);
+        const accessToken = (JSON.parse(tok.body) as { access_token: string }).access_token;
+        let status = 0;
+        let body = '';
+        for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {
+          // The partner trusts the gateway's own certificate: its client chain is the bare leaf.
+          const r = await run('curl', [
+            '-sS',
+            '--cacert',
+            f('gw.pem'),
+            ...as(who),
+            '-H',
+            `authorization: Bearer ${accessToken}`,
+            '-w',
+            '\n%{http_code}',
+            `https://localhost:${port}/v1/accounts`,
+          ]);
+          const lines = r.stdout.trimEnd().split('\n');
+          status = Number(lines.pop());
+          body = lines.join('\n') + r.stderr;
+          if (status !== 200) await sleep(250);
+        }
+        assert.equal(status, 200, `${who} at the standalone gateway: ${body}\n${output}`);
+      }
+    } finally {
+      gateway.kill('SIGTERM');
+      upstream.close();
     }
   });
 

@@ -159,7 +159,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       hostnames: ['api.bank.example', 'accredit.internal'],
       listeners: { public: { port: 9443 } },
-      pki: { partnerCertDays: 30, crlValidityHours: 24, keyAlgorithm: 'ES384' },
+      pki: { partnerCertDays: 30, crlValidityHours: 24, rootCrlValidityDays: 180, keyAlgorithm: 'ES384' },
       trustedProxies: ['10.0.0.1'],
       logLevel: 'debug',
     });
@@ -168,7 +168,12 @@ describe('loadConfig', () => {
     assert.equal(c.host, '0.0.0.0');
     assert.deepEqual(c.hostnames, ['api.bank.example', 'accredit.internal']);
     assert.equal(c.listeners.public.port, 9443);
-    assert.deepEqual(c.pki, { partnerCertDays: 30, crlValidityHours: 24, keyAlgorithm: 'ES384' });
+    assert.deepEqual(c.pki, {
+      partnerCertDays: 30,
+      crlValidityHours: 24,
+      rootCrlValidityDays: 180,
+      keyAlgorithm: 'ES384',
+    });
     assert.deepEqual(c.trustedProxies, ['10.0.0.1']);
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.publicUrl, 'https://api.bank.example:9443');
@@ -251,6 +256,16 @@ describe('loadConfig', () => {
       name: 'fail/port out of range in the file',
       file: { listeners: { public: { port: 70000 } } },
       message: /accredit\.json: listeners\.public\.port: expected an integer from 0 to 65535, got 70000/,
+    },
+    {
+      name: 'fail/root CRL validity of 0 days in env',
+      env: { ACCREDIT_ROOT_CRL_VALIDITY_DAYS: '0' },
+      message: /ACCREDIT_ROOT_CRL_VALIDITY_DAYS: expected an integer from 1 to 400/,
+    },
+    {
+      name: 'fail/root CRL validity past 400 days in the file',
+      file: { pki: { rootCrlValidityDays: 401 } },
+      message: /pki\.rootCrlValidityDays: expected an integer from 1 to 400, got 401/,
     },
     {
       name: 'fail/port not a number in env',

@@ -185,6 +185,14 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
   });
 
   test('ok/each CA publishes its own CRL at its own URL; both verify and so do both partners', async () => {
+    // The listeners moved to a server certificate of the active issuing CA.
+    for (const port of [platform.ports.public, platform.ports.mtls, platform.ports.gateway]) {
+      const shown = await run('sh', [
+        '-c',
+        `openssl s_client -connect localhost:${port} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -issuer`,
+      ]);
+      assert.match(shown.stdout, /Accredit Issuing CA 2/, `listener ${port}`);
+    }
     const root = await fetchCrl('/pki/root-ca.crl', 'root');
     const old = await fetchCrl('/pki/issuing-ca.crl', 'ca1');
     const fresh = await fetchCrl(`/pki/issuing/${ids.ca2}.crl`, 'ca2');

@@ -7,22 +7,7 @@ export {
   type ReissueIssuingCaOptions,
   reissueIssuingCa,
 } from './ca-certificates.ts';
-export {
-  type AuthorityView,
-  exportRootKey,
-  importRootKey,
-  listAuthorities,
-  MIN_ROOT_PASSPHRASE_LENGTH,
-  publishRootCrl,
-  readRootKeyExport,
-  retireExpendedIssuing,
-  retireIssuing,
-  revokeIssuing,
-  rootCrlHoursOf,
-  rotateIssuing,
-  takeRootOffline,
-  trustBundle,
-} from './ca-generations.ts';
+export { type AuthorityView, listAuthorities, trustBundle } from './ca-records.ts';
 export {
   CA_LEVELS,
   type CaLevel,
@@ -55,13 +40,25 @@ export {
   type PartnerSubject,
 } from './partner-certificate.ts';
 export { derToPem, pemToDer } from './pem.ts';
+export { retireExpendedIssuing, retireIssuing } from './retire-issuing-ca.ts';
 export {
   isRevocationReason,
   parseRevocationReason,
   REVOCATION_REASONS,
   type RevocationReason,
 } from './revocation-reasons.ts';
+export { revokeIssuing } from './revoke-issuing-ca.ts';
 export { formatRfc4514 } from './rfc4514.ts';
+export {
+  exportRootKey,
+  importRootKey,
+  MIN_ROOT_PASSPHRASE_LENGTH,
+  publishRootCrl,
+  readRootKeyExport,
+  rootCrlHoursOf,
+  takeRootOffline,
+} from './root-key.ts';
+export { rotateIssuing } from './rotate-issuing-ca.ts';
 export { randomSerialHex } from './serial.ts';
 export {
   type IssueServerCertificateOptions,

@@ -12,6 +12,7 @@ import {
   rootOffline,
   storeNextCrl,
 } from './ca-crls.ts';
+import { announce } from './ca-records.ts';
 import { certificateTemplate } from './issuance/certificate-template.ts';
 import { enforceIssuancePolicy } from './issuance/enforce-issuance-policy.ts';
 import { loadApplicationForIssuance } from './issuance/load-application-for-issuance.ts';
@@ -513,6 +514,8 @@ export class CertificateAuthority {
       })
       .where('id', '=', row.id)
       .execute();
+    // The bundle changed (same key and subject, new certificate): trust stores and gateways reload.
+    await announce(tx, row.id, { action: 'reissued', status: 'active' }, meta);
     await recordAuditEvent(
       tx,
       {

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import {
   CLI,
@@ -162,7 +163,23 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
     const before = await reachesGateway('a');
     assert.deepEqual([before.token, before.api], [200, 200], before.body);
 
+    const started = performance.now();
     const rotated = await cli(['ca', 'rotate-issuing']);
+    const answered = performance.now();
+    // Measured, not asserted: until the mTLS listener serves a certificate of the new CA (feed → reload).
+    let reloadedMs: number | undefined;
+    for (let attempt = 0; attempt < 80 && reloadedMs === undefined; attempt++) {
+      const shown = await run('sh', [
+        '-c',
+        `openssl s_client -connect localhost:${platform.ports.mtls} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -issuer`,
+      ]);
+      if (/Accredit Issuing CA 2/.test(shown.stdout)) reloadedMs = performance.now() - answered;
+      else await sleep(50);
+    }
+    console.log(
+      `# rotate-issuing CLI round trip ${(answered - started).toFixed(0)} ms (with node start); ` +
+        `listeners on the new CA ${reloadedMs?.toFixed(0) ?? 'never'} ms after the answer`,
+    );
     assert.equal(rotated.status, 'active');
     assert.equal(rotated.generation, 2);
     ids.ca1 = (
@@ -325,6 +342,59 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
     }
   });
 
+  test('fail/admin API: unknown CA 404, bad bodies 400, refusals 409, all problem+json', async () => {
+    const token = readFileSync(f('operator-token'), 'utf8').trim();
+    const admin = async (method: string, path: string, body?: string) => {
+      const r = await run('curl', [
+        '-sS',
+        '--cacert',
+        platform.caBundle,
+        '-X',
+        method,
+        '-H',
+        `authorization: Bearer ${token}`,
+        ...(body !== undefined ? ['-H', 'content-type: application/json', '-d', body] : []),
+        '-w',
+        '\n%{http_code} %{content_type}',
+        `${platform.url}/admin/v1${path}`,
+      ]);
+      const lines = r.stdout.trimEnd().split('\n');
+      const [status, type] = (lines.pop() ?? '').split(' ');
+      return {
+        status: Number(status),
+        type,
+        body: JSON.parse(lines.join('\n') || '{}') as Record<string, unknown>,
+      };
+    };
+    const unknown = await admin('POST', '/ca/issuing/00000000-0000-0000-0000-000000000000/retire', '{}');
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.type ?? '', /application\/problem\+json/);
+    assert.equal((await admin('POST', `/ca/issuing/${ids.ca1}/retire`, '{"force":"yes"}')).status, 400);
+    assert.equal((await admin('POST', `/ca/issuing/${ids.ca1}/revoke`, '{"reason":"bored"}')).status, 400);
+    assert.equal((await admin('POST', '/ca/issuing/rotate', '{"validity_days":5}')).status, 400);
+    const inUse = await admin('POST', `/ca/issuing/${ids.ca1}/retire`, '{}');
+    assert.equal(inUse.status, 409);
+    assert.equal(inUse.body.code, 'ca_in_use');
+    const active = await admin('POST', `/ca/issuing/${ids.ca2}/revoke`, '{}');
+    assert.equal(active.status, 409);
+    assert.equal(active.body.code, 'ca_active');
+    const unauthenticated = await run('curl', [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--cacert',
+      platform.caBundle,
+      '-X',
+      'POST',
+      `${platform.url}/admin/v1/ca/issuing/rotate`,
+    ]);
+    assert.equal(unauthenticated.stdout, '401');
+    const list = await admin('GET', '/ca/authorities');
+    assert.equal(list.status, 200);
+  });
+
   test('fail/retiring CA 1 is refused while partner A’s certificate is active', async () => {
     const refused = await platform.cli(['ca', 'retire-issuing', ids.ca1!]);
     assert.notEqual(refused.code, 0);
@@ -403,12 +473,16 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
     assert.equal(list.find((a) => a.kind === 'root')?.key_online, false, 'the ceremony stored no key');
 
     // The running platform learns the new CA from the change feed: the bundle it serves grows to four.
+    const ceremonyDone = performance.now();
     let served = '';
     for (let attempt = 0; attempt < 60 && certCount(served) !== 4; attempt++) {
       served = (await curl([`${platform.url}/pki/ca-bundle.pem`])).body;
       if (certCount(served) !== 4) await sleep(250);
     }
     assert.equal(certCount(served), 4);
+    console.log(
+      `# ceremony in another process → the running platform serves the new bundle: ${(performance.now() - ceremonyDone).toFixed(0)} ms`,
+    );
     for (const who of ['a', 'b']) {
       const reached = await reachesGateway(who);
       assert.deepEqual([reached.token, reached.api], [200, 200], `${who}: ${reached.body}`);

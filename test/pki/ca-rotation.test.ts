@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { after, describe, type TestContext, test } from 'node:test';
 import { listAuditEvents } from '../../src/audit/index.ts';
 import {
@@ -125,7 +126,11 @@ for (const target of targets) {
       const oldCert = await issue(env);
       assert.equal(cdpOf(oldCert.certificate_pem), 'https://localhost:8443/pki/issuing-ca.crl');
 
+      const started = performance.now();
       const rotated = await rotate(env);
+      console.log(
+        `# ${target.name}: rotation (new ES256 CA, its first CRL, feed entry, audit) then reload: ${(performance.now() - started).toFixed(1)} ms`,
+      );
       assert.equal(rotated.status, 'active');
       assert.equal(rotated.generation, 2);
       assert.equal(rotated.crl_url, `${BASE}/pki/issuing/${rotated.id}.crl`);

@@ -243,6 +243,32 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
     }
   });
 
+  test('ok/an edge kit exported after the rotation carries both issuing CAs and all three CRLs', async () => {
+    await cli(['edge', 'export', '--for', 'nginx', '--out', f('kit'), '--server-name', 'localhost']);
+    assert.equal(certCount(readFileSync(f('kit/ca-bundle.pem'), 'utf8')), 3);
+    const chain = readFileSync(f('kit/crl-chain.pem'), 'utf8');
+    assert.equal(chain.match(/-----BEGIN X509 CRL-----/g)?.length, 3);
+    for (const name of ['root-ca.crl', 'issuing-ca.crl', 'issuing-ca-2.crl']) {
+      assert.ok(readFileSync(f(`kit/${name}`)).length > 0, name);
+    }
+    // nginx's view (ssl_client_certificate + ssl_crl): both partners verify with the kit alone.
+    for (const who of ['a', 'b']) {
+      const verdict = await run('openssl', [
+        'verify',
+        '-crl_check_all',
+        '-CAfile',
+        f('kit/ca-bundle.pem'),
+        '-CRLfile',
+        f('kit/crl-chain.pem'),
+        f(`${who}.crt`),
+      ]);
+      assert.equal(verdict.code, 0, verdict.stdout + verdict.stderr);
+    }
+    const aws = await cli(['edge', 'export', '--for', 'aws', '--out', f('aws')]);
+    assert.ok((aws.material as string[]).includes('truststore.pem'));
+    assert.equal(certCount(readFileSync(f('aws/truststore.pem'), 'utf8')), 3);
+  });
+
   test('ok/a standalone gateway configured with the old bundle learns the new CA from the feed', async () => {
     const issued = await cli(['gateway', 'credential', 'issue', '--name', 'edge-1']);
     writeFileSync(f('edge.credential'), issued.token as string, { mode: 0o600 });

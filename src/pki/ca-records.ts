@@ -28,6 +28,7 @@ export interface AuthorityView {
 
 export type CaRow = Selectable<Database['certificate_authorities']>;
 
+/** Certificates a CA issued that are active and unexpired at `now`: what taking it out of the bundle breaks. */
 export async function unexpiredActive(db: Kysely<Database>, caId: string, now: Date): Promise<number> {
   const row = await db
     .selectFrom('certificates')
@@ -39,6 +40,7 @@ export async function unexpiredActive(db: Kysely<Database>, caId: string, now: D
   return Number(row?.n ?? 0);
 }
 
+/** A CA row as the outside sees it: never its key, only whether one is stored. */
 export async function viewOf(
   db: Kysely<Database>,
   row: CaRow,
@@ -101,6 +103,7 @@ export async function trustBundle(db: Kysely<Database>): Promise<string> {
   return [...issuing, ...root].map((r) => `${r.cert_pem.trim()}\n`).join('');
 }
 
+/** The `ca.changed` change-feed entry, with the bundle as committed: trust stores and gateways reload. */
 export async function announce(
   tx: Tx,
   caId: string,
@@ -123,6 +126,7 @@ export async function announce(
   );
 }
 
+/** An issuing CA row, read under a lock on the issuing CAs (PostgreSQL): lifecycle changes take turns. */
 export async function issuingRow(tx: Tx, id: string): Promise<CaRow> {
   if (tx.engine === 'postgres') {
     await sql`SELECT id FROM certificate_authorities WHERE kind = 'issuing' FOR UPDATE`.execute(tx.db);
@@ -137,6 +141,7 @@ export async function issuingRow(tx: Tx, id: string): Promise<CaRow> {
   return row;
 }
 
+/** The root row, locked (PostgreSQL) for the key going offline or coming back. */
 export async function rootRow(tx: Tx): Promise<CaRow> {
   if (tx.engine === 'postgres') {
     await sql`SELECT id FROM certificate_authorities WHERE kind = 'root' FOR UPDATE`.execute(tx.db);
@@ -165,6 +170,7 @@ export async function rootSigner(
   return { id, certPem, privateKey };
 }
 
+/** The columns of a CA that stops signing: retired or revoked, key gone. */
 export function ended(row: CaRow, status: 'retired' | 'revoked', reason: string | null, meta: ActionMeta) {
   return {
     status,

@@ -109,6 +109,8 @@ export async function importRootKeyFromFile(
   );
 }
 
+const MAX_ROOT_CRL_DAYS = 400;
+
 export interface CeremonyOptions extends LocalCaOptions {
   rootKeyFile: string;
   passphrase: string;
@@ -137,6 +139,15 @@ export async function runRootCeremony(options: CeremonyOptions): Promise<Ceremon
       'invalid_input',
       400,
       'a ceremony needs something to do: --rotate-issuing, --revoke-issuing or --publish-root-crl',
+    );
+  }
+  // The same bounds as pki.rootCrlValidityDays: a root CRL is re-signed at least about once a year.
+  const days = options.rootCrlDays;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > MAX_ROOT_CRL_DAYS)) {
+    throw new AppError(
+      'invalid_input',
+      400,
+      `--root-crl-days must be an integer from 1 to ${MAX_ROOT_CRL_DAYS}`,
     );
   }
   const rootKey = readRootKeyExport(readKeyFile(options.rootKeyFile), options.passphrase);

@@ -478,6 +478,30 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
       pass,
     ]);
     assert.notEqual(nothing.code, 0);
+    const tooLong = await platform.cli([
+      'ca',
+      'ceremony',
+      '--root-key',
+      f('root.key.enc'),
+      '--passphrase-file',
+      pass,
+      '--publish-root-crl',
+      '--root-crl-days',
+      '1000',
+    ]);
+    assert.match(tooLong.stderr, /--root-crl-days must be an integer from 1 to 400/);
+    const wrongPass = f('wrong-passphrase');
+    writeFileSync(wrongPass, 'not the ceremony passphrase\n');
+    const wrong = await platform.cli([
+      'ca',
+      'ceremony',
+      '--root-key',
+      f('root.key.enc'),
+      '--passphrase-file',
+      wrongPass,
+      '--publish-root-crl',
+    ]);
+    assert.match(wrong.stderr, /could not be decrypted with that passphrase/);
     const ceremony = await cli([
       'ca',
       'ceremony',

@@ -552,4 +552,42 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
     assert.equal(imported.key_online, true);
     assert.doesNotMatch(platform.output, /BEGIN (ENCRYPTED )?PRIVATE KEY/, 'no key in the logs');
   });
+
+  test('fail/issuing CA 1 revoked (compromise): partner A refused everywhere, partner B unaffected', async () => {
+    const tokenBefore = await tokenOf('a');
+    assert.equal(tokenBefore.status, 200, tokenBefore.body);
+    const accessToken = (JSON.parse(tokenBefore.body) as { access_token: string }).access_token;
+    const serial = ((await cli(['ca', 'list'])) as unknown as Array<{ id: string; serial: string }>).find(
+      (a) => a.id === ids.ca1,
+    )!.serial;
+
+    const revoked = await cli(['ca', 'revoke-issuing', ids.ca1!, '--reason', 'keyCompromise']);
+    assert.equal(revoked.status, 'revoked');
+    assert.equal(revoked.certificates_revoked, 1);
+
+    // The root CRL lists the CA certificate (RFC 5280 §5.3.1 keyCompromise) and verifies under the root.
+    const rootCrl = await fetchCrl('/pki/root-ca.crl', 'root-revoked');
+    const text = await assertCrlVerifies(rootCrl);
+    assert.match(text.replace(/\s/g, '').toLowerCase(), new RegExp(`serialnumber:${serial}`));
+    assert.match(text, /Key Compromise/);
+    assert.doesNotMatch(readFileSync(platform.caBundle, 'utf8'), /Issuing CA 1/);
+
+    // A's token already issued and its certificate: refused at the gateway; no new token.
+    // The gateway learns it from the change feed (certificate revoked, CA out of its trust): a few tries.
+    let api = { status: 0, body: '' };
+    for (let attempt = 0; attempt < 40; attempt++) {
+      api = await curl([
+        ...as('a'),
+        '-H',
+        `authorization: Bearer ${accessToken}`,
+        `${platform.gatewayUrl}/v1/accounts`,
+      ]);
+      if (api.status !== 200) break;
+      await sleep(100);
+    }
+    assert.equal(api.status, 403, api.body);
+    assert.notEqual((await tokenOf('a')).status, 200);
+    const b = await reachesGateway('b');
+    assert.deepEqual([b.token, b.api], [200, 200], b.body);
+  });
 });

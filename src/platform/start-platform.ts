@@ -27,6 +27,7 @@ import {
   catalogRoutesOf,
   createDecisionListener,
   createGateway,
+  type DecisionListener,
   type Gateway,
   proxyCertificates,
 } from '../gateway/index.ts';
@@ -414,26 +415,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     gatewayRef = gateway;
     if (heldRoutes) applyRoutes(gateway, heldRoutes);
 
-    // An issuing CA rotated in or out, the root taken offline: every listener trusts the new bundle.
-    closers.push(
-      followCaChanges({
-        storage,
-        ca,
-        config,
-        kek,
-        clock,
-        logger,
-        apply: (next) => {
-          const context = { cert: next.cert, key: next.key, passphrase: next.passphrase, ca: next.ca };
-          (publicServer.server as HttpsServer).setSecureContext({ ...context, minVersion: 'TLSv1.2' });
-          mtlsServer.setSecureContext({ ...context, minVersion: 'TLSv1.2' });
-          gateway.setTls(context);
-        },
-      }),
-    );
-
     // The edges' doors (auth_request, ext_authz, AuthZEN) ask the gateway's own decision core.
     let decisionPort: number | undefined;
+    let decisionListener: DecisionListener | undefined;
     if (decisionListenerWanted(config)) {
       const callers = loadDecisionCallers(config);
       const decision = await createDecisionListener({
@@ -454,7 +438,27 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
       closers.push(() => decision.close());
       decisionPort = decision.port;
+      decisionListener = decision;
     }
+
+    // An issuing CA rotated in or out, the root taken offline: every listener trusts the new bundle.
+    closers.push(
+      followCaChanges({
+        storage,
+        ca,
+        config,
+        kek,
+        clock,
+        logger,
+        apply: (next) => {
+          const context = { cert: next.cert, key: next.key, passphrase: next.passphrase, ca: next.ca };
+          (publicServer.server as HttpsServer).setSecureContext({ ...context, minVersion: 'TLSv1.2' });
+          mtlsServer.setSecureContext({ ...context, minVersion: 'TLSv1.2' });
+          gateway.setTls(context);
+          decisionListener?.setServerCertificate(context);
+        },
+      }),
+    );
 
     const urls = {
       public: urlOf(publicServer.server),

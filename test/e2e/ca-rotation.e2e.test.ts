@@ -28,6 +28,7 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
   let platform: PlatformProcess;
   const f = (name: string) => join(platform.dir, name);
   const ids: Record<string, string> = {};
+  let decisionPort: number;
 
   const cli = async (args: string[]) => {
     const r = await platform.cli([...args, '--json']);
@@ -141,7 +142,13 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
     (await run('openssl', ['x509', '-noout', '-issuer', '-in', f(`${who}.crt`)])).stdout;
 
   before(async () => {
-    platform = await PlatformProcess.create();
+    decisionPort = await freePort();
+    // The decision listener too (edges' auth_request / ext_authz): it moves to the new CA with the others.
+    platform = await PlatformProcess.create({
+      ACCREDIT_DECISION_PORT: String(decisionPort),
+      ACCREDIT_DECISION_SECRET_FILE: 'decision-secret',
+    });
+    writeFileSync(join(platform.dir, 'decision-secret'), `${'s'.repeat(40)}\n`, { mode: 0o600 });
     await platform.start(['--init']);
     const initial = readFileSync(platform.caBundle, 'utf8').match(
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g,
@@ -203,7 +210,7 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
 
   test('ok/each CA publishes its own CRL at its own URL; both verify and so do both partners', async () => {
     // The listeners moved to a server certificate of the active issuing CA.
-    for (const port of [platform.ports.public, platform.ports.mtls, platform.ports.gateway]) {
+    for (const port of [platform.ports.public, platform.ports.mtls, platform.ports.gateway, decisionPort]) {
       const shown = await run('sh', [
         '-c',
         `openssl s_client -connect localhost:${port} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -issuer`,

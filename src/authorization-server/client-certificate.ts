@@ -38,13 +38,26 @@ export type CertificateResolution = PresentedCertificate | Refusal | undefined;
 export function createCertificateResolver(options: {
   trustedProxies: readonly string[];
   proxies?: readonly ProxyEntry[];
-  trustedCas: readonly string[];
+  /** The CA certificates (PEM each); a function when they change at run time (issuing CA rotation). */
+  trustedCas: readonly string[] | (() => readonly string[]);
 }) {
   const trust = compileProxyTrust([
     ...legacyProxyEntries(options.trustedProxies),
     ...(options.proxies ?? []),
   ]);
-  const cas = options.trustedCas.map((pem) => new X509Certificate(pem));
+  const source = options.trustedCas;
+  let parsedFrom: readonly string[] | undefined;
+  let parsed: X509Certificate[] = [];
+  // Parsed again only when the list handed out changes.
+  const trustedNow = (): X509Certificate[] => {
+    const pems = typeof source === 'function' ? source() : source;
+    if (pems !== parsedFrom) {
+      parsed = pems.map((pem) => new X509Certificate(pem));
+      parsedFrom = pems;
+    }
+    return parsed;
+  };
+  trustedNow();
 
   return function resolveClientCertificate(req: IncomingMessage, now: Date): CertificateResolution {
     const socket = req.socket as TLSSocket;
@@ -56,7 +69,7 @@ export function createCertificateResolver(options: {
         return {
           cert: forwarded.leaf,
           x5t: x5tS256(forwarded.leaf.raw),
-          chainTrusted: chainsToAnchors(forwarded.leaf, forwarded.chain, cas, now),
+          chainTrusted: chainsToAnchors(forwarded.leaf, forwarded.chain, trustedNow(), now),
           source: forwarded.source,
         };
       }

@@ -45,7 +45,7 @@ export interface AuthorizationServerOptions {
   audience: string;
   accessTokenTtlSeconds: number;
   /** PEM certificates of the platform CAs (issuing, root). */
-  trustedCas: string[];
+  trustedCas: readonly string[] | (() => readonly string[]);
   trustedProxies: string[];
   /** TLS-terminating proxies and the header form each forwards the client certificate in (`proxies`). */
   proxies?: ProxyEntry[];

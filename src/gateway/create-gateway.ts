@@ -24,6 +24,11 @@ export interface Gateway {
   stats(): GatewayStats;
   /** Replaces the access catalog (a standalone gateway learns it from each feed snapshot). */
   setRoutes(routes: CatalogRoute[]): void;
+  /**
+   * Replaces the listener's certificate and trusted CA bundle (an issuing CA rotated in or out): new
+   * handshakes use them, connections already open keep theirs.
+   */
+  setTls(tls: { cert: string; key: string; passphrase?: string; ca: string }): void;
   /** The decision core this door asks; other doors of the same process (the decision listener) share it. */
   core: DecisionCore;
   close(): Promise<void>;
@@ -224,6 +229,16 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     stats: () => core.stats(),
     setRoutes(next) {
       core.setRoutes(next);
+    },
+    setTls(tls) {
+      core.setTrustedCa(tls.ca);
+      server.setSecureContext({
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+        ca: tls.ca,
+        minVersion: 'TLSv1.2',
+      });
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ export const FEED_CHANGE_KINDS = {
   tokenRevoked: 'token.revoked',
   catalogChanged: 'catalog.changed',
   externalCaChanged: 'external_ca.changed',
+  caChanged: 'ca.changed',
 } as const;
 
 /** One entry of the change feed: `seq` orders them, without gaps the client could not notice. */
@@ -64,6 +65,8 @@ export interface LivenessSnapshot {
   routes: CatalogRoute[];
   /** Registered external CAs (absent from platforms before bring-your-own-CA: none). */
   externalCas?: SnapshotExternalCa[];
+  /** The platform's CA bundle (trusted issuing CAs, then the root); absent from older platforms. */
+  trustBundle?: string;
 }
 
 /** The server-sent event names of `GET /enforcement/v1/feed`. */
@@ -84,4 +87,11 @@ export function catalogRoutesOf(change: FeedChange): CatalogRoute[] | undefined 
   const routes = change.payload.routes;
   if (!Array.isArray(routes)) return undefined;
   return routes as CatalogRoute[];
+}
+
+/** The new CA bundle a `ca.changed` entry carries (an issuing CA rotated in, retired or revoked). */
+export function trustBundleOf(change: FeedChange): string | undefined {
+  if (change.kind !== FEED_CHANGE_KINDS.caChanged) return undefined;
+  const bundle = change.payload.bundle_pem;
+  return typeof bundle === 'string' && bundle.length > 0 ? bundle : undefined;
 }

@@ -9,6 +9,7 @@ import {
   FEED_STREAM_HEADER,
   type FeedChange,
   type LivenessSnapshot,
+  trustBundleOf,
 } from './feed-protocol.ts';
 import type { LivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
@@ -26,6 +27,8 @@ export interface FollowFeedOptions {
   staleAfterMs?: number;
   /** The catalog routes of each snapshot, and the new table of each `catalog.changed` entry. */
   onRoutes?(routes: CatalogRoute[]): void;
+  /** The platform's CA bundle of each snapshot and of each `ca.changed` entry (to be checked by the caller). */
+  onTrustBundle?(bundlePem: string): void;
   /** Reconnection delay bounds (default 100 ms doubling to 5 000 ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -124,6 +127,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       state.replace(snapshot);
       seq = snapshot.seq;
       options.onRoutes?.(snapshot.routes);
+      if (typeof snapshot.trustBundle === 'string') options.onTrustBundle?.(snapshot.trustBundle);
       logger.info({ seq, applications: snapshot.applications.length }, 'enforcement feed snapshot applied');
     } else if (name === FEED_EVENTS.change) {
       const change = JSON.parse(data) as FeedChange;
@@ -133,6 +137,8 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       seq = change.seq;
       const routes = catalogRoutesOf(change);
       if (routes) options.onRoutes?.(routes);
+      const bundle = trustBundleOf(change);
+      if (bundle) options.onTrustBundle?.(bundle);
     }
   }
 

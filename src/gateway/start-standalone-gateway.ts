@@ -8,6 +8,7 @@ import { createMemoryLivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 import type { UpstreamTls } from './options.ts';
 import { proxyCertificates } from './proxy-certificates.ts';
+import { checkFedTrustBundle } from './trust-bundle.ts';
 
 export interface StandaloneGatewayOptions {
   /** The platform's public base URL: its change feed, discovery document and JWKS. */
@@ -95,6 +96,9 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
   const state = createMemoryLivenessState();
   let gateway: Gateway | undefined;
   let routes: CatalogRoute[] = [];
+  // The trust the listener has now; the configured bundle until the feed sends the platform's.
+  let trusted = options.ca;
+  const applyTrust = () => gateway?.setTls({ cert: options.tls.cert, key: options.tls.key, ca: trusted });
   const feed = followFeed({
     platformUrl: options.platformUrl,
     ca: options.ca,
@@ -102,6 +106,25 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
     state,
     logger: options.logger,
     staleAfterMs: options.staleAfterMs,
+    // An issuing CA rotated in or out at the platform: partners of every trusted generation are admitted.
+    onTrustBundle(next) {
+      const checked = checkFedTrustBundle(options.ca, next);
+      if (!checked.ok) {
+        options.logger.error({ reason: checked.reason }, 'the feed sent a CA bundle that was not installed');
+        return;
+      }
+      if (checked.bundle === trusted) return;
+      trusted = checked.bundle;
+      try {
+        applyTrust();
+        options.logger.info('the platform CA bundle changed; the listener trusts the new one');
+      } catch (err) {
+        options.logger.error(
+          { err: (err as Error).message },
+          'the CA bundle from the feed could not be installed',
+        );
+      }
+    },
     onRoutes(next) {
       routes = next;
       try {
@@ -116,7 +139,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       host: options.host,
       port: options.port,
       publicUrl: options.publicUrl,
-      tls: { cert: options.tls.cert, key: options.tls.key, ca: options.ca },
+      tls: { cert: options.tls.cert, key: options.tls.key, ca: trusted },
       issuer,
       audience: options.audience,
       jwksUri,
@@ -137,6 +160,8 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
     state.close();
     throw err;
   }
+  // A snapshot that arrived while the listener was being created: its bundle is installed now.
+  if (trusted !== options.ca) applyTrust();
   const started = gateway;
   // A snapshot that arrived while the listener was starting carried routes the gateway has not seen.
   started.setRoutes(routes);

@@ -5,7 +5,15 @@ import type { ApplicationWithOrganisation } from '../directory/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import { type CaMaterial, reissueIssuingCa } from './ca-certificates.ts';
-import { buildCrl } from './crl.ts';
+import {
+  assertRootKey,
+  latestCrlOf,
+  revokedIssuingEntries,
+  revokedPartnerEntries,
+  rootOffline,
+  storeNextCrl,
+} from './ca-crls.ts';
+import { announce } from './ca-records.ts';
 import { certificateTemplate } from './issuance/certificate-template.ts';
 import { enforceIssuancePolicy } from './issuance/enforce-issuance-policy.ts';
 import { loadApplicationForIssuance } from './issuance/load-application-for-issuance.ts';
@@ -38,6 +46,9 @@ const HOUR_MS = 3_600_000;
 export type CaLevel = 'root' | 'issuing';
 export const CA_LEVELS: readonly CaLevel[] = ['root', 'issuing'];
 
+/** Which CA: a level (`issuing` = the active issuing CA) or one CA by its id (any issuing CA generation). */
+export type CaRef = CaLevel | { id: string };
+
 export interface CaSettings {
   partnerCertDays: number;
   crlValidityHours: number;
@@ -51,6 +62,10 @@ export interface CaSettings {
   ocspUrl?: string;
   /** Where the CA certificate with this subject key identifier (lowercase hex) is published (caIssuers). */
   caCertUrlOf?: (skiHex: string) => string;
+  /** Validity of the root's CRL; long, so the root key can stay offline between ceremonies. Default crlValidityHours. */
+  rootCrlValidityHours?: number;
+  /** Where the CRL of a later issuing CA generation is published (its id in the URL). */
+  issuingCrlUrlOf?: (id: string) => string;
 }
 
 /** The issuing CA certificate as the admin API shows it. */
@@ -93,17 +108,22 @@ export interface CertificateView {
   certificate_pem: string;
 }
 
-interface LoadedCa {
+/** An issuing CA still trusted: the active one, or a retiring one that still publishes its CRL. */
+export interface LoadedCa {
   id: string;
   skiHex: string;
   certPem: string;
   privateKey: KeyObject;
   notBefore: Date;
   notAfter: Date;
+  status: 'active' | 'retiring';
+  generation: number;
+  /** The CRL distribution point its certificates carry. */
+  crlUrl: string;
 }
 
-/** The root: its key signs the root CRL (and re-issued issuing CA certificates), nothing else at run time. */
-interface LoadedRoot {
+/** The root: its key signs the root CRL and issuing CA certificates; absent while the root is kept offline. */
+export interface LoadedRoot {
   id: string;
   skiHex: string;
   certPem: string;
@@ -145,6 +165,8 @@ function view(
  */
 export class CertificateAuthority {
   #ca: LoadedCa;
+  #trusted: LoadedCa[];
+  #loaded: Loaded;
   #root: LoadedRoot;
   #chainPem: string;
   readonly #settings: CaSettings;
@@ -152,6 +174,8 @@ export class CertificateAuthority {
 
   private constructor(loaded: Loaded, settings: CaSettings, kek: string) {
     this.#ca = loaded.ca;
+    this.#trusted = loaded.trusted;
+    this.#loaded = loaded;
     this.#root = loaded.root;
     this.#chainPem = loaded.chainPem;
     this.#settings = settings;
@@ -159,19 +183,60 @@ export class CertificateAuthority {
   }
 
   static async load(db: Kysely<Database>, kek: string, settings: CaSettings): Promise<CertificateAuthority> {
-    return new CertificateAuthority(await loadAuthorities(db, kek), settings, kek);
+    return new CertificateAuthority(await loadAuthorities(db, kek, settings), settings, kek);
   }
 
-  /** Reads the CA certificates again after a committed re-issue, so the bundle served is the stored one. */
+  /** Reads the CAs again after a committed change (re-issue, rotation, retirement, root offline). */
   async reload(db: Kysely<Database>): Promise<void> {
-    const loaded = await loadAuthorities(db, this.#kek);
+    const loaded = await loadAuthorities(db, this.#kek, this.#settings);
     this.#ca = loaded.ca;
+    this.#trusted = loaded.trusted;
+    this.#loaded = loaded;
     this.#root = loaded.root;
     this.#chainPem = loaded.chainPem;
   }
 
+  /**
+   * Which CA's CRL a public CRL path serves: `original` is the path every certificate of the first issuing
+   * CA names (it stays that CA's, even after a rotation); an id must be one of the issuing CAs.
+   */
+  issuingCrlRef(which: 'original' | { id: string }): { id: string } | undefined {
+    if (which === 'original') return { id: this.#loaded.originalIssuingId ?? this.#ca.id };
+    return this.#loaded.issuingIds.includes(which.id) ? which : undefined;
+  }
+
+  /** The active issuing CA's id: the one that issues. */
   get caId(): string {
     return this.#ca.id;
+  }
+
+  /** The settings it was loaded with (for the lifecycle operations of ca-generations.ts). */
+  get settings(): CaSettings {
+    return this.#settings;
+  }
+
+  get kek(): string {
+    return this.#kek;
+  }
+
+  /** Whether the root's private key is stored here (false: kept offline, used in ceremonies only). */
+  get rootKeyOnline(): boolean {
+    return this.#root.privateKey !== undefined;
+  }
+
+  /** The root as loaded (its key absent while offline). */
+  get root(): LoadedRoot {
+    return this.#root;
+  }
+
+  /** The issuing CAs still trusted, the active one first: they sign certificates (active) and CRLs (all). */
+  get trustedIssuing(): readonly LoadedCa[] {
+    return this.#trusted;
+  }
+
+  /** Every CA whose CRL this platform signs now: the root (key online) and each trusted issuing CA. */
+  crlPublishers(): CaRef[] {
+    return [...(this.#root.privateKey ? ['root' as const] : []), ...this.#trusted.map((c) => ({ id: c.id }))];
   }
 
   /** The root CA certificate, PEM: the trust anchor alone (an AWS truststore or nginx needs it with the chain). */
@@ -184,7 +249,10 @@ export class CertificateAuthority {
     return `${this.#ca.certPem.trim()}\n`;
   }
 
-  /** The issuing CA then the root, PEM: what clients and listeners need to trust partner certificates. */
+  /**
+   * Every trusted issuing CA (active first, then the retiring ones) then the root, PEM: what clients and
+   * listeners need to trust partner certificates of every generation.
+   */
   get chainPem(): string {
     return this.#chainPem;
   }
@@ -409,7 +477,7 @@ export class CertificateAuthority {
       publicKeySpki: request.publicKeySpki,
       ...template,
       serialHex: randomSerialHex(),
-      crlUrl: this.#settings.crlUrl,
+      crlUrl: this.#ca.crlUrl,
       aia: this.#aiaOf(this.#ca.skiHex),
     });
     const row: CertRow = {
@@ -487,7 +555,7 @@ export class CertificateAuthority {
       new AppError('already_revoked', 409, `certificate ${normalised} is already revoked`);
     if (row.status === 'revoked') throw alreadyRevoked();
     if (!(await this.#markRevoked(tx, row, reason, meta))) throw alreadyRevoked();
-    await this.publishCrl(tx, meta.now);
+    await this.#publishCrlsOf(tx, [row.issuer_ca_id], meta.now);
     return view({ ...row, status: 'revoked', revoked_at: meta.now.toISOString(), revocation_reason: reason });
   }
 
@@ -505,9 +573,38 @@ export class CertificateAuthority {
       .where('status', '=', 'active')
       .execute();
     let revoked = 0;
-    for (const row of rows) if (await this.#markRevoked(tx, row, reason, meta)) revoked++;
-    if (revoked > 0) await this.publishCrl(tx, meta.now);
+    const issuers = new Set<string>();
+    for (const row of rows) {
+      if (await this.#markRevoked(tx, row, reason, meta)) {
+        revoked++;
+        issuers.add(row.issuer_ca_id);
+      }
+    }
+    await this.#publishCrlsOf(tx, [...issuers], meta.now);
     return revoked;
+  }
+
+  /**
+   * An issuing CA is being revoked: every active certificate it issued is revoked, listed on the CA's last
+   * CRL while its key still exists, and each enforcement point learns it by its change-feed entry.
+   */
+  async revokeAllIssuedBy(tx: Tx, caId: string, reason: RevocationReason, meta: ActionMeta): Promise<number> {
+    const rows = await tx.db
+      .selectFrom('certificates')
+      .selectAll()
+      .where('issuer_ca_id', '=', caId)
+      .where('status', '=', 'active')
+      .execute();
+    let revoked = 0;
+    for (const row of rows) if (await this.#markRevoked(tx, row, reason, meta)) revoked++;
+    await this.#publishCrlsOf(tx, [caId], meta.now);
+    return revoked;
+  }
+
+  /** A new CRL for each issuing CA that still publishes one (a retired or revoked CA's certificates fail anyway). */
+  async #publishCrlsOf(tx: Tx, caIds: string[], now: Date): Promise<void> {
+    for (const id of caIds)
+      if (this.#trusted.some((c) => c.id === id)) await this.publishCrl(tx, now, { id });
   }
 
   /**
@@ -553,108 +650,82 @@ export class CertificateAuthority {
   }
 
   /**
-   * Signs and stores the next CRL of one CA level in the caller's transaction: a revocation is never recorded
-   * but unpublished. The issuing CA's lists partner certificates; the root's lists issuing CA certificates,
-   * and is there so relying parties that check every level of the chain (nginx `ssl_crl`, OpenSSL
-   * `-crl_check_all`, Envoy) find one.
+   * Signs and stores the next CRL of one CA in the caller's transaction: a revocation is never recorded but
+   * unpublished. An issuing CA's lists the partner certificates it issued; the root's lists revoked issuing
+   * CAs, and is there so relying parties that check every level of the chain (nginx `ssl_crl`, OpenSSL
+   * `-crl_check_all`, Envoy) find one. `rootKey`: the root key brought in for a ceremony (never stored).
    */
   async publishCrl(
     tx: Tx,
     now: Date,
-    level: CaLevel = 'issuing',
+    which: CaRef = 'issuing',
+    options: { rootKey?: KeyObject; validityHours?: number } = {},
   ): Promise<{ crlNumber: number; nextUpdate: Date }> {
-    const signer = this.#signerOf(level);
-    // PostgreSQL: lock the CA row so concurrent publishers take CRL numbers one after another (RFC 5280 §5.2.3).
-    if (tx.engine === 'postgres') {
-      await sql`SELECT id FROM certificate_authorities WHERE id = ${signer.id} FOR UPDATE`.execute(tx.db);
-    }
-    const last = await tx.db
-      .selectFrom('crls')
-      .select('crl_number')
-      .where('ca_id', '=', signer.id)
-      .orderBy('crl_number', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const crlNumber = Number(last?.crl_number ?? 0) + 1;
-    const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
-    const nextUpdate = new Date(thisUpdate.getTime() + this.#settings.crlValidityHours * HOUR_MS);
-    const der = await buildCrl({
-      issuer: signer,
-      crlNumber,
-      thisUpdate,
-      nextUpdate,
-      entries: level === 'issuing' ? await this.#revokedPartnerEntries(tx, thisUpdate) : [],
+    const signer = await this.#signerOf(which, options.rootKey);
+    const isRoot = signer.id === this.#root.id;
+    const hours =
+      options.validityHours ??
+      (isRoot ? (this.#settings.rootCrlValidityHours ?? this.#settings.crlValidityHours) : undefined) ??
+      this.#settings.crlValidityHours;
+    return storeNextCrl(tx, {
+      signer,
+      now,
+      validityHours: hours,
+      entries: (thisUpdate) =>
+        isRoot ? revokedIssuingEntries(tx, thisUpdate) : revokedPartnerEntries(tx, signer.id, thisUpdate),
     });
-    await tx.db
-      .insertInto('crls')
-      .values({
-        ca_id: signer.id,
-        crl_number: crlNumber,
-        this_update: thisUpdate.toISOString(),
-        next_update: nextUpdate.toISOString(),
-        der_base64: Buffer.from(der).toString('base64'),
-        created_at: now.toISOString(),
-      })
-      .execute();
-    return { crlNumber, nextUpdate };
   }
 
   /**
-   * The signer of a level's CRL. The root's list is empty: the platform runs one issuing CA and has no way
-   * to revoke it yet (the CA lifecycle is its own issue), and a re-issued issuing CA certificate is not
-   * revoked, since it carries the same key and subject as its successor.
+   * The signer of a CA's CRL: the root (its stored key, or the key of a ceremony, checked against the root
+   * certificate), the active issuing CA, or a retiring one. A retired or revoked CA signs nothing any more.
    */
-  #signerOf(level: CaLevel): { id: string; certPem: string; privateKey: KeyObject } {
-    if (level === 'issuing') return this.#ca;
-    const { id, certPem, privateKey } = this.#root;
-    if (!privateKey) throw new AppError('root_key_unavailable', 409, 'the root CA key is not stored here');
-    return { id, certPem, privateKey };
+  async #signerOf(
+    which: CaRef,
+    rootKey?: KeyObject,
+  ): Promise<{ id: string; certPem: string; privateKey: KeyObject }> {
+    if (which === 'issuing') return this.#ca;
+    if (which === 'root' || which.id === this.#root.id) {
+      const { id, certPem } = this.#root;
+      if (rootKey) {
+        await assertRootKey(certPem, rootKey);
+        return { id, certPem, privateKey: rootKey };
+      }
+      if (!this.#root.privateKey) throw rootOffline('signing the root CRL');
+      return { id, certPem, privateKey: this.#root.privateKey };
+    }
+    const ca = this.#trusted.find((c) => c.id === which.id);
+    if (!ca) throw new AppError('ca_not_publishing', 409, `CA ${which.id} is not an active or retiring CA`);
+    return ca;
   }
 
-  async #revokedPartnerEntries(tx: Tx, thisUpdate: Date) {
-    // RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired.
-    const revoked = await tx.db
-      .selectFrom('certificates')
-      .select(['serial', 'revoked_at', 'revocation_reason'])
-      .where('issuer_ca_id', '=', this.#ca.id)
-      .where('status', '=', 'revoked')
-      .where('not_after', '>', thisUpdate.toISOString())
-      .orderBy('serial')
-      .execute();
-    return revoked.map((r) => ({
-      serialHex: r.serial,
-      revokedAt: new Date(r.revoked_at ?? thisUpdate),
-      reason: parseRevocationReason(r.revocation_reason ?? 'unspecified'),
-    }));
+  #idOf(which: CaRef): string {
+    // A retired or revoked issuing CA's last CRL is still read (and served); only publishing is refused.
+    if (which === 'issuing') return this.#ca.id;
+    if (which === 'root') return this.#root.id;
+    return which.id;
   }
 
   async latestCrl(
     db: Kysely<Database>,
-    level: CaLevel = 'issuing',
+    which: CaRef = 'issuing',
   ): Promise<{ der: Buffer; crlNumber: number; thisUpdate: string; nextUpdate: string } | undefined> {
-    const row = await db
-      .selectFrom('crls')
-      .selectAll()
-      .where('ca_id', '=', level === 'issuing' ? this.#ca.id : this.#root.id)
-      .orderBy('crl_number', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      der: Buffer.from(row.der_base64, 'base64'),
-      crlNumber: Number(row.crl_number),
-      thisUpdate: row.this_update,
-      nextUpdate: row.next_update,
-    };
+    return latestCrlOf(db, this.#idOf(which));
   }
 
-  /** Re-signs the CRL once half of its validity has passed, so relying parties never hold an expired one. */
-  async needsFreshCrl(db: Kysely<Database>, now: Date, level: CaLevel = 'issuing'): Promise<boolean> {
-    // A root whose key is kept elsewhere publishes its CRL elsewhere too.
-    if (level === 'root' && !this.#root.privateKey) return false;
-    const latest = await this.latestCrl(db, level);
+  /** Re-signs a CRL once half of its validity has passed, so relying parties never hold an expired one. */
+  async needsFreshCrl(db: Kysely<Database>, now: Date, which: CaRef = 'issuing'): Promise<boolean> {
+    const id = this.#idOf(which);
+    const isRoot = id === this.#root.id;
+    // A root whose key is kept offline publishes its CRL in a ceremony.
+    if (isRoot && !this.#root.privateKey) return false;
+    if (!isRoot && !this.#trusted.some((c) => c.id === id)) return false;
+    const latest = await latestCrlOf(db, id);
     if (!latest) return true;
-    const halfLife = (this.#settings.crlValidityHours * HOUR_MS) / 2;
+    const hours = isRoot
+      ? (this.#settings.rootCrlValidityHours ?? this.#settings.crlValidityHours)
+      : this.#settings.crlValidityHours;
+    const halfLife = (hours * HOUR_MS) / 2;
     return new Date(latest.nextUpdate).getTime() - now.getTime() < halfLife;
   }
 
@@ -667,7 +738,7 @@ export class CertificateAuthority {
   async reissueIssuing(tx: Tx, meta: ActionMeta): Promise<IssuingCaView> {
     const crlUrl = this.#settings.rootCrlUrl;
     if (!crlUrl) throw new AppError('not_configured', 500, 'the root CRL URL is not configured');
-    const root = this.#signerOf('root');
+    const root = await this.#signerOf('root');
     if (tx.engine === 'postgres') {
       await sql`SELECT id FROM certificate_authorities WHERE id = ${this.#ca.id} FOR UPDATE`.execute(tx.db);
     }
@@ -692,6 +763,8 @@ export class CertificateAuthority {
       })
       .where('id', '=', row.id)
       .execute();
+    // The bundle changed (same key and subject, new certificate): trust stores and gateways reload.
+    await announce(tx, row.id, { action: 'reissued', status: 'active' }, meta);
     await recordAuditEvent(
       tx,
       {
@@ -731,36 +804,60 @@ export function skiHexOfPem(certPem: string): string {
 
 interface Loaded {
   ca: LoadedCa;
+  trusted: LoadedCa[];
+  /** Every issuing CA ever (retired and revoked too): their last CRLs stay fetchable. */
+  issuingIds: string[];
+  /** The issuing CA whose certificates name the original CRL URL (settings.crlUrl). */
+  originalIssuingId: string | undefined;
   root: LoadedRoot;
   chainPem: string;
 }
 
-async function loadAuthorities(db: Kysely<Database>, kek: string): Promise<Loaded> {
+async function loadAuthorities(db: Kysely<Database>, kek: string, settings: CaSettings): Promise<Loaded> {
   const rows = await db
     .selectFrom('certificate_authorities')
     .selectAll()
+    .orderBy('generation', 'desc')
     .orderBy('created_at', 'desc')
     .execute();
-  const issuing = rows.find((r) => r.kind === 'issuing');
   const root = rows.find((r) => r.kind === 'root');
-  if (!issuing?.key_pem || !root)
+  const trusted: LoadedCa[] = [];
+  for (const row of rows) {
+    if (row.kind !== 'issuing' || (row.status !== 'active' && row.status !== 'retiring') || !row.key_pem)
+      continue;
+    trusted.push({
+      id: row.id,
+      skiHex: skiHexOfPem(row.cert_pem),
+      certPem: row.cert_pem,
+      privateKey: decryptPrivateKey(row.key_pem, kek),
+      notBefore: new Date(row.not_before),
+      notAfter: new Date(row.not_after),
+      status: row.status,
+      generation: Number(row.generation),
+      crlUrl: row.crl_url ?? settings.crlUrl,
+    });
+  }
+  // The active one first: it issues, and a TLS listener given the bundle sends no CA anyway.
+  trusted.sort((a, b) => Number(b.status === 'active') - Number(a.status === 'active'));
+  const [ca] = trusted;
+  if (ca?.status !== 'active' || !root)
     throw new AppError('not_initialised', 500, 'the platform CA has not been created');
+  const issuingRows = rows.filter((r) => r.kind === 'issuing');
+  const original = issuingRows
+    .filter((r) => r.crl_url === null)
+    .sort((a, b) => Number(a.generation) - Number(b.generation))[0];
   return {
-    ca: {
-      id: issuing.id,
-      skiHex: skiHexOfPem(issuing.cert_pem),
-      certPem: issuing.cert_pem,
-      privateKey: decryptPrivateKey(issuing.key_pem, kek),
-      notBefore: new Date(issuing.not_before),
-      notAfter: new Date(issuing.not_after),
-    },
+    ca,
+    trusted,
+    issuingIds: issuingRows.map((r) => r.id),
+    originalIssuingId: original?.id,
     root: {
       id: root.id,
       skiHex: skiHexOfPem(root.cert_pem),
       certPem: root.cert_pem,
       privateKey: root.key_pem ? decryptPrivateKey(root.key_pem, kek) : undefined,
     },
-    chainPem: `${issuing.cert_pem.trim()}\n${root.cert_pem.trim()}\n`,
+    chainPem: [...trusted.map((c) => c.certPem), root.cert_pem].map((p) => `${p.trim()}\n`).join(''),
   };
 }
 
@@ -787,6 +884,9 @@ export async function storeCertificateAuthorities(
         not_before: ca.notBefore.toISOString(),
         not_after: ca.notAfter.toISOString(),
         created_at: now.toISOString(),
+        crl_url: null,
+        status_changed_at: null,
+        revocation_reason: null,
       })
       .execute();
   }

@@ -7,9 +7,11 @@ export {
   type ReissueIssuingCaOptions,
   reissueIssuingCa,
 } from './ca-certificates.ts';
+export { type AuthorityView, listAuthorities, trustBundle } from './ca-records.ts';
 export {
   CA_LEVELS,
   type CaLevel,
+  type CaRef,
   type CaSettings,
   CertificateAuthority,
   type CertificateView,
@@ -95,13 +97,25 @@ export {
   setRotationPolicy,
   validateRotationPolicySettings,
 } from './renewal/rotation-policy.ts';
+export { retireExpendedIssuing, retireIssuing } from './retire-issuing-ca.ts';
 export {
   isRevocationReason,
   parseRevocationReason,
   REVOCATION_REASONS,
   type RevocationReason,
 } from './revocation-reasons.ts';
+export { revokeIssuing } from './revoke-issuing-ca.ts';
 export { formatRfc4514 } from './rfc4514.ts';
+export {
+  exportRootKey,
+  importRootKey,
+  MIN_ROOT_PASSPHRASE_LENGTH,
+  publishRootCrl,
+  readRootKeyExport,
+  rootCrlHoursOf,
+  takeRootOffline,
+} from './root-key.ts';
+export { rotateIssuing } from './rotate-issuing-ca.ts';
 export { randomSerialHex } from './serial.ts';
 export {
   type IssueServerCertificateOptions,

@@ -78,6 +78,8 @@ export interface PlatformConfig {
     ocspResponderDays: number;
     /** nextUpdate − thisUpdate of OCSP responses. */
     ocspValidityMinutes: number;
+    /** Validity of the root's CRL: long, so the root key can stay offline between ceremonies. */
+    rootCrlValidityDays: number;
   };
   trustedProxies: string[];
   /** TLS-terminating proxies: address or CIDR, the header form each forwards the client certificate in, and
@@ -528,6 +530,13 @@ export const CONFIG_KEYS = [
     parse: int(1, 24 * 31),
     default: 168,
     doc: 'CRL nextUpdate - thisUpdate',
+  },
+  {
+    path: 'pki.rootCrlValidityDays',
+    env: 'ACCREDIT_ROOT_CRL_VALIDITY_DAYS',
+    parse: int(1, 400),
+    default: 90,
+    doc: 'validity of the root CRL; long enough to keep the root key offline between ceremonies',
   },
   {
     path: 'pki.keyAlgorithm',

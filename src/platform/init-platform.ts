@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { recordAuditEvent } from '../audit/index.ts';
 import { seedCatalog } from '../directory/index.ts';
 import {
-  type CaSettings,
   CertificateAuthority,
   certificateStore,
   createIssuingCa,
@@ -13,10 +12,11 @@ import {
 } from '../pki/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { openStorage } from '../storage/index.ts';
-import { initialConfigFile, loadConfig, type PlatformConfig } from './config.ts';
+import { caCertUrlOf, caSettingsOf, ocspUrlOf, rootCrlUrlOf } from './ca-settings.ts';
+import { initialConfigFile, loadConfig } from './config.ts';
 import { loadKek } from './kek.ts';
 import { createOperatorToken } from './operator-tokens.ts';
-import { CA_CERT_DIR, CRL_PATH, OCSP_PATH, platformPaths, ROOT_CRL_PATH } from './paths.ts';
+import { platformPaths } from './paths.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { createSigningKey } from './signing-keys.ts';
 
@@ -39,23 +39,6 @@ export interface InitResult {
 
 const ROOT_DAYS = 20 * 365;
 const ISSUING_DAYS = 10 * 365;
-
-// Publication URLs are on the plain-http base (pki.publicHttpUrl): relying parties fetch them without TLS.
-export const crlUrlOf = (config: PlatformConfig) => `${config.pki.publicHttpUrl}${CRL_PATH}`;
-export const rootCrlUrlOf = (config: PlatformConfig) => `${config.pki.publicHttpUrl}${ROOT_CRL_PATH}`;
-export const ocspUrlOf = (config: PlatformConfig) => `${config.pki.publicHttpUrl}${OCSP_PATH}`;
-export const caCertUrlOf = (config: PlatformConfig) => (skiHex: string) =>
-  `${config.pki.publicHttpUrl}${CA_CERT_DIR}/${skiHex}.cer`;
-
-/** Where certificates point relying parties: CRL distribution points and AIA (OCSP, caIssuers). */
-export const caSettingsOf = (config: PlatformConfig): CaSettings => ({
-  partnerCertDays: config.pki.partnerCertDays,
-  crlValidityHours: config.pki.crlValidityHours,
-  crlUrl: crlUrlOf(config),
-  rootCrlUrl: rootCrlUrlOf(config),
-  ocspUrl: ocspUrlOf(config),
-  caCertUrlOf: caCertUrlOf(config),
-});
 
 /**
  * The directory signs software statements with ES256 or PS256 only (what registration accepts, RFC 7591 §2.3

@@ -25,3 +25,8 @@ export const CA_CERT_DIR = '/pki/ca';
 export const CLIENT_CA_BUNDLE_PATH = '/pki/client-ca-bundle.pem';
 /** The last verified CRL of each registered external CA, PEM, concatenated. */
 export const EXTERNAL_CRLS_PATH = '/pki/external-ca-crls.pem';
+/** The CRL of an issuing CA generation after the first (its id in the path): its certificates' CRL DP. */
+/** The latest CRL of the root and of every trusted issuing CA, PEM, concatenated (what edges install). */
+export const CRL_CHAIN_PATH = '/pki/crl-chain.pem';
+export const ISSUING_CRL_ROUTE = '/pki/issuing/:file';
+export const issuingCrlPath = (caId: string) => `/pki/issuing/${caId}.crl`;

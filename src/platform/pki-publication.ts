@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { CaLevel, CertificateAuthority } from '../pki/index.ts';
+import type { CaRef, CertificateAuthority } from '../pki/index.ts';
 import {
   answerOcspHttp,
   MAX_OCSP_REQUEST_BYTES,
@@ -32,7 +32,15 @@ interface PublicationRequest {
   body: Buffer | undefined;
 }
 
-const CRL_LEVELS: Record<string, CaLevel> = { [CRL_PATH]: 'issuing', [ROOT_CRL_PATH]: 'root' };
+const ISSUING_CRL = /^\/pki\/issuing\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.crl$/;
+
+/** Which CA's CRL a path names: the root's, the original issuing CA's, or a later generation's by id. */
+function crlRefOf(ca: CertificateAuthority, path: string): CaRef | undefined {
+  if (path === ROOT_CRL_PATH) return 'root';
+  if (path === CRL_PATH) return ca.issuingCrlRef('original');
+  const id = ISSUING_CRL.exec(path)?.[1];
+  return id === undefined ? undefined : ca.issuingCrlRef({ id });
+}
 const CA_CERT = new RegExp(`^${CA_CERT_DIR}/([0-9a-f]{2,128})\\.cer$`);
 
 function problem(status: number, code: string, detail: string): OcspHttpAnswer {
@@ -73,7 +81,7 @@ export async function answerPublication(
     answer.headers.allow = 'GET, HEAD';
     return answer;
   }
-  const level = CRL_LEVELS[path];
+  const level = crlRefOf(deps.ca, path);
   if (level) {
     const latest = await deps.ca.latestCrl(deps.storage.db, level);
     if (!latest) return problem(503, 'crl_unavailable', 'no CRL has been published yet');

@@ -32,9 +32,12 @@ function wantedNames(config: PlatformConfig) {
   return { dnsNames: names.filter((n) => !isIP(n)), ipAddresses: [...ips, ...names.filter((n) => isIP(n))] };
 }
 
-function stillGood(certPem: string, config: PlatformConfig, now: Date): boolean {
+function stillGood(certPem: string, config: PlatformConfig, now: Date, ca: CertificateAuthority): boolean {
   try {
     const cert = new X509Certificate(certPem);
+    // Issued by the active issuing CA: after a rotation the listeners move to the new one.
+    const issuing = new X509Certificate(ca.issuingPem);
+    if (!cert.checkIssued(issuing) || !cert.verify(issuing.publicKey)) return false;
     if (new Date(cert.validTo).getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
     const san = cert.subjectAltName ?? '';
     return wantedNames(config).dnsNames.every((n) => san.includes(`DNS:${n}`));
@@ -45,7 +48,8 @@ function stillGood(certPem: string, config: PlatformConfig, now: Date): boolean 
 
 /**
  * The listeners' certificate and encrypted key under DIR/tls, issued by the platform CA. Re-issued when
- * missing, within 30 days of expiry, or when the configured host names changed.
+ * missing, within 30 days of expiry, when the configured host names changed, or when another issuing CA
+ * is the active one.
  */
 export async function ensureServerTls(
   config: PlatformConfig,
@@ -60,7 +64,7 @@ export async function ensureServerTls(
     const cert = readFileSync(paths.serverCert, 'utf8');
     const key = readFileSync(paths.serverKey, 'utf8');
     decryptPrivateKey(key, kek);
-    if (stillGood(cert, config, now)) return { cert, key, passphrase: kek, ca: ca.chainPem };
+    if (stillGood(cert, config, now, ca)) return { cert, key, passphrase: kek, ca: ca.chainPem };
   }
   const { privateKey, publicKey } = generateKeyPair(config.pki.keyAlgorithm);
   const issued = await ca.issueServerCertificate({ publicKey, ...wantedNames(config), now });

@@ -27,10 +27,11 @@ import {
   catalogRoutesOf,
   createDecisionListener,
   createGateway,
+  type DecisionListener,
   type Gateway,
   proxyCertificates,
 } from '../gateway/index.ts';
-import { CA_LEVELS, CertificateAuthority } from '../pki/index.ts';
+import { CertificateAuthority } from '../pki/index.ts';
 import { startSampleApi } from '../sample-api/index.ts';
 import { legacyProxyEntries, type ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -52,6 +53,8 @@ import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts'
 import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
+import { caSettingsOf } from './ca-settings.ts';
+import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import {
@@ -71,7 +74,6 @@ import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
-import { caSettingsOf } from './init-platform.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
@@ -255,12 +257,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     closers.push(() => pki.close());
     const housekeeping = async () => {
       await pki.responder.renewResponders();
-      for (const level of CA_LEVELS) {
-        if (await ca.needsFreshCrl(storage.db, clock(), level)) {
-          const { crlNumber } = await storage.transaction((tx) => ca.publishCrl(tx, clock(), level));
-          logger.info({ level, crlNumber }, 'CRL re-published');
-        }
-      }
+      await caHousekeeping({ storage, ca, clock, logger });
       await pruneExpiredOidcModels(storage, clock());
       await supersedeRenewedCertificates(storage, ca, clock, logger);
     };
@@ -326,7 +323,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       mtlsUrl: config.mtlsUrl,
       audience: config.gateway.audience,
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-      trustedCas: splitPem(ca.chainPem),
+      trustedCas: trustedCaList(ca),
       trustedProxies: config.trustedProxies,
       proxies: config.proxies,
       fetcher,
@@ -509,6 +506,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
 
     // The edges' doors (auth_request, ext_authz, AuthZEN) ask the gateway's own decision core.
     let decisionPort: number | undefined;
+    let decisionListener: DecisionListener | undefined;
     if (decisionListenerWanted(config)) {
       const callers = loadDecisionCallers(config);
       const decision = await createDecisionListener({
@@ -529,9 +527,29 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
       closers.push(() => decision.close());
       decisionPort = decision.port;
+      decisionListener = decision;
     }
 
     const pkiHttpPort = await pki.listen();
+    // An issuing CA rotated in or out, the root taken offline: every listener trusts the new bundle.
+    closers.push(
+      followCaChanges({
+        storage,
+        ca,
+        config,
+        kek,
+        clock,
+        logger,
+        apply: (next) => {
+          const context = { cert: next.cert, key: next.key, passphrase: next.passphrase, ca: next.ca };
+          (publicServer.server as HttpsServer).setSecureContext({ ...context, minVersion: 'TLSv1.2' });
+          mtlsServer.setSecureContext({ ...context, minVersion: 'TLSv1.2' });
+          gateway.setTls(context);
+          decisionListener?.setServerCertificate(context);
+        },
+      }),
+    );
+
     const urls = {
       ...(pkiHttpPort !== undefined ? { pkiHttp: `http://${hostname}:${pkiHttpPort}` } : {}),
       public: urlOf(publicServer.server),
@@ -568,10 +586,6 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     await storage.close();
     throw err;
   }
-}
-
-function splitPem(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
 function closeRaw(server: HttpsServer): Promise<void> {

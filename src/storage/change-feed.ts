@@ -25,6 +25,9 @@ export const CHANGE_KINDS = {
   // payload { org_id, status: active|removed, certificate_pem, spki_sha256, revoked_serials, crl_next_update,
   // stale_after } (stale_after: after it, or when null, the CA vouches for nobody).
   externalCaChanged: 'external_ca.changed',
+  // The platform's set of CAs changed (an issuing CA rotated in, retired or revoked; the root key taken
+  // offline or back): entity id = the CA, payload { action, status, bundle_sha256 }. Trust stores reload.
+  caChanged: 'ca.changed',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

@@ -16,6 +16,7 @@ import { certificateRenewalMigration } from './migrations/0013-certificate-renew
 import { externalCasMigration } from './migrations/0014-external-cas.ts';
 import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
+import { caRotationMigration } from './migrations/0017-ca-rotation.ts';
 import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
@@ -40,6 +41,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0015-webhooks', webhooksMigration],
     ['0016-shared-signals', sharedSignalsMigration(engine)],
     ['0018-expiry-notifications', expiryNotificationsMigration],
+    ['0017-ca-rotation', caRotationMigration],
   ];
 }
 

@@ -132,7 +132,16 @@ export interface CertificateAuthorityTable {
   not_before: string;
   not_after: string;
   created_at: string;
+  /** Issuing CAs: active (issues), retiring (trusted, not issuing), retired or revoked; the root: active. */
+  status: Generated<CaStatus>;
+  generation: Generated<number>;
+  /** The CRL distribution point of the certificates it issues; null: the original issuing CA's URL. */
+  crl_url: string | null;
+  status_changed_at: string | null;
+  revocation_reason: string | null;
 }
+
+export type CaStatus = 'active' | 'retiring' | 'retired' | 'revoked';
 
 export interface CertificateTable {
   serial: string;

@@ -68,6 +68,7 @@ describe('loadConfig', () => {
         publicHttpUrl: 'http://localhost:8080',
         ocspResponderDays: 7,
         ocspValidityMinutes: 60,
+        rootCrlValidityDays: 90,
       },
       trustedProxies: [],
       proxies: [],
@@ -210,7 +211,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       hostnames: ['api.bank.example', 'accredit.internal'],
       listeners: { public: { port: 9443 } },
-      pki: { partnerCertDays: 30, crlValidityHours: 24, keyAlgorithm: 'ES384' },
+      pki: { partnerCertDays: 30, crlValidityHours: 24, rootCrlValidityDays: 180, keyAlgorithm: 'ES384' },
       trustedProxies: ['10.0.0.1'],
       logLevel: 'debug',
     });
@@ -226,6 +227,7 @@ describe('loadConfig', () => {
       publicHttpUrl: 'http://api.bank.example:8080',
       ocspResponderDays: 7,
       ocspValidityMinutes: 60,
+      rootCrlValidityDays: 180,
     });
     assert.deepEqual(c.trustedProxies, ['10.0.0.1']);
     assert.equal(c.logLevel, 'debug');
@@ -323,6 +325,16 @@ describe('loadConfig', () => {
       name: 'fail/port out of range in the file',
       file: { listeners: { public: { port: 70000 } } },
       message: /accredit\.json: listeners\.public\.port: expected an integer from 0 to 65535, got 70000/,
+    },
+    {
+      name: 'fail/root CRL validity of 0 days in env',
+      env: { ACCREDIT_ROOT_CRL_VALIDITY_DAYS: '0' },
+      message: /ACCREDIT_ROOT_CRL_VALIDITY_DAYS: expected an integer from 1 to 400/,
+    },
+    {
+      name: 'fail/root CRL validity past 400 days in the file',
+      file: { pki: { rootCrlValidityDays: 401 } },
+      message: /pki\.rootCrlValidityDays: expected an integer from 1 to 400, got 401/,
     },
     {
       name: 'fail/port not a number in env',

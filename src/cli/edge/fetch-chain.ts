@@ -1,7 +1,9 @@
 import { Agent, request } from 'undici';
+import { x509 } from '../../pki/x509.ts';
 import {
   CA_BUNDLE_PATH,
   CLIENT_CA_BUNDLE_PATH,
+  CRL_CHAIN_PATH,
   CRL_PATH,
   EXTERNAL_CRLS_PATH,
   ROOT_CRL_PATH,
@@ -61,10 +63,9 @@ export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
     return Buffer.concat(chunks);
   };
   try {
-    const [bundle, root, issuing, clientBundle, externalCrls] = await Promise.all([
+    const [bundle, chain, clientBundle, externalCrls] = await Promise.all([
       get(CA_BUNDLE_PATH),
-      get(ROOT_CRL_PATH),
-      get(CRL_PATH),
+      get(CRL_CHAIN_PATH, true),
       get(CLIENT_CA_BUNDLE_PATH, true),
       get(EXTERNAL_CRLS_PATH, true),
     ]);
@@ -73,13 +74,20 @@ export async function fetchChain(source: EdgeSource): Promise<FetchedChain> {
     const own = new Set(bundlePem.match(PEM_CERT) ?? []);
     const externalCaPems = (clientBundle?.toString('utf8').match(PEM_CERT) ?? [])
       .filter((pem) => !own.has(pem))
-      .map((pem) => `${pem}\n`);
-    return {
-      bundlePem,
-      crls: [root as Buffer, issuing as Buffer],
-      externalCaPems,
-      externalCrlsPem: externalCrls?.toString('utf8') ?? '',
-    };
+      .map(
+        (pem) => `${pem}
+`,
+      );
+    const externalCrlsPem = externalCrls?.toString('utf8') ?? '';
+    // Every CA's CRL in one document (several issuing CA generations); a platform before it has two.
+    if (chain) {
+      const crls = x509.PemConverter.decodeWithHeaders(chain.toString('utf8'))
+        .filter((b) => b.type === 'X509 CRL')
+        .map((b) => Buffer.from(b.rawData));
+      return { bundlePem, crls, externalCaPems, externalCrlsPem };
+    }
+    const [root, issuing] = await Promise.all([get(ROOT_CRL_PATH), get(CRL_PATH)]);
+    return { bundlePem, crls: [root as Buffer, issuing as Buffer], externalCaPems, externalCrlsPem };
   } finally {
     await dispatcher.close();
   }

@@ -70,7 +70,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
   const realm = options.realm ?? 'accredit';
   const publicPaths = new Set(options.publicPaths ?? ['/health']);
   let routes = compileRouteTable(options.routes);
-  const describeCertificate = createCertificateDescriber(parseCertificateBundle(options.trustedCa), clock);
+  let describeCertificate = createCertificateDescriber(parseCertificateBundle(options.trustedCa), clock);
   const jwks = createJwksResolver({
     uri: options.jwksUri,
     ca: options.jwksCa,
@@ -251,6 +251,10 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     decide,
     setRoutes(next) {
       routes = compileRouteTable(next);
+    },
+    setTrustedCa(pem) {
+      // Parsed first: a bundle with no certificate throws here and the previous one stays in force.
+      describeCertificate = createCertificateDescriber(parseCertificateBundle(pem), clock);
     },
     record,
     stats: () => log.stats(),

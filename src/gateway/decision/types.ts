@@ -101,6 +101,8 @@ export interface DecisionCore {
   /** Never throws (nor rejects) for request faults; an internal fault is thrown for the door to answer 500. */
   decide(facts: RequestFacts): Decision | Promise<Decision>;
   setRoutes(routes: CatalogRoute[]): void;
+  /** Replaces the trusted CA bundle (the platform rotated its issuing CA): forwarded chains verify against it. */
+  setTrustedCa(pem: string): void;
   /**
    * The one decision line every door writes (subject, fingerprint, client, org, jti, route, decision, reason,
    * latency). `outcome` replaces status and reason when the door's own work after an allow decided them (the

@@ -32,6 +32,8 @@ export interface DecisionListenerOptions extends DecisionCallers {
 export interface DecisionListener {
   url: string;
   port: number;
+  /** Replaces the server certificate (the platform's issuing CA rotated): new handshakes use it. */
+  setServerCertificate(tls: { cert: string; key: string; passphrase?: string }): void;
   close(): Promise<void>;
 }
 
@@ -147,6 +149,15 @@ export async function createDecisionListener(options: DecisionListenerOptions): 
   return {
     url,
     port,
+    setServerCertificate(tls) {
+      server.setSecureContext({
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+        ...(options.callerCa !== undefined ? { ca: options.callerCa } : {}),
+        minVersion: 'TLSv1.2',
+      });
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -17,11 +17,14 @@ export async function certificateStatus(
   if (ca.kind === 'root') {
     const sub = await db
       .selectFrom('certificate_authorities')
-      .select('id')
+      .select(['id', 'status', 'status_changed_at', 'revocation_reason'])
       .where('serial', '=', serialHex)
       .where('kind', '!=', 'root')
       .executeTakeFirst();
-    return sub ? { kind: 'good' } : { kind: 'unknown' };
+    if (!sub) return { kind: 'unknown' };
+    // An issuing CA revoked for compromise is revoked here too, as on the root's CRL (RFC 5280 §5.3.1).
+    if (sub.status !== 'revoked') return { kind: 'good' };
+    return revokedStatus(sub.status_changed_at, sub.revocation_reason);
   }
   const row = await db
     .selectFrom('certificates')
@@ -31,11 +34,14 @@ export async function certificateStatus(
     .executeTakeFirst();
   if (!row) return { kind: 'unknown' };
   if (row.status !== 'revoked') return { kind: 'good' };
-  const reason = row.revocation_reason;
+  return revokedStatus(row.revoked_at, row.revocation_reason);
+}
+
+function revokedStatus(revokedAt: string | null, reason: string | null): CertStatus {
   const code = reason && isRevocationReason(reason) ? REVOCATION_REASONS[reason] : 0;
   return {
     kind: 'revoked',
-    revokedAt: new Date(row.revoked_at ?? 0),
+    revokedAt: new Date(revokedAt ?? 0),
     // As on the CRL (RFC 5280 §5.3.1), unspecified is said by leaving the reason out.
     reasonCode: code === 0 ? undefined : code,
   };

@@ -1,7 +1,7 @@
 import { revokedTokenSnapshot } from '../../authorization-server/index.ts';
 import { directoryEnforcementSnapshot } from '../../directory/index.ts';
 import type { LivenessSnapshot } from '../../gateway/index.ts';
-import { externalCaEnforcementSnapshot, pkiEnforcementSnapshot } from '../../pki/index.ts';
+import { externalCaEnforcementSnapshot, pkiEnforcementSnapshot, trustBundle } from '../../pki/index.ts';
 import type { Storage } from '../../storage/index.ts';
 
 // A revoked jti stays listed this long past its token's exp, as the gateway keeps it (clock tolerance).
@@ -13,11 +13,12 @@ const REVOKED_TOKEN_GRACE_MS = 300_000;
  */
 export async function takeEnforcementSnapshot(storage: Storage, now: Date): Promise<LivenessSnapshot> {
   const seq = await storage.feed.currentSeq();
-  const [directory, certificates, revokedTokens, externalCas] = await Promise.all([
+  const [directory, certificates, revokedTokens, externalCas, bundle] = await Promise.all([
     directoryEnforcementSnapshot(storage.db),
     pkiEnforcementSnapshot(storage.db, now),
     revokedTokenSnapshot(storage.db, seq, now, REVOKED_TOKEN_GRACE_MS),
     externalCaEnforcementSnapshot(storage.db),
+    trustBundle(storage.db),
   ]);
   return {
     seq,
@@ -27,5 +28,6 @@ export async function takeEnforcementSnapshot(storage: Storage, now: Date): Prom
     revokedTokens,
     routes: directory.routes,
     externalCas,
+    trustBundle: bundle,
   };
 }

@@ -193,7 +193,7 @@ describe('issuing CA rotation and offline root, end to end', { timeout: 240_000 
       (await cli(['ca', 'list'])) as unknown as Array<{ id: string; generation: number; kind: string }>
     ).find((a) => a.kind === 'issuing' && a.generation === 1)!.id;
     ids.ca2 = rotated.id as string;
-    assert.equal(rotated.crl_url, `${platform.url}/pki/issuing/${ids.ca2}.crl`);
+    assert.equal(rotated.crl_url, `${platform.pkiHttpUrl}/pki/issuing/${ids.ca2}.crl`);
 
     const bundle = readFileSync(platform.caBundle, 'utf8');
     assert.equal(certCount(bundle), 3, 'the bundle file carries both issuing CAs and the root');

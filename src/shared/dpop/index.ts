@@ -1,0 +1,1 @@
+export { createDpopNonces, type DpopNonces } from './dpop-nonce.ts';

@@ -1,0 +1,1 @@
+export { createMemoryReplayCache, type ReplayCache } from './replay-cache.ts';

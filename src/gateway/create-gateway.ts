@@ -71,6 +71,8 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     clockToleranceSeconds: options.clockToleranceSeconds,
     tokenCacheSize: options.tokenCacheSize,
     realm,
+    // RFC 9449 §4.3 step 9: htu is judged against the URL clients address, not this socket's.
+    dpop: { ...options.dpop, publicUrl: options.publicUrl },
     logger,
     clock: options.clock,
   });
@@ -154,6 +156,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
       core.record(DOOR, facts, decision, performance.now() - started);
       return;
     }
+    if (decision.dpopNonce !== undefined) res.setHeader('dpop-nonce', decision.dpopNonce);
     try {
       const status = await upstream.forward(req, res, url, decision.headers as unknown as IdentityHeaders);
       core.record(DOOR, facts, decision, performance.now() - started, { status });

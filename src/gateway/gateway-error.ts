@@ -23,8 +23,34 @@ export const GATEWAY_REASONS = {
   tokenInQuery: 'token_in_query',
   /** A DPoP scheme or DPoP-bound token (cnf.jkt) on an operation whose catalog entry refuses DPoP. */
   dpopNotAccepted: 'dpop_not_accepted',
-  /** DPoP on an operation that accepts it: proofs are not verified by this gateway yet (issue 14). */
+  /** DPoP offered at a door that has no external URL to check the proof's `htu` against. */
   dpopUnsupported: 'dpop_unsupported',
+  /** `Authorization: DPoP` without a DPoP header, or with several (RFC 9449 §4.3 step 1). */
+  dpopProofMissing: 'dpop_proof_missing',
+  /** The proof is not a well-formed, correctly signed `dpop+jwt` with every required claim (§4.3 steps 2–6). */
+  dpopProofInvalid: 'dpop_proof_invalid',
+  /** The proof's `alg` is not in the allow-list (none, HS*, …; §4.3 step 5). */
+  dpopAlgorithmNotAllowed: 'dpop_algorithm_not_allowed',
+  /** The proof's `jwk` header carries private key material (§4.3 step 7). */
+  dpopPrivateKey: 'dpop_private_key',
+  /** `htm` is not the request's method (§4.3 step 8). */
+  dpopMethodMismatch: 'dpop_method_mismatch',
+  /** `htu` is not the request's URI (§4.3 step 9). */
+  dpopUriMismatch: 'dpop_uri_mismatch',
+  /** `iat` is outside the accepted window, whatever the nonce (§4.3 step 11, §11.1). */
+  dpopIatOutOfWindow: 'dpop_iat_out_of_window',
+  /** No nonce, or not a current one of ours (§8, §9). */
+  dpopNonceRequired: 'dpop_nonce_required',
+  /** The proof's `jti` was seen before (§11.1). */
+  dpopProofReplayed: 'dpop_proof_replayed',
+  /** `ath` is missing or is not the hash of the access token presented (§4.3 step 10, §7). */
+  dpopAthMismatch: 'dpop_ath_mismatch',
+  /** The token's cnf.jkt is not the thumbprint of the proof's key (§6.1, §7). */
+  dpopKeyMismatch: 'dpop_key_mismatch',
+  /** `Authorization: DPoP` with a token that is not DPoP-bound (no cnf.jkt). */
+  dpopTokenNotBound: 'dpop_token_not_bound',
+  /** A DPoP-bound token (cnf.jkt) presented as a Bearer token (§7.2). */
+  dpopTokenAsBearer: 'dpop_token_as_bearer',
   tokenMalformed: 'token_malformed',
   tokenTypeInvalid: 'token_type_invalid',
   tokenAlgorithmNotAllowed: 'token_algorithm_not_allowed',
@@ -61,8 +87,13 @@ export type GatewayReason = (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASON
  */
 export type BearerChallenge = 'none' | 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/** RFC 9449 §7.1 / §9 error codes of a `DPoP` challenge. */
+export type DpopChallenge = 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce';
+
 export interface GatewayErrorOptions {
   challenge?: BearerChallenge;
+  /** A `DPoP` challenge (RFC 9449 §7.1) instead of a Bearer one: the request used the DPoP scheme. */
+  dpop?: DpopChallenge;
   /** Required scopes, for the `scope` attribute of an insufficient_scope challenge (RFC 6750 §3). */
   scope?: string;
 }
@@ -76,6 +107,7 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly challenge: BearerChallenge | undefined;
   readonly scope: string | undefined;
+  readonly dpop: DpopChallenge | undefined;
 
   constructor(reason: GatewayReason, status: number, message: string, options: GatewayErrorOptions = {}) {
     super(message);
@@ -84,10 +116,20 @@ export class GatewayError extends Error {
     this.status = status;
     this.challenge = options.challenge;
     this.scope = options.scope;
+    this.dpop = options.dpop;
   }
 }
 
 /** 401 invalid_token: the shape of every token failure (RFC 6750 §3.1). */
 export function invalidToken(reason: GatewayReason, message: string): GatewayError {
   return new GatewayError(reason, 401, message, { challenge: 'invalid_token' });
+}
+
+/** 401 with a `DPoP` challenge (RFC 9449 §7.1): the proof (or the DPoP-scheme token) is refused. */
+export function invalidDpop(
+  reason: GatewayReason,
+  message: string,
+  code: DpopChallenge = 'invalid_dpop_proof',
+): GatewayError {
+  return new GatewayError(reason, 401, message, { dpop: code });
 }

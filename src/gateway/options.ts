@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
-import type { ForwardedCertificate } from './decision/types.ts';
+import type { DpopResourceOptions, ForwardedCertificate } from './decision/types.ts';
 import type { LivenessState } from './liveness.ts';
 import { type CatalogRoute, compileRouteTable } from './match-route.ts';
 
@@ -10,7 +10,10 @@ export interface GatewayOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** External base URL of the gateway (logs now; DPoP `htu` later, RFC 9449 §4.3). */
+  /**
+   * External base URL of the gateway as clients address it (behind a proxy: the proxy's); DPoP proofs' `htu`
+   * is checked against it plus the request path (RFC 9449 §4.3 step 9).
+   */
   publicUrl: string;
   /** Server certificate chain and key; `ca` is the PEM bundle of CAs whose client certificates are trusted. */
   tls: { cert: string; key: string; passphrase?: string; ca: string };
@@ -66,6 +69,11 @@ export interface GatewayOptions {
   /** realm of the WWW-Authenticate challenge (default "accredit"). */
   realm?: string;
   /**
+   * DPoP proof checking (RFC 9449): the replay cache shared by every node, the nonce secret shared by every
+   * node, nonce requirement, iat window, algorithms. `htu` is judged against `publicUrl`.
+   */
+  dpop?: Omit<DpopResourceOptions, 'publicUrl'>;
+  /**
    * Connection limits of the listener; each one missing takes its default (DEFAULT_LISTENER_LIMITS: 10 s
    * handshake, 10 s to the first request, 1024 connections, 64 per source address, 20 s headers, 120 s
    * request, 256 descriptors kept free of connections).
@@ -119,8 +127,10 @@ export interface ResolvedGatewayOptions
       | 'staleness'
       | 'trustedProxies'
       | 'certificateFromHeaders'
+      | 'dpop'
     >
   > {
+  dpop: GatewayOptions['dpop'];
   staleness: (() => string | undefined) | undefined;
   jwksCa: string | undefined;
   upstreamSecret: string | undefined;
@@ -202,6 +212,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     staleness: options.staleness,
     trustedProxies: options.trustedProxies,
     certificateFromHeaders: options.certificateFromHeaders,
+    dpop: options.dpop,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

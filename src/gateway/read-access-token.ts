@@ -1,6 +1,12 @@
 import { dpopRefusal } from './check-dpop.ts';
-import { GATEWAY_REASONS, GatewayError, invalidToken } from './gateway-error.ts';
+import { GATEWAY_REASONS, GatewayError, invalidDpop, invalidToken } from './gateway-error.ts';
 import type { RouteDpop } from './match-route.ts';
+
+export interface PresentedToken {
+  raw: string;
+  /** `Authorization: DPoP` (RFC 9449 §7.1) on an operation that accepts DPoP; false for Bearer. */
+  dpop: boolean;
+}
 
 // RFC 6750 §2.1 b64token, checked before a token is verified (a cached token passed it already);
 // tokens longer than the limit are not ours and are not worth parsing.
@@ -28,10 +34,15 @@ export function rejectTokenInQuery(query: string): void {
 }
 
 /**
- * Step 2a: the token from `Authorization: Bearer` (RFC 6750 §2.1), the only place it is read from. The
- * `DPoP` scheme (RFC 9449 §7.1) is answered by the operation's DPoP policy (`undefined`: no operation matched).
+ * Step 2a: the token from `Authorization: Bearer` (RFC 6750 §2.1) or `Authorization: DPoP` (RFC 9449 §7.1),
+ * the only place it is read from. The DPoP scheme is taken only where the operation's policy accepts it
+ * (`undefined`: no operation matched, so none does) and the door can check the proof's `htu`.
  */
-export function readAccessToken(authorization: string | undefined, dpop: RouteDpop | undefined): string {
+export function readAccessToken(
+  authorization: string | undefined,
+  dpop: RouteDpop | undefined,
+  dpopVerifiable = true,
+): PresentedToken {
   if (authorization === undefined || authorization === '') {
     // RFC 6750 §3.1: no credentials offered, so the challenge carries no error code.
     throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'an access token is required', {
@@ -42,16 +53,26 @@ export function readAccessToken(authorization: string | undefined, dpop: RouteDp
   const scheme = space === -1 ? authorization : authorization.slice(0, space);
   // RFC 9110 §11.1: the auth-scheme is case-insensitive.
   const lower = scheme.toLowerCase();
-  // Seam (issue 14): on an operation that accepts DPoP, the proof will be verified here instead.
-  if (lower === 'dpop') throw dpopRefusal(dpop);
-  if (lower !== 'bearer') {
-    throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'the Authorization scheme must be Bearer', {
+  const isDpop = lower === 'dpop';
+  if (isDpop) {
+    if (dpop !== 'accepted') throw dpopRefusal();
+    if (!dpopVerifiable) {
+      throw invalidDpop(
+        GATEWAY_REASONS.dpopUnsupported,
+        'this door has no external URL configured to check DPoP proofs against',
+        'invalid_token',
+      );
+    }
+  } else if (lower !== 'bearer') {
+    throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'the Authorization scheme must be Bearer or DPoP', {
       challenge: 'invalid_request',
     });
   }
   const token = space === -1 ? '' : authorization.slice(space + 1).trim();
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-    throw invalidToken(GATEWAY_REASONS.tokenMalformed, 'the access token is malformed');
+    throw isDpop
+      ? invalidDpop(GATEWAY_REASONS.tokenMalformed, 'the access token is malformed', 'invalid_token')
+      : invalidToken(GATEWAY_REASONS.tokenMalformed, 'the access token is malformed');
   }
-  return token;
+  return { raw: token, dpop: isDpop };
 }

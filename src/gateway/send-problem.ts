@@ -29,6 +29,18 @@ export function bearerChallenge(err: GatewayError, realm: string): string | unde
   return value;
 }
 
+/**
+ * RFC 9449 §7.1: `DPoP` challenge with the error code and the proof algorithms accepted (`algs`). Every
+ * refusal of a DPoP-scheme request carries it, so the client learns which scheme and algorithms to use.
+ */
+export function dpopChallenge(err: GatewayError, algs: readonly string[]): string {
+  const bearer = err.challenge === 'none' ? undefined : err.challenge;
+  const code = err.dpop ?? bearer ?? 'invalid_token';
+  let value = `DPoP error="${code}", error_description="${quotable(err.message)}"`;
+  if (err.scope) value += `, scope="${quotable(err.scope)}"`;
+  return `${value}, algs="${algs.join(' ')}"`;
+}
+
 /** RFC 9457 problem details with our stable `code`; the detail is our own message, never request data. */
 export function sendProblem(
   res: ServerResponse,
@@ -44,6 +56,7 @@ export function sendDecisionProblem(
   decision: Extract<Decision, { allow: false }>,
   context: { requestId: string; instance: string },
 ): void {
+  if (decision.dpopNonce !== undefined) res.setHeader('dpop-nonce', decision.dpopNonce);
   writeProblem(res, decision.status, decision.reason, decision.detail, decision.challenge, context);
 }
 

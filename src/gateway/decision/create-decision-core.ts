@@ -1,11 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../shared/clock.ts';
+import { createDpopNonces } from '../../shared/dpop/index.ts';
+import { createMemoryReplayCache } from '../../shared/replay-cache/index.ts';
 import { redactPath } from '../../shared/redact-url.ts';
 import {
   type AcceptedCertificate,
   checkClientCertificate,
   checkIssuedCertificateOwner,
 } from '../check-client-certificate.ts';
-import { checkDpopBinding } from '../check-dpop.ts';
+import { checkBearerNotDpopBound, checkDpopBound, checkDpopKey } from '../check-dpop.ts';
+import {
+  DPOP_IAT_WINDOW_SECONDS,
+  type DpopProofOptions,
+  dpopAlgorithms,
+  htuOf,
+  verifyDpopProof,
+} from '../check-dpop-proof.ts';
 import { checkLiveness } from '../check-liveness.ts';
 import { checkResourceOwner } from '../check-resource-owner.ts';
 import { checkScope } from '../check-scope.ts';
@@ -18,7 +28,7 @@ import { compileRouteTable, type RouteMatch } from '../match-route.ts';
 import { DEFAULT_ALGORITHMS } from '../options.ts';
 import { parseRequestTarget } from '../parse-request-target.ts';
 import { readAccessToken, rejectTokenInQuery } from '../read-access-token.ts';
-import { bearerChallenge } from '../send-problem.ts';
+import { bearerChallenge, dpopChallenge } from '../send-problem.ts';
 import { type AccessToken, createTokenVerifier } from '../verify-access-token.ts';
 import { createCertificateDescriber } from './describe-certificate.ts';
 import type {
@@ -38,6 +48,8 @@ interface Established {
   client: ClientLiveness | undefined;
   route: RouteMatch | undefined;
   allowReason: 'allowed' | 'public_route';
+  /** The request used `Authorization: DPoP` on an operation that accepts it: challenges are DPoP ones. */
+  dpop: boolean;
 }
 
 const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
@@ -87,6 +99,25 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     cacheSize: options.tokenCacheSize ?? 10_000,
   });
   const log = createDecisionLog(logger);
+  const dpopOptions = options.dpop ?? {};
+  const iatWindowSeconds = dpopOptions.iatWindowSeconds ?? DPOP_IAT_WINDOW_SECONDS;
+  if (!Number.isInteger(iatWindowSeconds) || iatWindowSeconds < 1 || iatWindowSeconds > 600) {
+    throw new Error('dpop.iatWindowSeconds: expected an integer from 1 to 600');
+  }
+  const ownsReplayCache = dpopOptions.replayCache === undefined;
+  const proofOptions: DpopProofOptions = {
+    replayCache: dpopOptions.replayCache ?? createMemoryReplayCache(),
+    nonces:
+      dpopOptions.requireNonce === false
+        ? undefined
+        : createDpopNonces({
+            secret: dpopOptions.nonceSecret ?? randomBytes(32),
+            windowSeconds: dpopOptions.nonceWindowSeconds ?? 300,
+          }),
+    algorithms: dpopAlgorithms(dpopOptions.algorithms),
+    iatWindowSeconds,
+  };
+  const dpopBase = dpopOptions.publicUrl;
 
   /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
   function authorize(facts: RequestFacts, ctx: Established, segments: { value: readonly string[] }) {
@@ -122,18 +153,60 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       if (cert !== undefined) checkIssuedCertificateOwner(cert, liveness);
       return undefined;
     }
-    const raw = readAccessToken(facts.authorization, route?.dpop);
+    const base = facts.origin ?? dpopBase;
+    const presentedToken = readAccessToken(facts.authorization, route?.dpop, base !== undefined);
+    const raw = presentedToken.raw;
+    if (presentedToken.dpop) {
+      ctx.dpop = true;
+      const htu = htuOf(base as string, facts.target) ?? '';
+      const proof = (token: AccessToken) =>
+        proveDpop(ctx, token, facts, htu, raw, now.getTime()).then(() => admit(ctx, token, segments.value));
+      const cached = verifier.cached(raw, now.getTime());
+      if (cached) return proof(cached);
+      return verifier.verify(raw, now).then(proof);
+    }
     const cached = verifier.cached(raw, now.getTime());
-    if (cached) return admit(ctx, cached, segments.value);
-    return verifier.verify(raw, now).then((token) => admit(ctx, token, segments.value));
+    if (cached) return admitBearer(ctx, cached, segments.value);
+    return verifier.verify(raw, now).then((token) => admitBearer(ctx, token, segments.value));
   }
 
-  /** Steps 3–5 once the token is verified. */
+  /** Step 3a of a DPoP request (RFC 9449 §4.3, §7): the proof is valid and signed by the token's key. */
+  async function proveDpop(
+    ctx: Established,
+    token: AccessToken,
+    facts: RequestFacts,
+    htu: string,
+    raw: string,
+    nowMs: number,
+  ): Promise<void> {
+    ctx.token = token;
+    const cnfJkt = checkDpopBound(token);
+    const { jkt } = await verifyDpopProof(proofOptions, {
+      proof: facts.dpop,
+      method: facts.method,
+      htu,
+      accessToken: raw,
+      nowMs,
+    });
+    checkDpopKey(cnfJkt, jkt);
+  }
+
+  /** Step 3a of a Bearer request: not a DPoP-bound token (RFC 9449 §7.2), then steps 3–5. */
+  function admitBearer(ctx: Established, token: AccessToken, segments: readonly string[]): AccessToken {
+    ctx.token = token;
+    checkBearerNotDpopBound(token, ctx.route?.dpop);
+    return admit(ctx, token, segments);
+  }
+
+  /** Steps 3–5 once the token is verified (and, with DPoP, its proof). */
   function admit(ctx: Established, token: AccessToken, segments: readonly string[]): AccessToken {
     ctx.token = token;
     const { route, cert } = ctx;
-    checkDpopBinding(token, route?.dpop);
-    checkSenderConstraint(token, cert, route?.mtls ?? 'required');
+    // RFC 8705 §3: a certificate-bound token needs its certificate. A DPoP-proven token needs none, unless
+    // it is bound to a certificate too; whether the connection must present one is the route's `mtls`.
+    if (!ctx.dpop || token.cnfX5tS256Bytes !== undefined) {
+      checkSenderConstraint(token, cert, route?.mtls ?? 'required');
+    }
     const client = checkLiveness(token, cert, liveness);
     ctx.client = client;
     if (!route) throw new GatewayError(GATEWAY_REASONS.routeNotFound, 404, 'no such operation');
@@ -163,6 +236,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     const identity = identityOf(ctx);
     const headers: Record<string, string> = {};
     const { token, client } = ctx;
+    const nonce = nonceFor(ctx);
     if (token !== undefined && client !== undefined) {
       headers['x-accredit-client-id'] = client.clientId;
       headers['x-accredit-org-id'] = client.orgId;
@@ -172,20 +246,32 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     if (ctx.cert !== undefined) headers['x-accredit-cert-x5t-s256'] = ctx.cert.x5tS256;
     if (token !== undefined) headers['x-accredit-token-jti'] = token.jti;
     headers['x-request-id'] = requestId;
-    return { allow: true, status: 200, reason: ctx.allowReason, identity, headers };
+    const decision: Decision = { allow: true, status: 200, reason: ctx.allowReason, identity, headers };
+    if (nonce !== undefined) decision.dpopNonce = nonce;
+    return decision;
+  }
+
+  /** RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, so the client has one for the next. */
+  function nonceFor(ctx: Established): string | undefined {
+    return ctx.dpop && proofOptions.nonces !== undefined ? proofOptions.nonces.current(clock().getTime()) : undefined;
   }
 
   function deny(ctx: Established, err: unknown): Decision {
     // Only refusals are decisions; anything else is a fault of ours, for the door to answer 500.
     if (!(err instanceof GatewayError)) throw err;
-    return {
+    // RFC 9449 §7.1: a refused DPoP request is answered with a DPoP challenge naming the accepted algorithms.
+    const dpop = err.dpop !== undefined || (ctx.dpop && (err.status === 401 || err.challenge !== undefined));
+    const decision: Decision = {
       allow: false,
       status: err.status as DenyStatus,
       reason: err.reason,
       detail: err.message,
-      challenge: bearerChallenge(err, realm),
+      challenge: dpop ? dpopChallenge(err, proofOptions.algorithms) : bearerChallenge(err, realm),
       identity: ctx.cert || ctx.token || ctx.route ? identityOf(ctx) : undefined,
     };
+    const nonce = dpop ? nonceFor({ ...ctx, dpop: true }) : undefined;
+    if (nonce !== undefined) decision.dpopNonce = nonce;
+    return decision;
   }
 
   function decide(facts: RequestFacts): Decision | Promise<Decision> {
@@ -195,6 +281,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       client: undefined,
       route: undefined,
       allowReason: 'allowed',
+      dpop: false,
     };
     const segments: { value: readonly string[] } = { value: NO_STRINGS };
     let result: AccessToken | undefined | Promise<AccessToken>;
@@ -263,6 +350,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     },
     async close() {
       await jwks.close();
+      if (ownsReplayCache) await proofOptions.replayCache.close();
     },
   };
 }

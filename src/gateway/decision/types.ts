@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import type { ReplayCache } from '../../shared/replay-cache/index.ts';
 import type { GatewayStats } from '../decision-log.ts';
 import type { LivenessState } from '../liveness.ts';
 import type { CatalogRoute } from '../match-route.ts';
@@ -13,6 +14,12 @@ export interface RequestFacts {
   target: string;
   authorization: string | undefined;
   dpop: string | undefined;
+  /**
+   * The external base URL (scheme://authority[/prefix]) the client addressed this request to, for a DPoP
+   * proof's `htu` (RFC 9449 §4.3 step 9); the door knows it from its configuration or its event. Default:
+   * the core's `dpop.publicUrl`. `htu` is this base + the path of `target`.
+   */
+  origin?: string;
   /** The client certificate: the TLS peer's, or one a trusted proxy forwarded (already trusted as a proxy). */
   certificate: ForwardedCertificate | undefined;
   requestId: string;
@@ -49,6 +56,8 @@ export type Decision =
       identity: IdentityContext;
       /** Headers to assert upstream (x-accredit-client-id, -org-id, -scopes, -roles, -cert-x5t-s256, -token-jti, x-request-id). */
       headers: Record<string, string>;
+      /** A fresh DPoP nonce for the client (`DPoP-Nonce` response header, RFC 9449 §8.2), DPoP requests only. */
+      dpopNonce?: string;
     }
   | {
       allow: false;
@@ -61,7 +70,30 @@ export type Decision =
       challenge: string | undefined;
       /** What was established before the refusal (for the decision line only; never sent to the caller). */
       identity?: IdentityContext;
+      /** `DPoP-Nonce` to send with the refusal (RFC 9449 §8, §9): with every DPoP challenge when nonces are on. */
+      dpopNonce?: string;
     };
+
+/** DPoP (RFC 9449) at the resource server: how proofs are checked at every door of this core. */
+export interface DpopResourceOptions {
+  /** External base URL for `htu` when a door's facts carry no `origin` (the gateway's publicUrl). */
+  publicUrl?: string;
+  /** Where proof `jti`s are claimed (§11.1): shared by every node to refuse replays across nodes. Default memory. */
+  replayCache?: ReplayCache;
+  /** Whether a server nonce is required in every proof (§9). Default true. */
+  requireNonce?: boolean;
+  /**
+   * Secret of the stateless nonces (≥ 32 bytes), the same on every node so any node accepts another's nonce.
+   * Default: random per process (nonces then hold on this node only).
+   */
+  nonceSecret?: Buffer;
+  /** Lifetime window of a nonce in seconds (default 300; a nonce is accepted 1–2 windows). */
+  nonceWindowSeconds?: number;
+  /** Accepted ± distance of a proof's `iat` from the server clock, seconds (default 60, 1–600). */
+  iatWindowSeconds?: number;
+  /** Proof algorithms (default ES256, ES384, ES512, PS256, PS384, PS512, EdDSA, Ed25519). */
+  algorithms?: string[];
+}
 
 export interface DecisionCoreOptions {
   liveness: LivenessState;
@@ -93,6 +125,8 @@ export interface DecisionCoreOptions {
   tokenCacheSize?: number;
   /** realm of the WWW-Authenticate challenge (default "accredit"). */
   realm?: string;
+  /** DPoP proof checking; defaults as documented on each member. */
+  dpop?: DpopResourceOptions;
   logger: Logger;
   clock?: Clock;
 }

@@ -10,12 +10,14 @@ export const AUTH_REQUEST_PATH = '/auth_request';
  * X-Original-Method / X-Original-URI (set by `proxy_set_header` in the auth location), the client's
  * Authorization and DPoP as received, and `$ssl_client_escaped_cert` (URL-encoded PEM) in a configured
  * header. 2xx allows (identity headers read with `auth_request_set`), 401/403 deny with the challenge.
+ * `origin`: the configured external base URL of the API behind nginx, for a DPoP proof's `htu`.
  */
 export function handleAuthRequest(
   core: DecisionCore,
   certificateHeader: string,
   req: IncomingMessage,
   res: ServerResponse,
+  origin?: string,
 ): Promise<void> {
   const method = single(req.headers['x-original-method'])?.toUpperCase() ?? '';
   const target = single(req.headers['x-original-uri']) ?? '';
@@ -25,6 +27,7 @@ export function handleAuthRequest(
     target,
     authorization: single(req.headers.authorization),
     dpop: single(req.headers.dpop),
+    ...(origin !== undefined ? { origin } : {}),
     certificate: certificate === 'refused' ? undefined : certificate,
     requestId: requestIdOf(req.headers),
   };

@@ -76,12 +76,14 @@ interface Evaluation {
 }
 
 /**
- * One AuthZEN request → the door's facts: subject {type, id, properties: {token, client_certificate (PEM),
- * dpop}} is the calling client, action.name the HTTP method, resource {type: "route", id: the request
- * path, properties.query: the query string}.
+ * One AuthZEN request → the door's facts: subject {type, id, properties: {token, token_type ("Bearer", the
+ * default, or "DPoP"), client_certificate (PEM)}} is the calling client, action.name the HTTP method,
+ * resource {type: "route", id: the request path, properties: {query: the query string, origin: the external
+ * base URL the client addressed, for the DPoP proof's htu}}, and context.dpop the DPoP proof (RFC 9449; also
+ * read from subject.properties.dpop).
  */
 function factsOf(item: Json, requestId: string): Evaluation {
-  const { subject, action, resource } = item;
+  const { subject, action, resource, context } = item;
   if (!isObject(subject) || !str(subject.type) || !str(subject.id)) {
     throw new BadRequest('subject with type and id is required');
   }
@@ -94,6 +96,10 @@ function factsOf(item: Json, requestId: string): Evaluation {
   const rprops = isObject(resource.properties) ? resource.properties : {};
   const token = str(props.token);
   const query = str(rprops.query);
+  const origin = str(rprops.origin);
+  const tokenType = str(props.token_type) ?? 'Bearer';
+  if (!/^(bearer|dpop)$/i.test(tokenType)) throw new BadRequest('subject.properties.token_type must be Bearer or DPoP');
+  const proof = str(isObject(context) ? context.dpop : undefined) ?? str(props.dpop);
   let certificate: ForwardedCertificate | undefined | 'refused';
   const pem = str(props.client_certificate);
   if (pem !== undefined) {
@@ -110,8 +116,9 @@ function factsOf(item: Json, requestId: string): Evaluation {
     facts: {
       method: (action.name as string).toUpperCase(),
       target: query === undefined ? path : `${path}${query.startsWith('?') ? '' : '?'}${query}`,
-      authorization: token === undefined ? undefined : `Bearer ${token}`,
-      dpop: str(props.dpop),
+      authorization: token === undefined ? undefined : `${tokenType} ${token}`,
+      dpop: proof,
+      ...(origin !== undefined ? { origin } : {}),
       certificate: certificate === 'refused' ? undefined : certificate,
       requestId,
     },
@@ -134,6 +141,7 @@ function resultOf(decision: Decision): Json {
         jti: id.jti,
         cert_x5t_s256: id.certX5tS256,
         route: id.route,
+        ...(decision.dpopNonce !== undefined ? { dpop_nonce: decision.dpopNonce } : {}),
       },
     };
   }
@@ -144,6 +152,7 @@ function resultOf(decision: Decision): Json {
       status: decision.status,
       detail: decision.detail,
       ...(decision.challenge !== undefined ? { www_authenticate: decision.challenge } : {}),
+      ...(decision.dpopNonce !== undefined ? { dpop_nonce: decision.dpopNonce } : {}),
     },
   };
 }

@@ -17,6 +17,12 @@ export interface DecisionListenerOptions extends DecisionCallers {
   port: number;
   /** External base URL of the listener, for the AuthZEN metadata; default its local URL. */
   publicUrl?: string;
+  /**
+   * External base URL of the API the edges protect (https://api.example.com), as clients address it: DPoP
+   * proofs' `htu` is checked against it plus the original URI's path (RFC 9449 §4.3 step 9). Default: the
+   * core's `dpop.publicUrl`; with neither, the DPoP scheme is refused at auth_request and ext_authz.
+   */
+  edgeUrl?: string;
   /** Server certificate chain and key. */
   tls: { cert: string; key: string; passphrase?: string };
   /** PEM bundle the callers' certificates named by subject must chain to; default: none (pins and secret only). */
@@ -94,9 +100,9 @@ export async function createDecisionListener(options: DecisionListenerOptions): 
       unauthenticated(res, requestIdOf(req.headers), realm);
       return;
     }
-    if (path === AUTH_REQUEST_PATH) return handleAuthRequest(core, certificateHeader, req, res);
+    if (path === AUTH_REQUEST_PATH) return handleAuthRequest(core, certificateHeader, req, res, options.edgeUrl);
     if (path === EXT_AUTHZ_PREFIX || path.startsWith(`${EXT_AUTHZ_PREFIX}/`))
-      return handleExtAuthz(core, req, res);
+      return handleExtAuthz(core, req, res, options.edgeUrl);
     if (path === AUTHZEN_PATHS.evaluation) return handleAuthzen(core, 'evaluation', req, res);
     if (path === AUTHZEN_PATHS.evaluations) return handleAuthzen(core, 'evaluations', req, res);
     req.resume();

@@ -12,7 +12,12 @@ export const EXT_AUTHZ_PREFIX = '/ext_authz';
  * Envoy copies `allowed_upstream_headers` (x-accredit-*) upstream; anything else is returned to the
  * client with its body and www-authenticate.
  */
-export function handleExtAuthz(core: DecisionCore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export function handleExtAuthz(
+  core: DecisionCore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  origin?: string,
+): Promise<void> {
   const url = req.url ?? '';
   const target = url.slice(EXT_AUTHZ_PREFIX.length) || '/';
   const certificate = readXfcc(single(req.headers['x-forwarded-client-cert']));
@@ -21,6 +26,7 @@ export function handleExtAuthz(core: DecisionCore, req: IncomingMessage, res: Se
     target,
     authorization: single(req.headers.authorization),
     dpop: single(req.headers.dpop),
+    ...(origin !== undefined ? { origin } : {}),
     certificate: certificate === 'refused' ? undefined : certificate,
     requestId: requestIdOf(req.headers),
   };

@@ -57,7 +57,8 @@ export async function answerHttpDoor(
   }
   const instance = pathOf(facts.target);
   if (decision.allow) {
-    res.writeHead(200, { ...decision.headers, 'cache-control': 'no-store', 'content-length': 0 });
+    const nonce = decision.dpopNonce === undefined ? {} : { 'dpop-nonce': decision.dpopNonce };
+    res.writeHead(200, { ...decision.headers, ...nonce, 'cache-control': 'no-store', 'content-length': 0 });
     res.end();
   } else {
     res.setHeader('x-accredit-reason', decision.reason);

@@ -112,10 +112,7 @@ export async function verifyDpopProof(
   }
   // Step 5: never none or a MAC, only the allow-list.
   if (typeof header.alg !== 'string' || !options.algorithms.includes(header.alg)) {
-    throw invalidDpop(
-      GATEWAY_REASONS.dpopAlgorithmNotAllowed,
-      'the DPoP proof algorithm is not accepted',
-    );
+    throw invalidDpop(GATEWAY_REASONS.dpopAlgorithmNotAllowed, 'the DPoP proof algorithm is not accepted');
   }
   // Step 7: the jwk header is a public key (a private member would mean the key is disclosed).
   const jwk = header.jwk as Record<string, unknown> | undefined;
@@ -170,7 +167,10 @@ export async function verifyDpopProof(
   // Step 10 (§7): ath is the hash of the very access token presented with the proof.
   const expectedAth = createHash('sha256').update(request.accessToken, 'ascii').digest('base64url');
   if (typeof ath !== 'string' || !bytesEqual(ath, expectedAth)) {
-    throw invalidDpop(GATEWAY_REASONS.dpopAthMismatch, 'ath is missing or is not the hash of the access token');
+    throw invalidDpop(
+      GATEWAY_REASONS.dpopAthMismatch,
+      'ath is missing or is not the hash of the access token',
+    );
   }
   // §9: a nonce of ours when nonces are required; the challenge carries a fresh one.
   if (options.nonces !== undefined) {

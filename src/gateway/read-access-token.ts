@@ -64,9 +64,14 @@ export function readAccessToken(
       );
     }
   } else if (lower !== 'bearer') {
-    throw new GatewayError(GATEWAY_REASONS.tokenMissing, 401, 'the Authorization scheme must be Bearer or DPoP', {
-      challenge: 'invalid_request',
-    });
+    throw new GatewayError(
+      GATEWAY_REASONS.tokenMissing,
+      401,
+      'the Authorization scheme must be Bearer or DPoP',
+      {
+        challenge: 'invalid_request',
+      },
+    );
   }
   const token = space === -1 ? '' : authorization.slice(space + 1).trim();
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {

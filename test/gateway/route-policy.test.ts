@@ -540,15 +540,15 @@ describe('DPoP', () => {
     );
   });
 
-  test('fail/a DPoP-bound token on a route that accepts DPoP: proofs are not verified yet', async () => {
+  test('fail/a DPoP-bound token presented as Bearer on a route that accepts DPoP (RFC 9449 §7.2)', async () => {
     const token = await tokenFor(env.acme, 'accounts:read', { cnf: { jkt: JKT } });
     const res = await assertRefused(
       () => get(env.acme.agent, '/v1/dpop-ready', { token }),
       401,
-      'dpop_unsupported',
+      'dpop_token_as_bearer',
       INVALID_TOKEN,
     );
-    assert.equal(res.json.detail, 'DPoP proofs are not verified by this gateway yet');
+    assert.match(String(res.headers['www-authenticate']), /^Bearer /);
   });
 
   test('fail/the DPoP scheme on a route that refuses DPoP', async () => {
@@ -561,15 +561,16 @@ describe('DPoP', () => {
     );
   });
 
-  test('fail/the DPoP scheme (any case) on a route that accepts DPoP', async () => {
+  test('fail/the DPoP scheme (any case) with a certificate-bound token on a route that accepts DPoP', async () => {
     const token = await tokenFor(env.acme);
-    await assertRefused(
+    const res = await assertRefused(
       () =>
         get(env.acme.agent, '/v1/dpop-ready', { headers: { authorization: `dpop ${token}`, dpop: 'x.y.z' } }),
       401,
-      'dpop_unsupported',
-      INVALID_TOKEN,
+      'dpop_token_not_bound',
+      /^DPoP error="invalid_token"/,
     );
+    assert.match(String(res.headers['www-authenticate']), /algs="ES256 /);
   });
 
   test('fail/the DPoP scheme where no operation matches: none accepts it', async () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../shared/clock.ts';
 import { createDpopNonces } from '../../shared/dpop/index.ts';
-import { createMemoryReplayCache } from '../../shared/replay-cache/index.ts';
 import { redactPath } from '../../shared/redact-url.ts';
+import { createMemoryReplayCache } from '../../shared/replay-cache/index.ts';
 import {
   type AcceptedCertificate,
   checkClientCertificate,
@@ -253,7 +253,9 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
 
   /** RFC 9449 §8.2: a fresh nonce with every answer to a DPoP request, so the client has one for the next. */
   function nonceFor(ctx: Established): string | undefined {
-    return ctx.dpop && proofOptions.nonces !== undefined ? proofOptions.nonces.current(clock().getTime()) : undefined;
+    return ctx.dpop && proofOptions.nonces !== undefined
+      ? proofOptions.nonces.current(clock().getTime())
+      : undefined;
   }
 
   function deny(ctx: Established, err: unknown): Decision {

@@ -98,7 +98,8 @@ function factsOf(item: Json, requestId: string): Evaluation {
   const query = str(rprops.query);
   const origin = str(rprops.origin);
   const tokenType = str(props.token_type) ?? 'Bearer';
-  if (!/^(bearer|dpop)$/i.test(tokenType)) throw new BadRequest('subject.properties.token_type must be Bearer or DPoP');
+  if (!/^(bearer|dpop)$/i.test(tokenType))
+    throw new BadRequest('subject.properties.token_type must be Bearer or DPoP');
   const proof = str(isObject(context) ? context.dpop : undefined) ?? str(props.dpop);
   let certificate: ForwardedCertificate | undefined | 'refused';
   const pem = str(props.client_certificate);

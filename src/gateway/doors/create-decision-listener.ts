@@ -100,7 +100,8 @@ export async function createDecisionListener(options: DecisionListenerOptions): 
       unauthenticated(res, requestIdOf(req.headers), realm);
       return;
     }
-    if (path === AUTH_REQUEST_PATH) return handleAuthRequest(core, certificateHeader, req, res, options.edgeUrl);
+    if (path === AUTH_REQUEST_PATH)
+      return handleAuthRequest(core, certificateHeader, req, res, options.edgeUrl);
     if (path === EXT_AUTHZ_PREFIX || path.startsWith(`${EXT_AUTHZ_PREFIX}/`))
       return handleExtAuthz(core, req, res, options.edgeUrl);
     if (path === AUTHZEN_PATHS.evaluation) return handleAuthzen(core, 'evaluation', req, res);

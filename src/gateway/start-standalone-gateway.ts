@@ -6,7 +6,7 @@ import { createDecisionListener, type DecisionListener } from './doors/create-de
 import { type FeedFollower, followFeed } from './follow-feed.ts';
 import { createMemoryLivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
-import type { UpstreamTls } from './options.ts';
+import type { GatewayOptions, UpstreamTls } from './options.ts';
 import { proxyCertificates } from './proxy-certificates.ts';
 import { checkFedTrustBundle } from './trust-bundle.ts';
 
@@ -33,8 +33,15 @@ export interface StandaloneGatewayOptions {
   /** TLS-terminating proxies in front of this gateway, and the form each forwards client certificates in. */
   proxies?: ProxyEntry[];
   logger: Logger;
+  /**
+   * DPoP (RFC 9449): give every node the same `nonceSecret` (else nonces hold on one node) and a shared
+   * `replayCache` (else a proof is remembered by one node only).
+   */
+  dpop?: GatewayOptions['dpop'];
   /** The decision listener (auth_request, ext_authz, AuthZEN) next to the gateway, over the same core. */
   decision?: {
+    /** External base URL of the API behind the edges, for DPoP `htu` (default: publicUrl). */
+    edgeUrl?: string;
     port: number;
     callers?: string[];
     callerCa?: string;
@@ -153,6 +160,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       ...(options.proxies !== undefined && options.proxies.length > 0
         ? proxyCertificates(options.proxies, () => new Date())
         : {}),
+      ...(options.dpop !== undefined ? { dpop: options.dpop } : {}),
       logger: options.logger,
     });
   } catch (err) {
@@ -179,6 +187,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
         ...(d.callerCa !== undefined ? { callerCa: d.callerCa } : {}),
         ...(d.secret !== undefined ? { secret: d.secret } : {}),
         ...(d.certificateHeader !== undefined ? { certificateHeader: d.certificateHeader } : {}),
+        ...(d.edgeUrl !== undefined ? { edgeUrl: d.edgeUrl } : {}),
       });
     } catch (err) {
       feed.close();

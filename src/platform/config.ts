@@ -52,6 +52,8 @@ export interface PlatformConfig {
     secretFile: string | undefined;
     /** The header nginx puts `$ssl_client_escaped_cert` in. */
     certificateHeader: string;
+    /** External base URL of the API behind the edges, for DPoP `htu` (default: the gateway's URL). */
+    edgeUrl?: string | undefined;
   };
   /** The change feed standalone gateways follow (`GET /enforcement/v1/feed`). */
   enforcementFeed: { maxClients: number };
@@ -391,6 +393,12 @@ export const CONFIG_KEYS = [
     parse: str,
     default: 'x-client-cert',
     doc: 'request header in which nginx sends $ssl_client_escaped_cert to /auth_request',
+  },
+  {
+    path: 'decision.edgeUrl',
+    env: 'ACCREDIT_DECISION_EDGE_URL',
+    parse: str,
+    doc: 'external base URL of the API behind nginx/Envoy (https://api.example.com): DPoP proofs checked at auth_request and ext_authz must name it in htu; default the gateway URL',
   },
   {
     path: 'listeners.limits.handshakeTimeoutMs',
@@ -921,6 +929,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     callerCaFile: inDataDir(c.decision.callerCaFile),
     secretFile: inDataDir(c.decision.secretFile),
     certificateHeader: c.decision.certificateHeader,
+    edgeUrl: c.decision.edgeUrl,
   };
   c.catalog = { title: c.catalog.title, accessRequest: c.catalog.accessRequest };
   c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {

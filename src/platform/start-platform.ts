@@ -74,6 +74,7 @@ import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
+import { gatewayDpop } from './gateway-dpop.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
@@ -497,6 +498,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // TLS certificate counts, its headers do not. As for the authorization server's mTLS listener.
       trustedProxies: fromProxies.trustedProxies,
       certificateFromHeaders: fromProxies.certificateFromHeaders,
+      // RFC 9449 nonces from the KEK (every node of this platform agrees); replay cache: see gateway-dpop.ts.
+      dpop: gatewayDpop({ kek }),
       logger,
       clock,
     });
@@ -522,6 +525,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         ...(callers.callerCa !== undefined ? { callerCa: callers.callerCa } : {}),
         ...(callers.secret !== undefined ? { secret: callers.secret } : {}),
         certificateHeader: config.decision.certificateHeader,
+        ...(config.decision.edgeUrl !== undefined ? { edgeUrl: config.decision.edgeUrl } : {}),
         limits: config.listeners.limits,
         logger,
       });

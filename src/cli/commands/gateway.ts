@@ -37,6 +37,9 @@ interface RunOptions {
   decisionCallerCa?: string;
   decisionSecretFile?: string;
   decisionCertHeader?: string;
+  decisionEdgeUrl?: string;
+  dpopNonceSecretFile?: string;
+  dpopNonce?: string;
   proxies?: string;
 }
 
@@ -66,6 +69,33 @@ function proxiesOf(opts: RunOptions, env: NodeJS.ProcessEnv): ProxyEntry[] | und
   });
 }
 
+function edgeUrlOf(opts: RunOptions): string | undefined {
+  const value = opts.decisionEdgeUrl ?? process.env.ACCREDIT_DECISION_EDGE_URL;
+  if (value === undefined || value === '') return undefined;
+  if (!URL.canParse(value) || new URL(value).protocol !== 'https:') {
+    throw new CliError('--decision-edge-url: expected an https URL', 'invalid_input');
+  }
+  return value;
+}
+
+/**
+ * DPoP (RFC 9449): the nonce secret every node shares (a file of at least 32 bytes), or nonces off. Without a
+ * file, each node makes its own secret and its nonces hold on it only.
+ */
+function dpopOptions(opts: RunOptions) {
+  const env = process.env;
+  const mode = opts.dpopNonce ?? env.ACCREDIT_GATEWAY_DPOP_NONCE ?? 'required';
+  if (mode !== 'required' && mode !== 'off') {
+    throw new CliError('--dpop-nonce: expected required or off', 'invalid_input');
+  }
+  const file = opts.dpopNonceSecretFile ?? env.ACCREDIT_GATEWAY_DPOP_NONCE_SECRET_FILE;
+  const secret = file ? Buffer.from(readFile(file, '--dpop-nonce-secret-file', true).trim()) : undefined;
+  if (secret !== undefined && secret.length < 32) {
+    throw new CliError('--dpop-nonce-secret-file: at least 32 bytes of secret', 'invalid_input');
+  }
+  return { requireNonce: mode === 'required', ...(secret !== undefined ? { nonceSecret: secret } : {}) };
+}
+
 /** The decision listener's settings, when --decision-port (or ACCREDIT_DECISION_PORT) asks for it. */
 function decisionOptions(opts: RunOptions) {
   const env = process.env;
@@ -90,6 +120,7 @@ function decisionOptions(opts: RunOptions) {
     ...(caFile ? { callerCa: readFile(caFile, '--decision-caller-ca', false) } : {}),
     ...(secret !== undefined ? { secret } : {}),
     ...(opts.decisionCertHeader ? { certificateHeader: opts.decisionCertHeader } : {}),
+    ...(edgeUrlOf(opts) !== undefined ? { edgeUrl: edgeUrlOf(opts) as string } : {}),
   };
 }
 
@@ -158,6 +189,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
   const staleAfterMs = integer(opts.staleAfterMs, '--stale-after-ms', 500, 3_600_000);
   const publicUrl = opts.publicUrl ?? `https://localhost:${port}`;
   const decision = decisionOptions(opts);
+  const dpop = dpopOptions(opts);
   const [{ startStandaloneGateway }, { createLogger }] = await Promise.all([
     import('../../gateway/index.ts'),
     import('../../platform/logger.ts'),
@@ -180,6 +212,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     staleAfterMs,
     logger,
     ...(decision !== undefined ? { decision } : {}),
+    dpop,
     ...(proxies !== undefined ? { proxies } : {}),
   });
   const info = {
@@ -253,6 +286,15 @@ export function registerGatewayCommands(program: Command): void {
       'file (mode 0600) with the secret edges send in x-accredit-decision-secret (env ACCREDIT_DECISION_SECRET_FILE)',
     )
     .option('--decision-cert-header <name>', 'header holding nginx $ssl_client_escaped_cert', 'x-client-cert')
+    .option(
+      '--decision-edge-url <url>',
+      'external base URL of the API behind nginx/Envoy, checked as the DPoP htu (env ACCREDIT_DECISION_EDGE_URL; default --public-url)',
+    )
+    .option(
+      '--dpop-nonce-secret-file <file>',
+      'file (mode 0600) with the DPoP nonce secret, ≥ 32 bytes, the same on every node (env ACCREDIT_GATEWAY_DPOP_NONCE_SECRET_FILE)',
+    )
+    .option('--dpop-nonce <mode>', 'required (default) or off: whether DPoP proofs must carry a server nonce')
     .option(
       '--proxies <json>',
       'TLS-terminating proxies in front: [{"address": IP or CIDR, "form": rfc9440|nginx|envoy-xfcc|aws-alb, "header"?, "clientCertSha256"?: [...]}] (env ACCREDIT_PROXIES)',

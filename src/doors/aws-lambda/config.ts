@@ -27,6 +27,11 @@ export interface LambdaConfig {
   staleAfterMs: number;
   /** ACCREDIT_STRIP_PREFIX: a custom domain's API mapping path (`/payments`) removed before route lookup. */
   stripPrefix: string | undefined;
+  /**
+   * ACCREDIT_PUBLIC_URL: the API's external base URL as clients address it, for DPoP proofs' `htu`; default
+   * https://<the event's domainName><ACCREDIT_STRIP_PREFIX>.
+   */
+  publicUrl?: string | undefined;
   /** ACCREDIT_LOG_LEVEL (default `info`). */
   logLevel: string;
 }
@@ -89,6 +94,9 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     refreshMs,
     staleAfterMs,
     stripPrefix,
+    publicUrl: env.ACCREDIT_PUBLIC_URL?.trim()
+      ? httpsUrl('ACCREDIT_PUBLIC_URL', env.ACCREDIT_PUBLIC_URL.trim())
+      : undefined,
     logLevel: env.ACCREDIT_LOG_LEVEL?.trim() || 'info',
   };
 }

@@ -15,6 +15,9 @@ export const lambdaCore: LambdaCoreFactory = async (inputs) => {
     audience: inputs.audience,
     jwksUri: inputs.jwksUri,
     jwksCa: inputs.ca,
+    // An API Gateway authorizer cannot add a DPoP-Nonce header to the client's answer: no nonces (RFC 9449
+    // §9 is optional); proofs are fresh by their iat window and one-use per warm instance (see docs/dpop.md).
+    dpop: { requireNonce: false },
     logger: inputs.logger,
   });
   await core.warm();

@@ -26,6 +26,8 @@ export interface LambdaAuthorizerOptions {
   responseMode: ResponseMode;
   policyResource: PolicyResource;
   stripPrefix?: string | undefined;
+  /** The API's external base URL for DPoP `htu`; default the event's domain name (+ stripPrefix). */
+  publicUrl?: string | undefined;
   logger: Logger;
 }
 
@@ -56,7 +58,7 @@ function withoutCertificate(event: AuthorizerEvent): AuthorizerEvent {
  */
 export function createLambdaAuthorizer(options: LambdaAuthorizerOptions): LambdaAuthorizer {
   const { core, feed, logger } = options;
-  const mapping = { stripPrefix: options.stripPrefix };
+  const mapping = { stripPrefix: options.stripPrefix, publicUrl: options.publicUrl };
 
   return async (event) => {
     const started = performance.now();

@@ -62,10 +62,23 @@ function withoutPrefix(path: string, prefix: string | undefined): string {
 }
 
 /** HTTP API 2.0: `rawPath` and `rawQueryString` as received, lower-case headers. */
-export function httpApiFacts(
-  event: HttpApiAuthorizerEvent,
-  options: { stripPrefix?: string } = {},
-): EventFacts {
+/**
+ * The external base URL for a DPoP proof's `htu` (RFC 9449 §4.3 step 9): the configured one, else the host the
+ * client addressed plus the mapping prefix the path lost. Undefined: the DPoP scheme is refused.
+ */
+function originOf(domainName: string | undefined, options: FactsOptions): { origin?: string } {
+  if (options.publicUrl !== undefined) return { origin: options.publicUrl };
+  if (typeof domainName !== 'string' || !/^[A-Za-z0-9.-]+(:\d+)?$/.test(domainName)) return {};
+  return { origin: `https://${domainName}${options.stripPrefix ?? ''}` };
+}
+
+export interface FactsOptions {
+  stripPrefix?: string | undefined;
+  /** ACCREDIT_PUBLIC_URL: the API's external base URL, for DPoP `htu`. */
+  publicUrl?: string | undefined;
+}
+
+export function httpApiFacts(event: HttpApiAuthorizerEvent, options: FactsOptions = {}): EventFacts {
   const headers = event.headers ?? {};
   const path = withoutPrefix(event.rawPath, options.stripPrefix);
   const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
@@ -77,6 +90,7 @@ export function httpApiFacts(
       target: `${path}${query}`,
       authorization: headers.authorization,
       dpop: headers.dpop,
+      ...originOf(event.requestContext.domainName, options),
       certificate: certificateOf(event.requestContext.authentication?.clientCert),
       requestId: requestIdOf(event.requestContext.requestId),
     },
@@ -103,10 +117,7 @@ function encodeSegment(segment: string): string {
  * segment by segment (a `/` that was `%2F` in the original cannot be told apart: the path is split where API
  * Gateway's own routing split it).
  */
-export function restApiFacts(
-  event: RestApiAuthorizerEvent,
-  options: { stripPrefix?: string } = {},
-): EventFacts {
+export function restApiFacts(event: RestApiAuthorizerEvent, options: FactsOptions = {}): EventFacts {
   const path = withoutPrefix(event.path, options.stripPrefix).split('/').map(encodeSegment).join('/');
   const pairs: string[] = [];
   const multi = event.multiValueQueryStringParameters;
@@ -127,6 +138,7 @@ export function restApiFacts(
       target: pairs.length > 0 ? `${path}?${pairs.join('&')}` : path,
       authorization: restHeader(event, 'authorization'),
       dpop: restHeader(event, 'dpop'),
+      ...originOf(event.requestContext?.domainName, options),
       certificate: certificateOf(event.requestContext?.identity?.clientCert),
       requestId: requestIdOf(event.requestContext?.requestId),
     },

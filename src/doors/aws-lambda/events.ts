@@ -25,6 +25,8 @@ export interface HttpApiAuthorizerEvent {
   headers?: Record<string, string | undefined>;
   requestContext: {
     requestId?: string;
+    /** The host the client addressed (a custom domain or the execute-api one). */
+    domainName?: string;
     http: { method: string; path?: string; sourceIp?: string };
     authentication?: { clientCert?: ApiGatewayClientCert | null } | null;
   };
@@ -45,6 +47,7 @@ export interface RestApiAuthorizerEvent {
   multiValueQueryStringParameters?: Record<string, string[] | undefined> | null;
   requestContext?: {
     requestId?: string;
+    domainName?: string;
     identity?: { sourceIp?: string; clientCert?: ApiGatewayClientCert | null } | null;
   } | null;
 }

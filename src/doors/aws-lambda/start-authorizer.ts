@@ -98,6 +98,7 @@ export async function startLambdaAuthorizer(
     responseMode: config.responseMode,
     policyResource: config.policyResource,
     stripPrefix: config.stripPrefix,
+    publicUrl: config.publicUrl,
     logger,
   });
   const ready = core;

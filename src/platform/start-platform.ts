@@ -72,9 +72,9 @@ import { type ExpiryMonitor, expiryKeySources, startExpiryMonitor } from './expi
 import { registerExternalCaPublicRoutes } from './external-ca-public-routes.ts';
 import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
+import { gatewayDpop } from './gateway-dpop.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { problem, sendProblem } from './http/problem.ts';
-import { gatewayDpop } from './gateway-dpop.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { httpApiFacts, restApiFacts } from '../../../src/doors/aws-lambda/event-facts.ts';
+import { htuOf, normalizeHtu, verifyDpopProof } from '../../../src/gateway/check-dpop-proof.ts';
+import { createMemoryReplayCache } from '../../../src/shared/replay-cache/index.ts';
+import { call } from '../fixture.ts';
+import { type DpopEnv, type DpopKey, dpopEnv, dpopKey, PUBLIC_URL, proof, SECRET } from './dpop-fixture.ts';
+
+let env: DpopEnv;
+let key: DpopKey;
+before(async () => {
+  env = await dpopEnv();
+  key = await dpopKey();
+});
+after(() => env?.close());
+
+const URL_ACCOUNTS = `${PUBLIC_URL}/v1/accounts`;
+
+function dpopToken(): Promise<string> {
+  const claims = env.minter.claims(env.reader.clientId, env.reader.orgId, undefined, 'accounts:read');
+  return env.minter.sign({ ...claims, cnf: { jkt: key.jkt } });
+}
+
+async function send(origin: string, token: string, dpop: string) {
+  return call(env.noCert, origin, '/v1/accounts', { headers: { authorization: `DPoP ${token}`, dpop } });
+}
+
+describe('DPoP across gateway nodes', () => {
+  test('fail/a proof used at one node is refused at the other (shared ReplayCache, RFC 9449 §11.1)', async () => {
+    const token = await dpopToken();
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: URL_ACCOUNTS,
+      token,
+      nonce: env.nonces.current(Date.now()),
+    });
+    assert.equal((await send(env.gateway.url, token, p)).status, 200);
+    const replay = await send(env.gateway2.url, token, p);
+    assert.equal(replay.status, 401);
+    assert.equal(replay.json.code, 'dpop_proof_replayed');
+    assert.match(String(replay.headers['www-authenticate']), /^DPoP error="invalid_dpop_proof"/);
+  });
+
+  test('ok/a nonce one node hands out is accepted by the other (§8, §9: shared nonce secret)', async () => {
+    const token = await dpopToken();
+    // The client's first try: no nonce; the 401 carries one (use_dpop_nonce).
+    const first = await send(
+      env.gateway.url,
+      token,
+      await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token }),
+    );
+    assert.equal(first.status, 401);
+    assert.match(String(first.headers['www-authenticate']), /^DPoP error="use_dpop_nonce"/);
+    const nonce = first.headers['dpop-nonce'] as string;
+    assert.ok(nonce);
+    // The retry with that nonce, at the other node.
+    const second = await send(
+      env.gateway2.url,
+      token,
+      await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token, nonce }),
+    );
+    assert.equal(second.status, 200, second.text);
+    assert.ok(second.headers['dpop-nonce'], 'a success carries a fresh nonce (§8.2)');
+  });
+});
+
+describe('htu behind a proxy', () => {
+  test('fail/a proof naming the gateway’s socket URL, not its configured external URL (§4.3 step 9)', async () => {
+    const token = await dpopToken();
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: `${env.gateway.url}/v1/accounts`,
+      token,
+      nonce: env.nonces.current(Date.now()),
+    });
+    const res = await send(env.gateway.url, token, p);
+    assert.equal(res.status, 401);
+    assert.equal(res.json.code, 'dpop_uri_mismatch');
+  });
+
+  test('ok/the configured external URL passes while the socket is another', async () => {
+    assert.notEqual(new URL(env.gateway.url).origin, PUBLIC_URL);
+    const token = await dpopToken();
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: URL_ACCOUNTS,
+      token,
+      nonce: env.nonces.current(Date.now()),
+    });
+    assert.equal((await send(env.gateway.url, token, p)).status, 200);
+  });
+});
+
+describe('the DPoP proof checker', () => {
+  test('ok/RFC 3986 normalisation of htu', () => {
+    assert.equal(normalizeHtu('HTTPS://API.Example.com:443/v1/a?b=1#c'), 'https://api.example.com/v1/a');
+    assert.equal(normalizeHtu('https://api.example.com'), 'https://api.example.com/');
+    assert.equal(normalizeHtu('https://api.example.com/%7euser/%2f'), 'https://api.example.com/~user/%2F');
+    assert.equal(normalizeHtu('https://api.example.com:8443/x'), 'https://api.example.com:8443/x');
+    assert.equal(normalizeHtu('https://api.example.com/a/../b'), 'https://api.example.com/b');
+    assert.equal(normalizeHtu('ftp://api.example.com/x'), undefined);
+    assert.equal(normalizeHtu('https://user:pw@api.example.com/x'), undefined);
+    assert.equal(normalizeHtu('not a url'), undefined);
+    assert.equal(
+      htuOf('https://api.example.com/prefix/', '/v1/a?x=1'),
+      'https://api.example.com/prefix/v1/a',
+    );
+    assert.equal(htuOf('https://api.example.com', 'v1/a'), undefined);
+  });
+
+  test('ok/without nonces required, a proof without nonce passes; its jti is claimed once', async () => {
+    const options = {
+      replayCache: createMemoryReplayCache(),
+      nonces: undefined,
+      algorithms: ['ES256'],
+      iatWindowSeconds: 60,
+    };
+    const token = 'header.payload.signature';
+    const p = await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token });
+    const request = { proof: p, method: 'GET', htu: URL_ACCOUNTS, accessToken: token, nowMs: Date.now() };
+    assert.deepEqual(await verifyDpopProof(options, request), { jkt: key.jkt });
+    await assert.rejects(verifyDpopProof(options, request), { reason: 'dpop_proof_replayed' });
+  });
+
+  test('fail/an invalid proof does not burn its jti', async () => {
+    const options = {
+      replayCache: createMemoryReplayCache(),
+      nonces: undefined,
+      algorithms: ['ES256'],
+      iatWindowSeconds: 60,
+    };
+    const token = 'header.payload.signature';
+    const p = await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token });
+    const request = { proof: p, method: 'GET', htu: URL_ACCOUNTS, accessToken: token, nowMs: Date.now() };
+    await assert.rejects(verifyDpopProof(options, { ...request, method: 'POST' }), {
+      reason: 'dpop_method_mismatch',
+    });
+    assert.deepEqual(await verifyDpopProof(options, request), { jkt: key.jkt });
+  });
+
+  test('fail/an algorithm outside a narrower allow-list (ES256 proof, PS256 only)', async () => {
+    const options = {
+      replayCache: createMemoryReplayCache(),
+      nonces: undefined,
+      algorithms: ['PS256'],
+      iatWindowSeconds: 60,
+    };
+    const token = 'header.payload.signature';
+    const p = await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token });
+    await assert.rejects(
+      verifyDpopProof(options, {
+        proof: p,
+        method: 'GET',
+        htu: URL_ACCOUNTS,
+        accessToken: token,
+        nowMs: Date.now(),
+      }),
+      { reason: 'dpop_algorithm_not_allowed' },
+    );
+  });
+});
+
+describe('the Lambda door’s htu base', () => {
+  const http = {
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: 'arn:aws:execute-api:eu-west-1:1:abc/prod/GET/v1/accounts',
+    rawPath: '/payments/v1/accounts',
+    rawQueryString: 'a=1',
+    headers: { authorization: 'DPoP t', dpop: 'p' },
+    requestContext: { requestId: 'r1', domainName: 'api.example.com', http: { method: 'GET' } },
+  };
+  test('ok/the event’s domain name and the mapping prefix', () => {
+    const { facts } = httpApiFacts(http as never, { stripPrefix: '/payments' });
+    assert.equal(facts.origin, 'https://api.example.com/payments');
+    assert.equal(facts.target, '/v1/accounts?a=1');
+    assert.equal(htuOf(facts.origin as string, facts.target), 'https://api.example.com/payments/v1/accounts');
+    assert.equal(facts.dpop, 'p');
+  });
+  test('ok/the configured external URL wins', () => {
+    const { facts } = httpApiFacts(http as never, { publicUrl: 'https://partners.example.com' });
+    assert.equal(facts.origin, 'https://partners.example.com');
+  });
+  test('fail/an unusable domain name gives no base: the DPoP scheme is then refused', () => {
+    const bad = { ...http, requestContext: { ...http.requestContext, domainName: 'evil.com/x?' } };
+    assert.equal(httpApiFacts(bad as never).facts.origin, undefined);
+    const rest = {
+      type: 'REQUEST',
+      methodArn: 'arn',
+      path: '/v1/accounts',
+      httpMethod: 'GET',
+      headers: { DPoP: 'p' },
+      requestContext: { domainName: 'api.example.com' },
+    };
+    const facts = restApiFacts(rest as never).facts;
+    assert.equal(facts.origin, 'https://api.example.com');
+    assert.equal(facts.dpop, 'p');
+  });
+});
+
+describe('a door without an external URL', () => {
+  test('fail/AuthZEN without resource.properties.origin, over a core without dpop.publicUrl: DPoP refused', async () => {
+    const token = await dpopToken();
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: URL_ACCOUNTS,
+      token,
+      nonce: env.nonces.current(Date.now()),
+    });
+    const res = await call(env.noCert, env.listener.url, '/access/v1/evaluation', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: {
+        subject: { type: 'client', id: env.reader.clientId, properties: { token, token_type: 'DPoP' } },
+        action: { name: 'GET' },
+        resource: { type: 'route', id: '/v1/accounts' },
+        context: { dpop: p },
+      },
+    });
+    const context = res.json.context as Record<string, unknown>;
+    assert.equal(res.json.decision, false);
+    assert.equal(context.status, 401);
+    assert.equal(context.reason, 'dpop_unsupported');
+  });
+
+  test('fail/AuthZEN token_type other than Bearer or DPoP is a bad request', async () => {
+    const res = await call(env.noCert, env.listener.url, '/access/v1/evaluation', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: {
+        subject: { type: 'client', id: 'x', properties: { token: 'abc', token_type: 'MAC' } },
+        action: { name: 'GET' },
+        resource: { type: 'route', id: '/v1/accounts' },
+      },
+    });
+    assert.equal(res.status, 400);
+  });
+});

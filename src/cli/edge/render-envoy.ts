@@ -61,7 +61,9 @@ export function envoyYaml(s: EdgeSettings): string {
                 typed_config: {
                   '@type':
                     'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-                  require_client_certificate: true,
+                  // Asked, not required: a DPoP-bound token needs none on an \`mtls: optional\` operation; the
+                  // decision point refuses a missing certificate wherever the catalog requires one.
+                  require_client_certificate: false,
                   common_tls_context: {
                     tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
                     tls_certificates: [
@@ -119,7 +121,14 @@ export function envoyYaml(s: EdgeSettings): string {
                                 patterns: IDENTITY_HEADERS.map((h) => ({ exact: h, ignore_case: true })),
                               },
                               allowed_client_headers: {
-                                patterns: [{ exact: 'www-authenticate', ignore_case: true }],
+                                patterns: [
+                                  { exact: 'www-authenticate', ignore_case: true },
+                                  { exact: 'dpop-nonce', ignore_case: true },
+                                ],
+                              },
+                              // RFC 9449 §8.2: a fresh DPoP nonce reaches the client on successes too.
+                              allowed_client_headers_on_success: {
+                                patterns: [{ exact: 'dpop-nonce', ignore_case: true }],
                               },
                             },
                           },

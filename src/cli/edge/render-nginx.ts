@@ -19,9 +19,11 @@ function tlsBlock(s: EdgeSettings): string {
 
     # Partner certificates: chained to the platform CA (issuing CA, then root: depth 2) or to a CA an
     # organisation registered (bring your own CA: the decision point scopes it to that organisation), and
-    # checked against the CRL of every CA. Operations with \`mtls: optional\` need \`ssl_verify_client optional\`.
+    # checked against the CRL of every CA. Asked, not required: a DPoP-bound token (RFC 9449) needs none on an
+    # \`mtls: optional\` operation; the decision point refuses a missing certificate wherever the catalog
+    # requires one. A certificate that is presented and fails verification is still refused here.
     ssl_client_certificate ${join(s.dir, KIT.clientBundle)};
-    ssl_verify_client on;
+    ssl_verify_client optional;
     ssl_verify_depth 2;
     ssl_crl ${join(s.dir, KIT.crlChain)};
 `;
@@ -107,6 +109,9 @@ ${tlsBlock(s)}
 ${identity}
         auth_request_set $accredit_challenge $upstream_http_www_authenticate;
         add_header WWW-Authenticate $accredit_forbidden_challenge always;
+        # RFC 9449 §8, §9: the door's DPoP nonce reaches the client on refusals (use_dpop_nonce) and successes.
+        auth_request_set $accredit_dpop_nonce $upstream_http_dpop_nonce;
+        add_header DPoP-Nonce $accredit_dpop_nonce always;
 
         proxy_pass ${s.upstreamUrl.replace(/\/+$/, '')};
         # The identity the door asserted replaces anything of that name the client sent.

@@ -129,6 +129,8 @@ export interface Client {
 
 export interface DpopEnv {
   storage: Storage;
+  tls: { cert: string; key: string };
+  caPem: string;
   gateway: Gateway;
   /** A second gateway node sharing the replay cache and the nonce secret. */
   gateway2: Gateway;
@@ -215,6 +217,8 @@ export async function dpopEnv(): Promise<DpopEnv> {
   });
   return {
     storage,
+    tls,
+    caPem: ca.chainPem,
     gateway,
     gateway2,
     core,

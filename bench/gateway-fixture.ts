@@ -47,6 +47,8 @@ export interface Fixture {
   server: ServerMaterial;
   client: { cert: string; key: string; ca: string };
   token: string;
+  /** Signs an access token as the authorization server of this fixture (`claims` replace the defaults). */
+  signToken(claims: Record<string, unknown>): Promise<string>;
   clientId: string;
   orgId: string;
   close(): void;
@@ -190,6 +192,22 @@ export async function createFixture(): Promise<Fixture> {
       },
       client: { cert: clientCert.certPem, key: pkcs8(clientKeys.privateKey), ca: caPem },
       token,
+      signToken: (claims) =>
+        new SignJWT({
+          client_id: ids.clientId,
+          scope: ROUTE.scope,
+          org_id: ids.orgId,
+          roles: ['partner_reader'],
+          ...claims,
+        })
+          .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setSubject(ids.clientId)
+          .setIssuedAt(iat)
+          .setExpirationTime(iat + 3600)
+          .setJti(randomUUID())
+          .sign(signing.privateKey),
       clientId: ids.clientId,
       orgId: ids.orgId,
       close,

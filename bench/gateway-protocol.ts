@@ -13,6 +13,8 @@ export interface StartMessage {
   tokenCacheSize: number | undefined;
   /** pino level of the gateway's logger; decision lines go to /dev/null. */
   logLevel: string;
+  /** base64url DPoP nonce secret (bench dpop: the load generator makes the nonces a client would be given). */
+  dpopNonceSecret?: string;
 }
 
 export type ParentMessage =

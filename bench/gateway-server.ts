@@ -184,6 +184,9 @@ async function startGatewayTarget(message: StartMessage, upstreamUrl: string): P
     logger,
     upstreamConnections: message.upstreamConnections,
     ...(message.tokenCacheSize !== undefined ? { tokenCacheSize: message.tokenCacheSize } : {}),
+    ...(message.dpopNonceSecret !== undefined
+      ? { dpop: { nonceSecret: Buffer.from(message.dpopNonceSecret, 'base64url') } }
+      : {}),
   });
   return {
     url: gateway.url,

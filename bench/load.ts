@@ -11,11 +11,16 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   body?: string;
   headers: Record<string, string>;
+  /**
+   * Headers made afresh for every request (a DPoP proof per request, as clients do), added to `headers`; their
+   * cost is the load generator's, counted in its CPU, not the server's.
+   */
+  perRequestHeaders?: () => Promise<Record<string, string>>;
   connections: number;
   warmupMs: number;
   durationMs: number;
-  /** PEM: client certificate (chain), its key, and the CA bundle that signs the server certificate. */
-  tls: { cert: string; key: string; ca: string };
+  /** PEM: client certificate (chain) and its key (none: no client certificate), and the server's CA bundle. */
+  tls: { cert?: string; key?: string; ca: string };
   /** Called just before the measured window opens and just after it closes (the server's CPU snapshot). */
   onWindowStart(): Promise<void>;
   onWindowEnd(): Promise<void>;
@@ -67,7 +72,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     pipelining: 1,
     keepAliveTimeout: 120_000,
-    connect: { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca },
+    connect:
+      options.tls.cert !== undefined
+        ? { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca }
+        : { ca: options.tls.ca },
   });
   try {
     const request = {
@@ -76,7 +84,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       headers: options.headers,
       ...(options.body !== undefined ? { body: options.body } : {}),
     };
-    const probe = await pool.request(request);
+    const perRequest = options.perRequestHeaders;
+    const next = async () =>
+      perRequest === undefined
+        ? request
+        : { ...request, headers: { ...options.headers, ...(await perRequest()) } };
+    const probe = await pool.request(await next());
     const probeBody = await probe.body.text();
     if (probe.statusCode !== 200) {
       throw new Error(`probe request answered ${probe.statusCode}: ${probeBody.slice(0, 300)}`);
@@ -102,7 +115,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         const t0 = process.hrtime.bigint();
         let failure: string | undefined;
         try {
-          const res = await pool.request(request);
+          const res = await pool.request(perRequest === undefined ? request : await next());
           await res.body.dump();
           if (res.statusCode !== 200) failure = `HTTP ${res.statusCode}`;
         } catch (err) {

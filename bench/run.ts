@@ -7,6 +7,11 @@ const COMMANDS: Record<
     summary: 'gateway vs a bare undici reverse proxy: requests/s, p50/p99, server CPU per request',
     load: () => import('./gateway.ts'),
   },
+  dpop: {
+    summary:
+      'gateway cost per request with a DPoP-bound token (fresh proof each) vs a certificate-bound one, same run',
+    load: () => import('./dpop.ts'),
+  },
   federation: {
     summary:
       'trust chain resolution (cold, warm, validateChain) vs its signatures alone: ops/s, p50/p99, CPU per op',

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual, type webcrypto } from 'node:crypto';
 import {
   calculateJwkThumbprint,
   decodeProtectedHeader,
-  EmbeddedJWK,
   errors,
+  importJWK,
   type JWK,
   type JWTPayload,
   jwtVerify,
@@ -76,6 +76,59 @@ export function htuOf(base: string, target: string): string | undefined {
   return normalizeHtu(`${trimmed}${path}`);
 }
 
+const KEY_CACHE_SIZE = 10_000;
+// Public members per key type (RFC 7638 §3.2): the identity of a public key, and all a verifier may import.
+const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  RSA: ['e', 'kty', 'n'],
+  OKP: ['crv', 'kty', 'x'],
+};
+
+interface ImportedKey {
+  key: webcrypto.CryptoKey;
+  jkt: string;
+}
+
+/**
+ * The proof's embedded key (RFC 9449 §4.2 `jwk`), imported with jose once per distinct key and algorithm and
+ * then reused: a client signs every proof with the same key, and importing costs more than verifying.
+ * Only the public members are imported; `use` and `alg`, when present, must agree (as jose's EmbeddedJWK).
+ */
+function createKeyImporter(): (jwk: Record<string, unknown>, alg: string) => Promise<ImportedKey> {
+  const cache = new Map<string, ImportedKey>();
+  return async (jwk, alg) => {
+    const members = typeof jwk.kty === 'string' ? PUBLIC_MEMBERS[jwk.kty] : undefined;
+    if (members === undefined) throw invalid('the DPoP proof jwk has an unsupported key type');
+    if (jwk.use !== undefined && jwk.use !== 'sig') throw invalid('the DPoP proof jwk is not a signing key');
+    if (jwk.alg !== undefined && jwk.alg !== alg)
+      throw invalid('the DPoP proof jwk is for another algorithm');
+    const publicJwk: Record<string, unknown> = {};
+    for (const m of members) {
+      if (typeof jwk[m] !== 'string') throw invalid('the DPoP proof jwk is incomplete');
+      publicJwk[m] = jwk[m];
+    }
+    const id = `${alg} ${JSON.stringify(publicJwk)}`;
+    const cached = cache.get(id);
+    if (cached !== undefined) return cached;
+    let imported: webcrypto.CryptoKey | Uint8Array;
+    try {
+      imported = await importJWK(publicJwk as JWK, alg);
+    } catch {
+      throw invalid('the DPoP proof jwk is not a usable public key for its alg');
+    }
+    if (imported instanceof Uint8Array || imported.type !== 'public') {
+      throw invalid('the DPoP proof jwk must be a public key');
+    }
+    const key = imported;
+    const entry = { key, jkt: await calculateJwkThumbprint(publicJwk as JWK, 'sha256') };
+    if (cache.size >= KEY_CACHE_SIZE) cache.clear();
+    cache.set(id, entry);
+    return entry;
+  };
+}
+
+const importKey = createKeyImporter();
+
 function bytesEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -123,9 +176,10 @@ export async function verifyDpopProof(
     throw invalidDpop(GATEWAY_REASONS.dpopPrivateKey, 'the DPoP proof jwk must be a public key');
   }
   // Steps 3, 4 and 6: typ dpop+jwt, the signature under the embedded key, every required claim present.
+  const { key, jkt } = await importKey(jwk, header.alg);
   let payload: JWTPayload;
   try {
-    const verified = await jwtVerify(proof, EmbeddedJWK, {
+    const verified = await jwtVerify(proof, key, {
       typ: 'dpop+jwt',
       algorithms: options.algorithms as string[],
       requiredClaims: ['jti', 'htm', 'htu', 'iat'],
@@ -182,7 +236,6 @@ export async function verifyDpopProof(
       );
     }
   }
-  const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
   // §11.1: one use per proof, on every node sharing the cache; kept until iat leaves the window.
   const expiresAtMs = (iat + options.iatWindowSeconds) * 1000 + 1000;
   const fresh = await options.replayCache.claim(`dpop-rs:${jkt}:${jti}`, expiresAtMs);

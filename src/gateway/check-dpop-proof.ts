@@ -1,9 +1,8 @@
-import { createHash, timingSafeEqual, type webcrypto } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import {
   calculateJwkThumbprint,
   decodeProtectedHeader,
   errors,
-  importJWK,
   type JWK,
   type JWTPayload,
   jwtVerify,
@@ -85,8 +84,17 @@ const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
 };
 
 interface ImportedKey {
-  key: webcrypto.CryptoKey;
+  key: KeyObject;
   jkt: string;
+}
+
+// The key type (and curve) each algorithm signs with (RFC 7518 §3.1, RFC 8037 §3.1).
+function keyFits(alg: string, jwk: Record<string, unknown>): boolean {
+  if (alg === 'ES256') return jwk.kty === 'EC' && jwk.crv === 'P-256';
+  if (alg === 'ES384') return jwk.kty === 'EC' && jwk.crv === 'P-384';
+  if (alg === 'ES512') return jwk.kty === 'EC' && jwk.crv === 'P-521';
+  if (alg === 'EdDSA' || alg === 'Ed25519') return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+  return jwk.kty === 'RSA' && /^(PS|RS)(256|384|512)$/.test(alg);
 }
 
 /**
@@ -110,16 +118,15 @@ function createKeyImporter(): (jwk: Record<string, unknown>, alg: string) => Pro
     const id = `${alg} ${JSON.stringify(publicJwk)}`;
     const cached = cache.get(id);
     if (cached !== undefined) return cached;
-    let imported: webcrypto.CryptoKey | Uint8Array;
+    if (!keyFits(alg, publicJwk)) throw invalid('the DPoP proof jwk does not fit its alg');
+    let key: KeyObject;
     try {
-      imported = await importJWK(publicJwk as JWK, alg);
+      // node:crypto's JWK import: the public members only, so the result can only be a public key.
+      key = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
     } catch {
-      throw invalid('the DPoP proof jwk is not a usable public key for its alg');
+      throw invalid('the DPoP proof jwk is not a usable public key');
     }
-    if (imported instanceof Uint8Array || imported.type !== 'public') {
-      throw invalid('the DPoP proof jwk must be a public key');
-    }
-    const key = imported;
+    if (key.type !== 'public') throw invalid('the DPoP proof jwk must be a public key');
     const entry = { key, jkt: await calculateJwkThumbprint(publicJwk as JWK, 'sha256') };
     if (cache.size >= KEY_CACHE_SIZE) cache.clear();
     cache.set(id, entry);

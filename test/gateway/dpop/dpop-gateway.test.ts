@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { httpApiFacts, restApiFacts } from '../../../src/doors/aws-lambda/event-facts.ts';
 import { htuOf, normalizeHtu, verifyDpopProof } from '../../../src/gateway/check-dpop-proof.ts';
 import { createMemoryReplayCache } from '../../../src/shared/replay-cache/index.ts';
@@ -238,5 +240,78 @@ describe('a door without an external URL', () => {
       },
     });
     assert.equal(res.status, 400);
+  });
+});
+
+describe('proof keys and algorithms', () => {
+  const options = () => ({
+    replayCache: createMemoryReplayCache(),
+    nonces: undefined,
+    algorithms: ['ES256', 'EdDSA', 'PS256'],
+    iatWindowSeconds: 60,
+  });
+  const token = 'header.payload.signature';
+  const request = (p: string) => ({
+    proof: p,
+    method: 'GET',
+    htu: URL_ACCOUNTS,
+    accessToken: token,
+    nowMs: Date.now(),
+  });
+
+  test('ok/an Ed25519 proof (EdDSA) and an RSA-PSS proof (PS256)', async () => {
+    for (const [type, alg] of [
+      ['ed25519', 'EdDSA'],
+      ['rsa', 'PS256'],
+    ] as const) {
+      const { privateKey, publicKey } =
+        type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+      const jwk = await exportJWK(publicKey);
+      const k = { privateKey, jwk, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+      const p = await proof({ key: k, htm: 'GET', htu: URL_ACCOUNTS, token, header: { alg } });
+      assert.deepEqual(await verifyDpopProof(options(), request(p)), { jkt: k.jkt }, alg);
+    }
+  });
+
+  test('fail/a P-256 key under alg ES384 (the key does not fit the algorithm)', async () => {
+    const opts = { ...options(), algorithms: ['ES256', 'ES384'] };
+    const p = await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token });
+    // Re-signed claims would need a P-384 key: a header naming ES384 over a P-256 jwk is refused before.
+    const [, body, sig] = p.split('.');
+    const header = Buffer.from(JSON.stringify({ alg: 'ES384', typ: 'dpop+jwt', jwk: key.jwk })).toString(
+      'base64url',
+    );
+    await assert.rejects(verifyDpopProof(opts, request(`${header}.${body}.${sig}`)), {
+      reason: 'dpop_proof_invalid',
+    });
+  });
+
+  test('fail/a symmetric (oct) jwk', async () => {
+    const p = await proof({ key, htm: 'GET', htu: URL_ACCOUNTS, token });
+    const [, body, sig] = p.split('.');
+    const header = Buffer.from(
+      JSON.stringify({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } }),
+    ).toString('base64url');
+    await assert.rejects(verifyDpopProof(options(), request(`${header}.${body}.${sig}`)), {
+      reason: 'dpop_private_key',
+    });
+  });
+
+  test('fail/a jwk with use enc', async () => {
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: URL_ACCOUNTS,
+      token,
+      header: { jwk: { ...key.jwk, use: 'enc' } },
+    });
+    await assert.rejects(verifyDpopProof(options(), request(p)), { reason: 'dpop_proof_invalid' });
+  });
+
+  test('fail/a dpop algorithm allow-list with HS256 or none is refused at start', async () => {
+    const { dpopAlgorithms } = await import('../../../src/gateway/check-dpop-proof.ts');
+    assert.throws(() => dpopAlgorithms(['ES256', 'HS256']), /HS256/);
+    assert.throws(() => dpopAlgorithms(['none']), /none/);
+    assert.throws(() => dpopAlgorithms([]), /at least one/);
   });
 });

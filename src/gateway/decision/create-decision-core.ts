@@ -81,24 +81,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
   const clock = options.clock ?? systemClock;
   const realm = options.realm ?? 'accredit';
   const publicPaths = new Set(options.publicPaths ?? ['/health']);
-  let routes = compileRouteTable(options.routes);
-  let describeCertificate = createCertificateDescriber(parseCertificateBundle(options.trustedCa), clock);
-  const jwks = createJwksResolver({
-    uri: options.jwksUri,
-    ca: options.jwksCa,
-    cooldownMs: options.jwksCooldownMs ?? 30_000,
-    maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
-    timeoutMs: 5000,
-  });
-  const verifier = createTokenVerifier({
-    issuer: options.issuer,
-    audience: options.audience,
-    getKey: jwks.getKey,
-    algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
-    clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
-    cacheSize: options.tokenCacheSize ?? 10_000,
-  });
-  const log = createDecisionLog(logger);
+  // DPoP settings first: a bad one stops the core before anything is started.
   const dpopOptions = options.dpop ?? {};
   const iatWindowSeconds = dpopOptions.iatWindowSeconds ?? DPOP_IAT_WINDOW_SECONDS;
   if (!Number.isInteger(iatWindowSeconds) || iatWindowSeconds < 1 || iatWindowSeconds > 600) {
@@ -118,6 +101,24 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     iatWindowSeconds,
   };
   const dpopBase = dpopOptions.publicUrl;
+  let routes = compileRouteTable(options.routes);
+  let describeCertificate = createCertificateDescriber(parseCertificateBundle(options.trustedCa), clock);
+  const jwks = createJwksResolver({
+    uri: options.jwksUri,
+    ca: options.jwksCa,
+    cooldownMs: options.jwksCooldownMs ?? 30_000,
+    maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
+    timeoutMs: 5000,
+  });
+  const verifier = createTokenVerifier({
+    issuer: options.issuer,
+    audience: options.audience,
+    getKey: jwks.getKey,
+    algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
+    clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
+    cacheSize: options.tokenCacheSize ?? 10_000,
+  });
+  const log = createDecisionLog(logger);
 
   /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
   function authorize(facts: RequestFacts, ctx: Established, segments: { value: readonly string[] }) {

@@ -87,6 +87,12 @@ export async function createDecisionListener(options: DecisionListenerOptions): 
       'no decision.callers and no decision.secretFile: every call to the decision listener is refused',
     );
   }
+  if (options.edgeUrl !== undefined) {
+    const edge = URL.canParse(options.edgeUrl) ? new URL(options.edgeUrl) : undefined;
+    if (edge === undefined || edge.protocol !== 'https:' || edge.search !== '' || edge.hash !== '') {
+      throw new Error('decision.edgeUrl: expected an https base URL without query or fragment');
+    }
+  }
   const isCaller = createCallerCheck(options);
   let baseUrl = options.publicUrl;
 

@@ -315,3 +315,42 @@ describe('proof keys and algorithms', () => {
     assert.throws(() => dpopAlgorithms([]), /at least one/);
   });
 });
+
+describe('configuration', () => {
+  test('fail/a decision listener with an edgeUrl that is not an https base URL does not start', async () => {
+    const { createDecisionListener } = await import('../../../src/gateway/index.ts');
+    for (const edgeUrl of ['http://api.example.com', 'https://api.example.com/?q=1', 'not a url']) {
+      await assert.rejects(
+        createDecisionListener({
+          host: '127.0.0.1',
+          port: 0,
+          tls: env.tls,
+          core: env.core,
+          logger: (await import('pino')).default({ level: 'silent' }),
+          secret: SECRET,
+          edgeUrl,
+        }),
+        /decision\.edgeUrl/,
+      );
+    }
+  });
+
+  test('fail/a DPoP iat window outside 1–600 s stops the core at start', async () => {
+    const { createDecisionCore } = await import('../../../src/gateway/index.ts');
+    for (const iatWindowSeconds of [0, 601, 1.5]) {
+      await assert.rejects(
+        createDecisionCore({
+          liveness: env.liveness,
+          routes: [],
+          trustedCa: env.caPem,
+          issuer: 'https://issuer.example',
+          audience: 'https://api.example.com',
+          jwksUri: 'https://issuer.example/jwks',
+          dpop: { iatWindowSeconds },
+          logger: (await import('pino')).default({ level: 'silent' }),
+        }),
+        /dpop\.iatWindowSeconds/,
+      );
+    }
+  });
+});

@@ -929,7 +929,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     callerCaFile: inDataDir(c.decision.callerCaFile),
     secretFile: inDataDir(c.decision.secretFile),
     certificateHeader: c.decision.certificateHeader,
-    edgeUrl: c.decision.edgeUrl,
+    ...(c.decision.edgeUrl !== undefined ? { edgeUrl: c.decision.edgeUrl } : {}),
   };
   c.catalog = { title: c.catalog.title, accessRequest: c.catalog.accessRequest };
   c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {

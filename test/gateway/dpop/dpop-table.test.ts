@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Agent } from 'undici';
 import { call } from '../fixture.ts';
@@ -17,8 +17,8 @@ import {
 } from './dpop-fixture.ts';
 
 /**
- * RFC 9449 at the resource server: one negative table, the same at the own gateway, nginx auth_request and
- * AuthZEN (they ask the same core, each translating its own input), with exact status, reason and challenge.
+ * RFC 9449 at the resource server: one negative table, the same at the own gateway, nginx auth_request, Envoy
+ * ext_authz and AuthZEN (they ask the same core, each translating its own input), with exact status, reason and challenge.
  */
 
 let env: DpopEnv;
@@ -402,6 +402,30 @@ const DOORS: Record<string, Door> = {
     if (creds.dpop !== undefined) headers.dpop = creds.dpop;
     if (c.cert) headers['x-client-cert'] = encodeURIComponent(env.reader.cred.certPem);
     const res = await call(env.noCert, env.listener.url, '/auth_request', { method: 'GET', headers });
+    return {
+      status: res.status,
+      reason: res.status === 200 ? 'allowed' : String(res.headers['x-accredit-reason']),
+      challenge: res.headers['www-authenticate'] as string | undefined,
+      nonce: res.headers['dpop-nonce'] as string | undefined,
+    };
+  },
+  async ext_authz(c, creds) {
+    // As the edge kit's Envoy sends it: method, path_prefix + path, the allowed headers, XFCC when verified.
+    const headers: Record<string, string> = {
+      'x-accredit-decision-secret': SECRET,
+      authorization: creds.authorization,
+      'content-length': '0',
+    };
+    if (creds.dpop !== undefined) headers.dpop = creds.dpop;
+    if (c.cert) {
+      const pem = env.reader.cred.certPem;
+      const hash = new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase();
+      headers['x-forwarded-client-cert'] = `Hash=${hash};Cert="${encodeURIComponent(pem)}"`;
+    }
+    const res = await call(env.noCert, env.listener.url, `/ext_authz${c.path ?? '/v1/accounts'}`, {
+      method: c.method ?? 'GET',
+      headers,
+    });
     return {
       status: res.status,
       reason: res.status === 200 ? 'allowed' : String(res.headers['x-accredit-reason']),

@@ -354,3 +354,47 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('the Lambda door’s facts through the core', () => {
+  const event = (authorization: string, dpop: string, domainName = 'api.example.com') => ({
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: 'arn:aws:execute-api:eu-west-1:1:abc/prod/GET/v1/accounts',
+    rawPath: '/v1/accounts',
+    rawQueryString: '',
+    headers: { authorization, dpop },
+    requestContext: { requestId: 'r1', domainName, http: { method: 'GET' } },
+  });
+
+  test('ok/a DPoP-bound token with its proof, htu from the event’s domain; the replay is refused', async () => {
+    const token = await dpopToken();
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: URL_ACCOUNTS,
+      token,
+      nonce: env.nonces.current(Date.now()),
+    });
+    const first = await env.core.decide(httpApiFacts(event(`DPoP ${token}`, p) as never).facts);
+    assert.equal(first.allow, true, JSON.stringify(first));
+    const replay = await env.core.decide(httpApiFacts(event(`DPoP ${token}`, p) as never).facts);
+    assert.equal(replay.allow, false);
+    assert.equal(replay.allow === false && replay.reason, 'dpop_proof_replayed');
+  });
+
+  test('fail/a proof for another host than the event’s domain', async () => {
+    const token = await dpopToken();
+    const p = await proof({
+      key,
+      htm: 'GET',
+      htu: URL_ACCOUNTS,
+      token,
+      nonce: env.nonces.current(Date.now()),
+    });
+    const decision = await env.core.decide(
+      httpApiFacts(event(`DPoP ${token}`, p, 'abc.execute-api.eu-west-1.amazonaws.com') as never).facts,
+    );
+    assert.equal(decision.allow === false && decision.reason, 'dpop_uri_mismatch');
+    assert.match(String(decision.allow === false && decision.challenge), /^DPoP error="invalid_dpop_proof"/);
+  });
+});

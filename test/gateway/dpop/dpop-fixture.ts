@@ -7,7 +7,7 @@ import {
   randomBytes,
   randomUUID,
 } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, type JWK, SignJWT } from 'jose';
 import type { Agent } from 'undici';
@@ -144,6 +144,8 @@ export interface DpopEnv {
   /** An agent trusting the platform CA, without a client certificate. */
   noCert: Agent;
   lines: string[];
+  /** The headers of the last request the upstream received. */
+  upstreamSeen(): IncomingHttpHeaders | undefined;
   close(): Promise<void>;
 }
 
@@ -165,7 +167,9 @@ export async function dpopEnv(): Promise<DpopEnv> {
   const jwks = new JwksServer(tls);
   jwks.keys.push(key.publicJwk);
   await jwks.start();
+  let seen: IncomingHttpHeaders | undefined;
   const upstream: Server = createServer((req, res) => {
+    seen = req.headers;
     req.resume();
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ok: true }));
@@ -230,6 +234,7 @@ export async function dpopEnv(): Promise<DpopEnv> {
     reader: { clientId: acme.clientId, orgId: acme.orgId, cred, agent: readerAgent },
     noCert,
     lines,
+    upstreamSeen: () => seen,
     async close() {
       await readerAgent.close();
       await noCert.close();

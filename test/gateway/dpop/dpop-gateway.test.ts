@@ -93,6 +93,11 @@ describe('htu behind a proxy', () => {
       nonce: env.nonces.current(Date.now()),
     });
     assert.equal((await send(env.gateway.url, token, p)).status, 200);
+    const seen = env.upstreamSeen();
+    assert.equal(seen?.['x-accredit-client-id'], env.reader.clientId);
+    assert.equal(seen?.dpop, undefined, 'the proof is not forwarded upstream');
+    assert.equal(seen?.authorization, undefined, 'the token is not forwarded upstream');
+    assert.equal(seen?.['x-accredit-cert-x5t-s256'], undefined, 'no certificate was presented');
   });
 });
 

@@ -30,7 +30,7 @@ export interface CatalogRole {
 
 export type OperationAuth = 'token' | 'public';
 export type OperationMtls = 'required' | 'optional';
-export type OperationDpop = 'refused' | 'accepted';
+export type OperationDpop = 'refused' | 'accepted' | 'required';
 
 export interface CatalogOperation {
   id: string;

@@ -52,7 +52,7 @@ const SCOPE_NAME = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 const ENTRY_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,99}$/;
 const AUTH = new Set(['token', 'public']);
 const MTLS = new Set(['required', 'optional']);
-const DPOP = new Set(['refused', 'accepted']);
+const DPOP = new Set(['refused', 'accepted', 'required']);
 const STATUS = new Set(['active', 'deprecated']);
 
 // The gateway's trie ignores parameter names: `/a/{id}` and `/a/{key}` are the same node (match-route.ts).

@@ -16,7 +16,7 @@ export function dpopRefusal(): GatewayError {
  */
 export function checkBearerNotDpopBound(token: AccessToken, policy: RouteDpop | undefined): void {
   if (token.cnfJkt === undefined) return;
-  if (policy !== 'accepted') throw dpopRefusal();
+  if (policy === 'refused' || policy === undefined) throw dpopRefusal();
   throw invalidToken(
     GATEWAY_REASONS.dpopTokenAsBearer,
     'the token is DPoP-bound: present it with the DPoP scheme and a proof',

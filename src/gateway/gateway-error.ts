@@ -49,6 +49,8 @@ export const GATEWAY_REASONS = {
   dpopKeyMismatch: 'dpop_key_mismatch',
   /** `Authorization: DPoP` with a token that is not DPoP-bound (no cnf.jkt). */
   dpopTokenNotBound: 'dpop_token_not_bound',
+  /** A Bearer token on an operation whose catalog entry says `dpop: required`. */
+  dpopRequired: 'dpop_required',
   /** A DPoP-bound token (cnf.jkt) presented as a Bearer token (§7.2). */
   dpopTokenAsBearer: 'dpop_token_as_bearer',
   tokenMalformed: 'token_malformed',

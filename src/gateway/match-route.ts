@@ -2,8 +2,11 @@
 export type RouteAuth = 'token' | 'public';
 /** `required`: a trusted, live client certificate; `optional`: only when the token is bound to one. */
 export type RouteMtls = 'required' | 'optional';
-/** `accepted`: DPoP-bound tokens (RFC 9449) may call it (proofs are verified from issue 14 on). */
-export type RouteDpop = 'refused' | 'accepted';
+/**
+ * `accepted`: DPoP-bound tokens (RFC 9449) with a proof may call it, besides what `mtls` admits; `required`:
+ * only they may (every Bearer token is refused), the way to need no certificate yet a bound token.
+ */
+export type RouteDpop = 'refused' | 'accepted' | 'required';
 
 /**
  * One operation of the access catalog as the platform's feed carries it. Repeated here, not imported from
@@ -69,7 +72,7 @@ const PARAM = /^\{([A-Za-z][A-Za-z0-9_]*)\}$/;
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const AUTH: ReadonlySet<unknown> = new Set(['token', 'public']);
 const MTLS: ReadonlySet<unknown> = new Set(['required', 'optional']);
-const DPOP: ReadonlySet<unknown> = new Set(['refused', 'accepted']);
+const DPOP: ReadonlySet<unknown> = new Set(['refused', 'accepted', 'required']);
 
 function newNode(): Node {
   return { literals: new Map(), param: undefined, rest: undefined, end: undefined };
@@ -135,7 +138,7 @@ function readRoute(route: unknown): { policy: RouteMatch; segments: string[] } {
     if ('scope' in r) throw invalidRoute(route, 'a route has either scope (legacy) or scopes, not both');
     if (!AUTH.has(r.auth)) throw invalidRoute(route, 'auth must be token or public');
     if (!MTLS.has(r.mtls)) throw invalidRoute(route, 'mtls must be required or optional');
-    if (!DPOP.has(r.dpop)) throw invalidRoute(route, 'dpop must be refused or accepted');
+    if (!DPOP.has(r.dpop)) throw invalidRoute(route, 'dpop must be refused, accepted or required');
     auth = r.auth as RouteAuth;
     mtls = r.mtls as RouteMtls;
     dpop = r.dpop as RouteDpop;

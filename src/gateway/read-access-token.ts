@@ -55,7 +55,7 @@ export function readAccessToken(
   const lower = scheme.toLowerCase();
   const isDpop = lower === 'dpop';
   if (isDpop) {
-    if (dpop !== 'accepted') throw dpopRefusal();
+    if (dpop !== 'accepted' && dpop !== 'required') throw dpopRefusal();
     if (!dpopVerifiable) {
       throw invalidDpop(
         GATEWAY_REASONS.dpopUnsupported,
@@ -63,6 +63,13 @@ export function readAccessToken(
         'invalid_token',
       );
     }
+  } else if (lower === 'bearer' && dpop === 'required') {
+    // The operation admits DPoP-bound tokens only: a Bearer token is told which scheme to use (RFC 9449 §7.1).
+    throw invalidDpop(
+      GATEWAY_REASONS.dpopRequired,
+      'this operation requires a DPoP-bound token and proof',
+      'invalid_token',
+    );
   } else if (lower !== 'bearer') {
     throw new GatewayError(
       GATEWAY_REASONS.tokenMissing,

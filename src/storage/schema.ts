@@ -68,7 +68,7 @@ export interface CatalogOperationTable {
   description: string;
   auth: Generated<'token' | 'public'>;
   mtls: Generated<'required' | 'optional'>;
-  dpop: Generated<'refused' | 'accepted'>;
+  dpop: Generated<'refused' | 'accepted' | 'required'>;
   /** A `{param}` of the pattern that must equal the caller's organisation id (ownership guard). */
   owner_param: string | null;
   status: Generated<CatalogStatus>;

@@ -111,7 +111,7 @@ function operationOptions(cmd: Command): Command {
     .option('--resource <name>', 'the resource it belongs to ("" for none)')
     .option('--auth <auth>', 'token (default) or public (no token)')
     .option('--mtls <mtls>', 'required (default): a client certificate; optional')
-    .option('--dpop <dpop>', 'refused (default) or accepted: DPoP-bound tokens')
+    .option('--dpop <dpop>', 'refused (default), accepted or required: DPoP-bound tokens (RFC 9449)')
     .option('--owner-param <param>', 'a {param} that must equal the caller’s organisation id ("" for none)')
     .option('--draft', 'edit the staged draft instead of the active catalog')
     .option('--dry-run', 'report what would change and every finding; change nothing');

@@ -323,8 +323,13 @@ function dpopOf(op: Record<string, unknown>, pointer: string, findings: ImportFi
   const value = op['x-accredit-dpop'];
   if (value === undefined || value === false) return 'refused';
   if (value === true) return 'accepted';
+  if (value === 'required') return 'required';
   findings.push(
-    error('invalid_extension', `${pointer}/x-accredit-dpop`, 'x-accredit-dpop must be true or false'),
+    error(
+      'invalid_extension',
+      `${pointer}/x-accredit-dpop`,
+      'x-accredit-dpop must be true, false or "required"',
+    ),
   );
   return 'refused';
 }

@@ -57,7 +57,7 @@ export const operationFields = {
   resource: { type: ['string', 'null'], maxLength: 100 },
   auth: { type: 'string', enum: ['token', 'public'] },
   mtls: { type: 'string', enum: ['required', 'optional'] },
-  dpop: { type: 'string', enum: ['refused', 'accepted'] },
+  dpop: { type: 'string', enum: ['refused', 'accepted', 'required'] },
   owner_param: { type: ['string', 'null'], maxLength: 64 },
   status,
 } as const;
@@ -138,7 +138,7 @@ export interface OperationBody {
   resource?: string | null;
   auth?: 'token' | 'public';
   mtls?: 'required' | 'optional';
-  dpop?: 'refused' | 'accepted';
+  dpop?: 'refused' | 'accepted' | 'required';
   owner_param?: string | null;
   status?: 'active' | 'deprecated';
 }

@@ -56,7 +56,8 @@ function notesCell(operation: PartnerOperation): string {
   if (operation.deprecated) notes.push('<strong>Deprecated</strong>');
   if (operation.public) notes.push('Public: no token');
   if (operation.requires_client_certificate) notes.push('Client certificate (mTLS) required');
-  if (operation.accepts_dpop) notes.push('DPoP-bound tokens accepted');
+  if (operation.requires_dpop) notes.push('DPoP-bound tokens only');
+  else if (operation.accepts_dpop) notes.push('DPoP-bound tokens accepted');
   if (operation.owner_param !== null)
     notes.push(`<code>{${e(operation.owner_param)}}</code> must be your organisation's id`);
   if (operation.path.endsWith('/**')) notes.push('<code>**</code> covers every deeper path');

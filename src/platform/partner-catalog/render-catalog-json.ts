@@ -51,6 +51,8 @@ export interface PartnerOperation {
   requires_client_certificate: boolean;
   /** DPoP-bound tokens (RFC 9449) are accepted besides certificate-bound ones. */
   accepts_dpop: boolean;
+  /** Only DPoP-bound tokens (RFC 9449) are accepted (`dpop: required`). */
+  requires_dpop: boolean;
   /** The path parameter whose value must be the caller's own organisation id. */
   owner_param: string | null;
   /** Alternatives: any one grants the operation, every scope of one is needed. */
@@ -114,7 +116,8 @@ function partnerOperation(
     deprecated: operation.status === 'deprecated',
     public: isPublic,
     requires_client_certificate: operation.mtls === 'required',
-    accepts_dpop: operation.dpop === 'accepted',
+    accepts_dpop: operation.dpop !== 'refused',
+    requires_dpop: operation.dpop === 'required',
     owner_param: operation.owner_param,
     scopes,
     roles_granting: rolesGranting(scopes, holders),

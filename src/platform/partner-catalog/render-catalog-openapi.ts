@@ -54,7 +54,8 @@ function notes(operation: PartnerOperation, ownerParam: string | null, restParam
   if (operation.public) out.push('Public: no access token is needed.');
   if (operation.requires_client_certificate)
     out.push('A trusted client certificate is required (mutual TLS).');
-  if (operation.accepts_dpop) out.push('DPoP-bound access tokens (RFC 9449) are accepted.');
+  if (operation.requires_dpop) out.push('Only DPoP-bound access tokens (RFC 9449) are accepted.');
+  else if (operation.accepts_dpop) out.push('DPoP-bound access tokens (RFC 9449) are accepted.');
   if (ownerParam) out.push(`\`{${ownerParam}}\` must be your own organisation's id.`);
   if (operation.roles_granting.length > 0) {
     const roles = operation.roles_granting.map((g) =>
@@ -112,7 +113,7 @@ function operationObject(
         }),
     'x-accredit-pattern': operation.path,
     'x-accredit-roles': operation.roles_granting,
-    ...(operation.accepts_dpop ? { 'x-accredit-dpop': true } : {}),
+    ...(operation.accepts_dpop ? { 'x-accredit-dpop': operation.requires_dpop ? 'required' : true } : {}),
     ...(ownerParam !== null ? { 'x-accredit-owner-param': ownerParam } : {}),
   };
 }

@@ -49,7 +49,7 @@ const op = (
   method: string,
   pathPattern: string,
   mtls: 'required' | 'optional',
-  dpop: 'accepted' | 'refused',
+  dpop: 'accepted' | 'refused' | 'required',
 ) => ({ method, pathPattern, scopes: [['accounts:read']], auth: 'token', mtls, dpop }) as CatalogRoute;
 
 export const ROUTES: CatalogRoute[] = [
@@ -60,6 +60,8 @@ export const ROUTES: CatalogRoute[] = [
   op('GET', '/v1/strict', 'required', 'accepted'),
   // Certificate-bound tokens only.
   op('GET', '/v1/legacy', 'required', 'refused'),
+  // DPoP-bound tokens only, no certificate needed.
+  op('GET', '/v1/dpop-only', 'optional', 'required'),
 ];
 
 export interface DpopKey {

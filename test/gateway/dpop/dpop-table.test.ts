@@ -352,6 +352,35 @@ const CASES: Case[] = [
     challenge: BEARER_INVALID_TOKEN,
   },
   {
+    name: 'ok/dpop required by the catalog: a DPoP-bound token with its proof, no certificate',
+    path: '/v1/dpop-only',
+    creds: withProof(),
+    status: 200,
+    reason: 'allowed',
+  },
+  {
+    name: 'fail/dpop required by the catalog: a certificate-bound Bearer token with its certificate',
+    path: '/v1/dpop-only',
+    cert: true,
+    creds: async () => ({ authorization: `Bearer ${await certToken()}` }),
+    status: 401,
+    reason: 'dpop_required',
+    challenge: DPOP_INVALID_TOKEN,
+    nonce: true,
+  },
+  {
+    name: 'fail/dpop required by the catalog: an unbound Bearer token',
+    path: '/v1/dpop-only',
+    creds: async () => ({
+      authorization: `Bearer ${await env.minter.sign(
+        env.minter.claims(env.reader.clientId, env.reader.orgId, undefined, 'accounts:read'),
+      )}`,
+    }),
+    status: 401,
+    reason: 'dpop_required',
+    challenge: DPOP_INVALID_TOKEN,
+  },
+  {
     name: 'ok/a certificate-bound Bearer token on the mtls-required operation, same run',
     path: '/v1/strict',
     cert: true,

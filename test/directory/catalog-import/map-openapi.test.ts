@@ -11,7 +11,7 @@ const summary = (ops: ReturnType<typeof importOpenApi>['operations']) =>
   ops.map(
     (o) =>
       `${o.method} ${o.path_pattern} ${o.auth === 'public' ? 'public' : o.required_scopes.map((a) => a.join('+')).join('|')}` +
-      `${o.mtls === 'optional' ? ' mtls-optional' : ''}${o.dpop === 'accepted' ? ' dpop' : ''}` +
+      `${o.mtls === 'optional' ? ' mtls-optional' : ''}${o.dpop === 'accepted' ? ' dpop' : o.dpop === 'required' ? ' dpop-only' : ''}` +
       `${o.owner_param ? ` owner=${o.owner_param}` : ''}${o.status === 'deprecated' ? ' deprecated' : ''}` +
       ` (${o.resource ?? '-'})`,
   );
@@ -299,6 +299,12 @@ describe('importOpenApi', () => {
         'error invalid_extension /paths/~1b/get/x-accredit-mtls',
         'error invalid_extension /paths/~1c/get/x-accredit-public',
       ],
+    ],
+    [
+      'ok/x-accredit-dpop: "required" admits DPoP-bound tokens only',
+      { '/a': { get: op({ 'x-accredit-dpop': 'required', 'x-accredit-mtls': 'optional' }) } },
+      ['GET /a a:read mtls-optional dpop-only (-)'],
+      [],
     ],
     [
       'ok/x-accredit-mtls: required and x-accredit-dpop: false are the defaults, said out loud',

@@ -77,6 +77,7 @@ describe('renderCatalogJson: the partner view', () => {
     assert.equal(status.requires_client_certificate, false);
     const account = byPath(catalog, 'GET', '/v1/accounts/{id}');
     assert.equal(account.accepts_dpop, true);
+    assert.equal(account.requires_dpop, false);
     assert.equal(account.requires_client_certificate, false);
     assert.equal(byPath(catalog, 'GET', '/v1/accounts').requires_client_certificate, true);
   });

@@ -300,6 +300,22 @@ const CASES: Case[] = [
     challenge: DPOP_INVALID_TOKEN,
   },
   {
+    name: 'fail/a DPoP-bound token without the scope: insufficient_scope in a DPoP challenge (§7.1)',
+    creds: withProof(
+      () => ({}),
+      () =>
+        env.minter.sign({
+          ...env.minter.claims(env.reader.clientId, env.reader.orgId, undefined, 'payments:submit'),
+          cnf: { jkt: key.jkt },
+        }),
+    ),
+    status: 403,
+    reason: 'insufficient_scope',
+    challenge:
+      /^DPoP error="insufficient_scope", error_description="[^"]+", scope="accounts:read", algs="ES256 /,
+    nonce: true,
+  },
+  {
     name: 'fail/a DPoP-bound token presented as Bearer (§7.2)',
     creds: async () => ({ authorization: `Bearer ${await dpopToken()}` }),
     status: 401,

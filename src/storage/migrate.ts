@@ -40,8 +40,8 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0014-external-cas', externalCasMigration],
     ['0015-webhooks', webhooksMigration],
     ['0016-shared-signals', sharedSignalsMigration(engine)],
-    ['0018-expiry-notifications', expiryNotificationsMigration],
     ['0017-ca-rotation', caRotationMigration],
+    ['0018-expiry-notifications', expiryNotificationsMigration],
   ];
 }
 

@@ -1,7 +1,12 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Agent, request } from 'undici';
 import { FetchError } from './fetch-error.ts';
 import { createGuardedConnector, resolveWithSystemDns } from './guarded-connector.ts';
-import { createGuardedFetcher, type GuardedFetcherOptions, type UrlGuard } from './guarded-fetcher.ts';
+import {
+  createGuardedFetcher,
+  type GuardedFetcherOptions,
+  transportError,
+  type UrlGuard,
+} from './guarded-fetcher.ts';
 
 export interface GuardedPost {
   url: string;
@@ -41,27 +46,6 @@ export function retryAfterSeconds(header: string | string[] | undefined, now: nu
 export interface GuardedSender extends UrlGuard {
   post(request: GuardedPost): Promise<GuardedPostResult>;
   close(): Promise<void>;
-}
-
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL)/;
-
-function transportError(err: unknown, url: URL, aborted: boolean): FetchError {
-  if (err instanceof FetchError) return err;
-  if (aborted) return new FetchError('timeout', `request to ${url.origin} timed out`, { cause: err });
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return new FetchError('connect_timeout', `connecting to ${url.origin} timed out`, { cause: err });
-  }
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new FetchError('timeout', `request to ${url.origin} timed out`, { cause: err });
-  }
-  if (typeof code === 'string' && TLS_CODE.test(code)) {
-    return new FetchError('tls_error', `TLS with ${url.origin} failed (${code})`, { cause: err });
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new FetchError('dns_failure', `${url.hostname} could not be resolved`, { cause: err });
-  }
-  return new FetchError('network_error', `request to ${url.origin} failed`, { cause: err });
 }
 
 function checkUrl(raw: string): URL {

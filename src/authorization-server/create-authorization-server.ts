@@ -178,12 +178,15 @@ export async function createAuthorizationServer(
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
       requestObjectSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       idTokenSigningAlgValues: [keys.alg],
+      // JARM responses are signed with the platform's access token key.
+      authorizationSigningAlgValues: [keys.alg],
     },
     clientDefaults: {
       grant_types: ['client_credentials'],
       response_types: [],
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg,
+      authorization_signed_response_alg: keys.alg,
     },
     extraClientMetadata: {
       properties: [
@@ -195,7 +198,10 @@ export async function createAuthorizationServer(
         'fapi_profile',
       ],
     },
-    assertJwtClientAuthClaimsAndHeader: withFapiClientAssertionRules(createClientAssertionPolicy({ issuer }), issuer),
+    assertJwtClientAuthClaimsAndHeader: withFapiClientAssertionRules(
+      createClientAssertionPolicy({ issuer }),
+      issuer,
+    ),
     // FAPI 2.0 SP: a sender-constrained refresh token of a FAPI client is never rotated.
     rotateRefreshToken,
     ttl: {

@@ -1,5 +1,10 @@
 import type { AdapterPayload } from 'oidc-provider';
-import { effectiveFapiProfile, FAPI_CLIENT_METADATA, type FapiProfile, isFapiProfile } from './fapi-profile.ts';
+import {
+  effectiveFapiProfile,
+  FAPI_CLIENT_METADATA,
+  type FapiProfile,
+  isFapiProfile,
+} from './fapi-profile.ts';
 
 /** The `fapi_profile` an application's metadata names, for its oidc-provider metadata; nothing else passes. */
 export function ownFapiProfile(metadata: Record<string, unknown>): { fapi_profile?: FapiProfile } {

@@ -13,7 +13,8 @@ type Features = NonNullable<Configuration['features']>;
 type RequestObjectRule = NonNullable<NonNullable<Features['requestObjects']>['assertJwtClaimsAndHeader']>;
 type ClientAssertionRule = NonNullable<Configuration['assertJwtClientAuthClaimsAndHeader']>;
 
-const isFapiAlg = (alg: unknown) => typeof alg === 'string' && (FAPI_SIGNING_ALGS as readonly string[]).includes(alg);
+const isFapiAlg = (alg: unknown) =>
+  typeof alg === 'string' && (FAPI_SIGNING_ALGS as readonly string[]).includes(alg);
 
 function refuse(ErrorClass: new (description: string) => Error, description: string): never {
   throw new ErrorClass(description);
@@ -48,15 +49,21 @@ export function withFapiRequestObjectRules(
         fail(`a FAPI 2.0 client's Request Object must be signed with ${FAPI_SIGNING_ALGS.join(', ')}`);
       }
       const { nbf, exp } = claims as { nbf?: unknown; exp?: unknown };
-      if (typeof nbf !== 'number' || !Number.isFinite(nbf)) fail("the Request Object must carry an 'nbf' claim");
-      if (typeof exp !== 'number' || !Number.isFinite(exp)) fail("the Request Object must carry an 'exp' claim");
+      if (typeof nbf !== 'number' || !Number.isFinite(nbf))
+        fail("the Request Object must carry an 'nbf' claim");
+      if (typeof exp !== 'number' || !Number.isFinite(exp))
+        fail("the Request Object must carry an 'exp' claim");
       const lifetime = (exp as number) - (nbf as number);
       if (lifetime <= 0 || lifetime > FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS) {
-        fail(`the Request Object's 'exp' must be at most ${FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS} seconds after its 'nbf'`);
+        fail(
+          `the Request Object's 'exp' must be at most ${FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS} seconds after its 'nbf'`,
+        );
       }
       const now = Math.floor(options.clock().getTime() / 1000);
       if ((nbf as number) < now - FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS - options.skewSeconds) {
-        fail(`the Request Object's 'nbf' must be no more than ${FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS} seconds in the past`);
+        fail(
+          `the Request Object's 'nbf' must be no more than ${FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS} seconds in the past`,
+        );
       }
     }
     await rules(ctx, claims, header, client);
@@ -68,7 +75,10 @@ export function withFapiRequestObjectRules(
  * its one audience ("shall only accept its issuer identifier value as the audience" — not the token
  * endpoint URL RFC 7523 §3 also allows), signed with PS256, ES256 or EdDSA. Then the platform's own rules.
  */
-export function withFapiClientAssertionRules(rules: ClientAssertionRule, issuer: string): ClientAssertionRule {
+export function withFapiClientAssertionRules(
+  rules: ClientAssertionRule,
+  issuer: string,
+): ClientAssertionRule {
   return async (ctx, claims, header, client) => {
     if (isFapiClient(client)) {
       const fail = (d: string) => refuse(errors.InvalidClientAuth, d);
@@ -105,9 +115,14 @@ export function requireHolderOfKey(provider: Provider): void {
         const certificate = certificateStateOf(ctx)?.presented;
         const dpop = ctx.get('dpop');
         if (!certificate && !dpop) {
-          throw new errors.InvalidGrant(
+          // invalid_grant as oidc-provider answers a missing binding, but with its reason shown (oidc-provider's
+          // InvalidGrant shows only "grant request is invalid").
+          const err = new errors.CustomOIDCProviderError(
+            'invalid_grant',
             'a FAPI 2.0 client must prove possession of a key: present its TLS client certificate (RFC 8705) or a DPoP proof (RFC 9449)',
           );
+          Object.assign(err, { status: 400, statusCode: 400 });
+          throw err;
         }
       }
       await handler(ctx);

@@ -483,6 +483,19 @@ for (const target of targets) {
       assert.equal(await tokenRequest(d.client_id, mtls(s)).then((r) => r.status), 200);
     });
 
+    test('ok/fapi_profile "2.0" is registered and echoed (docs/fapi.md); fail/"off" or an unknown profile → invalid_client_metadata, nothing registered', async () => {
+      const body = await registered({ fapi_profile: '2.0' });
+      assert.equal(body.fapi_profile, '2.0');
+      for (const value of ['off', '1.0', 2]) {
+        const { jwt, jti } = await mint();
+        const before = await counts();
+        const r = await call('POST', '/register', { software_statement: jwt, fapi_profile: value });
+        assertRefused(r, 400, 'invalid_client_metadata', ['fapi_profile']);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued');
+      }
+    });
+
     test('fail/registration and update: the subject of a suspended application’s certificate is no client’s identity', async () => {
       const paused = await issueCredential(acme, `Paused cert ${randomUUID()}`, ['partner_reader']);
       await storage.transaction((tx) => setApplicationStatus(tx, paused.clientId, 'suspended', meta));

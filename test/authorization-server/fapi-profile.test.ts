@@ -280,6 +280,40 @@ for (const target of targets) {
     const authorize = (client: Client, params: Record<string, string>) =>
       send('GET', `/auth?${new URLSearchParams({ client_id: client.clientId, ...params })}`, anonymous);
 
+    test('fail/the directory refuses an unknown fapi_profile in application metadata, nothing created', async () => {
+      const orgId = (
+        await storage.db
+          .selectFrom('applications')
+          .select('org_id')
+          .where('client_id', '=', mtlsFapi.clientId)
+          .executeTakeFirstOrThrow()
+      ).org_id;
+      for (const value of ['1.0', 'on', 2]) {
+        await assert.rejects(
+          storage.transaction((tx) =>
+            createApplication(
+              tx,
+              {
+                orgId,
+                name: `Bad profile ${String(value)}`,
+                roles: ['partner_reader'],
+                authMethod: 'tls_client_auth',
+                metadata: { fapi_profile: value },
+              },
+              meta,
+            ),
+          ),
+          /fapi_profile/,
+        );
+      }
+      const created = await storage.db
+        .selectFrom('applications')
+        .select('client_id')
+        .where('name', 'like', 'Bad profile%')
+        .execute();
+      assert.equal(created.length, 0);
+    });
+
     test('ok/discovery advertises what the profile enforces (RFC 8414 §2, RFC 9126 §5, RFC 9207 §3, RFC 7636 §4.3)', async () => {
       const response = await undiciFetch(`${baseUrl}/.well-known/openid-configuration`, {
         dispatcher: anonymous,

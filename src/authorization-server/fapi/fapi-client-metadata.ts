@@ -24,7 +24,8 @@ export function ownFapiProfile(metadata: Record<string, unknown>): { fapi_profil
  */
 export function withFapiProfile(payload: AdapterPayload, platform: FapiProfile): AdapterPayload {
   const registrationType = typeof payload.registration_type === 'string' ? payload.registration_type : '';
-  const profile = effectiveFapiProfile(platform, registrationType, payload);
+  const grantTypes = Array.isArray(payload.grant_types) ? payload.grant_types : [];
+  const profile = effectiveFapiProfile(platform, { registrationType, grantTypes }, payload);
   payload[FAPI_CLIENT_METADATA] = profile;
   if (profile === '2.0') payload.require_pushed_authorization_requests = true;
   return payload;

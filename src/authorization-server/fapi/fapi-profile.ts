@@ -2,7 +2,8 @@
  * FAPI 2.0 Security Profile (OpenID Foundation, final, February 2025): which clients it applies to.
  *
  * The platform has one profile (config `fapi.profile`): `2.0`, the default, holds every authorization code
- * client registered through the directory to it; `off` holds none. A client's own `fapi_profile` metadata
+ * client registered through the directory to it; `off` holds none. A client without the authorization code
+ * grant is held to it only when its metadata asks. A client's own `fapi_profile` metadata
  * (`2.0` or `off`, set by an operator on the application, or `2.0` asked for at dynamic registration)
  * overrides the platform's. OpenID Federation RPs registered automatically (§12.1) follow their trust
  * framework: they are held to the profile only when their metadata names it, since §12.1 lets them send a
@@ -29,15 +30,21 @@ export const FAPI_REQUEST_OBJECT_MAX_LIFETIME_SECONDS = 3600;
 /** FAPI 2.0 Security Profile: authorization codes live at most 60 seconds. */
 export const FAPI_AUTHORIZATION_CODE_TTL_SECONDS = 60;
 
-/** The profile a client is held to: its own metadata first, then the platform's (never for federation RPs). */
+/**
+ * The profile a client is held to: its own metadata first, then the platform's for an authorization code
+ * client (the profile is the code flow's; a client credentials client is already mTLS-authenticated with
+ * certificate-bound tokens), never for a federation RP.
+ */
 export function effectiveFapiProfile(
   platform: FapiProfile,
-  registrationType: string,
+  client: { registrationType: string; grantTypes: readonly string[] },
   metadata: Record<string, unknown>,
 ): FapiProfile {
   const own = metadata[FAPI_CLIENT_METADATA];
   if (isFapiProfile(own)) return own;
-  return registrationType === 'federation' ? 'off' : platform;
+  if (client.registrationType === 'federation' || !client.grantTypes.includes('authorization_code'))
+    return 'off';
+  return platform;
 }
 
 /** oidc-provider's client, as the FAPI hooks read it. */

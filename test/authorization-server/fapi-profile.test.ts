@@ -588,6 +588,47 @@ for (const target of targets) {
       assert.doesNotMatch(String(optedOut.body.error_description), /FAPI/);
     });
 
+    test("ok/the platform profile is the code flow's: a client credentials client is held to it only when its metadata asks", async () => {
+      const orgId = (
+        await storage.db
+          .selectFrom('applications')
+          .select('org_id')
+          .where('client_id', '=', keyFapi.clientId)
+          .executeTakeFirstOrThrow()
+      ).org_id;
+      const descriptions: string[] = [];
+      for (const metadata of [{}, { fapi_profile: '2.0' }]) {
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const kid = randomUUID();
+        const jwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'ES256' };
+        const clientId = await storage.transaction((tx) =>
+          createApplication(
+            tx,
+            {
+              orgId,
+              name: `Credentials ${descriptions.length}`,
+              roles: ['partner_reader'],
+              authMethod: 'private_key_jwt',
+              metadata: { jwks: { keys: [jwk] }, ...metadata },
+            },
+            meta,
+          ),
+        );
+        const client: KeyClient = { clientId, agent: anonymous, privateKey, kid };
+        const r = await send('POST', '/token', anonymous, {
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_assertion_type: JWT_BEARER,
+          client_assertion: await clientAssertion(client),
+        });
+        assert.equal(r.body.error, 'invalid_grant', JSON.stringify(r.body));
+        descriptions.push(String(r.body.error_description));
+      }
+      // Not a FAPI client: RFC 8705 §3's missing certificate; held to the profile: the FAPI refusal.
+      assert.doesNotMatch(descriptions[0] ?? '', /FAPI/);
+      assert.match(descriptions[1] ?? '', /FAPI 2\.0 client must prove possession/);
+    });
+
     test('ok/a FAPI client over mTLS passes the holder-of-key check (client credentials, certificate-bound token)', async () => {
       const r = await send('POST', '/token', mtlsFapi.agent, {
         grant_type: 'client_credentials',
@@ -639,6 +680,23 @@ for (const target of targets) {
       const { params } = await codeFor(mtlsFapi);
       assert.equal(params.get('iss'), ISSUER);
       assert.ok(params.get('code'));
+    });
+
+    test('fail/the request_uri of a completed authorization used again → invalid_request_uri (RFC 9126 §4)', {
+      todo: needsLogin,
+    }, async () => {
+      const { verifier, challenge } = await pkce();
+      const pushed = await par(mtlsFapi, await parParams({ code_challenge: challenge }));
+      const requestUri = String(pushed.body.request_uri);
+      await obtainAuthorizationCode({
+        baseUrl,
+        clientId: mtlsFapi.clientId,
+        requestUri,
+        dispatcher: anonymous,
+      });
+      const again = await authorize(mtlsFapi, { request_uri: requestUri });
+      assert.ok(verifier);
+      assertError(again, 400, 'invalid_request_uri');
     });
 
     test('fail/a wrong code_verifier → invalid_grant (RFC 7636 §4.6)', { todo: needsLogin }, async () => {

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { exportJWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { createAuthorizationServer } from '../../src/authorization-server/index.ts';
+import { rotateRefreshToken } from '../../src/authorization-server/fapi/index.ts';
+import { type AuthorizationServer, createAuthorizationServer } from '../../src/authorization-server/index.ts';
 import { createApplication, createOrganisation } from '../../src/directory/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
@@ -65,6 +66,7 @@ for (const target of targets) {
     let mtlsOptedOut: Client; // tls_client_auth, fapi_profile "off"
     let keyFapi: KeyClient; // private_key_jwt, profile 2.0, no certificate
     let keyOptedOut: KeyClient; // private_key_jwt, fapi_profile "off"
+    let authorizationServer: AuthorizationServer;
 
     function agentFor(cert?: { certPem: string; keyPem: string }): Agent {
       const agent = new Agent({
@@ -149,7 +151,7 @@ for (const target of targets) {
       keyFapi = await keyClient(acme, 'Keyed', {});
       keyOptedOut = await keyClient(acme, 'Keyed legacy', { fapi_profile: 'off' });
 
-      const as = await createAuthorizationServer({
+      authorizationServer = await createAuthorizationServer({
         storage,
         kek: KEK,
         clock: () => new Date(clockMs),
@@ -163,7 +165,7 @@ for (const target of targets) {
         fetcher: partnerFetcher,
         fapi: { profile: '2.0' },
       });
-      server.on('request', as.handle);
+      server.on('request', authorizationServer.handle);
     });
 
     after(async () => {
@@ -629,6 +631,36 @@ for (const target of targets) {
       assert.match(descriptions[1] ?? '', /FAPI 2\.0 client must prove possession/);
     });
 
+    test('ok/a DPoP proof is a proof of possession: the FAPI check lets the request on to the grant', async () => {
+      const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const proof = await new SignJWT({ htm: 'POST', htu: `${baseUrl}/token`, jti: randomUUID(), iat: now() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(key.publicKey) })
+        .sign(key.privateKey);
+      const r = await send(
+        'POST',
+        '/token',
+        anonymous,
+        {
+          grant_type: 'authorization_code',
+          code: 'an-authorization-code',
+          redirect_uri: CALLBACK,
+          code_verifier: oauth.generateRandomCodeVerifier(),
+          client_id: keyFapi.clientId,
+          client_assertion_type: JWT_BEARER,
+          client_assertion: await clientAssertion(keyFapi),
+        },
+        { dpop: proof },
+      );
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.doesNotMatch(String(r.body.error_description), /FAPI/);
+    });
+
+    test('ok/authorization codes live at most 60 s (FAPI 2.0 SP)', () => {
+      const model = authorizationServer.provider.AuthorizationCode as unknown as { expiresIn: () => number };
+      const ttl = model.expiresIn();
+      assert.ok(ttl > 0 && ttl <= 60, String(ttl));
+    });
+
     test('ok/a FAPI client over mTLS passes the holder-of-key check (client credentials, certificate-bound token)', async () => {
       const r = await send('POST', '/token', mtlsFapi.agent, {
         grant_type: 'client_credentials',
@@ -729,3 +761,29 @@ for (const target of targets) {
     });
   });
 }
+
+describe('refresh token rotation (FAPI 2.0 SP: not rotated except in extraordinary circumstances)', () => {
+  const refreshToken = (percentagePassed: number, senderConstrained: boolean) => ({
+    totalLifetime: () => 86_400,
+    isSenderConstrained: () => senderConstrained,
+    ttlPercentagePassed: () => percentagePassed,
+  });
+  const ctx = (client: Record<string, unknown>, token: ReturnType<typeof refreshToken>) =>
+    ({ oidc: { entities: { Client: client, RefreshToken: token } } }) as never;
+
+  test("ok/a FAPI client's refresh token is never rotated, even near its end", () => {
+    assert.equal(
+      rotateRefreshToken(
+        ctx({ fapi_profile: '2.0', clientAuthMethod: 'private_key_jwt' }, refreshToken(99, true)),
+      ),
+      false,
+    );
+  });
+
+  test("ok/other clients keep oidc-provider's rule: rotated past 70% of the lifetime, or when public and unbound", () => {
+    const other = { fapi_profile: 'off', clientAuthMethod: 'tls_client_auth' };
+    assert.equal(rotateRefreshToken(ctx(other, refreshToken(80, true))), true);
+    assert.equal(rotateRefreshToken(ctx(other, refreshToken(10, true))), false);
+    assert.equal(rotateRefreshToken(ctx({ clientAuthMethod: 'none' }, refreshToken(10, false))), true);
+  });
+});

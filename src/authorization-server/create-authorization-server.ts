@@ -205,10 +205,10 @@ export async function createAuthorizationServer(
     // FAPI 2.0 SP: a sender-constrained refresh token of a FAPI client is never rotated.
     rotateRefreshToken,
     ttl: {
-      ClientCredentials: options.accessTokenTtlSeconds,
-      AccessToken: options.accessTokenTtlSeconds,
       // FAPI 2.0 SP: authorization codes live at most 60 s (and are single use, RFC 6749 §4.1.2).
       AuthorizationCode: FAPI_AUTHORIZATION_CODE_TTL_SECONDS,
+      ClientCredentials: options.accessTokenTtlSeconds,
+      AccessToken: options.accessTokenTtlSeconds,
       // End-user interactions are short-lived; there is no end-user login yet to keep a session for.
       Interaction: 600,
       Session: 3600,
@@ -216,10 +216,6 @@ export async function createAuthorizationServer(
     },
     features: {
       devInteractions: { enabled: false },
-      // FAPI 2.0 Security Profile for the clients held to it (fapi/); oidc-provider's own 2.0 checks included.
-      fapi: fapiFeature(),
-      // FAPI 2.0 Message Signing: JWT Secured Authorization Response Mode (JARM) for clients that ask for it.
-      jwtResponseModes: { enabled: true },
       // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
       dPoP: { enabled: false },
       // No end-user login exists yet, so there is no session to end and no account to describe: both endpoints
@@ -229,6 +225,10 @@ export async function createAuthorizationServer(
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // FAPI 2.0 Security Profile for the clients held to it (fapi/); oidc-provider's own 2.0 checks included.
+      fapi: fapiFeature(),
+      // FAPI 2.0 Message Signing: JWT Secured Authorization Response Mode (JARM) for clients that ask for it.
+      jwtResponseModes: { enabled: true },
       // RFC 9126: served on both listeners, advertised on the mTLS one like the token endpoint.
       pushedAuthorizationRequests: {
         enabled: true,

@@ -496,6 +496,24 @@ for (const target of targets) {
       }
     });
 
+    test("ok/the software statement's fapi_profile stands for the client; a request may make it stricter, never exempt itself", async () => {
+      const exempt = await registered({}, { fapi_profile: 'off' });
+      assert.equal(exempt.fapi_profile, 'off');
+      const echoed = await registered({ fapi_profile: 'off' }, { fapi_profile: 'off' });
+      assert.equal(echoed.fapi_profile, 'off');
+      const stricter = await registered({ fapi_profile: '2.0' }, { fapi_profile: 'off' });
+      assert.equal(stricter.fapi_profile, '2.0');
+      const held = await registered({}, { fapi_profile: '2.0' });
+      assert.equal(held.fapi_profile, '2.0');
+      const { jwt } = await mint({ fapi_profile: '2.0' });
+      const r = await call('POST', '/register', { software_statement: jwt, fapi_profile: 'off' });
+      assertRefused(r, 400, 'invalid_client_metadata', ['fapi_profile']);
+      const { jwt: malformed } = await mint({ fapi_profile: '1.0' });
+      const bad = await call('POST', '/register', { software_statement: malformed });
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.match(String(bad.body.error_description), /fapi_profile/);
+    });
+
     test('fail/registration and update: the subject of a suspended application’s certificate is no client’s identity', async () => {
       const paused = await issueCredential(acme, `Paused cert ${randomUUID()}`, ['partner_reader']);
       await storage.transaction((tx) => setApplicationStatus(tx, paused.clientId, 'suspended', meta));

@@ -282,6 +282,29 @@ for (const target of targets) {
     const authorize = (client: Client, params: Record<string, string>) =>
       send('GET', `/auth?${new URLSearchParams({ client_id: client.clientId, ...params })}`, anonymous);
 
+    test('ok/with fapi.profile "off" discovery does not claim PAR is required', async () => {
+      const off = await createAuthorizationServer({
+        storage,
+        kek: KEK,
+        clock: () => new Date(clockMs),
+        logger: capturingLogger().logger,
+        issuer: ISSUER,
+        mtlsUrl: baseUrl,
+        audience: AUDIENCE,
+        accessTokenTtlSeconds: 300,
+        trustedCas: [],
+        trustedProxies: [],
+        fetcher: partnerFetcher,
+        fapi: { profile: 'off' },
+      });
+      const metadata = await off.discoveryMetadata();
+      assert.equal(metadata.require_pushed_authorization_requests, undefined);
+      assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+      assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+      const on = await authorizationServer.discoveryMetadata();
+      assert.equal(on.require_pushed_authorization_requests, true);
+    });
+
     test('fail/the directory refuses an unknown fapi_profile in application metadata, nothing created', async () => {
       const orgId = (
         await storage.db

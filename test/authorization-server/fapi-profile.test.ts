@@ -583,6 +583,49 @@ for (const target of targets) {
       });
     }
 
+    test("fail/a FAPI client's Request Object signed with ES384 → invalid_request_object; ok/for an opted-out client", async () => {
+      const orgId = (
+        await storage.db
+          .selectFrom('applications')
+          .select('org_id')
+          .where('client_id', '=', keyFapi.clientId)
+          .executeTakeFirstOrThrow()
+      ).org_id;
+      for (const profile of ['2.0', 'off']) {
+        const es256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const es384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+        const [kid256, kid384] = [randomUUID(), randomUUID()];
+        const keys = [
+          { ...(await exportJWK(es256.publicKey)), kid: kid256, use: 'sig', alg: 'ES256' },
+          { ...(await exportJWK(es384.publicKey)), kid: kid384, use: 'sig', alg: 'ES384' },
+        ];
+        const clientId = await storage.transaction((tx) =>
+          createApplication(
+            tx,
+            {
+              orgId,
+              name: `Two keys ${profile}`,
+              roles: ['partner_reader'],
+              authMethod: 'private_key_jwt',
+              registrationType: 'dynamic',
+              metadata: {
+                grant_types: ['authorization_code'],
+                redirect_uris: [CALLBACK],
+                jwks: { keys },
+                fapi_profile: profile,
+              },
+            },
+            meta,
+          ),
+        );
+        const signer: KeyClient = { clientId, agent: anonymous, privateKey: es256.privateKey, kid: kid256 };
+        const objectSigner: KeyClient = { ...signer, privateKey: es384.privateKey, kid: kid384 };
+        const r = await keyPar(signer, { request: await requestObject(objectSigner, {}, 'ES384') });
+        if (profile === '2.0') assertError(r, 400, 'invalid_request_object', /PS256, ES256, EdDSA/);
+        else assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+    });
+
     test("ok/the FAPI Request Object rules are the profile's: an opted-out client may omit nbf", async () => {
       const r = await keyPar(keyOptedOut, { request: await requestObject(keyOptedOut, { nbf: undefined }) });
       assert.equal(r.status, 201, JSON.stringify(r.body));

@@ -22,7 +22,8 @@ function refuse(ErrorClass: new (description: string) => Error, description: str
 
 /**
  * oidc-provider's `features.fapi`: its FAPI 2.0 checks (PKCE required, `redirect_uri` required and never
- * implied, query-string access tokens refused) for the clients held to the profile, per request.
+ * implied) for the clients held to the profile, per request. With the feature on, oidc-provider also stops
+ * accepting access tokens in the query string, for every client (RFC 6750 §2.3 is not offered at all).
  */
 export function fapiFeature(): NonNullable<Features['fapi']> {
   return {

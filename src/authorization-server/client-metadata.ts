@@ -2,6 +2,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import { certificateApplications, directoryStore, scopesForRoles } from '../directory/index.ts';
 import { certificateStore, TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
+import { ownFapiProfile } from './fapi/index.ts';
 
 const strings = (value: unknown): string[] | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
@@ -69,6 +70,7 @@ export async function loadClientMetadata(
     registration_type: app.registration_type,
     // The software whose platform certificates a dynamic client presents (token binding, see getCertificate).
     certificate_apps: certificateApplications(app.registration_type, metadata),
+    ...ownFapiProfile(metadata),
   };
   const externalCa =
     typeof metadata.tls_client_auth_ca_id === 'string' ? metadata.tls_client_auth_ca_id : undefined;

@@ -21,6 +21,17 @@ import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
+import {
+  FAPI_AUTHORIZATION_CODE_TTL_SECONDS,
+  type FapiProfile,
+  fapiFeature,
+  platformRequiresPar,
+  requireHolderOfKey,
+  rotateRefreshToken,
+  withFapiClientAssertionRules,
+  withFapiProfile,
+  withFapiRequestObjectRules,
+} from './fapi/index.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { followCatalogScopes } from './live-catalog-scopes.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
@@ -71,6 +82,11 @@ export interface AuthorizationServerOptions {
    * the guarded fetcher. Without it, a CA with an OCSP URL vouches for nobody (fail closed).
    */
   checkOcsp?: OcspChecker;
+  /**
+   * FAPI 2.0 Security Profile for every authorization code client (config `fapi.profile`, default `2.0`) or
+   * none (`off`); a client's own `fapi_profile` metadata overrides it (docs/fapi.md).
+   */
+  fapi?: { profile: FapiProfile };
 }
 
 export interface AuthorizationServer {
@@ -99,6 +115,7 @@ export async function createAuthorizationServer(
   options: AuthorizationServerOptions,
 ): Promise<AuthorizationServer> {
   const { storage, clock, issuer, audience } = options;
+  const fapiProfile = options.fapi?.profile ?? '2.0';
   const keys = await loadAccessTokenKeys(storage.db, options.kek);
   const catalogScopes = await directoryStore(storage.db).scopeNames();
   const resolveCertificate: CertificateResolver = createCertificateResolver({
@@ -125,8 +142,12 @@ export async function createAuthorizationServer(
     adapter: (name: string) =>
       name === 'Client'
         ? {
-            find: (id: string) =>
-              automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock()),
+            find: async (id: string) => {
+              const client = await (automatic
+                ? automatic.findClient(id)
+                : loadClientMetadata(storage, id, clock()));
+              return client && withFapiProfile(client, fapiProfile);
+            },
             upsert: async () => {},
             destroy: async () => {},
             consume: async () => {},
@@ -157,18 +178,35 @@ export async function createAuthorizationServer(
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
       requestObjectSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       idTokenSigningAlgValues: [keys.alg],
+      // JARM responses are signed with the platform's access token key.
+      authorizationSigningAlgValues: [keys.alg],
     },
     clientDefaults: {
       grant_types: ['client_credentials'],
       response_types: [],
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg,
+      authorization_signed_response_alg: keys.alg,
     },
     extraClientMetadata: {
-      properties: ['org_id', 'roles', 'registration_type', 'certificate_apps', 'tls_client_auth_ca_id'],
+      properties: [
+        'org_id',
+        'roles',
+        'registration_type',
+        'certificate_apps',
+        'tls_client_auth_ca_id',
+        'fapi_profile',
+      ],
     },
-    assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
+    assertJwtClientAuthClaimsAndHeader: withFapiClientAssertionRules(
+      createClientAssertionPolicy({ issuer }),
+      issuer,
+    ),
+    // FAPI 2.0 SP: a sender-constrained refresh token of a FAPI client is never rotated.
+    rotateRefreshToken,
     ttl: {
+      // FAPI 2.0 SP: authorization codes live at most 60 s (and are single use, RFC 6749 §4.1.2).
+      AuthorizationCode: FAPI_AUTHORIZATION_CODE_TTL_SECONDS,
       ClientCredentials: options.accessTokenTtlSeconds,
       AccessToken: options.accessTokenTtlSeconds,
       // End-user interactions are short-lived; there is no end-user login yet to keep a session for.
@@ -187,6 +225,10 @@ export async function createAuthorizationServer(
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // FAPI 2.0 Security Profile for the clients held to it (fapi/); oidc-provider's own 2.0 checks included.
+      fapi: fapiFeature(),
+      // FAPI 2.0 Message Signing: JWT Secured Authorization Response Mode (JARM) for clients that ask for it.
+      jwtResponseModes: { enabled: true },
       // RFC 9126: served on both listeners, advertised on the mTLS one like the token endpoint.
       pushedAuthorizationRequests: {
         enabled: true,
@@ -197,12 +239,15 @@ export async function createAuthorizationServer(
       requestObjects: {
         enabled: true,
         requireSignedRequestObject: false,
-        assertJwtClaimsAndHeader: createRequestObjectPolicy({
-          issuer,
-          algorithms: CLIENT_SIGNING_ALGS,
-          clock,
-          skewSeconds: CLOCK_SKEW_SECONDS,
-        }),
+        assertJwtClaimsAndHeader: withFapiRequestObjectRules(
+          createRequestObjectPolicy({
+            issuer,
+            algorithms: CLIENT_SIGNING_ALGS,
+            clock,
+            skewSeconds: CLOCK_SKEW_SECONDS,
+          }),
+          { clock, skewSeconds: CLOCK_SKEW_SECONDS },
+        ),
       },
       mTLS: {
         enabled: true,
@@ -250,6 +295,9 @@ export async function createAuthorizationServer(
       revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
       registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
+      // RFC 9126 §5: with the profile on, every authorization code client of the directory must push its
+      // requests (a client opted out, or a federation RP, may still not: pushing always works).
+      require_pushed_authorization_requests: platformRequiresPar(fapiProfile) ? true : undefined,
       mtls_endpoint_aliases: {
         registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
         token_endpoint: `${options.mtlsUrl}${AS_ROUTES.token}`,
@@ -298,6 +346,8 @@ export async function createAuthorizationServer(
       algorithms: [keys.alg],
     }),
   );
+  // FAPI 2.0 SP: a FAPI client's token request without proof of possession is refused.
+  requireHolderOfKey(provider);
   provider.on('server_error', (_ctx, err) => options.logger.error({ err }, 'authorization server error'));
   provider.on('grant.error', explainMissingCertificate);
 

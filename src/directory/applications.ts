@@ -177,6 +177,14 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
       });
     }
   }
+  // FAPI 2.0 Security Profile for this client (docs/fapi.md): held to it, or exempt from the platform's profile.
+  if (
+    metadata.fapi_profile !== undefined &&
+    metadata.fapi_profile !== '2.0' &&
+    metadata.fapi_profile !== 'off'
+  ) {
+    throw invalidInput('metadata.fapi_profile must be "2.0" or "off"', { field: 'metadata.fapi_profile' });
+  }
   if (jwks !== undefined && jwksUri !== undefined) {
     // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
     throw invalidInput('metadata must not contain both jwks and jwks_uri (RFC 7591 §2)', {

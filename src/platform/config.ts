@@ -92,6 +92,8 @@ export interface PlatformConfig {
    * allows it, with an initial access token an operator issued instead (RFC 7591 §3).
    */
   registration: { softwareStatementMaxAgeSeconds: number; allowInitialAccessTokens: boolean };
+  /** FAPI 2.0 Security Profile for every authorization code client (`2.0`) or none (`off`), docs/fapi.md. */
+  fapi: { profile: '2.0' | 'off' };
   /** The published partner catalog (`GET /catalog`): its title, and how a partner asks for access. */
   catalog: { title: string; accessRequest: string | undefined };
   /** Partner-driven renewal (EST simplereenroll, `accredit partner renew`): window, grace, drain, sweep. */
@@ -626,6 +628,13 @@ export const CONFIG_KEYS = [
     parse: bool,
     default: false,
     doc: 'the registration endpoint accepts an operator-issued initial access token instead of a software statement (RFC 7591 §3)',
+  },
+  {
+    path: 'fapi.profile',
+    env: 'ACCREDIT_FAPI_PROFILE',
+    parse: oneOf(['2.0', 'off']),
+    default: '2.0',
+    doc: "FAPI 2.0 Security Profile for every authorization code client (2.0) or none (off); a client's fapi_profile metadata overrides it",
   },
   {
     path: 'catalog.title',

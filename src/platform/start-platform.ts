@@ -334,6 +334,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         softwareStatementMaxAgeSeconds: config.registration.softwareStatementMaxAgeSeconds,
         allowInitialAccessTokens: config.registration.allowInitialAccessTokens,
       },
+      fapi: { profile: config.fapi.profile },
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });

@@ -483,6 +483,37 @@ for (const target of targets) {
       assert.equal(await tokenRequest(d.client_id, mtls(s)).then((r) => r.status), 200);
     });
 
+    test('ok/fapi_profile "2.0" is registered and echoed (docs/fapi.md); fail/"off" or an unknown profile → invalid_client_metadata, nothing registered', async () => {
+      const body = await registered({ fapi_profile: '2.0' });
+      assert.equal(body.fapi_profile, '2.0');
+      for (const value of ['off', '1.0', 2]) {
+        const { jwt, jti } = await mint();
+        const before = await counts();
+        const r = await call('POST', '/register', { software_statement: jwt, fapi_profile: value });
+        assertRefused(r, 400, 'invalid_client_metadata', ['fapi_profile']);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued');
+      }
+    });
+
+    test("ok/the software statement's fapi_profile stands for the client; a request may make it stricter, never exempt itself", async () => {
+      const exempt = await registered({}, { fapi_profile: 'off' });
+      assert.equal(exempt.fapi_profile, 'off');
+      const echoed = await registered({ fapi_profile: 'off' }, { fapi_profile: 'off' });
+      assert.equal(echoed.fapi_profile, 'off');
+      const stricter = await registered({ fapi_profile: '2.0' }, { fapi_profile: 'off' });
+      assert.equal(stricter.fapi_profile, '2.0');
+      const held = await registered({}, { fapi_profile: '2.0' });
+      assert.equal(held.fapi_profile, '2.0');
+      const { jwt } = await mint({ fapi_profile: '2.0' });
+      const r = await call('POST', '/register', { software_statement: jwt, fapi_profile: 'off' });
+      assertRefused(r, 400, 'invalid_client_metadata', ['fapi_profile']);
+      const { jwt: malformed } = await mint({ fapi_profile: '1.0' });
+      const bad = await call('POST', '/register', { software_statement: malformed });
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.match(String(bad.body.error_description), /fapi_profile/);
+    });
+
     test('fail/registration and update: the subject of a suspended application’s certificate is no client’s identity', async () => {
       const paused = await issueCredential(acme, `Paused cert ${randomUUID()}`, ['partner_reader']);
       await storage.transaction((tx) => setApplicationStatus(tx, paused.clientId, 'suspended', meta));

@@ -74,6 +74,7 @@ describe('loadConfig', () => {
       proxies: [],
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
+      fapi: { profile: '2.0' },
       catalog: { title: 'Partner API', accessRequest: undefined },
       renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
       expiry: { thresholdDays: [30, 14, 7, 1], intervalMinutes: 60 },
@@ -281,6 +282,7 @@ describe('loadConfig', () => {
       ACCREDIT_PARTNER_CERT_DAYS: '7',
       ACCREDIT_DATABASE_URL: 'postgres://env/db',
       ACCREDIT_REGISTRATION_ALLOW_IAT: 'true',
+      ACCREDIT_FAPI_PROFILE: 'off',
     });
     assert.equal(c.listeners.public.port, 10443);
     assert.equal(c.logLevel, 'debug');
@@ -290,6 +292,7 @@ describe('loadConfig', () => {
     assert.equal(c.database.url, 'postgres://env/db');
     assert.equal(c.publicUrl, 'https://env.example:10443');
     assert.equal(c.registration.allowInitialAccessTokens, true);
+    assert.equal(c.fapi.profile, 'off');
   });
 
   const publicUrls: Array<{ name: string; file?: unknown; env?: NodeJS.ProcessEnv; expected: string }> = [
@@ -500,6 +503,11 @@ describe('loadConfig', () => {
       name: 'fail/allowInitialAccessTokens not a boolean',
       file: { registration: { allowInitialAccessTokens: 'yes' } },
       message: /registration\.allowInitialAccessTokens: expected true or false/,
+    },
+    {
+      name: 'fail/fapi.profile not a known profile',
+      file: { fapi: { profile: '1.0' } },
+      message: /fapi\.profile/,
     },
     {
       name: 'fail/allowLoopback not a boolean',

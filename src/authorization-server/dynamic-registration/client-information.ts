@@ -21,6 +21,7 @@ const REGISTERED_FIELDS = [
   'token_endpoint_auth_signing_alg',
   'software_id',
   'software_statement',
+  'fapi_profile',
 ] as const;
 
 /**

@@ -41,6 +41,8 @@ export interface Draft {
   /** Bring your own CA: the one RFC 8705 §2.1.2 value and the organisation's CA it must come from. */
   externalSubject?: { property: string; value: unknown; caId: string };
   signingAlg: string | undefined;
+  /** The FAPI 2.0 profile the client is registered with (`fapi_profile`, fapi/check-fapi-registration.ts). */
+  fapiProfile?: '2.0' | 'off';
   roles: string[];
   scopes: string[];
 }

@@ -64,6 +64,8 @@ export async function loadClientMetadata(
     scope: scopes.join(' '),
     // RFC 8705 §3: every token is bound to the client's certificate.
     tls_client_certificate_bound_access_tokens: true,
+    // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens must always present a DPoP proof.
+    ...(metadata.dpop_bound_access_tokens === true ? { dpop_bound_access_tokens: true } : {}),
     org_id: app.org_id,
     roles,
     registration_type: app.registration_type,

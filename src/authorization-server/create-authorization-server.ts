@@ -7,6 +7,7 @@ import type { OcspChecker } from '../pki/index.ts';
 import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
+import { createMemoryReplayCache, type ReplayCache } from '../shared/replay-cache/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { loadAccessTokenKeys } from './access-token-keys.ts';
 import {
@@ -19,6 +20,7 @@ import { type CertificateResolver, createCertificateResolver } from './client-ce
 import { loadClientMetadata } from './client-metadata.ts';
 import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
+import { createDpopProofGuard, deriveDpopNonceSecret, withDpopBinding } from './dpop/index.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
@@ -71,6 +73,12 @@ export interface AuthorizationServerOptions {
    * the guarded fetcher. Without it, a CA with an OCSP URL vouches for nobody (fail closed).
    */
   checkOcsp?: OcspChecker;
+  /**
+   * DPoP (RFC 9449) at the token and PAR endpoints: whether a proof must carry a server nonce (§8; config
+   * `dpop.requireNonce`, default always), and the replay cache that remembers proof `jti`s across nodes (§11.1;
+   * the platform's is Redis or the database; default: this process only).
+   */
+  dpop?: { requireNonce?: 'always' | 'never'; replayCache?: ReplayCache };
 }
 
 export interface AuthorizationServer {
@@ -125,8 +133,10 @@ export async function createAuthorizationServer(
     adapter: (name: string) =>
       name === 'Client'
         ? {
-            find: (id: string) =>
-              automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock()),
+            find: async (id: string) =>
+              withDpopBinding(
+                await (automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock())),
+              ),
             upsert: async () => {},
             destroy: async () => {},
             consume: async () => {},
@@ -157,6 +167,8 @@ export async function createAuthorizationServer(
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
       requestObjectSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       idTokenSigningAlgValues: [keys.alg],
+      // RFC 9449 §4.3 step 5: asymmetric algorithms only (no `none`, no MACs).
+      dPoPSigningAlgValues: [...CLIENT_SIGNING_ALGS],
     },
     clientDefaults: {
       grant_types: ['client_credentials'],
@@ -178,8 +190,15 @@ export async function createAuthorizationServer(
     },
     features: {
       devInteractions: { enabled: false },
-      // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
-      dPoP: { enabled: false },
+      // RFC 9449: DPoP-bound tokens (cnf.jkt) at the token endpoint, dpop_jkt at PAR and authorization (§10).
+      // Server nonces (§8, §9) are stateless and rotate every minute under a KEK-derived secret every node shares;
+      // jti replay is refused across nodes by createDpopProofGuard through the shared replay cache (§11.1).
+      dPoP: {
+        enabled: true,
+        nonceSecret: deriveDpopNonceSecret(options.kek),
+        requireNonce: () => (options.dpop?.requireNonce ?? 'always') === 'always',
+        allowReplay: true,
+      },
       // No end-user login exists yet, so there is no session to end and no account to describe: both endpoints
       // are off (oidc-provider enables them by default) rather than advertised and failing.
       userinfo: { enabled: false },
@@ -268,6 +287,15 @@ export async function createAuthorizationServer(
   const liveScopes = followCatalogScopes(storage, provider, catalogScopes);
   provider.proxy = false;
 
+  provider.use(
+    createDpopProofGuard({
+      replayCache: options.dpop?.replayCache ?? createMemoryReplayCache(),
+      clock: () => clock(),
+      paths: { token: AS_ROUTES.token, par: AS_ROUTES.pushed_authorization_request },
+      algorithms: CLIENT_SIGNING_ALGS,
+      skewSeconds: CLOCK_SKEW_SECONDS,
+    }),
+  );
   provider.use(
     createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
   );

@@ -85,6 +85,7 @@ import { createPkiPublication, registerPkiPublicationRoutes } from './pki-public
 import { registerPublicRoutes } from './public-routes.ts';
 import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
 import { ensureServerTls } from './server-tls.ts';
+import { openReplayCache } from './replay-cache.ts';
 import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
@@ -314,6 +315,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
     // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
+    const replayCache = openReplayCache(config, storage);
+    closers.push(() => replayCache.close());
     const as = await createAuthorizationServer({
       storage,
       kek,
@@ -334,6 +337,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         softwareStatementMaxAgeSeconds: config.registration.softwareStatementMaxAgeSeconds,
         allowInitialAccessTokens: config.registration.allowInitialAccessTokens,
       },
+      // RFC 9449: nonce policy and the cross-node jti replay cache of DPoP proofs.
+      dpop: { requireNonce: config.dpop.requireNonce, replayCache },
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });

@@ -92,7 +92,9 @@ export function createDpopProofGuard(options: DpopProofGuardOptions) {
     }
     if (payload.iat >= now - DPOP_PROOF_MAX_AGE_SECONDS) {
       // §11.1: a proof is used once. Keyed by the key and the jti; kept as long as the proof is acceptable.
-      const jkt = await calculateJwkThumbprint(protectedHeader.jwk as Parameters<typeof calculateJwkThumbprint>[0]);
+      const jkt = await calculateJwkThumbprint(
+        protectedHeader.jwk as Parameters<typeof calculateJwkThumbprint>[0],
+      );
       const key = `dpop:${createHash('sha256').update(`${jkt}.${payload.jti}`).digest('base64url')}`;
       const expiresAtMs = (payload.iat + DPOP_PROOF_MAX_AGE_SECONDS + options.skewSeconds + 1) * 1000;
       if (!(await replayCache.claim(key, expiresAtMs))) {

@@ -19,6 +19,7 @@ const REGISTERED_FIELDS = [
   'tls_client_auth_san_email',
   'tls_client_auth_ca_id',
   'token_endpoint_auth_signing_alg',
+  'dpop_bound_access_tokens',
   'software_id',
   'software_statement',
 ] as const;

@@ -69,7 +69,7 @@ export function checkAuthMethod(d: Draft): void {
   }
 }
 
-/** RFC 8705 §3.4: this server binds every access token to the client's certificate. */
+/** RFC 8705 §3.4: this server binds every access token (to the certificate, or to a DPoP key, RFC 9449 §5.2). */
 export function checkBoundTokens(d: Draft): void {
   const value = d.request.tls_client_certificate_bound_access_tokens;
   if (value !== undefined && value !== true) {
@@ -79,6 +79,13 @@ export function checkBoundTokens(d: Draft): void {
       'every access token here is certificate-bound',
       'RFC 8705 §3.4',
     );
+  }
+  // RFC 9449 §5.2: a boolean; true holds every token request of the client to a DPoP proof.
+  const dpop = d.request.dpop_bound_access_tokens;
+  if (dpop !== undefined && typeof dpop !== 'boolean') {
+    metadataFinding(d, 'dpop_bound_access_tokens', 'must be true or false', 'RFC 9449 §5.2');
+  } else if (dpop === true) {
+    d.dpopBound = true;
   }
 }
 

@@ -41,6 +41,8 @@ export interface Draft {
   /** Bring your own CA: the one RFC 8705 §2.1.2 value and the organisation's CA it must come from. */
   externalSubject?: { property: string; value: unknown; caId: string };
   signingAlg: string | undefined;
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
+  dpopBound?: boolean;
   roles: string[];
   scopes: string[];
 }

@@ -81,6 +81,7 @@ export async function evaluateRegistrationPolicy(
     metadata.tls_client_auth_ca_id = d.externalSubject.caId;
   }
   if (d.signingAlg !== undefined) metadata.token_endpoint_auth_signing_alg = d.signingAlg;
+  if (d.dpopBound) metadata.dpop_bound_access_tokens = true;
   return {
     ok: true,
     client: {

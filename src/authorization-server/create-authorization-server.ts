@@ -294,6 +294,7 @@ export async function createAuthorizationServer(
       paths: { token: AS_ROUTES.token, par: AS_ROUTES.pushed_authorization_request },
       algorithms: CLIENT_SIGNING_ALGS,
       skewSeconds: CLOCK_SKEW_SECONDS,
+      logger: options.logger,
     }),
   );
   provider.use(

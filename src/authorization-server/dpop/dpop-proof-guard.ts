@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, hkdfSync } from 'node:crypto';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import type { ReplayCache } from '../../shared/replay-cache/index.ts';
 
@@ -37,6 +38,7 @@ export interface DpopProofGuardOptions {
   paths: { token: string; par: string };
   algorithms: readonly string[];
   skewSeconds: number;
+  logger: Logger;
 }
 
 function refuse(ctx: KoaContextWithOIDC, description: string): void {
@@ -97,7 +99,19 @@ export function createDpopProofGuard(options: DpopProofGuardOptions) {
       );
       const key = `dpop:${createHash('sha256').update(`${jkt}.${payload.jti}`).digest('base64url')}`;
       const expiresAtMs = (payload.iat + DPOP_PROOF_MAX_AGE_SECONDS + options.skewSeconds + 1) * 1000;
-      if (!(await replayCache.claim(key, expiresAtMs))) {
+      let fresh: boolean;
+      try {
+        fresh = await replayCache.claim(key, expiresAtMs);
+      } catch (err) {
+        // Fail closed: a proof whose use cannot be recorded is not accepted.
+        options.logger.error({ err }, 'DPoP replay cache unavailable');
+        ctx.status = 500;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = 'json';
+        ctx.body = { error: 'server_error', error_description: 'the DPoP replay cache is unavailable' };
+        return;
+      }
+      if (!fresh) {
         return refuse(ctx, 'DPoP proof jti was already used (RFC 9449 §11.1)');
       }
     }

@@ -1,32 +1,9 @@
-import { Socket } from 'node:net';
 import { after } from 'node:test';
 import { createRedisReplayCache } from '../../src/shared/replay-cache/index.ts';
 import { createStorageReplayCache, openStorage } from '../../src/storage/index.ts';
 import { engineTargets } from '../support/engines.ts';
+import { probeRedis, REDIS_URL } from '../support/redis.ts';
 import { replayCacheContract } from './replay-cache.contract.ts';
-
-const REDIS_URL = process.env.ACCREDIT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function probeRedis(): Promise<string | false> {
-  const { hostname, port } = new URL(REDIS_URL);
-  const reason = await new Promise<string | false>((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(2000, () => {
-      socket.destroy();
-      resolve(`Redis not reachable at ${hostname}:${port}: timeout`);
-    });
-    socket.once('error', (err) => resolve(`Redis not reachable at ${hostname}:${port}: ${err.message}`));
-    socket.connect(Number(port || 6379), hostname, () => {
-      socket.end();
-      resolve(false);
-    });
-  });
-  if (reason && process.env.ACCREDIT_TEST_REDIS === 'required') {
-    throw new Error(`${reason} (ACCREDIT_TEST_REDIS=required)`);
-  }
-  if (reason) console.log(`# skipping Redis tests: ${reason}`);
-  return reason;
-}
 
 const targets = await engineTargets();
 after(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID, webcrypto } from 'node:crypto';
+import { hkdfSync, randomUUID, webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -7,6 +7,7 @@ import { calculateJwkThumbprint, exportJWK, type JWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import pino from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { deriveDpopNonceSecret } from '../../src/authorization-server/dpop/index.ts';
 import { createAuthorizationServer } from '../../src/authorization-server/index.ts';
 import { createApplication, createOrganisation, seedCatalog } from '../../src/directory/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
@@ -468,6 +469,33 @@ describe('RFC 9449 DPoP at the token and PAR endpoints', { timeout: 120_000 }, (
         if (c.error === 'use_dpop_nonce') assert.ok(answer.nonce);
       });
     }
+
+    // oidc-provider's stateless nonce of a one-minute step under the KEK-derived secret; the current step's value
+    // is accepted (which shows this is the right derivation), one from ten minutes ago is not.
+    const nonceAt = (step: number) => {
+      const salt = Buffer.alloc(8);
+      salt.writeBigUInt64BE(BigInt(step));
+      return Buffer.from(hkdfSync('sha256', deriveDpopNonceSecret(KEK), salt, 'DPoP', 32)).toString(
+        'base64url',
+      );
+    };
+    const step = () => Math.floor(Date.now() / 60_000);
+
+    test('ok/a nonce of the current step, derived from the KEK, is accepted', async () => {
+      const node = nodes[0]!;
+      const answer = await tokenRequest(node, await proof(`${node.url}/token`, nonceAt(step())));
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    });
+
+    test('fail/step 10: a nonce ten minutes old → use_dpop_nonce with a fresh DPoP-Nonce', async () => {
+      const node = nodes[0]!;
+      const stale = nonceAt(step() - 10);
+      const answer = await tokenRequest(node, await proof(`${node.url}/token`, stale));
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      assert.equal(answer.body.error, 'use_dpop_nonce');
+      assert.ok(answer.nonce);
+      assert.notEqual(answer.nonce, stale);
+    });
 
     test('fail/§11.1: a replayed proof on the same node → invalid_dpop_proof', async () => {
       const node = nodes[0]!;

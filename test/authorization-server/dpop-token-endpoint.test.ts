@@ -126,7 +126,13 @@ describe('RFC 9449 DPoP at the token and PAR endpoints', { timeout: 120_000 }, (
     anonymous = agent();
 
     // Two nodes: two storage handles on one database, each with its own replay cache handle on it.
-    for (const storage of [first, await openStorage(options)]) {
+    // A third node on the same database with requireNonce: never (config dpop.requireNonce).
+    const nodeSettings = [
+      [first, 'always'],
+      [await openStorage(options), 'always'],
+      [await openStorage(options), 'never'],
+    ] as const;
+    for (const [storage, requireNonce] of nodeSettings) {
       const server = createServer({
         ...(await serverTlsFrom(ca)),
         requestCert: true,
@@ -148,7 +154,7 @@ describe('RFC 9449 DPoP at the token and PAR endpoints', { timeout: 120_000 }, (
         trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
         trustedProxies: [],
         fetcher,
-        dpop: { requireNonce: 'always', replayCache: createStorageReplayCache(storage.db) },
+        dpop: { requireNonce, replayCache: createStorageReplayCache(storage.db) },
       });
       server.on('request', as.handle);
       nodes.push({ server, url, storage });
@@ -322,6 +328,20 @@ describe('RFC 9449 DPoP at the token and PAR endpoints', { timeout: 120_000 }, (
       const answer = await tokenRequest(nodes[1]!, await proof(`${nodes[1]!.url}/token`, nonce));
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.token_type, 'DPoP');
+    });
+
+    test('ok/requireNonce never: a fresh proof without a nonce is accepted; fail/a bad nonce is still refused', async () => {
+      const node = nodes[2]!;
+      const ok = await tokenRequest(node, await proof(`${node.url}/token`, undefined));
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.equal(ok.body.token_type, 'DPoP');
+      const bad = await tokenRequest(node, await proof(`${node.url}/token`, 'bm90LWEtbm9uY2U'));
+      assert.equal(bad.body.error, 'use_dpop_nonce', JSON.stringify(bad.body));
+      // Without a nonce, the replay cache alone keeps a proof to one use (§11.1).
+      const dpop = await proof(`${node.url}/token`, undefined);
+      assert.equal((await tokenRequest(node, dpop)).status, 200);
+      const again = await tokenRequest(node, dpop);
+      assert.equal(again.body.error, 'invalid_dpop_proof');
     });
 
     test('ok/htu is compared without its query and fragment (RFC 9449 §4.3 step 9)', async () => {

@@ -99,7 +99,7 @@ const CLOCK_SKEW_SECONDS = 15;
 /**
  * oidc-provider configured as Accredit's authorization server: client credentials, and the authorization code
  * grant with PKCE (S256), Pushed Authorization Requests and signed Request Objects; mTLS client
- * authentication and certificate- or DPoP-bound (RFC 9449) RFC 9068 JWT access tokens, introspection and revocation, clients read
+ * authentication and certificate-bound RFC 9068 JWT access tokens, introspection and revocation, clients read
  * live from the directory (federation RPs registered on their first request), state in our storage, keys
  * from our key store. There is no end-user login yet: interactions land on a route that says so.
  */

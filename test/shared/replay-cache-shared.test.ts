@@ -1,4 +1,5 @@
-import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
 import { createRedisReplayCache } from '../../src/shared/replay-cache/index.ts';
 import { createStorageReplayCache, openStorage } from '../../src/storage/index.ts';
 import { engineTargets } from '../support/engines.ts';
@@ -50,3 +51,24 @@ replayCacheContract(
   },
   { skip: redisSkip },
 );
+
+for (const target of targets) {
+  test(`${target.name} replay cache: expired rows are pruned, live ones kept`, {
+    skip: target.skip,
+  }, async () => {
+    const storage = await openStorage(target.freshOptions());
+    try {
+      let now = 1_000_000;
+      const cache = createStorageReplayCache(storage.db, { now: () => now });
+      assert.equal(await cache.claim('old', now + 1000), true);
+      assert.equal(await cache.claim('live', now + 600_000), true);
+      now += 120_000; // past 'old', and past the prune interval
+      assert.equal(await cache.claim('new', now + 1000), true);
+      const keys = (await storage.db.selectFrom('replay_cache').select('key').execute()).map((r) => r.key);
+      assert.deepEqual(keys.sort(), ['live', 'new']);
+      assert.equal(await cache.claim('live', now + 1000), false);
+    } finally {
+      await storage.close();
+    }
+  });
+}

@@ -315,7 +315,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
     // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
-    const replayCache = openReplayCache(config, storage);
+    const replayCache = openReplayCache(config, storage, logger);
     closers.push(() => replayCache.close());
     const as = await createAuthorizationServer({
       storage,

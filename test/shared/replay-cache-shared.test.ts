@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { createRedisReplayCache } from '../../src/shared/replay-cache/index.ts';
 import { createStorageReplayCache, openStorage } from '../../src/storage/index.ts';
@@ -72,3 +73,19 @@ for (const target of targets) {
     }
   });
 }
+
+test('redis replay cache: Redis unreachable → the claim rejects (the caller fails closed), never "not seen"', async () => {
+  // A port nothing listens on: bind one, note it, close it.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const errors: Error[] = [];
+  const cache = createRedisReplayCache(`redis://127.0.0.1:${port}`, { onError: (err) => errors.push(err) });
+  try {
+    await assert.rejects(cache.claim('k', Date.now() + 60_000));
+    assert.ok(errors.length > 0, 'the connection error is reported');
+  } finally {
+    await cache.close();
+  }
+});

@@ -8,26 +8,24 @@ import type { ReplayCache } from './replay-cache.ts';
  */
 export function createRedisReplayCache(
   url: string,
-  options: { prefix?: string; now?: () => number } = {},
+  options: { prefix?: string; now?: () => number; onError?: (err: Error) => void } = {},
 ): ReplayCache {
   const prefix = options.prefix ?? 'accredit:replay:';
   const now = options.now ?? Date.now;
-  // Commands fail fast instead of queueing forever while Redis is down: a claim that cannot be recorded is
-  // an error (the request fails closed), never a silent "not seen".
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
-  let connecting: Promise<void> | undefined;
+  // The client connects at once and reconnects on its own. A command waits for the connection through one
+  // reconnection attempt at most, then fails: a claim that cannot be recorded is an error (the caller fails
+  // closed), never a silent "not seen".
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  // Connection errors are reported here and again to each claim they fail; never an unhandled 'error' event.
+  redis.on('error', (err: Error) => options.onError?.(err));
   return {
     async claim(key, expiresAtMs) {
-      if (redis.status === 'wait') connecting ??= redis.connect();
-      if (connecting) await connecting;
       const ttl = Math.max(1, Math.ceil(expiresAtMs - now()));
       const reply = await redis.set(`${prefix}${key}`, '1', 'PX', ttl, 'NX');
       return reply === 'OK';
     },
     async close() {
-      if (redis.status !== 'end' && redis.status !== 'wait')
-        await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

@@ -63,8 +63,12 @@ export async function loadClientMetadata(
     token_endpoint_auth_method: app.auth_method,
     ...grantsOf(app.registration_type, metadata),
     scope: scopes.join(' '),
-    // RFC 8705 §3: every token is bound to the client's certificate.
-    tls_client_certificate_bound_access_tokens: true,
+    // Every token is bound: to the client's certificate (RFC 8705 §3), or — for a client registered with
+    // dpop_bound_access_tokens (RFC 9449 §5.2), which must always present a DPoP proof — to its DPoP key
+    // (oidc-provider makes one of the two required at a time; see also withDpopBinding).
+    ...(metadata.dpop_bound_access_tokens === true
+      ? { tls_client_certificate_bound_access_tokens: false, dpop_bound_access_tokens: true }
+      : { tls_client_certificate_bound_access_tokens: true }),
     org_id: app.org_id,
     roles,
     registration_type: app.registration_type,

@@ -7,6 +7,7 @@ import type { OcspChecker } from '../pki/index.ts';
 import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
+import { createMemoryReplayCache, type ReplayCache } from '../shared/replay-cache/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { loadAccessTokenKeys } from './access-token-keys.ts';
 import {
@@ -19,6 +20,7 @@ import { type CertificateResolver, createCertificateResolver } from './client-ce
 import { loadClientMetadata } from './client-metadata.ts';
 import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
+import { createDpopProofGuard, deriveDpopNonceSecret, withDpopBinding } from './dpop/index.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import {
@@ -87,6 +89,12 @@ export interface AuthorizationServerOptions {
    * none (`off`); a client's own `fapi_profile` metadata overrides it (docs/fapi.md).
    */
   fapi?: { profile: FapiProfile };
+  /**
+   * DPoP (RFC 9449) at the token and PAR endpoints: whether a proof must carry a server nonce (§8; config
+   * `dpop.requireNonce`, default always), and the replay cache that remembers proof `jti`s across nodes (§11.1;
+   * the platform's is Redis or the database; default: this process only).
+   */
+  dpop?: { requireNonce?: 'always' | 'never'; replayCache?: ReplayCache };
 }
 
 export interface AuthorizationServer {
@@ -143,9 +151,9 @@ export async function createAuthorizationServer(
       name === 'Client'
         ? {
             find: async (id: string) => {
-              const client = await (automatic
-                ? automatic.findClient(id)
-                : loadClientMetadata(storage, id, clock()));
+              const client = withDpopBinding(
+                await (automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock())),
+              );
               return client && withFapiProfile(client, fapiProfile);
             },
             upsert: async () => {},
@@ -180,6 +188,8 @@ export async function createAuthorizationServer(
       idTokenSigningAlgValues: [keys.alg],
       // JARM responses are signed with the platform's access token key.
       authorizationSigningAlgValues: [keys.alg],
+      // RFC 9449 §4.3 step 5: asymmetric algorithms only (no `none`, no MACs).
+      dPoPSigningAlgValues: [...CLIENT_SIGNING_ALGS],
     },
     clientDefaults: {
       grant_types: ['client_credentials'],
@@ -216,8 +226,17 @@ export async function createAuthorizationServer(
     },
     features: {
       devInteractions: { enabled: false },
-      // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
-      dPoP: { enabled: false },
+      // RFC 9449: DPoP-bound tokens (cnf.jkt) at the token endpoint, dpop_jkt at PAR and authorization (§10).
+      // Server nonces (§8, §9) are stateless and rotate every minute under a KEK-derived secret every node shares;
+      // jti replay is refused across nodes by createDpopProofGuard through the shared replay cache (§11.1).
+      dPoP: {
+        enabled: true,
+        nonceSecret: deriveDpopNonceSecret(options.kek),
+        requireNonce: () => (options.dpop?.requireNonce ?? 'always') === 'always',
+        // Replay is the guard's (atomic, every node, invalid_dpop_proof); oidc-provider's own check is a
+        // find-then-save per node that answers invalid_grant.
+        allowReplay: true,
+      },
       // No end-user login exists yet, so there is no session to end and no account to describe: both endpoints
       // are off (oidc-provider enables them by default) rather than advertised and failing.
       userinfo: { enabled: false },
@@ -316,6 +335,16 @@ export async function createAuthorizationServer(
   const liveScopes = followCatalogScopes(storage, provider, catalogScopes);
   provider.proxy = false;
 
+  provider.use(
+    createDpopProofGuard({
+      replayCache: options.dpop?.replayCache ?? createMemoryReplayCache(),
+      clock: () => clock(),
+      paths: { token: AS_ROUTES.token, par: AS_ROUTES.pushed_authorization_request },
+      algorithms: CLIENT_SIGNING_ALGS,
+      skewSeconds: CLOCK_SKEW_SECONDS,
+      logger: options.logger,
+    }),
+  );
   provider.use(
     createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
   );

@@ -185,6 +185,15 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
   ) {
     throw invalidInput('metadata.fapi_profile must be "2.0" or "off"', { field: 'metadata.fapi_profile' });
   }
+  // RFC 9449 §5.2: a boolean; true means every token request of the client carries a DPoP proof.
+  if (
+    metadata.dpop_bound_access_tokens !== undefined &&
+    typeof metadata.dpop_bound_access_tokens !== 'boolean'
+  ) {
+    throw invalidInput('metadata.dpop_bound_access_tokens must be true or false (RFC 9449 §5.2)', {
+      field: 'metadata.dpop_bound_access_tokens',
+    });
+  }
   if (jwks !== undefined && jwksUri !== undefined) {
     // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
     throw invalidInput('metadata must not contain both jwks and jwks_uri (RFC 7591 §2)', {

@@ -94,6 +94,10 @@ export interface PlatformConfig {
   registration: { softwareStatementMaxAgeSeconds: number; allowInitialAccessTokens: boolean };
   /** FAPI 2.0 Security Profile for every authorization code client (`2.0`) or none (`off`), docs/fapi.md. */
   fapi: { profile: '2.0' | 'off' };
+  /** DPoP at the authorization server (RFC 9449): whether every proof must carry a server nonce (§8). */
+  dpop: { requireNonce: 'always' | 'never' };
+  /** Where one-time values (DPoP proof `jti`s) are remembered across nodes: Redis when set, else the database. */
+  replayCache?: { redisUrl?: string };
   /** The published partner catalog (`GET /catalog`): its title, and how a partner asks for access. */
   catalog: { title: string; accessRequest: string | undefined };
   /** Partner-driven renewal (EST simplereenroll, `accredit partner renew`): window, grace, drain, sweep. */
@@ -635,6 +639,19 @@ export const CONFIG_KEYS = [
     parse: oneOf(['2.0', 'off']),
     default: '2.0',
     doc: "FAPI 2.0 Security Profile for every authorization code client (2.0) or none (off); a client's fapi_profile metadata overrides it",
+  },
+  {
+    path: 'dpop.requireNonce',
+    env: 'ACCREDIT_DPOP_REQUIRE_NONCE',
+    parse: oneOf(['always', 'never']),
+    default: 'always',
+    doc: 'whether a DPoP proof at the token and PAR endpoints must carry a server-provided nonce (RFC 9449 §8): always (default) or never (iat freshness and the shared jti replay cache only)',
+  },
+  {
+    path: 'replayCache.redisUrl',
+    env: 'ACCREDIT_REDIS_URL',
+    parse: str,
+    doc: 'redis:// URL of the shared replay cache (DPoP proof jti, RFC 9449 §11.1); unset: the platform database',
   },
   {
     path: 'catalog.title',

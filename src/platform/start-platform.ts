@@ -84,6 +84,7 @@ import { platformPaths } from './paths.ts';
 import { createPkiPublication, registerPkiPublicationRoutes } from './pki-publication.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
+import { openReplayCache } from './replay-cache.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
@@ -314,6 +315,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
     // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
+    const replayCache = openReplayCache(config, storage, logger);
+    closers.push(() => replayCache.close());
     const as = await createAuthorizationServer({
       storage,
       kek,
@@ -335,6 +338,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
         allowInitialAccessTokens: config.registration.allowInitialAccessTokens,
       },
       fapi: { profile: config.fapi.profile },
+      // RFC 9449: nonce policy and the cross-node jti replay cache of DPoP proofs.
+      dpop: { requireNonce: config.dpop.requireNonce, replayCache },
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });

@@ -403,6 +403,7 @@ export interface Database {
   operator_tokens: OperatorTokenTable;
   audit_log: AuditLogTable;
   change_feed: ChangeFeedTable;
+  replay_cache: ReplayCacheTable;
   oidc_models: OidcModelTable;
   federation_subordinates: FederationSubordinateTable;
   federation_trust_marks: FederationTrustMarkTable;
@@ -590,4 +591,11 @@ export interface ExternalCaTable {
   next_refresh_at: string;
   created_at: string;
   updated_at: string;
+}
+
+/** One claimed one-time value (a DPoP proof `jti`) until it expires (migration 0019). */
+export interface ReplayCacheTable {
+  key: string;
+  /** Epoch milliseconds (bigint on PostgreSQL: read back as a string). */
+  expires_at: number | string;
 }

@@ -57,6 +57,7 @@ export const TABLE_OWNERS = {
   ssf_queued_sets: ['audit'],
   mail_outbox: ['audit'],
   change_feed: ['storage'],
+  replay_cache: ['storage'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],
 } as const satisfies Record<keyof Database, readonly TableOwner[]>;

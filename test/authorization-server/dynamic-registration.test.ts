@@ -285,6 +285,21 @@ for (const target of targets) {
       );
     });
 
+    test('ok/RFC 9449 §5.2: dpop_bound_access_tokens is registered; its tokens are DPoP-bound, not certificate-bound', async () => {
+      const { jwt } = await mint();
+      const r = await call('POST', '/register', { software_statement: jwt, dpop_bound_access_tokens: true });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.dpop_bound_access_tokens, true);
+      assert.equal(r.body.tls_client_certificate_bound_access_tokens, false);
+      const app = await storage.db
+        .selectFrom('applications')
+        .select('metadata')
+        .where('client_id', '=', String(r.body.client_id))
+        .executeTakeFirstOrThrow();
+      const metadata = typeof app.metadata === 'string' ? JSON.parse(app.metadata) : app.metadata;
+      assert.equal(metadata.dpop_bound_access_tokens, true);
+    });
+
     test('ok/RFC 7591 §3.2.1: 201 with the registered metadata, the statement echoed, a hashed registration token, one use of the jti', async () => {
       const before = await counts();
       const { jwt, jti } = await mint();
@@ -1086,6 +1101,12 @@ for (const target of targets) {
         request: { tls_client_certificate_bound_access_tokens: false },
         error: 'invalid_client_metadata',
         fields: ['tls_client_certificate_bound_access_tokens'],
+      },
+      {
+        name: 'fail/dpop_bound_access_tokens that is not a boolean (RFC 9449 §5.2)',
+        request: { dpop_bound_access_tokens: 'yes' },
+        error: 'invalid_client_metadata',
+        fields: ['dpop_bound_access_tokens'],
       },
     ];
     for (const c of policyRefusals) {

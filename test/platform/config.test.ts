@@ -75,6 +75,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       fapi: { profile: '2.0' },
+      dpop: { requireNonce: 'always' },
       catalog: { title: 'Partner API', accessRequest: undefined },
       renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
       expiry: { thresholdDays: [30, 14, 7, 1], intervalMinutes: 60 },
@@ -233,6 +234,15 @@ describe('loadConfig', () => {
     assert.deepEqual(c.trustedProxies, ['10.0.0.1']);
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.publicUrl, 'https://api.bank.example:9443');
+  });
+
+  test('ok/DPoP nonce policy and the Redis replay cache from the environment', () => {
+    const config = loadConfig(dataDir(), {
+      ACCREDIT_DPOP_REQUIRE_NONCE: 'never',
+      ACCREDIT_REDIS_URL: 'redis://127.0.0.1:6379/2',
+    });
+    assert.equal(config.dpop.requireNonce, 'never');
+    assert.equal(config.replayCache?.redisUrl, 'redis://127.0.0.1:6379/2');
   });
 
   test('ok/PKI publication base: plain http, configurable, publicUrl when the http listener is off', () => {
@@ -498,6 +508,11 @@ describe('loadConfig', () => {
       name: 'fail/trust anchor jwksFile that does not exist',
       file: { federation: { trustAnchors: [{ entityId: 'https://ta.example', jwksFile: 'missing.json' }] } },
       message: /federation\.trustAnchors: jwksFile .*missing\.json does not exist/,
+    },
+    {
+      name: 'fail/DPoP nonce policy that is neither always nor never',
+      file: { dpop: { requireNonce: 'sometimes' } },
+      message: /dpop\.requireNonce: expected one of always, never/,
     },
     {
       name: 'fail/allowInitialAccessTokens not a boolean',

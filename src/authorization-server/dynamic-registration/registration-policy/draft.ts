@@ -43,6 +43,8 @@ export interface Draft {
   signingAlg: string | undefined;
   /** The FAPI 2.0 profile the client is registered with (`fapi_profile`, fapi/check-fapi-registration.ts). */
   fapiProfile?: '2.0' | 'off';
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
+  dpopBound?: boolean;
   roles: string[];
   scopes: string[];
 }

@@ -84,6 +84,7 @@ export async function evaluateRegistrationPolicy(
   }
   if (d.signingAlg !== undefined) metadata.token_endpoint_auth_signing_alg = d.signingAlg;
   if (d.fapiProfile !== undefined) metadata.fapi_profile = d.fapiProfile;
+  if (d.dpopBound) metadata.dpop_bound_access_tokens = true;
   return {
     ok: true,
     client: {

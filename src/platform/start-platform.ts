@@ -73,7 +73,6 @@ import { registerExternalCaPublicRoutes } from './external-ca-public-routes.ts';
 import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { createHttpsServer } from './http/create-server.ts';
-import { problem, sendProblem } from './http/problem.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
@@ -126,9 +125,10 @@ const FEDERATION_REFRESH_MS = 30_000;
 const isFederationOp = (config: PlatformConfig) =>
   config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
 
-// The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
+// The public listener's own routes; everything else (discovery, JWKS, authorization, the /interaction/ login
+// and consent pages…) is the AS's.
 const PLATFORM_PATHS =
-  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
+  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -186,12 +186,6 @@ async function buildPublicServer(
   await registerFederationEndpoints(app, federation.authority);
   // §12.2: the authorization server's federation_registration_endpoint (explicit registration).
   registerExplicitRegistration(app, federation.registration);
-  app.get('/interaction/:uid', { schema: { hide: true } }, async (_request, reply) =>
-    sendProblem(
-      reply,
-      problem(501, 'interaction_unavailable', 'end-user authorization flows are not enabled'),
-    ),
-  );
   app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(
     async (admin) => {

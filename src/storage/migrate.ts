@@ -18,6 +18,7 @@ import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
 import { caRotationMigration } from './migrations/0017-ca-rotation.ts';
 import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
+import { accountsMigration } from './migrations/0020-accounts.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -42,6 +43,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0016-shared-signals', sharedSignalsMigration(engine)],
     ['0018-expiry-notifications', expiryNotificationsMigration],
     ['0017-ca-rotation', caRotationMigration],
+    ['0020-accounts', accountsMigration],
   ];
 }
 

@@ -208,6 +208,8 @@ export async function createAuthorizationServer(
       Session: 3600,
       // A consent is remembered for 30 days unless revoked (accredit grant revoke).
       Grant: 30 * 86_400,
+      // Refresh tokens of the code flow (clients registered with refresh_token); never beyond their grant.
+      RefreshToken: 14 * 86_400,
     },
     features: {
       devInteractions: { enabled: false },

@@ -10,10 +10,22 @@ import { AddressThrottle } from './lockout.ts';
 import { consentPage, LOGIN_FAILED, loginPage, messagePage, STYLESHEET, STYLESHEET_PATH } from './pages.ts';
 import type { UpstreamLogin } from './upstream.ts';
 
+const CSP =
+  "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * CSP `form-action` also governs the redirects that follow a form submission (CSP Level 3 §6.3.1; Chromium
+ * enforces it): a page whose form ends the interaction names the one redirect URI of this authorization
+ * request, exactly (the client's registered, exact-matched URI), and nothing else.
+ */
+export function cspFor(redirectUri: unknown): string {
+  if (typeof redirectUri !== 'string' || !/^https?:\/\/[^\s;,'"]+$/.test(redirectUri)) return CSP;
+  return CSP.replace("form-action 'self'", `form-action 'self' ${redirectUri.split(/[?#]/)[0]}`);
+}
+
 /** Every interaction page: nothing but our stylesheet may load, nothing may frame it, no form may leave. */
 export const INTERACTION_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': CSP,
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -67,9 +79,9 @@ export function createInteractions(provider: Provider, options: InteractionOptio
   const throttle = new AddressThrottle();
   const directory = directoryStore(options.storage.db);
 
-  const send = (ctx: KoaContextWithOIDC, status: number, body: string) => {
+  const send = (ctx: KoaContextWithOIDC, status: number, body: string, redirectUri?: unknown) => {
     ctx.status = status;
-    ctx.set(INTERACTION_HEADERS);
+    ctx.set({ ...INTERACTION_HEADERS, 'content-security-policy': cspFor(redirectUri) });
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = body;
   };
@@ -84,6 +96,7 @@ export function createInteractions(provider: Provider, options: InteractionOptio
     ctx: KoaContextWithOIDC,
     uid: string,
     clientId: string,
+    redirectUri: unknown,
     status = 200,
     error?: { message: string; username: string },
   ) {
@@ -101,6 +114,7 @@ export function createInteractions(provider: Provider, options: InteractionOptio
           upstream: { label: options.upstream.label, csrf: csrfToken(key, uid, 'upstream') },
         }),
       }),
+      redirectUri,
     );
   }
 
@@ -115,7 +129,9 @@ export function createInteractions(provider: Provider, options: InteractionOptio
     if (interaction.uid !== uid)
       throw new FormError(400, 'This sign-in page does not belong to your session.');
     const clientId = String(interaction.params.client_id);
-    if (interaction.prompt.name === 'login') return renderLogin(ctx, uid, clientId);
+    if (interaction.prompt.name === 'login') {
+      return renderLogin(ctx, uid, clientId, interaction.params.redirect_uri);
+    }
     if (interaction.prompt.name === 'consent') {
       const client = await clientOf(clientId);
       const names = requestedScopes(interaction.prompt.details);
@@ -137,6 +153,7 @@ export function createInteractions(provider: Provider, options: InteractionOptio
             description: descriptions.get(name) ?? plain[name] ?? name,
           })),
         }),
+        interaction.params.redirect_uri,
       );
     }
     throw new FormError(400, 'This sign-in step is not supported.');
@@ -163,7 +180,10 @@ export function createInteractions(provider: Provider, options: InteractionOptio
     const address = ctx.ip;
     if (throttle.locked(address, now)) {
       options.logger.warn({ address }, 'login refused: address locked');
-      return renderLogin(ctx, uid, clientId, 429, { message: LOGIN_FAILED, username });
+      return renderLogin(ctx, uid, clientId, interaction.params.redirect_uri, 429, {
+        message: LOGIN_FAILED,
+        username,
+      });
     }
     const outcome = await options.accounts.authenticate(
       { username, password: form.get('password') ?? '', totp: form.get('totp') ?? '' },
@@ -173,7 +193,10 @@ export function createInteractions(provider: Provider, options: InteractionOptio
       throttle.fail(address, now);
       options.logger.info({ reason: outcome.reason, address }, 'login failed');
       // One message whatever failed: no account enumeration (OWASP Authentication Cheat Sheet).
-      return renderLogin(ctx, uid, clientId, 401, { message: LOGIN_FAILED, username });
+      return renderLogin(ctx, uid, clientId, interaction.params.redirect_uri, 401, {
+        message: LOGIN_FAILED,
+        username,
+      });
     }
     throttle.succeed(address);
     const account = await options.accounts.get(outcome.accountId);

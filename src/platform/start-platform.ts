@@ -38,6 +38,7 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import type { GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { registerAccountRoutes } from './admin-api/accounts-routes.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCaRoutes } from './admin-api/ca-routes.ts';
@@ -206,6 +207,11 @@ async function buildPublicServer(
       registerEventRoutes(admin, deps, { keySources: expiryKeySources(config.keys.maxAgeDays) });
       registerInitialAccessTokenRoutes(admin, deps, {
         enabled: config.registration.allowInitialAccessTokens,
+      });
+      // Issue 14: end-user accounts and their remembered consents.
+      registerAccountRoutes(admin, deps, {
+        kek: federation.admin.kek,
+        totpIssuer: new URL(config.publicUrl).host,
       });
     },
     { prefix: '/admin/v1' },

@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { AppError } from '../../shared/app-error.ts';
 import type { AccountTable, Database } from '../../storage/index.ts';
 import { ACCOUNT_LOCKOUT, lockSeconds } from './lockout.ts';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './password.ts';
 import { checkTotp, newTotpSecret, openTotpSecret, sealTotpSecret, totpUri } from './totp.ts';
 
-export class AccountError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(code: string, status: number, message: string) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
+/** An account operation's refusal (RFC 9457 problem on the admin API). */
+export class AccountError extends AppError {}
 
 export interface AccountView {
   id: string;

@@ -1,4 +1,5 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../../shared/app-error.ts';
 
 /**
  * argon2id (RFC 9106) with the OWASP Password Storage Cheat Sheet's first recommended configuration:
@@ -11,8 +12,10 @@ export const ARGON2_PARAMETERS = { memory: 19_456, passes: 2, parallelism: 1, ta
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
 
-export class PasswordPolicyError extends Error {
-  readonly code = 'invalid_password';
+export class PasswordPolicyError extends AppError {
+  constructor(message: string) {
+    super('invalid_password', 400, message);
+  }
 }
 
 /** Refuses a password outside the length policy (counted in Unicode code points, NFC). */

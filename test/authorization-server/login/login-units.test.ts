@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { loadClientMetadata } from '../../../src/authorization-server/client-metadata.ts';
 import { checkCsrfToken, csrfKey, csrfToken } from '../../../src/authorization-server/login/csrf.ts';
 import { escapeHtml, html } from '../../../src/authorization-server/login/html.ts';
 import {
@@ -26,8 +27,10 @@ import {
   sealTotpSecret,
   totpCode,
 } from '../../../src/authorization-server/login/totp.ts';
+import { createApplication, createOrganisation } from '../../../src/directory/index.ts';
 import { openStorage } from '../../../src/storage/index.ts';
 import { KEK } from '../../support/ca-fixture.ts';
+import { seededStorage } from '../../support/directory-fixture.ts';
 import { engineTargets } from '../../support/engines.ts';
 
 describe('passwords: argon2id with OWASP parameters', () => {
@@ -283,3 +286,45 @@ for (const target of await engineTargets()) {
     });
   });
 }
+
+describe('manual clients of the code flow (directory validation, client metadata)', () => {
+  test('ok/redirect URIs enable the code and refresh grants; err/code grant without redirect URIs, unknown grants, http URIs', async () => {
+    const [target] = (await engineTargets()).filter((t) => t.name === 'sqlite');
+    const storage = await seededStorage(target!);
+    try {
+      const meta = { actor: 'operator:test', now: new Date() };
+      const org = await storage.transaction((tx) => createOrganisation(tx, { name: 'Acme Bank' }, meta));
+      const create = (name: string, metadata: Record<string, unknown>) =>
+        storage.transaction((tx) =>
+          createApplication(
+            tx,
+            { orgId: org, name, roles: ['partner_reader'], authMethod: 'tls_client_auth', metadata },
+            meta,
+          ),
+        );
+      await assert.rejects(create('a', { grant_types: ['authorization_code'] }), /redirect_uris/);
+      await assert.rejects(
+        create('b', { grant_types: ['implicit'], redirect_uris: ['https://x.example/cb'] }),
+        /grant_types/,
+      );
+      await assert.rejects(
+        create('c', { grant_types: ['authorization_code'], redirect_uris: ['http://x.example/cb'] }),
+        /https/,
+      );
+      const id = await create('d', {
+        grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+        redirect_uris: ['https://x.example/cb'],
+      });
+      const client = await loadClientMetadata(storage, id);
+      assert.deepEqual(client?.grant_types, ['client_credentials', 'authorization_code', 'refresh_token']);
+      assert.deepEqual(client?.response_types, ['code']);
+      assert.deepEqual(client?.redirect_uris, ['https://x.example/cb']);
+      const plain = await loadClientMetadata(storage, await create('e', {}));
+      assert.deepEqual(plain?.grant_types, ['client_credentials']);
+      assert.deepEqual(plain?.redirect_uris, []);
+    } finally {
+      await storage.close();
+      await target?.cleanup();
+    }
+  });
+});

@@ -23,7 +23,13 @@ import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registra
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { followCatalogScopes } from './live-catalog-scopes.ts';
-import { accountStore, createInteractions, grantStore } from './login/index.ts';
+import {
+  accountStore,
+  createInteractions,
+  createUpstreamLogin,
+  grantStore,
+  type UpstreamConfig,
+} from './login/index.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 import { bindingCertificate } from './token-endpoint/binding-certificate.ts';
@@ -72,6 +78,8 @@ export interface AuthorizationServerOptions {
    * the guarded fetcher. Without it, a CA with an OCSP URL vouches for nobody (fail closed).
    */
   checkOcsp?: OcspChecker;
+  /** Sign in with the provider's existing identity provider (config `login.upstream.*`), besides local accounts. */
+  upstreamLogin?: UpstreamConfig;
 }
 
 export interface AuthorizationServer {
@@ -316,6 +324,9 @@ export async function createAuthorizationServer(
       accounts,
       grants,
       audience,
+      ...(options.upstreamLogin && {
+        upstream: createUpstreamLogin(options.upstreamLogin, { storage, clock, accounts, issuer }),
+      }),
     }),
   );
   // RFC 7591 / RFC 7592: the registration and client configuration endpoints, before oidc-provider's routes.

@@ -43,6 +43,8 @@ export {
   grantStore,
   PasswordPolicyError,
   totpCode,
+  UPSTREAM_CALLBACK_PATH,
+  type UpstreamConfig,
 } from './login/index.ts';
 export { openIdProviderMetadata } from './openid-provider-metadata.ts';
 export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';

@@ -9,4 +9,9 @@ export { type GrantStore, type GrantView, grantStore } from './grants.ts';
 export { createInteractions, INTERACTION_HEADERS, type InteractionOptions } from './interactions.ts';
 export { PasswordPolicyError } from './password.ts';
 export { totpCode } from './totp.ts';
-export type { UpstreamLogin } from './upstream.ts';
+export {
+  createUpstreamLogin,
+  UPSTREAM_CALLBACK_PATH,
+  type UpstreamConfig,
+  type UpstreamLogin,
+} from './upstream.ts';

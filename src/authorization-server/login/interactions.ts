@@ -8,7 +8,7 @@ import { checkCsrfToken, csrfKey, csrfToken } from './csrf.ts';
 import type { GrantStore } from './grants.ts';
 import { AddressThrottle } from './lockout.ts';
 import { consentPage, LOGIN_FAILED, loginPage, messagePage, STYLESHEET, STYLESHEET_PATH } from './pages.ts';
-import type { UpstreamLogin } from './upstream.ts';
+import { UPSTREAM_CALLBACK_PATH, type UpstreamLogin } from './upstream.ts';
 
 const CSP =
   "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -18,9 +18,12 @@ const CSP =
  * enforces it): a page whose form ends the interaction names the one redirect URI of this authorization
  * request, exactly (the client's registered, exact-matched URI), and nothing else.
  */
-export function cspFor(redirectUri: unknown): string {
-  if (typeof redirectUri !== 'string' || !/^https?:\/\/[^\s;,'"]+$/.test(redirectUri)) return CSP;
-  return CSP.replace("form-action 'self'", `form-action 'self' ${redirectUri.split(/[?#]/)[0]}`);
+export function cspFor(redirectUri: unknown, ...more: string[]): string {
+  const sources = [redirectUri, ...more]
+    .filter((u): u is string => typeof u === 'string' && /^https?:\/\/[^\s;,'"]+$/.test(u))
+    .map((u) => u.split(/[?#]/)[0]);
+  if (sources.length === 0) return CSP;
+  return CSP.replace("form-action 'self'", `form-action 'self' ${sources.join(' ')}`);
 }
 
 /** Every interaction page: nothing but our stylesheet may load, nothing may frame it, no form may leave. */
@@ -33,7 +36,7 @@ export const INTERACTION_HEADERS = {
 } as const;
 
 const MAX_FORM_BYTES = 8 * 1024;
-const PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|consent|abort|upstream))?$/;
+const PATH = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|consent|abort|upstream|upstream-done))?$/;
 
 export interface InteractionOptions {
   storage: Storage;
@@ -79,9 +82,11 @@ export function createInteractions(provider: Provider, options: InteractionOptio
   const throttle = new AddressThrottle();
   const directory = directoryStore(options.storage.db);
 
+  // The upstream identity provider's origin, where the "Sign in with …" form's redirect goes.
+  const upstreamOrigin = options.upstream ? [options.upstream.origin] : [];
   const send = (ctx: KoaContextWithOIDC, status: number, body: string, redirectUri?: unknown) => {
     ctx.status = status;
-    ctx.set({ ...INTERACTION_HEADERS, 'content-security-policy': cspFor(redirectUri) });
+    ctx.set({ ...INTERACTION_HEADERS, 'content-security-policy': cspFor(redirectUri, ...upstreamOrigin) });
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = body;
   };
@@ -252,6 +257,43 @@ export function createInteractions(provider: Provider, options: InteractionOptio
     return finish(ctx, { consent: { grantId } });
   }
 
+  /** The upstream's redirect: no interaction cookie reaches this fixed path, so resume under the uid's path. */
+  async function upstreamCallback(ctx: KoaContextWithOIDC, upstream: UpstreamLogin) {
+    if (ctx.method !== 'GET') return send(ctx, 405, messagePage('Cannot continue', 'Method not allowed.'));
+    try {
+      const { uid, state } = await upstream.callback(ctx);
+      ctx.set(INTERACTION_HEADERS);
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${uid}/upstream-done?state=${encodeURIComponent(state)}`);
+    } catch (err) {
+      options.logger.warn({ err: (err as Error).message }, 'upstream login failed');
+      send(
+        ctx,
+        400,
+        messagePage(
+          'Cannot continue',
+          'Signing in with your organisation account did not work. Start again from the application.',
+        ),
+      );
+    }
+  }
+
+  async function upstreamDone(ctx: KoaContextWithOIDC, uid: string, upstream: UpstreamLogin) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== uid || interaction.prompt.name !== 'login') {
+      throw new FormError(400, 'This sign-in page is no longer valid. Start again from the application.');
+    }
+    const accountId = await upstream.finish(uid, String(ctx.query.state ?? ''));
+    const account = accountId ? await options.accounts.find(accountId) : undefined;
+    if (account?.status !== 'active') {
+      throw new FormError(
+        400,
+        'Signing in with your organisation account did not work. Start again from the application.',
+      );
+    }
+    return finish(ctx, { login: { accountId: account.id, amr: ['fed'] } });
+  }
+
   async function abort(ctx: KoaContextWithOIDC, uid: string) {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== uid) throw new FormError(400, 'This page is no longer valid.');
@@ -268,6 +310,8 @@ export function createInteractions(provider: Provider, options: InteractionOptio
       ctx.body = STYLESHEET;
       return;
     }
+    if (ctx.path === UPSTREAM_CALLBACK_PATH && options.upstream)
+      return upstreamCallback(ctx, options.upstream);
     const match = PATH.exec(ctx.path);
     if (!match) return next();
     const [, uid, action] = match as unknown as [string, string, string | undefined];
@@ -275,6 +319,9 @@ export function createInteractions(provider: Provider, options: InteractionOptio
       if (action === undefined) {
         if (ctx.method !== 'GET') throw new FormError(405, 'Method not allowed.');
         return await show(ctx, uid);
+      }
+      if (action === 'upstream-done' && options.upstream && ctx.method === 'GET') {
+        return await upstreamDone(ctx, uid, options.upstream);
       }
       if (ctx.method !== 'POST') throw new FormError(405, 'Method not allowed.');
       const form = await readForm(ctx);

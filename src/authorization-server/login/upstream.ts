@@ -116,12 +116,18 @@ export function createUpstreamLogin(
       });
       const claims = tokens.claims();
       if (!claims) throw new UpstreamError('no ID Token');
+      // OpenID Connect Core §5.4: scope-requested claims may come only from the UserInfo endpoint, whose `sub`
+      // openid-client checks against the ID Token's (§5.3.2).
+      let profile: Record<string, unknown> = claims;
+      if (typeof claims.email !== 'string' && c.serverMetadata().userinfo_endpoint) {
+        profile = { ...claims, ...(await client.fetchUserInfo(c, tokens.access_token, claims.sub)) };
+      }
       const account = await deps.accounts.upstreamAccount(
         claims.iss,
         claims.sub,
         {
-          ...(typeof claims.name === 'string' && { name: claims.name }),
-          ...(typeof claims.email === 'string' && { email: claims.email }),
+          ...(typeof profile.name === 'string' && { name: profile.name }),
+          ...(typeof profile.email === 'string' && { email: profile.email }),
         },
         deps.clock(),
       );

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
+import Provider from 'oidc-provider';
 import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -42,6 +43,8 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
   let ca: CertificateAuthority;
   let server: Server;
   let callbackServer: Server;
+  let upstreamServer: Server;
+  let upstreamIssuer: string;
   let REDIRECT: string;
   let sessions = 0;
   const callbacks = new Map<string, URL[]>();
@@ -53,6 +56,7 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
   let clientId: string;
   let aliceId: string;
   let bobTotp: string;
+  const agents: Agent[] = [];
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
   const meta = { actor: 'operator:test', now };
 
@@ -107,6 +111,31 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     issuer = `https://localhost:${(server.address() as AddressInfo).port}`;
+    // The provider's existing identity provider: a second oidc-provider with its development login pages.
+    upstreamServer = createServer(await serverTlsFrom(ca));
+    await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
+    upstreamIssuer = `https://localhost:${(upstreamServer.address() as AddressInfo).port}`;
+    const upstream = new Provider(upstreamIssuer, {
+      clients: [
+        {
+          client_id: 'accredit',
+          client_secret: 'upstream-client-secret',
+          redirect_uris: [`${issuer}/interaction/upstream-callback`],
+          response_types: ['code'],
+          grant_types: ['authorization_code'],
+        },
+      ],
+      pkce: { required: () => true },
+      cookies: { keys: ['upstream-cookie-key'] },
+      claims: { openid: ['sub'], email: ['email'] },
+      findAccount: async (_ctx, sub) => ({
+        accountId: sub,
+        claims: async () => ({ sub, email: `${sub}@corp.example` }),
+      }),
+    });
+    upstreamServer.on('request', upstream.callback());
+    const upstreamAgent = new Agent({ connect: { ca: ca.chainPem } });
+    agents.push(upstreamAgent);
     as = await createAuthorizationServer({
       storage,
       kek: KEK,
@@ -119,6 +148,14 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
       trustedCas: ca.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
       trustedProxies: [],
       fetcher,
+      upstreamLogin: {
+        issuer: upstreamIssuer,
+        clientId: 'accredit',
+        clientSecret: 'upstream-client-secret',
+        scopes: 'openid email',
+        label: 'Corp SSO',
+        fetch: fetchWith(upstreamAgent) as typeof fetch,
+      },
     });
     server.on('request', as.handle);
     clientAgent = new Agent({ connect: { ca: ca.chainPem, cert: cert.certificate_pem, key: keyPem } });
@@ -147,6 +184,9 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
   after(async () => {
     await browser?.close();
     await clientAgent?.close();
+    for (const a of agents) await a.close();
+    upstreamServer?.closeAllConnections();
+    upstreamServer?.close();
     callbackServer?.closeAllConnections();
     callbackServer?.close();
     server?.closeAllConnections();
@@ -221,7 +261,7 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
     const headers = response!.headers();
     assert.equal(
       headers['content-security-policy'],
-      `default-src 'none'; style-src 'self'; form-action 'self' ${REDIRECT}; frame-ancestors 'none'; base-uri 'none'`,
+      `default-src 'none'; style-src 'self'; form-action 'self' ${REDIRECT} ${upstreamIssuer}; frame-ancestors 'none'; base-uri 'none'`,
     );
     assert.equal(headers['x-frame-options'], 'DENY');
     assert.equal(headers['referrer-policy'], 'no-referrer');
@@ -360,6 +400,36 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
     await page.waitForURL(`${REDIRECT}**`);
     const tokens = await redeem(redirects[0]!, flow);
     assert.notEqual(decodeJwt(tokens.access_token).sub, aliceId);
+    await context.close();
+  });
+
+  test('ok/carol signs in through the upstream OpenID Provider (openid-client, PKCE + state + nonce); her upstream iss + sub name a local account', async () => {
+    const { context, page, redirects } = await session();
+    const flow = await pushed();
+    await page.goto(flow.url);
+    await page.getByRole('button', { name: 'Sign in with Corp SSO' }).click();
+    await page.waitForURL(`${upstreamIssuer}/**`);
+    await page.locator('input[name=login]').fill('carol');
+    await page.locator('input[name=password]').fill('anything');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Allow access?');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${REDIRECT}**`);
+    const tokens = await redeem(redirects[0]!, flow);
+    const sub = decodeJwt(tokens.access_token).sub!;
+    const carol = await accountStore(storage.db, KEK).get(sub);
+    assert.deepEqual(carol.upstream, { iss: upstreamIssuer, sub: 'carol' });
+    assert.equal(carol.email, 'carol@corp.example');
+    assert.equal(carol.password, false, 'no local password: the upstream is the only way in');
+    await context.close();
+  });
+
+  test('err/an upstream callback with an unknown state is refused', async () => {
+    const { context, page } = await session();
+    const response = await page.goto(`${issuer}/interaction/upstream-callback?code=x&state=forged`);
+    assert.equal(response?.status(), 400);
+    assert.match(await page.content(), /did not work/);
     await context.close();
   });
 

@@ -88,6 +88,7 @@ import { ensureServerTls } from './server-tls.ts';
 import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
+import { upstreamLoginOf } from './upstream-login.ts';
 import { type PlatformWebhooks, registerWebhookAdmin, startPlatformWebhooks } from './webhooks.ts';
 
 export interface StartOptions {
@@ -328,6 +329,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       proxies: config.proxies,
       fetcher,
       checkOcsp: externalCas.checkOcsp,
+      // Issue 14: sign-in through the provider's existing OpenID Provider, when configured.
+      ...(config.login.upstream && { upstreamLogin: upstreamLoginOf(config.login.upstream) }),
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).
       registration: {

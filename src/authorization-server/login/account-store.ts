@@ -242,16 +242,25 @@ export function accountStore(db: Kysely<Database>, kek: string) {
         return { ok: false, reason: 'locked' };
       }
       const fail = async (reason: 'password' | 'totp'): Promise<LoginOutcome> => {
-        const failures = account.failed_logins + 1;
-        const lock = lockSeconds(ACCOUNT_LOCKOUT, failures);
+        // Counted in the database (atomic increment): concurrent guesses each count, in every process.
         await db
           .updateTable('accounts')
-          .set({
-            failed_logins: failures,
-            locked_until: lock > 0 ? new Date(now.getTime() + lock * 1000).toISOString() : null,
-          })
+          .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
           .where('id', '=', account.id)
           .execute();
+        const { failed_logins: failures } = await db
+          .selectFrom('accounts')
+          .select('failed_logins')
+          .where('id', '=', account.id)
+          .executeTakeFirstOrThrow();
+        const lock = lockSeconds(ACCOUNT_LOCKOUT, failures);
+        if (lock > 0) {
+          await db
+            .updateTable('accounts')
+            .set({ locked_until: new Date(now.getTime() + lock * 1000).toISOString() })
+            .where('id', '=', account.id)
+            .execute();
+        }
         return { ok: false, reason };
       };
       if (!(await verifyPassword(input.password, account.password_hash))) return fail('password');

@@ -318,6 +318,18 @@ describe('end-user login and consent in a real browser (issue 14)', { timeout: 1
       maxRedirects: 0,
     });
     assert.equal(foreign.status(), 403);
+    // Only url-encoded forms, and small ones.
+    const asJson = await context.request.post(action, {
+      data: JSON.stringify({ username: 'alice' }),
+      headers: { 'content-type': 'application/json' },
+      maxRedirects: 0,
+    });
+    assert.equal(asJson.status(), 415);
+    const huge = await context.request.post(action, {
+      form: { csrf: 'x', username: 'a'.repeat(20_000) },
+      maxRedirects: 0,
+    });
+    assert.equal(huge.status(), 413);
     // The genuine form still works afterwards.
     await signIn(page, 'alice', PASSWORD);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Allow access?');

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openStorage } from '../../src/storage/index.ts';
 import { CLI, PlatformProcess, run } from '../support/platform-process.ts';
 
 const json = <T>(text: string): T => JSON.parse(text) as T;
@@ -97,6 +98,33 @@ describe('cli: accredit user and grant (issue 14)', { timeout: 120_000 }, () => 
     const gone = await platform.cli(['user', 'disable', 'alice']);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /no account/);
+
+    // Every change is in the audit log, never with a password, hash or TOTP secret.
+    const storage = await openStorage({ url: join(platform.dir, 'accredit.db') });
+    try {
+      const rows = await storage.db
+        .selectFrom('audit_log')
+        .select(['action', 'target_id', 'details'])
+        .where('target_type', '=', 'account')
+        .execute();
+      assert.deepEqual(
+        rows.filter((r) => r.target_id === alice.id).map((r) => r.action),
+        [
+          'account.created',
+          'account.totp_enabled',
+          'account.totp_disabled',
+          'account.disabled',
+          'account.enabled',
+          'account.password_set',
+          'account.removed',
+        ],
+      );
+      const all = JSON.stringify(rows);
+      assert.doesNotMatch(all, /correct horse|another long password|argon2/);
+      assert.ok(!all.includes(enrolled.totp_secret));
+    } finally {
+      await storage.close();
+    }
 
     const help = await platform.cli(['user', 'add', '--help']);
     assert.equal(help.code, 0);

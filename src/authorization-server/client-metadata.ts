@@ -11,18 +11,25 @@ const strings = (value: unknown): string[] | undefined =>
  * Client credentials for every client; a federation or dynamically registered client also the authorization
  * code grant with the response types and redirection URIs its registration gave it (kept by
  * federatedClientFrom or the registration policy to what this server supports and its statement allows).
- * Manual clients have no end-user flow, whatever their metadata says.
+ * A manual client has the code flow (and refresh tokens) when its metadata lists them, with the https
+ * redirection URIs the directory validated (exact match, RFC 9700 §4.1).
  */
 function grantsOf(
   registrationType: string,
   metadata: Record<string, unknown>,
 ): Pick<AdapterPayload, 'grant_types' | 'response_types' | 'redirect_uris'> {
-  const grantTypes = registrationType === 'manual' ? undefined : strings(metadata.grant_types);
+  const grantTypes = strings(metadata.grant_types);
   if (!grantTypes?.includes('authorization_code')) {
     return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   }
+  // A manually registered client may also refresh (issue 14); the registration paths keep their own policy.
+  const allowed = new Set(
+    registrationType === 'manual'
+      ? ['authorization_code', 'client_credentials', 'refresh_token']
+      : ['authorization_code', 'client_credentials'],
+  );
   return {
-    grant_types: grantTypes.filter((g) => g === 'authorization_code' || g === 'client_credentials'),
+    grant_types: grantTypes.filter((g) => allowed.has(g)),
     response_types: ['code'],
     redirect_uris: strings(metadata.redirect_uris) ?? [],
   };

@@ -36,6 +36,13 @@ import {
 } from './fapi/index.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { followCatalogScopes } from './live-catalog-scopes.ts';
+import {
+  accountStore,
+  createInteractions,
+  createUpstreamLogin,
+  grantStore,
+  type UpstreamConfig,
+} from './login/index.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 import { bindingCertificate } from './token-endpoint/binding-certificate.ts';
@@ -95,6 +102,8 @@ export interface AuthorizationServerOptions {
    * the platform's is Redis or the database; default: this process only).
    */
   dpop?: { requireNonce?: 'always' | 'never'; replayCache?: ReplayCache };
+  /** Sign in with the provider's existing identity provider (config `login.upstream.*`), besides local accounts. */
+  upstreamLogin?: UpstreamConfig;
 }
 
 export interface AuthorizationServer {
@@ -124,6 +133,8 @@ export async function createAuthorizationServer(
 ): Promise<AuthorizationServer> {
   const { storage, clock, issuer, audience } = options;
   const fapiProfile = options.fapi?.profile ?? '2.0';
+  const accounts = accountStore(storage.db, options.kek);
+  const grants = grantStore(storage);
   const keys = await loadAccessTokenKeys(storage.db, options.kek);
   const catalogScopes = await directoryStore(storage.db).scopeNames();
   const resolveCertificate: CertificateResolver = createCertificateResolver({
@@ -170,9 +181,39 @@ export async function createAuthorizationServer(
     routes: { ...AS_ROUTES },
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: deriveCookieKeys(options.kek) },
-    findAccount: async () => undefined,
-    // No end-user flows are enabled yet; any interaction lands on a route that says so (no dev login page).
-    interactions: { url: () => '/interaction/unavailable' },
+    // Issue 14: end users sign in and consent on the platform's own pages (login/interactions.ts).
+    findAccount: async (_ctx, id) => {
+      const account = await accounts.find(id);
+      // A disabled or removed account has no session any more: the next authorization asks to sign in.
+      if (account?.id !== id || account.status !== 'active') return undefined;
+      return {
+        accountId: account.id,
+        claims: async () => ({
+          sub: account.id,
+          ...(account.name !== null && { name: account.name }),
+          ...(account.email !== null && { email: account.email }),
+        }),
+      };
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The session's grant, else the consent this account gave this client before (remembered, revocable).
+    loadExistingGrant: async (ctx) => {
+      const clientId = ctx.oidc.client?.clientId;
+      const accountId = ctx.oidc.session?.accountId;
+      if (!clientId || !accountId) return undefined;
+      const candidates = [
+        ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId),
+        await grants.latest(accountId, clientId, clock()),
+      ];
+      for (const grantId of candidates) {
+        const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+        if (grant?.accountId === accountId && grant.clientId === clientId) return grant;
+      }
+      return undefined;
+    },
+    // Refresh tokens for clients registered with the refresh_token grant (no offline_access: not an OIDC RP).
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.kind === 'AuthorizationCode',
     scopes: catalogScopes,
     claims: { openid: ['sub'] },
     responseTypes: ['code'],
@@ -219,10 +260,12 @@ export async function createAuthorizationServer(
       AuthorizationCode: FAPI_AUTHORIZATION_CODE_TTL_SECONDS,
       ClientCredentials: options.accessTokenTtlSeconds,
       AccessToken: options.accessTokenTtlSeconds,
-      // End-user interactions are short-lived; there is no end-user login yet to keep a session for.
       Interaction: 600,
       Session: 3600,
-      Grant: 3600,
+      // A consent is remembered for 30 days unless revoked (accredit grant revoke).
+      Grant: 30 * 86_400,
+      // Refresh tokens of the code flow (clients registered with refresh_token); never beyond their grant.
+      RefreshToken: 14 * 86_400,
     },
     features: {
       devInteractions: { enabled: false },
@@ -347,6 +390,21 @@ export async function createAuthorizationServer(
   );
   provider.use(
     createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
+  );
+  // Issue 14: the login, consent and abort pages (/interaction/…).
+  provider.use(
+    createInteractions(provider, {
+      storage,
+      kek: options.kek,
+      clock,
+      logger: options.logger,
+      accounts,
+      grants,
+      audience,
+      ...(options.upstreamLogin && {
+        upstream: createUpstreamLogin(options.upstreamLogin, { storage, clock, accounts, issuer }),
+      }),
+    }),
   );
   // RFC 7591 / RFC 7592: the registration and client configuration endpoints, before oidc-provider's routes.
   provider.use(

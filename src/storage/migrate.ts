@@ -19,6 +19,7 @@ import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
 import { caRotationMigration } from './migrations/0017-ca-rotation.ts';
 import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
 import { replayCacheMigration } from './migrations/0019-replay-cache.ts';
+import { accountsMigration } from './migrations/0020-accounts.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -44,6 +45,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0017-ca-rotation', caRotationMigration],
     ['0018-expiry-notifications', expiryNotificationsMigration],
     ['0019-replay-cache', replayCacheMigration],
+    ['0020-accounts', accountsMigration],
   ];
 }
 

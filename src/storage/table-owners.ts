@@ -42,6 +42,8 @@ export const TABLE_OWNERS = {
   dynamic_registrations: ['authorization-server'],
   initial_access_tokens: ['authorization-server'],
   federation_registrations: ['authorization-server'],
+  accounts: ['authorization-server'],
+  account_grants: ['authorization-server'],
   federation_subordinates: ['federation'],
   federation_trust_marks: ['federation'],
   signing_keys: ['authorization-server', 'federation', 'directory', 'platform'],

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
       fapi: { profile: '2.0' },
       dpop: { requireNonce: 'always' },
+      login: { upstream: undefined },
       catalog: { title: 'Partner API', accessRequest: undefined },
       renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
       expiry: { thresholdDays: [30, 14, 7, 1], intervalMinutes: 60 },
@@ -544,4 +545,41 @@ describe('loadConfig', () => {
       );
     });
   }
+});
+
+describe('config: login.upstream (issue 14)', () => {
+  test('ok/issuer, clientId and an existing secret file together; err/one without the others, http, missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accredit-login-config-'));
+    try {
+      writeFileSync(join(dir, 'upstream-secret'), 'a-client-secret\n');
+      const env = {
+        ACCREDIT_LOGIN_UPSTREAM_ISSUER: 'https://idp.example.com',
+        ACCREDIT_LOGIN_UPSTREAM_CLIENT_ID: 'accredit',
+        ACCREDIT_LOGIN_UPSTREAM_CLIENT_SECRET_FILE: 'upstream-secret',
+      };
+      const upstream = loadConfig(dir, env).login.upstream;
+      assert.deepEqual(upstream, {
+        issuer: 'https://idp.example.com',
+        clientId: 'accredit',
+        clientSecretFile: join(dir, 'upstream-secret'),
+        scopes: 'openid email profile',
+        label: 'your organisation account',
+      });
+      assert.equal(loadConfig(dir, {}).login.upstream, undefined);
+      assert.throws(
+        () => loadConfig(dir, { ACCREDIT_LOGIN_UPSTREAM_ISSUER: 'https://idp.example.com' }),
+        /login\.upstream\.clientId is needed/,
+      );
+      assert.throws(
+        () => loadConfig(dir, { ...env, ACCREDIT_LOGIN_UPSTREAM_ISSUER: 'http://idp.example.com' }),
+        /https URL/,
+      );
+      assert.throws(
+        () => loadConfig(dir, { ...env, ACCREDIT_LOGIN_UPSTREAM_CLIENT_SECRET_FILE: 'nope' }),
+        /does not exist/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,7 +7,11 @@ import { exportJWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { rotateRefreshToken } from '../../src/authorization-server/fapi/index.ts';
-import { type AuthorizationServer, createAuthorizationServer } from '../../src/authorization-server/index.ts';
+import {
+  type AuthorizationServer,
+  accountStore,
+  createAuthorizationServer,
+} from '../../src/authorization-server/index.ts';
 import { createApplication, createOrganisation } from '../../src/directory/index.ts';
 import type { CertificateAuthority } from '../../src/pki/index.ts';
 import { createSigningKey } from '../../src/platform/signing-keys.ts';
@@ -26,6 +30,8 @@ const targets = await engineTargets();
 const ISSUER = 'https://as.accredit.test';
 const AUDIENCE = 'https://api.accredit.test';
 const CALLBACK = 'https://app.acme.example/cb';
+// The end user who signs in and consents when a test needs an authorization code.
+const USER = { username: 'alice@acme.example', password: 'correct horse battery staple' };
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 interface Reply {
@@ -140,6 +146,7 @@ for (const target of targets) {
       const accessKey = await createSigningKey('access_token', 'ES256', KEK, meta.now);
       await storage.db.insertInto('signing_keys').values([accessKey]).execute();
       const acme = await storage.transaction((tx) => createOrganisation(tx, { name: 'Acme Bank' }, meta));
+      await accountStore(storage.db, KEK).add(USER, meta.now);
 
       const tls = await serverTlsFrom(ca);
       server = createServer({ ...tls, requestCert: true, rejectUnauthorized: false, ca: ca.chainPem });
@@ -741,10 +748,8 @@ for (const target of targets) {
       assert.equal(typeof claims.cnf?.['x5t#S256'], 'string');
     });
 
-    // The negatives below need an authorization code, which needs the end-user login and consent pages
-    // (h/login). They are written against obtainAuthorizationCode() and become real tests once it is wired.
-    const needsLogin =
-      'needs an authorization code: obtainAuthorizationCode() awaits the end-user login (h/login)';
+    // The negatives below need an authorization code: the end user signs in and consents through the real
+    // interaction pages (obtainAuthorizationCode drives them over HTTP).
     async function codeFor(client: Client) {
       const { verifier, challenge } = await pkce();
       const pushed = await par(client, await parParams({ code_challenge: challenge }));
@@ -754,6 +759,7 @@ for (const target of targets) {
         clientId: client.clientId,
         requestUri: String(pushed.body.request_uri),
         dispatcher: anonymous,
+        ...USER,
       });
       return { verifier, params: response.params };
     }
@@ -772,17 +778,13 @@ for (const target of targets) {
         headers,
       );
 
-    test('ok/the authorization response carries iss = the issuer (RFC 9207 §2)', {
-      todo: needsLogin,
-    }, async () => {
+    test('ok/the authorization response carries iss = the issuer (RFC 9207 §2)', async () => {
       const { params } = await codeFor(mtlsFapi);
       assert.equal(params.get('iss'), ISSUER);
       assert.ok(params.get('code'));
     });
 
-    test('fail/the request_uri of a completed authorization used again → invalid_request_uri (RFC 9126 §4)', {
-      todo: needsLogin,
-    }, async () => {
+    test('fail/the request_uri of a completed authorization used again → invalid_request_uri (RFC 9126 §4)', async () => {
       const { verifier, challenge } = await pkce();
       const pushed = await par(mtlsFapi, await parParams({ code_challenge: challenge }));
       const requestUri = String(pushed.body.request_uri);
@@ -791,21 +793,20 @@ for (const target of targets) {
         clientId: mtlsFapi.clientId,
         requestUri,
         dispatcher: anonymous,
+        ...USER,
       });
       const again = await authorize(mtlsFapi, { request_uri: requestUri });
       assert.ok(verifier);
       assertError(again, 400, 'invalid_request_uri');
     });
 
-    test('fail/a wrong code_verifier → invalid_grant (RFC 7636 §4.6)', { todo: needsLogin }, async () => {
+    test('fail/a wrong code_verifier → invalid_grant (RFC 7636 §4.6)', async () => {
       const { params } = await codeFor(mtlsFapi);
       const r = await redeem(mtlsFapi, String(params.get('code')), oauth.generateRandomCodeVerifier());
       assertError(r, 400, 'invalid_grant');
     });
 
-    test('fail/an authorization code used twice → invalid_grant (RFC 6749 §4.1.2, FAPI 2.0 SP: one-time codes)', {
-      todo: needsLogin,
-    }, async () => {
+    test('fail/an authorization code used twice → invalid_grant (RFC 6749 §4.1.2, FAPI 2.0 SP: one-time codes)', async () => {
       const { verifier, params } = await codeFor(mtlsFapi);
       const code = String(params.get('code'));
       const first = await redeem(mtlsFapi, code, verifier);
@@ -814,9 +815,7 @@ for (const target of targets) {
       assertError(again, 400, 'invalid_grant');
     });
 
-    test('fail/a DPoP proof whose key differs from the pushed dpop_jkt → invalid_grant (RFC 9449 §10)', {
-      todo: needsLogin,
-    }, async () => {
+    test('fail/a DPoP proof whose key differs from the pushed dpop_jkt → invalid_grant (RFC 9449 §10)', async () => {
       const { verifier, params } = await codeFor(mtlsFapi);
       const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const proof = await new SignJWT({ htm: 'POST', htu: `${baseUrl}/token`, jti: randomUUID(), iat: now() })

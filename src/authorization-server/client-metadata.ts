@@ -2,6 +2,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import { certificateApplications, directoryStore, scopesForRoles } from '../directory/index.ts';
 import { certificateStore, TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
+import { ownFapiProfile } from './fapi/index.ts';
 
 const strings = (value: unknown): string[] | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
@@ -10,18 +11,25 @@ const strings = (value: unknown): string[] | undefined =>
  * Client credentials for every client; a federation or dynamically registered client also the authorization
  * code grant with the response types and redirection URIs its registration gave it (kept by
  * federatedClientFrom or the registration policy to what this server supports and its statement allows).
- * Manual clients have no end-user flow, whatever their metadata says.
+ * A manual client has the code flow (and refresh tokens) when its metadata lists them, with the https
+ * redirection URIs the directory validated (exact match, RFC 9700 §4.1).
  */
 function grantsOf(
   registrationType: string,
   metadata: Record<string, unknown>,
 ): Pick<AdapterPayload, 'grant_types' | 'response_types' | 'redirect_uris'> {
-  const grantTypes = registrationType === 'manual' ? undefined : strings(metadata.grant_types);
+  const grantTypes = strings(metadata.grant_types);
   if (!grantTypes?.includes('authorization_code')) {
     return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   }
+  // A manually registered client may also refresh (issue 14); the registration paths keep their own policy.
+  const allowed = new Set(
+    registrationType === 'manual'
+      ? ['authorization_code', 'client_credentials', 'refresh_token']
+      : ['authorization_code', 'client_credentials'],
+  );
   return {
-    grant_types: grantTypes.filter((g) => g === 'authorization_code' || g === 'client_credentials'),
+    grant_types: grantTypes.filter((g) => allowed.has(g)),
     response_types: ['code'],
     redirect_uris: strings(metadata.redirect_uris) ?? [],
   };
@@ -62,13 +70,18 @@ export async function loadClientMetadata(
     token_endpoint_auth_method: app.auth_method,
     ...grantsOf(app.registration_type, metadata),
     scope: scopes.join(' '),
-    // RFC 8705 §3: every token is bound to the client's certificate.
-    tls_client_certificate_bound_access_tokens: true,
+    // Every token is bound: to the client's certificate (RFC 8705 §3), or — for a client registered with
+    // dpop_bound_access_tokens (RFC 9449 §5.2), which must always present a DPoP proof — to its DPoP key
+    // (oidc-provider makes one of the two required at a time; see also withDpopBinding).
+    ...(metadata.dpop_bound_access_tokens === true
+      ? { tls_client_certificate_bound_access_tokens: false, dpop_bound_access_tokens: true }
+      : { tls_client_certificate_bound_access_tokens: true }),
     org_id: app.org_id,
     roles,
     registration_type: app.registration_type,
     // The software whose platform certificates a dynamic client presents (token binding, see getCertificate).
     certificate_apps: certificateApplications(app.registration_type, metadata),
+    ...ownFapiProfile(metadata),
   };
   const externalCa =
     typeof metadata.tls_client_auth_ca_id === 'string' ? metadata.tls_client_auth_ca_id : undefined;

@@ -7,6 +7,7 @@ import type { OcspChecker } from '../pki/index.ts';
 import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createFetchFunction, type GuardedFetcher } from '../shared/guarded-fetch/index.ts';
+import { createMemoryReplayCache, type ReplayCache } from '../shared/replay-cache/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { loadAccessTokenKeys } from './access-token-keys.ts';
 import {
@@ -19,10 +20,29 @@ import { type CertificateResolver, createCertificateResolver } from './client-ce
 import { loadClientMetadata } from './client-metadata.ts';
 import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
+import { createDpopProofGuard, deriveDpopNonceSecret, withDpopBinding } from './dpop/index.ts';
 import { createDynamicRegistration, REGISTRATION_PATH } from './dynamic-registration/index.ts';
 import { explainMissingCertificate } from './explain-missing-certificate.ts';
+import {
+  FAPI_AUTHORIZATION_CODE_TTL_SECONDS,
+  type FapiProfile,
+  fapiFeature,
+  platformRequiresPar,
+  requireHolderOfKey,
+  rotateRefreshToken,
+  withFapiClientAssertionRules,
+  withFapiProfile,
+  withFapiRequestObjectRules,
+} from './fapi/index.ts';
 import { createIntrospectAndRevokeJwt } from './introspect-and-revoke-jwt.ts';
 import { followCatalogScopes } from './live-catalog-scopes.ts';
+import {
+  accountStore,
+  createInteractions,
+  createUpstreamLogin,
+  grantStore,
+  type UpstreamConfig,
+} from './login/index.ts';
 import { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 import { StorageAdapter } from './storage-adapter.ts';
 import { bindingCertificate } from './token-endpoint/binding-certificate.ts';
@@ -71,6 +91,19 @@ export interface AuthorizationServerOptions {
    * the guarded fetcher. Without it, a CA with an OCSP URL vouches for nobody (fail closed).
    */
   checkOcsp?: OcspChecker;
+  /**
+   * FAPI 2.0 Security Profile for every authorization code client (config `fapi.profile`, default `2.0`) or
+   * none (`off`); a client's own `fapi_profile` metadata overrides it (docs/fapi.md).
+   */
+  fapi?: { profile: FapiProfile };
+  /**
+   * DPoP (RFC 9449) at the token and PAR endpoints: whether a proof must carry a server nonce (§8; config
+   * `dpop.requireNonce`, default always), and the replay cache that remembers proof `jti`s across nodes (§11.1;
+   * the platform's is Redis or the database; default: this process only).
+   */
+  dpop?: { requireNonce?: 'always' | 'never'; replayCache?: ReplayCache };
+  /** Sign in with the provider's existing identity provider (config `login.upstream.*`), besides local accounts. */
+  upstreamLogin?: UpstreamConfig;
 }
 
 export interface AuthorizationServer {
@@ -99,6 +132,9 @@ export async function createAuthorizationServer(
   options: AuthorizationServerOptions,
 ): Promise<AuthorizationServer> {
   const { storage, clock, issuer, audience } = options;
+  const fapiProfile = options.fapi?.profile ?? '2.0';
+  const accounts = accountStore(storage.db, options.kek);
+  const grants = grantStore(storage);
   const keys = await loadAccessTokenKeys(storage.db, options.kek);
   const catalogScopes = await directoryStore(storage.db).scopeNames();
   const resolveCertificate: CertificateResolver = createCertificateResolver({
@@ -125,8 +161,12 @@ export async function createAuthorizationServer(
     adapter: (name: string) =>
       name === 'Client'
         ? {
-            find: (id: string) =>
-              automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock()),
+            find: async (id: string) => {
+              const client = withDpopBinding(
+                await (automatic ? automatic.findClient(id) : loadClientMetadata(storage, id, clock())),
+              );
+              return client && withFapiProfile(client, fapiProfile);
+            },
             upsert: async () => {},
             destroy: async () => {},
             consume: async () => {},
@@ -141,9 +181,39 @@ export async function createAuthorizationServer(
     routes: { ...AS_ROUTES },
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: deriveCookieKeys(options.kek) },
-    findAccount: async () => undefined,
-    // No end-user flows are enabled yet; any interaction lands on a route that says so (no dev login page).
-    interactions: { url: () => '/interaction/unavailable' },
+    // Issue 14: end users sign in and consent on the platform's own pages (login/interactions.ts).
+    findAccount: async (_ctx, id) => {
+      const account = await accounts.find(id);
+      // A disabled or removed account has no session any more: the next authorization asks to sign in.
+      if (account?.id !== id || account.status !== 'active') return undefined;
+      return {
+        accountId: account.id,
+        claims: async () => ({
+          sub: account.id,
+          ...(account.name !== null && { name: account.name }),
+          ...(account.email !== null && { email: account.email }),
+        }),
+      };
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The session's grant, else the consent this account gave this client before (remembered, revocable).
+    loadExistingGrant: async (ctx) => {
+      const clientId = ctx.oidc.client?.clientId;
+      const accountId = ctx.oidc.session?.accountId;
+      if (!clientId || !accountId) return undefined;
+      const candidates = [
+        ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId),
+        await grants.latest(accountId, clientId, clock()),
+      ];
+      for (const grantId of candidates) {
+        const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+        if (grant?.accountId === accountId && grant.clientId === clientId) return grant;
+      }
+      return undefined;
+    },
+    // Refresh tokens for clients registered with the refresh_token grant (no offline_access: not an OIDC RP).
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.kind === 'AuthorizationCode',
     scopes: catalogScopes,
     claims: { openid: ['sub'] },
     responseTypes: ['code'],
@@ -157,29 +227,59 @@ export async function createAuthorizationServer(
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
       requestObjectSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       idTokenSigningAlgValues: [keys.alg],
+      // JARM responses are signed with the platform's access token key.
+      authorizationSigningAlgValues: [keys.alg],
+      // RFC 9449 §4.3 step 5: asymmetric algorithms only (no `none`, no MACs).
+      dPoPSigningAlgValues: [...CLIENT_SIGNING_ALGS],
     },
     clientDefaults: {
       grant_types: ['client_credentials'],
       response_types: [],
       token_endpoint_auth_method: 'tls_client_auth',
       id_token_signed_response_alg: keys.alg,
+      authorization_signed_response_alg: keys.alg,
     },
     extraClientMetadata: {
-      properties: ['org_id', 'roles', 'registration_type', 'certificate_apps', 'tls_client_auth_ca_id'],
+      properties: [
+        'org_id',
+        'roles',
+        'registration_type',
+        'certificate_apps',
+        'tls_client_auth_ca_id',
+        'fapi_profile',
+      ],
     },
-    assertJwtClientAuthClaimsAndHeader: createClientAssertionPolicy({ issuer }),
+    assertJwtClientAuthClaimsAndHeader: withFapiClientAssertionRules(
+      createClientAssertionPolicy({ issuer }),
+      issuer,
+    ),
+    // FAPI 2.0 SP: a sender-constrained refresh token of a FAPI client is never rotated.
+    rotateRefreshToken,
     ttl: {
+      // FAPI 2.0 SP: authorization codes live at most 60 s (and are single use, RFC 6749 §4.1.2).
+      AuthorizationCode: FAPI_AUTHORIZATION_CODE_TTL_SECONDS,
       ClientCredentials: options.accessTokenTtlSeconds,
       AccessToken: options.accessTokenTtlSeconds,
-      // End-user interactions are short-lived; there is no end-user login yet to keep a session for.
       Interaction: 600,
       Session: 3600,
-      Grant: 3600,
+      // A consent is remembered for 30 days unless revoked (accredit grant revoke).
+      Grant: 30 * 86_400,
+      // Refresh tokens of the code flow (clients registered with refresh_token); never beyond their grant.
+      RefreshToken: 14 * 86_400,
     },
     features: {
       devInteractions: { enabled: false },
-      // RFC 9449 is not implemented end to end yet (the gateway refuses DPoP tokens): neither issued nor advertised.
-      dPoP: { enabled: false },
+      // RFC 9449: DPoP-bound tokens (cnf.jkt) at the token endpoint, dpop_jkt at PAR and authorization (§10).
+      // Server nonces (§8, §9) are stateless and rotate every minute under a KEK-derived secret every node shares;
+      // jti replay is refused across nodes by createDpopProofGuard through the shared replay cache (§11.1).
+      dPoP: {
+        enabled: true,
+        nonceSecret: deriveDpopNonceSecret(options.kek),
+        requireNonce: () => (options.dpop?.requireNonce ?? 'always') === 'always',
+        // Replay is the guard's (atomic, every node, invalid_dpop_proof); oidc-provider's own check is a
+        // find-then-save per node that answers invalid_grant.
+        allowReplay: true,
+      },
       // No end-user login exists yet, so there is no session to end and no account to describe: both endpoints
       // are off (oidc-provider enables them by default) rather than advertised and failing.
       userinfo: { enabled: false },
@@ -187,6 +287,10 @@ export async function createAuthorizationServer(
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // FAPI 2.0 Security Profile for the clients held to it (fapi/); oidc-provider's own 2.0 checks included.
+      fapi: fapiFeature(),
+      // FAPI 2.0 Message Signing: JWT Secured Authorization Response Mode (JARM) for clients that ask for it.
+      jwtResponseModes: { enabled: true },
       // RFC 9126: served on both listeners, advertised on the mTLS one like the token endpoint.
       pushedAuthorizationRequests: {
         enabled: true,
@@ -197,12 +301,15 @@ export async function createAuthorizationServer(
       requestObjects: {
         enabled: true,
         requireSignedRequestObject: false,
-        assertJwtClaimsAndHeader: createRequestObjectPolicy({
-          issuer,
-          algorithms: CLIENT_SIGNING_ALGS,
-          clock,
-          skewSeconds: CLOCK_SKEW_SECONDS,
-        }),
+        assertJwtClaimsAndHeader: withFapiRequestObjectRules(
+          createRequestObjectPolicy({
+            issuer,
+            algorithms: CLIENT_SIGNING_ALGS,
+            clock,
+            skewSeconds: CLOCK_SKEW_SECONDS,
+          }),
+          { clock, skewSeconds: CLOCK_SKEW_SECONDS },
+        ),
       },
       mTLS: {
         enabled: true,
@@ -250,6 +357,9 @@ export async function createAuthorizationServer(
       revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
       registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
+      // RFC 9126 §5: with the profile on, every authorization code client of the directory must push its
+      // requests (a client opted out, or a federation RP, may still not: pushing always works).
+      require_pushed_authorization_requests: platformRequiresPar(fapiProfile) ? true : undefined,
       mtls_endpoint_aliases: {
         registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,
         token_endpoint: `${options.mtlsUrl}${AS_ROUTES.token}`,
@@ -269,7 +379,32 @@ export async function createAuthorizationServer(
   provider.proxy = false;
 
   provider.use(
+    createDpopProofGuard({
+      replayCache: options.dpop?.replayCache ?? createMemoryReplayCache(),
+      clock: () => clock(),
+      paths: { token: AS_ROUTES.token, par: AS_ROUTES.pushed_authorization_request },
+      algorithms: CLIENT_SIGNING_ALGS,
+      skewSeconds: CLOCK_SKEW_SECONDS,
+      logger: options.logger,
+    }),
+  );
+  provider.use(
     createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
+  );
+  // Issue 14: the login, consent and abort pages (/interaction/…).
+  provider.use(
+    createInteractions(provider, {
+      storage,
+      kek: options.kek,
+      clock,
+      logger: options.logger,
+      accounts,
+      grants,
+      audience,
+      ...(options.upstreamLogin && {
+        upstream: createUpstreamLogin(options.upstreamLogin, { storage, clock, accounts, issuer }),
+      }),
+    }),
   );
   // RFC 7591 / RFC 7592: the registration and client configuration endpoints, before oidc-provider's routes.
   provider.use(
@@ -298,6 +433,8 @@ export async function createAuthorizationServer(
       algorithms: [keys.alg],
     }),
   );
+  // FAPI 2.0 SP: a FAPI client's token request without proof of possession is refused.
+  requireHolderOfKey(provider);
   provider.on('server_error', (_ctx, err) => options.logger.error({ err }, 'authorization server error'));
   provider.on('grant.error', explainMissingCertificate);
 

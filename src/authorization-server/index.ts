@@ -33,6 +33,19 @@ export {
   revokeTrustMarkEndingRegistration,
   updateSubordinateEndingRegistrations,
 } from './federation-registration/index.ts';
+export {
+  AccountError,
+  type AccountStore,
+  type AccountView,
+  accountStore,
+  type GrantStore,
+  type GrantView,
+  grantStore,
+  PasswordPolicyError,
+  totpCode,
+  UPSTREAM_CALLBACK_PATH,
+  type UpstreamConfig,
+} from './login/index.ts';
 export { openIdProviderMetadata } from './openid-provider-metadata.ts';
 export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 export { pruneExpiredOidcModels } from './storage-adapter.ts';

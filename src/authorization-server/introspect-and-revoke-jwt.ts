@@ -12,7 +12,7 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   org_id?: string;
   roles?: string[];
-  cnf?: { 'x5t#S256'?: string };
+  cnf?: { 'x5t#S256'?: string; jkt?: string };
 }
 
 interface Deps {
@@ -94,7 +94,8 @@ export function createIntrospectAndRevokeJwt(deps: Deps) {
       ctx.body = active
         ? {
             active: true,
-            token_type: 'Bearer',
+            // RFC 9449 §6.2: a DPoP-bound token introspects as token_type DPoP with its cnf.jkt.
+            token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
             iss: claims.iss,
             sub: claims.sub,
             aud: claims.aud,

@@ -15,6 +15,7 @@ import { registerRegistrationCommands } from './commands/registration.ts';
 import { registerSsaCommands } from './commands/ssa.ts';
 import { registerSsfCommands } from './commands/ssf.ts';
 import { registerTestplanCommands } from './commands/testplan.ts';
+import { registerGrantCommands, registerUserCommands } from './commands/user.ts';
 import { registerWebhookCommands } from './commands/webhook.ts';
 
 // `accredit … | head` closes stdout early: that is not an error worth a stack trace.
@@ -47,6 +48,8 @@ registerCaCommands(program);
 registerFederationCommands(program);
 registerSsaCommands(program);
 registerRegistrationCommands(program);
+registerUserCommands(program);
+registerGrantCommands(program);
 registerPartnerCommands(program);
 registerGatewayCommands(program);
 registerTestplanCommands(program);

@@ -155,6 +155,33 @@ export async function resolveExternalCaClient(
 }
 
 /** Returns the x5t#S256 of the registered self-signed certificates (empty for other methods). */
+const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+
+/**
+ * A manually registered client's grants (issue 14): client credentials, and the authorization code grant
+ * (with refresh tokens) only with registered redirection URIs (RFC 6749 §3.1.2.2).
+ */
+function validateManualGrants(metadata: Record<string, unknown>): void {
+  const redirectUris = metadata.redirect_uris;
+  // RFC 6749 §3.1.2.2: a client of the authorization code grant registers its redirection URIs.
+  const grantTypes = metadata.grant_types;
+  if (grantTypes !== undefined) {
+    if (!Array.isArray(grantTypes) || !grantTypes.every((g) => GRANT_TYPES.has(g))) {
+      throw invalidInput(`metadata.grant_types may hold only ${[...GRANT_TYPES].join(', ')}`, {
+        field: 'metadata.grant_types',
+      });
+    }
+    if (
+      grantTypes.includes('authorization_code') &&
+      !(Array.isArray(redirectUris) && redirectUris.length > 0)
+    ) {
+      throw invalidInput('the authorization_code grant needs metadata.redirect_uris (RFC 6749 §3.1.2.2)', {
+        field: 'metadata.redirect_uris',
+      });
+    }
+  }
+}
+
 function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unknown>, now: Date): string[] {
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
     throw invalidInput('metadata is larger than 16 KiB', { field: 'metadata' });
@@ -176,6 +203,23 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
         invalid: bad.map(String),
       });
     }
+  }
+  // FAPI 2.0 Security Profile for this client (docs/fapi.md): held to it, or exempt from the platform's profile.
+  if (
+    metadata.fapi_profile !== undefined &&
+    metadata.fapi_profile !== '2.0' &&
+    metadata.fapi_profile !== 'off'
+  ) {
+    throw invalidInput('metadata.fapi_profile must be "2.0" or "off"', { field: 'metadata.fapi_profile' });
+  }
+  // RFC 9449 §5.2: a boolean; true means every token request of the client carries a DPoP proof.
+  if (
+    metadata.dpop_bound_access_tokens !== undefined &&
+    typeof metadata.dpop_bound_access_tokens !== 'boolean'
+  ) {
+    throw invalidInput('metadata.dpop_bound_access_tokens must be true or false (RFC 9449 §5.2)', {
+      field: 'metadata.dpop_bound_access_tokens',
+    });
   }
   if (jwks !== undefined && jwksUri !== undefined) {
     // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
@@ -305,6 +349,7 @@ export async function createApplication(
   }
   const authMethod = input.authMethod as AuthMethod;
   const selfSignedX5t = validateMetadata(authMethod, input.metadata ?? {}, meta.now);
+  if ((input.registrationType ?? 'manual') === 'manual') validateManualGrants(input.metadata ?? {});
   const metadata = await resolveExternalCaClient(
     tx,
     org.id,

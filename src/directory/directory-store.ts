@@ -149,6 +149,17 @@ export function directoryStore(db: Kysely<Database>) {
       return (await db.selectFrom('scopes').select('name').orderBy('name').execute()).map((s) => s.name);
     },
 
+    /** The catalog's plain-words description of each named scope (consent pages); unknown names are absent. */
+    async scopeDescriptions(names: readonly string[]): Promise<Map<string, string>> {
+      if (names.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('scopes')
+        .select(['name', 'description'])
+        .where('name', 'in', [...names])
+        .execute();
+      return new Map(rows.map((r) => [r.name, r.description]));
+    },
+
     /** role → the scopes it grants, sorted, for the given roles. */
     async scopesByRole(roles: readonly string[]): Promise<Map<string, string[]>> {
       const byRole = new Map<string, string[]>(roles.map((r) => [r, []]));

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { createdBeforeForDue, type ExpiringItem, keyDueAt } from '../shared/expiring-item.ts';
+import { createdBeforeForDue, type ExpiringItem, expiringKeyItems } from '../shared/expiring-item.ts';
 import type { Database } from '../storage/index.ts';
 
 /**
@@ -19,18 +19,10 @@ export async function expiringSoftwareStatementKeys(
     .where('created_at', '<=', createdBeforeForDue(horizon, maxAgeDays))
     .orderBy('created_at')
     .execute();
-  return rows.map((r) => ({
+  return expiringKeyItems(rows, {
     kind: 'software_statement_key',
-    id: r.kid,
-    notAfter: keyDueAt(r.created_at, maxAgeDays).toISOString(),
-    orgId: null,
-    clientId: null,
+    purpose: 'software_statement',
     label: 'software statement key',
-    details: {
-      purpose: 'software_statement',
-      alg: r.alg,
-      created_at: r.created_at,
-      max_age_days: maxAgeDays,
-    },
-  }));
+    maxAgeDays,
+  });
 }

@@ -38,6 +38,8 @@ export interface SoftwareStatementClaims {
   jwks?: { keys: Array<Record<string, unknown>> };
   jwks_uri?: string;
   tls_client_auth_subject_dn?: string;
+  /** FAPI 2.0 Security Profile the operator set on the software (docs/fapi.md); its clients inherit it. */
+  fapi_profile?: '2.0' | 'off';
 }
 
 /** Signs a statement as a compact JWS with header `{ alg, kid, typ: 'JWT' }`. */
@@ -218,6 +220,9 @@ export async function issueSoftwareStatement(
     ...(metadata.jwks !== undefined ? { jwks: metadata.jwks as SoftwareStatementClaims['jwks'] } : {}),
     ...(typeof metadata.jwks_uri === 'string' ? { jwks_uri: metadata.jwks_uri } : {}),
     ...(subjectDn !== undefined ? { tls_client_auth_subject_dn: subjectDn } : {}),
+    ...(metadata.fapi_profile === '2.0' || metadata.fapi_profile === 'off'
+      ? { fapi_profile: metadata.fapi_profile }
+      : {}),
   };
   const softwareStatement = await input.signer.sign(claims);
 

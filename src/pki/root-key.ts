@@ -85,24 +85,7 @@ export async function takeRootOffline(
   if (!sameKey(key, stored)) {
     throw new AppError('root_key_mismatch', 400, 'the export holds a different key than the stored root key');
   }
-  await tx.db
-    .updateTable('certificate_authorities')
-    .set({ key_pem: null })
-    .where('id', '=', row.id)
-    .execute();
-  await announce(tx, row.id, { action: 'root_offline', status: row.status }, meta);
-  await recordAuditEvent(
-    tx,
-    {
-      actor: meta.actor,
-      action: 'ca.root_offline',
-      targetType: 'certificate_authority',
-      targetId: row.id,
-      details: { subject: row.subject },
-    },
-    meta.now,
-  );
-  return viewOf(tx.db, { ...row, key_pem: null }, undefined, meta.now);
+  return storeRootKey(tx, row, null, meta);
 }
 
 /** Puts an exported root key back into storage (encrypted under the KEK): the root is online again. */
@@ -116,18 +99,28 @@ export async function importRootKey(
   if (row.key_pem) throw new AppError('root_key_online', 409, 'the root CA key is already stored here');
   const key = readRootKeyExport(exported.pem, exported.passphrase);
   await assertRootKey(row.cert_pem, key);
-  const keyPem = encryptPrivateKey(key, ca.kek);
+  return storeRootKey(tx, row, encryptPrivateKey(key, ca.kek), meta);
+}
+
+/** Stores (online) or removes (offline) the root's encrypted key; announced on the feed and audited. */
+async function storeRootKey(
+  tx: Tx,
+  row: Awaited<ReturnType<typeof rootRow>>,
+  keyPem: string | null,
+  meta: ActionMeta,
+): Promise<AuthorityView> {
+  const action = keyPem === null ? 'root_offline' : 'root_online';
   await tx.db
     .updateTable('certificate_authorities')
     .set({ key_pem: keyPem })
     .where('id', '=', row.id)
     .execute();
-  await announce(tx, row.id, { action: 'root_online', status: row.status }, meta);
+  await announce(tx, row.id, { action, status: row.status }, meta);
   await recordAuditEvent(
     tx,
     {
       actor: meta.actor,
-      action: 'ca.root_online',
+      action: `ca.${action}`,
       targetType: 'certificate_authority',
       targetId: row.id,
       details: { subject: row.subject },

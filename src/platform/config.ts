@@ -94,6 +94,17 @@ export interface PlatformConfig {
    * allows it, with an initial access token an operator issued instead (RFC 7591 §3).
    */
   registration: { softwareStatementMaxAgeSeconds: number; allowInitialAccessTokens: boolean };
+  /** FAPI 2.0 Security Profile for every authorization code client (`2.0`) or none (`off`), docs/fapi.md. */
+  fapi: { profile: '2.0' | 'off' };
+  /** DPoP at the authorization server (RFC 9449): whether every proof must carry a server nonce (§8). */
+  dpop: { requireNonce: 'always' | 'never' };
+  /** Where one-time values (DPoP proof `jti`s) are remembered across nodes: Redis when set, else the database. */
+  replayCache?: { redisUrl?: string };
+  /**
+   * End-user login (issue 14): besides the built-in accounts, sign-in through the provider's existing OpenID
+   * Provider (`login.upstream.*`; the secret file's path is absolute once loaded).
+   */
+  login: { upstream: UpstreamLoginConfig | undefined };
   /** The published partner catalog (`GET /catalog`): its title, and how a partner asks for access. */
   catalog: { title: string; accessRequest: string | undefined };
   /** Partner-driven renewal (EST simplereenroll, `accredit partner renew`): window, grace, drain, sweep. */
@@ -636,6 +647,58 @@ export const CONFIG_KEYS = [
     doc: 'the registration endpoint accepts an operator-issued initial access token instead of a software statement (RFC 7591 §3)',
   },
   {
+    path: 'fapi.profile',
+    env: 'ACCREDIT_FAPI_PROFILE',
+    parse: oneOf(['2.0', 'off']),
+    default: '2.0',
+    doc: "FAPI 2.0 Security Profile for every authorization code client (2.0) or none (off); a client's fapi_profile metadata overrides it",
+  },
+  {
+    path: 'dpop.requireNonce',
+    env: 'ACCREDIT_DPOP_REQUIRE_NONCE',
+    parse: oneOf(['always', 'never']),
+    default: 'always',
+    doc: 'whether a DPoP proof at the token and PAR endpoints must carry a server-provided nonce (RFC 9449 §8): always (default) or never (iat freshness and the shared jti replay cache only)',
+  },
+  {
+    path: 'replayCache.redisUrl',
+    env: 'ACCREDIT_REDIS_URL',
+    parse: str,
+    doc: 'redis:// URL of the shared replay cache (DPoP proof jti, RFC 9449 §11.1); unset: the platform database',
+  },
+  {
+    path: 'login.upstream.issuer',
+    env: 'ACCREDIT_LOGIN_UPSTREAM_ISSUER',
+    parse: str,
+    doc: 'issuer (https URL) of the OpenID Provider end users may sign in with instead of a built-in account',
+  },
+  {
+    path: 'login.upstream.clientId',
+    env: 'ACCREDIT_LOGIN_UPSTREAM_CLIENT_ID',
+    parse: str,
+    doc: 'the platform’s client_id at the upstream OpenID Provider',
+  },
+  {
+    path: 'login.upstream.clientSecretFile',
+    env: 'ACCREDIT_LOGIN_UPSTREAM_CLIENT_SECRET_FILE',
+    parse: str,
+    doc: 'file holding the platform’s client_secret at the upstream OpenID Provider (client_secret_basic)',
+  },
+  {
+    path: 'login.upstream.scopes',
+    env: 'ACCREDIT_LOGIN_UPSTREAM_SCOPES',
+    parse: str,
+    default: 'openid email profile',
+    doc: 'scopes asked of the upstream OpenID Provider (openid is always included)',
+  },
+  {
+    path: 'login.upstream.label',
+    env: 'ACCREDIT_LOGIN_UPSTREAM_LABEL',
+    parse: str,
+    default: 'your organisation account',
+    doc: 'the login page’s button text: "Sign in with <label>"',
+  },
+  {
     path: 'catalog.title',
     env: 'ACCREDIT_CATALOG_TITLE',
     parse: str,
@@ -932,6 +995,7 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     ...(c.decision.edgeUrl !== undefined ? { edgeUrl: c.decision.edgeUrl } : {}),
   };
   c.catalog = { title: c.catalog.title, accessRequest: c.catalog.accessRequest };
+  c.login = loginConfig(c, sources);
   c.listeners.limits = resolveListenerLimits(c.listeners.limits, (key, message) => {
     const path = `listeners.limits.${key}`;
     throw new ConfigError(`${sources[path] ?? path}: ${message}`);
@@ -946,6 +1010,46 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
   c.proxies = c.proxies.map((proxy) => proxyCaFile(proxy, dataDir, sources.proxies ?? 'proxies'));
   c.notifications = notificationsConfig(c.notifications, dataDir, sources);
   return c;
+}
+
+export interface UpstreamLoginConfig {
+  issuer: string;
+  clientId: string;
+  clientSecretFile: string;
+  scopes: string;
+  label: string;
+}
+
+/** login.upstream is all or nothing: issuer (https), clientId and an existing clientSecretFile together. */
+function loginConfig(c: PlatformConfig, sources: Record<string, string>): PlatformConfig['login'] {
+  const u = (c.login as unknown as { upstream?: Partial<UpstreamLoginConfig> } | undefined)?.upstream;
+  if (u?.issuer === undefined && u?.clientId === undefined && u?.clientSecretFile === undefined) {
+    return { upstream: undefined };
+  }
+  for (const key of ['issuer', 'clientId', 'clientSecretFile'] as const) {
+    if (u[key] === undefined) {
+      const given = ['issuer', 'clientId', 'clientSecretFile'].find((k) => u[k as keyof UpstreamLoginConfig]);
+      throw new ConfigError(`${sources[`login.upstream.${given}`]}: login.upstream.${key} is needed too`);
+    }
+  }
+  const issuer = u.issuer as string;
+  if (!URL.canParse(issuer) || new URL(issuer).protocol !== 'https:') {
+    throw new ConfigError(`${sources['login.upstream.issuer']}: expected an https URL`);
+  }
+  const file = isAbsolute(u.clientSecretFile as string)
+    ? (u.clientSecretFile as string)
+    : join(c.dataDir, u.clientSecretFile as string);
+  if (!existsSync(file))
+    throw new ConfigError(`${sources['login.upstream.clientSecretFile']}: ${file} does not exist`);
+  return {
+    upstream: {
+      issuer,
+      clientId: u.clientId as string,
+      clientSecretFile: file,
+      scopes: u.scopes ?? 'openid email profile',
+      label: u.label ?? 'your organisation account',
+    },
+  };
 }
 
 function webhooksConfig(c: PlatformConfig, sources: Record<string, string>): WebhooksConfig {

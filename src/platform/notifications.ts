@@ -9,6 +9,7 @@ import {
 import { getOrganisation } from '../directory/index.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { Clock } from '../shared/clock.ts';
+import { createCoalescingRunner } from '../shared/coalescing-runner.ts';
 import type { Storage } from '../storage/index.ts';
 import type { NotificationsConfig } from './config.ts';
 import { createSmtpTransport } from './smtp-transport.ts';
@@ -61,48 +62,26 @@ export function startNotifications(options: NotificationsOptions): Notifications
   const from = config.smtp.from;
   if (!transport || from === undefined) return undefined;
   const recipients = directoryRecipients(config.operators);
-  let running: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
-  const pass = async () => {
-    do {
-      again = false;
-      try {
-        await queueNotifications(storage, recipients, clock());
-        const result = await deliverDueMail({ storage, transport, from, now: clock() });
-        if (result.retried + result.failed > 0) {
-          logger.warn(result, 'notification mail not delivered; retried later or given up');
-        }
-      } catch (err) {
-        if (!closed) logger.error({ err }, 'notification pass failed; retried on the next event');
+  const runner = createCoalescingRunner(
+    async () => {
+      await queueNotifications(storage, recipients, clock());
+      const result = await deliverDueMail({ storage, transport, from, now: clock() });
+      if (result.retried + result.failed > 0) {
+        logger.warn(result, 'notification mail not delivered; retried later or given up');
       }
-    } while (again && !closed);
-  };
-  const wake = (): Promise<void> => {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const unsubscribe = options.events.onEvents(() => void wake());
-  const timer = setInterval(() => void wake(), options.retryIntervalMs ?? 30_000);
-  timer.unref();
-  void wake();
-  return {
-    flush: async () => {
-      await wake();
-      if (running) await running;
     },
+    {
+      intervalMs: options.retryIntervalMs ?? 30_000,
+      onError: (err) => logger.error({ err }, 'notification pass failed; retried on the next event'),
+    },
+  );
+  const unsubscribe = options.events.onEvents(() => void runner.wake());
+  void runner.wake();
+  return {
+    flush: () => runner.flush(),
     async close() {
-      closed = true;
-      clearInterval(timer);
       unsubscribe();
-      await running;
+      await runner.close();
     },
   };
 }

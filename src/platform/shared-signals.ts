@@ -17,7 +17,7 @@ import {
 } from '../audit/index.ts';
 import { formatRfc4514 } from '../pki/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import { createGuardedPoster } from '../shared/guarded-fetch/index.ts';
+import { createGuardedSender } from '../shared/guarded-fetch/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
@@ -67,7 +67,7 @@ export interface SharedSignalsWiring {
 
 /**
  * The SSF transmitter in the platform: its endpoints on the public listener, the receivers' admin API, and the
- * worker that queues and pushes SETs. Push goes through a guarded poster with the partner fetcher's address
+ * worker that queues and pushes SETs. Push goes through the guarded sender with the partner fetcher's address
  * policy; loopback and private receivers only with `ssf.allowPrivateAddresses`.
  */
 export async function registerSharedSignals(
@@ -77,7 +77,7 @@ export async function registerSharedSignals(
   const issuer = w.config.publicUrl.replace(/\/+$/, '');
   const sealer = createSecretSealer(w.kek);
   const fetchCa = w.config.federation.fetch.caFile;
-  const poster = createGuardedPoster({
+  const poster = createGuardedSender({
     allowLoopback: w.config.ssf.allowPrivateAddresses,
     allowPrivateNetworks: w.config.ssf.allowPrivateAddresses,
     timeoutMs: 5000,

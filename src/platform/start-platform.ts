@@ -38,6 +38,7 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import type { GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { registerAccountRoutes } from './admin-api/accounts-routes.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCaRoutes } from './admin-api/ca-routes.ts';
@@ -74,7 +75,6 @@ import { startExternalCas } from './external-ca-wiring.ts';
 import { createPlatformResolver, type PlatformResolver } from './federation-resolver.ts';
 import { gatewayDpop } from './gateway-dpop.ts';
 import { createHttpsServer } from './http/create-server.ts';
-import { problem, sendProblem } from './http/problem.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
@@ -85,10 +85,12 @@ import { platformPaths } from './paths.ts';
 import { createPkiPublication, registerPkiPublicationRoutes } from './pki-publication.ts';
 import { registerPublicRoutes } from './public-routes.ts';
 import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
+import { openReplayCache } from './replay-cache.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
+import { upstreamLoginOf } from './upstream-login.ts';
 import { type PlatformWebhooks, registerWebhookAdmin, startPlatformWebhooks } from './webhooks.ts';
 
 export interface StartOptions {
@@ -127,9 +129,10 @@ const FEDERATION_REFRESH_MS = 30_000;
 const isFederationOp = (config: PlatformConfig) =>
   config.federation.entityId.replace(/\/+$/, '') === config.publicUrl.replace(/\/+$/, '');
 
-// The public listener's own routes; everything else (discovery, JWKS, authorization…) is the AS's.
+// The public listener's own routes; everything else (discovery, JWKS, authorization, the /interaction/ login
+// and consent pages…) is the AS's.
 const PLATFORM_PATHS =
-  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?|interaction\/)/;
+  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -187,12 +190,6 @@ async function buildPublicServer(
   await registerFederationEndpoints(app, federation.authority);
   // §12.2: the authorization server's federation_registration_endpoint (explicit registration).
   registerExplicitRegistration(app, federation.registration);
-  app.get('/interaction/:uid', { schema: { hide: true } }, async (_request, reply) =>
-    sendProblem(
-      reply,
-      problem(501, 'interaction_unavailable', 'end-user authorization flows are not enabled'),
-    ),
-  );
   app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(
     async (admin) => {
@@ -213,6 +210,11 @@ async function buildPublicServer(
       registerEventRoutes(admin, deps, { keySources: expiryKeySources(config.keys.maxAgeDays) });
       registerInitialAccessTokenRoutes(admin, deps, {
         enabled: config.registration.allowInitialAccessTokens,
+      });
+      // Issue 14: end-user accounts and their remembered consents.
+      registerAccountRoutes(admin, deps, {
+        kek: federation.admin.kek,
+        totpIssuer: new URL(config.publicUrl).host,
       });
     },
     { prefix: '/admin/v1' },
@@ -315,6 +317,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       });
     // Operators (authenticated) and the registration refresh may force a fresh resolution whenever they ask.
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
+    const replayCache = openReplayCache(config, storage, logger);
+    closers.push(() => replayCache.close());
     const as = await createAuthorizationServer({
       storage,
       kek,
@@ -329,12 +333,17 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       proxies: config.proxies,
       fetcher,
       checkOcsp: externalCas.checkOcsp,
+      // Issue 14: sign-in through the provider's existing OpenID Provider, when configured.
+      ...(config.login.upstream && { upstreamLogin: upstreamLoginOf(config.login.upstream) }),
       // RFC 7591: how old a software statement may be when it is presented; whether an operator's initial
       // access token may stand in for one (§3).
       registration: {
         softwareStatementMaxAgeSeconds: config.registration.softwareStatementMaxAgeSeconds,
         allowInitialAccessTokens: config.registration.allowInitialAccessTokens,
       },
+      fapi: { profile: config.fapi.profile },
+      // RFC 9449: nonce policy and the cross-node jti replay cache of DPoP proofs.
+      dpop: { requireNonce: config.dpop.requireNonce, replayCache },
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });
@@ -498,8 +507,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // TLS certificate counts, its headers do not. As for the authorization server's mTLS listener.
       trustedProxies: fromProxies.trustedProxies,
       certificateFromHeaders: fromProxies.certificateFromHeaders,
-      // RFC 9449 nonces from the KEK (every node of this platform agrees); replay cache: see gateway-dpop.ts.
-      dpop: gatewayDpop({ kek }),
+      // RFC 9449 nonces from the KEK (every node of this platform agrees); proof jtis in the shared replay cache.
+      dpop: gatewayDpop({ kek, replayCache }),
       logger,
       clock,
     });

@@ -43,3 +43,19 @@ export function keyDueAt(createdAt: string, maxAgeDays: number): Date {
 export function createdBeforeForDue(horizon: Date, maxAgeDays: number): string {
   return new Date(horizon.getTime() - maxAgeDays * DAY_MS).toISOString();
 }
+
+/** The expiring-item view of a role's signing keys of one purpose (rows: active keys due by the horizon). */
+export function expiringKeyItems(
+  rows: ReadonlyArray<{ kid: string; alg: string; created_at: string }>,
+  key: { kind: ExpiringKind; purpose: string; label: string; maxAgeDays: number },
+): ExpiringItem[] {
+  return rows.map((r) => ({
+    kind: key.kind,
+    id: r.kid,
+    notAfter: keyDueAt(r.created_at, key.maxAgeDays).toISOString(),
+    orgId: null,
+    clientId: null,
+    label: key.label,
+    details: { purpose: key.purpose, alg: r.alg, created_at: r.created_at, max_age_days: key.maxAgeDays },
+  }));
+}

@@ -18,6 +18,8 @@ import { webhooksMigration } from './migrations/0015-webhooks.ts';
 import { sharedSignalsMigration } from './migrations/0016-shared-signals.ts';
 import { caRotationMigration } from './migrations/0017-ca-rotation.ts';
 import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
+import { replayCacheMigration } from './migrations/0019-replay-cache.ts';
+import { accountsMigration } from './migrations/0020-accounts.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -40,8 +42,10 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0014-external-cas', externalCasMigration],
     ['0015-webhooks', webhooksMigration],
     ['0016-shared-signals', sharedSignalsMigration(engine)],
-    ['0018-expiry-notifications', expiryNotificationsMigration],
     ['0017-ca-rotation', caRotationMigration],
+    ['0018-expiry-notifications', expiryNotificationsMigration],
+    ['0019-replay-cache', replayCacheMigration],
+    ['0020-accounts', accountsMigration],
   ];
 }
 

@@ -381,7 +381,37 @@ export interface SelfSignedPinTable {
   created_at: string;
 }
 
+/** A built-in end-user account (issue 14). */
+export interface AccountTable {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  password_hash: string | null;
+  totp_secret_enc: string | null;
+  totp_last_step: number | null;
+  upstream_iss: string | null;
+  upstream_sub: string | null;
+  status: 'active' | 'disabled';
+  failed_logins: number;
+  locked_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A remembered consent: the oidc-provider Grant of one account for one client. */
+export interface AccountGrantTable {
+  grant_id: string;
+  account_id: string;
+  client_id: string;
+  scope: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface Database {
+  accounts: AccountTable;
+  account_grants: AccountGrantTable;
   organisations: OrganisationTable;
   organisation_roles: OrganisationRoleTable;
   contacts: ContactTable;
@@ -403,6 +433,7 @@ export interface Database {
   operator_tokens: OperatorTokenTable;
   audit_log: AuditLogTable;
   change_feed: ChangeFeedTable;
+  replay_cache: ReplayCacheTable;
   oidc_models: OidcModelTable;
   federation_subordinates: FederationSubordinateTable;
   federation_trust_marks: FederationTrustMarkTable;
@@ -590,4 +621,11 @@ export interface ExternalCaTable {
   next_refresh_at: string;
   created_at: string;
   updated_at: string;
+}
+
+/** One claimed one-time value (a DPoP proof `jti`) until it expires (migration 0019). */
+export interface ReplayCacheTable {
+  key: string;
+  /** Epoch milliseconds (bigint on PostgreSQL: read back as a string). */
+  expires_at: number | string;
 }

@@ -42,6 +42,8 @@ export const TABLE_OWNERS = {
   dynamic_registrations: ['authorization-server'],
   initial_access_tokens: ['authorization-server'],
   federation_registrations: ['authorization-server'],
+  accounts: ['authorization-server'],
+  account_grants: ['authorization-server'],
   federation_subordinates: ['federation'],
   federation_trust_marks: ['federation'],
   signing_keys: ['authorization-server', 'federation', 'directory', 'platform'],
@@ -57,6 +59,7 @@ export const TABLE_OWNERS = {
   ssf_queued_sets: ['audit'],
   mail_outbox: ['audit'],
   change_feed: ['storage'],
+  replay_cache: ['storage'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],
 } as const satisfies Record<keyof Database, readonly TableOwner[]>;

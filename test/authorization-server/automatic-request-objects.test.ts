@@ -240,6 +240,17 @@ describe('federation client metadata: grants, response types and redirection URI
     }
   });
 
+  test('ok/an RP asking for the FAPI 2.0 profile keeps fapi_profile "2.0"; any other value is dropped (exempt)', () => {
+    const code = { grant_types: ['authorization_code'], redirect_uris: ['https://rp.example.org/cb'] };
+    assert.equal(federatedClientFrom(RP, rp({ ...code, fapi_profile: '2.0' })).metadata.fapi_profile, '2.0');
+    for (const value of ['off', '1.0', 2, undefined]) {
+      assert.equal(
+        federatedClientFrom(RP, rp({ ...code, fapi_profile: value })).metadata.fapi_profile,
+        undefined,
+      );
+    }
+  });
+
   test('ok/authorization code without client credentials, https redirect URIs only', () => {
     const client = federatedClientFrom(
       RP,

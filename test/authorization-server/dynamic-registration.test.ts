@@ -285,6 +285,21 @@ for (const target of targets) {
       );
     });
 
+    test('ok/RFC 9449 §5.2: dpop_bound_access_tokens is registered; its tokens are DPoP-bound, not certificate-bound', async () => {
+      const { jwt } = await mint();
+      const r = await call('POST', '/register', { software_statement: jwt, dpop_bound_access_tokens: true });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.dpop_bound_access_tokens, true);
+      assert.equal(r.body.tls_client_certificate_bound_access_tokens, false);
+      const app = await storage.db
+        .selectFrom('applications')
+        .select('metadata')
+        .where('client_id', '=', String(r.body.client_id))
+        .executeTakeFirstOrThrow();
+      const metadata = typeof app.metadata === 'string' ? JSON.parse(app.metadata) : app.metadata;
+      assert.equal(metadata.dpop_bound_access_tokens, true);
+    });
+
     test('ok/RFC 7591 §3.2.1: 201 with the registered metadata, the statement echoed, a hashed registration token, one use of the jti', async () => {
       const before = await counts();
       const { jwt, jti } = await mint();
@@ -481,6 +496,37 @@ for (const target of targets) {
       assertRefused(update, 400, 'unapproved_software_statement');
       await storage.transaction((tx) => setApplicationStatus(tx, s.clientId, 'active', meta));
       assert.equal(await tokenRequest(d.client_id, mtls(s)).then((r) => r.status), 200);
+    });
+
+    test('ok/fapi_profile "2.0" is registered and echoed (docs/fapi.md); fail/"off" or an unknown profile → invalid_client_metadata, nothing registered', async () => {
+      const body = await registered({ fapi_profile: '2.0' });
+      assert.equal(body.fapi_profile, '2.0');
+      for (const value of ['off', '1.0', 2]) {
+        const { jwt, jti } = await mint();
+        const before = await counts();
+        const r = await call('POST', '/register', { software_statement: jwt, fapi_profile: value });
+        assertRefused(r, 400, 'invalid_client_metadata', ['fapi_profile']);
+        assert.deepEqual(await counts(), before);
+        assert.equal(await statementStatus(jti), 'issued');
+      }
+    });
+
+    test("ok/the software statement's fapi_profile stands for the client; a request may make it stricter, never exempt itself", async () => {
+      const exempt = await registered({}, { fapi_profile: 'off' });
+      assert.equal(exempt.fapi_profile, 'off');
+      const echoed = await registered({ fapi_profile: 'off' }, { fapi_profile: 'off' });
+      assert.equal(echoed.fapi_profile, 'off');
+      const stricter = await registered({ fapi_profile: '2.0' }, { fapi_profile: 'off' });
+      assert.equal(stricter.fapi_profile, '2.0');
+      const held = await registered({}, { fapi_profile: '2.0' });
+      assert.equal(held.fapi_profile, '2.0');
+      const { jwt } = await mint({ fapi_profile: '2.0' });
+      const r = await call('POST', '/register', { software_statement: jwt, fapi_profile: 'off' });
+      assertRefused(r, 400, 'invalid_client_metadata', ['fapi_profile']);
+      const { jwt: malformed } = await mint({ fapi_profile: '1.0' });
+      const bad = await call('POST', '/register', { software_statement: malformed });
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.match(String(bad.body.error_description), /fapi_profile/);
     });
 
     test('fail/registration and update: the subject of a suspended application’s certificate is no client’s identity', async () => {
@@ -1055,6 +1101,12 @@ for (const target of targets) {
         request: { tls_client_certificate_bound_access_tokens: false },
         error: 'invalid_client_metadata',
         fields: ['tls_client_certificate_bound_access_tokens'],
+      },
+      {
+        name: 'fail/dpop_bound_access_tokens that is not a boolean (RFC 9449 §5.2)',
+        request: { dpop_bound_access_tokens: 'yes' },
+        error: 'invalid_client_metadata',
+        fields: ['dpop_bound_access_tokens'],
       },
     ];
     for (const c of policyRefusals) {

@@ -264,19 +264,19 @@ describe('interoperability: metadata and token errors an outside client relies o
     }
   });
 
-  describe('RFC 9449: DPoP is neither advertised nor used while it does not work end to end (issue 9 item 12)', () => {
-    test('fail/discovery does not advertise dpop_signing_alg_values_supported', () => {
-      assert.equal('dpop_signing_alg_values_supported' in metadata, false);
+  describe('RFC 9449: DPoP is advertised with asymmetric algorithms only (issue 14)', () => {
+    test('ok/discovery advertises dpop_signing_alg_values_supported, no none, no MAC', () => {
+      assert.deepEqual(metadata.dpop_signing_alg_values_supported, ['ES256', 'ES384', 'PS256', 'EdDSA']);
     });
 
-    test('fail/the Entity Configuration’s openid_provider does not advertise it either', async () => {
+    test('ok/the Entity Configuration’s openid_provider advertises the same', async () => {
       const op = await openIdProviderMetadata(as, {
         federationRegistrationEndpoint: FEDERATION_REGISTRATION,
       });
-      assert.equal('dpop_signing_alg_values_supported' in op, false);
+      assert.deepEqual(op.dpop_signing_alg_values_supported, metadata.dpop_signing_alg_values_supported);
     });
 
-    test('fail/a DPoP proof at the token endpoint binds nothing: the token is a certificate-bound Bearer token', async () => {
+    test('fail/a DPoP proof without a server nonce: use_dpop_nonce with a DPoP-Nonce header (§8)', async () => {
       const { publicKey, privateKey } = (await webcrypto.subtle.generateKey(
         { name: 'ECDSA', namedCurve: 'P-256' },
         true,
@@ -300,12 +300,9 @@ describe('interoperability: metadata and token errors an outside client relies o
         }).toString(),
       });
       const body = (await response.json()) as Record<string, unknown>;
-      assert.equal(response.status, 200, JSON.stringify(body));
-      assert.equal(String(body.token_type).toLowerCase(), 'bearer');
-      const claims = JSON.parse(
-        Buffer.from(String(body.access_token).split('.')[1]!, 'base64url').toString(),
-      );
-      assert.deepEqual(Object.keys(claims.cnf), ['x5t#S256']);
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.equal(body.error, 'use_dpop_nonce');
+      assert.ok(response.headers.get('dpop-nonce'));
     });
   });
 

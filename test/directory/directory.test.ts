@@ -203,6 +203,12 @@ for (const target of targets) {
             'invalid_input',
           ],
           ['fail/relative redirect URI', { ...base, metadata: { redirect_uris: ['/cb'] } }, 'invalid_input'],
+          // RFC 9449 §5.2: a boolean.
+          [
+            'fail/dpop_bound_access_tokens not a boolean',
+            { ...base, metadata: { dpop_bound_access_tokens: 'true' } },
+            'invalid_input',
+          ],
         ];
         for (const [name, input, code] of cases) {
           await assert.rejects(
@@ -217,7 +223,11 @@ for (const target of targets) {
             {
               ...base,
               authMethod: 'private_key_jwt',
-              metadata: { jwks: { keys: [goodEc] }, redirect_uris: ['https://x.example/cb'] },
+              metadata: {
+                jwks: { keys: [goodEc] },
+                redirect_uris: ['https://x.example/cb'],
+                dpop_bound_access_tokens: true,
+              },
             },
             META,
           ),

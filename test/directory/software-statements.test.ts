@@ -252,6 +252,23 @@ for (const target of targets) {
       }
     });
 
+    test("ok/the software's fapi_profile is carried for its clients (docs/fapi.md); none: no claim", async () => {
+      const w = await world(target);
+      try {
+        for (const profile of ['off', '2.0', undefined]) {
+          const clientId = await app(w, {
+            name: `FAPI ${String(profile)}`,
+            authMethod: 'private_key_jwt',
+            metadata: { jwks: { keys: [clientJwk] }, ...(profile ? { fapi_profile: profile } : {}) },
+          });
+          const { payload } = await verify(w, (await issue(w, clientId)).software_statement);
+          assert.equal(payload.fapi_profile, profile);
+        }
+      } finally {
+        await w.storage.close();
+      }
+    });
+
     test('ok/every statement has its own jti and record', async () => {
       const w = await world(target);
       try {

@@ -181,7 +181,8 @@ describe('federation registration end to end', { timeout: 240_000 }, () => {
       ...rest
     } = op;
     assert.deepEqual(rest, json(discovery.body));
-    assert.equal('dpop_signing_alg_values_supported' in op, false);
+    // RFC 9449 §5.1: DPoP is advertised, asymmetric algorithms only (issue 14).
+    assert.deepEqual(op.dpop_signing_alg_values_supported, ['ES256', 'ES384', 'PS256', 'EdDSA']);
   });
 
   test('ok/a leaf registers explicitly, gets a certificate-bound token and calls the gateway; removal stops it at once', async () => {

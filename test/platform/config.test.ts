@@ -74,6 +74,9 @@ describe('loadConfig', () => {
       proxies: [],
       logLevel: 'info',
       registration: { softwareStatementMaxAgeSeconds: 300, allowInitialAccessTokens: false },
+      fapi: { profile: '2.0' },
+      dpop: { requireNonce: 'always' },
+      login: { upstream: undefined },
       catalog: { title: 'Partner API', accessRequest: undefined },
       renewal: { graceDays: 7, drainSeconds: 60, sweepSeconds: 30 },
       expiry: { thresholdDays: [30, 14, 7, 1], intervalMinutes: 60 },
@@ -234,6 +237,15 @@ describe('loadConfig', () => {
     assert.equal(c.publicUrl, 'https://api.bank.example:9443');
   });
 
+  test('ok/DPoP nonce policy and the Redis replay cache from the environment', () => {
+    const config = loadConfig(dataDir(), {
+      ACCREDIT_DPOP_REQUIRE_NONCE: 'never',
+      ACCREDIT_REDIS_URL: 'redis://127.0.0.1:6379/2',
+    });
+    assert.equal(config.dpop.requireNonce, 'never');
+    assert.equal(config.replayCache?.redisUrl, 'redis://127.0.0.1:6379/2');
+  });
+
   test('ok/PKI publication base: plain http, configurable, publicUrl when the http listener is off', () => {
     assert.equal(
       loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_URL: 'http://pki.bank.example/' }).pki.publicHttpUrl,
@@ -281,6 +293,7 @@ describe('loadConfig', () => {
       ACCREDIT_PARTNER_CERT_DAYS: '7',
       ACCREDIT_DATABASE_URL: 'postgres://env/db',
       ACCREDIT_REGISTRATION_ALLOW_IAT: 'true',
+      ACCREDIT_FAPI_PROFILE: 'off',
     });
     assert.equal(c.listeners.public.port, 10443);
     assert.equal(c.logLevel, 'debug');
@@ -290,6 +303,7 @@ describe('loadConfig', () => {
     assert.equal(c.database.url, 'postgres://env/db');
     assert.equal(c.publicUrl, 'https://env.example:10443');
     assert.equal(c.registration.allowInitialAccessTokens, true);
+    assert.equal(c.fapi.profile, 'off');
   });
 
   const publicUrls: Array<{ name: string; file?: unknown; env?: NodeJS.ProcessEnv; expected: string }> = [
@@ -497,9 +511,19 @@ describe('loadConfig', () => {
       message: /federation\.trustAnchors: jwksFile .*missing\.json does not exist/,
     },
     {
+      name: 'fail/DPoP nonce policy that is neither always nor never',
+      file: { dpop: { requireNonce: 'sometimes' } },
+      message: /dpop\.requireNonce: expected one of always, never/,
+    },
+    {
       name: 'fail/allowInitialAccessTokens not a boolean',
       file: { registration: { allowInitialAccessTokens: 'yes' } },
       message: /registration\.allowInitialAccessTokens: expected true or false/,
+    },
+    {
+      name: 'fail/fapi.profile not a known profile',
+      file: { fapi: { profile: '1.0' } },
+      message: /fapi\.profile/,
     },
     {
       name: 'fail/allowLoopback not a boolean',
@@ -521,4 +545,41 @@ describe('loadConfig', () => {
       );
     });
   }
+});
+
+describe('config: login.upstream (issue 14)', () => {
+  test('ok/issuer, clientId and an existing secret file together; err/one without the others, http, missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accredit-login-config-'));
+    try {
+      writeFileSync(join(dir, 'upstream-secret'), 'a-client-secret\n');
+      const env = {
+        ACCREDIT_LOGIN_UPSTREAM_ISSUER: 'https://idp.example.com',
+        ACCREDIT_LOGIN_UPSTREAM_CLIENT_ID: 'accredit',
+        ACCREDIT_LOGIN_UPSTREAM_CLIENT_SECRET_FILE: 'upstream-secret',
+      };
+      const upstream = loadConfig(dir, env).login.upstream;
+      assert.deepEqual(upstream, {
+        issuer: 'https://idp.example.com',
+        clientId: 'accredit',
+        clientSecretFile: join(dir, 'upstream-secret'),
+        scopes: 'openid email profile',
+        label: 'your organisation account',
+      });
+      assert.equal(loadConfig(dir, {}).login.upstream, undefined);
+      assert.throws(
+        () => loadConfig(dir, { ACCREDIT_LOGIN_UPSTREAM_ISSUER: 'https://idp.example.com' }),
+        /login\.upstream\.clientId is needed/,
+      );
+      assert.throws(
+        () => loadConfig(dir, { ...env, ACCREDIT_LOGIN_UPSTREAM_ISSUER: 'http://idp.example.com' }),
+        /https URL/,
+      );
+      assert.throws(
+        () => loadConfig(dir, { ...env, ACCREDIT_LOGIN_UPSTREAM_CLIENT_SECRET_FILE: 'nope' }),
+        /does not exist/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -115,6 +115,10 @@ describe('guarded sender: POSTs to a subscriber-named URL', () => {
       assert.equal(res.status, 500);
       assert.ok(res.excerpt.length <= 256);
       assert.match(res.excerpt, /^boom \[31mx+$/);
+      // The answer itself (a protocol's error description) is read up to maxResponseBytes, never all of it.
+      assert.equal(res.contentType, 'text/plain');
+      assert.equal(Buffer.byteLength(res.body), 8 * 1024);
+      assert.ok(res.body.startsWith('boom\u0000'));
     } finally {
       await sender.close();
     }

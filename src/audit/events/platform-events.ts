@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import { createCoalescingRunner } from '../../shared/coalescing-runner.ts';
 import type { Storage } from '../../storage/index.ts';
 import { relayChanges } from './relay-changes.ts';
 
@@ -29,9 +30,6 @@ export interface PlatformEventsOptions {
 export function startPlatformEvents(options: PlatformEventsOptions): PlatformEvents {
   const { storage, clock, logger } = options;
   const listeners = new Set<() => void>();
-  let running: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
   const notify = () => {
     for (const listener of listeners) {
       try {
@@ -41,46 +39,34 @@ export function startPlatformEvents(options: PlatformEventsOptions): PlatformEve
       }
     }
   };
-  const pass = async () => {
-    do {
-      again = false;
+  const runner = createCoalescingRunner(
+    async () => {
       try {
         await relayChanges(storage, clock());
-      } catch (err) {
-        if (!closed) logger.error({ err }, 'event relay failed; retried on the next change');
+      } finally {
+        // Consumers run even when the relay failed: a monitor may have recorded events directly.
+        notify();
       }
-    } while (again && !closed);
-    notify();
-  };
-  const wake = (): Promise<void> => {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+    },
+    {
+      intervalMs: options.pollIntervalMs ?? 2000,
+      onError: (err) => logger.error({ err }, 'event relay failed; retried on the next change'),
+    },
+  );
   const unsubscribe = storage.feed.subscribe(() => {
-    void wake();
+    void runner.wake();
   });
-  const timer = setInterval(() => void wake(), options.pollIntervalMs ?? 2000);
-  timer.unref();
-  void wake();
+  void runner.wake();
   return {
     onEvents(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     notify,
-    flush: () => wake().then(() => (running ? running : undefined)),
+    flush: () => runner.flush(),
     async close() {
-      closed = true;
-      clearInterval(timer);
       unsubscribe();
-      await running;
+      await runner.close();
     },
   };
 }

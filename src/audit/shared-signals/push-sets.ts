@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { FetchError, type GuardedPoster } from '../../shared/guarded-fetch/index.ts';
+import { FetchError, type GuardedSender } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { DELIVERY_METHODS, SET_MEDIA_TYPE } from './ssf-vocabulary.ts';
 import type { SecretSealer } from './streams.ts';
 
 export interface PushDeps {
   storage: Storage;
-  poster: GuardedPoster;
+  poster: GuardedSender;
   sealer: SecretSealer;
   logger: Logger;
   now: () => Date;
@@ -50,9 +50,12 @@ async function deliver(
   try {
     const answer = await deps.poster.post({
       url: target.endpointUrl,
-      contentType: SET_MEDIA_TYPE,
+      headers: {
+        'content-type': SET_MEDIA_TYPE,
+        accept: 'application/json',
+        ...(target.authorization ? { authorization: target.authorization } : {}),
+      },
       body: token,
-      ...(target.authorization ? { headers: { authorization: target.authorization } } : {}),
     });
     // RFC 8935 §2.2: 202 Accepted acknowledges the SET (any 2xx is taken as acceptance).
     if (answer.status >= 200 && answer.status < 300) return { delivered: true };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
-import type { GuardedPoster } from '../../shared/guarded-fetch/index.ts';
+import type { GuardedSender } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
 import type { SignalContext } from './map-platform-event.ts';
@@ -17,7 +17,7 @@ export interface SharedSignalsOptions {
   events: Pick<PlatformEvents, 'onEvents'>;
   signer: () => Promise<EventSigner>;
   context: SignalContext;
-  poster: GuardedPoster;
+  poster: GuardedSender;
   sealer: SecretSealer;
   /** How often due push retries (and other nodes' queued SETs) are looked for. Default 1 s. */
   retryIntervalMs?: number;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import { createCoalescingRunner } from '../../shared/coalescing-runner.ts';
 import { FetchError, type GuardedSender } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import { consumeEvents, type EventSigner, type PlatformEvents } from '../events/index.ts';
@@ -91,9 +92,6 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
   const workers = options.workers ?? 4;
   const batch = options.batch ?? 8;
   const leaseMs = options.leaseMs ?? 70_000;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let closed = false;
   let prunedAt = 0;
   const retentionMs = (options.retentionDays ?? 30) * 86_400_000;
 
@@ -142,59 +140,41 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): Webho
   };
 
   const pass = async () => {
-    do {
-      again = false;
-      try {
-        await consumeEvents(
-          storage,
-          WEBHOOK_CONSUMER,
-          (tx, events) => enqueueDeliveries(tx, events, clock()).then(() => {}),
-          clock(),
-        );
-        // Several workers, each with a small round: a receiver that hangs until the timeout holds up one
-        // worker's round, not every delivery due.
-        const worker = async () => {
-          for (;;) {
-            if (closed) return;
-            const claims = await claimDueDeliveries(storage, clock(), { limit: batch, leaseMs });
-            if (claims.length > 0) await sendRound(claims);
-            if (claims.length < batch) return;
-          }
-        };
-        await Promise.all(Array.from({ length: workers }, worker));
-        const now = clock();
-        if (now.getTime() - prunedAt >= PRUNE_EVERY_MS) {
-          prunedAt = now.getTime();
-          const pruned = await pruneDeliveries(storage, new Date(now.getTime() - retentionMs));
-          if (pruned > 0) logger.info({ pruned }, 'old webhook deliveries pruned');
-        }
-      } catch (err) {
-        if (!closed) logger.error({ err }, 'webhook pass failed; retried on the next wake-up');
+    await consumeEvents(
+      storage,
+      WEBHOOK_CONSUMER,
+      (tx, events) => enqueueDeliveries(tx, events, clock()).then(() => {}),
+      clock(),
+    );
+    // Several workers, each with a small round: a receiver that hangs until the timeout holds up one
+    // worker's round, not every delivery due.
+    const worker = async () => {
+      for (;;) {
+        if (runner.closed) return;
+        const claims = await claimDueDeliveries(storage, clock(), { limit: batch, leaseMs });
+        if (claims.length > 0) await sendRound(claims);
+        if (claims.length < batch) return;
       }
-    } while (again && !closed);
-  };
-  const wake = (): Promise<void> => {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    const now = clock();
+    if (now.getTime() - prunedAt >= PRUNE_EVERY_MS) {
+      prunedAt = now.getTime();
+      const pruned = await pruneDeliveries(storage, new Date(now.getTime() - retentionMs));
+      if (pruned > 0) logger.info({ pruned }, 'old webhook deliveries pruned');
     }
-    running = pass().finally(() => {
-      running = undefined;
-    });
-    return running;
   };
-  const unsubscribe = options.events?.onEvents(() => void wake());
-  const timer = setInterval(() => void wake(), options.pollIntervalMs ?? 1000);
-  timer.unref();
-  void wake();
+  const runner = createCoalescingRunner(pass, {
+    intervalMs: options.pollIntervalMs ?? 1000,
+    onError: (err) => logger.error({ err }, 'webhook pass failed; retried on the next wake-up'),
+  });
+  const unsubscribe = options.events?.onEvents(() => void runner.wake());
+  void runner.wake();
   return {
-    run: () => wake().then(() => (running ? running : undefined)),
+    run: () => runner.flush(),
     async close() {
-      closed = true;
-      clearInterval(timer);
       unsubscribe?.();
-      await running;
+      await runner.close();
     },
   };
 }

@@ -19,8 +19,10 @@ const REGISTERED_FIELDS = [
   'tls_client_auth_san_email',
   'tls_client_auth_ca_id',
   'token_endpoint_auth_signing_alg',
+  'dpop_bound_access_tokens',
   'software_id',
   'software_statement',
+  'fapi_profile',
 ] as const;
 
 /**
@@ -43,8 +45,9 @@ export function clientInformation(
     client_name: app.name,
     token_endpoint_auth_method: app.auth_method,
     scope: scope.filter((s) => app.scopes.includes(s)).join(' '),
-    // RFC 8705 §3.4: every access token this server issues is bound to the client's certificate.
-    tls_client_certificate_bound_access_tokens: true,
+    // RFC 8705 §3.4: every access token this server issues is bound to the client's certificate — or, for a
+    // client registered with dpop_bound_access_tokens (RFC 9449 §5.2), to its DPoP key.
+    tls_client_certificate_bound_access_tokens: app.metadata.dpop_bound_access_tokens !== true,
     org_id: app.org_id,
     roles: app.roles,
   };

@@ -24,6 +24,8 @@ export interface SoftwareStatement {
   jwks: unknown;
   jwksUri: string | undefined;
   tlsClientAuthSubjectDn: string | undefined;
+  /** The FAPI 2.0 profile the operator set on the software, inherited by its clients (fapi/). */
+  fapiProfile?: '2.0' | 'off' | undefined;
 }
 
 export interface StatementVerification {
@@ -125,6 +127,7 @@ function readClaims(jwt: string, payload: JWTPayload, iat: number): SoftwareStat
     'tls_client_auth_subject_dn',
     p.tls_client_auth_subject_dn === undefined || isString(p.tls_client_auth_subject_dn),
   );
+  need('fapi_profile', p.fapi_profile === undefined || p.fapi_profile === '2.0' || p.fapi_profile === 'off');
   if (problems.length > 0) {
     throw invalidStatement(`software_statement claims missing or malformed: ${problems.join(', ')}`);
   }
@@ -144,6 +147,7 @@ function readClaims(jwt: string, payload: JWTPayload, iat: number): SoftwareStat
     jwks: p.jwks,
     jwksUri: p.jwks_uri as string | undefined,
     tlsClientAuthSubjectDn: p.tls_client_auth_subject_dn as string | undefined,
+    fapiProfile: p.fapi_profile as '2.0' | 'off' | undefined,
   };
 }
 

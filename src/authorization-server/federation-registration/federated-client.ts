@@ -107,6 +107,8 @@ export function federatedClientFrom(entityId: string, rp: unknown): FederatedCli
     metadata.grant_types = grantTypes;
     metadata.response_types = ['code'];
     metadata.redirect_uris = redirectUris;
+    // An RP may ask to be held to the FAPI 2.0 Security Profile (docs/fapi.md); it is exempt otherwise.
+    if (md.fapi_profile === '2.0') metadata.fapi_profile = '2.0';
   }
   return {
     authMethod: method as FederatedClient['authMethod'],

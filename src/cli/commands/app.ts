@@ -68,15 +68,32 @@ export function registerAppCommands(program: Command): void {
     .requiredOption('--auth <method>', 'tls_client_auth | self_signed_tls_client_auth | private_key_jwt')
     .option('--jwks <file>', 'JWK Set file with the client’s public keys (private_key_jwt, self-signed)')
     .option('--metadata <file>', 'JSON file with further client metadata')
+    .option(
+      '--redirect-uri <uri>',
+      'an https redirection URI for end-user login (repeatable); enables the authorization code and refresh token grants',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(
       (
-        opts: { org: string; name: string; roles: string[]; auth: string; jwks?: string; metadata?: string },
+        opts: {
+          org: string;
+          name: string;
+          roles: string[];
+          auth: string;
+          jwks?: string;
+          metadata?: string;
+          redirectUri?: string[];
+        },
         cmd: Command,
       ) => {
         const g = globals(cmd);
         return runAction(g.json, async () => {
           const metadata = opts.metadata ? readJsonFile(opts.metadata, 'metadata') : {};
           if (opts.jwks) metadata.jwks = readJsonFile(opts.jwks, 'JWKS');
+          if (opts.redirectUri) {
+            metadata.redirect_uris = opts.redirectUri;
+            metadata.grant_types ??= ['client_credentials', 'authorization_code', 'refresh_token'];
+          }
           await withAdminClient(g, async (client) => {
             const created = await client.call<App>('POST', '/applications', {
               org_id: opts.org,

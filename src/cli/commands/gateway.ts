@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PROXY_FORMS, type ProxyEntry, proxyEntryProblem } from '../../shared/client-cert-headers/index.ts';
+import { createRedisReplayCache } from '../../shared/replay-cache/index.ts';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
@@ -40,6 +41,7 @@ interface RunOptions {
   decisionEdgeUrl?: string;
   dpopNonceSecretFile?: string;
   dpopNonce?: string;
+  redisUrl?: string;
   proxies?: string;
 }
 
@@ -93,7 +95,16 @@ function dpopOptions(opts: RunOptions) {
   if (secret !== undefined && secret.length < 32) {
     throw new CliError('--dpop-nonce-secret-file: at least 32 bytes of secret', 'invalid_input');
   }
-  return { requireNonce: mode === 'required', ...(secret !== undefined ? { nonceSecret: secret } : {}) };
+  // RFC 9449 §11.1: with Redis, a proof used at one gateway node is refused at every other.
+  const redisUrl = opts.redisUrl ?? env.ACCREDIT_REDIS_URL;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new CliError('--redis-url: expected a redis:// or rediss:// URL', 'invalid_input');
+  }
+  return {
+    requireNonce: mode === 'required',
+    ...(secret !== undefined ? { nonceSecret: secret } : {}),
+    ...(redisUrl !== undefined ? { replayCache: createRedisReplayCache(redisUrl) } : {}),
+  };
 }
 
 /** The decision listener's settings, when --decision-port (or ACCREDIT_DECISION_PORT) asks for it. */
@@ -295,6 +306,10 @@ export function registerGatewayCommands(program: Command): void {
       'file (mode 0600) with the DPoP nonce secret, ≥ 32 bytes, the same on every node (env ACCREDIT_GATEWAY_DPOP_NONCE_SECRET_FILE)',
     )
     .option('--dpop-nonce <mode>', 'required (default) or off: whether DPoP proofs must carry a server nonce')
+    .option(
+      '--redis-url <url>',
+      'Redis shared by every gateway node as the DPoP proof replay cache (env ACCREDIT_REDIS_URL; default: this process only)',
+    )
     .option(
       '--proxies <json>',
       'TLS-terminating proxies in front: [{"address": IP or CIDR, "form": rfc9440|nginx|envoy-xfcc|aws-alb, "header"?, "clientCertSha256"?: [...]}] (env ACCREDIT_PROXIES)',

@@ -123,7 +123,8 @@ function discard(body: { on(event: 'error', listener: () => void): unknown; dest
 
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL)/;
 
-function transportError(err: unknown, url: URL, aborted: boolean): FetchError {
+/** Any failure of an exchange with `url` as a FetchError with a stable code (shared by the guarded sender). */
+export function transportError(err: unknown, url: URL, aborted: boolean): FetchError {
   if (err instanceof FetchError) return err;
   if (aborted) return new FetchError('timeout', `request to ${url.origin} timed out`, { cause: err });
   const code = (err as { code?: unknown } | undefined)?.code;

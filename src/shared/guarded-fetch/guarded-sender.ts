@@ -1,7 +1,12 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Agent, request } from 'undici';
 import { FetchError } from './fetch-error.ts';
 import { createGuardedConnector, resolveWithSystemDns } from './guarded-connector.ts';
-import { createGuardedFetcher, type GuardedFetcherOptions, type UrlGuard } from './guarded-fetcher.ts';
+import {
+  createGuardedFetcher,
+  type GuardedFetcherOptions,
+  transportError,
+  type UrlGuard,
+} from './guarded-fetcher.ts';
 
 export interface GuardedPost {
   url: string;
@@ -13,7 +18,11 @@ export interface GuardedPost {
 
 export interface GuardedPostResult {
   status: number;
-  /** The first bytes of the answer (at most `excerptBytes`), for a delivery log; the rest is never read. */
+  /** The answer's media type, lower-case, without parameters ('' when absent). */
+  contentType: string;
+  /** The answer, read up to `maxResponseBytes` (error descriptions a protocol defines, e.g. RFC 8935 §2.3). */
+  body: string;
+  /** The first bytes of the answer (at most `excerptBytes`) without control characters, for a delivery log. */
   excerpt: string;
   /** `Retry-After` (RFC 9110 §10.2.3) in seconds from now, when the answer carried a valid one. */
   retryAfterSeconds?: number;
@@ -30,34 +39,13 @@ export function retryAfterSeconds(header: string | string[] | undefined, now: nu
 }
 
 /**
- * The guarded fetcher's counterpart for pushing to a URL a subscriber named (webhooks): the same address
+ * The guarded fetcher's counterpart for pushing to a URL a subscriber named (webhooks, Shared Signals push): the same address
  * policy at connect time, https only, bounded time; any status is an answer (the caller decides what a 2xx
  * or 3xx means) and redirects are never followed, so a POST cannot be bounced to a host nobody approved.
  */
 export interface GuardedSender extends UrlGuard {
   post(request: GuardedPost): Promise<GuardedPostResult>;
   close(): Promise<void>;
-}
-
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL)/;
-
-function transportError(err: unknown, url: URL, aborted: boolean): FetchError {
-  if (err instanceof FetchError) return err;
-  if (aborted) return new FetchError('timeout', `request to ${url.origin} timed out`, { cause: err });
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return new FetchError('connect_timeout', `connecting to ${url.origin} timed out`, { cause: err });
-  }
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new FetchError('timeout', `request to ${url.origin} timed out`, { cause: err });
-  }
-  if (typeof code === 'string' && TLS_CODE.test(code)) {
-    return new FetchError('tls_error', `TLS with ${url.origin} failed (${code})`, { cause: err });
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new FetchError('dns_failure', `${url.hostname} could not be resolved`, { cause: err });
-  }
-  return new FetchError('network_error', `request to ${url.origin} failed`, { cause: err });
 }
 
 function checkUrl(raw: string): URL {
@@ -74,10 +62,10 @@ function checkUrl(raw: string): URL {
 }
 
 /** Reads at most `limit` bytes of a body, then stops reading and drops the connection's remainder. */
-async function excerptOf(
+async function readAtMost(
   body: AsyncIterable<Uint8Array> & { destroy(): unknown; on(e: 'error', l: () => void): unknown },
   limit: number,
-): Promise<string> {
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   body.on('error', () => {});
@@ -89,13 +77,15 @@ async function excerptOf(
       break;
     }
   }
-  // Control characters out: the excerpt is shown in a log and a terminal.
-  return Buffer.concat(chunks)
-    .subarray(0, limit)
+  return Buffer.concat(chunks).subarray(0, limit);
+}
+
+// Control characters out: the excerpt is shown in a log and a terminal.
+const excerptOf = (bytes: Buffer) =>
+  bytes
     .toString('utf8')
     .replace(/[\p{Cc}\uFFFD]+/gu, ' ')
     .trim();
-}
 
 export function createGuardedSender(
   options: GuardedFetcherOptions & { excerptBytes?: number } = {},
@@ -103,6 +93,7 @@ export function createGuardedSender(
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const excerptBytes = options.excerptBytes ?? 256;
+  const maxResponseBytes = Math.max(options.maxResponseBytes ?? 8 * 1024, excerptBytes);
   const guard = createGuardedFetcher({ ...options, maxRedirects: 0 });
   const agent = new Agent({
     connect: createGuardedConnector({
@@ -136,16 +127,22 @@ export function createGuardedSender(
         } catch (err) {
           throw transportError(err, url, signal.aborted);
         }
-        let excerpt = '';
+        let bytes: Buffer = Buffer.alloc(0);
         try {
-          excerpt = await excerptOf(res.body, excerptBytes);
+          bytes = await readAtMost(res.body, maxResponseBytes);
         } catch {
           // The status is the answer; a body cut short changes nothing.
         }
         const retryAfter = retryAfterSeconds(res.headers['retry-after'], Date.now());
+        const contentType = String(res.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         return {
           status: res.statusCode,
-          excerpt,
+          contentType,
+          body: bytes.toString('utf8'),
+          excerpt: excerptOf(bytes.subarray(0, excerptBytes)),
           ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
         };
       } finally {

@@ -11,13 +11,6 @@ export {
   type UrlGuard,
 } from './guarded-fetcher.ts';
 export {
-  createGuardedPoster,
-  type GuardedPost as GuardedPosterRequest,
-  type GuardedPostAnswer,
-  type GuardedPoster,
-  type GuardedPosterOptions,
-} from './guarded-poster.ts';
-export {
   createGuardedSender,
   type GuardedPost,
   type GuardedPostResult,

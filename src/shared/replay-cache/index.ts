@@ -1,1 +1,2 @@
+export { createRedisReplayCache } from './redis-replay-cache.ts';
 export { createMemoryReplayCache, type ReplayCache } from './replay-cache.ts';

@@ -22,11 +22,7 @@ import {
   startSharedSignals,
   type TransmitterSettings,
 } from '../../../src/audit/index.ts';
-import {
-  FetchError,
-  type GuardedPosterRequest as GuardedPost,
-  type GuardedPoster,
-} from '../../../src/shared/guarded-fetch/index.ts';
+import { FetchError, type GuardedPost, type GuardedSender } from '../../../src/shared/guarded-fetch/index.ts';
 import type { Storage } from '../../../src/storage/index.ts';
 import { META, seededStorage } from '../../support/directory-fixture.ts';
 import { engineTargets } from '../../support/engines.ts';
@@ -59,10 +55,11 @@ function fakePoster() {
       contentType: '',
       body: '',
     });
-  const poster: GuardedPoster = {
+  const poster: GuardedSender = {
     async post(req) {
       sent.push(req);
-      return answer(req);
+      const a = await answer(req);
+      return { ...a, excerpt: a.body.slice(0, 256) };
     },
     async assertFetchable() {},
     async close() {},
@@ -154,7 +151,7 @@ for (const target of targets) {
         assert.equal(fake.sent.length, 2);
         for (const req of fake.sent) {
           assert.equal(req.url, 'https://r.example/ev');
-          assert.equal(req.contentType, 'application/secevent+jwt');
+          assert.equal(req.headers['content-type'], 'application/secevent+jwt');
           assert.equal(req.headers?.authorization, 'Bearer r');
           assert.equal(decodeProtectedHeader(req.body).typ, 'secevent+jwt');
         }
@@ -256,7 +253,10 @@ for (const target of targets) {
           events: { onEvents: () => () => {} },
           signer: async () => signer,
           context,
-          poster: { ...fake.poster, post: async () => ({ status: 503, contentType: '', body: '' }) },
+          poster: {
+            ...fake.poster,
+            post: async () => ({ status: 503, contentType: '', body: '', excerpt: '' }),
+          },
           sealer,
           retryIntervalMs: 60_000,
         });

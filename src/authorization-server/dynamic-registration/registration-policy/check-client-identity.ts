@@ -69,14 +69,28 @@ export function checkAuthMethod(d: Draft): void {
   }
 }
 
-/** RFC 8705 §3.4: this server binds every access token to the client's certificate. */
+/**
+ * Every access token here is bound: to the client's certificate (RFC 8705 §3.4), or — for a client registered with
+ * dpop_bound_access_tokens (RFC 9449 §5.2), which then always presents a DPoP proof — to its DPoP key. Unbound
+ * tokens are never an option.
+ */
 export function checkBoundTokens(d: Draft): void {
+  // RFC 9449 §5.2: a boolean; true holds every token request of the client to a DPoP proof.
+  const dpop = d.request.dpop_bound_access_tokens;
+  if (dpop !== undefined && typeof dpop !== 'boolean') {
+    metadataFinding(d, 'dpop_bound_access_tokens', 'must be true or false', 'RFC 9449 §5.2');
+  } else if (dpop === true) {
+    d.dpopBound = true;
+  }
   const value = d.request.tls_client_certificate_bound_access_tokens;
-  if (value !== undefined && value !== true) {
+  const allowed = d.dpopBound ? [undefined, true, false] : [undefined, true];
+  if (!allowed.includes(value as boolean | undefined)) {
     metadataFinding(
       d,
       'tls_client_certificate_bound_access_tokens',
-      'every access token here is certificate-bound',
+      d.dpopBound
+        ? 'must be true or false'
+        : 'every access token here is certificate-bound (or DPoP-bound with dpop_bound_access_tokens)',
       'RFC 8705 §3.4',
     );
   }

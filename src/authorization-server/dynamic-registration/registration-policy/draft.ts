@@ -41,6 +41,10 @@ export interface Draft {
   /** Bring your own CA: the one RFC 8705 §2.1.2 value and the organisation's CA it must come from. */
   externalSubject?: { property: string; value: unknown; caId: string };
   signingAlg: string | undefined;
+  /** The FAPI 2.0 profile the client is registered with (`fapi_profile`, fapi/check-fapi-registration.ts). */
+  fapiProfile?: '2.0' | 'off';
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
+  dpopBound?: boolean;
   roles: string[];
   scopes: string[];
 }

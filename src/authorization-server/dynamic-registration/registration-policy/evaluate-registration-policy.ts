@@ -1,3 +1,4 @@
+import { checkFapiProfile } from '../../fapi/check-fapi-registration.ts';
 import type { PolicyContext } from '../policy-context.ts';
 import { authorityName, type RegistrationAuthority } from '../registration-authority.ts';
 import {
@@ -24,6 +25,7 @@ const RULES: ReadonlyArray<(d: Draft) => void | Promise<void>> = [
   checkRolesAndScope,
   checkBoundTokens,
   checkSigningAlg,
+  checkFapiProfile,
 ];
 
 /**
@@ -81,6 +83,8 @@ export async function evaluateRegistrationPolicy(
     metadata.tls_client_auth_ca_id = d.externalSubject.caId;
   }
   if (d.signingAlg !== undefined) metadata.token_endpoint_auth_signing_alg = d.signingAlg;
+  if (d.fapiProfile !== undefined) metadata.fapi_profile = d.fapiProfile;
+  if (d.dpopBound) metadata.dpop_bound_access_tokens = true;
   return {
     ok: true,
     client: {

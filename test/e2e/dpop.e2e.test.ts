@@ -170,4 +170,65 @@ describe('DPoP on the platform with the Redis replay cache (issue 14)', {
       redis.disconnect();
     }
   });
+
+  test('ok/oauth4webapi: the DPoP-bound token calls the gateway without a client certificate (200); fail/as Bearer → 401', async () => {
+    // The operation accepts DPoP-bound tokens and needs no certificate (catalog policy, issue 14).
+    await cli([
+      'catalog',
+      'operation',
+      'update',
+      '6d1f4a8e-0b7c-4f51-9a51-0c0a2f9d7e01',
+      '--mtls',
+      'optional',
+      '--dpop',
+      'accepted',
+    ]);
+    const issuer = new URL(platform.url);
+    const metadata = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { [oauth.customFetch]: fetchTls }),
+    );
+    const client: oauth.Client = { client_id: clientId };
+    const dpopKeys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
+    const DPoP = oauth.DPoP(client, dpopKeys);
+    // RFC 9449 §8/§9: the first try of each server may be answered with a nonce to use; retry once with it.
+    const withNonceRetry = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!oauth.isDPoPNonceError(err)) throw err;
+        return fn();
+      }
+    };
+    const token = await withNonceRetry(async () =>
+      oauth.processClientCredentialsResponse(
+        metadata,
+        client,
+        await oauth.clientCredentialsGrantRequest(
+          metadata,
+          client,
+          oauth.PrivateKeyJwt(clientKeys.privateKey),
+          new URLSearchParams(),
+          { DPoP, [oauth.customFetch]: fetchTls },
+        ),
+      ),
+    );
+    assert.equal(token.token_type, 'dpop');
+    const url = new URL('/v1/accounts', platform.gatewayUrl);
+    const response = await withNonceRetry(() =>
+      oauth.protectedResourceRequest(token.access_token, 'GET', url, new Headers(), null, {
+        DPoP,
+        [oauth.customFetch]: fetchTls,
+      }),
+    );
+    assert.equal(response.status, 200, await response.clone().text());
+
+    // RFC 9449 §7.2: the same token as a Bearer token is refused.
+    const bearer = await fetchTls(url.href, { headers: { authorization: `Bearer ${token.access_token}` } });
+    assert.equal(bearer.status, 401);
+    assert.match(String(bearer.headers.get('www-authenticate')), /error="invalid_token"/);
+  });
 });

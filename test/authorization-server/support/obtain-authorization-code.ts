@@ -21,6 +21,8 @@ export interface ObtainAuthorizationCodeInput {
   /** A built-in account that exists on the server. */
   username: string;
   password: string;
+  /** Sees each page the flow shows (login, consent), before its form is sent. */
+  onPage?: (html: string) => void;
 }
 
 const MAX_STEPS = 12;
@@ -84,6 +86,7 @@ export async function obtainAuthorizationCode(
     }
     if (step.status !== 200)
       throw new Error(`the authorization flow stopped with ${step.status}: ${step.body.slice(0, 200)}`);
+    input.onPage?.(step.body);
     if (step.body.includes('/login"')) {
       const login = formOf(step.body, 'login');
       step = await go(login.url, { csrf: login.csrf, username: input.username, password: input.password });

@@ -285,6 +285,24 @@ describe('federation RP signs a user in end to end (automatic registration + log
     assert.equal(bearer.status, 401);
   });
 
+  test('ok/a signed Request Object at the authorization endpoint alone registers the leaf; login and DPoP redemption follow', async () => {
+    const rp = await partner('rp-by-value');
+    const { params } = await obtainAuthorizationCode({
+      baseUrl: platform.url,
+      clientId: rp.entity.entityId,
+      request: await requestObject(rp),
+      dispatcher: agent,
+      username: 'alice',
+      password: 'correct horse battery staple',
+    });
+    assert.equal(params.get('error'), null, params.toString());
+    assert.equal(params.get('iss'), platform.url);
+    const DPoP = oauth.DPoP({ client_id: rp.entity.entityId } as oauth.Client, await newDpopKeys());
+    const token = await redeem(rp, params.get('code')!, DPoP);
+    assert.equal(claimsOf(token.access_token).client_id, rp.entity.entityId);
+    assert.equal((await callGateway(token.access_token, DPoP)).status, 200);
+  });
+
   test('fail/the code redeemed with a client assertion signed by a key not in the RP metadata → invalid_client', async () => {
     const rp = await partner('rp-impostor');
     const code = await signIn(rp);
@@ -311,6 +329,10 @@ describe('federation RP signs a user in end to end (automatic registration + log
       (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_client',
     );
     await refusedAtGateway(token.access_token, DPoP);
+    // No Trust Chain through the platform any more: it cannot register again (§12.1.1.1).
+    const again = await push(rp);
+    assert.equal(again.status, 400);
+    assert.equal(((await again.json()) as { error: string }).error, 'invalid_trust_chain');
   });
 
   test('fail/after the platform revokes the Trust Mark granting its roles, the registration ends', async () => {

@@ -15,7 +15,9 @@ export interface AuthorizationResponse {
 export interface ObtainAuthorizationCodeInput {
   baseUrl: string;
   clientId: string;
-  requestUri: string;
+  /** The pushed request's `request_uri`, or (with `request`) the Request Object sent by value. */
+  requestUri?: string;
+  request?: string;
   /** A dispatcher (undici Agent) trusting the server's CA. */
   dispatcher: unknown;
   /** A built-in account that exists on the server. */
@@ -72,7 +74,11 @@ export async function obtainAuthorizationCode(
 
   let step = await go(
     new URL(
-      `/auth?${new URLSearchParams({ client_id: input.clientId, request_uri: input.requestUri })}`,
+      `/auth?${new URLSearchParams({
+        client_id: input.clientId,
+        ...(input.requestUri !== undefined && { request_uri: input.requestUri }),
+        ...(input.request !== undefined && { request: input.request }),
+      })}`,
       base,
     ),
   );

@@ -264,6 +264,11 @@ describe('federation RP signs a user in end to end (automatic registration + log
     const token = await redeem(rp, code, DPoP);
     assert.equal(token.token_type, 'dpop');
     const claims = claimsOf(token.access_token);
+    // Registered as a federation client of the subordinate's organisation, its scopes those of its roles.
+    const app = await cli(['app', 'show', rp.entity.entityId]);
+    assert.equal(app.registration_type, 'federation');
+    assert.ok((app.scopes as string[]).includes('accounts:read'), JSON.stringify(app.scopes));
+    assert.deepEqual(claims.roles, app.roles);
     const user = (await cli(['user', 'list'])) as unknown as Array<{ id: string; username: string }>;
     const alice = (Array.isArray(user) ? user : (user as { items: typeof user }).items).find(
       (u) => u.username === 'alice',

@@ -15,12 +15,16 @@ export interface AuthorizationResponse {
 export interface ObtainAuthorizationCodeInput {
   baseUrl: string;
   clientId: string;
-  requestUri: string;
+  /** The pushed request's `request_uri`, or (with `request`) the Request Object sent by value. */
+  requestUri?: string;
+  request?: string;
   /** A dispatcher (undici Agent) trusting the server's CA. */
   dispatcher: unknown;
   /** A built-in account that exists on the server. */
   username: string;
   password: string;
+  /** Sees each page the flow shows (login, consent), before its form is sent. */
+  onPage?: (html: string) => void;
 }
 
 const MAX_STEPS = 12;
@@ -70,7 +74,11 @@ export async function obtainAuthorizationCode(
 
   let step = await go(
     new URL(
-      `/auth?${new URLSearchParams({ client_id: input.clientId, request_uri: input.requestUri })}`,
+      `/auth?${new URLSearchParams({
+        client_id: input.clientId,
+        ...(input.requestUri !== undefined && { request_uri: input.requestUri }),
+        ...(input.request !== undefined && { request: input.request }),
+      })}`,
       base,
     ),
   );
@@ -84,6 +92,7 @@ export async function obtainAuthorizationCode(
     }
     if (step.status !== 200)
       throw new Error(`the authorization flow stopped with ${step.status}: ${step.body.slice(0, 200)}`);
+    input.onPage?.(step.body);
     if (step.body.includes('/login"')) {
       const login = formOf(step.body, 'login');
       step = await go(login.url, { csrf: login.csrf, username: input.username, password: input.password });

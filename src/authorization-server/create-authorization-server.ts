@@ -352,9 +352,9 @@ export async function createAuthorizationServer(
     discovery: {
       // RFC 8414 §2: without these a client assumes client_secret_basic, which no client here has. Introspection
       // and revocation authenticate a client exactly as the token endpoint does.
-      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      // A public client introspects (and revokes, RFC 7009 §2.1) its own tokens only (oidc-provider's policy).
+      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS, PUBLIC_AUTH_METHOD],
       introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      // RFC 7009 §2.1: a public client revokes its own tokens with its client_id alone.
       revocation_endpoint_auth_methods_supported: [...AUTH_METHODS, PUBLIC_AUTH_METHOD],
       revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.

@@ -1,5 +1,10 @@
 import type { AdapterPayload } from 'oidc-provider';
-import { certificateApplications, directoryStore, scopesForRoles } from '../directory/index.ts';
+import {
+  certificateApplications,
+  directoryStore,
+  PUBLIC_AUTH_METHOD,
+  scopesForRoles,
+} from '../directory/index.ts';
 import { certificateStore, TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { ownFapiProfile } from './fapi/index.ts';
@@ -16,17 +21,22 @@ const strings = (value: unknown): string[] | undefined =>
  */
 function grantsOf(
   registrationType: string,
+  authMethod: string,
   metadata: Record<string, unknown>,
 ): Pick<AdapterPayload, 'grant_types' | 'response_types' | 'redirect_uris'> {
   const grantTypes = strings(metadata.grant_types);
   if (!grantTypes?.includes('authorization_code')) {
+    if (authMethod === PUBLIC_AUTH_METHOD) return { grant_types: [], response_types: [], redirect_uris: [] };
     return { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
   }
   // A manually registered client may also refresh (issue 14); the registration paths keep their own policy.
+  // RFC 6749 §4.4: never client credentials for a public client, whatever its stored metadata says.
   const allowed = new Set(
-    registrationType === 'manual'
-      ? ['authorization_code', 'client_credentials', 'refresh_token']
-      : ['authorization_code', 'client_credentials'],
+    authMethod === PUBLIC_AUTH_METHOD
+      ? ['authorization_code', 'refresh_token']
+      : registrationType === 'manual'
+        ? ['authorization_code', 'client_credentials', 'refresh_token']
+        : ['authorization_code', 'client_credentials'],
   );
   return {
     grant_types: grantTypes.filter((g) => allowed.has(g)),
@@ -68,12 +78,13 @@ export async function loadClientMetadata(
     client_id: app.client_id,
     client_name: app.name,
     token_endpoint_auth_method: app.auth_method,
-    ...grantsOf(app.registration_type, metadata),
+    ...grantsOf(app.registration_type, app.auth_method, metadata),
     scope: scopes.join(' '),
     // Every token is bound: to the client's certificate (RFC 8705 §3), or — for a client registered with
     // dpop_bound_access_tokens (RFC 9449 §5.2), which must always present a DPoP proof — to its DPoP key
     // (oidc-provider makes one of the two required at a time; see also withDpopBinding).
-    ...(metadata.dpop_bound_access_tokens === true
+    // A public client (auth method none) has nothing but its DPoP key to bind to: always DPoP (RFC 9449 §5).
+    ...(metadata.dpop_bound_access_tokens === true || app.auth_method === PUBLIC_AUTH_METHOD
       ? { tls_client_certificate_bound_access_tokens: false, dpop_bound_access_tokens: true }
       : { tls_client_certificate_bound_access_tokens: true }),
     org_id: app.org_id,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { AUTH_METHODS, directoryIssuer, directoryStore } from '../directory/index.ts';
+import { AUTH_METHODS, directoryIssuer, directoryStore, PUBLIC_AUTH_METHOD } from '../directory/index.ts';
 import type { TrustChainResolver, TrustMarkTypeConfig } from '../federation/index.ts';
 import type { OcspChecker } from '../pki/index.ts';
 import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
@@ -220,8 +220,9 @@ export async function createAuthorizationServer(
     // RFC 9700 §2.1.1: PKCE for every authorization code request, S256 being the only method offered.
     pkce: { required: () => true },
     clockTolerance: CLOCK_SKEW_SECONDS,
-    // The directory's methods, at every endpoint that authenticates a client: no shared secrets.
-    clientAuthMethods: [...AUTH_METHODS],
+    // The directory's methods, at every endpoint that authenticates a client: no shared secrets. Public clients
+    // (`none`, operator-registered, code flow only, DPoP-bound: docs/dpop.md) identify themselves by client_id.
+    clientAuthMethods: [...AUTH_METHODS, PUBLIC_AUTH_METHOD],
     enabledJWA: {
       clientAuthSigningAlgValues: [...CLIENT_SIGNING_ALGS],
       // RFC 9101 §10.2: no `none`, no MACs; a Request Object proves possession of a client's private key.
@@ -351,9 +352,10 @@ export async function createAuthorizationServer(
     discovery: {
       // RFC 8414 §2: without these a client assumes client_secret_basic, which no client here has. Introspection
       // and revocation authenticate a client exactly as the token endpoint does.
-      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      // A public client introspects (and revokes, RFC 7009 §2.1) its own tokens only (oidc-provider's policy).
+      introspection_endpoint_auth_methods_supported: [...AUTH_METHODS, PUBLIC_AUTH_METHOD],
       introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
-      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS, PUBLIC_AUTH_METHOD],
       revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_SIGNING_ALGS],
       // RFC 7591 §3: registration is served on the mTLS listener, like every other client-facing endpoint.
       registration_endpoint: `${options.mtlsUrl}${REGISTRATION_PATH}`,

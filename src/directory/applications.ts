@@ -19,6 +19,15 @@ import { assertClientJwks, selfSignedCertificates } from './validate-client-jwks
 // Shared secrets are deliberately absent: partners authenticate with keys or certificates only (RFC 8705, RFC 7523).
 export const AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
+/**
+ * A public client (RFC 6749 §2.1, `none`): registered by an operator only (admin API / CLI, never dynamic or
+ * federation registration), for the authorization code grant only, PKCE S256 and DPoP-bound tokens always
+ * (RFC 9449 §5: its refresh tokens are bound to the DPoP key), outside FAPI 2.0 (docs/dpop.md).
+ */
+export const PUBLIC_AUTH_METHOD = 'none';
+/** What an operator may register: the confidential methods, and public clients. */
+export const APPLICATION_AUTH_METHODS = [...AUTH_METHODS, PUBLIC_AUTH_METHOD] as const;
+export type ApplicationAuthMethod = (typeof APPLICATION_AUTH_METHODS)[number];
 
 export const APP_STATUSES = ['active', 'suspended', 'deleted'] as const;
 export type AppStatus = (typeof APP_STATUSES)[number];
@@ -39,7 +48,7 @@ export interface ApplicationView {
   org_id: string;
   name: string;
   status: AppStatus;
-  auth_method: AuthMethod;
+  auth_method: ApplicationAuthMethod;
   registration_type: string;
   /** The roles it holds now (grants not expired). */
   roles: string[];
@@ -95,7 +104,7 @@ export function certificateApplications(
 export async function resolveExternalCaClient(
   tx: Tx,
   orgId: string,
-  authMethod: AuthMethod,
+  authMethod: ApplicationAuthMethod,
   registrationType: string,
   metadata: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
@@ -182,7 +191,52 @@ function validateManualGrants(metadata: Record<string, unknown>): void {
   }
 }
 
-function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unknown>, now: Date): string[] {
+/**
+ * A public client (`none`): no credentials, so nothing it holds but a DPoP key can bind its tokens — the
+ * authorization code grant only (client credentials would mint tokens for anyone knowing the client_id,
+ * RFC 6749 §4.4 "MUST only be used by confidential clients"), DPoP-bound always (RFC 9449 §5), never FAPI
+ * 2.0 (which admits confidential clients only), no keys (it authenticates with none).
+ */
+function validatePublicClient(metadata: Record<string, unknown>): void {
+  const grantTypes = metadata.grant_types;
+  if (!Array.isArray(grantTypes) || !grantTypes.includes('authorization_code')) {
+    throw invalidInput(
+      'a public client (auth method none) needs the authorization_code grant and redirect_uris',
+      {
+        field: 'metadata.grant_types',
+      },
+    );
+  }
+  if (grantTypes.includes('client_credentials')) {
+    // RFC 6749 §4.4: the client credentials grant MUST only be used by confidential clients.
+    throw invalidInput('a public client (auth method none) cannot use client_credentials (RFC 6749 §4.4)', {
+      field: 'metadata.grant_types',
+    });
+  }
+  if (metadata.dpop_bound_access_tokens === false) {
+    throw invalidInput('a public client (auth method none) always has DPoP-bound tokens (RFC 9449 §5)', {
+      field: 'metadata.dpop_bound_access_tokens',
+    });
+  }
+  if (metadata.fapi_profile === '2.0') {
+    throw invalidInput('FAPI 2.0 admits confidential clients only: a public client is outside the profile', {
+      field: 'metadata.fapi_profile',
+    });
+  }
+  for (const field of ['jwks', 'jwks_uri', 'tls_client_auth_ca_id'] as const) {
+    if (metadata[field] !== undefined) {
+      throw invalidInput(`a public client (auth method none) has no ${field}`, {
+        field: `metadata.${field}`,
+      });
+    }
+  }
+}
+
+function validateMetadata(
+  authMethod: ApplicationAuthMethod,
+  metadata: Record<string, unknown>,
+  now: Date,
+): string[] {
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
     throw invalidInput('metadata is larger than 16 KiB', { field: 'metadata' });
   }
@@ -231,6 +285,10 @@ function validateMetadata(authMethod: AuthMethod, metadata: Record<string, unkno
     if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri) || new URL(jwksUri).protocol !== 'https:') {
       throw invalidInput('metadata.jwks_uri must be an https URL', { field: 'metadata.jwks_uri' });
     }
+  }
+  if (authMethod === PUBLIC_AUTH_METHOD) {
+    validatePublicClient(metadata);
+    return [];
   }
   if (jwks !== undefined) assertClientJwks(jwks);
   // Key-based methods need the client's public keys: RFC 7523 §2.2 (private_key_jwt), RFC 8705 §2.2 (self-signed).
@@ -344,10 +402,13 @@ export async function createApplication(
   if (org.status !== 'active')
     throw new AppError('organisation_not_active', 409, `organisation ${org.id} is ${org.status}`);
   const { name, key } = normaliseName('name', input.name);
-  if (!(AUTH_METHODS as readonly string[]).includes(input.authMethod)) {
-    throw invalidInput(`auth method must be one of ${AUTH_METHODS.join(', ')}`, { field: 'auth_method' });
+  // Public clients are registered by an operator only: dynamic and federation registrations are confidential.
+  const methods: readonly string[] =
+    (input.registrationType ?? 'manual') === 'manual' ? APPLICATION_AUTH_METHODS : AUTH_METHODS;
+  if (!methods.includes(input.authMethod)) {
+    throw invalidInput(`auth method must be one of ${methods.join(', ')}`, { field: 'auth_method' });
   }
-  const authMethod = input.authMethod as AuthMethod;
+  const authMethod = input.authMethod as ApplicationAuthMethod;
   const selfSignedX5t = validateMetadata(authMethod, input.metadata ?? {}, meta.now);
   if ((input.registrationType ?? 'manual') === 'manual') validateManualGrants(input.metadata ?? {});
   const metadata = await resolveExternalCaClient(

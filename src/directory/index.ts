@@ -1,4 +1,6 @@
 export {
+  APPLICATION_AUTH_METHODS,
+  type ApplicationAuthMethod,
   type ApplicationView,
   AUTH_METHODS,
   type AuthMethod,
@@ -8,6 +10,7 @@ export {
   deregisterApplication,
   getApplication,
   listApplications,
+  PUBLIC_AUTH_METHOD,
   requireApplication,
   setApplicationStatus,
   suspendApplicationsOfOrganisation,

@@ -183,6 +183,16 @@ export async function issueSoftwareStatement(
 ): Promise<IssuedSoftwareStatement> {
   const lifetime = lifetimeOf(input.lifetimeSeconds);
   const app = await loadSoftware(tx, input.softwareId);
+  // Dynamic registration is for confidential clients only (docs/dpop.md): a public client is registered by an
+  // operator, so its application vouches for no software.
+  if (app.auth_method === 'none') {
+    throw new AppError(
+      'public_client',
+      409,
+      `application ${app.client_id} is a public client (auth method none): dynamic registration is for confidential clients only`,
+    );
+  }
+  const authMethod: AuthMethod = app.auth_method;
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
   const roles = await liveRoles(tx.db, app.client_id, meta.now);
   const scopes = await scopesForRoles(tx.db, roles);
@@ -214,7 +224,7 @@ export async function issueSoftwareStatement(
     roles,
     scope: scopes.join(' '),
     client_name: app.name,
-    token_endpoint_auth_method: app.auth_method,
+    token_endpoint_auth_method: authMethod,
     grant_types: redirectUris ? ['client_credentials', 'authorization_code'] : ['client_credentials'],
     ...(redirectUris ? { redirect_uris: redirectUris } : {}),
     ...(metadata.jwks !== undefined ? { jwks: metadata.jwks as SoftwareStatementClaims['jwks'] } : {}),

@@ -108,7 +108,7 @@ export interface ApplicationTable {
   name: string;
   name_key: string;
   status: 'active' | 'suspended' | 'deleted';
-  auth_method: 'tls_client_auth' | 'self_signed_tls_client_auth' | 'private_key_jwt';
+  auth_method: 'tls_client_auth' | 'self_signed_tls_client_auth' | 'private_key_jwt' | 'none';
   registration_type: 'manual' | 'dynamic' | 'federation';
   metadata: string;
   created_at: string;

@@ -1060,6 +1060,13 @@ for (const target of targets) {
         fields: ['token_endpoint_auth_method'],
       },
       {
+        // Public clients are registered by an operator only (docs/dpop.md): never through DCR.
+        name: 'fail/a public client (auth method none)',
+        request: { token_endpoint_auth_method: 'none' },
+        error: 'invalid_client_metadata',
+        fields: ['token_endpoint_auth_method'],
+      },
+      {
         name: 'fail/another auth method than the statement’s',
         request: { token_endpoint_auth_method: 'self_signed_tls_client_auth' },
         error: 'invalid_client_metadata',

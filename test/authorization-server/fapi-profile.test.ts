@@ -355,7 +355,9 @@ for (const target of targets) {
       assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
       assert.equal(as.authorization_response_iss_parameter_supported, true);
       assert.deepEqual(as.response_types_supported, ['code']);
-      for (const method of ['none', 'client_secret_basic', 'client_secret_post', 'client_secret_jwt']) {
+      // No shared secrets. `none` is offered for operator-registered public clients only, which are outside the
+      // profile by rule (public-clients.test.ts): a FAPI client is held to its own confidential method.
+      for (const method of ['client_secret_basic', 'client_secret_post', 'client_secret_jwt']) {
         assert.ok(!as.token_endpoint_auth_methods_supported?.includes(method), method);
       }
       assert.ok(as.token_endpoint_auth_methods_supported?.includes('private_key_jwt'));
@@ -845,10 +847,12 @@ describe('refresh token rotation (FAPI 2.0 SP: not rotated except in extraordina
     );
   });
 
-  test("ok/other clients keep oidc-provider's rule: rotated past 70% of the lifetime, or when public and unbound", () => {
+  test('ok/other clients: rotated past 70% of the lifetime; a public client on every use, DPoP-bound or not', () => {
     const other = { fapi_profile: 'off', clientAuthMethod: 'tls_client_auth' };
     assert.equal(rotateRefreshToken(ctx(other, refreshToken(80, true))), true);
     assert.equal(rotateRefreshToken(ctx(other, refreshToken(10, true))), false);
     assert.equal(rotateRefreshToken(ctx({ clientAuthMethod: 'none' }, refreshToken(10, false))), true);
+    // RFC 9700 §4.14.2: a public client's DPoP-bound refresh token is rotated as well.
+    assert.equal(rotateRefreshToken(ctx({ clientAuthMethod: 'none' }, refreshToken(10, true))), true);
   });
 });

@@ -191,6 +191,7 @@ for (const target of targets) {
         assert.equal(meta.issuer, platform.url);
         assert.equal(meta.mtls_endpoint_aliases.token_endpoint, `${platform.mtlsUrl}/token`);
         assert.deepEqual(meta.token_endpoint_auth_methods_supported.sort(), [
+          'none',
           'private_key_jwt',
           'self_signed_tls_client_auth',
           'tls_client_auth',

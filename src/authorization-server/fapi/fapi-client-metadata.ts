@@ -25,7 +25,9 @@ export function ownFapiProfile(metadata: Record<string, unknown>): { fapi_profil
 export function withFapiProfile(payload: AdapterPayload, platform: FapiProfile): AdapterPayload {
   const registrationType = typeof payload.registration_type === 'string' ? payload.registration_type : '';
   const grantTypes = Array.isArray(payload.grant_types) ? payload.grant_types : [];
-  const profile = effectiveFapiProfile(platform, { registrationType, grantTypes }, payload);
+  const authMethod =
+    typeof payload.token_endpoint_auth_method === 'string' ? payload.token_endpoint_auth_method : undefined;
+  const profile = effectiveFapiProfile(platform, { registrationType, grantTypes, authMethod }, payload);
   payload[FAPI_CLIENT_METADATA] = profile;
   if (profile === '2.0') payload.require_pushed_authorization_requests = true;
   return payload;

@@ -134,13 +134,15 @@ export function requireHolderOfKey(provider: Provider): void {
 /**
  * FAPI 2.0 SP, authorization server: "shall not use refresh token rotation except in extraordinary
  * circumstances" — a FAPI client's refresh tokens are sender-constrained and confidential, so never rotated.
- * Other clients keep oidc-provider's rule (public clients or at 70% of the lifetime).
+ * Public clients rotate on every use; other clients at 70% of the lifetime (oidc-provider's rule).
  */
 export function rotateRefreshToken(ctx: KoaContextWithOIDC): boolean {
   const { RefreshToken: refreshToken, Client: client } = ctx.oidc.entities;
   if (!refreshToken || isFapiClient(client)) return false;
   if (refreshToken.totalLifetime() >= 365.25 * 24 * 60 * 60) return false;
-  if (client?.clientAuthMethod === 'none' && !refreshToken.isSenderConstrained()) return true;
+  // RFC 9700 §4.14.2: a public client's refresh token is rotated on every use, besides being DPoP-bound
+  // (RFC 9449 §5): a stolen-and-used token shows up as reuse, which revokes the grant.
+  if (client?.clientAuthMethod === 'none') return true;
   return refreshToken.ttlPercentagePassed() >= 70;
 }
 

@@ -37,9 +37,13 @@ export const FAPI_AUTHORIZATION_CODE_TTL_SECONDS = 60;
  */
 export function effectiveFapiProfile(
   platform: FapiProfile,
-  client: { registrationType: string; grantTypes: readonly string[] },
+  client: { registrationType: string; grantTypes: readonly string[]; authMethod?: string },
   metadata: Record<string, unknown>,
 ): FapiProfile {
+  // FAPI 2.0 SP, authorization server: "shall only issue sender-constrained access tokens" to confidential
+  // clients — a public client (auth method none) is outside the profile by rule, whatever its metadata says
+  // (the directory refuses fapi_profile "2.0" for one). It stays DPoP-bound and PKCE-protected (docs/dpop.md).
+  if (client.authMethod === 'none') return 'off';
   const own = metadata[FAPI_CLIENT_METADATA];
   if (isFapiProfile(own)) return own;
   if (client.registrationType === 'federation' || !client.grantTypes.includes('authorization_code'))

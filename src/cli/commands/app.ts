@@ -65,7 +65,10 @@ export function registerAppCommands(program: Command): void {
     .requiredOption('--org <id>', 'organisation id')
     .requiredOption('--name <name>', 'application name (unique within the organisation)')
     .requiredOption('--roles <roles>', 'comma-separated roles, e.g. partner_reader,partner_writer', commaList)
-    .requiredOption('--auth <method>', 'tls_client_auth | self_signed_tls_client_auth | private_key_jwt')
+    .requiredOption(
+      '--auth <method>',
+      'tls_client_auth | self_signed_tls_client_auth | private_key_jwt | none (public client: code flow, DPoP-bound)',
+    )
     .option('--jwks <file>', 'JWK Set file with the client’s public keys (private_key_jwt, self-signed)')
     .option('--metadata <file>', 'JSON file with further client metadata')
     .option(
@@ -92,7 +95,11 @@ export function registerAppCommands(program: Command): void {
           if (opts.jwks) metadata.jwks = readJsonFile(opts.jwks, 'JWKS');
           if (opts.redirectUri) {
             metadata.redirect_uris = opts.redirectUri;
-            metadata.grant_types ??= ['client_credentials', 'authorization_code', 'refresh_token'];
+            // A public client never has client credentials (RFC 6749 §4.4).
+            metadata.grant_types ??=
+              opts.auth === 'none'
+                ? ['authorization_code', 'refresh_token']
+                : ['client_credentials', 'authorization_code', 'refresh_token'];
           }
           await withAdminClient(g, async (client) => {
             const created = await client.call<App>('POST', '/applications', {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { suspendClientsRegisteredWith } from '../../authorization-server/index.ts';
 import {
-  AUTH_METHODS,
+  APPLICATION_AUTH_METHODS,
   assertFetchableMetadata,
   createApplication,
   getApplication,
@@ -60,7 +60,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
             org_id: { type: 'string', minLength: 1, maxLength: 64 },
             name: { type: 'string', minLength: 1, maxLength: 200 },
             roles: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', maxLength: 100 } },
-            auth_method: { type: 'string', enum: [...AUTH_METHODS] },
+            auth_method: { type: 'string', enum: [...APPLICATION_AUTH_METHODS] },
             metadata: { type: 'object', additionalProperties: true },
           },
         },

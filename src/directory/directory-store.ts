@@ -27,44 +27,33 @@ export interface SoftwareStatementRecord {
  * way another role reads or writes organisations, applications, roles, scopes and software statements.
  */
 export function directoryStore(db: Kysely<Database>) {
+  // An application row with its organisation's name and status, as every lookup below answers it.
+  const withOrganisation = () =>
+    db
+      .selectFrom('applications')
+      .innerJoin('organisations', 'organisations.id', 'applications.org_id')
+      .select([
+        'applications.client_id',
+        'applications.org_id',
+        'applications.name',
+        'applications.status',
+        'applications.auth_method',
+        'applications.registration_type',
+        'applications.metadata',
+        'organisations.name as org_name',
+        'organisations.status as org_status',
+      ]);
+
   return {
     /** The application and its organisation, or undefined when there is no such application. */
     async applicationWithOrganisation(clientId: string): Promise<ApplicationWithOrganisation | undefined> {
-      return db
-        .selectFrom('applications')
-        .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-        .select([
-          'applications.client_id',
-          'applications.org_id',
-          'applications.name',
-          'applications.status',
-          'applications.auth_method',
-          'applications.registration_type',
-          'applications.metadata',
-          'organisations.name as org_name',
-          'organisations.status as org_status',
-        ])
-        .where('applications.client_id', '=', clientId)
-        .executeTakeFirst();
+      return withOrganisation().where('applications.client_id', '=', clientId).executeTakeFirst();
     },
 
     /** Several applications with their organisations at once (the expiry monitor's batch); unknown ids are absent. */
     async applicationsWithOrganisation(clientIds: readonly string[]): Promise<ApplicationWithOrganisation[]> {
       if (clientIds.length === 0) return [];
-      return db
-        .selectFrom('applications')
-        .innerJoin('organisations', 'organisations.id', 'applications.org_id')
-        .select([
-          'applications.client_id',
-          'applications.org_id',
-          'applications.name',
-          'applications.status',
-          'applications.auth_method',
-          'applications.registration_type',
-          'applications.metadata',
-          'organisations.name as org_name',
-          'organisations.status as org_status',
-        ])
+      return withOrganisation()
         .where('applications.client_id', 'in', [...clientIds])
         .execute();
     },

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+
 export interface OutputOptions {
   json?: boolean;
 }
@@ -31,4 +33,23 @@ export function printFields(fields: Array<[string, unknown]>): void {
       `${`${k}:`.padEnd(width + 2)}${Array.isArray(v) ? v.join(', ') : String(v ?? '')}\n`,
     );
   }
+}
+
+/**
+ * A certificate the platform just issued (or renewed): written to `out` when given; --json prints the answer (with
+ * `written_to`), else the fields, then the PEM itself unless it went to a file.
+ */
+export function printIssuedCertificate(
+  issued: { certificate_pem: string },
+  fields: Array<[string, unknown]>,
+  options: { out: string | undefined; json: boolean },
+): void {
+  if (options.out) writeFileSync(options.out, issued.certificate_pem);
+  if (options.json) {
+    printJson({ ...issued, ...(options.out ? { written_to: options.out } : {}) });
+    return;
+  }
+  printFields(fields);
+  if (options.out) process.stdout.write(`certificate written to ${options.out}\n`);
+  else process.stdout.write(issued.certificate_pem);
 }

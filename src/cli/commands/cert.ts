@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
-import { printFields, printJson, printTable } from '../output.ts';
+import { printFields, printIssuedCertificate, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 import { registerCertRenewalCommands } from './rotation-policy.ts';
@@ -44,16 +44,16 @@ export function registerCertCommands(program: Command): void {
             `/applications/${encodeURIComponent(opts.app)}/certificates`,
             { csr },
           );
-          if (opts.out) writeFileSync(opts.out, issued.certificate_pem);
-          if (g.json) return printJson({ ...issued, ...(opts.out ? { written_to: opts.out } : {}) });
-          printFields([
-            ['serial', issued.serial],
-            ['x5t#S256', issued.x5t_s256],
-            ['subject', issued.subject],
-            ['not_after', issued.not_after],
-          ]);
-          if (opts.out) process.stdout.write(`certificate written to ${opts.out}\n`);
-          else process.stdout.write(issued.certificate_pem);
+          printIssuedCertificate(
+            issued,
+            [
+              ['serial', issued.serial],
+              ['x5t#S256', issued.x5t_s256],
+              ['subject', issued.subject],
+              ['not_after', issued.not_after],
+            ],
+            { out: opts.out, json: g.json },
+          );
         });
       });
     });

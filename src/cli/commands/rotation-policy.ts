@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
-import { printFields, printJson } from '../output.ts';
+import { printFields, printIssuedCertificate, printJson } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 
@@ -164,16 +164,16 @@ export function registerCertRenewalCommands(cert: Command): void {
             `/certificates/${encodeURIComponent(serial)}/renew`,
             { csr },
           );
-          if (opts.out) writeFileSync(opts.out, renewed.certificate_pem);
-          if (g.json) return printJson({ ...renewed, ...(opts.out ? { written_to: opts.out } : {}) });
-          printFields([
-            ['serial', renewed.serial],
-            ['renews', renewed.renews],
-            ['x5t#S256', renewed.x5t_s256],
-            ['not_after', renewed.not_after],
-          ]);
-          if (opts.out) process.stdout.write(`certificate written to ${opts.out}\n`);
-          else process.stdout.write(renewed.certificate_pem);
+          printIssuedCertificate(
+            renewed,
+            [
+              ['serial', renewed.serial],
+              ['renews', renewed.renews],
+              ['x5t#S256', renewed.x5t_s256],
+              ['not_after', renewed.not_after],
+            ],
+            { out: opts.out, json: g.json },
+          );
         });
       });
     });

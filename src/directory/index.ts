@@ -103,6 +103,15 @@ export {
 export { expiringSoftwareStatementKeys } from './expiring-software-statement-keys.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
+  listMemberships,
+  MEMBER_ROLES,
+  type MemberRole,
+  type MembershipView,
+  memberRoleAtLeast,
+  memberRoleOf,
+  putMember,
+} from './organisation-members.ts';
+export {
   addContact,
   CONTACT_KINDS,
   type ContactInput,

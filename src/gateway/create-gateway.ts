@@ -75,6 +75,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     dpop: { ...options.dpop, publicUrl: options.publicUrl },
     logger,
     clock: options.clock,
+    ...(options.onDecision ? { onDecision: options.onDecision } : {}),
   });
   const upstream = createUpstream({
     url: options.upstream,

@@ -95,7 +95,7 @@ function fastLineWriter(logger: Logger): ((level: number, entry: DecisionRecord)
 }
 
 /** Writes decision lines and keeps counters by decision and reason, to be exported as metrics later. */
-export function createDecisionLog(logger: Logger): DecisionLog {
+export function createDecisionLog(logger: Logger, onDecision?: (entry: DecisionRecord) => void): DecisionLog {
   const allowed = new Map<string, number>();
   const denied = new Map<string, number>();
   const fast = fastLineWriter(logger);
@@ -105,6 +105,7 @@ export function createDecisionLog(logger: Logger): DecisionLog {
     record(entry) {
       const counters = entry.decision === 'allow' ? allowed : denied;
       counters.set(entry.reason, (counters.get(entry.reason) ?? 0) + 1);
+      onDecision?.(entry);
       const level = entry.status >= 500 ? WARN : INFO;
       if (logger.levelVal > level) return;
       if (fast) fast(level, entry);

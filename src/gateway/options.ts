@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
 import type { DpopResourceOptions, ForwardedCertificate } from './decision/types.ts';
+import type { DecisionRecord } from './decision-log.ts';
 import type { LivenessState } from './liveness.ts';
 import { type CatalogRoute, compileRouteTable } from './match-route.ts';
 
@@ -51,6 +52,8 @@ export interface GatewayOptions {
    */
   upstreamTls?: UpstreamTls;
   logger: Logger;
+  /** Told of every decision after it is logged (the console's decision log, metrics); must not throw. */
+  onDecision?: (entry: DecisionRecord) => void;
   clock?: Clock;
   /** JWS algorithm allow-list. Default ['ES256', 'ES384', 'PS256', 'EdDSA']; symmetric and none refused. */
   algorithms?: string[];
@@ -128,9 +131,11 @@ export interface ResolvedGatewayOptions
       | 'trustedProxies'
       | 'certificateFromHeaders'
       | 'dpop'
+      | 'onDecision'
     >
   > {
   dpop: GatewayOptions['dpop'];
+  onDecision: GatewayOptions['onDecision'];
   staleness: (() => string | undefined) | undefined;
   jwksCa: string | undefined;
   upstreamSecret: string | undefined;
@@ -213,6 +218,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     trustedProxies: options.trustedProxies,
     certificateFromHeaders: options.certificateFromHeaders,
     dpop: options.dpop,
+    onDecision: options.onDecision,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

@@ -13,6 +13,7 @@ import {
   refreshFederationRegistrations,
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
+import { createCallerResolver, registerConsoleWeb } from '../console/index.ts';
 import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
@@ -58,6 +59,7 @@ import { caSettingsOf } from './ca-settings.ts';
 import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
+import { createDecisionTaps, type DecisionTaps } from './decision-taps.ts';
 import {
   answerAfterEnforcement,
   createFeedHub,
@@ -78,6 +80,7 @@ import { createHttpsServer } from './http/create-server.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
+import { registerPartnerApi } from './partner-api/index.ts';
 import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
 import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
 import { createPartnerFetcher } from './partner-fetcher.ts';
@@ -118,6 +121,8 @@ export interface PlatformHandle {
   notifications: Notifications | undefined;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
   urls: { public: string; mtls: string; gateway: string; decision?: string; pkiHttp?: string };
+  /** Every enforcement decision this process makes (tests, the console's decision log, metrics). */
+  decisions: DecisionTaps;
   stop(): Promise<void>;
 }
 
@@ -132,7 +137,7 @@ const isFederationOp = (config: PlatformConfig) =>
 // The public listener's own routes; everything else (discovery, JWKS, authorization, the /interaction/ login
 // and consent pages…) is the AS's.
 const PLATFORM_PATHS =
-  /^\/(admin\/|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?)/;
+  /^\/(admin\/|partner\/|console(\/|$|\?)|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -191,6 +196,16 @@ async function buildPublicServer(
   // §12.2: the authorization server's federation_registration_endpoint (explicit registration).
   registerExplicitRegistration(app, federation.registration);
   app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Issue 15: the web console (operator view and partner portal) and the partner API it calls.
+  registerConsoleWeb(app);
+  if (deps.callers) {
+    await registerPartnerApi(app, {
+      ...deps,
+      callers: deps.callers,
+      urls: { public: config.publicUrl, mtls: config.mtlsUrl, gateway: config.gatewayUrl },
+      dataDir: config.dataDir,
+    });
+  }
   await app.register(
     async (admin) => {
       registerOperatorAuth(admin, deps);
@@ -347,7 +362,11 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       // §12.1: automatic registration when the authorization server is the platform's federation OP.
       ...(isFederationOp(config) ? { federation: { resolver, trustMarkTypes: fed.trustMarkTypes } } : {}),
     });
-    const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher };
+    // Issue 15: console sessions (operator accounts and partner members signed in through the AS).
+    const callers = createCallerResolver({ db: storage.db, kek, clock });
+    // Every decision of this process's doors, for the console's decision log and the metrics.
+    const decisionTaps = createDecisionTaps();
+    const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher, callers, decisions: decisionTaps };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {
@@ -511,6 +530,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       dpop: gatewayDpop({ kek, replayCache }),
       logger,
       clock,
+      onDecision: decisionTaps.emit,
     });
     closers.push(() => gateway.close());
     gatewayRef = gateway;
@@ -582,6 +602,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       expiry,
       notifications,
       urls,
+      decisions: decisionTaps,
       async stop() {
         if (timer) clearInterval(timer);
         for (const close of closers.reverse()) await close();

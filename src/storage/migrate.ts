@@ -20,6 +20,7 @@ import { caRotationMigration } from './migrations/0017-ca-rotation.ts';
 import { expiryNotificationsMigration } from './migrations/0018-expiry-notifications.ts';
 import { replayCacheMigration } from './migrations/0019-replay-cache.ts';
 import { accountsMigration } from './migrations/0020-accounts.ts';
+import { consoleMigration } from './migrations/0021-console.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -46,6 +47,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0018-expiry-notifications', expiryNotificationsMigration],
     ['0019-replay-cache', replayCacheMigration],
     ['0020-accounts', accountsMigration],
+    ['0021-console', consoleMigration],
   ];
 }
 

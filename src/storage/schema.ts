@@ -10,6 +10,10 @@ export interface OrganisationTable {
   status: 'active' | 'suspended' | 'offboarded';
   created_at: string;
   updated_at: string;
+  /** The go-live gate passed (issue 15): production credentials may be issued to the organisation's members. */
+  live_at?: string | null;
+  /** The sandbox test-plan run that passed the gate. */
+  live_run_id?: string | null;
 }
 
 export interface OrganisationRoleTable {
@@ -113,6 +117,8 @@ export interface ApplicationTable {
   metadata: string;
   created_at: string;
   updated_at: string;
+  /** sandbox | production (default production: operators' and registrations' clients). */
+  environment?: 'sandbox' | 'production';
 }
 
 export interface ApplicationRoleTable {
@@ -409,7 +415,94 @@ export interface AccountGrantTable {
   expires_at: string;
 }
 
+/** An account allowed into the operator console. */
+export interface OperatorAccountTable {
+  account_id: string;
+  role: 'administrator' | 'auditor';
+  created_at: string;
+  created_by: string;
+}
+
+/** A member of a partner organisation (the partner portal). */
+export interface OrganisationMemberTable {
+  org_id: string;
+  account_id: string;
+  role: 'org_admin' | 'developer' | 'viewer';
+  created_at: string;
+  updated_at: string;
+}
+
+/** A one-time invitation to join an organisation. */
+export interface MemberInvitationTable {
+  id: string;
+  org_id: string;
+  role: 'org_admin' | 'developer' | 'viewer';
+  email: string | null;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+  revoked_at: string | null;
+}
+
+/** A role a partner requested for an application, waiting for an operator's decision. */
+export interface RoleRequestTable {
+  id: string;
+  org_id: string;
+  client_id: string;
+  role: string;
+  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  requested_by: string;
+  requested_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+}
+
+/** A test-plan run a sandbox client submitted over mTLS (the go-live gate's evidence). */
+export interface TestplanRunTable {
+  id: string;
+  org_id: string;
+  client_id: string;
+  environment: 'sandbox' | 'production';
+  cert_x5t_s256: string;
+  started_at: string;
+  finished_at: string;
+  received_at: string;
+  outcome: 'passed' | 'failed';
+  report: string;
+}
+
+/** A console browser session; the cookie holds the secret, the table its SHA-256. */
+export interface ConsoleSessionTable {
+  id_hash: string;
+  account_id: string;
+  csrf_hash: string;
+  created_at: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+/** The last time a client was seen by one of the platform's doors (access reviews). */
+export interface ClientActivityTable {
+  client_id: string;
+  org_id: string | null;
+  last_seen_at: string;
+  last_allowed_at: string | null;
+}
+
 export interface Database {
+  client_activity: ClientActivityTable;
+  operator_accounts: OperatorAccountTable;
+  organisation_members: OrganisationMemberTable;
+  member_invitations: MemberInvitationTable;
+  role_requests: RoleRequestTable;
+  testplan_runs: TestplanRunTable;
+  console_sessions: ConsoleSessionTable;
   accounts: AccountTable;
   account_grants: AccountGrantTable;
   organisations: OrganisationTable;

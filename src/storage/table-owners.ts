@@ -4,6 +4,7 @@ import type { Database } from './schema.ts';
 export type TableOwner =
   | 'audit'
   | 'authorization-server'
+  | 'console'
   | 'directory'
   | 'federation'
   | 'pki'
@@ -43,6 +44,13 @@ export const TABLE_OWNERS = {
   initial_access_tokens: ['authorization-server'],
   federation_registrations: ['authorization-server'],
   accounts: ['authorization-server'],
+  operator_accounts: ['console'],
+  client_activity: ['platform'],
+  organisation_members: ['directory'],
+  member_invitations: ['directory'],
+  role_requests: ['directory'],
+  testplan_runs: ['directory'],
+  console_sessions: ['console'],
   account_grants: ['authorization-server'],
   federation_subordinates: ['federation'],
   federation_trust_marks: ['federation'],

@@ -118,7 +118,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
     cacheSize: options.tokenCacheSize ?? 10_000,
   });
-  const log = createDecisionLog(logger);
+  const log = createDecisionLog(logger, options.onDecision);
 
   /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
   function authorize(facts: RequestFacts, ctx: Established, segments: { value: readonly string[] }) {

@@ -2,7 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import type { ReplayCache } from '../../shared/replay-cache/index.ts';
-import type { GatewayStats } from '../decision-log.ts';
+import type { DecisionRecord, GatewayStats } from '../decision-log.ts';
 import type { LivenessState } from '../liveness.ts';
 import type { CatalogRoute } from '../match-route.ts';
 
@@ -128,6 +128,8 @@ export interface DecisionCoreOptions {
   /** DPoP proof checking; defaults as documented on each member. */
   dpop?: DpopResourceOptions;
   logger: Logger;
+  /** Told of every decision after it is logged (the console's decision log, metrics); must not throw. */
+  onDecision?: (entry: DecisionRecord) => void;
   clock?: Clock;
 }
 

@@ -1,0 +1,3 @@
+import type { RouteDef } from './types.ts';
+
+export const routes: RouteDef[] = [];

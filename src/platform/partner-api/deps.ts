@@ -1,0 +1,28 @@
+import type { CallerResolver, ConsoleCaller } from '../../console/index.ts';
+import type { MemberRole } from '../../directory/index.ts';
+import type { AdminDeps } from '../admin-api/deps.ts';
+
+/** What partner API handlers need: the admin API's dependencies, the caller resolver and the public URLs. */
+export interface PartnerDeps extends AdminDeps {
+  callers: CallerResolver;
+  urls: { public: string; mtls: string; gateway: string };
+  /** The platform's data directory (CA bundle, …). */
+  dataDir: string;
+}
+
+/** The member behind a partner API request on an organisation's resources (`/organisations/:orgId/…`). */
+export interface PartnerContext {
+  caller: ConsoleCaller;
+  orgId: string;
+  role: MemberRole;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    partner?: PartnerContext;
+  }
+  interface FastifyContextConfig {
+    /** The least member role a partner API route needs (default: viewer to read, developer to change). */
+    memberRole?: MemberRole;
+  }
+}

@@ -101,6 +101,7 @@ export {
   directoryEnforcementSnapshot,
 } from './enforcement-snapshot.ts';
 export { expiringSoftwareStatementKeys } from './expiring-software-statement-keys.ts';
+export { organisationLiveAt } from './go-live.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   listMemberships,
@@ -134,6 +135,15 @@ export {
   roleGrants,
   withdrawOrganisationRole,
 } from './role-grants.ts';
+export {
+  createRoleRequest,
+  decideRoleRequest,
+  getRoleRequest,
+  listRoleRequests,
+  type RoleRequestStatus,
+  type RoleRequestView,
+  withdrawRoleRequest,
+} from './role-requests.ts';
 export { HTTP_METHODS, validateRoutePattern } from './route-pattern.ts';
 export {
   DIRECTORY_JWKS_PATH,

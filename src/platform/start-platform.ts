@@ -80,6 +80,7 @@ import { createHttpsServer } from './http/create-server.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
+import { registerOpenApiDocuments } from './openapi-documents.ts';
 import { registerPartnerApi } from './partner-api/index.ts';
 import { partnerCatalogContext } from './partner-catalog/partner-catalog-context.ts';
 import { registerPartnerCatalogRoutes } from './partner-catalog/register-partner-catalog-routes.ts';
@@ -195,7 +196,7 @@ async function buildPublicServer(
   await registerFederationEndpoints(app, federation.authority);
   // §12.2: the authorization server's federation_registration_endpoint (explicit registration).
   registerExplicitRegistration(app, federation.registration);
-  app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerOpenApiDocuments(app);
   // Issue 15: the web console (operator view and partner portal) and the partner API it calls.
   registerConsoleWeb(app);
   if (deps.callers) {

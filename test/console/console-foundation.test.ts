@@ -99,4 +99,24 @@ describe('console foundations (issue 15)', { timeout: 120_000 }, () => {
       [['Foundation Org', 'org_admin']],
     );
   });
+
+  test('ok/the admin and partner APIs each have their own OpenAPI document', async () => {
+    const admin = await call(cp, undefined, 'GET', '/admin/v1/openapi.json');
+    assert.equal(admin.status, 200);
+    const adminPaths = Object.keys(admin.json.paths);
+    assert.ok(adminPaths.length > 20);
+    assert.ok(
+      adminPaths.every((p) => p.startsWith('/admin/v1/')),
+      'only admin paths',
+    );
+    const partner = await call(cp, undefined, 'GET', '/partner/v1/openapi.json');
+    assert.equal(partner.status, 200);
+    const partnerPaths = Object.keys(partner.json.paths);
+    assert.ok(partnerPaths.includes('/partner/v1/organisations'));
+    assert.ok(
+      partnerPaths.every((p) => p.startsWith('/partner/v1/')),
+      'only partner paths',
+    );
+    assert.equal(partner.json.components.securitySchemes.consoleSession.in, 'cookie');
+  });
 });

@@ -40,7 +40,7 @@ const known = (set: Set<string>, value: unknown) =>
 
 /** The event emitter part of oidc-provider's Provider the token metrics follow. */
 export interface ProviderEvents {
-  on(event: string, listener: (ctx: never, err: never) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 interface TokenContext {
@@ -59,7 +59,11 @@ export interface PlatformMetrics {
   /** Feed lag gauges, read on scrape: this process's feed position and the standalone gateways' acks. */
   followFeed(sources: { storage: Storage; hub: FeedHub }): void;
   /** Webhook, SSF and mail backlog gauges, counted on scrape (cached for BACKLOG_CACHE_MS). */
-  followBacklog(storage: Storage, now?: () => number): void;
+  followBacklog(
+    storage: Storage,
+    now?: () => number,
+    count?: () => Promise<{ counts: BacklogCounts; headSeq: number }>,
+  ): void;
 }
 
 export function createPlatformMetrics(): PlatformMetrics {
@@ -89,6 +93,7 @@ export function createPlatformMetrics(): PlatformMetrics {
   // The database's newest change is read on scrape too, and cached with the backlog counts.
   let backlog: ((now: number) => Promise<{ counts: BacklogCounts; headSeq: number } | undefined>) | undefined;
   let clock: () => number = Date.now;
+  let queryFailures = 0;
 
   new Gauge({
     name: 'accredit_feed_seq',
@@ -170,11 +175,12 @@ export function createPlatformMetrics(): PlatformMetrics {
     name: 'accredit_metrics_backlog_query_failures',
     help: 'Scrapes whose backlog or feed head query failed (the gauges then keep their last values).',
     registers: [registry],
-    collect() {
+    async collect() {
+      // After this scrape's query, so a failure shows in the scrape it affected.
+      await backlog?.(clock());
       this.set(queryFailures);
     },
   });
-  let queryFailures = 0;
 
   return {
     registry,
@@ -188,26 +194,30 @@ export function createPlatformMetrics(): PlatformMetrics {
         const grantType = known(GRANT_TYPES, (ctx as TokenContext).oidc?.params?.grant_type);
         tokenErrors.inc({
           grant_type: grantType,
-          error: known(TOKEN_ERRORS, (err as { error?: unknown }).error),
+          error: known(TOKEN_ERRORS, (err as { error?: unknown } | undefined)?.error ?? 'other'),
         });
       });
     },
     followFeed(sources) {
       feed = sources;
     },
-    followBacklog(storage, now = Date.now) {
+    followBacklog(storage, now = Date.now, count = undefined) {
+      const read =
+        count ??
+        (async () => {
+          const [counts, headSeq] = await Promise.all([countBacklogs(storage.db), storage.feed.currentSeq()]);
+          return { counts, headSeq };
+        });
       clock = now;
       let cached:
         | { at: number; value: Promise<{ counts: BacklogCounts; headSeq: number } | undefined> }
         | undefined;
       backlog = (at) => {
         if (!cached || at - cached.at >= BACKLOG_CACHE_MS || at < cached.at) {
-          const value = Promise.all([countBacklogs(storage.db), storage.feed.currentSeq()])
-            .then(([counts, headSeq]) => ({ counts, headSeq }))
-            .catch(() => {
-              queryFailures++;
-              return undefined;
-            });
+          const value = read().catch(() => {
+            queryFailures++;
+            return undefined;
+          });
           cached = { at, value };
         }
         return cached.value;

@@ -188,10 +188,12 @@ export function createPlatformMetrics(): PlatformMetrics {
     onOcspAnswer: (status) => ocsp.inc({ status }),
     followProvider(provider) {
       provider.on('grant.success', (ctx: unknown) => {
-        tokensIssued.inc({ grant_type: known(GRANT_TYPES, (ctx as TokenContext).oidc?.params?.grant_type) });
+        tokensIssued.inc({
+          grant_type: known(GRANT_TYPES, (ctx as TokenContext | undefined)?.oidc?.params?.grant_type),
+        });
       });
       provider.on('grant.error', (ctx: unknown, err: unknown) => {
-        const grantType = known(GRANT_TYPES, (ctx as TokenContext).oidc?.params?.grant_type);
+        const grantType = known(GRANT_TYPES, (ctx as TokenContext | undefined)?.oidc?.params?.grant_type);
         tokenErrors.inc({
           grant_type: grantType,
           error: known(TOKEN_ERRORS, (err as { error?: unknown } | undefined)?.error ?? 'other'),

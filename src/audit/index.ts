@@ -1,3 +1,4 @@
+export { type BacklogCounts, countBacklogs } from './backlog-counts.ts';
 export * from './events/index.ts';
 export { type AuditEntry, listAuditEvents } from './list-audit-events.ts';
 export * from './notifications/index.ts';

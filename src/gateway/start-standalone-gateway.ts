@@ -1,9 +1,11 @@
 import { request } from 'node:https';
 import type { Logger } from 'pino';
 import type { ProxyEntry } from '../shared/client-cert-headers/index.ts';
+import type { MetricsListener } from '../shared/metrics/index.ts';
 import { createGateway, type Gateway } from './create-gateway.ts';
 import { createDecisionListener, type DecisionListener } from './doors/create-decision-listener.ts';
 import { type FeedFollower, followFeed } from './follow-feed.ts';
+import { type StandaloneMetricsOptions, standaloneMetrics } from './gateway-metrics.ts';
 import { createMemoryLivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 import type { GatewayOptions, UpstreamTls } from './options.ts';
@@ -48,11 +50,14 @@ export interface StandaloneGatewayOptions {
     secret?: string;
     certificateHeader?: string;
   };
+  /** Issue 16: Prometheus /metrics (decisions, feed position) on an operator-only plain-HTTP listener. */
+  metrics?: StandaloneMetricsOptions;
 }
 
 export interface StandaloneGateway {
   gateway: Gateway;
   decision: DecisionListener | undefined;
+  metrics: MetricsListener | undefined;
   feed: FeedFollower;
   issuer: string;
   jwksUri: string;
@@ -101,6 +106,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
   const issuer = options.issuer ?? found.issuer;
   const jwksUri = options.jwksUri ?? found.jwks_uri;
   const state = createMemoryLivenessState();
+  const metrics = options.metrics ? standaloneMetrics() : undefined;
   let gateway: Gateway | undefined;
   let routes: CatalogRoute[] = [];
   // The trust the listener has now; the configured bundle until the feed sends the platform's.
@@ -161,6 +167,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
         ? proxyCertificates(options.proxies, () => new Date())
         : {}),
       ...(options.dpop !== undefined ? { dpop: options.dpop } : {}),
+      ...(metrics ? { onDecision: metrics.onDecision } : {}),
       logger: options.logger,
     });
   } catch (err) {
@@ -197,15 +204,31 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
     }
   }
   const decisionListener = decision;
+  let metricsListener: MetricsListener | undefined;
+  if (metrics && options.metrics) {
+    metrics.follow(feed);
+    try {
+      metricsListener = await metrics.listen(options.metrics, options.logger);
+    } catch (err) {
+      feed.close();
+      state.close();
+      await decisionListener?.close();
+      await started.close();
+      throw err;
+    }
+  }
+  const metricsServer = metricsListener;
   return {
     gateway: started,
     decision: decisionListener,
+    metrics: metricsServer,
     feed,
     issuer,
     jwksUri,
     async close() {
       feed.close();
       state.close();
+      await metricsServer?.close();
       await decisionListener?.close();
       await started.close();
     },

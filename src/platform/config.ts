@@ -7,6 +7,7 @@ import {
   type ListenerLimits,
   resolveListenerLimits,
 } from '../shared/listener-limits.ts';
+import { isLoopbackHost } from '../shared/metrics/loopback.ts';
 
 export interface PlatformConfig {
   dataDir: string;
@@ -21,6 +22,8 @@ export interface PlatformConfig {
     decision: { port: number };
     /** Plain-HTTP publication of CRLs, OCSP and CA certificates (RFC 5280 §4.2.1.13, RFC 6960 A.1). */
     pkiHttp: { port: number; enabled: boolean };
+    /** Prometheus /metrics for operators (issue 16): plain HTTP, loopback unless `host` says otherwise. */
+    metrics: { port: number; host: string; enabled: boolean };
     /** Connection limits every listener applies (handshake and first-request timeouts, caps). */
     limits: ListenerLimits;
   };
@@ -57,6 +60,8 @@ export interface PlatformConfig {
   };
   /** The change feed standalone gateways follow (`GET /enforcement/v1/feed`). */
   enforcementFeed: { maxClients: number };
+  /** The scrape token of the metrics listener (absolute once loaded); required off loopback. */
+  metrics: { tokenFile: string | undefined };
   /** The OpenID Shared Signals Framework transmitter (`docs/shared-signals.md`). */
   ssf: {
     /** Push to loopback and private addresses (development, receivers inside the provider's network). */
@@ -378,6 +383,33 @@ export const CONFIG_KEYS = [
     parse: bool,
     default: true,
     doc: 'start the plain-HTTP PKI listener; when false, CRL/AIA URLs default to publicUrl (https)',
+  },
+  {
+    path: 'listeners.metrics.port',
+    env: 'ACCREDIT_METRICS_PORT',
+    parse: int(0, 65535),
+    default: 9464,
+    doc: 'operator-only plain-HTTP listener serving Prometheus GET /metrics (and /health)',
+  },
+  {
+    path: 'listeners.metrics.host',
+    env: 'ACCREDIT_METRICS_HOST',
+    parse: str,
+    default: '127.0.0.1',
+    doc: 'address the metrics listener binds to; anything but loopback needs metrics.tokenFile',
+  },
+  {
+    path: 'listeners.metrics.enabled',
+    env: 'ACCREDIT_METRICS_ENABLED',
+    parse: bool,
+    default: true,
+    doc: 'start the metrics listener',
+  },
+  {
+    path: 'metrics.tokenFile',
+    env: 'ACCREDIT_METRICS_TOKEN_FILE',
+    parse: str,
+    doc: 'file (mode 0600, relative to the data directory) holding the bearer token scrapers must send, at least 32 characters; required when listeners.metrics.host is not loopback',
   },
   {
     path: 'decision.callers',
@@ -1009,7 +1041,24 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
   }
   c.proxies = c.proxies.map((proxy) => proxyCaFile(proxy, dataDir, sources.proxies ?? 'proxies'));
   c.notifications = notificationsConfig(c.notifications, dataDir, sources);
+  c.metrics = metricsConfig(c, sources);
   return c;
+}
+
+/** Issue 16: the metrics listener is operator-only: off loopback, scrapers must present the token file's token. */
+function metricsConfig(c: PlatformConfig, sources: Record<string, string>): PlatformConfig['metrics'] {
+  const given = (c.metrics as Partial<PlatformConfig['metrics']> | undefined)?.tokenFile;
+  const tokenFile = given === undefined || isAbsolute(given) ? given : join(c.dataDir, given);
+  if (tokenFile !== undefined && !existsSync(tokenFile)) {
+    throw new ConfigError(`${sources['metrics.tokenFile']}: ${tokenFile} does not exist`);
+  }
+  const { host, enabled } = c.listeners.metrics;
+  if (enabled && tokenFile === undefined && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `${sources['listeners.metrics.host']}: the metrics listener on ${host} (not loopback) needs metrics.tokenFile`,
+    );
+  }
+  return { tokenFile };
 }
 
 export interface UpstreamLoginConfig {

@@ -8,6 +8,7 @@ import {
   MAX_OCSP_REQUEST_BYTES,
   type OcspHttpAnswer,
   OcspResponder,
+  type OcspResponseStatus,
 } from '../pki/ocsp/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createHttpListener } from '../shared/create-http-listener.ts';
@@ -228,6 +229,8 @@ export function createPkiPublication(opts: {
   logger: Logger;
   config: PlatformConfig;
   uncappedAddresses: readonly string[];
+  /** Every OCSP response's status (metrics). */
+  onOcspAnswer?: (status: OcspResponseStatus) => void;
 }): PkiPublication {
   const { config, logger } = opts;
   const responder = new OcspResponder({
@@ -238,6 +241,7 @@ export function createPkiPublication(opts: {
     validityMinutes: config.pki.ocspValidityMinutes,
     keyAlgorithm: config.pki.keyAlgorithm,
     logger,
+    ...(opts.onOcspAnswer ? { onAnswer: opts.onOcspAnswer } : {}),
   });
   const unfollow = responder.follow();
   const deps = { storage: opts.storage, ca: opts.ca, responder, clock: opts.clock };

@@ -79,6 +79,7 @@ import { gatewayDpop } from './gateway-dpop.ts';
 import { createHttpsServer } from './http/create-server.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
+import { createPlatformMetrics, startPlatformMetricsListener } from './metrics/index.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
 import { registerOpenApiDocuments } from './openapi-documents.ts';
 import { registerPartnerApi } from './partner-api/index.ts';
@@ -121,7 +122,15 @@ export interface PlatformHandle {
   /** Notification mail; undefined unless notifications.smtp.host is set. */
   notifications: Notifications | undefined;
   /** `decision` only when the decision listener runs (decision.callers or decision.secretFile set). */
-  urls: { public: string; mtls: string; gateway: string; decision?: string; pkiHttp?: string };
+  urls: {
+    public: string;
+    mtls: string;
+    gateway: string;
+    decision?: string;
+    pkiHttp?: string;
+    /** The operator-only Prometheus listener (issue 16), when it runs. */
+    metrics?: string;
+  };
   /** Every enforcement decision this process makes (tests, the console's decision log, metrics). */
   decisions: DecisionTaps;
   stop(): Promise<void>;
@@ -251,6 +260,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
   const logger = options.logger ?? createLogger(config.logLevel);
   const kek = loadKek(options.dataDir, { create: false }, env);
   const upstreamAuth = loadUpstreamCredentials(config);
+  // Issue 16: the platform's Prometheus metrics, fed as the parts below start.
+  const metrics = createPlatformMetrics();
   const storage = await openStorage({ url: config.database.url, schema: config.database.schema });
   const servers: FastifyInstance[] = [];
   const rawServers: HttpsServer[] = [];
@@ -272,6 +283,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       logger,
       config,
       uncappedAddresses: configuredProxies(config).map((p) => p.address),
+      onOcspAnswer: metrics.onOcspAnswer,
     });
     closers.push(() => pki.close());
     const housekeeping = async () => {
@@ -315,6 +327,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const eventKeys = createEventSigningKeys(storage.db, kek);
     const hub = createFeedHub({ storage, clock, logger, maxClients: config.enforcementFeed.maxClients });
     closers.push(() => hub.close());
+    metrics.followFeed({ storage, hub });
+    metrics.followBacklog(storage);
     const fed = config.federation;
     const ownKeys = new DatabaseFederationKeyStore(storage.db, kek, fed.statementLifetimeSeconds);
     // One fetcher, one address policy for everything fetched because a partner named it (statements, jwks_uri).
@@ -367,6 +381,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const callers = createCallerResolver({ db: storage.db, kek, clock });
     // Every decision of this process's doors, for the console's decision log and the metrics.
     const decisionTaps = createDecisionTaps();
+    decisionTaps.add(metrics.onDecision);
+    metrics.followProvider(as.provider);
     const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher, callers, decisions: decisionTaps };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
@@ -565,6 +581,8 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     }
 
     const pkiHttpPort = await pki.listen();
+    const metricsListener = await startPlatformMetricsListener(config, metrics, logger);
+    if (metricsListener) closers.push(() => metricsListener.close());
     // An issuing CA rotated in or out, the root taken offline: every listener trusts the new bundle.
     closers.push(
       followCaChanges({
@@ -590,6 +608,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       mtls: urlOf(mtlsServer),
       gateway: urlOf({ address: () => ({ port: gateway.port }) }),
       ...(decisionPort !== undefined ? { decision: urlOf({ address: () => ({ port: decisionPort }) }) } : {}),
+      ...(metricsListener ? { metrics: metricsListener.url } : {}),
     };
     logger.info({ listeners: urls, upstream: config.gateway.upstream ?? 'embedded sample API' }, 'listening');
 

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
         gateway: { port: 9443 },
         decision: { port: 9445 },
         pkiHttp: { port: 8080, enabled: true },
+        metrics: { port: 9464, host: '127.0.0.1', enabled: true },
         limits: {
           handshakeTimeoutMs: 10_000,
           firstRequestTimeoutMs: 10_000,
@@ -59,6 +60,7 @@ describe('loadConfig', () => {
         certificateHeader: 'x-client-cert',
       },
       enforcementFeed: { maxClients: 64 },
+      metrics: { tokenFile: undefined },
       ssf: { allowPrivateAddresses: false, maxStreamsPerReceiver: 5, pollMaxWaitSeconds: 30 },
       accessTokenTtlSeconds: 300,
       pki: {

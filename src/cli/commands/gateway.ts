@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PROXY_FORMS, type ProxyEntry, proxyEntryProblem } from '../../shared/client-cert-headers/index.ts';
+import { isLoopbackHost } from '../../shared/metrics/loopback.ts';
+import { readMetricsToken } from '../../shared/metrics/metrics-listener.ts';
 import { createRedisReplayCache } from '../../shared/replay-cache/index.ts';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
@@ -43,6 +45,9 @@ interface RunOptions {
   dpopNonce?: string;
   redisUrl?: string;
   proxies?: string;
+  metricsPort?: string;
+  metricsHost?: string;
+  metricsTokenFile?: string;
 }
 
 /** `--proxies` / ACCREDIT_PROXIES: the same JSON list as the platform's `proxies` setting, checked here. */
@@ -135,6 +140,37 @@ function decisionOptions(opts: RunOptions) {
   };
 }
 
+/**
+ * Issue 16: `--metrics-port` (or ACCREDIT_METRICS_PORT) starts the operator-only Prometheus listener; off
+ * loopback it needs a token file.
+ */
+function metricsOptions(opts: RunOptions) {
+  const env = process.env;
+  const portText = opts.metricsPort ?? env.ACCREDIT_METRICS_PORT;
+  if (portText === undefined || portText === '') return undefined;
+  const host = opts.metricsHost ?? env.ACCREDIT_METRICS_HOST ?? '127.0.0.1';
+  const tokenFile = opts.metricsTokenFile ?? env.ACCREDIT_METRICS_TOKEN_FILE;
+  if (tokenFile === undefined && !isLoopbackHost(host)) {
+    throw new CliError(
+      `--metrics-host ${host} is not loopback: --metrics-token-file is required`,
+      'invalid_input',
+    );
+  }
+  let token: string | undefined;
+  if (tokenFile !== undefined) {
+    try {
+      token = readMetricsToken(tokenFile, '--metrics-token-file');
+    } catch (err) {
+      throw new CliError((err as Error).message, 'invalid_input');
+    }
+  }
+  return {
+    host,
+    port: integer(portText, '--metrics-port', 0, 65535),
+    ...(token !== undefined ? { token } : {}),
+  };
+}
+
 function required(value: string | undefined, flag: string, env: string): string {
   if (value === undefined || value === '')
     throw new CliError(`${flag} (or ${env}) is required`, 'invalid_input');
@@ -201,6 +237,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
   const publicUrl = opts.publicUrl ?? `https://localhost:${port}`;
   const decision = decisionOptions(opts);
   const dpop = dpopOptions(opts);
+  const metrics = metricsOptions(opts);
   const [{ startStandaloneGateway }, { createLogger }] = await Promise.all([
     import('../../gateway/index.ts'),
     import('../../platform/logger.ts'),
@@ -225,10 +262,12 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     ...(decision !== undefined ? { decision } : {}),
     dpop,
     ...(proxies !== undefined ? { proxies } : {}),
+    ...(metrics !== undefined ? { metrics } : {}),
   });
   const info = {
     url: running.gateway.url,
     ...(running.decision !== undefined ? { decision_url: running.decision.url } : {}),
+    ...(running.metrics !== undefined ? { metrics_url: running.metrics.url } : {}),
     platform: platformUrl,
     issuer: running.issuer,
     jwks_uri: running.jwksUri,
@@ -313,6 +352,18 @@ export function registerGatewayCommands(program: Command): void {
     .option(
       '--proxies <json>',
       'TLS-terminating proxies in front: [{"address": IP or CIDR, "form": rfc9440|nginx|envoy-xfcc|aws-alb, "header"?, "clientCertSha256"?: [...]}] (env ACCREDIT_PROXIES)',
+    )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus GET /metrics (decisions, feed position) on this port, plain HTTP (env ACCREDIT_METRICS_PORT)',
+    )
+    .option(
+      '--metrics-host <host>',
+      'address of the metrics listener, default 127.0.0.1 (env ACCREDIT_METRICS_HOST)',
+    )
+    .option(
+      '--metrics-token-file <file>',
+      'file (mode 0600) with the bearer token scrapers must send, ≥ 32 characters; required off loopback (env ACCREDIT_METRICS_TOKEN_FILE)',
     )
     .action((opts: RunOptions, cmd: Command) => {
       const g = globals(cmd);

@@ -62,7 +62,7 @@ export function registerPlatformCommands(program: Command): void {
           listeners: running.urls,
         });
         process.stderr.write(
-          `accredit: serving; public ${running.urls.public}, mTLS ${running.urls.mtls}, gateway ${running.urls.gateway}${running.urls.pkiHttp ? `, PKI ${running.urls.pkiHttp}` : ''}\n`,
+          `accredit: serving; public ${running.urls.public}, mTLS ${running.urls.mtls}, gateway ${running.urls.gateway}${running.urls.pkiHttp ? `, PKI ${running.urls.pkiHttp}` : ''}${running.urls.metrics ? `, metrics ${running.urls.metrics}` : ''}\n`,
         );
         let stopping = false;
         const stop = async (signal: string) => {

@@ -27,6 +27,8 @@ export interface OcspResponderOptions {
   validityMinutes: number;
   keyAlgorithm: KeyAlgorithm;
   logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Called with the status of every response (metrics); must be cheap and must not throw. */
+  onAnswer?: (status: OcspResponseStatus) => void;
 }
 
 /** An OCSPResponse and, for a cacheable one (no nonce), what HTTP caches need (RFC 5019 §6.2). */
@@ -112,6 +114,12 @@ export class OcspResponder {
 
   /** Answers one DER OCSPRequest; never throws: failures are OCSP error statuses (RFC 6960 §2.3). */
   async respond(der: Uint8Array): Promise<OcspAnswer> {
+    const answer = await this.#answer(der);
+    this.#options.onAnswer?.(answer.status);
+    return answer;
+  }
+
+  async #answer(der: Uint8Array): Promise<OcspAnswer> {
     try {
       return await this.#respond(der);
     } catch (err) {

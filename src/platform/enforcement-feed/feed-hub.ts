@@ -51,6 +51,8 @@ export interface FeedHub {
   /** Ends every stream opened with this credential (it has just been revoked). */
   dropCredential(credentialId: string): void;
   clients(): number;
+  /** Each open stream's credential and the highest seq its client acknowledged (-1: none yet), for metrics. */
+  followers(): Array<{ credentialId: string; ackedSeq: number }>;
   close(): void;
 }
 
@@ -123,6 +125,7 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
   return {
     hasRoom: () => streams.size < maxClients,
     clients: () => streams.size,
+    followers: () => [...streams].map((s) => ({ credentialId: s.credentialId, ackedSeq: s.ackedSeq })),
     lastSeq: () => lastSeq,
     acknowledge(credentialId, streamId, seq) {
       for (const stream of streams) {

@@ -76,6 +76,8 @@ export interface CatalogOperationTable {
   /** A `{param}` of the pattern that must equal the caller's organisation id (ownership guard). */
   owner_param: string | null;
   status: Generated<CatalogStatus>;
+  /** JSON { client?, organisation? }: the operation's own rate limit; null: the catalog-wide default. */
+  rate_limit: Generated<string | null>;
 }
 
 /** The scopes of an operation: any one alternative grants it; every scope of the alternative is needed. */
@@ -527,6 +529,8 @@ export interface Database {
   audit_log: AuditLogTable;
   change_feed: ChangeFeedTable;
   replay_cache: ReplayCacheTable;
+  rate_limit_counters: RateLimitCounterTable;
+  rate_limits: RateLimitTable;
   oidc_models: OidcModelTable;
   federation_subordinates: FederationSubordinateTable;
   federation_trust_marks: FederationTrustMarkTable;
@@ -721,4 +725,21 @@ export interface ReplayCacheTable {
   key: string;
   /** Epoch milliseconds (bigint on PostgreSQL: read back as a string). */
   expires_at: number | string;
+}
+
+/** One GCRA counter (issue 16): the theoretical arrival time, epoch milliseconds (fractional). */
+export interface RateLimitCounterTable {
+  key: string;
+  tat: number;
+}
+
+/**
+ * Rate limits set by operators: `catalog` / `*` holds the catalog-wide default (JSON { client?, organisation? }),
+ * `organisation` / `application` a rule list (JSON [{ quota, window }]) replacing the catalog's for that subject.
+ */
+export interface RateLimitTable {
+  subject_kind: 'catalog' | 'organisation' | 'application';
+  subject_id: string;
+  policy: string;
+  updated_at: string;
 }

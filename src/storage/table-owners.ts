@@ -68,6 +68,8 @@ export const TABLE_OWNERS = {
   mail_outbox: ['audit'],
   change_feed: ['storage'],
   replay_cache: ['storage'],
+  rate_limit_counters: ['storage'],
+  rate_limits: ['directory'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],
 } as const satisfies Record<keyof Database, readonly TableOwner[]>;

@@ -145,14 +145,18 @@ async function writeDiff(tx: Tx, diff: CatalogDiff): Promise<void> {
         dpop: after.dpop,
         owner_param: after.owner_param,
         status: after.status,
+        rate_limit: after.rate_limit === undefined ? null : JSON.stringify(after.rate_limit),
       })
       .where('id', '=', after.id)
       .execute();
     await db.deleteFrom('catalog_operation_scopes').where('operation_id', '=', after.id).execute();
   }
   for (const o of diff.operations.added) {
-    const { required_scopes: _, ...row } = o;
-    await db.insertInto('catalog_operations').values(row).execute();
+    const { required_scopes: _, rate_limit: limit, ...row } = o;
+    await db
+      .insertInto('catalog_operations')
+      .values({ ...row, rate_limit: limit === undefined ? null : JSON.stringify(limit) })
+      .execute();
   }
   for (const o of [...diff.operations.added, ...diff.operations.changed.map((c) => c.after)]) {
     for (const [alternative, scopes] of o.required_scopes.entries()) {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { RateLimitPolicy } from '../shared/rate-limit/index.ts';
 import type { CatalogStatus, Database, Tx } from '../storage/index.ts';
 
 /**
@@ -56,6 +57,11 @@ export interface CatalogOperation {
   /** A `{param}` of the pattern whose value must be the caller's organisation id (ownership guard). */
   owner_param: string | null;
   status: CatalogStatus;
+  /**
+   * The operation's own rate limit (issue 16): `client` / `organisation` rules replace the catalog-wide
+   * default's of that kind for this operation, counted per operation. Absent: the default applies.
+   */
+  rate_limit?: RateLimitPolicy;
 }
 
 export interface CatalogDocument {
@@ -75,6 +81,7 @@ export interface CatalogRoutePayload {
   mtls: OperationMtls;
   dpop: OperationDpop;
   ownerParam?: string;
+  rateLimit?: RateLimitPolicy;
 }
 
 type Reader = Kysely<Database> | Tx['db'];
@@ -148,6 +155,7 @@ export async function readCatalog(db: Reader): Promise<CatalogDocument> {
         dpop: o.dpop,
         owner_param: o.owner_param,
         status: o.status,
+        ...rateLimitOf(o.rate_limit),
       }))
       .sort(compareOperations),
   };
@@ -163,5 +171,17 @@ export function catalogRoutesPayload(document: CatalogDocument): CatalogRoutePay
     mtls: o.mtls,
     dpop: o.dpop,
     ...(o.owner_param !== null ? { ownerParam: o.owner_param } : {}),
+    ...(o.rate_limit !== undefined ? { rateLimit: o.rate_limit } : {}),
   }));
+}
+
+/** The stored JSON of an operation's rate limit, as the optional field (absent when none or unreadable). */
+function rateLimitOf(json: string | null): { rate_limit?: RateLimitPolicy } {
+  if (json === null) return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null ? { rate_limit: value as RateLimitPolicy } : {};
+  } catch {
+    return {};
+  }
 }

@@ -1,4 +1,5 @@
 import { AppError, invalidInput } from '../shared/app-error.ts';
+import { rateLimitPolicyProblem } from '../shared/rate-limit/index.ts';
 import type { CatalogDocument, CatalogOperation } from './catalog-document.ts';
 import { validateRoutePattern } from './route-pattern.ts';
 
@@ -31,6 +32,7 @@ export type CatalogFindingCode =
   | 'conflicting_pattern'
   | 'shadowed_pattern'
   | 'owner_param_unknown'
+  | 'invalid_rate_limit'
   | 'role_grants_nothing'
   | 'scope_not_granted'
   | 'scope_unused';
@@ -244,6 +246,18 @@ export function catalogFindings(document: CatalogDocument, context: FindingConte
               detail: `resource "${o.resource}" is not in the catalog`,
             },
       );
+    }
+    if (o.rate_limit !== undefined) {
+      const problem = rateLimitPolicyProblem(o.rate_limit, 'rate_limit');
+      if (problem !== undefined || o.auth === 'public') {
+        found.push({
+          severity: 'error',
+          code: 'invalid_rate_limit',
+          target,
+          field: 'rate_limit',
+          detail: problem ?? 'a public operation has no client or organisation to count',
+        });
+      }
     }
     if (o.owner_param !== null) {
       const params = [...o.path_pattern.matchAll(/\{([^/}]+)\}/g)].map((m) => m[1]);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { notFound } from '../shared/app-error.ts';
+import type { RateLimitPolicy } from '../shared/rate-limit/index.ts';
 import type { CatalogStatus, Tx } from '../storage/index.ts';
 import type {
   CatalogDocument,
@@ -26,6 +27,8 @@ export interface CatalogOperationInput {
   dpop?: OperationDpop;
   ownerParam?: string | null;
   status?: CatalogStatus;
+  /** The operation's own rate limit; null removes it (the catalog-wide default applies). */
+  rateLimit?: RateLimitPolicy | null;
 }
 
 export type CatalogEditMeta = ActionMeta & { stage?: CatalogStage; dryRun?: boolean };
@@ -64,6 +67,7 @@ export async function createCatalogOperation(
     dpop: input.dpop ?? 'refused',
     owner_param: input.ownerParam ?? null,
     status: input.status ?? 'active',
+    ...(input.rateLimit != null ? { rate_limit: input.rateLimit } : {}),
   };
   const result = await editCatalog(tx, meta, (doc) => void doc.operations.push(operation), {
     action: 'catalog.operation.create',
@@ -100,6 +104,8 @@ export async function updateCatalogOperation(
       if (patch.dpop !== undefined) o.dpop = patch.dpop;
       if (patch.ownerParam !== undefined) o.owner_param = patch.ownerParam;
       if (patch.status !== undefined) o.status = patch.status;
+      if (patch.rateLimit === null) delete o.rate_limit;
+      else if (patch.rateLimit !== undefined) o.rate_limit = patch.rateLimit;
       // A public operation needs no scope: making one public drops them, unless the patch sets both.
       if (patch.auth === 'public' && patch.requiredScopes === undefined) o.required_scopes = [];
     },

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../storage/index.ts';
 import { certificateApplications } from './applications.ts';
 import { type CatalogRoutePayload, catalogRoutesPayload, readCatalog } from './catalog-document.ts';
+import { type RateLimitSubject, rateLimitSnapshot } from './rate-limits.ts';
 
 /** What an enforcement point needs of one application to admit or refuse its callers. */
 export interface ApplicationEnforcementView {
@@ -18,6 +19,8 @@ export interface DirectoryEnforcementSnapshot {
   applications: ApplicationEnforcementView[];
   /** The access catalog: each operation's pattern, scope alternatives and policy. */
   routes: CatalogRoutePayload[];
+  /** Rate limits set by operators (issue 16). */
+  rateLimits: Array<{ kind: RateLimitSubject; id: string; policy: unknown }>;
 }
 
 function parseMetadata(metadataJson: string): Record<string, unknown> {
@@ -33,7 +36,7 @@ function parseMetadata(metadataJson: string): Record<string, unknown> {
 export async function directoryEnforcementSnapshot(
   db: Kysely<Database>,
 ): Promise<DirectoryEnforcementSnapshot> {
-  const [orgs, apps, catalog, pins] = await Promise.all([
+  const [orgs, apps, catalog, pins, rateLimits] = await Promise.all([
     db.selectFrom('organisations').select(['id', 'status']).execute(),
     db
       .selectFrom('applications')
@@ -42,6 +45,7 @@ export async function directoryEnforcementSnapshot(
     readCatalog(db),
     // The self-signed certificates each live client holds (RFC 8705 §2.2), as registration pinned them.
     db.selectFrom('self_signed_pins').select(['client_id', 'x5t_s256']).orderBy('x5t_s256').execute(),
+    rateLimitSnapshot(db),
   ]);
   const pinned = new Map<string, string[]>();
   for (const pin of pins) {
@@ -62,5 +66,6 @@ export async function directoryEnforcementSnapshot(
       };
     }),
     routes: catalogRoutesPayload(catalog),
+    rateLimits,
   };
 }

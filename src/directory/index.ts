@@ -127,6 +127,14 @@ export {
   setOrganisationStatus,
 } from './organisations.ts';
 export {
+  getRateLimit,
+  type RateLimitSubject,
+  type RateLimitView,
+  rateLimitSnapshot,
+  removeRateLimit,
+  setRateLimit,
+} from './rate-limits.ts';
+export {
   approveOrganisationRole,
   grantApplicationRole,
   liveRoles,

@@ -13,7 +13,7 @@ import { GATEWAY_REASONS, GatewayError } from './gateway-error.ts';
 import type { CatalogRoute } from './match-route.ts';
 import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
 import { createUpstream } from './proxy-upstream.ts';
-import { sendDecisionProblem, sendProblem } from './send-problem.ts';
+import { sendDecisionProblem, sendProblem, setResponseHeaders } from './send-problem.ts';
 import { tlsPeerCertificate } from './tls-peer-certificate.ts';
 
 export interface Gateway {
@@ -76,6 +76,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     logger,
     clock: options.clock,
     ...(options.onDecision ? { onDecision: options.onDecision } : {}),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   });
   const upstream = createUpstream({
     url: options.upstream,
@@ -158,6 +159,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
       return;
     }
     if (decision.dpopNonce !== undefined) res.setHeader('dpop-nonce', decision.dpopNonce);
+    setResponseHeaders(res, decision.responseHeaders);
     try {
       const status = await upstream.forward(req, res, url, decision.headers as unknown as IdentityHeaders);
       core.record(DOOR, facts, decision, performance.now() - started, { status });

@@ -19,6 +19,8 @@ export interface DecisionRecord {
   cert_x5t_s256: string | undefined;
   request_id: string;
   latency_ms: number;
+  /** `unchecked`: the rate-limit store failed and the request was admitted without its limits (fail-open). */
+  rate_limit?: 'unchecked';
 }
 
 export interface GatewayStats {
@@ -47,6 +49,7 @@ const RECORD_KEYS: ReadonlyArray<keyof DecisionRecord> = [
   'cert_x5t_s256',
   'request_id',
   'latency_ms',
+  'rate_limit',
 ];
 
 type PinoInternals = Record<symbol, unknown>;

@@ -15,6 +15,7 @@ export const FEED_CHANGE_KINDS = {
   catalogChanged: 'catalog.changed',
   externalCaChanged: 'external_ca.changed',
   caChanged: 'ca.changed',
+  rateLimitChanged: 'rate_limit.changed',
 } as const;
 
 /** One entry of the change feed: `seq` orders them, without gaps the client could not notice. */
@@ -55,6 +56,18 @@ export interface SnapshotRevokedToken {
   at: string;
 }
 
+/**
+ * A rate limit an operator set (issue 16): `catalog` / `*` carries the catalog-wide default
+ * ({ client?, organisation? }); `organisation` / `application` a rule list ([{ quota, window }]) that replaces
+ * the catalog's limits of that kind for that subject. A `rate_limit.changed` entry carries the same fields
+ * (`subject_kind`, `subject_id`, `policy`: null when the limit was removed).
+ */
+export interface SnapshotRateLimit {
+  kind: 'catalog' | 'organisation' | 'application';
+  id: string;
+  policy: unknown;
+}
+
 /** Everything access-affecting as of `seq`: changes after it arrive as deltas (applying one twice is harmless). */
 export interface LivenessSnapshot {
   seq: number;
@@ -67,6 +80,8 @@ export interface LivenessSnapshot {
   externalCas?: SnapshotExternalCa[];
   /** The platform's CA bundle (trusted issuing CAs, then the root); absent from older platforms. */
   trustBundle?: string;
+  /** Rate limits set by operators (absent from platforms before issue 16: none). */
+  rateLimits?: SnapshotRateLimit[];
 }
 
 /** The server-sent event names of `GET /enforcement/v1/feed`. */

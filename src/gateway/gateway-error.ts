@@ -80,6 +80,10 @@ export const GATEWAY_REASONS = {
   upstreamTimeout: 'upstream_timeout',
   internalError: 'internal_error',
   feedStale: 'feed_stale',
+  /** A rate limit of the client or its organisation is used up (issue 16): 429 with Retry-After. */
+  rateLimited: 'rate_limited',
+  /** The shared rate-limit store failed and the core is configured to fail closed: 503. */
+  rateLimitUnavailable: 'rate_limit_unavailable',
 } as const;
 export type GatewayReason = (typeof GATEWAY_REASONS)[keyof typeof GATEWAY_REASONS];
 

@@ -1,4 +1,11 @@
 import { type Clock, systemClock } from '../shared/clock.ts';
+import {
+  normaliseRules,
+  type RateLimitPolicy,
+  type RateLimitRule,
+  rateLimitPolicyProblem,
+  rateLimitRulesProblem,
+} from '../shared/rate-limit/policy.ts';
 import { type ExternalCaLiveness, externalCaLiveness } from './external-ca-liveness.ts';
 import {
   FEED_CHANGE_KINDS,
@@ -6,6 +13,16 @@ import {
   type LivenessSnapshot,
   type SnapshotExternalCa,
 } from './feed-protocol.ts';
+
+/** The rate limits operators set, as the feed carries them (issue 16). */
+export interface RateLimitSettings {
+  /** The catalog-wide default; an operation's own `rateLimit` replaces it for that operation. */
+  catalog: RateLimitPolicy | undefined;
+  /** Per organisation: replaces the catalog's `organisation` limits for it (an empty list: unlimited). */
+  organisation(orgId: string): readonly RateLimitRule[] | undefined;
+  /** Per application: replaces the catalog's `client` limits for it (an empty list: unlimited). */
+  application(clientId: string): readonly RateLimitRule[] | undefined;
+}
 
 export interface ClientLiveness {
   clientId: string;
@@ -30,6 +47,8 @@ export interface LivenessState {
   issuedCertificateOwner(x5tS256: string): string | undefined;
   /** The organisations' own registered CAs (bring your own CA), with their revocation state. */
   externalCas(): readonly ExternalCaLiveness[];
+  /** The rate limits operators set (absent from older states: none). */
+  rateLimits?(): RateLimitSettings;
   /** Applies one change-feed entry; applying the same entry twice leaves the state as once. */
   apply(change: FeedChange): void;
   /** Replaces everything with a snapshot: what it does not list is forgotten. */
@@ -77,6 +96,46 @@ export class MemoryLivenessState implements LivenessState {
   readonly #externalCas = new Map<string, ExternalCaLiveness>();
   #externalList: readonly ExternalCaLiveness[] = [];
   readonly #cleanups: Array<() => void> = [];
+  #catalogRateLimit: RateLimitPolicy | undefined;
+  readonly #orgRateLimits = new Map<string, RateLimitRule[]>();
+  readonly #appRateLimits = new Map<string, RateLimitRule[]>();
+  readonly #rateLimitSettings: RateLimitSettings = {
+    catalog: undefined,
+    organisation: (orgId) => this.#orgRateLimits.get(orgId),
+    application: (clientId) => this.#appRateLimits.get(clientId),
+  };
+
+  rateLimits(): RateLimitSettings {
+    return this.#rateLimitSettings;
+  }
+
+  /**
+   * Sets (or, with a null/undefined policy, removes) one rate limit. A policy the gateway cannot read is
+   * dropped, not half-applied: the subject falls back to the catalog's limits, and the feed goes on.
+   */
+  setRateLimit(kind: string, id: string, policy: unknown): void {
+    if (kind === 'catalog') {
+      const ok = policy != null && rateLimitPolicyProblem(policy, 'policy') === undefined;
+      const given = policy as RateLimitPolicy;
+      this.#catalogRateLimit = ok
+        ? {
+            ...(given.client !== undefined ? { client: normaliseRules(given.client) } : {}),
+            ...(given.organisation !== undefined ? { organisation: normaliseRules(given.organisation) } : {}),
+          }
+        : undefined;
+      this.#rateLimitSettings.catalog = this.#catalogRateLimit;
+      return;
+    }
+    const map =
+      kind === 'organisation'
+        ? this.#orgRateLimits
+        : kind === 'application'
+          ? this.#appRateLimits
+          : undefined;
+    if (map === undefined || id.length === 0) return;
+    if (policy == null || rateLimitRulesProblem(policy, 'policy') !== undefined) map.delete(id);
+    else map.set(id, normaliseRules(policy as RateLimitRule[]));
+  }
 
   client(clientId: string): ClientLiveness | undefined {
     return this.#clients.get(clientId);
@@ -153,6 +212,10 @@ export class MemoryLivenessState implements LivenessState {
     this.#issued.clear();
     this.#externalCas.clear();
     this.#externalList = [];
+    this.#orgRateLimits.clear();
+    this.#appRateLimits.clear();
+    this.setRateLimit('catalog', '*', undefined);
+    for (const limit of snapshot.rateLimits ?? []) this.setRateLimit(limit.kind, limit.id, limit.policy);
     for (const ca of snapshot.externalCas ?? []) this.setExternalCa(ca.id, parsedOrUndefined(ca));
     for (const org of snapshot.organisations) this.setOrg(org.id, org.status);
     for (const app of snapshot.applications) this.setClient(app);
@@ -232,6 +295,12 @@ export class MemoryLivenessState implements LivenessState {
             staleAfter: str(p.stale_after) ?? null,
           }),
         );
+        return;
+      }
+      case FEED_CHANGE_KINDS.rateLimitChanged: {
+        const kind = str(p.subject_kind);
+        const id = str(p.subject_id);
+        if (kind && id) this.setRateLimit(kind, id, p.policy);
         return;
       }
       case FEED_CHANGE_KINDS.tokenRevoked: {

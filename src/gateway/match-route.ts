@@ -1,3 +1,4 @@
+import { normaliseRules, type RateLimitPolicy, rateLimitPolicyProblem } from '../shared/rate-limit/policy.ts';
 /** `token`: an access token is required; `public`: none is read, the call is forwarded without an identity. */
 export type RouteAuth = 'token' | 'public';
 /** `required`: a trusted, live client certificate; `optional`: only when the token is bound to one. */
@@ -23,6 +24,8 @@ export interface CatalogRoutePolicy {
   dpop: RouteDpop;
   /** A `{param}` of the pattern whose raw value must be the caller's organisation id (ownership guard). */
   ownerParam?: string;
+  /** The operation's own rate limit (issue 16); absent: the catalog-wide default applies. */
+  rateLimit?: RateLimitPolicy;
 }
 
 /**
@@ -56,6 +59,8 @@ export interface RouteMatch {
   ownerParam: string | undefined;
   /** Index, among the request's path segments, of the owner parameter's value; -1 when none. */
   ownerIndex: number;
+  /** The operation's own rate limit; absent: the catalog-wide default applies. */
+  rateLimit?: RateLimitPolicy;
 }
 
 interface Node {
@@ -132,6 +137,7 @@ function readRoute(route: unknown): { policy: RouteMatch; segments: string[] } {
   let mtls: RouteMtls = 'required';
   let dpop: RouteDpop = 'refused';
   let ownerParam: string | undefined;
+  let rateLimit: RateLimitPolicy | undefined;
   if (r.scopes === undefined && 'scope' in r) {
     alternatives = [scopeList(route, [r.scope])];
   } else {
@@ -155,6 +161,15 @@ function readRoute(route: unknown): { policy: RouteMatch; segments: string[] } {
       if (auth !== 'token') throw invalidRoute(route, 'ownerParam needs auth token');
       ownerParam = r.ownerParam;
     }
+    if (r.rateLimit !== undefined && r.rateLimit !== null) {
+      const problem = rateLimitPolicyProblem(r.rateLimit, 'rateLimit');
+      if (problem !== undefined) throw invalidRoute(route, problem);
+      const given = r.rateLimit as RateLimitPolicy;
+      rateLimit = {
+        ...(given.client !== undefined ? { client: normaliseRules(given.client) } : {}),
+        ...(given.organisation !== undefined ? { organisation: normaliseRules(given.organisation) } : {}),
+      };
+    }
   }
   let ownerIndex = -1;
   if (ownerParam !== undefined) {
@@ -176,6 +191,7 @@ function readRoute(route: unknown): { policy: RouteMatch; segments: string[] } {
       dpop,
       ownerParam,
       ownerIndex,
+      ...(rateLimit !== undefined ? { rateLimit } : {}),
     },
     [...unique.values()],
   );
@@ -192,7 +208,8 @@ function merge(existing: RouteMatch | undefined, next: RouteMatch): RouteMatch {
     existing.auth !== next.auth ||
     existing.mtls !== next.mtls ||
     existing.dpop !== next.dpop ||
-    existing.ownerIndex !== next.ownerIndex
+    existing.ownerIndex !== next.ownerIndex ||
+    JSON.stringify(existing.rateLimit) !== JSON.stringify(next.rateLimit)
   ) {
     throw invalidRoute(
       next,

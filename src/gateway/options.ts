@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
-import type { DpopResourceOptions, ForwardedCertificate } from './decision/types.ts';
+import type { DpopResourceOptions, ForwardedCertificate, RateLimitOptions } from './decision/types.ts';
 import type { DecisionRecord } from './decision-log.ts';
 import type { LivenessState } from './liveness.ts';
 import { type CatalogRoute, compileRouteTable } from './match-route.ts';
@@ -77,6 +77,11 @@ export interface GatewayOptions {
    */
   dpop?: Omit<DpopResourceOptions, 'publicUrl'>;
   /**
+   * Rate limits (issue 16): the counter store shared by every node (else this process only) and what a failing
+   * store means (`open`, default: admit unchecked, logged and counted; `closed`: 503 rate_limit_unavailable).
+   */
+  rateLimit?: RateLimitOptions;
+  /**
    * Connection limits of the listener; each one missing takes its default (DEFAULT_LISTENER_LIMITS: 10 s
    * handshake, 10 s to the first request, 1024 connections, 64 per source address, 20 s headers, 120 s
    * request, 256 descriptors kept free of connections).
@@ -132,10 +137,12 @@ export interface ResolvedGatewayOptions
       | 'certificateFromHeaders'
       | 'dpop'
       | 'onDecision'
+      | 'rateLimit'
     >
   > {
   dpop: GatewayOptions['dpop'];
   onDecision: GatewayOptions['onDecision'];
+  rateLimit: GatewayOptions['rateLimit'];
   staleness: (() => string | undefined) | undefined;
   jwksCa: string | undefined;
   upstreamSecret: string | undefined;
@@ -219,6 +226,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     certificateFromHeaders: options.certificateFromHeaders,
     dpop: options.dpop,
     onDecision: options.onDecision,
+    rateLimit: options.rateLimit,
     publicPaths,
     algorithms,
     clock: options.clock ?? systemClock,

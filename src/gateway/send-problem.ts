@@ -7,6 +7,7 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -57,7 +58,14 @@ export function sendDecisionProblem(
   context: { requestId: string; instance: string },
 ): void {
   if (decision.dpopNonce !== undefined) res.setHeader('dpop-nonce', decision.dpopNonce);
+  setResponseHeaders(res, decision.responseHeaders);
   writeProblem(res, decision.status, decision.reason, decision.detail, decision.challenge, context);
+}
+
+/** The headers a decision has for the client (rate limits), set on a response not yet started. */
+export function setResponseHeaders(res: ServerResponse, headers: Record<string, string> | undefined): void {
+  if (headers === undefined || res.headersSent) return;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 }
 
 /** The RFC 9457 body of a refusal, for doors that return it inside their own protocol (ext_authz, AuthZEN). */

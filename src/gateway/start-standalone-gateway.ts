@@ -40,6 +40,8 @@ export interface StandaloneGatewayOptions {
    * `replayCache` (else a proof is remembered by one node only).
    */
   dpop?: GatewayOptions['dpop'];
+  /** Rate limits (issue 16): give every node the same shared `store` (Redis), else each counts alone. */
+  rateLimit?: GatewayOptions['rateLimit'];
   /** The decision listener (auth_request, ext_authz, AuthZEN) next to the gateway, over the same core. */
   decision?: {
     /** External base URL of the API behind the edges, for DPoP `htu` (default: publicUrl). */
@@ -167,6 +169,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
         ? proxyCertificates(options.proxies, () => new Date())
         : {}),
       ...(options.dpop !== undefined ? { dpop: options.dpop } : {}),
+      ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(metrics ? { onDecision: metrics.onDecision } : {}),
       logger: options.logger,
     });

@@ -105,6 +105,8 @@ export interface PlatformConfig {
   dpop: { requireNonce: 'always' | 'never' };
   /** Where one-time values (DPoP proof `jti`s) are remembered across nodes: Redis when set, else the database. */
   replayCache?: { redisUrl?: string };
+  /** Rate limits (issue 16): what a failing counter store means at the gateway's doors (default open). */
+  rateLimit?: { onStoreError?: 'open' | 'closed' };
   /**
    * End-user login (issue 14): besides the built-in accounts, sign-in through the provider's existing OpenID
    * Provider (`login.upstream.*`; the secret file's path is absolute once loaded).
@@ -697,6 +699,12 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_REDIS_URL',
     parse: str,
     doc: 'redis:// URL of the shared replay cache (DPoP proof jti, RFC 9449 §11.1); unset: the platform database',
+  },
+  {
+    path: 'rateLimit.onStoreError',
+    env: 'ACCREDIT_RATE_LIMIT_ON_STORE_ERROR',
+    parse: oneOf(['open', 'closed']),
+    doc: 'when the rate-limit counters (database or Redis) cannot be reached: open (default: admit unchecked, logged, accredit_rate_limit_unchecked_total) or closed (503 rate_limit_unavailable)',
   },
   {
     path: 'login.upstream.issuer',

@@ -52,6 +52,7 @@ import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
+import { registerRateLimitRoutes } from './admin-api/rate-limit-routes.ts';
 import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
@@ -89,6 +90,7 @@ import { createPartnerFetcher } from './partner-fetcher.ts';
 import { platformPaths } from './paths.ts';
 import { createPkiPublication, registerPkiPublicationRoutes } from './pki-publication.ts';
 import { registerPublicRoutes } from './public-routes.ts';
+import { openRateLimitStore } from './rate-limit-store.ts';
 import { renewalSettingsOf, startRenewal, supersedeRenewedCertificates } from './renewal.ts';
 import { openReplayCache } from './replay-cache.ts';
 import { ensureServerTls } from './server-tls.ts';
@@ -226,6 +228,8 @@ async function buildPublicServer(
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
       registerExternalCaRoutes(admin, deps, externalCas);
       registerCatalogRoutes(admin, deps);
+      // Issue 16: rate limits per organisation, per application and for the whole catalog.
+      registerRateLimitRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
         issuer: directoryIssuer(config.publicUrl),
@@ -349,6 +353,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const operatorResolver = (resolver as Partial<PlatformResolver>).operator ?? resolver;
     const replayCache = openReplayCache(config, storage, logger);
     closers.push(() => replayCache.close());
+    // Issue 16: rate-limit counters every node shares (Redis, else the database).
+    const rateLimitStore = openRateLimitStore(config, storage, logger);
+    closers.push(() => rateLimitStore.close());
     const as = await createAuthorizationServer({
       storage,
       kek,
@@ -545,6 +552,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       certificateFromHeaders: fromProxies.certificateFromHeaders,
       // RFC 9449 nonces from the KEK (every node of this platform agrees); proof jtis in the shared replay cache.
       dpop: gatewayDpop({ kek, replayCache }),
+      rateLimit: { store: rateLimitStore, onStoreError: config.rateLimit?.onStoreError ?? 'open' },
       logger,
       clock,
       onDecision: decisionTaps.emit,

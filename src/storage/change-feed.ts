@@ -28,6 +28,9 @@ export const CHANGE_KINDS = {
   // The platform's set of CAs changed (an issuing CA rotated in, retired or revoked; the root key taken
   // offline or back): entity id = the CA, payload { action, status, bundle_sha256 }. Trust stores reload.
   caChanged: 'ca.changed',
+  // A rate limit was set or removed (issue 16); entity id = `<subject_kind>:<subject_id>`, payload
+  // { subject_kind: catalog|organisation|application, subject_id, policy } (policy null: removed).
+  rateLimitChanged: 'rate_limit.changed',
 } as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[keyof typeof CHANGE_KINDS];
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { PROXY_FORMS, type ProxyEntry, proxyEntryProblem } from '../../shared/client-cert-headers/index.ts';
 import { isLoopbackHost } from '../../shared/metrics/loopback.ts';
 import { readMetricsToken } from '../../shared/metrics/metrics-listener.ts';
+import { createRedisRateLimitStore } from '../../shared/rate-limit/index.ts';
 import { createRedisReplayCache } from '../../shared/replay-cache/index.ts';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
@@ -44,6 +45,7 @@ interface RunOptions {
   dpopNonceSecretFile?: string;
   dpopNonce?: string;
   redisUrl?: string;
+  rateLimitOnStoreError?: string;
   proxies?: string;
   metricsPort?: string;
   metricsHost?: string;
@@ -110,6 +112,30 @@ function dpopOptions(opts: RunOptions) {
     ...(secret !== undefined ? { nonceSecret: secret } : {}),
     ...(redisUrl !== undefined ? { replayCache: createRedisReplayCache(redisUrl) } : {}),
   };
+}
+
+/**
+ * Rate limits (issue 16): counted in Redis when --redis-url is set (every node shares the counters), else in
+ * this process; --rate-limit-on-store-error says what an unreachable Redis means (open: admit, closed: 503).
+ */
+function rateLimitOptions(opts: RunOptions) {
+  const env = process.env;
+  const onStoreError = opts.rateLimitOnStoreError ?? env.ACCREDIT_RATE_LIMIT_ON_STORE_ERROR ?? 'open';
+  if (onStoreError !== 'open' && onStoreError !== 'closed') {
+    throw new CliError('--rate-limit-on-store-error: expected open or closed', 'invalid_input');
+  }
+  const redisUrl = opts.redisUrl ?? env.ACCREDIT_REDIS_URL;
+  return (logger: { warn(obj: object, msg: string): void }) => ({
+    onStoreError: onStoreError as 'open' | 'closed',
+    ...(redisUrl !== undefined
+      ? {
+          store: createRedisRateLimitStore(redisUrl, {
+            // The URL may carry a password: never logged.
+            onError: (err) => logger.warn({ error: err.message }, 'rate limits: Redis connection error'),
+          }),
+        }
+      : {}),
+  });
 }
 
 /** The decision listener's settings, when --decision-port (or ACCREDIT_DECISION_PORT) asks for it. */
@@ -237,6 +263,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
   const publicUrl = opts.publicUrl ?? `https://localhost:${port}`;
   const decision = decisionOptions(opts);
   const dpop = dpopOptions(opts);
+  const rateLimit = rateLimitOptions(opts);
   const metrics = metricsOptions(opts);
   const [{ startStandaloneGateway }, { createLogger }] = await Promise.all([
     import('../../gateway/index.ts'),
@@ -261,6 +288,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     logger,
     ...(decision !== undefined ? { decision } : {}),
     dpop,
+    rateLimit: rateLimit(logger),
     ...(proxies !== undefined ? { proxies } : {}),
     ...(metrics !== undefined ? { metrics } : {}),
   });
@@ -347,7 +375,11 @@ export function registerGatewayCommands(program: Command): void {
     .option('--dpop-nonce <mode>', 'required (default) or off: whether DPoP proofs must carry a server nonce')
     .option(
       '--redis-url <url>',
-      'Redis shared by every gateway node as the DPoP proof replay cache (env ACCREDIT_REDIS_URL; default: this process only)',
+      'Redis shared by every gateway node as the DPoP proof replay cache and the rate-limit counters (env ACCREDIT_REDIS_URL; default: this process only)',
+    )
+    .option(
+      '--rate-limit-on-store-error <mode>',
+      'open (default: admit unchecked, logged and counted) or closed (503 rate_limit_unavailable) when Redis fails (env ACCREDIT_RATE_LIMIT_ON_STORE_ERROR)',
     )
     .option(
       '--proxies <json>',

@@ -118,6 +118,11 @@ export function authorizerResult(decision: Decision, options: ResultOptions): Au
   };
   // RFC 6750 §3 / RFC 9449 §7.1: for a gateway response's WWW-Authenticate header.
   if (decision.challenge !== undefined) context.challenge = decision.challenge;
+  // 429 rate_limited: for a gateway response template's Retry-After / RateLimit headers (API Gateway answers 403).
+  const limits = decision.responseHeaders;
+  if (limits?.['retry-after'] !== undefined) context.retry_after = limits['retry-after'];
+  if (limits?.ratelimit !== undefined) context.ratelimit = limits.ratelimit;
+  if (limits?.['ratelimit-policy'] !== undefined) context.ratelimit_policy = limits['ratelimit-policy'];
   if (options.kind === 'http' && options.mode === 'simple') return { isAuthorized: false, context };
   // The client, when the refusal came after the token named one (for API Gateway's logs; never an Allow).
   return policy('Deny', decision.identity?.clientId ?? ANONYMOUS_PRINCIPAL, options, context);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock } from '../../shared/clock.ts';
 import { createDpopNonces } from '../../shared/dpop/index.ts';
+import { createMemoryRateLimitStore } from '../../shared/rate-limit/rate-limit-store.ts';
 import { redactPath } from '../../shared/redact-url.ts';
 import { createMemoryReplayCache } from '../../shared/replay-cache/index.ts';
 import {
@@ -31,6 +32,7 @@ import { readAccessToken, rejectTokenInQuery } from '../read-access-token.ts';
 import { bearerChallenge, dpopChallenge } from '../send-problem.ts';
 import { type AccessToken, createTokenVerifier } from '../verify-access-token.ts';
 import { createCertificateDescriber } from './describe-certificate.ts';
+import { createRateLimitStep } from './rate-limit-step.ts';
 import type {
   Decision,
   DecisionCore,
@@ -119,6 +121,19 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     cacheSize: options.tokenCacheSize ?? 10_000,
   });
   const log = createDecisionLog(logger, options.onDecision);
+  const rateLimitOptions = options.rateLimit ?? {};
+  const rateLimitFail = rateLimitOptions.onStoreError ?? 'open';
+  if (rateLimitFail !== 'open' && rateLimitFail !== 'closed') {
+    throw new Error('rateLimit.onStoreError: expected open or closed');
+  }
+  const ownsRateLimitStore = rateLimitOptions.store === undefined;
+  const rateLimitStore = rateLimitOptions.store ?? createMemoryRateLimitStore();
+  const rateLimits = createRateLimitStep({
+    liveness,
+    store: rateLimitStore,
+    failClosed: rateLimitFail === 'closed',
+    logger,
+  });
 
   /** Steps 1–5; throws a GatewayError at the first refusal, returns the identity to assert upstream. */
   function authorize(facts: RequestFacts, ctx: Established, segments: { value: readonly string[] }) {
@@ -295,11 +310,27 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     }
     if (result instanceof Promise) {
       return result.then(
-        () => allow(ctx, facts.requestId),
+        () => limit(ctx, facts.requestId),
         (err: unknown) => deny(ctx, err),
       );
     }
-    return allow(ctx, facts.requestId);
+    return limit(ctx, facts.requestId);
+  }
+
+  /** Step 6: the rate limits of the client and its organisation; without a promise when none applies. */
+  function limit(ctx: Established, requestId: string): Decision | Promise<Decision> {
+    const { client, route, token } = ctx;
+    const check =
+      client !== undefined && route !== undefined && token !== undefined && ctx.allowReason === 'allowed'
+        ? rateLimits.check(client, route)
+        : undefined;
+    if (check === undefined) return allow(ctx, requestId);
+    return check.then((outcome) => {
+      const decision = outcome.refusal === undefined ? allow(ctx, requestId) : deny(ctx, outcome.refusal);
+      if (Object.keys(outcome.headers).length > 0) decision.responseHeaders = outcome.headers;
+      if (outcome.unchecked && decision.allow) decision.rateLimitUnchecked = true;
+      return decision;
+    });
   }
 
   function record(
@@ -334,6 +365,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       cert_x5t_s256: identity?.certX5tS256,
       request_id: facts.requestId,
       latency_ms: Math.round(latencyMs * 1000) / 1000,
+      ...(decision.allow && decision.rateLimitUnchecked ? { rate_limit: 'unchecked' as const } : {}),
     });
   }
 
@@ -354,6 +386,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     async close() {
       await jwks.close();
       if (ownsReplayCache) await proofOptions.replayCache.close();
+      if (ownsRateLimitStore) await rateLimitStore.close();
     },
   };
 }

@@ -6,6 +6,7 @@ export type {
   DenyStatus,
   ForwardedCertificate,
   IdentityContext,
+  RateLimitOptions,
   RequestFacts,
 } from './types.ts';
 export { parseCertificateBundle, verifyChain } from './verify-chain.ts';

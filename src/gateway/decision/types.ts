@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import type { RateLimitStore } from '../../shared/rate-limit/rate-limit-store.ts';
 import type { ReplayCache } from '../../shared/replay-cache/index.ts';
 import type { DecisionRecord, GatewayStats } from '../decision-log.ts';
 import type { LivenessState } from '../liveness.ts';
@@ -46,7 +47,7 @@ export interface IdentityContext {
   route: string | undefined;
 }
 
-export type DenyStatus = 400 | 401 | 403 | 404 | 503;
+export type DenyStatus = 400 | 401 | 403 | 404 | 429 | 503;
 
 export type Decision =
   | {
@@ -58,6 +59,13 @@ export type Decision =
       headers: Record<string, string>;
       /** A fresh DPoP nonce for the client (`DPoP-Nonce` response header, RFC 9449 §8.2), DPoP requests only. */
       dpopNonce?: string;
+      /**
+       * Headers for the client, where the door can add them: `RateLimit-Policy` / `RateLimit` (issue 16) when
+       * rate limits applied. Lower-case names.
+       */
+      responseHeaders?: Record<string, string>;
+      /** The rate-limit store failed and the request was admitted unchecked (fail-open): logged and counted. */
+      rateLimitUnchecked?: true;
     }
   | {
       allow: false;
@@ -72,6 +80,8 @@ export type Decision =
       identity?: IdentityContext;
       /** `DPoP-Nonce` to send with the refusal (RFC 9449 §8, §9): with every DPoP challenge when nonces are on. */
       dpopNonce?: string;
+      /** Headers for the client: with a 429 `rate_limited`, `Retry-After`, `RateLimit-Policy` and `RateLimit`. */
+      responseHeaders?: Record<string, string>;
     };
 
 /** DPoP (RFC 9449) at the resource server: how proofs are checked at every door of this core. */
@@ -93,6 +103,17 @@ export interface DpopResourceOptions {
   iatWindowSeconds?: number;
   /** Proof algorithms (default ES256, ES384, ES512, PS256, PS384, PS512, EdDSA, Ed25519). */
   algorithms?: string[];
+}
+
+/** Rate limits (issue 16): where the counters are, and what a failing store means. */
+export interface RateLimitOptions {
+  /** Shared by every node to count across nodes (the database, Redis). Default: in this process. */
+  store?: RateLimitStore;
+  /**
+   * When the store fails (unreachable, timed out): `open` (default) admits the request unchecked, with a
+   * logged warning and `accredit_rate_limit_unchecked_total`; `closed` refuses it 503 rate_limit_unavailable.
+   */
+  onStoreError?: 'open' | 'closed';
 }
 
 export interface DecisionCoreOptions {
@@ -127,6 +148,8 @@ export interface DecisionCoreOptions {
   realm?: string;
   /** DPoP proof checking; defaults as documented on each member. */
   dpop?: DpopResourceOptions;
+  /** Rate limits from the catalog and the operators' overrides (in `liveness`); defaults as documented. */
+  rateLimit?: RateLimitOptions;
   logger: Logger;
   /** Told of every decision after it is logged (the console's decision log, metrics); must not throw. */
   onDecision?: (entry: DecisionRecord) => void;

@@ -143,6 +143,7 @@ function resultOf(decision: Decision): Json {
         cert_x5t_s256: id.certX5tS256,
         route: id.route,
         ...(decision.dpopNonce !== undefined ? { dpop_nonce: decision.dpopNonce } : {}),
+        ...(decision.responseHeaders !== undefined ? { response_headers: decision.responseHeaders } : {}),
       },
     };
   }
@@ -154,6 +155,8 @@ function resultOf(decision: Decision): Json {
       detail: decision.detail,
       ...(decision.challenge !== undefined ? { www_authenticate: decision.challenge } : {}),
       ...(decision.dpopNonce !== undefined ? { dpop_nonce: decision.dpopNonce } : {}),
+      // Rate limits (429 rate_limited): Retry-After, RateLimit-Policy, RateLimit for the enforcement point.
+      ...(decision.responseHeaders !== undefined ? { response_headers: decision.responseHeaders } : {}),
     },
   };
 }

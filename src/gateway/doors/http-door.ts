@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Decision, DecisionCore, ForwardedCertificate, RequestFacts } from '../decision/types.ts';
+import type {
+  Decision,
+  DecisionCore,
+  DenyStatus,
+  ForwardedCertificate,
+  RequestFacts,
+} from '../decision/types.ts';
 import { GATEWAY_REASONS } from '../gateway-error.ts';
 import { sendDecisionProblem } from '../send-problem.ts';
 
@@ -45,6 +51,8 @@ export async function answerHttpDoor(
   facts: RequestFacts,
   certificate: ForwardedCertificate | undefined | 'refused',
   refusal?: Extract<Decision, { allow: false }>,
+  /** Statuses the edge cannot pass on, and what to answer instead (nginx auth_request: 429 → 403). */
+  statusMap?: Partial<Record<number, DenyStatus>>,
 ): Promise<void> {
   const started = performance.now();
   req.resume();
@@ -58,11 +66,19 @@ export async function answerHttpDoor(
   const instance = pathOf(facts.target);
   if (decision.allow) {
     const nonce = decision.dpopNonce === undefined ? {} : { 'dpop-nonce': decision.dpopNonce };
-    res.writeHead(200, { ...decision.headers, ...nonce, 'cache-control': 'no-store', 'content-length': 0 });
+    res.writeHead(200, {
+      ...decision.headers,
+      ...decision.responseHeaders,
+      ...nonce,
+      'cache-control': 'no-store',
+      'content-length': 0,
+    });
     res.end();
   } else {
     res.setHeader('x-accredit-reason', decision.reason);
-    sendDecisionProblem(res, decision, { requestId: facts.requestId, instance });
+    const status = statusMap?.[decision.status];
+    const answered = status === undefined ? decision : { ...decision, status };
+    sendDecisionProblem(res, answered, { requestId: facts.requestId, instance });
   }
   core.record(door, facts, decision, performance.now() - started);
 }

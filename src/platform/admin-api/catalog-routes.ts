@@ -41,6 +41,7 @@ function toInput(body: OperationBody): Partial<CatalogOperationInput> {
     ...(body.dpop !== undefined ? { dpop: body.dpop } : {}),
     ...(body.owner_param !== undefined ? { ownerParam: body.owner_param } : {}),
     ...(body.status !== undefined ? { status: body.status } : {}),
+    ...(body.rate_limit !== undefined ? { rateLimit: body.rate_limit } : {}),
   };
 }
 

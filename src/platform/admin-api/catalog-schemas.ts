@@ -1,4 +1,5 @@
 import { invalidInput } from '../../shared/app-error.ts';
+import { RATE_LIMIT_POLICY_SCHEMA, type RateLimitPolicy } from '../../shared/rate-limit/index.ts';
 
 /** Query of every catalog edit: `stage=draft` edits the staged catalog; `dry_run=true` only reports. */
 export const stageQuery = {
@@ -60,6 +61,11 @@ export const operationFields = {
   dpop: { type: 'string', enum: ['refused', 'accepted', 'required'] },
   owner_param: { type: ['string', 'null'], maxLength: 64 },
   status,
+  rate_limit: {
+    type: ['object', 'null'],
+    description:
+      'the operation’s own rate limit { client?: [{ quota, window }], organisation?: [...] } (window in seconds); null: the catalog-wide default (validated as the invalid_rate_limit finding)',
+  },
 } as const;
 
 export const operationSchema = {
@@ -78,6 +84,7 @@ export const operationSchema = {
     dpop: { type: 'string' },
     owner_param: { type: ['string', 'null'] },
     status: { type: 'string' },
+    rate_limit: RATE_LIMIT_POLICY_SCHEMA,
     ...editedFields,
   },
 } as const;
@@ -141,6 +148,7 @@ export interface OperationBody {
   dpop?: 'refused' | 'accepted' | 'required';
   owner_param?: string | null;
   status?: 'active' | 'deprecated';
+  rate_limit?: RateLimitPolicy | null;
 }
 
 /** The three spellings of an operation's scopes, one at a time. */

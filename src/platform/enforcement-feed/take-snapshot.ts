@@ -29,5 +29,6 @@ export async function takeEnforcementSnapshot(storage: Storage, now: Date): Prom
     routes: directory.routes,
     externalCas,
     trustBundle: bundle,
+    rateLimits: directory.rateLimits,
   };
 }

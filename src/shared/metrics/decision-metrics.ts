@@ -6,6 +6,8 @@ export interface DecisionSample {
   decision: 'allow' | 'deny';
   reason: string;
   latency_ms: number;
+  /** `unchecked`: admitted without its rate limits, the store having failed (fail-open). */
+  rate_limit?: string | undefined;
 }
 
 // From half a millisecond (a cached token, a refused certificate) to seconds (a slow JWKS fetch).
@@ -32,6 +34,12 @@ export function decisionMetrics(registry: Registry): (entry: DecisionSample) => 
     buckets: DURATION_BUCKETS,
     registers: [registry],
   });
+  const unchecked = new Counter({
+    name: 'accredit_rate_limit_unchecked_total',
+    help: 'Requests admitted without their rate limits because the rate-limit store failed (fail-open), by door.',
+    labelNames: ['door'] as const,
+    registers: [registry],
+  });
   const counters = new Map<string, { inc(): void }>();
   const histograms = new Map<string, { observe(value: number): void }>();
   return (entry) => {
@@ -45,6 +53,7 @@ export function decisionMetrics(registry: Registry): (entry: DecisionSample) => 
       counters.set(countKey, counter);
     }
     counter.inc();
+    if (entry.rate_limit === 'unchecked') unchecked.labels(door).inc();
     let histogram = histograms.get(key);
     if (!histogram) {
       histogram = duration.labels(door, entry.decision);

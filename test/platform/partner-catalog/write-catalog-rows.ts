@@ -22,7 +22,7 @@ export async function writeCatalogRows(
         await tx.db.insertInto('role_scopes').values({ role: r.name, scope }).execute();
     }
     for (const o of document.operations) {
-      const { required_scopes, ...row } = o;
+      const { required_scopes, rate_limit: _limit, ...row } = o;
       await tx.db.insertInto('catalog_operations').values(row).execute();
       for (const [alternative, scopes] of required_scopes.entries()) {
         for (const scope of scopes) {

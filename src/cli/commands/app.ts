@@ -5,6 +5,7 @@ import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
+import { registerRateLimitCommand } from './rate-limit.ts';
 import { registerRotationPolicyCommand } from './rotation-policy.ts';
 
 interface App {
@@ -58,6 +59,7 @@ function readJsonFile(path: string, what: string): Record<string, unknown> {
 export function registerAppCommands(program: Command): void {
   const app = program.command('app').description('manage applications (OAuth clients)');
   registerRotationPolicyCommand(app, 'application');
+  registerRateLimitCommand(app, 'application');
 
   app
     .command('create')

@@ -5,6 +5,7 @@ import { runAction } from '../run-action.ts';
 import { registerCatalogEntryCommands } from './catalog-entries.ts';
 import { registerCatalogStagingCommands } from './catalog-staging.ts';
 import { globals } from './globals.ts';
+import { registerRateLimitCommand } from './rate-limit.ts';
 
 interface Operation {
   id: string;
@@ -227,4 +228,5 @@ export function registerCatalogCommands(program: Command): void {
 
   registerCatalogEntryCommands(catalog);
   registerCatalogStagingCommands(catalog);
+  registerRateLimitCommand(catalog, 'catalog');
 }

@@ -4,6 +4,7 @@ import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 import { registerOrgCaCommands } from './org-ca.ts';
+import { registerRateLimitCommand } from './rate-limit.ts';
 import { registerRotationPolicyCommand } from './rotation-policy.ts';
 
 interface Org {
@@ -30,6 +31,7 @@ function printOrg(org: Org, json: boolean): void {
 export function registerOrgCommands(program: Command): void {
   const org = program.command('org').description('manage partner organisations');
   registerRotationPolicyCommand(org, 'organisation');
+  registerRateLimitCommand(org, 'organisation');
 
   org
     .command('create')

@@ -37,6 +37,11 @@ const COMMANDS: Record<
       'DPoP jti replay cache claims on memory, SQLite, PostgreSQL and Redis: latency, claims/s with 32 in flight, CPU',
     load: () => import('./replay-cache.ts'),
   },
+  'rate-limit': {
+    summary:
+      'rate-limit counter takes on memory, SQLite, PostgreSQL and Redis; the decision core with and without limits',
+    load: () => import('./rate-limit.ts'),
+  },
   ocsp: {
     summary:
       'OCSP responses/s (cached, nonce) vs a bare sign-and-respond baseline: responses/s, CPU per response',

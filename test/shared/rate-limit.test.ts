@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseList } from 'structured-headers';
+import { parseList, serializeList } from 'structured-headers';
 import {
   createMemoryRateLimitStore,
   rateLimitHeaders,
@@ -88,7 +88,19 @@ test('headers: RateLimit-Policy and RateLimit in the structured-fields form of t
   ]);
   assert.equal(headers['ratelimit-policy'], '"client-1s";q=10;w=1, "organisation-86400s";q=10000;w=86400');
   assert.equal(headers.ratelimit, '"client-1s";r=9;t=1, "organisation-86400s";r=9990;t=87');
+  // What structured-headers itself makes of it, both ways.
   const parsed = parseList(headers.ratelimit as string);
-  assert.equal(parsed.length, 2);
+  assert.equal(serializeList(parsed), headers.ratelimit);
+  assert.deepEqual(
+    parsed.map(([name, params]) => [name, Object.fromEntries(params)]),
+    [
+      ['client-1s', { r: 9, t: 1 }],
+      ['organisation-86400s', { r: 9990, t: 87 }],
+    ],
+  );
+  assert.throws(
+    () => rateLimitHeaders([{ name: 'a"b', quota: 1, window: 1, remaining: 0, resetMs: 0 }]),
+    TypeError,
+  );
   assert.deepEqual(rateLimitHeaders([]), {});
 });

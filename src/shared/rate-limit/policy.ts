@@ -101,14 +101,30 @@ export interface AppliedLimit {
   resetMs: number;
 }
 
+// The policy header of each distinct set of limits, serialised once: it is the same on every answer.
+const policyHeaders = new Map<string, string>();
+const MAX_CACHED_POLICIES = 10_000;
+const NAME = /^[a-z]+-[0-9]+s$/;
+
 /**
  * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured-fields form): one list
- * member per policy that applied, `"name";q=…;w=…` and `"name";r=…;t=…` (seconds, rounded up).
+ * member per policy that applied, `"name";q=…;w=…` and `"name";r=…;t=…` (seconds, rounded up). The policy
+ * list is serialised by `structured-headers` (and cached); `RateLimit` is written directly, in exactly the
+ * form `serializeList` gives for an sf-string of our own names (`client-1s`) with integer parameters — it
+ * changes on every answer, and this runs on the request path (a test parses it back).
  */
 export function rateLimitHeaders(applied: readonly AppliedLimit[]): Record<string, string> {
   if (applied.length === 0) return {};
-  return {
-    'ratelimit-policy': serializeList(
+  let cacheKey = '';
+  let ratelimit = '';
+  for (const a of applied) {
+    if (!NAME.test(a.name)) throw new TypeError('rate limit policy name');
+    cacheKey += `${a.name};${a.quota};${a.window},`;
+    ratelimit += `${ratelimit === '' ? '' : ', '}"${a.name}";r=${Math.max(0, Math.floor(a.remaining))};t=${Math.ceil(a.resetMs / 1000)}`;
+  }
+  let policy = policyHeaders.get(cacheKey);
+  if (policy === undefined) {
+    policy = serializeList(
       applied.map((a) => [
         a.name,
         new Map<string, number>([
@@ -116,15 +132,9 @@ export function rateLimitHeaders(applied: readonly AppliedLimit[]): Record<strin
           ['w', a.window],
         ]),
       ]),
-    ),
-    ratelimit: serializeList(
-      applied.map((a) => [
-        a.name,
-        new Map<string, number>([
-          ['r', a.remaining],
-          ['t', Math.ceil(a.resetMs / 1000)],
-        ]),
-      ]),
-    ),
-  };
+    );
+    if (policyHeaders.size >= MAX_CACHED_POLICIES) policyHeaders.clear();
+    policyHeaders.set(cacheKey, policy);
+  }
+  return { 'ratelimit-policy': policy, ratelimit };
 }

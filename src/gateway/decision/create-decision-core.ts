@@ -327,6 +327,11 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     if (check === undefined) return allow(ctx, requestId);
     return check.then((outcome) => {
       const decision = outcome.refusal === undefined ? allow(ctx, requestId) : deny(ctx, outcome.refusal);
+      // RFC 9449 §8.2: a DPoP client gets a fresh nonce with every answer, a refusal for its rate too.
+      if (!decision.allow && decision.dpopNonce === undefined) {
+        const nonce = nonceFor(ctx);
+        if (nonce !== undefined) decision.dpopNonce = nonce;
+      }
       if (Object.keys(outcome.headers).length > 0) decision.responseHeaders = outcome.headers;
       if (outcome.unchecked && decision.allow) decision.rateLimitUnchecked = true;
       return decision;

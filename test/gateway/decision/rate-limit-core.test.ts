@@ -299,3 +299,34 @@ test('metrics: rate_limited shows in accredit_decisions_total', async () => {
   const text = await registry.metrics();
   assert.match(text, /accredit_decisions_total\{door="gateway",decision="deny",reason="rate_limited"\} 1/);
 });
+
+test('liveness: ok/a snapshot carries every limit; fail/what the next snapshot does not list is forgotten', () => {
+  const state = liveness();
+  const snapshot = {
+    seq: 5,
+    organisations: [{ id: 'org-1', status: 'active' }],
+    applications: [],
+    certificates: [],
+    revokedTokens: [],
+    routes: [],
+    rateLimits: [
+      { kind: 'catalog' as const, id: '*', policy: { organisation: [{ quota: 9, window: 60 }] } },
+      { kind: 'organisation' as const, id: 'org-1', policy: [{ quota: 5, window: 1 }] },
+      { kind: 'application' as const, id: 'c1', policy: [] },
+    ],
+  };
+  state.replace(snapshot);
+  const limits = state.rateLimits();
+  assert.deepEqual(limits.catalog, { organisation: [{ quota: 9, window: 60 }] });
+  assert.deepEqual(limits.organisation('org-1'), [{ quota: 5, window: 1 }]);
+  assert.deepEqual(limits.application('c1'), []);
+  assert.equal(limits.application('c2'), undefined);
+  state.replace({ ...snapshot, rateLimits: [] });
+  assert.equal(state.rateLimits().catalog, undefined);
+  assert.equal(state.rateLimits().organisation('org-1'), undefined);
+  assert.equal(state.rateLimits().application('c1'), undefined);
+  // An older platform's snapshot, without the field: no limits.
+  const { rateLimits: _, ...older } = snapshot;
+  state.replace(older);
+  assert.equal(state.rateLimits().catalog, undefined);
+});

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseList } from 'structured-headers';
 import { removeRateLimit, setRateLimit } from '../../../src/directory/index.ts';
-import { call } from '../fixture.ts';
-import { type DoorEnv, doorEnv, SECRET } from './door-fixture.ts';
+import { createGateway, type Gateway } from '../../../src/gateway/index.ts';
+import { createRedisRateLimitStore } from '../../../src/shared/rate-limit/index.ts';
+import { probeRedis, REDIS_URL } from '../../support/redis.ts';
+import { call, capturingLogger } from '../fixture.ts';
+import { AUDIENCE, type DoorEnv, doorEnv, ISSUER, ROUTES, SECRET } from './door-fixture.ts';
 
 /**
  * Issue 16 at every door: a limit set on the platform (here the directory, the in-process feed carrying it to
@@ -184,5 +187,53 @@ describe('rate limits at the decision listener doors (one core: one count)', () 
     const stats = env.core.stats();
     assert.equal(stats.denied.rate_limited, 3, JSON.stringify(stats));
     await env.storage.transaction((tx) => removeRateLimit(tx, 'application', env.reader.clientId, meta()));
+  });
+});
+
+const redisSkip = await probeRedis();
+
+describe('standalone gateways with --redis-url', { skip: redisSkip }, () => {
+  test('ok/two gateway nodes on one Redis share the counter; fail/the (limit+1)th is 429 on either', async () => {
+    const prefix = `accredit-test:rl-doors:${process.pid}:${Date.now()}:`;
+    const stores = [
+      createRedisRateLimitStore(REDIS_URL, { prefix }),
+      createRedisRateLimitStore(REDIS_URL, { prefix }),
+    ];
+    const gateways: Gateway[] = [];
+    try {
+      for (const store of stores) {
+        gateways.push(
+          await createGateway({
+            host: '127.0.0.1',
+            port: 0,
+            publicUrl: AUDIENCE,
+            tls: { ...env.tls, ca: env.ca.chainPem },
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            jwksUri: env.jwksUrl,
+            jwksCa: env.ca.chainPem,
+            liveness: env.liveness,
+            routes: ROUTES,
+            upstream: env.upstreamUrl,
+            logger: capturingLogger().logger,
+            rateLimit: { store, onStoreError: 'closed' },
+          }),
+        );
+      }
+      await env.storage.transaction((tx) =>
+        setRateLimit(tx, 'organisation', env.reader.orgId, [{ quota: 3, window: 3600 }], meta()),
+      );
+      const token = await readerToken();
+      const [one, two] = gateways as [Gateway, Gateway];
+      const statuses: number[] = [];
+      for (const gateway of [one, two, one, two, one]) {
+        statuses.push((await call(env.reader.agent, gateway.url, '/v1/accounts', { token })).status);
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    } finally {
+      await env.storage.transaction((tx) => removeRateLimit(tx, 'organisation', env.reader.orgId, meta()));
+      for (const gateway of gateways) await gateway.close();
+      for (const store of stores) await store.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { listAuditEvents } from '../../src/audit/index.ts';
 import { parseLimit } from '../../src/cli/commands/rate-limit.ts';
+import { importOpenApi } from '../../src/directory/catalog-import/index.ts';
 import { directoryEnforcementSnapshot } from '../../src/directory/index.ts';
 import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
 import { registerCatalogRoutes } from '../../src/platform/admin-api/catalog-routes.ts';
@@ -232,4 +233,61 @@ test('CLI --limit QUOTA/WINDOW: ok/units; fail/malformed', () => {
   for (const bad of ['10', '10/', '/1s', '0/1s', '10/0s', '1.5/1s', '10/1w', 'x/1s']) {
     assert.throws(() => parseLimit(bad), /QUOTA\/WINDOW|≥ 1/, bad);
   }
+});
+
+test('OpenAPI import: ok/x-accredit-rate-limit becomes the operation’s rate_limit; fail/a malformed one is a finding', () => {
+  const op = (extra: Record<string, unknown>) => ({
+    responses: { '200': { description: 'ok' } },
+    security: [{ auth: ['a:read'] }],
+    ...extra,
+  });
+  const imported = importOpenApi(
+    {
+      openapi: '3.0.3',
+      info: { title: 'Limits', version: '1' },
+      paths: {
+        '/a': {
+          get: op({
+            'x-accredit-rate-limit': {
+              client: [
+                { quota: 100, window: 86400 },
+                { quota: 5, window: 1 },
+              ],
+            },
+          }),
+        },
+        '/b': { get: op({ 'x-accredit-rate-limit': { client: [{ quota: 0, window: 1 }] } }) },
+        '/c': { get: op({}) },
+      },
+      components: {
+        securitySchemes: {
+          auth: {
+            type: 'oauth2',
+            flows: {
+              clientCredentials: { tokenUrl: 'https://as.example/token', scopes: { 'a:read': 'Read' } },
+            },
+          },
+        },
+      },
+    },
+    {},
+  );
+  const a = imported.operations.find((o) => o.path_pattern === '/a');
+  assert.deepEqual(a?.rate_limit, {
+    client: [
+      { quota: 5, window: 1 },
+      { quota: 100, window: 86400 },
+    ],
+  });
+  assert.equal(imported.operations.find((o) => o.path_pattern === '/c')?.rate_limit, undefined);
+  assert.equal(
+    imported.operations.find((o) => o.path_pattern === '/b'),
+    undefined,
+  );
+  assert.ok(
+    imported.findings.some(
+      (f) => f.code === 'invalid_extension' && f.pointer === '/paths/~1b/get/x-accredit-rate-limit',
+    ),
+    JSON.stringify(imported.findings),
+  );
 });

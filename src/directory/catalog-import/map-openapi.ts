@@ -1,3 +1,8 @@
+import {
+  normaliseRules,
+  type RateLimitPolicy,
+  rateLimitPolicyProblem,
+} from '../../shared/rate-limit/index.ts';
 import type {
   CatalogOperation,
   CatalogResource,
@@ -154,6 +159,7 @@ export function importOpenApi(spec: OpenApiDocument, options: ImportOpenApiOptio
       const ownerParam = ownerParamOf(op, pointer, params, own);
       const dpop = dpopOf(op, pointer, own);
       const mtls = mtlsOf(op, pointer, sec.mutualTls, own);
+      const rateLimit = rateLimitOf(op, pointer, own);
 
       const shapeKey = `${method} ${shape(pattern)}`;
       const sameRoute = byShape.get(shapeKey);
@@ -197,6 +203,7 @@ export function importOpenApi(spec: OpenApiDocument, options: ImportOpenApiOptio
           dpop,
           owner_param: ownerParam,
           status: op.deprecated === true ? 'deprecated' : 'active',
+          ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
         },
       });
     }
@@ -317,6 +324,26 @@ function ownerParamOf(
     ),
   );
   return null;
+}
+
+/** `x-accredit-rate-limit: { client?: [{ quota, window }], organisation?: [...] }` (issue 16). */
+function rateLimitOf(
+  op: Record<string, unknown>,
+  pointer: string,
+  findings: ImportFinding[],
+): RateLimitPolicy | undefined {
+  const value = op['x-accredit-rate-limit'];
+  if (value === undefined) return undefined;
+  const problem = rateLimitPolicyProblem(value, 'x-accredit-rate-limit');
+  if (problem !== undefined) {
+    findings.push(error('invalid_extension', `${pointer}/x-accredit-rate-limit`, problem));
+    return undefined;
+  }
+  const given = value as RateLimitPolicy;
+  return {
+    ...(given.client !== undefined ? { client: normaliseRules(given.client) } : {}),
+    ...(given.organisation !== undefined ? { organisation: normaliseRules(given.organisation) } : {}),
+  };
 }
 
 function dpopOf(op: Record<string, unknown>, pointer: string, findings: ImportFinding[]): OperationDpop {

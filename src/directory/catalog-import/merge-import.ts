@@ -76,6 +76,7 @@ const OPERATION_FIELDS = [
   'dpop',
   'owner_param',
   'status',
+  'rate_limit',
 ] as const satisfies ReadonlyArray<keyof CatalogOperation>;
 
 const IMPORT_SOURCE = /^openapi:[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -10,6 +13,7 @@ import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
 import { registerCatalogRoutes } from '../../src/platform/admin-api/catalog-routes.ts';
 import { registerRateLimitRoutes } from '../../src/platform/admin-api/rate-limit-routes.ts';
 import { problemSchema } from '../../src/platform/admin-api/schemas.ts';
+import { ConfigError, loadConfig } from '../../src/platform/config.ts';
 import { takeEnforcementSnapshot } from '../../src/platform/enforcement-feed/take-snapshot.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';
 import { createOperatorToken } from '../../src/platform/operator-tokens.ts';
@@ -290,4 +294,18 @@ test('OpenAPI import: ok/x-accredit-rate-limit becomes the operation’s rate_li
     ),
     JSON.stringify(imported.findings),
   );
+});
+
+test('config: ok/rateLimit.onStoreError from the environment, open when unset; fail/another value', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accredit-rl-config-'));
+  try {
+    assert.equal(loadConfig(dir, {}).rateLimit?.onStoreError, undefined);
+    assert.equal(
+      loadConfig(dir, { ACCREDIT_RATE_LIMIT_ON_STORE_ERROR: 'closed' }).rateLimit?.onStoreError,
+      'closed',
+    );
+    assert.throws(() => loadConfig(dir, { ACCREDIT_RATE_LIMIT_ON_STORE_ERROR: 'maybe' }), ConfigError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

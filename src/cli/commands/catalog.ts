@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
+import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { registerCatalogEntryCommands } from './catalog-entries.ts';
 import { registerCatalogStagingCommands } from './catalog-staging.ts';
 import { globals } from './globals.ts';
-import { registerRateLimitCommand } from './rate-limit.ts';
+import { parseLimit, registerRateLimitCommand } from './rate-limit.ts';
 
 interface Operation {
   id: string;
@@ -19,6 +20,10 @@ interface Operation {
   dpop: string;
   owner_param: string | null;
   status: string;
+  rate_limit?: {
+    client?: Array<{ quota: number; window: number }>;
+    organisation?: Array<{ quota: number; window: number }>;
+  };
   warnings?: Array<{ detail: string }>;
   roles?: string[];
 }
@@ -35,6 +40,9 @@ interface OperationOptions {
   dpop?: string;
   ownerParam?: string;
   status?: string;
+  clientLimit?: Array<{ quota: number; window: number }>;
+  organisationLimit?: Array<{ quota: number; window: number }>;
+  clearRateLimit?: boolean;
   draft?: boolean;
   dryRun?: boolean;
 }
@@ -75,6 +83,7 @@ function printOperation(op: Operation, json: boolean): void {
     ['owner_param', op.owner_param ?? ''],
     ['resource', op.resource ?? ''],
     ['status', op.status],
+    ['rate_limit', op.rate_limit ? JSON.stringify(op.rate_limit) : '(catalog default)'],
     ['description', op.description],
   ]);
   printWarnings(op.warnings);
@@ -97,8 +106,33 @@ function body(opts: OperationOptions): Record<string, unknown> {
       ? { owner_param: opts.ownerParam === '' ? null : opts.ownerParam }
       : {}),
     ...(opts.status !== undefined ? { status: opts.status } : {}),
+    ...rateLimitBody(opts),
   };
 }
+
+/** The operation's own rate limit (issue 16): --client-limit / --organisation-limit, or --clear-rate-limit. */
+function rateLimitBody(opts: OperationOptions): Record<string, unknown> {
+  const given = opts.clientLimit !== undefined || opts.organisationLimit !== undefined;
+  if (opts.clearRateLimit && given) {
+    throw new CliError(
+      'give --client-limit/--organisation-limit or --clear-rate-limit, not both',
+      'bad_option',
+    );
+  }
+  if (opts.clearRateLimit) return { rate_limit: null };
+  if (!given) return {};
+  return {
+    rate_limit: {
+      ...(opts.clientLimit ? { client: opts.clientLimit } : {}),
+      ...(opts.organisationLimit ? { organisation: opts.organisationLimit } : {}),
+    },
+  };
+}
+
+const collectLimit = (value: string, previous: Array<{ quota: number; window: number }> = []) => [
+  ...previous,
+  parseLimit(value),
+];
 
 function operationOptions(cmd: Command): Command {
   return cmd
@@ -114,6 +148,17 @@ function operationOptions(cmd: Command): Command {
     .option('--mtls <mtls>', 'required (default): a client certificate; optional')
     .option('--dpop <dpop>', 'refused (default), accepted or required: DPoP-bound tokens (RFC 9449)')
     .option('--owner-param <param>', 'a {param} that must equal the caller’s organisation id ("" for none)')
+    .option(
+      '--client-limit <QUOTA/WINDOW>',
+      'its own limit per application, e.g. 10/1s (repeatable)',
+      collectLimit,
+    )
+    .option(
+      '--organisation-limit <QUOTA/WINDOW>',
+      'its own limit per organisation (repeatable)',
+      collectLimit,
+    )
+    .option('--clear-rate-limit', 'remove its own limits: the catalog-wide default applies')
     .option('--draft', 'edit the staged draft instead of the active catalog')
     .option('--dry-run', 'report what would change and every finding; change nothing');
 }

@@ -222,7 +222,7 @@ async function buildPublicServer(
       registerFederationRoutes(admin, deps, federation.admin);
       registerRoleRequestRoutes(admin, deps);
       registerRegistrationRoutes(admin, deps, federation.admin);
-      registerOperatorOverviewRoutes(admin, deps);
+      registerOperatorOverviewRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
         issuer: directoryIssuer(config.publicUrl),
         signer: () => statementKeys.signer(),

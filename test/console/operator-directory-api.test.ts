@@ -265,6 +265,14 @@ describe('operator console: directory admin API (issue 15)', { timeout: 120_000 
     }
   });
 
+  test('ok/the configured Trust Mark types are listed for the console (auditors read them)', async () => {
+    const res = await call(cp, auditor, 'GET', '/admin/v1/federation/trust-mark-types');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json.items.length, 1);
+    assert.match(res.json.items[0].type, /\/trust-marks\/accredited-partner$/);
+    assert.deepEqual(res.json.items[0].roles, []);
+  });
+
   test('ok/overview counts; an organisation’s live status', async () => {
     await ask('partner_analyst').catch(() => undefined);
     const pending = (await call(cp, auditor, 'GET', '/admin/v1/role-requests?status=pending')).json.items;

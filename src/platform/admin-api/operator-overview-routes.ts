@@ -7,6 +7,7 @@ import {
   organisationLiveAt,
   requireOrganisation,
 } from '../../directory/index.ts';
+import type { TrustMarkTypeConfig } from '../../federation/index.ts';
 import { listCertificates } from '../../pki/index.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
@@ -19,8 +20,43 @@ function tally(values: string[]): Record<string, number> {
   return out;
 }
 
-/** The operator console's overview (issue 15): what needs attention, in counts; and an organisation's go-live. */
-export function registerOperatorOverviewRoutes(app: FastifyInstance, deps: AdminDeps): void {
+/**
+ * The operator console's overview (issue 15): what needs attention, in counts; an organisation's go-live; the
+ * Trust Mark types the platform is configured to issue (for the console's issue form).
+ */
+export function registerOperatorOverviewRoutes(
+  app: FastifyInstance,
+  deps: AdminDeps,
+  fed: { trustMarkTypes: readonly TrustMarkTypeConfig[] },
+): void {
+  app.get(
+    '/federation/trust-mark-types',
+    {
+      schema: {
+        tags: ['federation'],
+        summary: 'The Trust Mark types the platform issues, and the roles each grants a federation client',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    type: { type: 'string' },
+                    roles: { type: 'array', items: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async () => ({ items: fed.trustMarkTypes.map((t) => ({ type: t.type, roles: [...t.roles] })) }),
+  );
+
   app.get(
     '/overview',
     {

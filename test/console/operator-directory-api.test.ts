@@ -3,8 +3,9 @@
 // with operator console sessions (administrators change, auditors only read, CSRF on every change).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { exportJWK, generateKeyPair } from 'jose';
 import { Agent, request } from 'undici';
-import { createRoleRequest } from '../../src/directory/index.ts';
+import { createApplication, createRoleRequest } from '../../src/directory/index.ts';
 import { csrWithKey } from '../gateway/fixture.ts';
 import {
   type ConsolePlatform,
@@ -265,6 +266,83 @@ describe('operator console: directory admin API (issue 15)', { timeout: 120_000 
     }
   });
 
+  test('ok/registrations: a federation registration shows its chain and the subordinate statement’s policy', async () => {
+    const { publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'f1', alg: 'ES256', use: 'sig' };
+    const policy = { openid_relying_party: { grant_types: { subset_of: ['authorization_code'] } } };
+    const sub = await call(cp, admin, 'POST', '/admin/v1/federation/subordinates', {
+      entity_id: 'https://intermediate.fed.example',
+      org_id: orgId,
+      jwks: { keys: [jwk] },
+      is_intermediate: true,
+      metadata_policy: policy,
+    });
+    assert.equal(sub.status, 201, sub.text);
+    // What the directory and the authorization server record once a chain resolved (their own tests cover
+    // how it gets there): the client, whose client_id is its Entity Identifier, and the registration.
+    await cp.platform.storage.transaction((tx) =>
+      createApplication(
+        tx,
+        {
+          orgId,
+          name: 'Leaf RP',
+          roles: ['partner_reader'],
+          authMethod: 'private_key_jwt',
+          registrationType: 'federation',
+          clientId: 'https://leaf.fed.example',
+          metadata: { grant_types: ['authorization_code'], jwks: { keys: [jwk] } },
+        },
+        meta(),
+      ),
+    );
+    const now = new Date().toISOString();
+    await cp.platform.storage.db
+      .insertInto('federation_registrations')
+      .values({
+        client_id: 'https://leaf.fed.example',
+        org_id: orgId,
+        kind: 'automatic',
+        trust_anchor: 'https://anchor.fed.example',
+        authority_hint: 'https://intermediate.fed.example',
+        via_subordinate: 'https://intermediate.fed.example',
+        trust_mark_types: JSON.stringify(['https://marks.example/accredited']),
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        resolved_at: now,
+        status: 'active',
+        ended_reason: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    const view = await call(cp, auditor, 'GET', '/admin/v1/registrations?type=federation');
+    assert.equal(view.status, 200, view.text);
+    assert.equal(view.json.items.length, 1, view.text);
+    const [item] = view.json.items;
+    assert.equal(item.type, 'federation');
+    assert.equal(item.client_id, 'https://leaf.fed.example');
+    assert.equal(item.org_name, 'Queue Bank');
+    assert.equal(item.software_statement, null);
+    assert.equal(item.refreshed_at, now);
+    assert.equal(item.trust_chain.kind, 'automatic');
+    assert.deepEqual(item.trust_chain.trust_mark_types, ['https://marks.example/accredited']);
+    const ids: string[] = item.trust_chain.entity_ids;
+    assert.deepEqual(ids.slice(0, 2), ['https://leaf.fed.example', 'https://intermediate.fed.example']);
+    assert.equal(ids.at(-1), 'https://anchor.fed.example');
+    assert.equal(ids.length, 4, 'leaf, intermediate, the platform, the anchor');
+    assert.deepEqual(item.metadata_policy, policy);
+    assert.equal(item.application_name, 'Leaf RP');
+    assert.deepEqual(item.metadata.grant_types, ['authorization_code']);
+    const all = await call(cp, auditor, 'GET', '/admin/v1/registrations');
+    assert.deepEqual(all.json.items.map((r: { type: string }) => r.type).sort(), ['dynamic', 'federation']);
+    const one = await call(
+      cp,
+      auditor,
+      'GET',
+      `/admin/v1/registrations?client_id=${encodeURIComponent('https://leaf.fed.example')}`,
+    );
+    assert.equal(one.json.items.length, 1);
+  });
+
   test('ok/the configured Trust Mark types are listed for the console (auditors read them)', async () => {
     const res = await call(cp, auditor, 'GET', '/admin/v1/federation/trust-mark-types');
     assert.equal(res.status, 200, res.text);
@@ -284,6 +362,7 @@ describe('operator console: directory admin API (issue 15)', { timeout: 120_000 
     assert.equal(res.json.expiring_within_days, 30);
     assert.equal(res.json.certificates_expiring, 0);
     assert.equal(res.json.registrations.dynamic, 1);
+    assert.equal(res.json.registrations.federation, 1);
     const live = await call(cp, auditor, 'GET', `/admin/v1/organisations/${orgId}/live-status`);
     assert.equal(live.status, 200, live.text);
     assert.deepEqual(live.json, { org_id: orgId, live: false, live_at: null });

@@ -38,6 +38,8 @@ export function ApplicationsPage() {
   const [environment, setEnvironment] = useState('');
   const list = useApiData<Items<Application>>('/admin/v1/applications', { query: { org_id: orgId } });
   const names = new Map((orgs.data?.items ?? []).map((o) => [o.id, o.name]));
+  // The environment (sandbox / production) shows once the directory's application view carries it.
+  const hasEnvironment = (list.data?.items ?? []).some((a) => a.environment !== undefined);
   const rows = (list.data?.items ?? []).filter(
     (a) => (!status || a.status === status) && (!environment || a.environment === environment),
   );
@@ -65,16 +67,18 @@ export function ApplicationsPage() {
             value={status}
             onChange={(e) => setStatus(e.target.value)}
           />
-          <SelectField
-            label="Environment"
-            options={[
-              { value: '', label: 'Any environment' },
-              { value: 'production', label: 'Production' },
-              { value: 'sandbox', label: 'Sandbox' },
-            ]}
-            value={environment}
-            onChange={(e) => setEnvironment(e.target.value)}
-          />
+          {hasEnvironment ? (
+            <SelectField
+              label="Environment"
+              options={[
+                { value: '', label: 'Any environment' },
+                { value: 'production', label: 'Production' },
+                { value: 'sandbox', label: 'Sandbox' },
+              ]}
+              value={environment}
+              onChange={(e) => setEnvironment(e.target.value)}
+            />
+          ) : null}
         </div>
         <ProblemAlert error={list.error} />
         {list.data ? (

@@ -106,6 +106,15 @@ describe('operator console: directory admin API (issue 15)', { timeout: 120_000 
     assert.ok(app.json.scopes.includes('payments:submit'), app.text);
     const org = await call(cp, admin, 'GET', `/admin/v1/organisations/${orgId}`);
     assert.ok(org.json.roles.includes('partner_writer'));
+    const audit = await cp.platform.storage.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor'])
+      .where('action', '=', 'role_request.approve')
+      .execute();
+    assert.equal(audit.length, 1);
+    assert.match(audit[0]?.actor ?? '', /^account:/, 'the operator account is the actor');
+    const missing = await call(cp, admin, 'POST', '/admin/v1/role-requests/nope/approve', {});
+    assert.equal(missing.status, 404);
   });
 
   test('fail/a request decided once answers 409 to a second decision', async () => {

@@ -47,5 +47,11 @@ export {
   type UpstreamConfig,
 } from './login/index.ts';
 export { openIdProviderMetadata } from './openid-provider-metadata.ts';
+export {
+  type DynamicRegistrationRecord,
+  type FederationRegistrationRecord,
+  listRegistrationRecords,
+  type RegistrationRecord,
+} from './registrations-view.ts';
 export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 export { pruneExpiredOidcModels } from './storage-adapter.ts';

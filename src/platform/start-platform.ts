@@ -51,7 +51,10 @@ import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
+import { registerOperatorOverviewRoutes } from './admin-api/operator-overview-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
+import { registerRegistrationRoutes } from './admin-api/registrations-routes.ts';
+import { registerRoleRequestRoutes } from './admin-api/role-requests-routes.ts';
 import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
@@ -227,6 +230,9 @@ async function buildPublicServer(
       registerExternalCaRoutes(admin, deps, externalCas);
       registerCatalogRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
+      registerRoleRequestRoutes(admin, deps);
+      registerRegistrationRoutes(admin, deps, federation.admin);
+      registerOperatorOverviewRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
         issuer: directoryIssuer(config.publicUrl),
         signer: () => statementKeys.signer(),

@@ -61,7 +61,9 @@ function Navigation({ session }: { session: SessionView }) {
           <ul>
             {operator.map((r) => (
               <li key={r.path}>
-                <NavLink to={`/${r.path}`}>{r.nav?.label}</NavLink>
+                <NavLink to={`/${r.path}`} end={r.path === 'operator'}>
+                  {r.nav?.label}
+                </NavLink>
               </li>
             ))}
           </ul>
@@ -73,7 +75,9 @@ function Navigation({ session }: { session: SessionView }) {
           <ul>
             {partner.map((r) => (
               <li key={r.path}>
-                <NavLink to={`/${r.path.replace(':orgId', org.orgId)}`}>{r.nav?.label}</NavLink>
+                <NavLink to={`/${r.path.replace(':orgId', org.orgId)}`} end={r.path === 'orgs/:orgId'}>
+                  {r.nav?.label}
+                </NavLink>
               </li>
             ))}
           </ul>

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { Agent, request } from 'undici';
 import { untrustedCredential } from '../../src/testplan/credentials.ts';
 import { csrWithKey } from '../gateway/fixture.ts';
@@ -483,9 +483,36 @@ describe('test-plan runs and the go-live gate (issue 15)', { timeout: 150_000 },
     );
   });
 
+  /**
+   * `GET /console/api/session` (the sign-in part of issue 15, built elsewhere) answered in the browser with
+   * what it returns for this session: the page's API calls still go to the real APIs with the real cookie.
+   */
+  async function sessionView(
+    context: BrowserContext,
+    session: TestSession,
+    view: { operator: 'administrator' | 'auditor' | null; orgId?: string; orgName?: string },
+  ): Promise<void> {
+    await context.route('**/console/api/session', (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          account: { id: session.accountId, username: 'tester', name: 'Tester', email: null },
+          operator: view.operator,
+          memberships: view.orgId
+            ? [{ orgId: view.orgId, orgName: view.orgName, orgStatus: 'active', role: 'org_admin' }]
+            : [],
+          csrfToken: session.csrf,
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      }),
+    );
+  }
+
   test('ok/browser: the partner test-plan page and the operator go-live page', async () => {
     browser = await launchChromium();
     const partner = await signedInContext(browser, cp, adminA);
+    await sessionView(partner, adminA, { operator: null, orgId: orgA, orgName: 'Alpha Bank' });
     const page = await partner.newPage();
     await page.goto(`${cp.platform.urls.public}/console/orgs/${orgA}/test-plan`);
     await page.getByRole('heading', { level: 1, name: 'Test plan & go-live' }).waitFor();
@@ -508,6 +535,7 @@ describe('test-plan runs and the go-live gate (issue 15)', { timeout: 150_000 },
     await partner.close();
 
     const ops = await signedInContext(browser, cp, operator);
+    await sessionView(ops, operator, { operator: 'administrator' });
     const opsPage = await ops.newPage();
     await opsPage.goto(`${cp.platform.urls.public}/console/operator/go-live`);
     await opsPage.getByRole('heading', { level: 1, name: 'Go-live' }).waitFor();

@@ -7,6 +7,7 @@ import {
   listTestplanRuns,
 } from '../../directory/index.ts';
 import { errorResponses } from '../admin-api/schemas.ts';
+import { CA_BUNDLE_PATH } from '../paths.ts';
 import type { PartnerDeps } from './deps.ts';
 
 const tags = ['test plan and go-live'];
@@ -65,8 +66,26 @@ const goLiveSchema = {
         properties: { client_id: { type: 'string' }, name: { type: 'string' } },
       },
     },
+    platform: {
+      type: 'object',
+      description:
+        'What `accredit testplan run` needs: the issuer, the gateway, the mTLS base, the CA bundle',
+      properties: {
+        issuer: { type: 'string' },
+        api: { type: 'string' },
+        report_to: { type: 'string' },
+        ca_bundle: { type: 'string' },
+      },
+    },
   },
 } as const;
+
+const platformUrls = (deps: PartnerDeps) => ({
+  issuer: deps.urls.public,
+  api: deps.urls.gateway,
+  report_to: deps.urls.mtls,
+  ca_bundle: `${deps.urls.public.replace(/\/+$/, '')}${CA_BUNDLE_PATH}`,
+});
 
 const forbidden = { 403: { $ref: 'Problem#' } } as const;
 
@@ -127,7 +146,10 @@ export function registerTestplanRoutes(app: FastifyInstance, deps: PartnerDeps):
         response: { 200: goLiveSchema, ...errorResponses, ...forbidden },
       },
     },
-    async (request) => goLiveStatus(deps.storage.db, request.partner!.orgId, deps.clock()),
+    async (request) => ({
+      ...(await goLiveStatus(deps.storage.db, request.partner!.orgId, deps.clock())),
+      platform: platformUrls(deps),
+    }),
   );
 
   app.post(
@@ -150,9 +172,10 @@ export function registerTestplanRoutes(app: FastifyInstance, deps: PartnerDeps):
     async (request) => {
       const { run_id } = request.body as { run_id: string };
       const orgId = request.partner!.orgId;
-      return deps.storage.transaction((tx) =>
+      const status = await deps.storage.transaction((tx) =>
         goLive(tx, orgId, run_id, { actor: request.actor, now: deps.clock() }),
       );
+      return { ...status, platform: platformUrls(deps) };
     },
   );
 }

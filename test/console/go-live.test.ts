@@ -236,6 +236,10 @@ describe('test-plan runs and the go-live gate (issue 15)', { timeout: 150_000 },
       all.items.map((r) => r.id),
       [passedRun],
     );
+    // The admin routes are in the OpenAPI document.
+    const doc = await call(cp, undefined, 'GET', '/admin/v1/openapi.json');
+    assert.ok(doc.json.paths['/admin/v1/testplan-runs'], Object.keys(doc.json.paths).join(' '));
+    assert.ok(doc.json.paths['/admin/v1/organisations/{orgId}/go-live'].delete);
     const one = await ok<{ id: string; org_name: string }>(
       operator,
       'GET',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { Agent, request } from 'undici';
+import { directoryEnforcementSnapshot } from '../../src/directory/index.ts';
 import { untrustedCredential } from '../../src/testplan/credentials.ts';
 import { csrWithKey } from '../gateway/fixture.ts';
 import { CLI, type RunResult, run } from '../support/platform-process.ts';
@@ -256,6 +257,20 @@ describe('test-plan runs and the go-live gate (issue 15)', { timeout: 150_000 },
       status.sandbox_applications.map((a) => a.client_id),
       [sandboxA.clientId],
     );
+  });
+
+  test('ok/the enforcement snapshot and change feed carry each application’s environment (issue 15)', async () => {
+    const snapshot = await directoryEnforcementSnapshot(cp.platform.storage.db);
+    const env = new Map(snapshot.applications.map((a) => [a.clientId, a.environment]));
+    assert.equal(env.get(sandboxA.clientId), 'sandbox');
+    assert.equal(env.get(productionA.clientId), 'production');
+    const change = await cp.platform.storage.db
+      .selectFrom('change_feed')
+      .select('payload')
+      .where('kind', '=', 'app.registered')
+      .where('entity_id', '=', productionA.clientId)
+      .executeTakeFirstOrThrow();
+    assert.equal(JSON.parse(change.payload).environment, 'production');
   });
 
   test('ok/a production application’s run is recorded as production (it cannot open the gate)', async () => {

@@ -314,6 +314,19 @@ describe('test-plan runs and the go-live gate (issue 15)', { timeout: 150_000 },
     assert.ok(res.json.reasons.includes('required case mtls-handshake did not pass (fail)'));
   });
 
+  test('fail/--report-to must be an https URL (usage error before any request)', async () => {
+    const result = await testplan(sandboxA, ['--report-to', 'http://localhost:1/']);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /--report-to: 'http:\/\/localhost:1\/' must be an https URL/);
+  });
+
+  test('fail/a refused submission makes the CLI fail and says why', async () => {
+    // The platform's public listener is not the mTLS listener: no such route there.
+    const result = await testplan(sandboxA, ['--report-to', `${cp.platform.urls.public}/nowhere`]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /report: the report was not accepted by/);
+  });
+
   test('fail/without a client certificate the submission is refused', async () => {
     const res = await submit(undefined, forgedReport());
     assert.equal(res.status, 401);

@@ -473,6 +473,7 @@ export async function createApplication(
         auth_method: authMethod,
         registration_type: input.registrationType ?? 'manual',
         created: true,
+        environment: await environmentOf(tx, clientId),
         self_signed_x5t: selfSignedX5t,
         certificate_apps: certificateApplications(input.registrationType ?? 'manual', metadata),
       },
@@ -699,6 +700,7 @@ export async function updateRegisteredApplication(
         auth_method: authMethod,
         registration_type: app.registration_type,
         created: false,
+        environment: await environmentOf(tx, clientId),
         self_signed_x5t: selfSignedX5t,
         certificate_apps: certificateApplications(app.registration_type, resolved),
       },
@@ -788,4 +790,14 @@ export async function deregisterApplication(
     meta.now,
   );
   return { changed: true };
+}
+
+/** sandbox | production as stored (issue 15): enforcement points forward it upstream (x-accredit-environment). */
+async function environmentOf(tx: Tx, clientId: string): Promise<string> {
+  const row = await tx.db
+    .selectFrom('applications')
+    .select('environment')
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return row?.environment ?? 'production';
 }

@@ -101,7 +101,26 @@ export {
   directoryEnforcementSnapshot,
 } from './enforcement-snapshot.ts';
 export { expiringSoftwareStatementKeys } from './expiring-software-statement-keys.ts';
-export { organisationLiveAt } from './go-live.ts';
+export {
+  type Environment,
+  GO_LIVE_REQUIREMENTS,
+  GO_LIVE_RUN_MAX_AGE_DAYS,
+  type GoLiveStatus,
+  getTestplanRun,
+  goLive,
+  goLiveStatus,
+  listTestplanRuns,
+  liveOrganisations,
+  organisationLiveAt,
+  recordTestplanRun,
+  revokeGoLive,
+  type SubmittingApplication,
+  submittingApplication,
+  type TestplanOutcome,
+  type TestplanRunInput,
+  type TestplanRunSummary,
+  type TestplanRunView,
+} from './go-live.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   listMemberships,

@@ -7,6 +7,7 @@ import { type PlatformEvents, type SharedSignals, startPlatformEvents } from '..
 import {
   type AuthorizationServer,
   createAuthorizationServer,
+  createCertificateResolver,
   type ExplicitRegistrationOptions,
   openIdProviderMetadata,
   pruneExpiredOidcModels,
@@ -58,8 +59,10 @@ import { registerRoleRequestRoutes } from './admin-api/role-requests-routes.ts';
 import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
+import { registerTestplanRunRoutes } from './admin-api/testplan-runs-routes.ts';
 import { caSettingsOf } from './ca-settings.ts';
 import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
+import { followClientDecisions } from './client-decisions.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import { createDecisionTaps, type DecisionTaps } from './decision-taps.ts';
@@ -97,6 +100,7 @@ import { openReplayCache } from './replay-cache.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
+import { createTestplanSubmission, withTestplanSubmission } from './testplan-submission.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
 import { upstreamLoginOf } from './upstream-login.ts';
 import { type PlatformWebhooks, registerWebhookAdmin, startPlatformWebhooks } from './webhooks.ts';
@@ -247,6 +251,8 @@ async function buildPublicServer(
         kek: federation.admin.kek,
         totpIssuer: new URL(config.publicUrl).host,
       });
+      // Issue 15: test-plan runs of all organisations and the go-live gate.
+      registerTestplanRunRoutes(admin, deps);
     },
     { prefix: '/admin/v1' },
   );
@@ -389,6 +395,9 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const decisionTaps = createDecisionTaps();
     decisionTaps.add(metrics.onDecision);
     metrics.followProvider(as.provider);
+    // Issue 15: recent decisions per client, against which submitted test-plan runs are checked (per node).
+    const clientDecisions = followClientDecisions(decisionTaps, clock);
+    closers.push(() => clientDecisions.close());
     const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher, callers, decisions: decisionTaps };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
@@ -487,7 +496,24 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
-      answerAfterEnforcement(hub, renewal.mtlsHandler(as.handle)),
+      answerAfterEnforcement(
+        hub,
+        // Issue 15: sandbox clients submit their test-plan runs here, authenticated by their certificate.
+        withTestplanSubmission(
+          createTestplanSubmission({
+            storage,
+            clock,
+            logger,
+            resolveCertificate: createCertificateResolver({
+              trustedProxies: config.trustedProxies,
+              proxies: config.proxies,
+              trustedCas: trustedCaList(ca),
+            }),
+            decisions: clientDecisions,
+          }),
+          renewal.mtlsHandler(as.handle),
+        ),
+      ),
       {
         name: 'mtls',
         limits: config.listeners.limits,

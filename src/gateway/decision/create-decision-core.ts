@@ -230,6 +230,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       certX5tS256: cert?.x5tS256,
       certSubject: cert?.subject,
       route: ctx.route?.pathPattern,
+      ...(client?.environment !== undefined ? { environment: client.environment } : {}),
     };
   }
 
@@ -243,6 +244,8 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       headers['x-accredit-org-id'] = client.orgId;
       headers['x-accredit-scopes'] = token.scopeText;
       headers['x-accredit-roles'] = token.rolesText;
+      // Issue 15: sandbox or production, as the directory holds it (stripped when it arrives from outside).
+      if (client.environment !== undefined) headers['x-accredit-environment'] = client.environment;
     }
     if (ctx.cert !== undefined) headers['x-accredit-cert-x5t-s256'] = ctx.cert.x5tS256;
     if (token !== undefined) headers['x-accredit-token-jti'] = token.jti;

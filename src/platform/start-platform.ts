@@ -14,6 +14,7 @@ import {
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
 import { createCallerResolver, registerConsoleWeb } from '../console/index.ts';
+import { registerConsoleSignIn } from '../console/sign-in/index.ts';
 import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
@@ -198,6 +199,13 @@ async function buildPublicServer(
   app.get('/admin/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Issue 15: the web console (operator view and partner portal) and the partner API it calls.
   registerConsoleWeb(app);
+  // Issue 15: sign-in (an OAuth client of this AS), sign-out, the session API, invitations and members.
+  if (deps.callers) {
+    registerConsoleSignIn(app, {
+      ...{ storage: deps.storage, clock: deps.clock, kek: federation.admin.kek, callers: deps.callers },
+      ...{ publicUrl: config.publicUrl, caPem: deps.ca.chainPem, logger },
+    });
+  }
   if (deps.callers) {
     await registerPartnerApi(app, {
       ...deps,

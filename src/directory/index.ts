@@ -102,6 +102,21 @@ export {
 } from './enforcement-snapshot.ts';
 export { expiringSoftwareStatementKeys } from './expiring-software-statement-keys.ts';
 export { organisationLiveAt } from './go-live.ts';
+export {
+  acceptInvitation,
+  changeMemberRole,
+  createInvitation,
+  DEFAULT_INVITATION_TTL_MS,
+  findInvitationByToken,
+  type InvitationLookup,
+  type InvitationStatus,
+  type InvitationView,
+  listInvitations,
+  listMembers,
+  type MemberView,
+  removeMember,
+  revokeInvitation,
+} from './invitations.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   listMemberships,

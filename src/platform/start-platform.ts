@@ -52,6 +52,8 @@ import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
+import { registerInvitationAdminRoutes } from './admin-api/invitations-routes.ts';
+import { registerOperatorAccountRoutes } from './admin-api/operator-accounts-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
 import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
@@ -212,6 +214,7 @@ async function buildPublicServer(
       callers: deps.callers,
       urls: { public: config.publicUrl, mtls: config.mtlsUrl, gateway: config.gatewayUrl },
       dataDir: config.dataDir,
+      kek: federation.admin.kek,
     });
   }
   await app.register(
@@ -239,6 +242,9 @@ async function buildPublicServer(
         kek: federation.admin.kek,
         totpIssuer: new URL(config.publicUrl).host,
       });
+      // Issue 15: invitations into organisations, and the operator console's accounts.
+      registerInvitationAdminRoutes(admin, deps, { publicUrl: config.publicUrl, kek: federation.admin.kek });
+      registerOperatorAccountRoutes(admin, deps, { kek: federation.admin.kek });
     },
     { prefix: '/admin/v1' },
   );

@@ -15,6 +15,7 @@ import type { Storage } from '../../storage/index.ts';
 import type { CallerResolver } from '../caller.ts';
 import { setConsoleHeaders } from '../serve-web.ts';
 import { CSRF_HEADER, csrfMatches, sessionCookie, sessionSecretOf } from '../sessions.ts';
+import { registerInvitationRoutes } from './invitation-routes.ts';
 import {
   cookieValue,
   LOGIN_COOKIE,
@@ -53,6 +54,7 @@ export const consoleReply = (reply: FastifyReply): FastifyReply =>
  * platform's own authorization server, and the session API the single-page app starts from.
  */
 export function registerConsoleSignIn(app: FastifyInstance, deps: ConsoleSignInDeps): void {
+  registerInvitationRoutes(app, deps);
   const issuer = deps.publicUrl.replace(/\/+$/, '');
   const origin = new URL(issuer).origin;
   const redirectUri = `${issuer}${CONSOLE_CALLBACK_PATH}`;

@@ -334,7 +334,9 @@ export async function createAuthorizationServer(
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => audience,
+        // Issue 15: the console reads only the ID token; it gets no access token for the protected API.
+        defaultResource: async (_ctx, client) =>
+          client.clientId === CONSOLE_CLIENT_ID ? undefined : audience,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resourceIndicator, client) => {
           if (resourceIndicator !== audience) throw new errors.InvalidTarget();

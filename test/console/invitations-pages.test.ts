@@ -81,7 +81,7 @@ describe('console pages: invitation, members, operator accounts (issue 15)', { t
     await page.getByRole('button', { name: 'Invite', exact: true }).click();
     const link = page.locator('.copy-block code');
     await link.waitFor();
-    assert.match(await link.innerText(), /\/console\/invite\/[A-Za-z0-9_-]{43}$/);
+    assert.match(String(await link.textContent()), /\/console\/invite\/[A-Za-z0-9_-]{43}$/);
     await page.getByRole('cell', { name: 'new@partner.example', exact: true }).waitFor();
     await screenshot(page, 'console-members');
     assert.deepEqual(await seriousA11yViolations(page), []);

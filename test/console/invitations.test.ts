@@ -155,6 +155,22 @@ describe('invitations, members and operator accounts (issue 15)', { timeout: 120
     const ok = await call(cp, session, 'POST', `/console/api/invitations/${token}/accept`);
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.json.created, false);
+    // Already a member: a second invitation is refused and stays unused.
+    const second = await call(cp, adminA, 'POST', `/partner/v1/organisations/${orgA}/invitations`, {
+      role: 'viewer',
+    });
+    const already = await call(
+      cp,
+      session,
+      'POST',
+      `/console/api/invitations/${tokenOf(second.json.url)}/accept`,
+    );
+    assert.equal(already.status, 409, already.text);
+    assert.equal(already.json.code, 'already_member');
+    assert.equal(
+      (await call(cp, undefined, 'GET', `/console/api/invitations/${tokenOf(second.json.url)}`)).status,
+      200,
+    );
     const me = await call(cp, session, 'GET', '/console/api/session');
     assert.deepEqual(
       me.json.memberships.map((m: { orgId: string; role: string }) => [m.orgId, m.role]),

@@ -198,7 +198,10 @@ describe('console sign-in (issue 15)', { timeout: 120_000 }, () => {
     assert.equal((await callback(noState.href, seen.cookie)).location, '/console/?error=sign_in_expired');
     // Without the sign-in transaction cookie at all.
     assert.equal((await callback(seen.url, '')).location, '/console/?error=sign_in_expired');
-    const first = await callback(seen.url, seen.cookie);
+    // A session the browser already had ends when the new one starts.
+    const before = await sessionFor(cp, await createAccount(cp));
+    const first = await callback(seen.url, `${seen.cookie}; ${before.cookie}`);
+    assert.equal((await call(cp, before, 'GET', '/console/api/session')).status, 401);
     assert.equal(first.location, '/console/');
     assert.match(first.setCookie, new RegExp(`${SESSION_COOKIE}=[A-Za-z0-9_-]{43}`));
     // The same callback again (the code is single use at the AS): no second session.

@@ -149,6 +149,9 @@ export function registerConsoleSignIn(app: FastifyInstance, deps: ConsoleSignInD
     if (!account || account.id !== sub || account.status !== 'active') {
       return fail(reply, 'account_disabled');
     }
+    // A session this browser had before ends: one browser, one session (no fixation of an old one).
+    const previous = sessionSecretOf(request.headers.cookie);
+    if (previous) await deps.callers.sessions.revoke(previous, now);
     const { secret } = await deps.callers.sessions.create(account.id, now);
     await deps.storage.transaction((t) =>
       recordAuditEvent(

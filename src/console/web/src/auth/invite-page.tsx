@@ -32,7 +32,7 @@ export function InvitePage() {
   const [failure, setFailure] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
 
-  if (accepted && accepted.created) {
+  if (accepted?.created) {
     return (
       <Page title="Your account is ready">
         <Notice>

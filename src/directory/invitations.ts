@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, conflict, notFound } from '../shared/app-error.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { type Database, lockJournal, type Tx } from '../storage/index.ts';
 import { MEMBER_ROLES, type MemberRole, memberRoleOf, putMember } from './organisation-members.ts';
 
 /**
@@ -264,6 +264,9 @@ export async function changeMemberRole(
   role: MemberRole,
   meta: { actor: string; now: Date },
 ): Promise<MemberView> {
+  // Serialise member changes (PostgreSQL; SQLite has one writer): two org_admins demoting each other at
+  // once must not both pass the last-admin check. The audit entry takes the same lock anyway.
+  await lockJournal(tx);
   const previous = await memberRoleOf(tx.db, orgId, accountId);
   if (!previous) throw notFound('member', accountId);
   if (previous === 'org_admin' && role !== 'org_admin')
@@ -291,6 +294,9 @@ export async function removeMember(
   accountId: string,
   meta: { actor: string; now: Date },
 ): Promise<void> {
+  // Serialise member changes (PostgreSQL; SQLite has one writer): two org_admins demoting each other at
+  // once must not both pass the last-admin check. The audit entry takes the same lock anyway.
+  await lockJournal(tx);
   const previous = await memberRoleOf(tx.db, orgId, accountId);
   if (!previous) throw notFound('member', accountId);
   if (previous === 'org_admin') await refuseLastAdmin(tx, orgId, accountId, 'removed');

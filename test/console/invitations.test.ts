@@ -37,7 +37,9 @@ describe('invitations, members and operator accounts (issue 15)', { timeout: 120
   };
 
   before(async () => {
-    cp = await startConsolePlatform();
+    // ACCREDIT_TEST_CONSOLE_DATABASE_URL: run against PostgreSQL (a fresh database) instead of SQLite.
+    const url = process.env.ACCREDIT_TEST_CONSOLE_DATABASE_URL;
+    cp = await startConsolePlatform(url ? { ACCREDIT_DATABASE_URL: url } : {});
     admin = await sessionFor(cp, await makeOperator(cp, 'administrator'));
     auditor = await sessionFor(cp, await makeOperator(cp, 'auditor'));
     orgA = await newOrg('Invite Org A');
@@ -323,6 +325,28 @@ describe('invitations, members and operator accounts (issue 15)', { timeout: 120
     assert.equal(stepDown.status, 200);
     const removed = await call(cp, only, 'DELETE', `/partner/v1/organisations/${orgId}/members/${other}`);
     assert.equal(removed.status, 403, 'a viewer now');
+  });
+
+  test('fail/two org_admins demoting each other at once: one stays org_admin', async () => {
+    const orgId = await newOrg('Mutual Demotion Org');
+    const one = await sessionFor(cp, await makeMember(cp, orgId, 'org_admin'));
+    const two = await sessionFor(cp, await makeMember(cp, orgId, 'org_admin'));
+    const results = await Promise.all([
+      call(cp, one, 'PATCH', `/partner/v1/organisations/${orgId}/members/${two.accountId}`, {
+        role: 'viewer',
+      }),
+      call(cp, two, 'PATCH', `/partner/v1/organisations/${orgId}/members/${one.accountId}`, {
+        role: 'viewer',
+      }),
+    ]);
+    assert.ok(
+      results.some((r) => r.status === 200),
+      results.map((r) => r.text).join(' | '),
+    );
+    const roles = await Promise.all(
+      [one, two].map((s) => memberRoleOf(cp.platform.storage.db, orgId, s.accountId)),
+    );
+    assert.equal(roles.filter((r) => r === 'org_admin').length, 1, String(roles));
   });
 
   test('ok/operator accounts: list, grant, change, revoke; auditors read only', async () => {

@@ -222,7 +222,9 @@ export function registerConsoleSignIn(app: FastifyInstance, deps: ConsoleSignInD
         ),
       );
     }
-    // Without a live session there is nothing to end: the cookie is cleared all the same.
+    // A session whose account was disabled meanwhile: ended too (harmless; no CSRF check needed to end it).
+    if (secret && !caller) await deps.callers.sessions.revoke(secret, deps.clock());
+    // Without a session there is nothing to end: the cookie is cleared all the same.
     return reply.code(204).header('set-cookie', sessionCookie(undefined)).send();
   });
 }

@@ -67,6 +67,25 @@ describe('console pages: invitation, members, operator accounts (issue 15)', { t
     await context.close();
   });
 
+  test('ok/signed in, the invitation page accepts with one button and opens the organisation', async () => {
+    const otherOrg = await cp.platform.storage.transaction((tx) =>
+      createOrganisation(tx, { name: 'Accept Org' }, { actor: 'test', now: new Date() }),
+    );
+    const { token } = await cp.platform.storage.transaction((tx) =>
+      createInvitation(tx, { orgId: otherOrg, role: 'viewer' }, { actor: 'test', now: new Date() }),
+    );
+    const member = await sessionFor(cp, await makeMember(cp, orgId, 'viewer', 'pages-accepter'));
+    const context = await signedInContext(browser, cp, member);
+    const page = await context.newPage();
+    await page.goto(`${cp.platform.urls.public}/console/invite/${token}`);
+    await page.getByRole('heading', { level: 1, name: 'Join Accept Org' }).waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await page.getByRole('button', { name: 'Accept the invitation' }).click();
+    await page.waitForURL((url) => url.pathname === `/console/orgs/${otherOrg}`);
+    assert.equal(await memberRoleOf(cp.platform.storage.db, otherOrg, member.accountId), 'viewer');
+    await context.close();
+  });
+
   test('ok/the members page: an org admin invites (link shown once), changes a role, removes a member', async () => {
     const admin = await sessionFor(cp, await makeMember(cp, orgId, 'org_admin', 'pages-admin'));
     const viewer = await makeMember(cp, orgId, 'viewer', 'pages-viewer');

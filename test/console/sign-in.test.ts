@@ -76,6 +76,10 @@ describe('console sign-in (issue 15)', { timeout: 120_000 }, () => {
     await page.waitForURL((url) => url.pathname === '/console/');
     await page.getByRole('link', { name: 'Sign in' }).waitFor();
     assert.equal((await sessionApi(page)).status, 401);
+    // Signing in again asks for the password again (prompt=login): no silent sign-in after sign-out.
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByLabel('Password').waitFor();
+    assert.equal(new URL(page.url()).pathname.startsWith('/interaction/'), true, page.url());
     // The old cookie no longer works anywhere.
     const old = { accountId, secret: session.value, cookie: `${SESSION_COOKIE}=${session.value}`, csrf: '' };
     assert.equal((await call(cp, old, 'GET', '/console/api/session')).status, 401);
@@ -97,6 +101,7 @@ describe('console sign-in (issue 15)', { timeout: 120_000 }, () => {
     assert.equal(location.searchParams.get('client_id'), 'accredit-console');
     assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
     assert.equal(location.searchParams.get('scope'), 'openid');
+    assert.equal(location.searchParams.get('prompt'), 'login');
     assert.ok(location.searchParams.get('state'));
     assert.ok(location.searchParams.get('nonce'));
     assert.match(

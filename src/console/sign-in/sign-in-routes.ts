@@ -105,6 +105,9 @@ export function registerConsoleSignIn(app: FastifyInstance, deps: ConsoleSignInD
     const url = client.buildAuthorizationUrl(cfg, {
       redirect_uri: redirectUri,
       scope: 'openid',
+      // Always ask for the password: signing out of the console must not leave a session at the AS that signs
+      // the next person at this browser straight back in.
+      prompt: 'login',
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,

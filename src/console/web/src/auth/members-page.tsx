@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
+import './auth.css';
 import { useSession } from '../session.tsx';
 import {
   Badge,
@@ -81,60 +82,62 @@ export function MembersPage() {
         {members.loading && !members.data ? <Loading what="members" /> : null}
         <ProblemAlert error={members.error} />
         {members.data ? (
-          <Table
-            caption="Members"
-            rowKey={(m) => m.account_id}
-            rows={members.data.items}
-            columns={[
-              { header: 'Username', cell: (m) => m.username ?? m.account_id },
-              { header: 'Name', cell: (m) => m.name ?? '—' },
-              {
-                header: 'Role',
-                cell: (m) =>
-                  isAdmin ? (
-                    <SelectField
-                      label={`Role of ${m.username ?? m.account_id}`}
-                      options={MEMBER_ROLE_OPTIONS}
-                      value={m.role}
-                      onChange={(e) => {
-                        const role = e.currentTarget.value;
-                        void change(() =>
-                          api(`${base}/members/${encodeURIComponent(m.account_id)}`, {
-                            method: 'PATCH',
-                            body: { role },
-                          }),
-                        );
-                      }}
-                    />
-                  ) : (
-                    (ROLE_LABELS[m.role] ?? m.role)
-                  ),
-              },
-              { header: 'Member since', cell: (m) => formatDate(m.created_at) },
-              ...(isAdmin
-                ? [
-                    {
-                      header: 'Actions',
-                      cell: (m: Member) => (
-                        <Button
-                          variant="danger"
-                          aria-label={`Remove ${m.username ?? m.account_id}`}
-                          onPress={() =>
-                            change(() =>
-                              api(`${base}/members/${encodeURIComponent(m.account_id)}`, {
-                                method: 'DELETE',
-                              }),
-                            )
-                          }
-                        >
-                          Remove
-                        </Button>
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
+          <div className="inline-role-table">
+            <Table
+              caption="Members"
+              rowKey={(m) => m.account_id}
+              rows={members.data.items}
+              columns={[
+                { header: 'Username', cell: (m) => m.username ?? m.account_id },
+                { header: 'Name', cell: (m) => m.name ?? '—' },
+                {
+                  header: 'Role',
+                  cell: (m) =>
+                    isAdmin ? (
+                      <SelectField
+                        label={`Role of ${m.username ?? m.account_id}`}
+                        options={MEMBER_ROLE_OPTIONS}
+                        value={m.role}
+                        onChange={(e) => {
+                          const role = e.currentTarget.value;
+                          void change(() =>
+                            api(`${base}/members/${encodeURIComponent(m.account_id)}`, {
+                              method: 'PATCH',
+                              body: { role },
+                            }),
+                          );
+                        }}
+                      />
+                    ) : (
+                      (ROLE_LABELS[m.role] ?? m.role)
+                    ),
+                },
+                { header: 'Member since', cell: (m) => formatDate(m.created_at) },
+                ...(isAdmin
+                  ? [
+                      {
+                        header: 'Actions',
+                        cell: (m: Member) => (
+                          <Button
+                            variant="danger"
+                            aria-label={`Remove ${m.username ?? m.account_id}`}
+                            onPress={() =>
+                              change(() =>
+                                api(`${base}/members/${encodeURIComponent(m.account_id)}`, {
+                                  method: 'DELETE',
+                                }),
+                              )
+                            }
+                          >
+                            Remove
+                          </Button>
+                        ),
+                      },
+                    ]
+                  : []),
+              ]}
+            />
+          </div>
         ) : null}
       </Section>
       {isAdmin ? (

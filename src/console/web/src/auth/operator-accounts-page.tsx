@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
+import './auth.css';
 import { useSession } from '../session.tsx';
 import {
   Button,
@@ -57,50 +58,52 @@ export function OperatorAccountsPage() {
         {list.loading && !list.data ? <Loading what="operator accounts" /> : null}
         <ProblemAlert error={list.error} />
         {list.data ? (
-          <Table
-            caption="Operator accounts"
-            rowKey={(a) => a.account_id}
-            rows={list.data.items}
-            columns={[
-              { header: 'Username', cell: (a) => a.username ?? a.account_id },
-              { header: 'Name', cell: (a) => a.name ?? '—' },
-              {
-                header: 'Role',
-                cell: (a) =>
-                  isAdmin ? (
-                    <SelectField
-                      label={`Role of ${a.username ?? a.account_id}`}
-                      options={OPERATOR_ROLE_OPTIONS}
-                      value={a.role}
-                      onChange={(e) => {
-                        const role = e.currentTarget.value;
-                        void change(() => api(path(a.account_id), { method: 'PUT', body: { role } }));
-                      }}
-                    />
-                  ) : (
-                    (ROLE_LABELS[a.role] ?? a.role)
-                  ),
-              },
-              { header: 'Since', cell: (a) => formatDate(a.created_at) },
-              { header: 'Granted by', cell: (a) => a.created_by },
-              ...(isAdmin
-                ? [
-                    {
-                      header: 'Actions',
-                      cell: (a: OperatorAccount) => (
-                        <Button
-                          variant="danger"
-                          aria-label={`Revoke ${a.username ?? a.account_id}`}
-                          onPress={() => change(() => api(path(a.account_id), { method: 'DELETE' }))}
-                        >
-                          Revoke
-                        </Button>
-                      ),
-                    },
-                  ]
-                : []),
-            ]}
-          />
+          <div className="inline-role-table">
+            <Table
+              caption="Operator accounts"
+              rowKey={(a) => a.account_id}
+              rows={list.data.items}
+              columns={[
+                { header: 'Username', cell: (a) => a.username ?? a.account_id },
+                { header: 'Name', cell: (a) => a.name ?? '—' },
+                {
+                  header: 'Role',
+                  cell: (a) =>
+                    isAdmin ? (
+                      <SelectField
+                        label={`Role of ${a.username ?? a.account_id}`}
+                        options={OPERATOR_ROLE_OPTIONS}
+                        value={a.role}
+                        onChange={(e) => {
+                          const role = e.currentTarget.value;
+                          void change(() => api(path(a.account_id), { method: 'PUT', body: { role } }));
+                        }}
+                      />
+                    ) : (
+                      (ROLE_LABELS[a.role] ?? a.role)
+                    ),
+                },
+                { header: 'Since', cell: (a) => formatDate(a.created_at) },
+                { header: 'Granted by', cell: (a) => a.created_by },
+                ...(isAdmin
+                  ? [
+                      {
+                        header: 'Actions',
+                        cell: (a: OperatorAccount) => (
+                          <Button
+                            variant="danger"
+                            aria-label={`Revoke ${a.username ?? a.account_id}`}
+                            onPress={() => change(() => api(path(a.account_id), { method: 'DELETE' }))}
+                          >
+                            Revoke
+                          </Button>
+                        ),
+                      },
+                    ]
+                  : []),
+              ]}
+            />
+          </div>
         ) : null}
       </Section>
       {isAdmin ? (

@@ -18,6 +18,7 @@ import {
 } from './automatic-registration/index.ts';
 import { type CertificateResolver, createCertificateResolver } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
+import { CONSOLE_CLIENT_ID, consoleClientMetadata } from './console-client.ts';
 import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDpopProofGuard, deriveDpopNonceSecret, withDpopBinding } from './dpop/index.ts';
@@ -175,7 +176,9 @@ export async function createAuthorizationServer(
             revokeByGrantId: async () => {},
           }
         : new StorageAdapter(name, storage, clock),
-    clients: [],
+    // Issue 15: the web console, a first-party client configured here (never in the directory): see
+    // console-client.ts. Static clients are found before the adapter, so no directory client can shadow it.
+    clients: [consoleClientMetadata(issuer, options.kek) as NonNullable<Configuration['clients']>[number]],
     // A client's jwks_uri is a partner's word: fetched only through the guarded fetcher, never a bare fetch().
     fetch: createFetchFunction(options.fetcher),
     routes: { ...AS_ROUTES },
@@ -201,6 +204,13 @@ export async function createAuthorizationServer(
       const clientId = ctx.oidc.client?.clientId;
       const accountId = ctx.oidc.session?.accountId;
       if (!clientId || !accountId) return undefined;
+      // Issue 15: the platform's own console needs no consent (first party, `openid` only); login still does.
+      if (clientId === CONSOLE_CLIENT_ID) {
+        const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
       const candidates = [
         ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId),
         await grants.latest(accountId, clientId, clock()),
@@ -324,7 +334,9 @@ export async function createAuthorizationServer(
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => audience,
+        // Issue 15: the console reads only the ID token; it gets no access token for the protected API.
+        defaultResource: async (_ctx, client) =>
+          client.clientId === CONSOLE_CLIENT_ID ? undefined : audience,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resourceIndicator, client) => {
           if (resourceIndicator !== audience) throw new errors.InvalidTarget();

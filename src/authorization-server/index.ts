@@ -4,6 +4,12 @@ export {
   type PresentedCertificate,
 } from './client-certificate.ts';
 export {
+  CONSOLE_CALLBACK_PATH,
+  CONSOLE_CLIENT_ALG,
+  CONSOLE_CLIENT_ID,
+  consoleClientKey,
+} from './console-client.ts';
+export {
   type AuthorizationServer,
   type AuthorizationServerOptions,
   createAuthorizationServer,

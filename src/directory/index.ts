@@ -121,6 +121,21 @@ export {
   type TestplanRunSummary,
   type TestplanRunView,
 } from './go-live.ts';
+export {
+  acceptInvitation,
+  changeMemberRole,
+  createInvitation,
+  DEFAULT_INVITATION_TTL_MS,
+  findInvitationByToken,
+  type InvitationLookup,
+  type InvitationStatus,
+  type InvitationView,
+  listInvitations,
+  listMembers,
+  type MemberView,
+  removeMember,
+  revokeInvitation,
+} from './invitations.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   listMemberships,

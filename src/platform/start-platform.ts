@@ -15,6 +15,7 @@ import {
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
 import { createCallerResolver, registerConsoleWeb } from '../console/index.ts';
+import { registerConsoleSignIn } from '../console/sign-in/index.ts';
 import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
@@ -52,6 +53,8 @@ import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
+import { registerInvitationAdminRoutes } from './admin-api/invitations-routes.ts';
+import { registerOperatorAccountRoutes } from './admin-api/operator-accounts-routes.ts';
 import { registerOperatorOverviewRoutes } from './admin-api/operator-overview-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
 import { registerRegistrationRoutes } from './admin-api/registrations-routes.ts';
@@ -215,12 +218,20 @@ async function buildPublicServer(
   registerOpenApiDocuments(app);
   // Issue 15: the web console (operator view and partner portal) and the partner API it calls.
   registerConsoleWeb(app);
+  // Issue 15: sign-in (an OAuth client of this AS), sign-out, the session API, invitations and members.
+  if (deps.callers) {
+    registerConsoleSignIn(app, {
+      ...{ storage: deps.storage, clock: deps.clock, kek: federation.admin.kek, callers: deps.callers },
+      ...{ publicUrl: config.publicUrl, caPem: deps.ca.chainPem, logger },
+    });
+  }
   if (deps.callers) {
     await registerPartnerApi(app, {
       ...deps,
       callers: deps.callers,
       urls: { public: config.publicUrl, mtls: config.mtlsUrl, gateway: config.gatewayUrl },
       dataDir: config.dataDir,
+      kek: federation.admin.kek,
     });
   }
   await app.register(
@@ -253,6 +264,9 @@ async function buildPublicServer(
       });
       // Issue 15: test-plan runs of all organisations and the go-live gate.
       registerTestplanRunRoutes(admin, deps);
+      // Issue 15: invitations into organisations, and the operator console's accounts.
+      registerInvitationAdminRoutes(admin, deps, { publicUrl: config.publicUrl, kek: federation.admin.kek });
+      registerOperatorAccountRoutes(admin, deps, { kek: federation.admin.kek });
     },
     { prefix: '/admin/v1' },
   );

@@ -8,6 +8,8 @@ export interface PartnerDeps extends AdminDeps {
   urls: { public: string; mtls: string; gateway: string };
   /** The platform's data directory (CA bundle, …). */
   dataDir: string;
+  /** The KEK: opens the account store (members' usernames and names). */
+  kek?: string;
 }
 
 /** The member behind a partner API request on an organisation's resources (`/organisations/:orgId/…`). */

@@ -3,6 +3,7 @@ import { CSRF_HEADER, csrfMatches, UNSAFE_METHODS } from '../../console/index.ts
 import { memberRoleAtLeast } from '../../directory/index.ts';
 import { problem, sendProblem } from '../http/problem.ts';
 import type { PartnerDeps } from './deps.ts';
+import { registerMemberRoutes } from './members-routes.ts';
 import { registerTestplanRoutes } from './testplan-routes.ts';
 
 export type { PartnerContext, PartnerDeps } from './deps.ts';
@@ -70,6 +71,7 @@ export async function registerPartnerApi(app: FastifyInstance, deps: PartnerDeps
       }));
       // Route files (one per resource) register here.
       registerTestplanRoutes(partner, deps);
+      registerMemberRoutes(partner, deps);
     },
     { prefix: '/partner/v1' },
   );

@@ -1,0 +1,167 @@
+// Issue 15 partner portal in Chromium: create an application, make a key and a CSR in the browser (WebCrypto),
+// receive the certificate, save the key as PEM and as PKCS#12 and check both with openssl; the private key is
+// never sent. Screenshots and an axe-core check of every partner page.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createOrganisation } from '../../src/directory/index.ts';
+import {
+  type ConsolePlatform,
+  launchChromium,
+  makeMember,
+  screenshot,
+  seriousA11yViolations,
+  sessionFor,
+  signedInContext,
+  startConsolePlatform,
+} from './support/console-platform.ts';
+
+const PASSPHRASE = 'portal-test-passphrase';
+const openssl = (...args: string[]) =>
+  execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () => {
+  let cp: ConsolePlatform;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let orgId: string;
+  let dir: string;
+  const sent: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'accredit-portal-'));
+    cp = await startConsolePlatform();
+    orgId = await cp.platform.storage.transaction((tx) =>
+      createOrganisation(
+        tx,
+        {
+          name: 'Portal Partner Ltd',
+          roles: ['partner_reader'],
+          contacts: [{ kind: 'security', name: 'Security Desk', email: 'security@portal.example' }],
+        },
+        { actor: 'test', now: new Date() },
+      ),
+    );
+    const accountId = await makeMember(cp, orgId, 'org_admin', 'portal-admin');
+    const session = await sessionFor(cp, accountId);
+    browser = await launchChromium();
+    context = await signedInContext(browser, cp, session);
+    // GET /console/api/session belongs to the sign-in work (another change): answered here as it will be, with
+    // the real CSRF token; every partner API call below goes to the platform with the real session cookie.
+    await context.route('**/console/api/session', (route) =>
+      route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({
+          account: { id: accountId, username: 'portal-admin', name: 'Portal Admin', email: null },
+          operator: null,
+          memberships: [{ orgId, orgName: 'Portal Partner Ltd', orgStatus: 'active', role: 'org_admin' }],
+          csrfToken: session.csrf,
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      }),
+    );
+    page = await context.newPage();
+    page.on('request', (request) => {
+      sent.push(`${request.method()} ${request.url()}\n${request.postData() ?? ''}`);
+    });
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await cp?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const consoleUrl = (path: string) => `${cp.platform.urls.public}/console/${path}`;
+  const check = async (name: string) => {
+    await screenshot(page, name);
+    assert.deepEqual(await seriousA11yViolations(page), [], `${name}: no serious accessibility violations`);
+  };
+  const save = async (button: string, file: string) => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: button, exact: true }).click(),
+    ]);
+    const path = join(dir, file);
+    await download.saveAs(path);
+    return path;
+  };
+
+  test('ok/overview: profile, contacts, role requests', async () => {
+    await page.goto(consoleUrl(`orgs/${orgId}`));
+    await page.getByRole('heading', { level: 1, name: 'Portal Partner Ltd' }).waitFor();
+    await page.getByText('Security Desk').waitFor();
+    await check('partner-overview');
+  });
+
+  let clientId: string;
+  test('ok/create an application, generate key + CSR, get the certificate, save PEM and PKCS#12', async () => {
+    await page.goto(consoleUrl(`orgs/${orgId}/applications`));
+    await page.getByRole('heading', { level: 1, name: 'Applications' }).waitFor();
+    await page.getByRole('checkbox', { name: /partner_reader/ }).waitFor();
+    await check('partner-applications');
+    await page.getByLabel('Name', { exact: true }).fill('Browser App');
+    await page.getByRole('checkbox', { name: /partner_reader/ }).check();
+    await page.getByRole('button', { name: 'Create application' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Browser App' }).waitFor();
+    clientId = decodeURIComponent(page.url().split('/').at(-1) ?? '');
+    assert.match(clientId, /^cl_/);
+
+    await page.getByRole('button', { name: 'Generate key and request certificate' }).click();
+    await page.getByText(/Certificate [0-9a-f]+ issued/).waitFor({ timeout: 20_000 });
+    await check('partner-application');
+
+    const keyFile = await save('Save private key (PEM)', 'client.key');
+    const certFile = await save('Download certificate', 'client.pem');
+    const bundleFile = await save('Download CA bundle', 'ca-bundle.pem');
+    await page.getByLabel('PKCS#12 passphrase').fill(PASSPHRASE);
+    const p12File = await save('Save as PKCS#12', 'client.p12');
+
+    assert.match(readFileSync(keyFile, 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+    // The key and the certificate belong together; the certificate verifies against the bundle.
+    const keyPub = openssl('pkey', '-in', keyFile, '-pubout');
+    assert.equal(openssl('x509', '-in', certFile, '-noout', '-pubkey'), keyPub);
+    assert.match(openssl('x509', '-in', certFile, '-noout', '-subject'), new RegExp(`CN *= *${clientId}`));
+    assert.match(openssl('verify', '-CAfile', bundleFile, certFile), /OK/);
+    // The PKCS#12 opens with the passphrase and holds the key, the certificate and the chain.
+    const opened = openssl('pkcs12', '-in', p12File, '-passin', `pass:${PASSPHRASE}`, '-nodes');
+    assert.match(opened, /BEGIN PRIVATE KEY/);
+    assert.ok((opened.match(/BEGIN CERTIFICATE/g) ?? []).length >= 2, 'certificate and CA chain');
+    const p12Key = join(dir, 'p12.key');
+    openssl('pkcs12', '-in', p12File, '-passin', `pass:${PASSPHRASE}`, '-nodes', '-nocerts', '-out', p12Key);
+    assert.equal(openssl('pkey', '-in', p12Key, '-pubout'), keyPub);
+    assert.throws(() => openssl('pkcs12', '-in', p12File, '-passin', 'pass:wrong-passphrase', '-nodes'));
+
+    // Only the CSR left the page.
+    const leaked = sent.filter((s) => s.includes('PRIVATE KEY'));
+    assert.deepEqual(leaked, []);
+    assert.ok(
+      sent.some((s) => s.includes('BEGIN CERTIFICATE REQUEST')),
+      'the CSR was sent',
+    );
+  });
+
+  test('ok/playbook, software statements and catalog pages', async () => {
+    await page.goto(consoleUrl(`orgs/${orgId}/applications/${clientId}/playbook`));
+    await page.getByRole('heading', { level: 1, name: 'Playbook' }).waitFor();
+    const text = (await page.locator('main').textContent()) ?? '';
+    assert.ok(text.includes(clientId));
+    assert.ok(text.includes(`${cp.platform.urls.mtls}/token`));
+    await check('partner-playbook');
+
+    await page.goto(consoleUrl(`orgs/${orgId}/software-statements`));
+    await page.getByRole('heading', { level: 1, name: 'Software statements' }).waitFor();
+    await page.getByText(/production applications, available once/).waitFor();
+    await check('partner-software-statements');
+
+    await page.goto(consoleUrl(`orgs/${orgId}/catalog`));
+    await page.getByRole('heading', { level: 1, name: 'Access catalog' }).waitFor();
+    await page.getByRole('cell', { name: 'partner_reader', exact: true }).waitFor();
+    await check('partner-catalog');
+  });
+});

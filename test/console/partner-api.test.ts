@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createOrganisation } from '../../src/directory/index.ts';
+import { createApplication, createOrganisation } from '../../src/directory/index.ts';
 import { createCsr } from '../../src/pki/index.ts';
 import {
   type ConsolePlatform,
@@ -327,6 +327,43 @@ describe('partner API (issue 15)', { timeout: 120_000 }, () => {
       reqs.json.items.map((r: { status: string }) => r.status),
       ['withdrawn'],
     );
+  });
+
+  test('fail/before go-live no production credential: certificate and software statement 409', async () => {
+    // An operator registered a production client for B (not live): the partner cannot get its credentials yet.
+    const prodB = await cp.platform.storage.transaction((tx) =>
+      createApplication(
+        tx,
+        { orgId: orgB, name: 'B prod', roles: ['partner_reader'], authMethod: 'tls_client_auth' },
+        { actor: 'test', now: new Date() },
+      ),
+    );
+    const cert = await call(cp, adminB, 'POST', `${base(orgB)}/applications/${prodB}/certificates`, {
+      csr: await newCsr(),
+    });
+    assert.equal(cert.status, 409, cert.text);
+    assert.equal(cert.json.code, 'go_live_required');
+    const ssa = await call(cp, adminB, 'POST', `${base(orgB)}/software-statements`, { software_id: prodB });
+    assert.equal(ssa.status, 409, ssa.text);
+    assert.equal(ssa.json.code, 'go_live_required');
+    const listed = await call(cp, adminB, 'GET', `${base(orgB)}/applications/${prodB}/certificates`);
+    assert.deepEqual(listed.json.items, []);
+  });
+
+  test('ok/the partner routes are in the OpenAPI document', async () => {
+    const own = await call(cp, undefined, 'GET', '/partner/v1/openapi.json');
+    const doc = own.status === 200 ? own : await call(cp, undefined, 'GET', '/admin/v1/openapi.json');
+    assert.equal(doc.status, 200, doc.text);
+    const paths = Object.keys(doc.json.paths);
+    for (const path of [
+      '/partner/v1/organisations/{orgId}/applications',
+      '/partner/v1/organisations/{orgId}/applications/{clientId}/certificates',
+      '/partner/v1/organisations/{orgId}/certificates/{serial}/renew',
+      '/partner/v1/organisations/{orgId}/applications/{clientId}/playbook',
+      '/partner/v1/organisations/{orgId}/software-statements',
+    ]) {
+      assert.ok(paths.includes(path), path);
+    }
   });
 
   // Every partner endpoint on an organisation's objects, with A's objects in it.

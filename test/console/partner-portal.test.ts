@@ -35,7 +35,8 @@ describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () =>
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'accredit-portal-'));
-    cp = await startConsolePlatform();
+    // Renewal allowed at once (100 % window), so the renew flow needs no clock games.
+    cp = await startConsolePlatform({ ACCREDIT_RENEWAL_WINDOW_PERCENT: '100' });
     orgId = await cp.platform.storage.transaction((tx) =>
       createOrganisation(
         tx,
@@ -146,6 +147,57 @@ describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () =>
     );
   });
 
+  test('ok/upload a CSR, renew in the browser, rename', async () => {
+    // A CSR made elsewhere: only it is pasted; the key never meets the browser.
+    const csrFile = join(dir, 'upload.csr');
+    openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'upload.key'),
+      '-out',
+      csrFile,
+      '-subj',
+      '/CN=ignored',
+    );
+    await page.getByRole('button', { name: 'Request another certificate' }).click();
+    await page.getByRole('radio', { name: /Upload a CSR/ }).check();
+    await page.getByLabel('Certificate request (PKCS#10, PEM)').fill(readFileSync(csrFile, 'utf8'));
+    await page.getByRole('button', { name: 'Request certificate', exact: true }).click();
+    await page.getByText(/Certificate [0-9a-f]+ issued/).waitFor();
+    const rows = page.getByRole('row').filter({ hasText: 'active' });
+    assert.equal(await rows.count(), 2);
+
+    const first =
+      (await page
+        .getByRole('button', { name: /^Renew certificate / })
+        .first()
+        .getAttribute('aria-label')) ?? '';
+    const serial = first.replace('Renew certificate ', '');
+    await page.getByRole('button', { name: first }).click();
+    await page.getByRole('button', { name: 'Generate key and renew certificate' }).click();
+    await page
+      .getByRole('row')
+      .filter({ hasText: serial })
+      .filter({ hasText: /[0-9a-f]{20,}.*[0-9a-f]{20,}/ })
+      .first()
+      .waitFor();
+    await check('partner-application-renewed');
+
+    await page.getByLabel('Application name').fill('Browser App Renamed');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Browser App Renamed' }).waitFor();
+    assert.deepEqual(
+      sent.filter((s) => s.includes('PRIVATE KEY')),
+      [],
+    );
+  });
+
   test('ok/playbook, software statements and catalog pages', async () => {
     await page.goto(consoleUrl(`orgs/${orgId}/applications/${clientId}/playbook`));
     await page.getByRole('heading', { level: 1, name: 'Playbook' }).waitFor();
@@ -163,5 +215,45 @@ describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () =>
     await page.getByRole('heading', { level: 1, name: 'Access catalog' }).waitFor();
     await page.getByRole('cell', { name: 'partner_reader', exact: true }).waitFor();
     await check('partner-catalog');
+  });
+
+  test('ok/a viewer sees the pages without the forms that change anything', async () => {
+    const viewerId = await makeMember(cp, orgId, 'viewer', 'portal-viewer');
+    const viewer = await sessionFor(cp, viewerId);
+    const viewerContext = await signedInContext(browser, cp, viewer);
+    await viewerContext.route('**/console/api/session', (route) =>
+      route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({
+          account: { id: viewerId, username: 'portal-viewer', name: 'Portal Viewer', email: null },
+          operator: null,
+          memberships: [{ orgId, orgName: 'Portal Partner Ltd', orgStatus: 'active', role: 'viewer' }],
+          csrfToken: viewer.csrf,
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      }),
+    );
+    try {
+      const viewerPage = await viewerContext.newPage();
+      await viewerPage.goto(consoleUrl(`orgs/${orgId}/applications`));
+      await viewerPage.getByRole('link', { name: 'Browser App Renamed' }).click();
+      await viewerPage.getByRole('heading', { level: 1, name: 'Browser App Renamed' }).waitFor();
+      await viewerPage.getByRole('heading', { name: 'Certificates' }).waitFor();
+      // Every API answer is in (the forms depend on the member role the profile tells).
+      await viewerPage.waitForLoadState('networkidle');
+      await viewerPage
+        .getByRole('button', { name: /^Download certificate / })
+        .first()
+        .waitFor();
+      assert.equal(await viewerPage.getByRole('heading', { name: 'Get a certificate' }).count(), 0);
+      assert.equal(await viewerPage.getByRole('button', { name: /^Revoke/ }).count(), 0);
+      assert.equal(await viewerPage.getByRole('button', { name: 'Delete application' }).count(), 0);
+      await viewerPage.goto(consoleUrl(`orgs/${orgId}/applications`));
+      await viewerPage.getByRole('heading', { level: 1, name: 'Applications' }).waitFor();
+      await viewerPage.waitForLoadState('networkidle');
+      assert.equal(await viewerPage.getByRole('heading', { name: 'Create an application' }).count(), 0);
+    } finally {
+      await viewerContext.close();
+    }
   });
 });

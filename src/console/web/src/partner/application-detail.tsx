@@ -14,6 +14,7 @@ import {
   Table,
   useApiData,
 } from '../ui.tsx';
+import { EditApplicationForm } from './edit-application.tsx';
 import { CertificateRequestPanel } from './key-panel.tsx';
 import { RoleRequestsTable } from './overview.tsx';
 import './partner.css';
@@ -101,6 +102,11 @@ export function ApplicationDetailPage() {
           </Button>
         ) : null}
       </Section>
+      {canChange ? (
+        <Section title="Settings">
+          <EditApplicationForm key={application.client_id} application={application} onSaved={refresh} />
+        </Section>
+      ) : null}
       <Section title="Certificates">
         <ProblemAlert error={certs.error} />
         <Table

@@ -149,6 +149,21 @@ export function CertificateRequestPanel({
               Download certificate and CA bundle
             </Button>
           </div>
+          <div>
+            <Button
+              variant="secondary"
+              onPress={() => {
+                if (keys && !keySaved && !window.confirm('Your private key is not saved. Discard it?'))
+                  return;
+                setIssued(undefined);
+                setKeys(undefined);
+                setPassphrase('');
+                setCsrText('');
+              }}
+            >
+              Request another certificate
+            </Button>
+          </div>
         </>
       )}
       {keys ? (

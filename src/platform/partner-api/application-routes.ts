@@ -15,6 +15,7 @@ import {
   updateApplicationProfile,
   withdrawRoleRequest,
 } from '../../directory/index.ts';
+import { listCertificates } from '../../pki/index.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { applicationSchema } from '../admin-api/schemas.ts';
 import type { PartnerDeps } from './deps.ts';
@@ -257,13 +258,7 @@ export function registerPartnerApplicationRoutes(app: FastifyInstance, deps: Par
       await applicationOfOrg(deps, orgId, clientId);
       const meta = metaOf(deps, request);
       await deps.storage.transaction(async (tx) => {
-        const active = await tx.db
-          .selectFrom('certificates')
-          .select('serial')
-          .where('client_id', '=', clientId)
-          .where('org_id', '=', orgId)
-          .where('status', '=', 'active')
-          .execute();
+        const active = await listCertificates(tx.db, { clientId, orgId, status: 'active' });
         for (const { serial } of active) await deps.ca.revoke(tx, serial, 'cessationOfOperation', meta);
         for (const r of await listRoleRequests(tx.db, { orgId, clientId, status: 'pending' })) {
           await withdrawRoleRequest(tx, { id: r.id, orgId }, meta);

@@ -3,8 +3,13 @@
 // renewal, revocation, software statements, the catalog, the playbook — and object-level authorisation of
 // every endpoint: another organisation's member gets 404, a viewer 403 on changes, no session 401.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { createApplication, createOrganisation } from '../../src/directory/index.ts';
 import { createCsr } from '../../src/pki/index.ts';
 import {
@@ -287,6 +292,52 @@ describe('partner API (issue 15)', { timeout: 120_000 }, () => {
     assert.match(all, /--cert client\.pem --key client\.key --cacert ca-bundle\.pem/);
     assert.match(all, /grant_type=client_credentials/);
     assert.match(all, /openssl s_client -connect /);
+  });
+
+  test('ok/the playbook’s commands work as written: key, CSR, certificate, token, gateway call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accredit-playbook-'));
+    try {
+      const res = await call(cp, devA, 'GET', `${base(orgA)}/applications/${appA}/playbook`);
+      const steps: string[] = res.json.steps.map((s: { command: string }) => s.command);
+      // Asynchronous: the platform answers from this very process.
+      const bash = async (script: string) =>
+        (
+          await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
+            cwd: dir,
+            encoding: 'utf8',
+            timeout: 20_000,
+          })
+        ).stdout;
+      const [bundle, keyAndCsr, verify, match, sClient, token, gateway] = steps as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      // 1: the bundle, and the fingerprint the step says it must have.
+      const printed = await bash(bundle);
+      const expected = /# must print: (.+)$/m.exec(bundle)?.[1];
+      assert.ok(expected && printed.includes(expected), `${printed} vs ${expected}`);
+      // 2: key and CSR with openssl; the CSR goes to the API, the certificate comes back.
+      await bash(keyAndCsr);
+      const issued = await call(cp, devA, 'POST', `${base(orgA)}/applications/${appA}/certificates`, {
+        csr: readFileSync(join(dir, 'client.csr'), 'utf8'),
+      });
+      assert.equal(issued.status, 201, issued.text);
+      writeFileSync(join(dir, 'client.pem'), issued.json.certificate_pem);
+      assert.match(await bash(verify), /client\.pem: OK/);
+      const [a, b] = (await bash(match)).trim().split('\n');
+      assert.equal(a, b);
+      await bash(sClient);
+      // 6 + 7: a certificate-bound token, then the API through the gateway.
+      const answer = await bash(`${token}\n${gateway}`);
+      assert.match(answer, /^ey[\w-]+\.[\w-]+\.[\w-]+$/m, answer);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('ok/catalog: the published access catalog', async () => {

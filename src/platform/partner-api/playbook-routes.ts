@@ -1,5 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AS_ROUTES } from '../../authorization-server/index.ts';
+import { readCatalog } from '../../directory/index.ts';
+import { splitCertificatePems } from '../../pki/index.ts';
+import { renderCatalogJson } from '../partner-catalog/render-catalog-json.ts';
 import { CA_BUNDLE_PATH } from '../paths.ts';
 import type { PartnerDeps } from './deps.ts';
 import { applicationOfOrg, clientParams, orgOf, partnerErrors, tags } from './lookup.ts';
@@ -20,6 +24,10 @@ export function playbookSteps(input: {
   clientId: string;
   authMethod: string;
   urls: { issuer: string; tokenEndpoint: string; gateway: string; caBundle: string };
+  /** SHA-256 fingerprint of the bundle's first certificate, as `openssl x509 -fingerprint -sha256` prints it. */
+  caFingerprint: string;
+  /** A catalog operation the application may call (GET, no path parameter), or the gateway's root. */
+  examplePath: string;
 }): PlaybookStep[] {
   const { clientId, urls } = input;
   const mtls = new URL(urls.tokenEndpoint);
@@ -31,8 +39,9 @@ export function playbookSteps(input: {
       : `curl --fail-with-body ${tls} \\\n  -d grant_type=client_credentials -d client_id=${sh(clientId)} \\\n  ${sh(urls.tokenEndpoint)}`;
   return [
     {
-      title: 'Download the platform CA bundle (the trust anchors of every listener and your certificate)',
-      command: `curl --fail -o ca-bundle.pem ${sh(urls.caBundle)}`,
+      title:
+        'Get the platform CA bundle (or use the one the portal saved) and check its fingerprint before trusting it',
+      command: `curl --fail --insecure -o ca-bundle.pem ${sh(urls.caBundle)}\nopenssl x509 -in ca-bundle.pem -noout -fingerprint -sha256\n# must print: sha256 Fingerprint=${input.caFingerprint}`,
     },
     {
       title: 'Make a key and a CSR (the subject is set by the platform from the directory)',
@@ -57,7 +66,7 @@ export function playbookSteps(input: {
     },
     {
       title: 'Call the API through the gateway with the token and the same certificate',
-      command: `curl --fail-with-body ${tls} \\\n  -H "Authorization: Bearer $TOKEN" \\\n  ${sh(`${urls.gateway.replace(/\/$/, '')}/`)}`,
+      command: `curl --fail-with-body ${tls} \\\n  -H "Authorization: Bearer $TOKEN" \\\n  ${sh(`${urls.gateway.replace(/\/$/, '')}${input.examplePath}`)}`,
     },
   ];
 }
@@ -109,6 +118,19 @@ export function registerPartnerPlaybookRoutes(app: FastifyInstance, deps: Partne
         gateway: deps.urls.gateway,
         caBundle: `${deps.urls.public}${CA_BUNDLE_PATH}`,
       };
+      const first = splitCertificatePems(deps.ca.chainPem)[0] ?? deps.ca.chainPem;
+      const caFingerprint = new X509Certificate(first).fingerprint256;
+      // An operation to show the gateway call with: GET, no path parameter, granted by the application's scopes.
+      let examplePath = '/';
+      if (deps.catalog) {
+        const catalog = renderCatalogJson(await readCatalog(deps.storage.db), deps.catalog);
+        const scopes = new Set(application.scopes);
+        const fits = catalog.operations.filter(
+          (o) => o.method === 'GET' && !o.deprecated && !/[{*]/.test(o.path),
+        );
+        const granted = fits.find((o) => o.public || o.scopes.some((alt) => alt.every((x) => scopes.has(x))));
+        examplePath = (granted ?? fits[0])?.path ?? '/';
+      }
       return {
         client_id: application.client_id,
         environment: application.environment,
@@ -119,7 +141,13 @@ export function registerPartnerPlaybookRoutes(app: FastifyInstance, deps: Partne
           gateway: urls.gateway,
           ca_bundle: urls.caBundle,
         },
-        steps: playbookSteps({ clientId: application.client_id, authMethod: application.auth_method, urls }),
+        steps: playbookSteps({
+          clientId: application.client_id,
+          authMethod: application.auth_method,
+          urls,
+          caFingerprint,
+          examplePath,
+        }),
       };
     },
   );

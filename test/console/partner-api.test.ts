@@ -197,6 +197,30 @@ describe('partner API (issue 15)', { timeout: 120_000 }, () => {
     assert.equal(env.status, 400);
   });
 
+  test('ok/private_key_jwt with public keys; a private key in the JWKS is refused', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pub = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'ES256' };
+    const ok = await call(cp, devA, 'POST', `${base(orgA)}/applications`, {
+      name: 'Assertion app',
+      auth_method: 'private_key_jwt',
+      jwks: { keys: [pub] },
+    });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.json.auth_method, 'private_key_jwt');
+    const leaked = await call(cp, devA, 'POST', `${base(orgA)}/applications`, {
+      name: 'Leaky app',
+      auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'k2' }] },
+    });
+    assert.equal(leaked.status, 400, leaked.text);
+    assert.doesNotMatch(leaked.text, /"d":/);
+    const none = await call(cp, devA, 'POST', `${base(orgA)}/applications`, {
+      name: 'Keyless app',
+      auth_method: 'private_key_jwt',
+    });
+    assert.equal(none.status, 400, none.text);
+  });
+
   test('ok/certificate: subject from the directory, CA bundle, PEM download', async () => {
     const res = await call(cp, viewerA, 'GET', `${base(orgA)}/certificates/${serialA}`);
     assert.equal(res.status, 200, res.text);

@@ -28,6 +28,7 @@ export function ApplicationsPage() {
     auth_method: 'tls_client_auth',
     roles: [] as string[],
   });
+  const [jwks, setJwks] = useState('');
   const [error, setError] = useState<unknown>();
   const canChange = profile.data && profile.data.member_role !== 'viewer';
   const approved = new Set(profile.data?.roles ?? []);
@@ -35,9 +36,17 @@ export function ApplicationsPage() {
   const create = async (event: FormEvent) => {
     event.preventDefault();
     try {
+      let keys: unknown;
+      if (form.auth_method === 'private_key_jwt') {
+        try {
+          keys = JSON.parse(jwks);
+        } catch {
+          throw new Error('The public keys are not valid JSON (a JWKS: {"keys": [...]})');
+        }
+      }
       const created = await api<Application>(`${orgPath(orgId)}/applications`, {
         method: 'POST',
-        body: form,
+        body: keys === undefined ? form : { ...form, jwks: keys },
       });
       navigate(`/orgs/${orgId}/applications/${created.client_id}`);
     } catch (err) {
@@ -105,8 +114,26 @@ export function ApplicationsPage() {
                   value: 'tls_client_auth',
                   label: 'Mutual TLS with a platform certificate (tls_client_auth)',
                 },
+                { value: 'private_key_jwt', label: 'Signed client assertion (private_key_jwt)' },
               ]}
             />
+            {form.auth_method === 'private_key_jwt' ? (
+              <div className="field">
+                <label htmlFor="partner-jwks">Public keys (JWKS, JSON)</label>
+                <textarea
+                  id="partner-jwks"
+                  className="partner-csr"
+                  required
+                  aria-describedby="partner-jwks-hint"
+                  value={jwks}
+                  onChange={(e) => setJwks(e.target.value)}
+                />
+                <small id="partner-jwks-hint" className="muted">
+                  Public keys only: the platform verifies your client assertions with them. Tokens are still
+                  bound to your platform certificate.
+                </small>
+              </div>
+            ) : null}
             <fieldset className="partner-checks">
               <legend>Roles</legend>
               {(catalog.data?.roles ?? [])

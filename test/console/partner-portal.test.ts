@@ -97,6 +97,12 @@ describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () =>
     await page.goto(consoleUrl(`orgs/${orgId}`));
     await page.getByRole('heading', { level: 1, name: 'Portal Partner Ltd' }).waitFor();
     await page.getByText('Security Desk').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Ops Team');
+    await page.getByLabel('E-mail').fill('ops@portal.example');
+    await page.getByRole('button', { name: 'Add contact' }).click();
+    await page.getByRole('cell', { name: 'ops@portal.example' }).waitFor();
+    await page.getByRole('button', { name: 'Remove contact Ops Team' }).click();
+    await page.getByRole('cell', { name: 'ops@portal.example' }).waitFor({ state: 'detached' });
     await check('partner-overview');
   });
 

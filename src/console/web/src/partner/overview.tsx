@@ -132,7 +132,7 @@ export function OverviewPage() {
           </dd>
           <dt>Approved roles</dt>
           <dd>{org.roles.length ? org.roles.join(', ') : 'none yet'}</dd>
-          <dt>Member since</dt>
+          <dt>Created</dt>
           <dd>{formatDate(org.created_at)}</dd>
           <dt>Your role</dt>
           <dd>{org.member_role}</dd>
@@ -178,7 +178,8 @@ export function OverviewPage() {
           ]}
         />
         {isAdmin ? (
-          <form className="partner-form" onSubmit={addContact} aria-label="Add a contact">
+          <form className="partner-form" onSubmit={addContact} aria-labelledby="add-contact">
+            <h3 id="add-contact">Add a contact</h3>
             <SelectField
               label="Kind"
               value={contact.kind}

@@ -52,20 +52,6 @@ describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () =>
     const session = await sessionFor(cp, accountId);
     browser = await launchChromium();
     context = await signedInContext(browser, cp, session);
-    // GET /console/api/session belongs to the sign-in work (another change): answered here as it will be, with
-    // the real CSRF token; every partner API call below goes to the platform with the real session cookie.
-    await context.route('**/console/api/session', (route) =>
-      route.fulfill({
-        contentType: 'application/json',
-        body: JSON.stringify({
-          account: { id: accountId, username: 'portal-admin', name: 'Portal Admin', email: null },
-          operator: null,
-          memberships: [{ orgId, orgName: 'Portal Partner Ltd', orgStatus: 'active', role: 'org_admin' }],
-          csrfToken: session.csrf,
-          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-        }),
-      }),
-    );
     page = await context.newPage();
     page.on('request', (request) => {
       sent.push(`${request.method()} ${request.url()}\n${request.postData() ?? ''}`);
@@ -227,18 +213,6 @@ describe('partner portal in the browser (issue 15)', { timeout: 180_000 }, () =>
     const viewerId = await makeMember(cp, orgId, 'viewer', 'portal-viewer');
     const viewer = await sessionFor(cp, viewerId);
     const viewerContext = await signedInContext(browser, cp, viewer);
-    await viewerContext.route('**/console/api/session', (route) =>
-      route.fulfill({
-        contentType: 'application/json',
-        body: JSON.stringify({
-          account: { id: viewerId, username: 'portal-viewer', name: 'Portal Viewer', email: null },
-          operator: null,
-          memberships: [{ orgId, orgName: 'Portal Partner Ltd', orgStatus: 'active', role: 'viewer' }],
-          csrfToken: viewer.csrf,
-          expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-        }),
-      }),
-    );
     try {
       const viewerPage = await viewerContext.newPage();
       await viewerPage.goto(consoleUrl(`orgs/${orgId}/applications`));

@@ -15,6 +15,7 @@ export {
   setApplicationStatus,
   suspendApplicationsOfOrganisation,
   type UpdateRegistrationInput,
+  updateApplicationProfile,
   updateRegisteredApplication,
 } from './applications.ts';
 export {
@@ -157,6 +158,7 @@ export {
   ORG_STATUSES,
   type OrganisationView,
   type OrgStatus,
+  removeContact,
   requireOrganisation,
   setOrganisationStatus,
 } from './organisations.ts';

@@ -232,6 +232,8 @@ async function buildPublicServer(
       urls: { public: config.publicUrl, mtls: config.mtlsUrl, gateway: config.gatewayUrl },
       dataDir: config.dataDir,
       kek: federation.admin.kek,
+      statements: { issuer: directoryIssuer(config.publicUrl), signer: () => statementKeys.signer() },
+      catalog: partnerCatalogContext(config),
     });
   }
   await app.register(

@@ -540,7 +540,16 @@ export async function listApplications(
 ) {
   let q = db
     .selectFrom('applications')
-    .select(['client_id', 'org_id', 'name', 'status', 'auth_method', 'registration_type', 'created_at'])
+    .select([
+      'client_id',
+      'org_id',
+      'name',
+      'status',
+      'auth_method',
+      'registration_type',
+      'created_at',
+      'environment',
+    ])
     .where('status', '!=', 'deleted')
     .orderBy('org_id')
     .orderBy('name_key');

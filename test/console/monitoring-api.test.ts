@@ -383,6 +383,39 @@ describe('console monitoring API (issue 15)', { timeout: 120_000 }, () => {
     assert.equal((await call(cp, auditor, 'GET', '/admin/v1/audit/verify')).json.ok, true);
   });
 
+  test('ok/e2e: an operator revokes a certificate and sees the next refused request in the decision log', async () => {
+    const initech = await createClientWithCert(cp, 'Initech Revoked');
+    try {
+      assert.equal((await initech.get('/v1/accounts')).status, 200);
+      // The gateway refuses a revoked certificate before it knows the client: the refusal carries no
+      // client or organisation, so the operator follows refusals by reason.
+      const res = await openStream(admin, '?decision=deny&reason=certificate_revoked');
+      assert.equal(res.statusCode, 200);
+      let refusedStatus = 0;
+      const text = await readStream(
+        res.body,
+        (t) => decisionEvents(t).length >= 1,
+        async () => {
+          const revoked = await call(cp, admin, 'POST', `/admin/v1/certificates/${initech.serial}/revoke`, {
+            reason: 'keyCompromise',
+          });
+          assert.equal(revoked.status, 200, revoked.text);
+          refusedStatus = (await initech.get('/v1/accounts')).status;
+        },
+      );
+      res.body.destroy();
+      assert.equal(refusedStatus, 403);
+      const [event] = decisionEvents(text);
+      assert.equal(event?.item.decision, 'deny');
+      assert.equal(event?.item.reason, 'certificate_revoked');
+      assert.equal(event?.item.path, '/v1/accounts');
+      const listed = await call(cp, auditor, 'GET', '/admin/v1/decisions?limit=1');
+      assert.equal(listed.json.items[0].id, event?.id, 'it is the newest decision');
+    } finally {
+      await initech.close();
+    }
+  });
+
   test('fail/auth: no session → 401, a partner member → 401, an auditor reads everything', async () => {
     const paths = [
       '/admin/v1/decisions',

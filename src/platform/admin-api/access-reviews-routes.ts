@@ -43,6 +43,8 @@ export function registerAccessReviewRoutes(app: FastifyInstance, deps: AdminDeps
       const q = request.query as { inactive_days?: string; expiring_days?: string };
       const inactiveDays = inRange('inactive_days', q.inactive_days, 1, 3650, 30);
       const expiringDays = inRange('expiring_days', q.expiring_days, 1, 3650, 30);
+      // What the doors saw since the last batch counts too: write it first.
+      await deps.decisionRecorder?.flush();
       const now = deps.clock();
       const db = deps.storage.db;
       const [applications, organisations, operators, activity] = await Promise.all([

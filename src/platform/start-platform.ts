@@ -238,7 +238,7 @@ async function buildPublicServer(
       });
       // Issue 15: the live decision log, traffic charts and access reviews of the operator console.
       registerDecisionRoutes(admin, deps);
-      registerAccessReviewRoutes(admin, deps);
+      registerAccessReviewRoutes(admin, deps, { kek: federation.admin.kek });
     },
     { prefix: '/admin/v1' },
   );

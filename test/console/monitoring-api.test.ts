@@ -317,7 +317,10 @@ describe('console monitoring API (issue 15)', { timeout: 120_000 }, () => {
     assert.ok(readers?.holders.some((h) => h.client_id === acme.clientId));
     const expiring = review.json.expiring_certificates as Array<{ client_id: string; kind: string }>;
     assert.ok(expiring.some((c) => c.client_id === acme.clientId));
-    assert.ok(Array.isArray(review.json.operators) && review.json.operators.length >= 2);
+    const operators = review.json.operators as Array<{ account_id: string; role: string; username: string }>;
+    assert.equal(operators.find((o) => o.account_id === auditor.accountId)?.role, 'auditor');
+    assert.equal(operators.find((o) => o.account_id === admin.accountId)?.role, 'administrator');
+    assert.ok(operators.every((o) => typeof o.username === 'string'));
 
     const soon = await call(cp, admin, 'GET', '/admin/v1/access-reviews?expiring_days=1&inactive_days=60');
     assert.equal(soon.status, 200);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { accountStore } from '../../authorization-server/index.ts';
 import { listOperatorAccounts } from '../../console/index.ts';
 import { listApplications, listOrganisations } from '../../directory/index.ts';
 import { expiringPartnerCertificates, expiringView } from '../../pki/index.ts';
@@ -21,7 +22,11 @@ function inRange(name: string, raw: string | undefined, min: number, max: number
  * Access reviews (issue 15): who holds which roles, active clients that sent no traffic for N days (a client
  * never seen counts from its creation), and partner certificates ending within N days.
  */
-export function registerAccessReviewRoutes(app: FastifyInstance, deps: AdminDeps): void {
+export function registerAccessReviewRoutes(
+  app: FastifyInstance,
+  deps: AdminDeps,
+  options: { kek: string },
+): void {
   app.get(
     '/access-reviews',
     {
@@ -47,13 +52,15 @@ export function registerAccessReviewRoutes(app: FastifyInstance, deps: AdminDeps
       await deps.decisionRecorder?.flush();
       const now = deps.clock();
       const db = deps.storage.db;
-      const [applications, organisations, operators, activity] = await Promise.all([
+      const [applications, organisations, operators, accounts, activity] = await Promise.all([
         listApplications(db, {}, now),
         listOrganisations(db),
         listOperatorAccounts(db),
+        accountStore(db, options.kek).list(),
         db.selectFrom('client_activity').select(['client_id', 'last_seen_at', 'last_allowed_at']).execute(),
       ]);
       const orgNames = new Map(organisations.map((o) => [o.id, o.name]));
+      const accountsById = new Map(accounts.map((a) => [a.id, a]));
       const seen = new Map(activity.map((a) => [a.client_id, a]));
 
       const holders = new Map<string, Array<Record<string, unknown>>>();
@@ -112,7 +119,14 @@ export function registerAccessReviewRoutes(app: FastifyInstance, deps: AdminDeps
         role_holders: [...holders]
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([role, list]) => ({ role, holders: list })),
-        operators: operators.map((o) => ({ account_id: o.accountId, role: o.role, since: o.createdAt })),
+        operators: operators.map((o) => ({
+          account_id: o.accountId,
+          username: accountsById.get(o.accountId)?.username ?? null,
+          name: accountsById.get(o.accountId)?.name ?? null,
+          account_status: accountsById.get(o.accountId)?.status ?? null,
+          role: o.role,
+          since: o.createdAt,
+        })),
         inactive_clients: inactive,
         expiring_certificates: expiring,
       };

@@ -51,7 +51,14 @@ interface Review {
   inactive_days: number;
   expiring_days: number;
   role_holders: Array<{ role: string; holders: Holder[] }>;
-  operators: Array<{ account_id: string; role: string; since: string }>;
+  operators: Array<{
+    account_id: string;
+    username: string | null;
+    name: string | null;
+    account_status: string | null;
+    role: string;
+    since: string;
+  }>;
   inactive_clients: InactiveClient[];
   expiring_certificates: ExpiringCertificate[];
 }
@@ -169,8 +176,18 @@ export function AccessReviewsPage() {
               rowKey={(o) => o.account_id}
               empty="No console account has an operator role."
               columns={[
-                { header: 'Account', cell: (o) => <code>{o.account_id}</code> },
+                { header: 'Account', cell: (o) => o.username ?? <code>{o.account_id}</code> },
+                { header: 'Name', cell: (o) => o.name ?? '—' },
                 { header: 'Role', cell: (o) => o.role },
+                {
+                  header: 'Account status',
+                  cell: (o) =>
+                    o.account_status === 'active' ? (
+                      'active'
+                    ) : (
+                      <Badge tone="bad">{o.account_status ?? 'missing'}</Badge>
+                    ),
+                },
                 { header: 'Since', cell: (o) => formatDate(o.since) },
               ]}
             />

@@ -41,12 +41,14 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import type { GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { registerAccessReviewRoutes } from './admin-api/access-reviews-routes.ts';
 import { registerAccountRoutes } from './admin-api/accounts-routes.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCaRoutes } from './admin-api/ca-routes.ts';
 import { registerCatalogRoutes } from './admin-api/catalog-routes.ts';
 import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
+import { registerDecisionRoutes } from './admin-api/decisions-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
 import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials-routes.ts';
 import { registerEventRoutes } from './admin-api/events-routes.ts';
@@ -68,6 +70,7 @@ import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
 import { followClientDecisions } from './client-decisions.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
+import { type DecisionRecorder, startDecisionRecorder } from './decision-recorder.ts';
 import { createDecisionTaps, type DecisionTaps } from './decision-taps.ts';
 import {
   answerAfterEnforcement,
@@ -143,6 +146,8 @@ export interface PlatformHandle {
   };
   /** Every enforcement decision this process makes (tests, the console's decision log, metrics). */
   decisions: DecisionTaps;
+  /** The console's view of those decisions; `flush()` writes clients' last-seen times now (tests). */
+  decisionRecorder: DecisionRecorder;
   stop(): Promise<void>;
 }
 
@@ -269,6 +274,9 @@ async function buildPublicServer(
       // Issue 15: invitations into organisations, and the operator console's accounts.
       registerInvitationAdminRoutes(admin, deps, { publicUrl: config.publicUrl, kek: federation.admin.kek });
       registerOperatorAccountRoutes(admin, deps, { kek: federation.admin.kek });
+      // Issue 15: the live decision log, traffic charts and access reviews of the operator console.
+      registerDecisionRoutes(admin, deps);
+      registerAccessReviewRoutes(admin, deps, { kek: federation.admin.kek });
     },
     { prefix: '/admin/v1' },
   );
@@ -414,7 +422,17 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // Issue 15: recent decisions per client, against which submitted test-plan runs are checked (per node).
     const clientDecisions = followClientDecisions(decisionTaps, clock);
     closers.push(() => clientDecisions.close());
-    const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher, callers, decisions: decisionTaps };
+    const decisionRecorder = startDecisionRecorder({ taps: decisionTaps, storage, clock, logger });
+    closers.push(() => decisionRecorder.close());
+    const deps: AdminDeps = {
+      storage,
+      clock,
+      ca,
+      urlGuard: fetcher,
+      callers,
+      decisions: decisionTaps,
+      decisionRecorder,
+    };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {
@@ -671,6 +689,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       notifications,
       urls,
       decisions: decisionTaps,
+      decisionRecorder,
       async stop() {
         if (timer) clearInterval(timer);
         for (const close of closers.reverse()) await close();

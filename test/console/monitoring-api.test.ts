@@ -390,9 +390,9 @@ describe('console monitoring API (issue 15)', { timeout: 120_000 }, () => {
     const initech = await createClientWithCert(cp, 'Initech Revoked');
     try {
       assert.equal((await initech.get('/v1/accounts')).status, 200);
-      // The gateway refuses a revoked certificate before it knows the client: the refusal carries no
-      // client or organisation, so the operator follows refusals by reason.
-      const res = await openStream(admin, '?decision=deny&reason=certificate_revoked');
+      // The gateway refuses a revoked certificate before the token is read; the decision line still names the
+      // application and organisation the certificate was issued to, so operators can follow one organisation.
+      const res = await openStream(admin, `?decision=deny&org_id=${initech.orgId}`);
       assert.equal(res.statusCode, 200);
       let refusedStatus = 0;
       const text = await readStream(
@@ -412,6 +412,8 @@ describe('console monitoring API (issue 15)', { timeout: 120_000 }, () => {
       assert.equal(event?.item.decision, 'deny');
       assert.equal(event?.item.reason, 'certificate_revoked');
       assert.equal(event?.item.path, '/v1/accounts');
+      assert.equal(event?.item.client_id, initech.clientId);
+      assert.equal(event?.item.org_id, initech.orgId);
       const listed = await call(cp, auditor, 'GET', '/admin/v1/decisions?limit=1');
       assert.equal(listed.json.items[0].id, event?.id, 'it is the newest decision');
     } finally {

@@ -7,6 +7,7 @@ import {
   type AcceptedCertificate,
   checkClientCertificate,
   checkIssuedCertificateOwner,
+  type PresentedCertificate,
 } from '../check-client-certificate.ts';
 import { checkBearerNotDpopBound, checkDpopBound, checkDpopKey } from '../check-dpop.ts';
 import {
@@ -50,6 +51,8 @@ interface Established {
   allowReason: 'allowed' | 'public_route';
   /** The request used `Authorization: DPoP` on an operation that accepts it: challenges are DPoP ones. */
   dpop: boolean;
+  /** The certificate presented, before any check: a refusal's decision line names its owner (never trusted). */
+  presented?: PresentedCertificate | undefined;
 }
 
 const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
@@ -128,6 +131,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     const now = clock();
     const target = parseRequestTarget(facts.target);
     const presented = facts.certificate === undefined ? undefined : describeCertificate(facts.certificate);
+    ctx.presented = presented;
     if (publicPaths.has(target.path) && PUBLIC_METHODS.has(facts.method)) {
       // No token names a client here: the certificate's own application must be active.
       const cert = checkClientCertificate(presented, liveness, now);
@@ -234,6 +238,29 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     };
   }
 
+  /**
+   * What the decision line of a refusal says about who asked. A refusal before the client is established (a
+   * revoked, expired or unknown certificate) still names the application and organisation the presented
+   * certificate was issued or registered to, so operators see it under that organisation: for the log only,
+   * never an authorization input and never sent to the caller.
+   */
+  function refusedIdentity(ctx: Established): IdentityContext | undefined {
+    const identity = ctx.cert || ctx.token || ctx.route ? identityOf(ctx) : undefined;
+    const presented = ctx.presented;
+    if (identity?.clientId !== undefined || presented === undefined) return identity;
+    const clientId =
+      liveness.issuedCertificateOwner(presented.x5tS256) ??
+      liveness.selfSignedOwner(presented.x5tS256)?.clientId;
+    const owner = clientId === undefined ? undefined : liveness.client(clientId);
+    return {
+      ...(identity ?? { scopes: NO_STRINGS, roles: NO_STRINGS, jti: undefined, route: undefined }),
+      clientId,
+      orgId: owner?.orgId,
+      certX5tS256: presented.x5tS256,
+      certSubject: presented.subject,
+    };
+  }
+
   function allow(ctx: Established, requestId: string): Decision {
     const identity = identityOf(ctx);
     const headers: Record<string, string> = {};
@@ -273,7 +300,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       reason: err.reason,
       detail: err.message,
       challenge: dpop ? dpopChallenge(err, proofOptions.algorithms) : bearerChallenge(err, realm),
-      identity: ctx.cert || ctx.token || ctx.route ? identityOf(ctx) : undefined,
+      identity: refusedIdentity(ctx),
     };
     const nonce = dpop ? nonceFor({ ...ctx, dpop: true }) : undefined;
     if (nonce !== undefined) decision.dpopNonce = nonce;

@@ -4,7 +4,7 @@
 // Informational only: it never fails on a figure, only when the run itself breaks.
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ChildRpc } from './child-rpc.ts';
 import { median, runLoad } from './load.ts';
 import { number, parseBenchArgs, progressOf, runBenchCommand, UsageError } from './options.ts';
@@ -210,6 +210,12 @@ async function measure(
       if (typeof cnf?.['x5t#S256'] !== 'string' || answer.token_type !== 'Bearer') {
         throw new Error(`${target} did not issue a certificate-bound token: ${body.slice(0, 300)}`);
       }
+      if (round === 1) {
+        const alg = decodeProtectedHeader(answer.access_token as string).alg;
+        progress(
+          `${target} answers ${body.length} bytes, a ${alg} token with claims ${Object.keys(claims ?? {}).join(' ')}`,
+        );
+      }
     },
   });
   if (!cpu) throw new Error('no CPU figure from the server process');
@@ -303,7 +309,13 @@ export async function runTokenBench(options: TokenBenchOptions): Promise<TokenBe
     const client = ready.client as { cert: string; key: string; ca: string };
     baseline = new ChildRpc(new URL('./token-server.ts', import.meta.url), { label: 'baseline process' });
     const base = await baseline.call(
-      { type: 'start', target: 'baseline', postgresUrl: undefined, material },
+      {
+        type: 'start',
+        target: 'baseline',
+        postgresUrl: undefined,
+        material,
+        cpuProfileDir: options.cpuProfileDir,
+      },
       'ready',
     );
     const servers: Record<Target, { rpc: Server; url: string }> = {

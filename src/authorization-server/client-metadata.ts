@@ -1,5 +1,5 @@
 import type { AdapterPayload } from 'oidc-provider';
-import { certificateApplications, directoryStore, PUBLIC_AUTH_METHOD } from '../directory/index.ts';
+import { certificateApplications, PUBLIC_AUTH_METHOD } from '../directory/index.ts';
 import { TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { ownFapiProfile } from './fapi/index.ts';
@@ -50,9 +50,8 @@ export async function loadClientMetadata(
   clientId: string,
   now: Date = new Date(),
 ): Promise<AdapterPayload | undefined> {
-  const directory = directoryStore(storage.db);
   // Application, organisation, certificate subject and role scopes: kept between requests while the change
-  // feed is followed (token-endpoint/directory-cache.ts); the roles themselves are read every time.
+  // feed is followed (token-endpoint/directory-cache.ts).
   const cache = tokenEndpointCache(storage);
   const app = await cache.applicationWithOrganisation(clientId);
   if (app?.status !== 'active' || app.org_status !== 'active') return undefined;
@@ -65,7 +64,7 @@ export async function loadClientMetadata(
       .executeTakeFirst();
     if (registration?.status !== 'active' || registration.expires_at <= now.toISOString()) return undefined;
   }
-  const roles = await directory.applicationRoles(clientId, now);
+  const roles = await cache.applicationRoles(clientId, now);
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
   let scopes = await cache.scopesForRoles(roles);
   // A dynamic registration may have narrowed its scope below what its roles grant (RFC 7591 §2 `scope`).

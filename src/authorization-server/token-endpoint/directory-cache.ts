@@ -1,5 +1,5 @@
 import type { ApplicationWithOrganisation } from '../../directory/index.ts';
-import { directoryStore, scopesForRoles } from '../../directory/index.ts';
+import { directoryStore, roleGrants, scopesForRoles } from '../../directory/index.ts';
 import { certificateStore } from '../../pki/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { IssuedCertificateState } from './look-up-issued-certificate.ts';
@@ -13,12 +13,13 @@ const MAX_ENTRIES = 10_000;
  * client, the platform's record of a presented certificate, and the scopes a set of roles grants.
  *
  * Every write to those tables publishes an access-affecting change in its own transaction (application and
- * organisation status, registration and key updates, certificate issuance and revocation, catalog edits), and
+ * organisation status, registration and key updates, role grants, certificate issuance and revocation, catalog
+ * edits), and
  * any change delivered on the change feed drops every entry: a suspension, revocation or catalog edit made
  * through this process is honoured by the very next token request (the writer's transaction resolves only after
  * the feed delivered its change here); one made by another process once the feed brings it (PostgreSQL
- * LISTEN/NOTIFY, or the SQLite poll), as for the gateway. Role grants publish no change, so an application's
- * roles are not kept here: they are read on every request (a grant may also expire at any moment).
+ * LISTEN/NOTIFY, or the SQLite poll), as for the gateway. A time-bound role grant's end is compared with the
+ * request's time on every request, as liveRoles does.
  *
  * Nothing is kept while this process does not follow the feed (a bare authorization server in a test, a CLI):
  * every read then goes to the database, as before. A read that started before a change was delivered is
@@ -27,6 +28,8 @@ const MAX_ENTRIES = 10_000;
 export interface TokenEndpointCache {
   applicationWithOrganisation(clientId: string): Promise<ApplicationWithOrganisation | undefined>;
   newestActiveSubject(clientId: string): Promise<string | undefined>;
+  /** The roles the application holds at `now` (a time-bound grant's end is checked on every call), sorted. */
+  applicationRoles(clientId: string, now: Date): Promise<string[]>;
   issuedCertificate(x5tS256: string): Promise<IssuedCertificateState | undefined>;
   scopesForRoles(roles: readonly string[]): Promise<string[]>;
   /** Whether entries are being kept (the feed is followed). */
@@ -84,6 +87,8 @@ function createTokenEndpointCache(storage: Storage): TokenEndpointCache {
 
   const application = memo((clientId) => directory.applicationWithOrganisation(clientId));
   const subject = memo((clientId) => certificates.newestActiveSubject(clientId));
+  // Every grant, expired or not (sorted by role): whether one is live is decided at each request's time.
+  const grants = memo((clientId) => roleGrants(db, [clientId], new Date()));
   const issued = memo(async (x5t): Promise<IssuedCertificateState | undefined> => {
     const cert = await certificates.byThumbprint(x5t);
     if (!cert) return undefined;
@@ -100,6 +105,13 @@ function createTokenEndpointCache(storage: Storage): TokenEndpointCache {
   return {
     applicationWithOrganisation: application,
     newestActiveSubject: subject,
+    async applicationRoles(clientId, now) {
+      // liveRoles' rule: a grant past its expires_at grants nothing from then on.
+      const at = now.toISOString();
+      return (await grants(clientId))
+        .filter((g) => g.expires_at === null || g.expires_at > at)
+        .map((g) => g.role);
+    },
     issuedCertificate: issued,
     scopesForRoles: (roles) => scopes(JSON.stringify([...roles].sort())),
     get active() {

@@ -2,9 +2,10 @@
 // tls_client_auth, a certificate-bound RFC 9068 JWT) against a bare node:https sign-and-respond baseline,
 // measured in the same run in paired rounds, on kept-alive and on fresh TLS connections (issue 16).
 // Informational only: it never fails on a figure, only when the run itself breaks.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import pg from 'pg';
 import { ChildRpc } from './child-rpc.ts';
 import { median, runLoad } from './load.ts';
 import { number, parseBenchArgs, progressOf, runBenchCommand, UsageError } from './options.ts';
@@ -33,8 +34,9 @@ POST ${TOKEN_PATH} grant_type=client_credentials from one partner over mTLS:
 Modes: keep-alive (--connections connections, one request in flight each) and fresh (a new TLS
 connection with a full handshake, no session resumption, for every token, --connections in parallel).
 Both targets run in their own child process for the whole run; each measurement divides the child's
-process.cpuUsage() over the measured window by the tokens issued in it. With PostgreSQL the database
-server's CPU over the window (every postgres process in /proc) is reported per token as well. Each
+process.cpuUsage() over the measured window by the tokens issued in it. With PostgreSQL the CPU of the
+platform's own database server processes over the window (its connections' backends, found by their
+application_name in pg_stat_activity, read from /proc) is reported per token as well. Each
 round measures both modes, each as a back-to-back pair (order alternating); the ratio reported is the
 median (and range) of the rounds' platform/baseline throughput ratios.
 
@@ -148,23 +150,56 @@ export function parseOptions(argv: string[]): TokenBenchOptions | 'help' {
 
 const CLK_TCK_US = 10_000; // USER_HZ = 100 on Linux.
 
-/** CPU time of every PostgreSQL server process on this machine so far, in µs (/proc, utime + stime). */
-function postgresCpuUs(): number {
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
+/** CPU time so far of each of these processes, in µs (/proc/<pid>/stat utime + stime); gone ones are absent. */
+function cpuOfPids(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
     try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) * CLK_TCK_US);
     } catch {
-      continue;
+      // Ended: its share of the window is not counted.
     }
-    const close = stat.lastIndexOf(')');
-    if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
-    const fields = stat.slice(close + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
   }
-  return ticks * CLK_TCK_US;
+  return out;
+}
+
+/**
+ * The platform's own PostgreSQL backends (its connections carry a distinct application_name): their server
+ * processes' CPU over a window, not that of anyone else using the same database server.
+ */
+class PostgresBackends {
+  readonly #client: pg.Client;
+  readonly #name: string;
+  #start = new Map<number, number>();
+
+  constructor(url: string, applicationName: string) {
+    this.#client = new pg.Client({ connectionString: url });
+    this.#name = applicationName;
+  }
+
+  async connect(): Promise<void> {
+    await this.#client.connect();
+  }
+
+  async windowStart(): Promise<void> {
+    const { rows } = await this.#client.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+      [this.#name],
+    );
+    this.#start = cpuOfPids(rows.map((r) => r.pid));
+  }
+
+  windowEndUs(): number {
+    let total = 0;
+    for (const [pid, us] of cpuOfPids([...this.#start.keys()])) total += us - (this.#start.get(pid) ?? us);
+    return total;
+  }
+
+  close(): Promise<void> {
+    return this.#client.end();
+  }
 }
 
 type Server = ChildRpc<ParentMessage, ChildMessage>;
@@ -174,6 +209,7 @@ async function measure(
   url: string,
   client: { cert: string; key: string; ca: string },
   clientId: string,
+  backends: PostgresBackends | undefined,
   options: TokenBenchOptions,
   target: Target,
   mode: Mode,
@@ -181,9 +217,8 @@ async function measure(
 ): Promise<Measurement> {
   const label = `round ${round}/${options.rounds} ${mode.padEnd(10)} ${target.padEnd(8)}`;
   let cpu: Extract<ChildMessage, { type: 'cpu' }> | undefined;
-  let db0 = 0;
   let dbUs: number | undefined;
-  const postgres = options.database === 'postgres' && target === 'platform';
+  const postgres = target === 'platform' ? backends : undefined;
   const load = await runLoad({
     origin: url,
     path: TOKEN_PATH,
@@ -197,10 +232,10 @@ async function measure(
     tls: client,
     async onWindowStart() {
       await server.call({ type: 'measure-start' }, 'measuring');
-      if (postgres) db0 = postgresCpuUs();
+      await postgres?.windowStart();
     },
     async onWindowEnd() {
-      if (postgres) dbUs = postgresCpuUs() - db0;
+      if (postgres) dbUs = postgres.windowEndUs();
       cpu = await server.call({ type: 'measure-stop' }, 'cpu', 60_000);
     },
     checkProbe(_status, body) {
@@ -294,17 +329,29 @@ export async function runTokenBench(options: TokenBenchOptions): Promise<TokenBe
     label: 'platform process',
   });
   let baseline: Server | undefined;
+  let backends: PostgresBackends | undefined;
+  const applicationName = `accredit-bench-token-${process.pid}`;
+  let postgresUrl: string | undefined;
+  if (options.database === 'postgres') {
+    const url = new URL(options.postgresUrl);
+    url.searchParams.set('application_name', applicationName);
+    postgresUrl = url.toString();
+  }
   try {
     const ready = await platform.call(
       {
         type: 'start',
         target: 'platform',
-        postgresUrl: options.database === 'postgres' ? options.postgresUrl : undefined,
+        postgresUrl,
         cpuProfileDir: options.cpuProfileDir,
       },
       'ready',
       120_000,
     );
+    if (postgresUrl) {
+      backends = new PostgresBackends(options.postgresUrl, applicationName);
+      await backends.connect();
+    }
     const material = ready.material as ServerMaterial;
     const client = ready.client as { cert: string; key: string; ca: string };
     baseline = new ChildRpc(new URL('./token-server.ts', import.meta.url), { label: 'baseline process' });
@@ -330,7 +377,7 @@ export async function runTokenBench(options: TokenBenchOptions): Promise<TokenBe
         for (const target of order) {
           const s = servers[target];
           measurements.push(
-            await measure(s.rpc, s.url, client, material.clientId, options, target, mode, round),
+            await measure(s.rpc, s.url, client, material.clientId, backends, options, target, mode, round),
           );
         }
       }
@@ -347,7 +394,7 @@ export async function runTokenBench(options: TokenBenchOptions): Promise<TokenBe
       modes,
     };
   } finally {
-    await Promise.all([platform.stop(), baseline?.stop()]);
+    await Promise.all([platform.stop(), baseline?.stop(), backends?.close()]);
   }
 }
 

@@ -153,6 +153,10 @@ async function startBaseline(material: ServerMaterial): Promise<RunningTarget> {
       ALPNProtocols: ['http/1.1'],
     },
     (req, res) => {
+      if (req.method !== 'POST' || req.url !== TOKEN_PATH) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {

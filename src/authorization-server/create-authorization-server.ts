@@ -52,6 +52,7 @@ import { certificateClientOf, certificateStateOf } from './token-endpoint/certif
 import { certificateSubjectMatches } from './token-endpoint/certificate-subject-matches.ts';
 import { checkRequestedScope } from './token-endpoint/check-requested-scope.ts';
 import { createCertificateLookup } from './token-endpoint/create-certificate-lookup.ts';
+import { tokenEndpointCache } from './token-endpoint/directory-cache.ts';
 
 export interface AuthorizationServerOptions {
   storage: Storage;
@@ -403,7 +404,13 @@ export async function createAuthorizationServer(
     }),
   );
   provider.use(
-    createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
+    createCertificateLookup({
+      resolveCertificate,
+      db: storage.db,
+      clock,
+      checkOcsp: options.checkOcsp,
+      cache: tokenEndpointCache(storage),
+    }),
   );
   // Issue 14: the login, consent and abort pages (/interaction/…).
   provider.use(

@@ -19,6 +19,10 @@ export interface LoadOptions {
   connections: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * A new TLS connection (full handshake: no session resumption) for every request, instead of kept-alive ones.
+   */
+  freshConnections?: boolean;
   /** PEM: client certificate (chain) and its key (none: no client certificate), and the server's CA bundle. */
   tls: { cert?: string; key?: string; ca: string };
   /** Called just before the measured window opens and just after it closes (the server's CPU snapshot). */
@@ -72,16 +76,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     pipelining: 1,
     keepAliveTimeout: 120_000,
-    connect:
-      options.tls.cert !== undefined
+    connect: {
+      ...(options.tls.cert !== undefined
         ? { cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca }
-        : { ca: options.tls.ca },
+        : { ca: options.tls.ca }),
+      ...(options.freshConnections ? { maxCachedSessions: 0 } : {}),
+    },
   });
   try {
     const request = {
       path: options.path,
       method: options.method ?? ('GET' as const),
-      headers: options.headers,
+      headers: options.freshConnections ? { ...options.headers, connection: 'close' } : options.headers,
       ...(options.body !== undefined ? { body: options.body } : {}),
     };
     const perRequest = options.perRequestHeaders;

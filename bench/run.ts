@@ -52,6 +52,11 @@ const COMMANDS: Record<
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",
     load: () => import('./connection-flood.ts'),
   },
+  token: {
+    summary:
+      'token endpoint (client credentials, tls_client_auth) vs a bare sign-and-respond: tokens/s, keep-alive and fresh TLS',
+    load: () => import('./token.ts'),
+  },
   'shared-signals': {
     summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
     load: () => import('./shared-signals.ts'),

@@ -58,6 +58,7 @@ export function createCertificateResolver(options: {
     return parsed;
   };
   trustedNow();
+  const peers = new WeakMap<TLSSocket, PresentedCertificate | null>();
 
   return function resolveClientCertificate(req: IncomingMessage, now: Date): CertificateResolution {
     const socket = req.socket as TLSSocket;
@@ -76,9 +77,20 @@ export function createCertificateResolver(options: {
       if (proxy.authenticatedByCertificate) return undefined;
     }
     if (typeof socket.getPeerX509Certificate !== 'function') return undefined;
+    // TLS 1.3 has no renegotiation: a connection's peer certificate and its verdict are those of its handshake,
+    // parsed and hashed once for every request the connection carries. Under TLS 1.2 a client may renegotiate
+    // with another certificate, so it is read afresh each time.
+    const fixed = socket.getProtocol?.() === 'TLSv1.3';
+    if (fixed) {
+      const kept = peers.get(socket);
+      if (kept !== undefined) return kept ?? undefined;
+    }
     const cert = socket.getPeerX509Certificate();
-    if (!cert) return undefined;
-    return { cert, x5t: x5tS256(cert.raw), chainTrusted: socket.authorized === true, source: 'tls' };
+    const presented: PresentedCertificate | undefined = cert
+      ? { cert, x5t: x5tS256(cert.raw), chainTrusted: socket.authorized === true, source: 'tls' }
+      : undefined;
+    if (fixed) peers.set(socket, presented ?? null);
+    return presented;
   };
 }
 

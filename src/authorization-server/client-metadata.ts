@@ -1,13 +1,9 @@
 import type { AdapterPayload } from 'oidc-provider';
-import {
-  certificateApplications,
-  directoryStore,
-  PUBLIC_AUTH_METHOD,
-  scopesForRoles,
-} from '../directory/index.ts';
-import { certificateStore, TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
+import { certificateApplications, PUBLIC_AUTH_METHOD } from '../directory/index.ts';
+import { TLS_CLIENT_AUTH_PROPERTIES } from '../pki/index.ts';
 import type { Storage } from '../storage/index.ts';
 import { ownFapiProfile } from './fapi/index.ts';
+import { tokenEndpointCache } from './token-endpoint/directory-cache.ts';
 
 const strings = (value: unknown): string[] | undefined =>
   Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
@@ -54,8 +50,10 @@ export async function loadClientMetadata(
   clientId: string,
   now: Date = new Date(),
 ): Promise<AdapterPayload | undefined> {
-  const directory = directoryStore(storage.db);
-  const app = await directory.applicationWithOrganisation(clientId);
+  // Application, organisation, certificate subject and role scopes: kept between requests while the change
+  // feed is followed (token-endpoint/directory-cache.ts).
+  const cache = tokenEndpointCache(storage);
+  const app = await cache.applicationWithOrganisation(clientId);
   if (app?.status !== 'active' || app.org_status !== 'active') return undefined;
   if (app.registration_type === 'federation') {
     // §12.3: a federation registration is valid only until its chain's expiry, even between two re-evaluations.
@@ -66,9 +64,9 @@ export async function loadClientMetadata(
       .executeTakeFirst();
     if (registration?.status !== 'active' || registration.expires_at <= now.toISOString()) return undefined;
   }
-  const roles = await directory.applicationRoles(clientId, now);
+  const roles = await cache.applicationRoles(clientId, now);
   const metadata = JSON.parse(app.metadata) as Record<string, unknown>;
-  let scopes = await scopesForRoles(storage.db, roles);
+  let scopes = await cache.scopesForRoles(roles);
   // A dynamic registration may have narrowed its scope below what its roles grant (RFC 7591 §2 `scope`).
   if (app.registration_type === 'dynamic' && typeof metadata.scope === 'string') {
     const registered = new Set(metadata.scope.split(' '));
@@ -113,7 +111,7 @@ export async function loadClientMetadata(
         : undefined;
     // Otherwise the exact subject of the newest certificate the platform issued to this client (never a
     // pattern); certificateSubjectMatches additionally requires the presented certificate to be one of them.
-    const subject = registered ? undefined : await certificateStore(storage.db).newestActiveSubject(clientId);
+    const subject = registered ? undefined : await cache.newestActiveSubject(clientId);
     payload.tls_client_auth_subject_dn = registered ?? subject ?? `CN=${app.client_id}`;
   }
   if (metadata.jwks !== undefined) payload.jwks = metadata.jwks as AdapterPayload['jwks'];

@@ -18,6 +18,7 @@ import {
 } from './automatic-registration/index.ts';
 import { type CertificateResolver, createCertificateResolver } from './client-certificate.ts';
 import { loadClientMetadata } from './client-metadata.ts';
+import { CONSOLE_CLIENT_ID, consoleClientMetadata } from './console-client.ts';
 import { deriveCookieKeys } from './cookie-keys.ts';
 import { readDiscoveryMetadata } from './discovery-metadata.ts';
 import { createDpopProofGuard, deriveDpopNonceSecret, withDpopBinding } from './dpop/index.ts';
@@ -51,6 +52,7 @@ import { certificateClientOf, certificateStateOf } from './token-endpoint/certif
 import { certificateSubjectMatches } from './token-endpoint/certificate-subject-matches.ts';
 import { checkRequestedScope } from './token-endpoint/check-requested-scope.ts';
 import { createCertificateLookup } from './token-endpoint/create-certificate-lookup.ts';
+import { tokenEndpointCache } from './token-endpoint/directory-cache.ts';
 
 export interface AuthorizationServerOptions {
   storage: Storage;
@@ -175,7 +177,9 @@ export async function createAuthorizationServer(
             revokeByGrantId: async () => {},
           }
         : new StorageAdapter(name, storage, clock),
-    clients: [],
+    // Issue 15: the web console, a first-party client configured here (never in the directory): see
+    // console-client.ts. Static clients are found before the adapter, so no directory client can shadow it.
+    clients: [consoleClientMetadata(issuer, options.kek) as NonNullable<Configuration['clients']>[number]],
     // A client's jwks_uri is a partner's word: fetched only through the guarded fetcher, never a bare fetch().
     fetch: createFetchFunction(options.fetcher),
     routes: { ...AS_ROUTES },
@@ -201,6 +205,13 @@ export async function createAuthorizationServer(
       const clientId = ctx.oidc.client?.clientId;
       const accountId = ctx.oidc.session?.accountId;
       if (!clientId || !accountId) return undefined;
+      // Issue 15: the platform's own console needs no consent (first party, `openid` only); login still does.
+      if (clientId === CONSOLE_CLIENT_ID) {
+        const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
       const candidates = [
         ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId),
         await grants.latest(accountId, clientId, clock()),
@@ -324,7 +335,9 @@ export async function createAuthorizationServer(
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => audience,
+        // Issue 15: the console reads only the ID token; it gets no access token for the protected API.
+        defaultResource: async (_ctx, client) =>
+          client.clientId === CONSOLE_CLIENT_ID ? undefined : audience,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resourceIndicator, client) => {
           if (resourceIndicator !== audience) throw new errors.InvalidTarget();
@@ -391,7 +404,13 @@ export async function createAuthorizationServer(
     }),
   );
   provider.use(
-    createCertificateLookup({ resolveCertificate, db: storage.db, clock, checkOcsp: options.checkOcsp }),
+    createCertificateLookup({
+      resolveCertificate,
+      db: storage.db,
+      clock,
+      checkOcsp: options.checkOcsp,
+      cache: tokenEndpointCache(storage),
+    }),
   );
   // Issue 14: the login, consent and abort pages (/interaction/…).
   provider.use(

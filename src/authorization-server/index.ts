@@ -4,6 +4,12 @@ export {
   type PresentedCertificate,
 } from './client-certificate.ts';
 export {
+  CONSOLE_CALLBACK_PATH,
+  CONSOLE_CLIENT_ALG,
+  CONSOLE_CLIENT_ID,
+  consoleClientKey,
+} from './console-client.ts';
+export {
   type AuthorizationServer,
   type AuthorizationServerOptions,
   createAuthorizationServer,
@@ -47,5 +53,11 @@ export {
   type UpstreamConfig,
 } from './login/index.ts';
 export { openIdProviderMetadata } from './openid-provider-metadata.ts';
+export {
+  type DynamicRegistrationRecord,
+  type FederationRegistrationRecord,
+  listRegistrationRecords,
+  type RegistrationRecord,
+} from './registrations-view.ts';
 export { AS_ROUTES, CLIENT_SIGNING_ALGS } from './routes.ts';
 export { pruneExpiredOidcModels } from './storage-adapter.ts';

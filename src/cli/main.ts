@@ -4,6 +4,7 @@ import { registerAppCommands } from './commands/app.ts';
 import { registerCaCommands } from './commands/ca.ts';
 import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerCertCommands } from './commands/cert.ts';
+import { registerConsoleAccessCommands } from './commands/console-access.ts';
 import { registerEdgeCommands } from './commands/edge.ts';
 import { registerEventCommands } from './commands/events.ts';
 import { registerFederationCommands } from './commands/federation.ts';
@@ -57,6 +58,8 @@ registerEdgeCommands(program);
 registerWebhookCommands(program);
 registerSsfCommands(program);
 registerEventCommands(program);
+// Issue 15: `org invite` and `operator grant|revoke|list` (after registerOrgCommands: it extends `org`).
+registerConsoleAccessCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -41,6 +41,10 @@ export interface CreateApplicationInput {
   registrationType?: 'manual' | 'dynamic' | 'federation';
   /** Only for registered clients: a federation client's client_id is its Entity Identifier (§12). */
   clientId?: string | undefined;
+  /** sandbox | production (default production: operators', DCR and federation clients). */
+  environment?: 'sandbox' | 'production' | undefined;
+  /** Partner portal: the application may start with no role (its requested roles await an operator). */
+  allowNoRoles?: boolean | undefined;
 }
 
 export interface ApplicationView {
@@ -50,6 +54,7 @@ export interface ApplicationView {
   status: AppStatus;
   auth_method: ApplicationAuthMethod;
   registration_type: string;
+  environment: 'sandbox' | 'production';
   /** The roles it holds now (grants not expired). */
   roles: string[];
   /** Every grant, expired ones marked: a time-bound grant shows as expired once its end date passed. */
@@ -419,7 +424,8 @@ export async function createApplication(
     input.metadata ?? {},
   );
 
-  const roles = await checkRoles(tx, org.id, input.roles);
+  const roles =
+    input.allowNoRoles && input.roles.length === 0 ? [] : await checkRoles(tx, org.id, input.roles);
 
   const duplicate = await tx.db
     .selectFrom('applications')
@@ -455,6 +461,7 @@ export async function createApplication(
       metadata: JSON.stringify(metadata),
       created_at: at,
       updated_at: at,
+      environment: input.environment ?? 'production',
     })
     .execute();
   for (const role of roles) {
@@ -473,6 +480,7 @@ export async function createApplication(
         auth_method: authMethod,
         registration_type: input.registrationType ?? 'manual',
         created: true,
+        environment: await environmentOf(tx, clientId),
         self_signed_x5t: selfSignedX5t,
         certificate_apps: certificateApplications(input.registrationType ?? 'manual', metadata),
       },
@@ -492,6 +500,7 @@ export async function createApplication(
         roles,
         auth_method: authMethod,
         registration_type: input.registrationType ?? 'manual',
+        environment: input.environment ?? 'production',
       },
     },
     meta.now,
@@ -524,6 +533,7 @@ export async function getApplication(
     status: app.status,
     auth_method: app.auth_method,
     registration_type: app.registration_type,
+    environment: app.environment ?? 'production',
     roles,
     role_grants: grants.map(({ role, expires_at, expired }) => ({ role, expires_at, expired })),
     scopes: await scopesForRoles(db, roles),
@@ -535,22 +545,33 @@ export async function getApplication(
 
 export async function listApplications(
   db: Kysely<Database>,
-  filter: { orgId?: string | undefined } = {},
+  filter: { orgId?: string | undefined; environment?: 'sandbox' | 'production' | undefined } = {},
   now: Date = new Date(),
 ) {
   let q = db
     .selectFrom('applications')
-    .select(['client_id', 'org_id', 'name', 'status', 'auth_method', 'registration_type', 'created_at'])
+    .select([
+      'client_id',
+      'org_id',
+      'name',
+      'status',
+      'auth_method',
+      'registration_type',
+      'environment',
+      'created_at',
+    ])
     .where('status', '!=', 'deleted')
     .orderBy('org_id')
     .orderBy('name_key');
   if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
+  if (filter.environment) q = q.where('environment', '=', filter.environment);
   const apps = await q.execute();
   const grants = await roleGrants(db, undefined, now);
   return apps.map((a) => {
     const own = grants.filter((g) => g.client_id === a.client_id);
     return {
       ...a,
+      environment: a.environment ?? 'production',
       roles: own.filter((g) => !g.expired).map((g) => g.role),
       role_grants: own.map(({ role, expires_at, expired }) => ({ role, expires_at, expired })),
     };
@@ -699,6 +720,7 @@ export async function updateRegisteredApplication(
         auth_method: authMethod,
         registration_type: app.registration_type,
         created: false,
+        environment: await environmentOf(tx, clientId),
         self_signed_x5t: selfSignedX5t,
         certificate_apps: certificateApplications(app.registration_type, resolved),
       },
@@ -784,6 +806,74 @@ export async function deregisterApplication(
       targetType: 'application',
       targetId: clientId,
       details: { from: app.status, registration_type: app.registration_type, reason: meta.reason },
+    },
+    meta.now,
+  );
+  return { changed: true };
+}
+
+/** sandbox | production as stored (issue 15): enforcement points forward it upstream (x-accredit-environment). */
+async function environmentOf(tx: Tx, clientId: string): Promise<string> {
+  const row = await tx.db
+    .selectFrom('applications')
+    .select('environment')
+    .where('client_id', '=', clientId)
+    .executeTakeFirst();
+  return row?.environment ?? 'production';
+}
+
+/**
+ * A partner renames its application or changes its redirection URIs (partner portal). The same rules as at
+ * creation: names unique within the organisation, redirect URIs absolute https without fragment.
+ */
+export async function updateApplicationProfile(
+  tx: Tx,
+  clientId: string,
+  input: { name?: string | undefined; redirectUris?: string[] | undefined },
+  meta: ActionMeta,
+): Promise<{ changed: boolean }> {
+  const app = await requireApplication(tx.db, clientId);
+  const set: { name?: string; name_key?: string; metadata?: string } = {};
+  if (input.name !== undefined) {
+    const { name, key } = normaliseName('name', input.name);
+    if (key !== app.name_key) {
+      const duplicate = await tx.db
+        .selectFrom('applications')
+        .select('client_id')
+        .where('org_id', '=', app.org_id)
+        .where('name_key', '=', key)
+        .where('client_id', '!=', clientId)
+        .executeTakeFirst();
+      if (duplicate) throw conflict(`organisation ${app.org_id} already has an application named "${name}"`);
+    }
+    if (name !== app.name) Object.assign(set, { name, name_key: key });
+  }
+  if (input.redirectUris !== undefined) {
+    const current = JSON.parse(app.metadata) as Record<string, unknown>;
+    const next: Record<string, unknown> = { ...current, redirect_uris: input.redirectUris };
+    if (input.redirectUris.length === 0) delete next.redirect_uris;
+    validateMetadata(app.auth_method, next, meta.now);
+    validateManualGrants(next);
+    const text = JSON.stringify(next);
+    if (text !== app.metadata) set.metadata = text;
+  }
+  if (Object.keys(set).length === 0) return { changed: false };
+  await tx.db
+    .updateTable('applications')
+    .set({ ...set, updated_at: meta.now.toISOString() })
+    .where('client_id', '=', clientId)
+    .execute();
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'application.update',
+      targetType: 'application',
+      targetId: clientId,
+      details: {
+        ...(set.name ? { name: set.name } : {}),
+        ...(set.metadata ? { redirect_uris: input.redirectUris } : {}),
+      },
     },
     meta.now,
   );

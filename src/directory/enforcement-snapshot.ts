@@ -12,6 +12,8 @@ export interface ApplicationEnforcementView {
   authMethod: string;
   selfSignedX5t: string[];
   certificateApps: string[];
+  /** sandbox | production (issue 15). */
+  environment: string;
 }
 
 export interface DirectoryEnforcementSnapshot {
@@ -40,7 +42,15 @@ export async function directoryEnforcementSnapshot(
     db.selectFrom('organisations').select(['id', 'status']).execute(),
     db
       .selectFrom('applications')
-      .select(['client_id', 'org_id', 'status', 'auth_method', 'registration_type', 'metadata'])
+      .select([
+        'client_id',
+        'org_id',
+        'status',
+        'auth_method',
+        'registration_type',
+        'metadata',
+        'environment',
+      ])
       .execute(),
     readCatalog(db),
     // The self-signed certificates each live client holds (RFC 8705 §2.2), as registration pinned them.
@@ -63,6 +73,7 @@ export async function directoryEnforcementSnapshot(
         authMethod: app.auth_method,
         selfSignedX5t: pinned.get(app.client_id) ?? [],
         certificateApps: certificateApplications(app.registration_type, parseMetadata(app.metadata)),
+        environment: app.environment ?? 'production',
       };
     }),
     routes: catalogRoutesPayload(catalog),

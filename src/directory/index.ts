@@ -15,6 +15,7 @@ export {
   setApplicationStatus,
   suspendApplicationsOfOrganisation,
   type UpdateRegistrationInput,
+  updateApplicationProfile,
   updateRegisteredApplication,
 } from './applications.ts';
 export {
@@ -101,7 +102,41 @@ export {
   directoryEnforcementSnapshot,
 } from './enforcement-snapshot.ts';
 export { expiringSoftwareStatementKeys } from './expiring-software-statement-keys.ts';
-export { organisationLiveAt } from './go-live.ts';
+export {
+  type Environment,
+  GO_LIVE_REQUIREMENTS,
+  GO_LIVE_RUN_MAX_AGE_DAYS,
+  type GoLiveStatus,
+  getTestplanRun,
+  goLive,
+  goLiveStatus,
+  listTestplanRuns,
+  liveOrganisations,
+  organisationLiveAt,
+  recordTestplanRun,
+  revokeGoLive,
+  type SubmittingApplication,
+  submittingApplication,
+  type TestplanOutcome,
+  type TestplanRunInput,
+  type TestplanRunSummary,
+  type TestplanRunView,
+} from './go-live.ts';
+export {
+  acceptInvitation,
+  changeMemberRole,
+  createInvitation,
+  DEFAULT_INVITATION_TTL_MS,
+  findInvitationByToken,
+  type InvitationLookup,
+  type InvitationStatus,
+  type InvitationView,
+  listInvitations,
+  listMembers,
+  type MemberView,
+  removeMember,
+  revokeInvitation,
+} from './invitations.ts';
 export { offboardOrganisation, type RevokeOrganisationCertificates } from './offboard-organisation.ts';
 export {
   listMemberships,
@@ -123,6 +158,7 @@ export {
   ORG_STATUSES,
   type OrganisationView,
   type OrgStatus,
+  removeContact,
   requireOrganisation,
   setOrganisationStatus,
 } from './organisations.ts';

@@ -199,6 +199,34 @@ export async function addContact(
   return id;
 }
 
+/** Removes one contact of the organisation; another organisation's contact is not found. */
+export async function removeContact(
+  tx: Tx,
+  orgId: string,
+  contactId: string,
+  meta: ActionMeta,
+): Promise<void> {
+  const contact = await tx.db
+    .selectFrom('contacts')
+    .select(['id', 'kind'])
+    .where('id', '=', contactId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
+  if (!contact) throw notFound('contact', contactId);
+  await tx.db.deleteFrom('contacts').where('id', '=', contactId).where('org_id', '=', orgId).execute();
+  await recordAuditEvent(
+    tx,
+    {
+      actor: meta.actor,
+      action: 'organisation.contact.remove',
+      targetType: 'organisation',
+      targetId: orgId,
+      details: { kind: contact.kind, contact: contactId },
+    },
+    meta.now,
+  );
+}
+
 export async function requireOrganisation(db: Kysely<Database> | Tx['db'], id: string) {
   const org = await db.selectFrom('organisations').selectAll().where('id', '=', id).executeTakeFirst();
   if (!org) throw notFound('organisation', id);

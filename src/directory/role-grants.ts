@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, invalidInput, notFound } from '../shared/app-error.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
 import { checkRoles, requireApplication } from './applications.ts';
 import type { ActionMeta } from './context.ts';
 
@@ -111,6 +111,16 @@ export async function grantApplicationRole(
     },
     meta.now,
   );
+  // Access-affecting: the authorization server's token cache drops what it kept (next token, new scopes).
+  await publishChange(
+    tx,
+    {
+      kind: CHANGE_KINDS.appRoles,
+      entityId: app.client_id,
+      payload: { org_id: app.org_id, role: input.role, action: 'granted', expires_at: expiresAt },
+    },
+    meta.now,
+  );
   return { role: input.role, expires_at: expiresAt, expired: false };
 }
 
@@ -136,6 +146,16 @@ export async function revokeApplicationRole(
       targetType: 'application',
       targetId: app.client_id,
       details: { role: input.role },
+    },
+    meta.now,
+  );
+  // Access-affecting: the application's next token no longer carries the role's scopes (token cache).
+  await publishChange(
+    tx,
+    {
+      kind: CHANGE_KINDS.appRoles,
+      entityId: app.client_id,
+      payload: { org_id: app.org_id, role: input.role, action: 'revoked', expires_at: null },
     },
     meta.now,
   );

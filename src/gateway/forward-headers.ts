@@ -12,6 +12,8 @@ export interface IdentityHeaders {
   'x-accredit-org-id'?: string;
   'x-accredit-scopes'?: string;
   'x-accredit-roles'?: string;
+  /** sandbox | production: the client's environment (issue 15). */
+  'x-accredit-environment'?: string;
   /** Absent when no certificate was presented (an `mtls: optional` operation). */
   'x-accredit-cert-x5t-s256'?: string;
   'x-accredit-token-jti'?: string;

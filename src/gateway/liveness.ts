@@ -33,6 +33,8 @@ export interface ClientLiveness {
   selfSignedX5t: readonly string[];
   /** Applications whose platform-issued certificates this client may present besides its own (its software's). */
   certificateApps: readonly string[];
+  /** sandbox | production (issue 15), forwarded upstream as x-accredit-environment; absent from older feeds. */
+  environment?: string;
 }
 
 /** What the gateway must know per request without a database query: who is still allowed in. */
@@ -245,6 +247,7 @@ export class MemoryLivenessState implements LivenessState {
           authMethod: known?.authMethod ?? '',
           selfSignedX5t: known?.selfSignedX5t ?? [],
           certificateApps: known?.certificateApps ?? [],
+          ...(known?.environment !== undefined ? { environment: known.environment } : {}),
         });
         return;
       }
@@ -254,6 +257,7 @@ export class MemoryLivenessState implements LivenessState {
         if (!orgId || !status) return;
         const x5ts = Array.isArray(p.self_signed_x5t) ? p.self_signed_x5t.filter((x) => str(x)) : [];
         const apps = Array.isArray(p.certificate_apps) ? p.certificate_apps.filter((x) => str(x)) : [];
+        const environment = str(p.environment) ?? this.#clients.get(change.entityId)?.environment;
         this.setClient({
           clientId: change.entityId,
           orgId,
@@ -261,6 +265,7 @@ export class MemoryLivenessState implements LivenessState {
           authMethod: str(p.auth_method) ?? '',
           selfSignedX5t: x5ts as string[],
           certificateApps: apps as string[],
+          ...(environment !== undefined ? { environment } : {}),
         });
         return;
       }

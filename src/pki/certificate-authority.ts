@@ -898,12 +898,19 @@ export async function listCertificates(
     clientId?: string | undefined;
     orgId?: string | undefined;
     status?: 'active' | 'revoked' | undefined;
+    /** Only certificates whose not_after is before this instant (ISO-8601): "expiring soon". */
+    notAfterBefore?: string | undefined;
+    /** Sort by not_after, soonest first, instead of newest first. */
+    byNotAfter?: boolean | undefined;
   },
 ): Promise<Array<Omit<CertificateView, 'certificate_pem'>>> {
-  let q = db.selectFrom('certificates').selectAll().orderBy('created_at', 'desc').limit(1000);
+  let q = db.selectFrom('certificates').selectAll();
+  q = filter.byNotAfter ? q.orderBy('not_after', 'asc').orderBy('serial') : q.orderBy('created_at', 'desc');
+  q = q.limit(1000);
   if (filter.clientId) q = q.where('client_id', '=', filter.clientId);
   if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
   if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.notAfterBefore) q = q.where('not_after', '<', filter.notAfterBefore);
   const rows = await q.execute();
   return rows.map((r) => {
     const { certificate_pem: _pem, ...rest } = view(r);

@@ -7,6 +7,7 @@ import { type PlatformEvents, type SharedSignals, startPlatformEvents } from '..
 import {
   type AuthorizationServer,
   createAuthorizationServer,
+  createCertificateResolver,
   type ExplicitRegistrationOptions,
   openIdProviderMetadata,
   pruneExpiredOidcModels,
@@ -14,6 +15,7 @@ import {
   registerExplicitRegistration,
 } from '../authorization-server/index.ts';
 import { createCallerResolver, registerConsoleWeb } from '../console/index.ts';
+import { registerConsoleSignIn } from '../console/sign-in/index.ts';
 import { directoryIssuer } from '../directory/index.ts';
 import {
   createFederationAuthority,
@@ -39,27 +41,37 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import { createHttpsListener } from '../shared/create-https-listener.ts';
 import type { GuardedFetcher } from '../shared/guarded-fetch/index.ts';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { registerAccessReviewRoutes } from './admin-api/access-reviews-routes.ts';
 import { registerAccountRoutes } from './admin-api/accounts-routes.ts';
 import { registerApplicationRoutes } from './admin-api/applications-routes.ts';
 import { registerOperatorAuth } from './admin-api/auth.ts';
 import { registerCaRoutes } from './admin-api/ca-routes.ts';
 import { registerCatalogRoutes } from './admin-api/catalog-routes.ts';
 import { registerCertificateRoutes } from './admin-api/certificates-routes.ts';
+import { registerDecisionRoutes } from './admin-api/decisions-routes.ts';
 import type { AdminDeps } from './admin-api/deps.ts';
 import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-credentials-routes.ts';
 import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
+import { registerInvitationAdminRoutes } from './admin-api/invitations-routes.ts';
+import { registerOperatorAccountRoutes } from './admin-api/operator-accounts-routes.ts';
+import { registerOperatorOverviewRoutes } from './admin-api/operator-overview-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
 import { registerRateLimitRoutes } from './admin-api/rate-limit-routes.ts';
+import { registerRegistrationRoutes } from './admin-api/registrations-routes.ts';
+import { registerRoleRequestRoutes } from './admin-api/role-requests-routes.ts';
 import { registerRotationPolicyRoutes } from './admin-api/rotation-policy-routes.ts';
 import { problemSchema } from './admin-api/schemas.ts';
 import { registerSoftwareStatementRoutes } from './admin-api/software-statements-routes.ts';
+import { registerTestplanRunRoutes } from './admin-api/testplan-runs-routes.ts';
 import { caSettingsOf } from './ca-settings.ts';
 import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
+import { followClientDecisions } from './client-decisions.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
+import { type DecisionRecorder, startDecisionRecorder } from './decision-recorder.ts';
 import { createDecisionTaps, type DecisionTaps } from './decision-taps.ts';
 import {
   answerAfterEnforcement,
@@ -96,6 +108,7 @@ import { openReplayCache } from './replay-cache.ts';
 import { ensureServerTls } from './server-tls.ts';
 import { registerSharedSignals } from './shared-signals.ts';
 import { createSoftwareStatementKeys, registerDirectoryJwks } from './software-statement-keys.ts';
+import { createTestplanSubmission, withTestplanSubmission } from './testplan-submission.ts';
 import { loadUpstreamCredentials } from './upstream-credentials.ts';
 import { upstreamLoginOf } from './upstream-login.ts';
 import { type PlatformWebhooks, registerWebhookAdmin, startPlatformWebhooks } from './webhooks.ts';
@@ -135,6 +148,8 @@ export interface PlatformHandle {
   };
   /** Every enforcement decision this process makes (tests, the console's decision log, metrics). */
   decisions: DecisionTaps;
+  /** The console's view of those decisions; `flush()` writes clients' last-seen times now (tests). */
+  decisionRecorder: DecisionRecorder;
   stop(): Promise<void>;
 }
 
@@ -210,12 +225,22 @@ async function buildPublicServer(
   registerOpenApiDocuments(app);
   // Issue 15: the web console (operator view and partner portal) and the partner API it calls.
   registerConsoleWeb(app);
+  // Issue 15: sign-in (an OAuth client of this AS), sign-out, the session API, invitations and members.
+  if (deps.callers) {
+    registerConsoleSignIn(app, {
+      ...{ storage: deps.storage, clock: deps.clock, kek: federation.admin.kek, callers: deps.callers },
+      ...{ publicUrl: config.publicUrl, caPem: deps.ca.chainPem, logger },
+    });
+  }
   if (deps.callers) {
     await registerPartnerApi(app, {
       ...deps,
       callers: deps.callers,
       urls: { public: config.publicUrl, mtls: config.mtlsUrl, gateway: config.gatewayUrl },
       dataDir: config.dataDir,
+      kek: federation.admin.kek,
+      statements: { issuer: directoryIssuer(config.publicUrl), signer: () => statementKeys.signer() },
+      catalog: partnerCatalogContext(config),
     });
   }
   await app.register(
@@ -231,6 +256,9 @@ async function buildPublicServer(
       // Issue 16: rate limits per organisation, per application and for the whole catalog.
       registerRateLimitRoutes(admin, deps);
       registerFederationRoutes(admin, deps, federation.admin);
+      registerRoleRequestRoutes(admin, deps);
+      registerRegistrationRoutes(admin, deps, federation.admin);
+      registerOperatorOverviewRoutes(admin, deps, federation.admin);
       registerSoftwareStatementRoutes(admin, deps, {
         issuer: directoryIssuer(config.publicUrl),
         signer: () => statementKeys.signer(),
@@ -245,6 +273,14 @@ async function buildPublicServer(
         kek: federation.admin.kek,
         totpIssuer: new URL(config.publicUrl).host,
       });
+      // Issue 15: test-plan runs of all organisations and the go-live gate.
+      registerTestplanRunRoutes(admin, deps);
+      // Issue 15: invitations into organisations, and the operator console's accounts.
+      registerInvitationAdminRoutes(admin, deps, { publicUrl: config.publicUrl, kek: federation.admin.kek });
+      registerOperatorAccountRoutes(admin, deps, { kek: federation.admin.kek });
+      // Issue 15: the live decision log, traffic charts and access reviews of the operator console.
+      registerDecisionRoutes(admin, deps);
+      registerAccessReviewRoutes(admin, deps, { kek: federation.admin.kek });
     },
     { prefix: '/admin/v1' },
   );
@@ -390,7 +426,20 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const decisionTaps = createDecisionTaps();
     decisionTaps.add(metrics.onDecision);
     metrics.followProvider(as.provider);
-    const deps: AdminDeps = { storage, clock, ca, urlGuard: fetcher, callers, decisions: decisionTaps };
+    // Issue 15: recent decisions per client, against which submitted test-plan runs are checked (per node).
+    const clientDecisions = followClientDecisions(decisionTaps, clock);
+    closers.push(() => clientDecisions.close());
+    const decisionRecorder = startDecisionRecorder({ taps: decisionTaps, storage, clock, logger });
+    closers.push(() => decisionRecorder.close());
+    const deps: AdminDeps = {
+      storage,
+      clock,
+      ca,
+      urlGuard: fetcher,
+      callers,
+      decisions: decisionTaps,
+      decisionRecorder,
+    };
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {
@@ -488,7 +537,24 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // per client by the authorization server (tls_client_auth, self-signed, or binding only).
     const mtlsServer = createHttpsListener(
       { ...tls, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, ca: ca.chainPem },
-      answerAfterEnforcement(hub, renewal.mtlsHandler(as.handle)),
+      answerAfterEnforcement(
+        hub,
+        // Issue 15: sandbox clients submit their test-plan runs here, authenticated by their certificate.
+        withTestplanSubmission(
+          createTestplanSubmission({
+            storage,
+            clock,
+            logger,
+            resolveCertificate: createCertificateResolver({
+              trustedProxies: config.trustedProxies,
+              proxies: config.proxies,
+              trustedCas: trustedCaList(ca),
+            }),
+            decisions: clientDecisions,
+          }),
+          renewal.mtlsHandler(as.handle),
+        ),
+      ),
       {
         name: 'mtls',
         limits: config.listeners.limits,
@@ -631,6 +697,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       notifications,
       urls,
       decisions: decisionTaps,
+      decisionRecorder,
       async stop() {
         if (timer) clearInterval(timer);
         for (const close of closers.reverse()) await close();

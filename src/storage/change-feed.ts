@@ -12,6 +12,9 @@ export const CHANGE_KINDS = {
   // renews? } (renews: the serial of the certificate it replaces, when it is a renewal).
   certIssued: 'cert.issued',
   tokenRevoked: 'token.revoked',
+  // A role was granted to (or renewed for) an application, or taken from it; entity id = the client id, payload
+  // { org_id, role, action: granted|revoked, expires_at }. The authorization server's token cache follows it.
+  appRoles: 'app.roles',
   // Published when an application is created or its keys change;
   // payload { org_id, status, auth_method, registration_type, created, self_signed_x5t, certificate_apps }.
   appRegistered: 'app.registered',

@@ -1,4 +1,4 @@
-export { type RawOptions, resolveOptions, UsageError } from './options.ts';
+export { type RawOptions, reportTarget, resolveOptions, UsageError } from './options.ts';
 export {
   caseLine,
   jsonReport,
@@ -8,5 +8,6 @@ export {
   summaryLine,
   textReport,
 } from './report.ts';
-export { runTestPlan } from './run-test-plan.ts';
+export { GO_LIVE_REQUIRED_CASES, runTestPlan } from './run-test-plan.ts';
+export { REPORT_PATH, reportUrl, type Submission, submitReport } from './submit-report.ts';
 export type { CaseResult, CaseStatus, Operation, Progress, TestPlanOptions } from './types.ts';

@@ -27,6 +27,8 @@ export interface RawOptions {
   destructive?: boolean;
   revocationBoundMs: string;
   scope?: string;
+  /** `--report-to [url]`: true when given without a value (the mTLS base is discovered). */
+  reportTo?: string | boolean;
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -74,6 +76,13 @@ function certificatePem(file: string, flag: string): string {
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
   return value;
+}
+
+/** Where `--report-to` sends the run: undefined (not asked), true (discover the mTLS base) or an https URL. */
+export function reportTarget(raw: RawOptions): string | true | undefined {
+  if (raw.reportTo === undefined || raw.reportTo === false) return undefined;
+  if (raw.reportTo === true) return true;
+  return httpsUrl(raw.reportTo, '--report-to');
 }
 
 /** Checks every flag and reads every file before the first request, so a typo never half-runs the plan. */

@@ -37,6 +37,20 @@ const refused = (a: Answer) =>
   isStatus(a, 401, 403) || refusedHandshake(a) || nginxRefusedCertificate(a) !== undefined;
 const bodyFor = (method: string) => (['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined);
 
+/**
+ * The cases the go-live gate (issue 15) needs passed: the mTLS handshake, token issuance, the token bound to
+ * the certificate (an unbound presentation refused), the allowed call, the forbidden call refused and an
+ * untrusted certificate refused. A run passes the gate only if each of these passed and no case failed.
+ */
+export const GO_LIVE_REQUIRED_CASES: readonly string[] = [
+  'mtls-handshake',
+  'token-issued',
+  'unbound-token',
+  'allowed-call',
+  'insufficient-scope',
+  'untrusted-certificate',
+];
+
 /** The second certificate of the same client, issued through the admin API for the binding case. */
 interface Second extends Credential {
   serial: string;

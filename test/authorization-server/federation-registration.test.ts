@@ -294,6 +294,8 @@ for (const target of targets) {
               created: true,
               self_signed_x5t: [cred.x5tS256],
               certificate_apps: [],
+              // Issue 15: federation clients are production applications.
+              environment: 'production',
             },
           },
         ]);

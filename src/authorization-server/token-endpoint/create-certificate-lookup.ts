@@ -12,6 +12,7 @@ import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../../storage/index.ts';
 import type { CertificateResolver } from '../client-certificate.ts';
 import { setCertificateState } from './certificate-state.ts';
+import type { TokenEndpointCache } from './directory-cache.ts';
 import { lookUpIssuedCertificate } from './look-up-issued-certificate.ts';
 
 /**
@@ -23,6 +24,8 @@ export function createCertificateLookup(options: {
   db: Kysely<Database>;
   clock: Clock;
   checkOcsp?: OcspChecker | undefined;
+  /** The platform's certificate records kept between requests (directory-cache.ts); none: read every time. */
+  cache?: TokenEndpointCache | undefined;
 }) {
   /** RFC 6960: with an OCSP responder configured for the CA, only a current `good` answer admits (fail closed). */
   async function ocspRefusal(
@@ -69,7 +72,11 @@ export function createCertificateLookup(options: {
     }
     const presented = resolved && !('refused' in resolved) ? resolved : undefined;
     // With the state of the application the certificate was issued to (the software, for a dynamic client).
-    const issued = presented ? await lookUpIssuedCertificate(options.db, presented.x5t) : undefined;
+    const issued = !presented
+      ? undefined
+      : options.cache
+        ? await options.cache.issuedCertificate(presented.x5t)
+        : await lookUpIssuedCertificate(options.db, presented.x5t);
     if (issued?.status === 'revoked' && ctx.method === 'POST') {
       // A revoked certificate authenticates nothing and binds nothing (RFC 6749 §5.2 invalid_client).
       ctx.status = 401;
@@ -108,7 +115,11 @@ export function createCertificateLookup(options: {
       ctx.oidc?.route === 'token' &&
       ctx.status === 200
     ) {
-      await certificateStore(options.db).recordFirstUse(presented.x5t, options.clock());
+      const now = options.clock();
+      await certificateStore(options.db).recordFirstUse(presented.x5t, now);
+      // The kept record (the same object the cache hands out) now says so too: one write, not one per token.
+      // Another process's first use is learnt by recording it again here (a no-op update) once.
+      issued.first_used_at = now.toISOString();
     }
   };
 }

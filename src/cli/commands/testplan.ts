@@ -1,9 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.ts';
 import { printJson } from '../output.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 // The X.509 stack and undici load only when the plan runs.
 const testplan = () => import('../../testplan/index.ts');
@@ -12,7 +16,10 @@ const HELP_AFTER = `
 Cases, in order: mtls-handshake, token-issued, allowed-call, missing-token, garbage-token, expired-token,
 unbound-token, insufficient-scope, untrusted-certificate, object-id-tampering, then (only with --destructive)
 revoked-token, revoked-certificate, suspended-application. A case that cannot run is SKIP, never PASS.
-Exit status: 0 when no case failed, 1 when one did, 2 for a usage error.
+With --report-to, the report is submitted over mTLS with the same certificate (the go-live gate): the platform
+records the run for the certificate's application and judges it (passed/failed, with its reasons).
+Exit status: 0 when no case failed (and, with --report-to, the run was recorded as passed), 1 otherwise,
+2 for a usage error.
 
 Example:
   accredit testplan run --issuer https://as.example --api https://api.example \\
@@ -49,32 +56,59 @@ export function registerTestplanCommands(program: Command): void {
     .option('--destructive', 'run the revocation cases: the token, certificate and application stop working')
     .option('--revocation-bound-ms <ms>', 'how soon a revocation must reach the door', '2000')
     .option('--junit <file>', 'also write a JUnit XML report')
+    .option(
+      '--report-to [url]',
+      'submit the report over mTLS with --cert/--key (go-live gate); without a url: the issuer’s mTLS base',
+    )
     .addHelpText('after', HELP_AFTER)
     .action((raw: Record<string, string | boolean | undefined>, c: Command) => {
       const g = globals(c);
       return runAction(g.json, async () => {
         const t = await testplan();
         let options: ReturnType<typeof t.resolveOptions>;
+        let reportTo: ReturnType<typeof t.reportTarget>;
         try {
           options = t.resolveOptions(raw as unknown as Parameters<typeof t.resolveOptions>[0]);
+          reportTo = t.reportTarget(raw as unknown as Parameters<typeof t.reportTarget>[0]);
         } catch (err) {
           if (err instanceof t.UsageError) throw new CliError(err.message, 'invalid_input', 2);
           throw err;
         }
         const target = options.api;
         if (!g.json) process.stdout.write(`accredit testplan: ${target}\n`);
+        const startedAt = new Date();
         const results = await t.runTestPlan(options, {
           started: (id, title) => process.stderr.write(`… ${id}: ${title}\n`),
           finished: (r) => {
             if (!g.json) process.stdout.write(`${t.caseLine(r)}\n`);
           },
         });
+        const finishedAt = new Date();
         const summary = t.summarise(results);
         if (typeof raw.junit === 'string')
           writeFileSync(raw.junit, t.junitReport(results, target, new Date()), { mode: 0o644 });
-        if (g.json) printJson(t.jsonReport(results, target));
-        else process.stdout.write(`${t.summaryLine(results)}\n`);
-        process.exitCode = summary.failed === 0 ? 0 : 1;
+        // Issue 15: the run goes to the platform as evidence for the go-live gate.
+        let submission: Awaited<ReturnType<typeof t.submitReport>> | { error: string } | undefined;
+        if (reportTo !== undefined) {
+          submission = await t
+            .submitReport(options, reportTo, { cases: results, startedAt, finishedAt, version, target })
+            .catch((err: Error) => ({ error: err.message }));
+        }
+        if (g.json)
+          printJson({
+            ...(t.jsonReport(results, target) as object),
+            ...(submission ? { submission } : {}),
+          });
+        else {
+          process.stdout.write(`${t.summaryLine(results)}\n`);
+          if (submission && 'error' in submission) process.stderr.write(`report: ${submission.error}\n`);
+          else if (submission) {
+            process.stdout.write(`report: run ${submission.id} recorded, ${submission.outcome}\n`);
+            for (const reason of submission.reasons) process.stdout.write(`  - ${reason}\n`);
+          }
+        }
+        const submitted = !submission || (!('error' in submission) && submission.outcome === 'passed');
+        process.exitCode = summary.failed === 0 && submitted ? 0 : 1;
       });
     });
 }

@@ -42,6 +42,8 @@ export const IDENTITY_HEADERS = [
   'x-accredit-roles',
   'x-accredit-cert-x5t-s256',
   'x-accredit-token-jti',
+  // Issue 15: sandbox | production.
+  'x-accredit-environment',
   'x-request-id',
 ] as const;
 

@@ -8,6 +8,7 @@ import {
   type AcceptedCertificate,
   checkClientCertificate,
   checkIssuedCertificateOwner,
+  type PresentedCertificate,
 } from '../check-client-certificate.ts';
 import { checkBearerNotDpopBound, checkDpopBound, checkDpopKey } from '../check-dpop.ts';
 import {
@@ -52,6 +53,8 @@ interface Established {
   allowReason: 'allowed' | 'public_route';
   /** The request used `Authorization: DPoP` on an operation that accepts it: challenges are DPoP ones. */
   dpop: boolean;
+  /** The certificate presented, before any check: a refusal's decision line names its owner (never trusted). */
+  presented?: PresentedCertificate | undefined;
 }
 
 const PUBLIC_METHODS = new Set(['GET', 'HEAD']);
@@ -143,6 +146,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     const now = clock();
     const target = parseRequestTarget(facts.target);
     const presented = facts.certificate === undefined ? undefined : describeCertificate(facts.certificate);
+    ctx.presented = presented;
     if (publicPaths.has(target.path) && PUBLIC_METHODS.has(facts.method)) {
       // No token names a client here: the certificate's own application must be active.
       const cert = checkClientCertificate(presented, liveness, now);
@@ -245,6 +249,30 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       certX5tS256: cert?.x5tS256,
       certSubject: cert?.subject,
       route: ctx.route?.pathPattern,
+      ...(client?.environment !== undefined ? { environment: client.environment } : {}),
+    };
+  }
+
+  /**
+   * What the decision line of a refusal says about who asked. A refusal before the client is established (a
+   * revoked, expired or unknown certificate) still names the application and organisation the presented
+   * certificate was issued or registered to, so operators see it under that organisation: for the log only,
+   * never an authorization input and never sent to the caller.
+   */
+  function refusedIdentity(ctx: Established): IdentityContext | undefined {
+    const identity = ctx.cert || ctx.token || ctx.route ? identityOf(ctx) : undefined;
+    const presented = ctx.presented;
+    if (identity?.clientId !== undefined || presented === undefined) return identity;
+    const clientId =
+      liveness.issuedCertificateOwner(presented.x5tS256) ??
+      liveness.selfSignedOwner(presented.x5tS256)?.clientId;
+    const owner = clientId === undefined ? undefined : liveness.client(clientId);
+    return {
+      ...(identity ?? { scopes: NO_STRINGS, roles: NO_STRINGS, jti: undefined, route: undefined }),
+      clientId,
+      orgId: owner?.orgId,
+      certX5tS256: presented.x5tS256,
+      certSubject: presented.subject,
     };
   }
 
@@ -258,6 +286,8 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       headers['x-accredit-org-id'] = client.orgId;
       headers['x-accredit-scopes'] = token.scopeText;
       headers['x-accredit-roles'] = token.rolesText;
+      // Issue 15: sandbox or production, as the directory holds it (stripped when it arrives from outside).
+      if (client.environment !== undefined) headers['x-accredit-environment'] = client.environment;
     }
     if (ctx.cert !== undefined) headers['x-accredit-cert-x5t-s256'] = ctx.cert.x5tS256;
     if (token !== undefined) headers['x-accredit-token-jti'] = token.jti;
@@ -285,7 +315,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       reason: err.reason,
       detail: err.message,
       challenge: dpop ? dpopChallenge(err, proofOptions.algorithms) : bearerChallenge(err, realm),
-      identity: ctx.cert || ctx.token || ctx.route ? identityOf(ctx) : undefined,
+      identity: refusedIdentity(ctx),
     };
     const nonce = dpop ? nonceFor({ ...ctx, dpop: true }) : undefined;
     if (nonce !== undefined) decision.dpopNonce = nonce;

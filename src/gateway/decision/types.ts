@@ -45,6 +45,8 @@ export interface IdentityContext {
   certSubject: string | undefined;
   /** The catalog pattern that matched, e.g. /v1/accounts/{id}. */
   route: string | undefined;
+  /** The client's environment, sandbox or production (issue 15), when the directory said. */
+  environment?: string;
 }
 
 export type DenyStatus = 400 | 401 | 403 | 404 | 429 | 503;

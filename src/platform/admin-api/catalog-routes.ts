@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { listAuditEvents, verifyAuditChain } from '../../audit/index.ts';
+import { listAuditEvents, searchAuditEvents, verifyAuditChain } from '../../audit/index.ts';
 import {
   activeRevision,
   type CatalogEditMeta,
@@ -189,21 +189,50 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
     {
       schema: {
         tags: ['audit'],
-        summary: 'Audit log, oldest first, from a sequence number',
+        summary:
+          'Audit log, oldest first after a sequence number (or newest first with order=desc / before), ' +
+          'filtered by actor, action, target and time',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
             after: { type: 'string', pattern: '^[0-9]{1,15}$' },
             limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+            // Issue 15: the console's audit log page.
+            before: { type: 'string', pattern: '^[0-9]{1,15}$' },
+            order: { type: 'string', enum: ['asc', 'desc'] },
+            actor: { type: 'string', minLength: 1, maxLength: 200 },
+            action: { type: 'string', minLength: 1, maxLength: 200 },
+            target_type: { type: 'string', minLength: 1, maxLength: 100 },
+            target_id: { type: 'string', minLength: 1, maxLength: 300 },
+            since: { type: 'string', format: 'date-time' },
+            until: { type: 'string', format: 'date-time' },
           },
         },
       },
     },
     async (request) => {
-      const q = request.query as { after?: string; limit?: string };
+      const q = request.query as Record<string, string | undefined>;
       const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
-      return { items: await listAuditEvents(deps.storage.db, { after: Number(q.after ?? 0), limit }) };
+      const filtered = ['before', 'order', 'actor', 'action', 'target_type', 'target_id', 'since', 'until'];
+      if (!filtered.some((k) => q[k] !== undefined)) {
+        return { items: await listAuditEvents(deps.storage.db, { after: Number(q.after ?? 0), limit }) };
+      }
+      const iso = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+      const page = await searchAuditEvents(deps.storage.db, {
+        actor: q.actor,
+        action: q.action,
+        target_type: q.target_type,
+        target_id: q.target_id,
+        since: iso(q.since),
+        until: iso(q.until),
+        after: q.after === undefined ? undefined : Number(q.after),
+        before: q.before === undefined ? undefined : Number(q.before),
+        order: q.order as 'asc' | 'desc' | undefined,
+        limit,
+      });
+      const desc = q.order === 'desc' || q.before !== undefined;
+      return { items: page.items, ...(desc ? { next_before: page.next } : { next_after: page.next }) };
     },
   );
   app.get(

@@ -49,7 +49,8 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps)
     {
       schema: {
         tags,
-        summary: 'List issued certificates',
+        summary:
+          'List issued certificates (newest first); with expiring_within_days, the active ones ending by then, soonest first',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -57,17 +58,29 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps)
             client_id: { type: 'string', maxLength: 255 },
             org_id: { type: 'string', maxLength: 64 },
             status: { type: 'string', enum: ['active', 'revoked'] },
+            expiring_within_days: { type: 'string', pattern: '^[0-9]{1,4}$' },
           },
         },
       },
     },
     async (request) => {
-      const q = request.query as { client_id?: string; org_id?: string; status?: 'active' | 'revoked' };
+      const q = request.query as {
+        client_id?: string;
+        org_id?: string;
+        status?: 'active' | 'revoked';
+        expiring_within_days?: string;
+      };
+      const days = q.expiring_within_days === undefined ? undefined : Number(q.expiring_within_days);
+      const horizon =
+        days === undefined ? undefined : new Date(deps.clock().getTime() + days * 86_400_000).toISOString();
       return {
         items: await listCertificates(deps.storage.db, {
           clientId: q.client_id,
           orgId: q.org_id,
-          status: q.status,
+          // "Expiring soon" is about certificates still in use: revoked ones are not listed unless asked for.
+          status: q.status ?? (days === undefined ? undefined : 'active'),
+          notAfterBefore: horizon,
+          byNotAfter: days !== undefined,
         }),
       };
     },

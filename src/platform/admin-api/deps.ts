@@ -4,6 +4,7 @@ import type { CertificateAuthority } from '../../pki/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
+import type { DecisionRecorder } from '../decision-recorder.ts';
 import type { DecisionTaps } from '../decision-taps.ts';
 
 export interface AdminDeps {
@@ -16,6 +17,8 @@ export interface AdminDeps {
   callers?: CallerResolver;
   /** Every enforcement decision of this process's doors (the console's decision log, charts, metrics). */
   decisions?: DecisionTaps;
+  /** The recent decisions, live subscribers, per-organisation traffic (the console's decision log, charts). */
+  decisionRecorder?: DecisionRecorder;
 }
 
 declare module 'fastify' {

@@ -77,6 +77,7 @@ export const applicationSchema = {
     status: { type: 'string' },
     auth_method: { type: 'string' },
     registration_type: { type: 'string' },
+    environment: { type: 'string', enum: ['sandbox', 'production'] },
     roles: { type: 'array', items: { type: 'string' } },
     role_grants: { type: 'array', items: roleGrantSchema },
     scopes: { type: 'array', items: { type: 'string' } },

@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { CSRF_HEADER, csrfMatches, UNSAFE_METHODS } from '../../console/index.ts';
 import { memberRoleAtLeast } from '../../directory/index.ts';
 import { problem, sendProblem } from '../http/problem.ts';
+import { registerPartnerApplicationRoutes } from './application-routes.ts';
+import { registerPartnerCatalogApi } from './catalog-routes.ts';
+import { registerPartnerCertificateRoutes } from './certificate-routes.ts';
 import type { PartnerDeps } from './deps.ts';
+import { registerMemberRoutes } from './members-routes.ts';
+import { registerPartnerOrganisationRoutes } from './organisation-routes.ts';
+import { registerPartnerPlaybookRoutes } from './playbook-routes.ts';
+import { registerPartnerSoftwareStatementRoutes } from './software-statement-routes.ts';
+import { registerTestplanRoutes } from './testplan-routes.ts';
 
 export type { PartnerContext, PartnerDeps } from './deps.ts';
 
@@ -68,6 +76,14 @@ export async function registerPartnerApi(app: FastifyInstance, deps: PartnerDeps
         })),
       }));
       // Route files (one per resource) register here.
+      registerTestplanRoutes(partner, deps);
+      registerMemberRoutes(partner, deps);
+      registerPartnerOrganisationRoutes(partner, deps);
+      registerPartnerApplicationRoutes(partner, deps);
+      registerPartnerCertificateRoutes(partner, deps);
+      registerPartnerSoftwareStatementRoutes(partner, deps);
+      registerPartnerCatalogApi(partner, deps);
+      registerPartnerPlaybookRoutes(partner, deps);
     },
     { prefix: '/partner/v1' },
   );

@@ -185,6 +185,8 @@ export function runLivenessStateContract({
           authMethod: 'tls_client_auth',
           selfSignedX5t: [],
           certificateApps: [],
+          // Issue 15: clients registered by operators are production applications.
+          environment: 'production',
         });
         assert.deepEqual(state.client(selfSigned.clientId)?.selfSignedX5t, [selfSigned.x5tS256]);
         assert.equal(state.client(selfSigned.clientId)?.authMethod, 'self_signed_tls_client_auth');
@@ -271,6 +273,7 @@ export function runLivenessStateContract({
           authMethod: 'self_signed_tls_client_auth',
           selfSignedX5t: [app.x5tS256],
           certificateApps: [],
+          environment: 'production',
         });
         assert.equal(state.selfSignedOwner(app.x5tS256)?.clientId, app.clientId);
         const rotated = await selfSignedCredential('rotated');

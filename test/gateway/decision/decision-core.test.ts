@@ -100,6 +100,7 @@ before(async () => {
     authMethod: 'tls_client_auth',
     selfSignedX5t: [],
     certificateApps: [],
+    environment: 'sandbox',
   });
   liveness.setClient({
     clientId: 'client-2',
@@ -230,6 +231,9 @@ describe('the decision core', () => {
     assert.equal(decision.identity.route, '/v1/accounts');
     assert.equal(decision.headers['x-accredit-cert-x5t-s256'], leaf.x5t);
     assert.equal(decision.headers['x-request-id'], 'req-1');
+    // Issue 15: the client's environment, from the directory.
+    assert.equal(decision.identity.environment, 'sandbox');
+    assert.equal(decision.headers['x-accredit-environment'], 'sandbox');
   });
 
   test('ok/synchronous once the token is cached (no promise on the hot path)', async () => {

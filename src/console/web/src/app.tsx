@@ -1,4 +1,4 @@
-import { Navigate, NavLink, Outlet, Route, Routes, useParams } from 'react-router';
+import { Navigate, NavLink, Outlet, Route, Routes, useLocation, useParams } from 'react-router';
 import { api } from './api.ts';
 import { routes as authRoutes } from './routes/auth.tsx';
 import { routes as goLiveRoutes } from './routes/go-live.tsx';
@@ -19,13 +19,33 @@ const ALL: RouteDef[] = [
 
 const byOrder = (a: RouteDef, b: RouteDef) => (a.nav?.order ?? 0) - (b.nav?.order ?? 0);
 
+const SIGN_IN_ERRORS: Record<string, string> = {
+  sign_in_unavailable: 'Sign-in is unavailable right now. Try again in a moment.',
+  sign_in_expired: 'The sign-in took too long. Please sign in again.',
+  access_denied: 'Sign-in was cancelled.',
+  sign_in_failed: 'Sign-in failed. Please sign in again.',
+  account_disabled: 'This account is disabled. Ask an administrator.',
+};
+
 function SignIn() {
+  const location = useLocation();
+  const error = new URLSearchParams(location.search).get('error');
+  // Back to the page that asked for a session once signed in (the server accepts /console/ paths only).
+  const returnTo = `/console${location.pathname === '/' ? '/' : location.pathname}`;
   return (
     <main id="main" className="sign-in">
       <Page title="Sign in to Accredit">
+        {error ? (
+          <div className="alert alert-error" role="alert">
+            {SIGN_IN_ERRORS[error] ?? 'Sign-in failed. Please sign in again.'}
+          </div>
+        ) : null}
         <p>Operators and partner members sign in with their Accredit account.</p>
         <p>
-          <a className="button button-primary" href="/console/auth/login">
+          <a
+            className="button button-primary"
+            href={`/console/auth/login?return_to=${encodeURIComponent(returnTo)}`}
+          >
             Sign in
           </a>
         </p>
@@ -61,7 +81,9 @@ function Navigation({ session }: { session: SessionView }) {
           <ul>
             {operator.map((r) => (
               <li key={r.path}>
-                <NavLink to={`/${r.path}`}>{r.nav?.label}</NavLink>
+                <NavLink to={`/${r.path}`} end={r.path === 'operator'}>
+                  {r.nav?.label}
+                </NavLink>
               </li>
             ))}
           </ul>
@@ -73,7 +95,9 @@ function Navigation({ session }: { session: SessionView }) {
           <ul>
             {partner.map((r) => (
               <li key={r.path}>
-                <NavLink to={`/${r.path.replace(':orgId', org.orgId)}`}>{r.nav?.label}</NavLink>
+                <NavLink to={`/${r.path.replace(':orgId', org.orgId)}`} end={r.path === 'orgs/:orgId'}>
+                  {r.nav?.label}
+                </NavLink>
               </li>
             ))}
           </ul>

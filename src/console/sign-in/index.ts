@@ -1,0 +1,1 @@
+export { type ConsoleSignInDeps, consoleReply, registerConsoleSignIn } from './sign-in-routes.ts';

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseList } from 'structured-headers';
 import { removeRateLimit, setRateLimit } from '../../../src/directory/index.ts';
+import { authorizerResult, type IamPolicyResult } from '../../../src/doors/aws-lambda/index.ts';
+import type { Decision } from '../../../src/gateway/decision/index.ts';
 import { createGateway, type Gateway } from '../../../src/gateway/index.ts';
 import { createRedisRateLimitStore } from '../../../src/shared/rate-limit/index.ts';
 import { probeRedis, REDIS_URL } from '../../support/redis.ts';
@@ -236,4 +238,38 @@ describe('standalone gateways with --redis-url', { skip: redisSkip }, () => {
       for (const store of stores) await store.close();
     }
   });
+});
+
+test('AWS Lambda: fail/a 429 is a Deny (403) whose context carries Retry-After and the RateLimit headers', () => {
+  const refused: Decision = {
+    allow: false,
+    status: 429,
+    reason: 'rate_limited',
+    detail: 'rate limit client-1s exceeded; retry after 1 s',
+    challenge: undefined,
+    responseHeaders: {
+      'retry-after': '1',
+      ratelimit: '"client-1s";r=0;t=1',
+      'ratelimit-policy': '"client-1s";q=10;w=1',
+    },
+  };
+  const options = {
+    mode: 'simple' as const,
+    policyResource: 'exact' as const,
+    resource: 'arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/v1/accounts',
+    requestId: 'req-1',
+  };
+  const http = authorizerResult(refused, { ...options, kind: 'http' });
+  assert.equal((http as { isAuthorized?: boolean }).isAuthorized, false);
+  assert.deepEqual(http.context, {
+    reason: 'rate_limited',
+    status: 429,
+    request_id: 'req-1',
+    retry_after: '1',
+    ratelimit: '"client-1s";r=0;t=1',
+    ratelimit_policy: '"client-1s";q=10;w=1',
+  });
+  const rest = authorizerResult(refused, { ...options, kind: 'rest', mode: 'iam' }) as IamPolicyResult;
+  assert.equal(rest.policyDocument.Statement[0]?.Effect, 'Deny');
+  assert.equal(rest.context.retry_after, '1');
 });

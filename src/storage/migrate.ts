@@ -49,7 +49,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0019-replay-cache', replayCacheMigration],
     ['0020-accounts', accountsMigration],
     ['0021-console', consoleMigration],
-    ['0028-rate-limits', rateLimitsMigration],
+    ['0028-rate-limits', rateLimitsMigration(engine)],
   ];
 }
 

@@ -159,4 +159,17 @@ describe('platform: rate limits shared by two nodes on PostgreSQL', {
     assert.equal(free.status, 200);
     assert.equal(free.headers.ratelimit, undefined);
   });
+
+  test('ok/the admin OpenAPI document describes the rate-limit endpoints', async () => {
+    const doc = await call(agent, a.urls.public, '/admin/v1/openapi.json');
+    assert.equal(doc.status, 200);
+    const paths = doc.json.paths as Record<string, Record<string, unknown>>;
+    for (const path of [
+      '/admin/v1/organisations/{id}/rate-limit',
+      '/admin/v1/applications/{clientId}/rate-limit',
+      '/admin/v1/catalog/rate-limit',
+    ]) {
+      for (const method of ['get', 'put', 'delete']) assert.ok(paths[path]?.[method], `${method} ${path}`);
+    }
+  });
 });

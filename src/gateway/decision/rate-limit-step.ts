@@ -48,12 +48,13 @@ export function createRateLimitStep(options: {
       const own = operation?.[kind];
       const rules = override ?? own ?? catalog?.[kind];
       if (rules === undefined || rules.length === 0) return;
-      // JSON of the pattern: no separator inside a key part can be confused with another part.
+      // An operation's own rules count per operation; overrides and the catalog's across the catalog.
       const scope =
         override === undefined && own !== undefined ? `${route.method} ${route.pathPattern}` : '*';
       for (const rule of rules) {
         counters.push({
-          // The quota is part of the key: a changed limit starts a fresh counter at its next request.
+          // A JSON array: no character inside a part can be taken for a separator. The quota is part of
+          // the key: a changed limit starts a fresh counter at its next request.
           key: JSON.stringify([kind, subject, scope, rule.window, rule.quota]),
           name: `${kind}-${rule.window}s`,
           rule,

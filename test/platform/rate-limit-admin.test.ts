@@ -7,6 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { listAuditEvents } from '../../src/audit/index.ts';
 import { parseLimit } from '../../src/cli/commands/rate-limit.ts';
+import type { EdgeSettings } from '../../src/cli/edge/edge-settings.ts';
+import { envoyYaml } from '../../src/cli/edge/render-envoy.ts';
+import { nginxAuthRequestConf } from '../../src/cli/edge/render-nginx.ts';
 import { importOpenApi } from '../../src/directory/catalog-import/index.ts';
 import { directoryEnforcementSnapshot } from '../../src/directory/index.ts';
 import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
@@ -308,4 +311,31 @@ test('config: ok/rateLimit.onStoreError from the environment, open when unset; f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('edge kit: nginx and Envoy pass the rate-limit headers to the client', () => {
+  const settings: EdgeSettings = {
+    dir: '/etc/nginx/accredit',
+    serverName: 'api.example.com',
+    listenPort: 443,
+    tlsCert: '/etc/nginx/tls/server.pem',
+    tlsKey: '/etc/nginx/tls/server.key',
+    gatewayUrl: 'https://accredit.internal:9443',
+    decisionUrl: 'https://accredit.internal:9445',
+    upstreamUrl: 'http://127.0.0.1:8080',
+    clientCertHeader: 'X-Client-Cert',
+    platformUrl: 'https://accredit.internal:8443',
+  };
+  const nginx = nginxAuthRequestConf(settings);
+  for (const [variable, header] of [
+    ['ratelimit', 'RateLimit'],
+    ['ratelimit_policy', 'RateLimit-Policy'],
+    ['retry_after', 'Retry-After'],
+  ]) {
+    assert.ok(nginx.includes(`auth_request_set $accredit_${variable} $upstream_http_${variable};`), nginx);
+    assert.ok(nginx.includes(`add_header ${header} $accredit_${variable} always;`), nginx);
+  }
+  const envoy = envoyYaml(settings);
+  for (const header of ['retry-after', 'ratelimit', 'ratelimit-policy'])
+    assert.ok(envoy.includes(header), header);
 });

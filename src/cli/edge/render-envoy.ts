@@ -124,11 +124,20 @@ export function envoyYaml(s: EdgeSettings): string {
                                 patterns: [
                                   { exact: 'www-authenticate', ignore_case: true },
                                   { exact: 'dpop-nonce', ignore_case: true },
+                                  // Issue 16: a 429 rate_limited tells the client when to retry and its limits.
+                                  { exact: 'retry-after', ignore_case: true },
+                                  { exact: 'ratelimit', ignore_case: true },
+                                  { exact: 'ratelimit-policy', ignore_case: true },
                                 ],
                               },
-                              // RFC 9449 §8.2: a fresh DPoP nonce reaches the client on successes too.
+                              // RFC 9449 §8.2: a fresh DPoP nonce reaches the client on successes too; so do the
+                              // RateLimit headers.
                               allowed_client_headers_on_success: {
-                                patterns: [{ exact: 'dpop-nonce', ignore_case: true }],
+                                patterns: [
+                                  { exact: 'dpop-nonce', ignore_case: true },
+                                  { exact: 'ratelimit', ignore_case: true },
+                                  { exact: 'ratelimit-policy', ignore_case: true },
+                                ],
                               },
                             },
                           },

@@ -112,6 +112,14 @@ ${identity}
         # RFC 9449 §8, §9: the door's DPoP nonce reaches the client on refusals (use_dpop_nonce) and successes.
         auth_request_set $accredit_dpop_nonce $upstream_http_dpop_nonce;
         add_header DPoP-Nonce $accredit_dpop_nonce always;
+        # Rate limits (docs/rate-limits.md): the door's headers reach the client, on successes and on a
+        # rate_limited refusal (which nginx can only answer 403; docs/doors.md maps it back to 429).
+        auth_request_set $accredit_ratelimit $upstream_http_ratelimit;
+        auth_request_set $accredit_ratelimit_policy $upstream_http_ratelimit_policy;
+        auth_request_set $accredit_retry_after $upstream_http_retry_after;
+        add_header RateLimit $accredit_ratelimit always;
+        add_header RateLimit-Policy $accredit_ratelimit_policy always;
+        add_header Retry-After $accredit_retry_after always;
 
         proxy_pass ${s.upstreamUrl.replace(/\/+$/, '')};
         # The identity the door asserted replaces anything of that name the client sent.

@@ -8,6 +8,7 @@ import { registerEdgeCommands } from './commands/edge.ts';
 import { registerEventCommands } from './commands/events.ts';
 import { registerFederationCommands } from './commands/federation.ts';
 import { registerGatewayCommands } from './commands/gateway.ts';
+import { registerNodeCommands } from './commands/node.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
@@ -57,6 +58,7 @@ registerEdgeCommands(program);
 registerWebhookCommands(program);
 registerSsfCommands(program);
 registerEventCommands(program);
+registerNodeCommands(program);
 
 try {
   await program.parseAsync(process.argv);

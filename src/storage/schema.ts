@@ -246,6 +246,18 @@ export interface EnforcementCredentialTable {
   revoked_at: string | null;
 }
 
+/** Issue 16: one-use tokens with which another platform node joins (`accredit join`); only the hash is stored. */
+export interface NodeJoinTokenTable {
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+  revoked_at: string | null;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   at: string;
@@ -536,6 +548,7 @@ export interface Database {
   dynamic_registrations: DynamicRegistrationTable;
   self_signed_pins: SelfSignedPinTable;
   enforcement_credentials: EnforcementCredentialTable;
+  node_join_tokens: NodeJoinTokenTable;
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
   rotation_policies: RotationPolicyTable;

@@ -47,6 +47,11 @@ const COMMANDS: Record<
       "a partner's p50/p99 on kept-alive mTLS alone and while another address floods the gateway with idle connections",
     load: () => import('./connection-flood.ts'),
   },
+  cluster: {
+    summary:
+      'two platform nodes on PostgreSQL, two standalone gateways behind a balancer: revocation to refusal at each gateway',
+    load: () => import('./cluster.ts'),
+  },
   'shared-signals': {
     summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
     load: () => import('./shared-signals.ts'),

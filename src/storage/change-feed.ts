@@ -43,6 +43,9 @@ export interface Change extends ChangeInput {
 }
 
 const CHANNEL = 'accredit_changes';
+// Small messages between the processes sharing the database (issue 16: which changes each node's standalone
+// gateways have applied), outside any transaction; only on PostgreSQL.
+const SIGNAL_CHANNEL = 'accredit_signals';
 
 /** Records an access-affecting change inside the caller's transaction: it exists exactly when the change does. */
 export async function publishChange(tx: Tx, change: ChangeInput, now: Date): Promise<Change> {
@@ -62,6 +65,7 @@ export async function publishChange(tx: Tx, change: ChangeInput, now: Date): Pro
 }
 
 export type ChangeHandler = (change: Change) => void;
+export type SignalHandler = (payload: string) => void;
 
 interface FeedOptions {
   pgConfig: pg.ClientConfig | undefined;
@@ -77,6 +81,7 @@ export class ChangeFeed {
   readonly #engine: Engine;
   readonly #options: FeedOptions;
   readonly #handlers = new Set<ChangeHandler>();
+  readonly #signalHandlers = new Set<SignalHandler>();
   #lastSeq = -1;
   #queued: Promise<void> | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -137,8 +142,17 @@ export class ChangeFeed {
     client.on('error', onLost);
     client.on('end', onLost);
     await client.connect();
-    client.on('notification', () => this.#wake());
+    client.on('notification', (message) => {
+      if (message.channel === SIGNAL_CHANNEL) {
+        for (const handler of this.#signalHandlers) {
+          try {
+            handler(message.payload ?? '');
+          } catch {}
+        }
+      } else this.#wake();
+    });
     await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN ${SIGNAL_CHANNEL}`);
     if (this.#stopped) {
       lost = true;
       await client.end().catch(() => {});
@@ -160,6 +174,22 @@ export class ChangeFeed {
     this.#reconnect.unref();
     // Until it is back, the changes other processes commit are found by reading often.
     this.#wake();
+  }
+
+  /** Whether signals reach other processes (PostgreSQL with its listener). */
+  get signals(): boolean {
+    return this.#engine === 'postgres' && this.#options.pgConfig !== undefined;
+  }
+
+  /** Sends a signal to every process following this database, this one included; best effort. */
+  async signal(payload: string): Promise<void> {
+    if (!this.signals || this.#stopped) return;
+    await sql`SELECT pg_notify(${SIGNAL_CHANNEL}, ${payload})`.execute(this.#db);
+  }
+
+  onSignal(handler: SignalHandler): () => void {
+    this.#signalHandlers.add(handler);
+    return () => this.#signalHandlers.delete(handler);
   }
 
   subscribe(handler: ChangeHandler): () => void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Agent } from 'undici';
+import { Agent, request } from 'undici';
 import { csrWithKey } from '../gateway/fixture.ts';
 import { Cluster, gatewayCall, type Partner, type StandaloneGateway } from '../support/cluster.ts';
 import { engineTargets } from '../support/engines.ts';
@@ -43,6 +43,41 @@ describe('two nodes and two gateways survive a killed node and a lost database c
   after(async () => {
     await agent?.close();
     await cluster.stop();
+  });
+
+  test('ok/a revocation answered by either node is refused on the very next request through both gateways', async () => {
+    const p = await cluster.newPartner('Next Request Bank');
+    const a = cluster.partnerAgent(p);
+    try {
+      for (let round = 0; round < 8; round++) {
+        const node = round % 2;
+        const token = await cluster.token(p, node);
+        for (const g of gw) {
+          assert.ok(await eventually(async () => (await gatewayCall(g.url, a, token)).status === 200, 5000));
+        }
+        const revocation = new Agent({ connect: { ca: cluster.ca, cert: p.certPem, key: p.keyPem } });
+        try {
+          const res = await request(`${cluster.nodes[node]!.mtlsUrl}/token/revocation`, {
+            method: 'POST',
+            dispatcher: revocation,
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: `token=${token}&client_id=${encodeURIComponent(p.clientId)}`,
+          });
+          assert.equal(res.statusCode, 200, await res.body.text());
+        } finally {
+          await revocation.close();
+        }
+        // The node that answered waited for its own gateway and, by signal, for the other node's.
+        const after = await Promise.all(gw.map((g) => gatewayCall(g.url, a, token)));
+        assert.deepEqual(
+          after.map((r) => r.code),
+          ['token_revoked', 'token_revoked'],
+          `round ${round} (node ${node + 1} answered): ${JSON.stringify(after)}`,
+        );
+      }
+    } finally {
+      await a.close();
+    }
   });
 
   test('ok/PostgreSQL ends every connection: admin calls, the feed and both gateways recover without restarts', async () => {

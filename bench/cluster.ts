@@ -2,11 +2,17 @@
 // standalone gateways following the nodes through a TCP balancer, partners calling through a second balancer.
 // Measures, for token revocation, certificate revocation and application suspension, the time from the
 // revoking call's answer to the first refused request through EACH gateway (issue 16: ≤ 50 ms wanted).
-import { createServer, type Server, Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { csrWithKey } from '../test/gateway/fixture.ts';
-import { Cluster, gatewayCall, type Partner, type StandaloneGateway } from '../test/support/cluster.ts';
+import {
+  Cluster,
+  gatewayCall,
+  type Partner,
+  type StandaloneGateway,
+  tcpBalancer,
+} from '../test/support/cluster.ts';
 import { number, parseBenchArgs, progressOf, runBenchCommand } from './options.ts';
 
 const HELP = `Usage: npm run bench -- cluster [--rounds N] [--json]
@@ -39,37 +45,6 @@ interface Result {
   topology: string;
   kinds: Record<string, { answerMs: Figures; gateways: Figures[] }>;
   throughBalancer: { requests: number; admitted: number };
-}
-
-/** A round-robin TCP (TLS passthrough) balancer: each new connection goes to the next target port. */
-function tcpBalancer(targets: number[]): Promise<{ server: Server; port: number }> {
-  let next = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const port = targets[next++ % targets.length]!;
-    const upstream = new Socket();
-    sockets.add(client);
-    sockets.add(upstream);
-    upstream.connect(port, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  server.on('close', () => {
-    for (const s of sockets) s.destroy();
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({ server, port: typeof address === 'object' && address ? address.port : 0 });
-    }),
-  );
 }
 
 function figures(values: number[], first: boolean[]): Figures {

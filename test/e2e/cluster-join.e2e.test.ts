@@ -116,9 +116,18 @@ describe('a second platform node joins with one command (issue 16)', {
     }
   });
 
-  test('ok/the printed command is complete: URL, token and the CA fingerprint', async () => {
+  test('ok/the printed command is complete: URL, token and the CA fingerprint; tokens are listed and revoked', async () => {
     const r = await cluster.nodes[0]!.cli(['node', 'join-token', '--ttl', '5m']);
     assert.equal(r.code, 0, r.stderr);
+    const id = /^id:?\s+(\S+)/m.exec(r.stdout)?.[1];
+    assert.ok(id, r.stdout);
+    const revoked = await cluster.nodes[0]!.cli(['node', 'revoke-join-token', id, '--json']);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const list = await cluster.nodes[0]!.cli(['node', 'join-tokens', '--json']);
+    const items = JSON.parse(list.stdout) as Array<{ id: string; revoked_at: string | null; token?: string }>;
+    assert.ok(items.find((i) => i.id === id)!.revoked_at);
+    assert.ok(items.every((i) => i.token === undefined));
+    assert.ok(!list.stdout.includes('acc_join_'));
     assert.match(
       r.stdout,
       /accredit join https:\/\/localhost:\d+ --token acc_join_[\w-]{43} --ca-sha256 [0-9a-f]{64}/,
@@ -158,8 +167,8 @@ describe('a second platform node joins with one command (issue 16)', {
     }
     assert.equal((await redeem(t.token)).status, 401);
     const r = await cluster.joinToken();
-    const revoked = await cluster.nodes[0]!.cli(['node', 'revoke-join-token', r.id, '--json']);
-    assert.equal(revoked.code, 0, revoked.stderr);
+    await cluster.adminOk(0, 'DELETE', `/nodes/join-tokens/${r.id}`);
+    assert.equal((await cluster.admin(0, 'DELETE', `/nodes/join-tokens/${r.id}`)).status, 409, 'once');
     assert.equal((await redeem(r.token)).status, 401);
   });
 

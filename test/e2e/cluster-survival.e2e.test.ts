@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { csrWithKey } from '../gateway/fixture.ts';
-import { Cluster, gatewayCall, type Partner, type StandaloneGateway } from '../support/cluster.ts';
+import {
+  Cluster,
+  gatewayCall,
+  type Partner,
+  type StandaloneGateway,
+  tcpBalancer,
+} from '../support/cluster.ts';
 import { engineTargets } from '../support/engines.ts';
 
 const pgTarget = (await engineTargets()).find((t) => t.name === 'postgres')!;
@@ -28,6 +34,9 @@ describe('two nodes and two gateways survive a killed node and a lost database c
   let gw: [StandaloneGateway, StandaloneGateway];
   let partner: Partner;
   let agent: Agent;
+  /** A third gateway, following the nodes through a TCP balancer (round robin per connection). */
+  let balanced: StandaloneGateway;
+  let balancer: Awaited<ReturnType<typeof tcpBalancer>> | undefined;
 
   before(async () => {
     await cluster.start({ nodes: 2 });
@@ -36,12 +45,15 @@ describe('two nodes and two gateways survive a killed node and a lost database c
       await cluster.startGateway(cluster.nodes[0]!.url),
       await cluster.startGateway(cluster.nodes[1]!.url),
     ];
+    balancer = await tcpBalancer(cluster.nodes.map((n) => n.port));
+    balanced = await cluster.startGateway(`https://localhost:${balancer.port}`);
     partner = await cluster.newPartner('Survivor Bank');
     agent = cluster.partnerAgent(partner);
   });
 
   after(async () => {
     await agent?.close();
+    balancer?.server.close();
     await cluster.stop();
   });
 
@@ -217,9 +229,34 @@ describe('two nodes and two gateways survive a killed node and a lost database c
     const chain = await cluster.adminOk<{ ok?: boolean; valid?: boolean }>(1, 'GET', '/audit/verify');
     assert.ok(chain.ok ?? chain.valid, JSON.stringify(chain));
 
-    // Node 2 and its gateway went on serving; node 1 restarts on the same data and its gateway follows again.
+    // Node 2 and its gateway went on serving; the balanced gateway found node 2 and applies what it changes.
     const token = await cluster.token(partner, 1);
     assert.equal((await gatewayCall(gw[1].url, agent, token)).status, 200);
+    assert.ok(
+      await eventually(
+        async () => (await gatewayCall(balanced.url, agent, token)).status === 200,
+        10_000,
+        50,
+      ),
+      'the balanced gateway admits a valid request',
+    );
+    const late = await cluster.newPartner('Late Bank', 1);
+    const lateToken = await cluster.token(late, 1);
+    const lateAgent = cluster.partnerAgent(late);
+    try {
+      assert.ok(
+        await eventually(
+          async () => (await gatewayCall(balanced.url, lateAgent, lateToken)).status === 200,
+          10_000,
+        ),
+      );
+      await cluster.adminOk(1, 'POST', `/applications/${late.clientId}/suspend`, {});
+      const after = await gatewayCall(balanced.url, lateAgent, lateToken);
+      assert.deepEqual(after, { status: 403, code: 'client_suspended' });
+    } finally {
+      await lateAgent.close();
+    }
+    // Node 1 restarts on the same data and its gateway follows again.
     await cluster.nodes[0]!.start();
     assert.ok(
       await eventually(async () => (await gatewayCall(gw[0].url, agent, token)).status === 200, 20_000, 100),

@@ -3,7 +3,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createTcpServer,
+  Socket,
+  type Server as TcpServer,
+} from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Agent, request } from 'undici';
@@ -100,12 +105,16 @@ export class Cluster {
     }
   }
 
+  /** A join token from node 1's admin API (the CLI's `node join-token` prints the same; tested on its own). */
   async joinToken(
-    ttl?: string,
+    ttlSeconds?: number,
   ): Promise<{ id: string; token: string; ca_sha256: string; join_command: string }> {
-    const r = await this.nodes[0]!.cli(['node', 'join-token', '--json', ...(ttl ? ['--ttl', ttl] : [])]);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
+    return this.adminOk(
+      0,
+      'POST',
+      '/nodes/join-tokens',
+      ttlSeconds === undefined ? {} : { ttl_seconds: ttlSeconds },
+    );
   }
 
   async join(node: PlatformProcess, name: string, token?: { token: string; ca_sha256: string }) {
@@ -299,7 +308,8 @@ export class Cluster {
   async stop(): Promise<void> {
     for (const g of this.gateways) g.stop();
     for (const n of this.nodes) {
-      await n.stop();
+      // A node killed by a test has no exit to wait for.
+      if (n.running) await n.stop();
       n.cleanup();
     }
     this.upstream?.close();
@@ -330,4 +340,35 @@ export async function gatewayCall(
     code = (JSON.parse(text) as { code?: string }).code;
   } catch {}
   return { status: res.statusCode, ...(code ? { code } : {}) };
+}
+
+/** A round-robin TCP (TLS passthrough) balancer: each new connection goes to the next target port. */
+export function tcpBalancer(targets: number[]): Promise<{ server: TcpServer; port: number }> {
+  let next = 0;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    const port = targets[next++ % targets.length]!;
+    const upstream = new Socket();
+    sockets.add(client);
+    sockets.add(upstream);
+    upstream.connect(port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  server.on('close', () => {
+    for (const s of sockets) s.destroy();
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : 0 });
+    }),
+  );
 }

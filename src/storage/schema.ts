@@ -258,6 +258,14 @@ export interface NodeJoinTokenTable {
   revoked_at: string | null;
 }
 
+/** Issue 16: failed sign-ins per client address, shared by every node (ISO times). */
+export interface LoginAddressThrottleTable {
+  address: string;
+  failures: number;
+  locked_until: string;
+  last_seen: string;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   at: string;
@@ -549,6 +557,7 @@ export interface Database {
   self_signed_pins: SelfSignedPinTable;
   enforcement_credentials: EnforcementCredentialTable;
   node_join_tokens: NodeJoinTokenTable;
+  login_address_throttle: LoginAddressThrottleTable;
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
   rotation_policies: RotationPolicyTable;

@@ -247,6 +247,29 @@ describe('a second platform node joins with one command (issue 16)', {
     const junk = await redeem('not-a-token');
     assert.equal(junk.status, 401);
     assert.equal(junk.body.code, 'invalid_join_token');
+    // The body is bounded (1 KiB) and checked: a problem, never a crash, and the token stays unused.
+    const t = await cluster.joinToken();
+    const agent = new Agent({ connect: { ca: cluster.ca } });
+    try {
+      for (const body of [
+        JSON.stringify({ node_name: 'x'.repeat(2000) }),
+        '{"node_name":"a b"}',
+        '{"extra":1}',
+      ]) {
+        const res = await request(`${cluster.nodes[0]!.url}/platform/v1/join`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
+          body,
+        });
+        const problem = (await res.body.json()) as { code?: string };
+        assert.ok([400, 413].includes(res.statusCode), `${res.statusCode} ${JSON.stringify(problem)}`);
+        assert.equal(typeof problem.code, 'string');
+      }
+    } finally {
+      await agent.close();
+    }
+    assert.equal((await redeem(t.token)).status, 200);
   });
 
   test('refused/repeated failed attempts from one address are rate-limited (429) before the token is looked at', async () => {

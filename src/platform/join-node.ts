@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { Agent, request } from 'undici';
@@ -174,20 +174,32 @@ export async function joinNode(options: JoinOptions): Promise<JoinResult> {
   writeFileSync(kekFile, `${bundle.kek}\n`, { mode: 0o600, flag: 'wx' });
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
 
-  // The same checks `serve` makes, now, so a wrong database URL is found at join rather than at start.
-  const loaded = loadConfig(options.dataDir, { ...process.env, ACCREDIT_KEK: '' });
-  if (!loaded.database.url.startsWith('postgres')) {
-    throw new ConfigError('the joined platform does not name a PostgreSQL database');
-  }
-  const kek = loadKek(options.dataDir, { create: false }, { ...process.env, ACCREDIT_KEK: '' });
-  progress('checking the shared database and the key-encryption key');
-  const storage = await openStorage({ url: loaded.database.url, schema: loaded.database.schema });
+  // The same checks `serve` makes, now, so a wrong database URL is found at join rather than at start. If
+  // they fail, what was written is removed: the directory is as before, ready for another token.
+  let loaded: ReturnType<typeof loadConfig>;
   try {
-    const ca = await CertificateAuthority.load(storage.db, kek, caSettingsOf(loaded));
-    progress('this node’s server certificate');
-    await ensureServerTls(loaded, ca, kek, systemClock());
-  } finally {
-    await storage.close();
+    loaded = loadConfig(options.dataDir, { ...process.env, ACCREDIT_KEK: '' });
+    if (!loaded.database.url.startsWith('postgres')) {
+      throw new ConfigError('the joined platform does not name a PostgreSQL database');
+    }
+    const kek = loadKek(options.dataDir, { create: false }, { ...process.env, ACCREDIT_KEK: '' });
+    progress('checking the shared database and the key-encryption key');
+    const storage = await openStorage({ url: loaded.database.url, schema: loaded.database.schema });
+    try {
+      const ca = await CertificateAuthority.load(storage.db, kek, caSettingsOf(loaded));
+      progress('this node’s server certificate');
+      await ensureServerTls(loaded, ca, kek, systemClock());
+    } finally {
+      await storage.close();
+    }
+  } catch (err) {
+    rmSync(kekFile, { force: true });
+    rmSync(configFile, { force: true });
+    rmSync(join(options.dataDir, 'tls'), { recursive: true, force: true });
+    throw new JoinError(
+      'join_incomplete',
+      `joined, but this node cannot use the platform (${(err as Error).message}); nothing was kept — fix it and join with a new token`,
+    );
   }
   return {
     dataDir: options.dataDir,

@@ -204,7 +204,22 @@ describe('a second platform node joins with one command (issue 16)', {
       t.ca_sha256,
     ]);
     assert.equal(http.code, 1);
-    const twice = await cluster.join(cluster.nodes[1]!, 'again', t);
+    // A database this node cannot reach: the join says so and keeps nothing (no KEK left behind).
+    const unreachable = await n.cli([
+      'join',
+      cluster.nodes[0]!.url,
+      '--token',
+      t.token,
+      '--ca-sha256',
+      t.ca_sha256,
+      '--database-url',
+      'postgres://postgres@127.0.0.1:1/test',
+    ]);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /cannot use the platform .* nothing was kept/);
+    assert.throws(() => statSync(join(n.dir, 'kek')));
+    assert.throws(() => statSync(join(n.dir, 'accredit.json')));
+    const twice = await cluster.join(cluster.nodes[1]!, 'again', await cluster.joinToken());
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, /already holds a platform/);
   });

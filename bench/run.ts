@@ -57,6 +57,11 @@ const COMMANDS: Record<
       'token endpoint (client credentials, tls_client_auth) vs a bare sign-and-respond: tokens/s, keep-alive and fresh TLS',
     load: () => import('./token.ts'),
   },
+  cluster: {
+    summary:
+      'two platform nodes on PostgreSQL, two standalone gateways behind a balancer: revocation to refusal at each gateway',
+    load: () => import('./cluster.ts'),
+  },
   'shared-signals': {
     summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
     load: () => import('./shared-signals.ts'),

@@ -22,6 +22,7 @@ import { replayCacheMigration } from './migrations/0019-replay-cache.ts';
 import { accountsMigration } from './migrations/0020-accounts.ts';
 import { consoleMigration } from './migrations/0021-console.ts';
 import { rateLimitsMigration } from './migrations/0028-rate-limits.ts';
+import { nodeJoinTokensMigration } from './migrations/0029-node-join-tokens.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -50,6 +51,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0020-accounts', accountsMigration],
     ['0021-console', consoleMigration],
     ['0028-rate-limits', rateLimitsMigration(engine)],
+    ['0029-node-join-tokens', nodeJoinTokensMigration],
   ];
 }
 

@@ -1,7 +1,6 @@
-import { type Algorithm, createVerifier, TokenError } from 'fast-jwt';
-import { decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { GATEWAY_REASONS, GatewayError, type GatewayReason, invalidToken } from './gateway-error.ts';
-import { JwksUnavailableError, type VerificationKey } from './jwks.ts';
+import { JwksUnavailableError } from './jwks.ts';
 import { assertB64Token } from './read-access-token.ts';
 import { createTokenCache } from './token-cache.ts';
 
@@ -25,16 +24,10 @@ export interface AccessToken {
   expMs: number;
 }
 
-/** Where the verifier finds the authorization server's keys (the JWKS resolver). */
-export interface TokenKeySource {
-  keys(): readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
-  refetchForUnknownKey(): Promise<readonly VerificationKey[] | undefined>;
-}
-
 export interface TokenVerifierOptions {
   issuer: string;
   audience: string;
-  keys: TokenKeySource;
+  getKey: JWTVerifyGetKey;
   algorithms: string[];
   clockToleranceSeconds: number;
   /** Verified tokens kept until their exp; the oldest is evicted beyond this many. */
@@ -106,90 +99,44 @@ function readClaims(payload: JWTPayload): AccessToken {
 }
 
 const CLAIM_REASONS: Record<string, [GatewayReason, string]> = {
+  typ: [GATEWAY_REASONS.tokenTypeInvalid, 'the token is not an access token (typ must be at+jwt)'],
   iss: [GATEWAY_REASONS.tokenIssuerInvalid, 'the token was not issued by the expected issuer'],
   aud: [GATEWAY_REASONS.tokenAudienceInvalid, 'the token is not intended for this API'],
+  nbf: [GATEWAY_REASONS.tokenNotYetValid, 'the token is not yet valid'],
 };
 
-function claimReason(claim: string): GatewayError {
-  const [reason, message] = CLAIM_REASONS[claim] ?? [
-    GATEWAY_REASONS.tokenClaimsInvalid,
-    `the "${claim}" claim is missing or not valid`,
-  ];
-  return invalidToken(reason, message);
-}
-
-const ALGORITHM_NOT_ALLOWED = () =>
-  invalidToken(GATEWAY_REASONS.tokenAlgorithmNotAllowed, 'the token signing algorithm is not allowed');
-const KEY_UNKNOWN = () =>
-  invalidToken(GATEWAY_REASONS.tokenKeyUnknown, 'the token was not signed by a known key');
-const MALFORMED = () => invalidToken(GATEWAY_REASONS.tokenMalformed, 'the token is malformed');
-
-// fast-jwt names the claim in its messages only ("The iss claim value is not allowed.").
-const CLAIM_IN_MESSAGE = /\b(?:The|of) ([a-z_]+) claim\b/;
-
-/** One place turns fast-jwt's failures into stable reasons; messages are ours, never the token's content. */
-function mapVerifyError(err: unknown): GatewayError {
+/** One place turns jose's failures into stable reasons; messages are ours, never the token's content. */
+function mapJoseError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  if (!(err instanceof TokenError)) return MALFORMED();
-  switch (err.code) {
-    case TokenError.codes.invalidAlgorithm:
-      return ALGORITHM_NOT_ALLOWED();
-    case TokenError.codes.invalidSignature:
-    case TokenError.codes.missingSignature:
-    case TokenError.codes.verifyError:
-      return invalidToken(GATEWAY_REASONS.tokenSignatureInvalid, 'the token signature is not valid');
-    case TokenError.codes.invalidType:
+  if (err instanceof JwksUnavailableError) {
+    return new GatewayError(GATEWAY_REASONS.jwksUnavailable, 503, 'the token signing keys are unavailable');
+  }
+  const { code, claim } = err as { code?: unknown; claim?: unknown };
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return invalidToken(GATEWAY_REASONS.tokenExpired, 'the token has expired');
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const [reason, message] = CLAIM_REASONS[String(claim)] ?? [
+        GATEWAY_REASONS.tokenClaimsInvalid,
+        `the "${String(claim)}" claim is missing or not valid`,
+      ];
+      return invalidToken(reason, message);
+    }
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
       return invalidToken(
-        GATEWAY_REASONS.tokenTypeInvalid,
-        'the token is not an access token (typ must be at+jwt)',
+        GATEWAY_REASONS.tokenAlgorithmNotAllowed,
+        'the token signing algorithm is not allowed',
       );
-    case TokenError.codes.invalidCritHeader:
-      // RFC 7515 §4.1.11: an extension the gateway does not understand makes the token unusable.
-      return MALFORMED();
-    case TokenError.codes.missingRequiredClaim:
-    case TokenError.codes.invalidClaimType:
-    case TokenError.codes.invalidClaimValue:
-      return claimReason(CLAIM_IN_MESSAGE.exec(err.message)?.[1] ?? 'unknown');
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return invalidToken(GATEWAY_REASONS.tokenKeyUnknown, 'the token was not signed by a known key');
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return invalidToken(GATEWAY_REASONS.tokenSignatureInvalid, 'the token signature is not valid');
     default:
-      return MALFORMED();
+      return invalidToken(GATEWAY_REASONS.tokenMalformed, 'the token is malformed');
   }
 }
-
-/** JWA (RFC 7518 §3.1, RFC 8037): the key type and curve each asymmetric algorithm is used with. */
-function keyFits(key: VerificationKey, alg: string): boolean {
-  if (key.alg !== undefined && key.alg !== alg) return false;
-  switch (alg) {
-    case 'ES256':
-      return key.kty === 'EC' && key.crv === 'P-256';
-    case 'ES384':
-      return key.kty === 'EC' && key.crv === 'P-384';
-    case 'ES512':
-      return key.kty === 'EC' && key.crv === 'P-521';
-    case 'EdDSA':
-      return key.kty === 'OKP' && (key.crv === 'Ed25519' || key.crv === 'Ed448');
-    case 'Ed25519':
-      return key.kty === 'OKP' && key.crv === 'Ed25519';
-    default:
-      return key.kty === 'RSA' && /^(?:RS|PS)(?:256|384|512)$/.test(alg);
-  }
-}
-
-/** RFC 7515 §4.1.4: the key the header names (kid), of the type its alg needs; exactly one, or none. */
-function pick(
-  keys: readonly VerificationKey[],
-  header: ProtectedHeaderParameters,
-): VerificationKey | 'none' | 'many' {
-  let found: VerificationKey | undefined;
-  for (const key of keys) {
-    if (header.kid !== undefined && key.kid !== header.kid) continue;
-    if (!keyFits(key, header.alg as string)) continue;
-    if (found) return 'many';
-    found = key;
-  }
-  return found ?? 'none';
-}
-
-type Verify = (token: string) => JWTPayload;
 
 /**
  * Step 2b: RFC 9068 §4 validation with jose (signature against the AS JWKS, `typ` at+jwt, iss, aud, exp,
@@ -198,94 +145,28 @@ type Verify = (token: string) => JWTPayload;
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const cache = createTokenCache<AccessToken>(options.cacheSize);
-  const allowed = new Set(options.algorithms);
-  const toleranceS = options.clockToleranceSeconds;
-
-  /**
-   * fast-jwt's synchronous verifier for one key and algorithm, kept on the key (one node:crypto KeyObject):
-   * signature, the alg allow-list, `crit` (none understood: any is refused), `typ` at+jwt (RFC 9068 §4;
-   * application/at+jwt matches too), iss, aud and the claims RFC 9068 §2.2 requires. Time claims are judged
-   * below against the gateway's clock, which fast-jwt would fix at construction.
-   */
-  function verifierFor(key: VerificationKey, alg: string): Verify {
-    const memoKey = `verify:${alg}`;
-    let verify = key.memo.get(memoKey) as Verify | undefined;
-    if (!verify) {
-      verify = createVerifier({
-        key: key.spkiPem,
-        algorithms: [alg as Algorithm],
-        checkTyp: 'at+jwt',
-        allowedIss: options.issuer,
-        allowedAud: options.audience,
-        requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
-        allowedCritHeaders: [],
-        ignoreExpiration: true,
-        ignoreNotBefore: true,
-        cache: false,
-      }) as Verify;
-      key.memo.set(memoKey, verify);
-    }
-    return verify;
-  }
-
-  /** RFC 7519 §4.1.4/§4.1.5, with the configured leeway; iat must be a NumericDate (RFC 9068 §2.2). */
-  function checkTimes(payload: JWTPayload, nowS: number): void {
-    const { exp, nbf, iat } = payload;
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw claimReason('exp');
-    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw claimReason('iat');
-    if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) throw claimReason('nbf');
-    if (exp <= nowS - toleranceS) throw invalidToken(GATEWAY_REASONS.tokenExpired, 'the token has expired');
-    if (nbf !== undefined && nbf > nowS + toleranceS)
-      throw invalidToken(GATEWAY_REASONS.tokenNotYetValid, 'the token is not yet valid');
-  }
-
-  async function keyFor(header: ProtectedHeaderParameters): Promise<VerificationKey> {
-    let keys: readonly VerificationKey[];
-    try {
-      keys = await options.keys.keys();
-    } catch (err) {
-      if (err instanceof JwksUnavailableError)
-        throw new GatewayError(
-          GATEWAY_REASONS.jwksUnavailable,
-          503,
-          'the token signing keys are unavailable',
-        );
-      throw err;
-    }
-    let key = pick(keys, header);
-    if (key === 'none') {
-      // Key rotation: a kid the set does not know yet may be in a newer one.
-      const fresh = await options.keys.refetchForUnknownKey();
-      if (fresh) key = pick(fresh, header);
-    }
-    if (typeof key === 'string') throw KEY_UNKNOWN();
-    return key;
-  }
-
+  const verifyOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.algorithms,
+    // RFC 9068 §4: the resource server MUST check typ is at+jwt (application/at+jwt matches too).
+    typ: 'at+jwt',
+    clockTolerance: options.clockToleranceSeconds,
+    // RFC 9068 §2.2: these are REQUIRED in a JWT access token.
+    requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
+  };
   return {
     cached: (token, nowMs) => cache.get(token, nowMs),
     async verify(token, now) {
-      const nowMs = now.getTime();
-      const cached = cache.get(token, nowMs);
+      const cached = cache.get(token, now.getTime());
       if (cached) return cached;
       assertB64Token(token);
-      let header: ProtectedHeaderParameters;
-      try {
-        header = decodeProtectedHeader(token);
-      } catch {
-        throw MALFORMED();
-      }
-      // RFC 8725 §3.1: the allow-list is judged before any key is looked up (none, HS* never pass it).
-      if (typeof header.alg !== 'string' || !allowed.has(header.alg)) throw ALGORITHM_NOT_ALLOWED();
-      if (header.kid !== undefined && typeof header.kid !== 'string') throw MALFORMED();
-      const key = await keyFor(header);
       let payload: JWTPayload;
       try {
-        payload = verifierFor(key, header.alg)(token);
+        ({ payload } = await jwtVerify(token, options.getKey, { ...verifyOptions, currentDate: now }));
       } catch (err) {
-        throw mapVerifyError(err);
+        throw mapJoseError(err);
       }
-      checkTimes(payload, nowMs / 1000);
       const verified = readClaims(payload);
       cache.set(token, verified, verified.expMs);
       return verified;

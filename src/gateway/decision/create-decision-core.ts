@@ -116,7 +116,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
   const verifier = createTokenVerifier({
     issuer: options.issuer,
     audience: options.audience,
-    keys: jwks,
+    getKey: jwks.getKey,
     algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
     clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
     cacheSize: options.tokenCacheSize ?? 10_000,

@@ -1,13 +1,15 @@
-// The access-token verifier (step 2b) on its own: fast-jwt's synchronous node:crypto path with the JWKS keys,
-// proving every refusal the WebCrypto path made is still made (tampering, alg confusion, typ, crit, times,
-// iss/aud, required claims) and that ES256, PS256 and EdDSA tokens verify.
+// The access-token verifier (step 2b) on its own: jose's jwtVerify with the JWKS resolver, served over a real
+// socket, proving every refusal is made (tampering, alg confusion, typ, crit, times, iss/aud, required
+// claims, key selection) and that ES256, PS256 and EdDSA tokens verify.
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
-import { describe, test } from 'node:test';
-import { exportJWK, SignJWT } from 'jose';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { exportJWK, type JWTVerifyGetKey, SignJWT } from 'jose';
 import { GatewayError } from '../../src/gateway/gateway-error.ts';
-import { JwksUnavailableError, type VerificationKey, verificationKeys } from '../../src/gateway/jwks.ts';
-import { createTokenVerifier, type TokenKeySource } from '../../src/gateway/verify-access-token.ts';
+import { createJwksResolver, type JwksResolver } from '../../src/gateway/jwks.ts';
+import { createTokenVerifier } from '../../src/gateway/verify-access-token.ts';
 
 const ISSUER = 'https://as.example';
 const AUDIENCE = 'https://api.example';
@@ -19,6 +21,9 @@ const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ed = generateKeyPairSync('ed25519');
 const foreign = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const encKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const opsKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const HMAC_SECRET = 'c2VjcmV0LXB1Ymxpc2hlZC1pbi10aGUtandrcw';
 
 const jwks = {
   keys: [
@@ -26,13 +31,50 @@ const jwks = {
     { ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'PS256', use: 'sig' },
     { ...(await exportJWK(ed.publicKey)), kid: 'ed', use: 'sig' },
     // Not for signatures: never selected.
-    {
-      ...(await exportJWK(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)),
-      kid: 'enc',
-      use: 'enc',
-    },
+    { ...(await exportJWK(encKey.publicKey)), kid: 'enc', use: 'enc' },
+    { ...(await exportJWK(opsKey.publicKey)), kid: 'ops', key_ops: ['encrypt'] },
+    // A shared secret has no place in a JWKS; published anyway, it must never verify a token.
+    { kty: 'oct', k: HMAC_SECRET, kid: 'hmac' },
   ],
 };
+
+/** The authorization server's JWKS endpoint on a real socket; what it serves can change (key rotation). */
+const served = new Map<string, { status: number; body: unknown }>();
+const fetches = new Map<string, number>();
+const server = createServer((req, res) => {
+  const path = req.url ?? '/';
+  fetches.set(path, (fetches.get(path) ?? 0) + 1);
+  const answer = served.get(path) ?? { status: 404, body: {} };
+  res.writeHead(answer.status, { 'content-type': 'application/jwk-set+json' });
+  res.end(JSON.stringify(answer.body));
+});
+let base = '';
+const resolvers: JwksResolver[] = [];
+
+function resolver(path: string, cooldownMs = 60_000): JwksResolver {
+  const r = createJwksResolver({
+    uri: `${base}${path}`,
+    ca: undefined,
+    cooldownMs,
+    maxAgeMs: 600_000,
+    timeoutMs: 2000,
+  });
+  resolvers.push(r);
+  return r;
+}
+
+let shared: JwksResolver;
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served.set('/jwks', { status: 200, body: jwks });
+  served.set('/down', { status: 503, body: { error: 'unavailable' } });
+  shared = resolver('/jwks');
+});
+after(async () => {
+  await Promise.all(resolvers.map((r) => r.close()));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -70,22 +112,11 @@ function raw(header: Record<string, unknown>, payload: Record<string, unknown>):
   return `${input}.${signature.toString('base64url')}`;
 }
 
-function source(keys: VerificationKey[]): TokenKeySource & { refetches: number } {
-  return {
-    refetches: 0,
-    keys: () => keys,
-    async refetchForUnknownKey() {
-      this.refetches++;
-      return undefined;
-    },
-  };
-}
-
-function verifier(keys: TokenKeySource = source(verificationKeys(jwks)), algorithms?: string[]) {
+function verifier(getKey: JWTVerifyGetKey = shared.getKey, algorithms?: string[]) {
   return createTokenVerifier({
     issuer: ISSUER,
     audience: AUDIENCE,
-    keys,
+    getKey,
     algorithms: algorithms ?? ['ES256', 'ES384', 'PS256', 'EdDSA'],
     clockToleranceSeconds: 5,
     cacheSize: 100,
@@ -164,16 +195,21 @@ describe('access token verifier', () => {
   });
 
   test('fail/HS256 keyed with the public key (algorithm confusion)', async () => {
-    const pem = (verificationKeys(jwks)[0] as VerificationKey).spkiPem;
+    const pem = ec.publicKey.export({ type: 'spki', format: 'pem' });
     const input = `${b64({ alg: 'HS256', kid: 'ec', typ: 'at+jwt' })}.${b64(claims())}`;
     const mac = createHmac('sha256', pem).update(input).digest('base64url');
     await refused(`${input}.${mac}`, 'token_algorithm_not_allowed');
-    // Even an allow-list that wrongly admitted HS256 would not turn a public key into an HMAC secret.
-    await refused(`${input}.${mac}`, 'token_key_unknown', verifier(undefined, ['ES256', 'HS256']));
+    // The verifier itself never admits a MAC algorithm, whatever allow-list it is given.
+    assert.throws(() => verifier(undefined, ['ES256', 'HS256']), /HS256/);
   });
 
   test('fail/an alg the key was not published for (ES256 header on the PS256 key)', async () => {
     await refused(await signed(claims(), { kid: 'rsa' }), 'token_key_unknown');
+    // The RSA key published for PS256 does not verify an (allow-listed) RS256 token signed with it.
+    const rs = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa', typ: 'at+jwt' })
+      .sign(rsa.privateKey);
+    await refused(rs, 'token_key_unknown', verifier(undefined, ['ES256', 'PS256', 'RS256']));
   });
 
   test('fail/an algorithm outside the allow-list', async () => {
@@ -193,6 +229,11 @@ describe('access token verifier', () => {
     await refused(raw({ ...header, crit: ['x-ext'], 'x-ext': 1 }, claims()), 'token_malformed');
     await refused(raw({ ...header, crit: ['exp'] }, claims()), 'token_malformed');
     await refused(raw({ ...header, crit: [] }, claims()), 'token_malformed');
+    // b64 is the one extension jose understands; a JWT with an unencoded payload (RFC 7797) is still refused.
+    const unencoded = { ...header, crit: ['b64'], b64: false };
+    const input = `${b64(unencoded)}.${JSON.stringify(claims())}`;
+    const signature = sign('sha256', Buffer.from(input), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+    await refused(`${input}.${signature.toString('base64url')}`, 'token_malformed');
     // The same header without crit verifies: the refusals above are crit's.
     await verifier().verify(raw({ ...header, 'x-ext': 1 }, claims()), NOW);
   });
@@ -238,49 +279,59 @@ describe('access token verifier', () => {
     await refused(await signed(claims({ cnf: 'x' })), 'token_claims_invalid');
   });
 
-  test('fail/unknown kid: one refetch is asked for, then refused', async () => {
-    const keys = source(verificationKeys(jwks));
-    await refused(await signed(claims(), { kid: 'rotated' }), 'token_key_unknown', verifier(keys));
-    assert.equal(keys.refetches, 1);
+  test('fail/unknown kid: one refetch of the JWKS, then refused', async () => {
+    served.set('/unknown', { status: 200, body: jwks });
+    const keys = resolver('/unknown', 0);
+    await refused(await signed(claims(), { kid: 'rotated' }), 'token_key_unknown', verifier(keys.getKey));
+    assert.equal(fetches.get('/unknown'), 2, 'the first load and one refetch for the unknown kid');
+  });
+
+  test('fail/unknown kids within the cooldown do not refetch the JWKS', async () => {
+    served.set('/cooldown', { status: 200, body: jwks });
+    const v = verifier(resolver('/cooldown', 60_000).getKey);
+    await refused(await signed(claims(), { kid: 'forged-1' }), 'token_key_unknown', v);
+    await refused(await signed(claims(), { kid: 'forged-2' }), 'token_key_unknown', v);
+    assert.equal(fetches.get('/cooldown'), 1);
   });
 
   test('ok/a kid learnt on refetch (key rotation) verifies', async () => {
+    served.set('/rotation', { status: 200, body: jwks });
+    const keys = resolver('/rotation', 0);
+    const v = verifier(keys.getKey);
+    await v.verify(await signed(claims()), NOW);
     const rotated = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const next = verificationKeys({ keys: [{ ...(await exportJWK(rotated.publicKey)), kid: 'k2' }] });
-    const keys: TokenKeySource = {
-      keys: () => verificationKeys(jwks),
-      refetchForUnknownKey: async () => next,
-    };
+    served.set('/rotation', {
+      status: 200,
+      body: { keys: [{ ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'ES256', use: 'sig' }] },
+    });
     const token = await signed(claims(), { kid: 'k2' }, rotated.privateKey);
-    assert.equal((await verifier(keys).verify(token, NOW)).sub, 'client-1');
+    assert.equal((await v.verify(token, NOW)).sub, 'client-1');
+    assert.equal(fetches.get('/rotation'), 2);
   });
 
   test('fail/the JWKS cannot be read: 503 jwks_unavailable', async () => {
-    const keys: TokenKeySource = {
-      keys: () => Promise.reject(new JwksUnavailableError('down')),
-      refetchForUnknownKey: async () => undefined,
-    };
-    await assert.rejects(verifier(keys).verify(await signed(claims()), NOW), (err: unknown) => {
-      assert.ok(err instanceof GatewayError);
-      assert.equal(err.reason, 'jwks_unavailable');
-      assert.equal(err.status, 503);
-      return true;
-    });
+    served.set('/not-a-set', { status: 200, body: { keys: ['not a key'] } });
+    served.set('/no-keys', { status: 200, body: { keys: 'none' } });
+    for (const path of ['/down', '/no-such-path', '/not-a-set', '/no-keys']) {
+      await assert.rejects(
+        verifier(resolver(path).getKey).verify(await signed(claims()), NOW),
+        (err: unknown) => {
+          assert.ok(err instanceof GatewayError);
+          assert.equal(err.reason, 'jwks_unavailable');
+          assert.equal(err.status, 503);
+          return true;
+        },
+      );
+    }
   });
 
-  test('ok/JWKS members not meant for verification are skipped', () => {
-    const keys = verificationKeys({
-      keys: [
-        ...jwks.keys,
-        { kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' },
-        { ...jwks.keys[0], kid: 'ops', key_ops: ['encrypt'] },
-        { kty: 'EC', crv: 'P-256', x: 'bad', y: 'bad', kid: 'broken' },
-        'not a key',
-      ],
-    });
-    assert.deepEqual(
-      keys.map((k) => k.kid),
-      ['ec', 'rsa', 'ed'],
-    );
+  test('fail/JWKS members not meant for verification are never selected', async () => {
+    // use "enc", key_ops without "verify": the right key material under its kid is still refused.
+    await refused(await signed(claims(), { kid: 'enc' }, encKey.privateKey), 'token_key_unknown');
+    await refused(await signed(claims(), { kid: 'ops' }, opsKey.privateKey), 'token_key_unknown');
+    // An HMAC token keyed with the secret published in the JWKS: the allow-list is checked first.
+    const input = `${b64({ alg: 'HS256', kid: 'hmac', typ: 'at+jwt' })}.${b64(claims())}`;
+    const mac = createHmac('sha256', Buffer.from(HMAC_SECRET, 'base64url')).update(input).digest('base64url');
+    await refused(`${input}.${mac}`, 'token_algorithm_not_allowed');
   });
 });

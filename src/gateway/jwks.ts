@@ -61,7 +61,12 @@ export function createJwksResolver(options: JwksResolverOptions): JwksResolver {
     if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) {
       throw new JwksUnavailableError('JWKS document has no keys array (RFC 7517 §5)');
     }
-    local = createLocalJWKSet(body as JSONWebKeySet);
+    try {
+      local = createLocalJWKSet(body as JSONWebKeySet);
+    } catch (err) {
+      // jose refuses a set whose members are not JWK objects: the AS's keys are unusable, not the token.
+      throw new JwksUnavailableError('JWKS document is not a valid JWK Set (RFC 7517 §5)', { cause: err });
+    }
     fetchedAt = performance.now();
   }
 

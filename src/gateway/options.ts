@@ -109,7 +109,7 @@ export interface UpstreamTls {
 
 export const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'EdDSA'];
 // Asymmetric JWS algorithms only (RFC 8725 §3.1): a shared-secret or unsigned token proves nothing here.
-const ASYMMETRIC = new Set([
+export const ASYMMETRIC = new Set([
   'ES256',
   'ES384',
   'ES512',

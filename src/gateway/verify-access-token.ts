@@ -1,6 +1,7 @@
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { GATEWAY_REASONS, GatewayError, type GatewayReason, invalidToken } from './gateway-error.ts';
 import { JwksUnavailableError } from './jwks.ts';
+import { ASYMMETRIC } from './options.ts';
 import { assertB64Token } from './read-access-token.ts';
 import { createTokenCache } from './token-cache.ts';
 
@@ -111,19 +112,24 @@ function mapJoseError(err: unknown): GatewayError {
   if (err instanceof JwksUnavailableError) {
     return new GatewayError(GATEWAY_REASONS.jwksUnavailable, 503, 'the token signing keys are unavailable');
   }
-  const { code, claim } = err as { code?: unknown; claim?: unknown };
+  const { code, claim, reason } = err as { code?: unknown; claim?: unknown; reason?: unknown };
   switch (code) {
     case 'ERR_JWT_EXPIRED':
       return invalidToken(GATEWAY_REASONS.tokenExpired, 'the token has expired');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      const [reason, message] = CLAIM_REASONS[String(claim)] ?? [
+      // A claim of the wrong type (e.g. an nbf that is not a NumericDate) is invalid, not "not yet valid".
+      if (reason === 'invalid') {
+        return invalidToken(GATEWAY_REASONS.tokenClaimsInvalid, `the "${String(claim)}" claim is not valid`);
+      }
+      const [gatewayReason, message] = CLAIM_REASONS[String(claim)] ?? [
         GATEWAY_REASONS.tokenClaimsInvalid,
         `the "${String(claim)}" claim is missing or not valid`,
       ];
-      return invalidToken(reason, message);
+      return invalidToken(gatewayReason, message);
     }
+    // ERR_JOSE_NOT_SUPPORTED (an unrecognised crit extension, RFC 7515 §4.1.11) falls to "malformed": only
+    // allow-listed algorithms ever reach jose's algorithm lookup.
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
-    case 'ERR_JOSE_NOT_SUPPORTED':
       return invalidToken(
         GATEWAY_REASONS.tokenAlgorithmNotAllowed,
         'the token signing algorithm is not allowed',
@@ -144,6 +150,11 @@ function mapJoseError(err: unknown): GatewayError {
  * exact string until `exp`: the signature never changes, while liveness and binding are checked per request.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  // RFC 8725 §3.1: never a MAC algorithm or none, whatever the caller passes; an HS256 allow-list would let
+  // an "oct" member of the JWKS verify tokens anyone holding that secret could mint.
+  for (const alg of options.algorithms) {
+    if (!ASYMMETRIC.has(alg)) throw new TypeError(`${alg} is not an accepted asymmetric JWS algorithm`);
+  }
   const cache = createTokenCache<AccessToken>(options.cacheSize);
   const verifyOptions = {
     issuer: options.issuer,

@@ -13,11 +13,13 @@ export {
   type CaLevel,
   type CaRef,
   type CaSettings,
+  CERTIFICATE_PAGE_KEY_LENGTH,
   CertificateAuthority,
   type CertificateView,
   getCertificate,
   type IssuingCaView,
   listCertificates,
+  listCertificatesPage,
   skiHexOfPem,
   storeCertificateAuthorities,
 } from './certificate-authority.ts';

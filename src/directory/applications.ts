@@ -176,7 +176,7 @@ const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refres
  * A manually registered client's grants (issue 14): client credentials, and the authorization code grant
  * (with refresh tokens) only with registered redirection URIs (RFC 6749 §3.1.2.2).
  */
-function validateManualGrants(metadata: Record<string, unknown>): void {
+export function validateManualGrants(metadata: Record<string, unknown>): void {
   const redirectUris = metadata.redirect_uris;
   // RFC 6749 §3.1.2.2: a client of the authorization code grant registers its redirection URIs.
   const grantTypes = metadata.grant_types;
@@ -238,7 +238,7 @@ function validatePublicClient(metadata: Record<string, unknown>): void {
   }
 }
 
-function validateMetadata(
+export function validateMetadata(
   authMethod: ApplicationAuthMethod,
   metadata: Record<string, unknown>,
   now: Date,

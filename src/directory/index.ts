@@ -22,6 +22,17 @@ export {
   updateRegisteredApplication,
 } from './applications.ts';
 export {
+  type ImportApplication,
+  ImportBatchError,
+  type ImportFinding,
+  type ImportOrganisation,
+  type ImportProgress,
+  type ImportSummary,
+  ImportValidator,
+  MAX_IMPORT_FINDINGS,
+  writeImport,
+} from './bulk-import.ts';
+export {
   type CatalogRouteView,
   listCatalog,
   listRoles,

@@ -57,7 +57,7 @@ function uniqueViolation(err: unknown): string | undefined {
 
 const EMAIL = /^[^\s@<>()[\],;:"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
 
-function validateContact(contact: ContactInput, index: number): ContactInput {
+export function validateContact(contact: ContactInput, index: number): ContactInput {
   const field = `contacts[${index}]`;
   if (!(CONTACT_KINDS as readonly string[]).includes(contact.kind)) {
     throw invalidInput(`${field}.kind must be one of ${CONTACT_KINDS.join(', ')}`, {

@@ -54,6 +54,7 @@ import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-cre
 import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
+import { registerImportRoutes } from './admin-api/import-routes.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerInvitationAdminRoutes } from './admin-api/invitations-routes.ts';
 import { registerOperatorAccountRoutes } from './admin-api/operator-accounts-routes.ts';
@@ -246,6 +247,7 @@ async function buildPublicServer(
       registerOperatorAuth(admin, deps);
       registerOrganisationRoutes(admin, deps);
       registerApplicationRoutes(admin, deps);
+      registerImportRoutes(admin, deps, { maxBytes: config.import?.maxBytes });
       registerCertificateRoutes(admin, deps);
       registerRotationPolicyRoutes(admin, deps);
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });

@@ -53,10 +53,10 @@ export function decodeCursor(cursor: string, arity: number): CursorKey {
 
 /** `?limit=&cursor=` as the routes receive them (already bounded by the JSON schema) → a page request. */
 export function pageRequest(
-  query: { limit?: number | undefined; cursor?: string | undefined },
+  query: { limit?: number | string | undefined; cursor?: string | undefined },
   arity: number,
 ) {
-  const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+  const limit = query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
     throw new AppError('invalid_input', 400, `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`, {
       field: 'limit',
@@ -81,10 +81,9 @@ export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => CursorKey
 /** JSON Schema of `?limit=&cursor=`, merged into each list route's querystring. */
 export const pageQueryProperties = {
   limit: {
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_PAGE_LIMIT,
-    description: `page size (default ${DEFAULT_PAGE_LIMIT})`,
+    type: 'string',
+    pattern: '^[0-9]{1,7}$',
+    description: `page size, 1 to ${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT})`,
   },
   cursor: {
     type: 'string',

@@ -59,7 +59,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
         environment?: 'sandbox' | 'production';
         status?: 'active' | 'suspended';
         name_prefix?: string;
-        limit?: number;
+        limit?: string;
         cursor?: string;
       };
       return listApplicationsPage(

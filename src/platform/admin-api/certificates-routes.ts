@@ -76,7 +76,7 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps)
         org_id?: string;
         status?: 'active' | 'revoked';
         expiring_within_days?: string;
-        limit?: number;
+        limit?: string;
         cursor?: string;
       };
       const days = q.expiring_within_days === undefined ? undefined : Number(q.expiring_within_days);

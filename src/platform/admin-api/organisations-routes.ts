@@ -53,7 +53,7 @@ export function registerOrganisationRoutes(app: FastifyInstance, deps: AdminDeps
       const q = request.query as {
         status?: OrgStatus;
         name_prefix?: string;
-        limit?: number;
+        limit?: string;
         cursor?: string;
       };
       return listOrganisationsPage(

@@ -116,7 +116,7 @@ export function registerPartnerApplicationRoutes(app: FastifyInstance, deps: Par
         environment?: Environment;
         status?: 'active' | 'suspended';
         name_prefix?: string;
-        limit?: number;
+        limit?: string;
         cursor?: string;
       };
       // The organisation comes from the path the membership check vouched for, never from the cursor.

@@ -82,7 +82,7 @@ export function registerPartnerCertificateRoutes(app: FastifyInstance, deps: Par
     async (request) => {
       const orgId = orgOf(request);
       const { clientId } = request.params as { clientId: string };
-      const q = request.query as { status?: 'active' | 'revoked'; limit?: number; cursor?: string };
+      const q = request.query as { status?: 'active' | 'revoked'; limit?: string; cursor?: string };
       await applicationOfOrg(deps, orgId, clientId);
       return listCertificatesPage(
         deps.storage.db,

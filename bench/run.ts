@@ -52,6 +52,11 @@ const COMMANDS: Record<
       'token endpoint (client credentials, tls_client_auth) vs a bare sign-and-respond: tokens/s, keep-alive and fresh TLS',
     load: () => import('./token.ts'),
   },
+  'admin-isolation': {
+    summary:
+      'gateway p50/p99 alone and while an operator walks a 100,000-application listing and runs a bulk import',
+    load: () => import('./admin-isolation.ts'),
+  },
   'shared-signals': {
     summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
     load: () => import('./shared-signals.ts'),

@@ -15,6 +15,7 @@ export {
   type CaSettings,
   CERTIFICATE_PAGE_KEY_LENGTH,
   CertificateAuthority,
+  type CertificateFilter,
   type CertificateView,
   getCertificate,
   type IssuingCaView,

@@ -57,6 +57,7 @@ import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/
 import { registerImportRoutes } from './admin-api/import-routes.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerInvitationAdminRoutes } from './admin-api/invitations-routes.ts';
+import { startListReader } from './admin-api/list-reader.ts';
 import { registerOperatorAccountRoutes } from './admin-api/operator-accounts-routes.ts';
 import { registerOperatorOverviewRoutes } from './admin-api/operator-overview-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
@@ -435,6 +436,12 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       decisions: decisionTaps,
       decisionRecorder,
     };
+    // Issue 16: on a SQLite file, long admin lists are read and serialised in a worker thread.
+    if (storage.engine === 'sqlite' && !/^(sqlite:(\/\/)?)?:memory:$/.test(config.database.url)) {
+      const listReader = await startListReader(config.database.url);
+      closers.push(() => listReader.close());
+      deps.listReader = listReader;
+    }
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {

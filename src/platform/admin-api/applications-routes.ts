@@ -53,7 +53,7 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as {
         org_id?: string;
         environment?: 'sandbox' | 'production';
@@ -62,12 +62,23 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
         limit?: string;
         cursor?: string;
       };
-      return listApplicationsPage(
-        deps.storage.db,
-        { orgId: q.org_id, environment: q.environment, status: q.status, namePrefix: q.name_prefix },
-        pageRequest(q, APPLICATION_PAGE_KEY.length),
-        deps.clock(),
-      );
+      const filter = {
+        orgId: q.org_id,
+        environment: q.environment,
+        status: q.status,
+        namePrefix: q.name_prefix,
+      };
+      const page = pageRequest(q, APPLICATION_PAGE_KEY.length);
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'applications',
+          filter,
+          page,
+          now: deps.clock().toISOString(),
+        });
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return listApplicationsPage(deps.storage.db, filter, page, deps.clock());
     },
   );
 

@@ -70,7 +70,7 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps)
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as {
         client_id?: string;
         org_id?: string;
@@ -82,18 +82,25 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps)
       const days = q.expiring_within_days === undefined ? undefined : Number(q.expiring_within_days);
       const horizon =
         days === undefined ? undefined : new Date(deps.clock().getTime() + days * 86_400_000).toISOString();
-      return listCertificatesPage(
-        deps.storage.db,
-        {
-          clientId: q.client_id,
-          orgId: q.org_id,
-          // "Expiring soon" is about certificates still in use: revoked ones are not listed unless asked for.
-          status: q.status ?? (days === undefined ? undefined : 'active'),
-          notAfterBefore: horizon,
-          byNotAfter: days !== undefined,
-        },
-        pageRequest(q, CERTIFICATE_PAGE_KEY_LENGTH),
-      );
+      const filter = {
+        clientId: q.client_id,
+        orgId: q.org_id,
+        // "Expiring soon" is about certificates still in use: revoked ones are not listed unless asked for.
+        status: q.status ?? (days === undefined ? undefined : 'active'),
+        notAfterBefore: horizon,
+        byNotAfter: days !== undefined,
+      };
+      const page = pageRequest(q, CERTIFICATE_PAGE_KEY_LENGTH);
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'certificates',
+          filter,
+          page,
+          now: deps.clock().toISOString(),
+        });
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return listCertificatesPage(deps.storage.db, filter, page);
     },
   );
 

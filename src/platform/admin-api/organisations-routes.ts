@@ -49,18 +49,25 @@ export function registerOrganisationRoutes(app: FastifyInstance, deps: AdminDeps
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as {
         status?: OrgStatus;
         name_prefix?: string;
         limit?: string;
         cursor?: string;
       };
-      return listOrganisationsPage(
-        deps.storage.db,
-        { status: q.status, namePrefix: q.name_prefix },
-        pageRequest(q, ORGANISATION_PAGE_KEY.length),
-      );
+      const filter = { status: q.status, namePrefix: q.name_prefix };
+      const page = pageRequest(q, ORGANISATION_PAGE_KEY.length);
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'organisations',
+          filter,
+          page,
+          now: deps.clock().toISOString(),
+        });
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return listOrganisationsPage(deps.storage.db, filter, page);
     },
   );
 

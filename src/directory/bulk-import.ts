@@ -535,6 +535,8 @@ async function importOrganisation(
       },
       meta,
     );
+    // The event loop gets a turn between applications too: enforcement never waits for a whole organisation.
+    await yieldToLoop();
     await tx.db
       .updateTable('applications')
       .set({ external_ref: app.external_ref })

@@ -2,12 +2,23 @@
 // query, the rows and their JSON serialisation happen here, so the platform's event loop — which the gateway
 // shares in the embedded default — only writes a ready string. node:sqlite is synchronous: on the main
 // thread a 1,000-row page holds the loop for tens of milliseconds, here it holds nothing.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { listApplicationsPage, listOrganisationsPage } from '../../directory/index.ts';
 import { listCertificatesPage } from '../../pki/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
 import { openStorage } from '../../storage/index.ts';
 import type { ListRequest, ListResponse } from './list-reader.ts';
+
+// Administration yields the CPU to enforcement: on Linux the nice value is per thread, and pid 0 is this one
+// (elsewhere it would be the process: not attempted there).
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, 10);
+  } catch {
+    // Not permitted (a container without CAP_SYS_NICE cannot lower a nice value, but raising it is allowed).
+  }
+}
 
 const storage = await openStorage({ url: (workerData as { url: string }).url, pollIntervalMs: 3_600_000 });
 

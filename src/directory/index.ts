@@ -192,6 +192,7 @@ export {
   decideRoleRequest,
   getRoleRequest,
   listRoleRequests,
+  listRoleRequestsPage,
   type RoleRequestStatus,
   type RoleRequestView,
   withdrawRoleRequest,

@@ -238,7 +238,12 @@ describe('large directories over HTTP: pages, filters, bulk import', () => {
   });
 
   test('fail/bad cursors and limits are 400 problems on every paged list', async () => {
-    for (const path of ['/admin/v1/applications', '/admin/v1/organisations', '/admin/v1/certificates']) {
+    for (const path of [
+      '/admin/v1/applications',
+      '/admin/v1/organisations',
+      '/admin/v1/certificates',
+      '/admin/v1/role-requests',
+    ]) {
       for (const query of [
         'cursor=%21%21',
         `cursor=${encodeCursor(['only-one'])}`,
@@ -252,6 +257,34 @@ describe('large directories over HTTP: pages, filters, bulk import', () => {
         assert.ok(['invalid_cursor', 'invalid_input'].includes(r.json.code), r.text);
       }
     }
+    for (const path of ['/admin/v1/audit', '/admin/v1/events']) {
+      for (const cursor of ['%21%21', encodeCursor(['not-a-seq']), encodeCursor([1, 2])]) {
+        const r = await call(cp, operator, 'GET', `${path}?cursor=${cursor}`);
+        assert.equal(r.status, 400, `${path}?cursor=${cursor}: ${r.text}`);
+        assert.equal(r.json.code, 'invalid_cursor');
+      }
+    }
+    // The audit log pages by sequence number behind the same opaque cursor.
+    const audit1 = await call(cp, operator, 'GET', '/admin/v1/audit?limit=3');
+    assert.equal(audit1.json.items.length, 3);
+    const audit2 = await call(
+      cp,
+      operator,
+      'GET',
+      `/admin/v1/audit?limit=3&cursor=${audit1.json.next_cursor}`,
+    );
+    assert.equal(audit2.json.items[0].seq, audit1.json.items[2].seq + 1);
+    const newest = await call(cp, operator, 'GET', '/admin/v1/audit?limit=2&order=desc');
+    const older = await call(
+      cp,
+      operator,
+      'GET',
+      `/admin/v1/audit?limit=2&order=desc&cursor=${newest.json.next_cursor}`,
+    );
+    assert.ok(older.json.items[0].seq < newest.json.items[1].seq);
+    const events = await call(cp, operator, 'GET', '/admin/v1/events?limit=1000');
+    assert.equal(events.status, 200);
+    assert.ok('next_cursor' in events.json);
     const more = await importNd(ndjson([partner(8000, 10)]));
     assert.equal(more.status, 200, more.text);
     const one = await call(cp, operator, 'GET', '/admin/v1/applications?limit=1');

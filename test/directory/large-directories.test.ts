@@ -4,8 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Insertable } from 'kysely';
 import {
   createOrganisation,
+  type ImportBatchError,
+  type ImportOrganisation,
+  ImportValidator,
   listApplicationsPage,
   listOrganisationsPage,
+  writeImport,
 } from '../../src/directory/index.ts';
 import { DEFAULT_PAGE_LIMIT, decodeCursor, encodeCursor, pageRequest } from '../../src/shared/page-cursor.ts';
 import type { Database, Storage } from '../../src/storage/index.ts';
@@ -172,6 +176,62 @@ for (const target of targets) {
       assert.deepEqual(
         prefixed.items.map((o) => o.name),
         ['Partner 7 Bank'],
+      );
+    });
+
+    test('fail/import: a failing batch is rolled back whole, earlier ones stay, a re-run finishes', async () => {
+      const records: ImportOrganisation[] = Array.from({ length: 5 }, (_, i) => ({
+        external_ref: `imp-${i}`,
+        name: i === 3 ? 'Partner 1 Bank' : `Imported ${i}`,
+        applications: [
+          { external_ref: 'a', name: 'Payments', roles: ['partner_reader'] },
+          { external_ref: 'b', name: 'Reports' },
+        ],
+      }));
+      // The validator finds the name taken in the directory before anything is written…
+      const validator = await ImportValidator.open(storage.db, META.now);
+      for (const r of records) validator.add(r);
+      assert.equal(validator.findingsTotal, 0);
+      await validator.checkDirectory(storage.db);
+      assert.deepEqual(
+        validator.findings.map((f) => [f.record, f.field, f.code]),
+        [[4, 'name', 'conflict']],
+      );
+      // …and the writer, given the records anyway, rolls back the batch that holds it, whole.
+      const meta = { ...META, importId: 'imp', batchSize: 2 };
+      await assert.rejects(
+        writeImport(storage, records, meta),
+        (err: ImportBatchError) => err.code === 'import_batch_failed' && err.details.batches_committed === 1,
+      );
+      const imported = async () =>
+        (await listOrganisationsPage(storage.db, { namePrefix: 'Imported' }, { limit: 100 })).items
+          .map((o) => o.name)
+          .sort();
+      assert.deepEqual(await imported(), ['Imported 0', 'Imported 1'], 'Imported 2 was rolled back with 3');
+      const apps = await listApplicationsPage(storage.db, { namePrefix: 'reports' }, { limit: 100 });
+      assert.equal(apps.items.length, 2, 'only the committed batch’s applications');
+
+      records[3] = { ...(records[3] as ImportOrganisation), name: 'Imported 3' };
+      const done = await writeImport(storage, records, meta);
+      assert.deepEqual(
+        done.map((b) => [b.organisations_skipped, b.organisations_created, b.applications_created]),
+        [
+          [2, 0, 0],
+          [0, 2, 4],
+          [0, 1, 2],
+        ],
+      );
+      assert.deepEqual(await imported(), [
+        'Imported 0',
+        'Imported 1',
+        'Imported 2',
+        'Imported 3',
+        'Imported 4',
+      ]);
+      const rerun = await writeImport(storage, records, meta);
+      assert.equal(
+        rerun.reduce((n, b) => n + b.organisations_created + b.applications_created, 0),
+        0,
       );
     });
 

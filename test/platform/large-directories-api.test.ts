@@ -7,6 +7,7 @@ import {
   type ImportOrganisation,
   writeImport,
 } from '../../src/directory/index.ts';
+import { loadConfig } from '../../src/platform/config.ts';
 import { encodeCursor } from '../../src/shared/page-cursor.ts';
 import {
   type ApiAnswer,
@@ -235,6 +236,16 @@ describe('large directories over HTTP: pages, filters, bulk import', () => {
     const auditor = await sessionFor(cp, await makeOperator(cp, 'auditor'));
     const refused = await call(cp, auditor, 'POST', '/admin/v1/import', [partner(7000)]);
     assert.equal(refused.status, 403);
+  });
+
+  test('fail/import.maxBytes out of range is a configuration error naming it', () => {
+    for (const bad of ['10', 'lots', '-5']) {
+      assert.throws(
+        () => loadConfig(cp.dataDir, { ACCREDIT_IMPORT_MAX_BYTES: bad }),
+        /ACCREDIT_IMPORT_MAX_BYTES/,
+      );
+    }
+    assert.equal(loadConfig(cp.dataDir, { ACCREDIT_IMPORT_MAX_BYTES: '5000' }).import?.maxBytes, 5000);
   });
 
   test('fail/bad cursors and limits are 400 problems on every paged list', async () => {

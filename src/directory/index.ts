@@ -174,6 +174,7 @@ export {
   ORGANISATION_PAGE_KEY,
   type OrganisationView,
   type OrgStatus,
+  organisationNames,
   removeContact,
   requireOrganisation,
   setOrganisationStatus,

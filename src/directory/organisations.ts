@@ -277,6 +277,20 @@ export async function listOrganisations(db: Kysely<Database>, filter: { status?:
   return q.execute();
 }
 
+/** The names of the given organisations (a page's worth), by id. */
+export async function organisationNames(
+  db: Kysely<Database>,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('organisations')
+    .select(['id', 'name'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((o) => [o.id, o.name]));
+}
+
 /** The sort key of an organisation page: oldest first, ties by id. */
 export const ORGANISATION_PAGE_KEY = ['created_at', 'id'] as const;
 

@@ -306,6 +306,56 @@ describe('large directories over HTTP: pages, filters, bulk import', () => {
     assert.equal(typeof defaulted.json.next_cursor, 'string');
   });
 
+  test('ok/registrations page newest first across both kinds, each once', async () => {
+    const org = (await call(cp, operator, 'GET', '/admin/v1/organisations?name_prefix=Imported Partner 8000'))
+      .json.items[0];
+    const apps = (await call(cp, operator, 'GET', `/admin/v1/applications?org_id=${org.id}`)).json
+      .items as Array<{
+      client_id: string;
+    }>;
+    const ids = apps.map((a) => a.client_id);
+    const at = (i: number) => `2026-02-0${1 + Math.floor(i / 2)}T00:00:00.000Z`;
+    const rows = Array.from({ length: 7 }, (_, i) => ({
+      client_id: ids[i + 1] as string,
+      org_id: org.id,
+      software_id: ids[0] as string,
+      ssa_jti: `jti-${i}`,
+      iat_id: null,
+      registration_token_hash: `h${i}`,
+      token_rotated_at: at(i),
+      status: 'active' as const,
+      created_at: at(i),
+      updated_at: at(i),
+    }));
+    await cp.platform.storage.db.insertInto('dynamic_registrations').values(rows).execute();
+    const seen: Array<{ client_id: string; created_at: string; org_name: string }> = [];
+    let cursor: string | null = null;
+    do {
+      const page: ApiAnswer = await call(
+        cp,
+        operator,
+        'GET',
+        `/admin/v1/registrations?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      assert.equal(page.status, 200, page.text);
+      assert.ok(page.json.items.length <= 2);
+      seen.push(...page.json.items);
+      cursor = page.json.next_cursor;
+    } while (cursor);
+    const byAge = rows
+      .map((r) => [r.created_at, r.client_id] as const)
+      .sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? 1 : -1) : a[1] < b[1] ? 1 : -1))
+      .map(([, id]) => id);
+    assert.deepEqual(
+      seen.map((r) => r.client_id),
+      byAge,
+      'newest first, ties by client_id, each once',
+    );
+    assert.equal(seen[0]?.org_name, org.name);
+    const bad = await call(cp, operator, 'GET', `/admin/v1/registrations?cursor=${encodeCursor([1])}`);
+    assert.equal(bad.status, 400);
+  });
+
   test('ok/partner pages hold the organisation’s rows only, whatever the cursor', async () => {
     const orgs = (
       await call(cp, operator, 'GET', '/admin/v1/organisations?name_prefix=Imported Partner 1&limit=2')

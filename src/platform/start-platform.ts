@@ -436,9 +436,10 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       decisions: decisionTaps,
       decisionRecorder,
     };
-    // Issue 16: on a SQLite file, long admin lists are read and serialised in a worker thread.
-    if (storage.engine === 'sqlite' && !/^(sqlite:(\/\/)?)?:memory:$/.test(config.database.url)) {
-      const listReader = await startListReader(config.database.url);
+    // Issue 16: long admin lists are read and serialised in a worker thread with its own connection (not for
+    // an in-memory SQLite database, which has no second connection).
+    if (!/^(sqlite:(\/\/)?)?:memory:$/.test(config.database.url)) {
+      const listReader = await startListReader(config.database.url, config.database.schema);
       closers.push(() => listReader.close());
       deps.listReader = listReader;
     }

@@ -20,17 +20,18 @@ export type ListResponse =
 type Query = ListRequest extends infer R ? (R extends ListRequest ? Omit<R, 'id'> : never) : never;
 
 /**
- * Reads admin list pages in a worker thread with its own SQLite connection (WAL: readers never wait for the
- * writer) and answers each as a JSON string ready to send. Only for a SQLite file: PostgreSQL queries do not
- * hold the event loop, and an in-memory database has no second connection.
+ * Reads admin list pages in a worker thread with its own connection (SQLite in WAL mode: readers never wait
+ * for the writer; PostgreSQL: a small pool of its own) and answers each as a JSON string ready to send: the
+ * query (synchronous on SQLite), the rows' parsing and their serialisation never run on the main thread. Not
+ * for an in-memory SQLite database, which has no second connection.
  */
 export interface ListReader {
   page(query: Query): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startListReader(url: string): Promise<ListReader> {
-  const worker = new Worker(new URL('./list-worker.ts', import.meta.url), { workerData: { url } });
+export async function startListReader(url: string, schema?: string | undefined): Promise<ListReader> {
+  const worker = new Worker(new URL('./list-worker.ts', import.meta.url), { workerData: { url, schema } });
   const waiting = new Map<number, { resolve(json: string): void; reject(err: Error): void }>();
   let next = 1;
   let failure: Error | undefined;

@@ -20,7 +20,8 @@ if (process.platform === 'linux') {
   }
 }
 
-const storage = await openStorage({ url: (workerData as { url: string }).url, pollIntervalMs: 3_600_000 });
+const { url, schema } = workerData as { url: string; schema?: string | undefined };
+const storage = await openStorage({ url, schema, pollIntervalMs: 3_600_000 });
 
 async function answer(request: ListRequest): Promise<string> {
   const now = new Date(request.now);

@@ -52,6 +52,11 @@ const COMMANDS: Record<
       'token endpoint (client credentials, tls_client_auth) vs a bare sign-and-respond: tokens/s, keep-alive and fresh TLS',
     load: () => import('./token.ts'),
   },
+  cluster: {
+    summary:
+      'two platform nodes on PostgreSQL, two standalone gateways behind a balancer: revocation to refusal at each gateway',
+    load: () => import('./cluster.ts'),
+  },
   'admin-isolation': {
     summary:
       'gateway p50/p99 alone and while an operator walks a 100,000-application listing and runs a bulk import',

@@ -10,6 +10,7 @@ import { registerEventCommands } from './commands/events.ts';
 import { registerFederationCommands } from './commands/federation.ts';
 import { registerGatewayCommands } from './commands/gateway.ts';
 import { registerImportCommand } from './commands/import.ts';
+import { registerNodeCommands } from './commands/node.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
 import { registerPlatformCommands } from './commands/platform.ts';
@@ -63,6 +64,7 @@ registerSsfCommands(program);
 registerEventCommands(program);
 // Issue 15: `org invite` and `operator grant|revoke|list` (after registerOrgCommands: it extends `org`).
 registerConsoleAccessCommands(program);
+registerNodeCommands(program);
 
 try {
   await program.parseAsync(process.argv);

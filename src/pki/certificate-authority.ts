@@ -4,7 +4,14 @@ import { recordAuditEvent } from '../audit/index.ts';
 import type { ApplicationWithOrganisation } from '../directory/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
 import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
-import { CHANGE_KINDS, type Database, keysetAfter, publishChange, type Tx } from '../storage/index.ts';
+import {
+  CHANGE_KINDS,
+  type Database,
+  keysetAfter,
+  lockJournal,
+  publishChange,
+  type Tx,
+} from '../storage/index.ts';
 import { type CaMaterial, reissueIssuingCa } from './ca-certificates.ts';
 import {
   assertRootKey,
@@ -289,6 +296,9 @@ export class CertificateAuthority {
   ): Promise<CertificateView> {
     // step-ca's order: validate the request, modify (the directory decides the names), enforce the policy.
     const request = await validateCertificateRequest(input.csrPem);
+    // The journal lock before any row lock (PostgreSQL): issuance holding the organisation while waiting for the
+    // journal, and a writer holding the journal while waiting for that row, deadlocked under load (issue 16).
+    await lockJournal(tx);
     const app = await loadApplicationForIssuance(tx, input.clientId);
     const policy = await this.rotationPolicyOf(tx.db, app.org_id, app.client_id);
     return this.#issueTo(tx, app, request, policy, { renews: null, renewalCount: 0 }, meta);
@@ -313,6 +323,7 @@ export class CertificateAuthority {
       .where('serial', '=', serial)
       .executeTakeFirst();
     if (!peek) throw notFound('certificate', input.serial);
+    await lockJournal(tx);
     // Holds the organisation (PostgreSQL): concurrent renewals of its certificates, and offboarding, take turns.
     const app = await loadApplicationForIssuance(tx, peek.client_id);
     const current = await tx.db
@@ -546,6 +557,7 @@ export class CertificateAuthority {
   async revoke(tx: Tx, serial: string, reasonName: string, meta: ActionMeta): Promise<CertificateView> {
     const reason = parseRevocationReason(reasonName);
     const normalised = serial.toLowerCase().replace(/:/g, '');
+    await lockJournal(tx);
     const row = await tx.db
       .selectFrom('certificates')
       .selectAll()

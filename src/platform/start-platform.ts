@@ -94,6 +94,7 @@ import { createHttpsServer } from './http/create-server.ts';
 import { loadKek } from './kek.ts';
 import { createLogger } from './logger.ts';
 import { createPlatformMetrics, startPlatformMetricsListener } from './metrics/index.ts';
+import { registerJoinRoute, registerNodeJoinAdminRoutes } from './node-join.ts';
 import { type Notifications, startNotifications } from './notifications.ts';
 import { registerOpenApiDocuments } from './openapi-documents.ts';
 import { registerPartnerApi } from './partner-api/index.ts';
@@ -164,7 +165,7 @@ const isFederationOp = (config: PlatformConfig) =>
 // The public listener's own routes; everything else (discovery, JWKS, authorization, the /interaction/ login
 // and consent pages…) is the AS's.
 const PLATFORM_PATHS =
-  /^\/(admin\/|partner\/|console(\/|$|\?)|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?)/;
+  /^\/(admin\/|platform\/v1\/join$|partner\/|console(\/|$|\?)|pki\/|directory\/|enforcement\/|events\/|ssf\/|\.well-known\/ssf-configuration|catalog(\.json|\/openapi\.json)?($|\?)|health$|health\?)/;
 
 async function buildPublicServer(
   deps: AdminDeps,
@@ -215,6 +216,8 @@ async function buildPublicServer(
   // The change feed for standalone enforcement points, authenticated by their own credential.
   registerFeedRoute(app, { storage: deps.storage, hub });
   registerPollRoute(app, { storage: deps.storage, clock: deps.clock });
+  // Issue 16: another node redeems a join token here (public listener, TLS only).
+  registerJoinRoute(app, { ...deps, config, kek: federation.admin.kek, logger });
   // RFC 7591 §2.3: the directory's keys, against which registration verifies software statements.
   registerDirectoryJwks(app, deps);
   const statementKeys = createSoftwareStatementKeys(deps.storage.db, federation.admin.kek);
@@ -263,6 +266,7 @@ async function buildPublicServer(
         signer: () => statementKeys.signer(),
       });
       registerEnforcementCredentialRoutes(admin, deps, { onRevoked: (id) => hub.dropCredential(id) });
+      registerNodeJoinAdminRoutes(admin, { ...deps, config });
       registerEventRoutes(admin, deps, { keySources: expiryKeySources(config.keys.maxAgeDays) });
       registerInitialAccessTokenRoutes(admin, deps, {
         enabled: config.registration.allowInitialAccessTokens,

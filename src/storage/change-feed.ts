@@ -46,6 +46,9 @@ export interface Change extends ChangeInput {
 }
 
 const CHANNEL = 'accredit_changes';
+// Small messages between the processes sharing the database (issue 16: which changes each node's standalone
+// gateways have applied), outside any transaction; only on PostgreSQL.
+const SIGNAL_CHANNEL = 'accredit_signals';
 
 /** Records an access-affecting change inside the caller's transaction: it exists exactly when the change does. */
 export async function publishChange(tx: Tx, change: ChangeInput, now: Date): Promise<Change> {
@@ -65,6 +68,7 @@ export async function publishChange(tx: Tx, change: ChangeInput, now: Date): Pro
 }
 
 export type ChangeHandler = (change: Change) => void;
+export type SignalHandler = (payload: string) => void;
 
 interface FeedOptions {
   pgConfig: pg.ClientConfig | undefined;
@@ -80,11 +84,13 @@ export class ChangeFeed {
   readonly #engine: Engine;
   readonly #options: FeedOptions;
   readonly #handlers = new Set<ChangeHandler>();
+  readonly #signalHandlers = new Set<SignalHandler>();
   #lastSeq = -1;
   #queued: Promise<void> | undefined;
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #listener: pg.Client | undefined;
+  #reconnect: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(db: Kysely<Database>, engine: Engine, options: FeedOptions) {
@@ -112,22 +118,81 @@ export class ChangeFeed {
   async start(fromSeq?: number): Promise<void> {
     if (this.#lastSeq >= 0) return;
     this.#lastSeq = fromSeq ?? (await this.currentSeq());
-    if (this.#engine === 'postgres' && this.#options.pgConfig) {
-      const client = new pg.Client(this.#options.pgConfig);
-      client.on('error', () => {
-        // The timer below keeps the feed current while the listener is gone.
-      });
-      await client.connect();
-      client.on('notification', () => this.#wake());
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.#listener = client;
-    }
+    if (this.#engine === 'postgres' && this.#options.pgConfig) await this.#listen();
     const interval =
       this.#engine === 'postgres'
         ? Math.max(this.#options.pollIntervalMs, 5000)
         : this.#options.pollIntervalMs;
     this.#timer = setInterval(() => this.#wake(), interval);
     this.#timer.unref();
+  }
+
+  /**
+   * LISTENs on its own connection. When the server ends it (restart, failover, pg_terminate_backend) the
+   * listener is opened again, with a growing pause, and the feed is read once it is back: nothing committed
+   * meanwhile is missed, and notifications are heard again without restarting the process (issue 16).
+   */
+  async #listen(): Promise<void> {
+    const client = new pg.Client(this.#options.pgConfig);
+    let lost = false;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      if (this.#listener === client) this.#listener = undefined;
+      client.end().catch(() => {});
+      this.#relisten(100);
+    };
+    client.on('error', onLost);
+    client.on('end', onLost);
+    await client.connect();
+    client.on('notification', (message) => {
+      if (message.channel === SIGNAL_CHANNEL) {
+        for (const handler of this.#signalHandlers) {
+          try {
+            handler(message.payload ?? '');
+          } catch {}
+        }
+      } else this.#wake();
+    });
+    await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN ${SIGNAL_CHANNEL}`);
+    if (this.#stopped) {
+      lost = true;
+      await client.end().catch(() => {});
+      return;
+    }
+    this.#listener = client;
+  }
+
+  #relisten(delayMs: number): void {
+    if (this.#stopped || this.#reconnect) return;
+    this.#reconnect = setTimeout(() => {
+      this.#reconnect = undefined;
+      if (this.#stopped) return;
+      this.#listen().then(
+        () => this.#wake(),
+        () => this.#relisten(Math.min(delayMs * 2, 2000)),
+      );
+    }, delayMs);
+    this.#reconnect.unref();
+    // Until it is back, the changes other processes commit are found by reading often.
+    this.#wake();
+  }
+
+  /** Whether signals reach other processes (PostgreSQL with its listener). */
+  get signals(): boolean {
+    return this.#engine === 'postgres' && this.#options.pgConfig !== undefined;
+  }
+
+  /** Sends a signal to every process following this database, this one included; best effort. */
+  async signal(payload: string): Promise<void> {
+    if (!this.signals || this.#stopped) return;
+    await sql`SELECT pg_notify(${SIGNAL_CHANNEL}, ${payload})`.execute(this.#db);
+  }
+
+  onSignal(handler: SignalHandler): () => void {
+    this.#signalHandlers.add(handler);
+    return () => this.#signalHandlers.delete(handler);
   }
 
   subscribe(handler: ChangeHandler): () => void {
@@ -151,6 +216,7 @@ export class ChangeFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#reconnect) clearTimeout(this.#reconnect);
     await this.#chain;
     if (this.#listener) await this.#listener.end().catch(() => {});
   }

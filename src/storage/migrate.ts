@@ -21,6 +21,7 @@ import { expiryNotificationsMigration } from './migrations/0018-expiry-notificat
 import { replayCacheMigration } from './migrations/0019-replay-cache.ts';
 import { accountsMigration } from './migrations/0020-accounts.ts';
 import { consoleMigration } from './migrations/0021-console.ts';
+import { nodeJoinTokensMigration } from './migrations/0029-node-join-tokens.ts';
 import { largeDirectoriesMigration } from './migrations/0030-large-directories.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
@@ -49,6 +50,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0019-replay-cache', replayCacheMigration],
     ['0020-accounts', accountsMigration],
     ['0021-console', consoleMigration],
+    ['0029-node-join-tokens', nodeJoinTokensMigration],
     ['0030-large-directories', largeDirectoriesMigration],
   ];
 }

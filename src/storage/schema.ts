@@ -250,6 +250,26 @@ export interface EnforcementCredentialTable {
   revoked_at: string | null;
 }
 
+/** Issue 16: one-use tokens with which another platform node joins (`accredit join`); only the hash is stored. */
+export interface NodeJoinTokenTable {
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+  revoked_at: string | null;
+}
+
+/** Issue 16: failed sign-ins per client address, shared by every node (ISO times). */
+export interface LoginAddressThrottleTable {
+  address: string;
+  failures: number;
+  locked_until: string;
+  last_seen: string;
+}
+
 export interface AuditLogTable {
   seq: Generated<number>;
   at: string;
@@ -540,6 +560,8 @@ export interface Database {
   dynamic_registrations: DynamicRegistrationTable;
   self_signed_pins: SelfSignedPinTable;
   enforcement_credentials: EnforcementCredentialTable;
+  node_join_tokens: NodeJoinTokenTable;
+  login_address_throttle: LoginAddressThrottleTable;
   platform_events: PlatformEventTable;
   event_cursors: EventCursorTable;
   rotation_policies: RotationPolicyTable;

@@ -70,6 +70,8 @@ export const TABLE_OWNERS = {
   replay_cache: ['storage'],
   operator_tokens: ['platform'],
   enforcement_credentials: ['platform'],
+  node_join_tokens: ['platform'],
+  login_address_throttle: ['authorization-server'],
 } as const satisfies Record<keyof Database, readonly TableOwner[]>;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -6,7 +6,7 @@ import type { Storage } from '../../storage/index.ts';
 import type { AccountStore } from './account-store.ts';
 import { checkCsrfToken, csrfKey, csrfToken } from './csrf.ts';
 import type { GrantStore } from './grants.ts';
-import { AddressThrottle } from './lockout.ts';
+import { SharedAddressThrottle } from './lockout.ts';
 import { consentPage, LOGIN_FAILED, loginPage, messagePage, STYLESHEET, STYLESHEET_PATH } from './pages.ts';
 import { UPSTREAM_CALLBACK_PATH, type UpstreamLogin } from './upstream.ts';
 
@@ -79,7 +79,8 @@ async function readForm(ctx: KoaContextWithOIDC): Promise<URLSearchParams> {
  */
 export function createInteractions(provider: Provider, options: InteractionOptions) {
   const key = csrfKey(options.kek);
-  const throttle = new AddressThrottle();
+  // Shared by every node on the database (issue 16).
+  const throttle = new SharedAddressThrottle(options.storage.db);
   const directory = directoryStore(options.storage.db);
 
   // The upstream identity provider's origin, where the "Sign in with …" form's redirect goes.
@@ -183,7 +184,7 @@ export function createInteractions(provider: Provider, options: InteractionOptio
     const username = form.get('username') ?? '';
     const now = options.clock();
     const address = ctx.ip;
-    if (throttle.locked(address, now)) {
+    if (await throttle.locked(address, now)) {
       options.logger.warn({ address }, 'login refused: address locked');
       return renderLogin(ctx, uid, clientId, interaction.params.redirect_uri, 429, {
         message: LOGIN_FAILED,
@@ -195,7 +196,7 @@ export function createInteractions(provider: Provider, options: InteractionOptio
       now,
     );
     if (!outcome.ok) {
-      throttle.fail(address, now);
+      await throttle.fail(address, now);
       options.logger.info({ reason: outcome.reason, address }, 'login failed');
       // One message whatever failed: no account enumeration (OWASP Authentication Cheat Sheet).
       return renderLogin(ctx, uid, clientId, interaction.params.redirect_uri, 401, {
@@ -203,7 +204,7 @@ export function createInteractions(provider: Provider, options: InteractionOptio
         username,
       });
     }
-    throttle.succeed(address);
+    await throttle.succeed(address);
     const account = await options.accounts.get(outcome.accountId);
     return finish(ctx, {
       login: { accountId: outcome.accountId, amr: account.totp ? ['pwd', 'otp'] : ['pwd'] },

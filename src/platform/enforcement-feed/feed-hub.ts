@@ -56,6 +56,9 @@ export interface FeedHub {
   close(): void;
 }
 
+const REMOTE_HEARTBEAT_MS = 1000;
+const REMOTE_FRESH_MS = 3000;
+
 const toFeed = (change: Change): FeedChange => ({
   seq: change.seq,
   at: change.at,
@@ -85,8 +88,52 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
   const lagging = (seq: number) =>
     [...streams].filter((s) => s.ackedSeq >= 0 && s.pending === undefined && s.ackedSeq < seq);
 
+  // Issue 16: the other platform nodes on the same PostgreSQL database say, by signal, what their acknowledging
+  // gateways have applied; a revoking call waits for those too, so every gateway refuses the next request,
+  // whichever node it follows. A node not heard from within REMOTE_FRESH_MS is not waited for.
+  const nodeId = randomUUID();
+  const remotes = new Map<string, { applied: number; streams: number; seenAt: number }>();
+  const remoteLagging = (seq: number) => {
+    const now = Date.now();
+    return [...remotes.entries()]
+      .filter(([, r]) => r.streams > 0 && now - r.seenAt < REMOTE_FRESH_MS && r.applied < seq)
+      .map(([id]) => id);
+  };
+  let announced = '';
+  function announce(force = false): void {
+    if (!storage.feed.signals) return;
+    const acking = [...streams].filter((s) => s.ackedSeq >= 0 && s.pending === undefined);
+    const applied = acking.length > 0 ? Math.min(...acking.map((s) => s.ackedSeq)) : lastSeq;
+    const text = JSON.stringify({ t: 'enforced', node: nodeId, applied, streams: acking.length });
+    if (!force && text === announced) return;
+    announced = text;
+    storage.feed.signal(text).catch(() => {
+      // Best effort: the waiting node times out (ENFORCEMENT_WAIT_MS) and the next heartbeat repeats it.
+    });
+  }
+  const heartbeat = setInterval(() => {
+    if ([...streams].some((s) => s.ackedSeq >= 0)) announce(true);
+  }, REMOTE_HEARTBEAT_MS);
+  heartbeat.unref();
+  const unlisten = storage.feed.onSignal((payload) => {
+    let message: { t?: unknown; node?: unknown; applied?: unknown; streams?: unknown };
+    try {
+      message = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (message.t !== 'enforced' || typeof message.node !== 'string' || message.node === nodeId) return;
+    if (typeof message.applied !== 'number' || typeof message.streams !== 'number') return;
+    if (message.streams === 0) remotes.delete(message.node);
+    else
+      remotes.set(message.node, { applied: message.applied, streams: message.streams, seenAt: Date.now() });
+    wake();
+  });
+
   function wake(): void {
-    for (const waiter of waiters) if (lagging(waiter.seq).length === 0) waiter.done();
+    for (const waiter of waiters) {
+      if (lagging(waiter.seq).length === 0 && remoteLagging(waiter.seq).length === 0) waiter.done();
+    }
   }
   const held: FeedChange[] = [];
   // Every committed change with seq in (coveredFrom, lastSeq] has been seen, the newest `capacity` are held.
@@ -97,6 +144,7 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
     if (!streams.delete(stream)) return;
     clearInterval(stream.heartbeat);
     wake();
+    announce();
     logger.info(
       { enforcement_credential: stream.credentialId, reason: why },
       'enforcement feed stream closed',
@@ -132,12 +180,13 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
         if (stream.id !== streamId || stream.credentialId !== credentialId) continue;
         stream.ackedSeq = Math.max(stream.ackedSeq, Math.min(seq, stream.sentSeq));
         wake();
+        announce();
         return true;
       }
       return false;
     },
     settle(seq, timeoutMs) {
-      if (lagging(seq).length === 0) return Promise.resolve();
+      if (lagging(seq).length === 0 && remoteLagging(seq).length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const waiter = {
           seq,
@@ -149,7 +198,7 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
         };
         const timer = setTimeout(() => {
           logger.warn(
-            { seq, lagging: lagging(seq).map((s) => s.credentialId) },
+            { seq, lagging: lagging(seq).map((s) => s.credentialId), lagging_nodes: remoteLagging(seq) },
             'an enforcement point did not confirm a change in time; answering anyway',
           );
           waiter.done();
@@ -212,6 +261,8 @@ export function createFeedHub(options: FeedHubOptions): FeedHub {
     },
     close() {
       unsubscribe();
+      unlisten();
+      clearInterval(heartbeat);
       for (const waiter of waiters) waiter.done();
       for (const stream of streams) end(stream, 'platform_stopping');
     },

@@ -62,6 +62,11 @@ const COMMANDS: Record<
       'two platform nodes on PostgreSQL, two standalone gateways behind a balancer: revocation to refusal at each gateway',
     load: () => import('./cluster.ts'),
   },
+  'admin-isolation': {
+    summary:
+      'gateway p50/p99 alone and while an operator walks a 100,000-application listing and runs a bulk import',
+    load: () => import('./admin-isolation.ts'),
+  },
   'shared-signals': {
     summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
     load: () => import('./shared-signals.ts'),

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../storage/index.ts';
+import { type Database, keysetAfter } from '../storage/index.ts';
 
 /** What the authorization server recorded about a dynamic (RFC 7591) registration; no token hash. */
 export interface DynamicRegistrationRecord {
@@ -50,9 +50,16 @@ function parseTypes(json: string): string[] {
  */
 export async function listRegistrationRecords(
   db: Kysely<Database>,
-  filter: { type?: 'dynamic' | 'federation' | undefined; clientId?: string | undefined; limit?: number } = {},
+  filter: {
+    type?: 'dynamic' | 'federation' | undefined;
+    clientId?: string | undefined;
+    limit?: number;
+    /** Issue 16: only rows after this (created_at, client_id) in the newest-first order (a page's cursor). */
+    after?: ReadonlyArray<string | number> | undefined;
+  } = {},
 ): Promise<RegistrationRecord[]> {
   const limit = filter.limit ?? 500;
+  const after = filter.after;
   const out: RegistrationRecord[] = [];
   if (filter.type !== 'federation') {
     let q = db
@@ -69,16 +76,30 @@ export async function listRegistrationRecords(
         'updated_at',
       ])
       .orderBy('created_at', 'desc')
+      .orderBy('client_id', 'desc')
       .limit(limit);
     if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
+    if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'client_id'], after, true));
     for (const row of await q.execute()) out.push({ type: 'dynamic', ...row });
   }
   if (filter.type !== 'dynamic') {
-    let q = db.selectFrom('federation_registrations').selectAll().orderBy('created_at', 'desc').limit(limit);
+    let q = db
+      .selectFrom('federation_registrations')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('client_id', 'desc')
+      .limit(limit);
     if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
+    if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'client_id'], after, true));
     for (const row of await q.execute()) {
       out.push({ type: 'federation', ...row, trust_mark_types: parseTypes(row.trust_mark_types) });
     }
   }
-  return out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  // Newest first across both tables, ties by client_id (descending): the order a page's cursor continues.
+  const key = (r: RegistrationRecord) => [r.created_at, r.client_id] as const;
+  return out.sort((a, b) => {
+    const [ac, ai] = key(a);
+    const [bc, bi] = key(b);
+    return ac !== bc ? (ac < bc ? 1 : -1) : ai < bi ? 1 : ai > bi ? -1 : 0;
+  });
 }

@@ -14,7 +14,13 @@ export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface AdminClient {
   /** `body` is sent as JSON when given; a DELETE or GET normally has none. */
-  call<T = Record<string, unknown>>(method: AdminMethod, path: string, body?: unknown): Promise<T>;
+  call<T = Record<string, unknown>>(
+    method: AdminMethod,
+    path: string,
+    body?: unknown,
+    /** A body sent as is (a string or a stream, e.g. an NDJSON file) with its content type. */
+    raw?: { body: string | NodeJS.ReadableStream; contentType: string },
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -50,7 +56,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const token = operatorToken(options.dataDir);
   const dispatcher = new Agent({ connect: { ca, rejectUnauthorized: true } });
   return {
-    async call<T>(method: AdminMethod, path: string, body?: unknown): Promise<T> {
+    async call<T>(
+      method: AdminMethod,
+      path: string,
+      body?: unknown,
+      raw?: { body: string | NodeJS.ReadableStream; contentType: string },
+    ): Promise<T> {
       let res: Awaited<ReturnType<typeof request>>;
       try {
         res = await request(new URL(`/admin/v1${path}`, base), {
@@ -59,8 +70,9 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
           headers: {
             authorization: `Bearer ${token}`,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(raw ? { 'content-type': raw.contentType } : {}),
           },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          body: raw ? (raw.body as string) : body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (err) {
         const cause = (err as { code?: string; message?: string }).code ?? (err as Error).message;

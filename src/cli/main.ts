@@ -9,6 +9,7 @@ import { registerEdgeCommands } from './commands/edge.ts';
 import { registerEventCommands } from './commands/events.ts';
 import { registerFederationCommands } from './commands/federation.ts';
 import { registerGatewayCommands } from './commands/gateway.ts';
+import { registerImportCommand } from './commands/import.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerOrgCommands } from './commands/org.ts';
 import { registerPartnerCommands } from './commands/partner.ts';
@@ -44,6 +45,8 @@ const program = new Command('accredit')
 registerPlatformCommands(program);
 registerOrgCommands(program);
 registerAppCommands(program);
+// Issue 16: bulk import of an existing partner base.
+registerImportCommand(program);
 registerCatalogCommands(program);
 registerCertCommands(program);
 registerCaCommands(program);

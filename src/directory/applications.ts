@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import {
   canonicalTlsClientAuthValue,
@@ -9,7 +9,8 @@ import {
 } from '../pki/index.ts';
 import { AppError, conflict, invalidInput, isCodedError, notFound } from '../shared/app-error.ts';
 import { normaliseName } from '../shared/names.ts';
-import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
+import { type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { CHANGE_KINDS, type Database, keysetAfter, publishChange, type Tx } from '../storage/index.ts';
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
 import { requireOrganisation } from './organisations.ts';
@@ -175,7 +176,7 @@ const GRANT_TYPES = new Set(['client_credentials', 'authorization_code', 'refres
  * A manually registered client's grants (issue 14): client credentials, and the authorization code grant
  * (with refresh tokens) only with registered redirection URIs (RFC 6749 §3.1.2.2).
  */
-function validateManualGrants(metadata: Record<string, unknown>): void {
+export function validateManualGrants(metadata: Record<string, unknown>): void {
   const redirectUris = metadata.redirect_uris;
   // RFC 6749 §3.1.2.2: a client of the authorization code grant registers its redirection URIs.
   const grantTypes = metadata.grant_types;
@@ -237,7 +238,7 @@ function validatePublicClient(metadata: Record<string, unknown>): void {
   }
 }
 
-function validateMetadata(
+export function validateMetadata(
   authMethod: ApplicationAuthMethod,
   metadata: Record<string, unknown>,
   now: Date,
@@ -543,32 +544,54 @@ export async function getApplication(
   };
 }
 
-export async function listApplications(
-  db: Kysely<Database>,
-  filter: { orgId?: string | undefined; environment?: 'sandbox' | 'production' | undefined } = {},
-  now: Date = new Date(),
-) {
+export interface ApplicationFilter {
+  orgId?: string | undefined;
+  environment?: 'sandbox' | 'production' | undefined;
+  status?: 'active' | 'suspended' | undefined;
+  /** Names starting with this (case-insensitive). */
+  namePrefix?: string | undefined;
+}
+
+const APPLICATION_LIST_COLUMNS = [
+  'client_id',
+  'org_id',
+  'name',
+  'status',
+  'auth_method',
+  'registration_type',
+  'environment',
+  'created_at',
+] as const;
+
+function filteredApplications(db: Kysely<Database>, filter: ApplicationFilter) {
   let q = db
     .selectFrom('applications')
-    .select([
-      'client_id',
-      'org_id',
-      'name',
-      'status',
-      'auth_method',
-      'registration_type',
-      'environment',
-      'created_at',
-    ])
-    .where('status', '!=', 'deleted')
-    .orderBy('org_id')
-    .orderBy('name_key');
+    .select([...APPLICATION_LIST_COLUMNS])
+    .where('status', '!=', 'deleted');
   if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
   if (filter.environment) q = q.where('environment', '=', filter.environment);
-  const apps = await q.execute();
-  const grants = await roleGrants(db, undefined, now);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.namePrefix) {
+    const key = filter.namePrefix.normalize('NFC').trimStart().replace(/\s+/g, ' ').toLocaleLowerCase('en');
+    q = q.where(sql<boolean>`name_key LIKE ${`${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
+  }
+  return q;
+}
+
+async function withGrants(
+  db: Kysely<Database>,
+  apps: Array<Selection<typeof APPLICATION_LIST_COLUMNS>>,
+  clientIds: readonly string[] | undefined,
+  now: Date,
+) {
+  const byClient = new Map<string, Array<RoleGrantView & { client_id: string }>>();
+  for (const g of await roleGrants(db, clientIds, now)) {
+    const own = byClient.get(g.client_id);
+    if (own) own.push(g);
+    else byClient.set(g.client_id, [g]);
+  }
   return apps.map((a) => {
-    const own = grants.filter((g) => g.client_id === a.client_id);
+    const own = byClient.get(a.client_id) ?? [];
     return {
       ...a,
       environment: a.environment ?? 'production',
@@ -576,6 +599,57 @@ export async function listApplications(
       role_grants: own.map(({ role, expires_at, expired }) => ({ role, expires_at, expired })),
     };
   });
+}
+
+type Selection<C extends readonly string[]> = {
+  [K in C[number]]: K extends keyof Database['applications'] ? Database['applications'][K] : never;
+};
+
+/** Every application (ordered by organisation and name): for overviews that need the whole directory. */
+export async function listApplications(
+  db: Kysely<Database>,
+  filter: ApplicationFilter = {},
+  now: Date = new Date(),
+) {
+  const apps = await filteredApplications(db, filter).orderBy('org_id').orderBy('name_key').execute();
+  return withGrants(
+    db,
+    apps,
+    filter.orgId || apps.length <= 500 ? apps.map((a) => a.client_id) : undefined,
+    now,
+  );
+}
+
+/** The sort key of an application page: oldest first, ties by client_id (renames never move a row). */
+export const APPLICATION_PAGE_KEY = ['created_at', 'client_id'] as const;
+
+/** One page of applications, keyset-paged by (created_at, client_id) after `page.after`. */
+export async function listApplicationsPage(
+  db: Kysely<Database>,
+  filter: ApplicationFilter,
+  page: PageRequest,
+  now: Date = new Date(),
+) {
+  let q = filteredApplications(db, filter);
+  if (page.after) {
+    const after = page.after;
+    q = q.where((eb) => keysetAfter(eb, APPLICATION_PAGE_KEY, after));
+  }
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('client_id')
+    .limit(page.limit + 1)
+    .execute();
+  const { items, next_cursor } = toPage(rows, page.limit, (a) => [a.created_at, a.client_id]);
+  return {
+    items: await withGrants(
+      db,
+      items,
+      items.map((a) => a.client_id),
+      now,
+    ),
+    next_cursor,
+  };
 }
 
 export async function setApplicationStatus(

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, conflict, invalidInput, notFound } from '../shared/app-error.ts';
 import { normaliseName } from '../shared/names.ts';
-import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
+import { type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { CHANGE_KINDS, type Database, keysetAfter, publishChange, type Tx } from '../storage/index.ts';
 import type { ActionMeta } from './context.ts';
 import { refuseMixedScripts, validateOrganisationName } from './organisation-name.ts';
 
@@ -56,7 +57,7 @@ function uniqueViolation(err: unknown): string | undefined {
 
 const EMAIL = /^[^\s@<>()[\],;:"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
 
-function validateContact(contact: ContactInput, index: number): ContactInput {
+export function validateContact(contact: ContactInput, index: number): ContactInput {
   const field = `contacts[${index}]`;
   if (!(CONTACT_KINDS as readonly string[]).includes(contact.kind)) {
     throw invalidInput(`${field}.kind must be one of ${CONTACT_KINDS.join(', ')}`, {
@@ -274,6 +275,47 @@ export async function listOrganisations(db: Kysely<Database>, filter: { status?:
     .orderBy('name_key');
   if (filter.status) q = q.where('status', '=', filter.status);
   return q.execute();
+}
+
+/** The names of the given organisations (a page's worth), by id. */
+export async function organisationNames(
+  db: Kysely<Database>,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('organisations')
+    .select(['id', 'name'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((o) => [o.id, o.name]));
+}
+
+/** The sort key of an organisation page: oldest first, ties by id. */
+export const ORGANISATION_PAGE_KEY = ['created_at', 'id'] as const;
+
+/** One page of organisations, keyset-paged by (created_at, id) after `page.after`. */
+export async function listOrganisationsPage(
+  db: Kysely<Database>,
+  filter: { status?: OrgStatus | undefined; namePrefix?: string | undefined },
+  page: PageRequest,
+) {
+  let q = db.selectFrom('organisations').select(['id', 'name', 'status', 'created_at', 'updated_at']);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.namePrefix) {
+    const key = filter.namePrefix.normalize('NFC').trimStart().replace(/\s+/g, ' ').toLocaleLowerCase('en');
+    q = q.where(sql<boolean>`name_key LIKE ${`${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'`);
+  }
+  if (page.after) {
+    const after = page.after;
+    q = q.where((eb) => keysetAfter(eb, ORGANISATION_PAGE_KEY, after));
+  }
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  return toPage(rows, page.limit, (o) => [o.created_at, o.id]);
 }
 
 // Offboarded is final: a partner that left is re-onboarded as a new organisation, with a new audit trail.

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, invalidInput, notFound } from '../shared/app-error.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../storage/index.ts';
 import { requireApplication } from './applications.ts';
 import type { ActionMeta } from './context.ts';
 import { approveOrganisationRole, grantApplicationRole } from './role-grants.ts';
@@ -69,6 +70,28 @@ export async function listRoleRequests(
   if (filter.status !== undefined) q = q.where('r.status', '=', filter.status);
   const rows = await q.orderBy('r.requested_at', 'desc').orderBy('r.id').execute();
   return rows.map(view);
+}
+
+/** One page of the approval queue, newest first, keyset-paged by (requested_at, id) descending. */
+export async function listRoleRequestsPage(
+  db: Db,
+  filter: { orgId?: string; clientId?: string; status?: RoleRequestStatus },
+  page: PageRequest,
+): Promise<Page<RoleRequestView>> {
+  let q = query(db);
+  if (filter.orgId !== undefined) q = q.where('r.org_id', '=', filter.orgId);
+  if (filter.clientId !== undefined) q = q.where('r.client_id', '=', filter.clientId);
+  if (filter.status !== undefined) q = q.where('r.status', '=', filter.status);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['r.requested_at', 'r.id'], after, true));
+  const rows = (
+    await q
+      .orderBy('r.requested_at', 'desc')
+      .orderBy('r.id', 'desc')
+      .limit(page.limit + 1)
+      .execute()
+  ).map(view);
+  return toPage(rows, page.limit, (r) => [r.requested_at, r.id]);
 }
 
 /** One request; with `orgId`, only if it belongs to that organisation (else 404, as if it did not exist). */

@@ -3,7 +3,15 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import type { ApplicationWithOrganisation } from '../directory/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
-import { CHANGE_KINDS, type Database, lockJournal, publishChange, type Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import {
+  CHANGE_KINDS,
+  type Database,
+  keysetAfter,
+  lockJournal,
+  publishChange,
+  type Tx,
+} from '../storage/index.ts';
 import { type CaMaterial, reissueIssuingCa } from './ca-certificates.ts';
 import {
   assertRootKey,
@@ -897,31 +905,66 @@ export async function storeCertificateAuthorities(
   }
 }
 
-export async function listCertificates(
-  db: Kysely<Database>,
-  filter: {
-    clientId?: string | undefined;
-    orgId?: string | undefined;
-    status?: 'active' | 'revoked' | undefined;
-    /** Only certificates whose not_after is before this instant (ISO-8601): "expiring soon". */
-    notAfterBefore?: string | undefined;
-    /** Sort by not_after, soonest first, instead of newest first. */
-    byNotAfter?: boolean | undefined;
-  },
-): Promise<Array<Omit<CertificateView, 'certificate_pem'>>> {
+export interface CertificateFilter {
+  clientId?: string | undefined;
+  orgId?: string | undefined;
+  status?: 'active' | 'revoked' | undefined;
+  /** Only certificates whose not_after is before this instant (ISO-8601): "expiring soon". */
+  notAfterBefore?: string | undefined;
+  /** Sort by not_after, soonest first, instead of newest first. */
+  byNotAfter?: boolean | undefined;
+}
+
+function filteredCertificates(db: Kysely<Database>, filter: CertificateFilter) {
   let q = db.selectFrom('certificates').selectAll();
-  q = filter.byNotAfter ? q.orderBy('not_after', 'asc').orderBy('serial') : q.orderBy('created_at', 'desc');
-  q = q.limit(1000);
   if (filter.clientId) q = q.where('client_id', '=', filter.clientId);
   if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.notAfterBefore) q = q.where('not_after', '<', filter.notAfterBefore);
-  const rows = await q.execute();
-  return rows.map((r) => {
-    const { certificate_pem: _pem, ...rest } = view(r);
-    return rest;
-  });
+  return q;
 }
+
+function withoutPem(r: Selectable<Database['certificates']>): Omit<CertificateView, 'certificate_pem'> {
+  const { certificate_pem: _pem, ...rest } = view(r);
+  return rest;
+}
+
+export async function listCertificates(
+  db: Kysely<Database>,
+  filter: CertificateFilter,
+): Promise<Array<Omit<CertificateView, 'certificate_pem'>>> {
+  let q = filteredCertificates(db, filter);
+  q = filter.byNotAfter ? q.orderBy('not_after', 'asc').orderBy('serial') : q.orderBy('created_at', 'desc');
+  q = q.limit(1000);
+  const rows = await q.execute();
+  return rows.map(withoutPem);
+}
+
+/**
+ * One page of certificates, keyset-paged: newest first by (created_at, serial), or with `byNotAfter` soonest
+ * ending first by (not_after, serial). The cursor key is the pair of the last row.
+ */
+export async function listCertificatesPage(
+  db: Kysely<Database>,
+  filter: CertificateFilter,
+  page: PageRequest,
+): Promise<Page<Omit<CertificateView, 'certificate_pem'>>> {
+  let q = filteredCertificates(db, filter);
+  const after = page.after;
+  if (filter.byNotAfter) {
+    if (after) q = q.where((eb) => keysetAfter(eb, ['not_after', 'serial'], after));
+    q = q.orderBy('not_after', 'asc').orderBy('serial', 'asc');
+  } else {
+    if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'serial'], after, true));
+    q = q.orderBy('created_at', 'desc').orderBy('serial', 'desc');
+  }
+  const rows = await q.limit(page.limit + 1).execute();
+  const paged = toPage(rows, page.limit, (r) => [filter.byNotAfter ? r.not_after : r.created_at, r.serial]);
+  return { items: paged.items.map(withoutPem), next_cursor: paged.next_cursor };
+}
+
+/** Certificate pages have a key of two values (a time and the serial). */
+export const CERTIFICATE_PAGE_KEY_LENGTH = 2;
 
 export async function getCertificate(db: Kysely<Database>, serial: string): Promise<CertificateView> {
   const normalised = serial.toLowerCase().replace(/:/g, '');

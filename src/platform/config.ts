@@ -27,6 +27,8 @@ export interface PlatformConfig {
     /** Connection limits every listener applies (handshake and first-request timeouts, caps). */
     limits: ListenerLimits;
   };
+  /** Bulk import (issue 16): the largest body POST /admin/v1/import accepts. */
+  import?: { maxBytes: number };
   /** External base URL of the public listener; also the authorization server's issuer identifier. */
   publicUrl: string;
   /** External base URL of the mTLS listener (RFC 8705 §5 mtls_endpoint_aliases). */
@@ -412,6 +414,13 @@ export const CONFIG_KEYS = [
     env: 'ACCREDIT_METRICS_TOKEN_FILE',
     parse: str,
     doc: 'file (mode 0600, relative to the data directory) holding the bearer token scrapers must send, at least 32 characters; required when listeners.metrics.host is not loopback',
+  },
+  {
+    path: 'import.maxBytes',
+    env: 'ACCREDIT_IMPORT_MAX_BYTES',
+    parse: int(1024, 4 * 1024 * 1024 * 1024),
+    default: 64 * 1024 * 1024,
+    doc: 'largest body POST /admin/v1/import accepts (NDJSON is streamed; memory holds the parsed records)',
   },
   {
     path: 'decision.callers',

@@ -54,8 +54,10 @@ import { registerEnforcementCredentialRoutes } from './admin-api/enforcement-cre
 import { registerEventRoutes } from './admin-api/events-routes.ts';
 import { registerExternalCaRoutes } from './admin-api/external-ca-routes.ts';
 import { type FederationAdminDeps, registerFederationRoutes } from './admin-api/federation/index.ts';
+import { registerImportRoutes } from './admin-api/import-routes.ts';
 import { registerInitialAccessTokenRoutes } from './admin-api/initial-access-tokens-routes.ts';
 import { registerInvitationAdminRoutes } from './admin-api/invitations-routes.ts';
+import { startListReader } from './admin-api/list-reader.ts';
 import { registerOperatorAccountRoutes } from './admin-api/operator-accounts-routes.ts';
 import { registerOperatorOverviewRoutes } from './admin-api/operator-overview-routes.ts';
 import { registerOrganisationRoutes } from './admin-api/organisations-routes.ts';
@@ -251,6 +253,7 @@ async function buildPublicServer(
       registerOperatorAuth(admin, deps);
       registerOrganisationRoutes(admin, deps);
       registerApplicationRoutes(admin, deps);
+      registerImportRoutes(admin, deps, { maxBytes: config.import?.maxBytes });
       registerCertificateRoutes(admin, deps);
       registerRotationPolicyRoutes(admin, deps);
       registerCaRoutes(admin, deps, { caBundleFile: platformPaths(config.dataDir).caBundle });
@@ -444,6 +447,13 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
       decisions: decisionTaps,
       decisionRecorder,
     };
+    // Issue 16: long admin lists are read and serialised in a worker thread with its own connection (not for
+    // an in-memory SQLite database, which has no second connection).
+    if (!/^(sqlite:(\/\/)?)?:memory:$/.test(config.database.url)) {
+      const listReader = await startListReader(config.database.url, config.database.schema);
+      closers.push(() => listReader.close());
+      deps.listReader = listReader;
+    }
     const entityBase = fed.entityId.replace(/\/+$/, '');
     const registrationPath = `${new URL(entityBase).pathname.replace(/\/+$/, '')}/federation/registration`;
     const federation = {

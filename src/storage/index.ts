@@ -10,6 +10,7 @@ export { changesAfter, changesOfKind, type RecordedChange } from './changes-of-k
 export { ENGINES, type Engine } from './engine.ts';
 export { hasChange } from './has-change.ts';
 export { createStorageRateLimitStore } from './rate-limit-store.ts';
+export { keysetAfter } from './keyset.ts';
 export { createStorageReplayCache } from './replay-cache.ts';
 export type { AccountTable, AuditLogTable, CaStatus, CatalogStatus, Database } from './schema.ts';
 export { engineOf, openStorage, type Storage, type StorageOptions } from './storage.ts';

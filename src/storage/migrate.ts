@@ -23,6 +23,7 @@ import { accountsMigration } from './migrations/0020-accounts.ts';
 import { consoleMigration } from './migrations/0021-console.ts';
 import { rateLimitsMigration } from './migrations/0028-rate-limits.ts';
 import { nodeJoinTokensMigration } from './migrations/0029-node-join-tokens.ts';
+import { largeDirectoriesMigration } from './migrations/0030-large-directories.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -52,6 +53,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0021-console', consoleMigration],
     ['0028-rate-limits', rateLimitsMigration(engine)],
     ['0029-node-join-tokens', nodeJoinTokensMigration],
+    ['0030-large-directories', largeDirectoriesMigration],
   ];
 }
 

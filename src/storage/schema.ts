@@ -14,6 +14,8 @@ export interface OrganisationTable {
   live_at?: string | null;
   /** The sandbox test-plan run that passed the gate. */
   live_run_id?: string | null;
+  /** Bulk import (issue 16): the partner's id in the system it was imported from; a re-run skips it. */
+  external_ref?: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OrganisationRoleTable {
@@ -121,6 +123,8 @@ export interface ApplicationTable {
   updated_at: string;
   /** sandbox | production (default production: operators' and registrations' clients). */
   environment?: 'sandbox' | 'production';
+  /** Bulk import (issue 16): the application's id in the system it was imported from, unique per organisation. */
+  external_ref?: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ApplicationRoleTable {

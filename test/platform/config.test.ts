@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       database: { url: join(dir, 'accredit.db'), schema: undefined },
       host: '127.0.0.1',
       hostnames: ['localhost'],
+      import: { maxBytes: 64 * 1024 * 1024 },
       listeners: {
         public: { port: 8443 },
         mtls: { port: 8444 },

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 import { registerRateLimitCommand } from './rate-limit.ts';
@@ -117,16 +118,28 @@ export function registerAppCommands(program: Command): void {
       },
     );
 
-  app
-    .command('list')
-    .description('list applications')
-    .option('--org <id>', 'only this organisation’s')
-    .action((opts: { org?: string }, cmd: Command) => {
+  addPageOptions(
+    app
+      .command('list')
+      .description('list applications, a page at a time (oldest first)')
+      .option('--org <id>', 'only this organisation’s')
+      .option('--environment <env>', 'only sandbox or production')
+      .option('--status <status>', 'only active or suspended')
+      .option('--name-prefix <prefix>', 'only names starting with this (case-insensitive)'),
+  ).action(
+    (
+      opts: PageOptions & { org?: string; environment?: string; status?: string; namePrefix?: string },
+      cmd: Command,
+    ) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
         await withAdminClient(g, async (client) => {
-          const q = opts.org ? `?org_id=${encodeURIComponent(opts.org)}` : '';
-          const { items } = await client.call<{ items: App[] }>('GET', `/applications${q}`);
+          const q = new URLSearchParams();
+          if (opts.org) q.set('org_id', opts.org);
+          if (opts.environment) q.set('environment', opts.environment);
+          if (opts.status) q.set('status', opts.status);
+          if (opts.namePrefix) q.set('name_prefix', opts.namePrefix);
+          const items = await readPages<App>(client, '/applications', q, opts);
           if (g.json) printJson(items);
           else
             printTable(
@@ -135,7 +148,8 @@ export function registerAppCommands(program: Command): void {
             );
         });
       });
-    });
+    },
+  );
 
   app
     .command('show <clientId>')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printIssuedCertificate, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 import { registerCertRenewalCommands } from './rotation-policy.ts';
@@ -58,36 +59,34 @@ export function registerCertCommands(program: Command): void {
       });
     });
 
-  cert
-    .command('list')
-    .description('list issued certificates')
-    .option('--app <clientId>', 'only this application’s')
-    .option('--org <id>', 'only this organisation’s')
-    .option('--status <status>', 'active or revoked')
-    .action((opts: { app?: string; org?: string; status?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        const q = new URLSearchParams();
-        if (opts.app) q.set('client_id', opts.app);
-        if (opts.org) q.set('org_id', opts.org);
-        if (opts.status) q.set('status', opts.status);
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Cert[] }>(
-            'GET',
-            `/certificates${q.size ? `?${q}` : ''}`,
-          );
-          if (g.json) printJson(items);
-          else
-            printTable(items as unknown as Array<Record<string, unknown>>, [
-              'serial',
-              'client_id',
-              'status',
-              'not_after',
-              'x5t_s256',
-            ]);
-        });
+  addPageOptions(
+    cert
+      .command('list')
+      .description('list issued certificates, a page at a time (newest first)')
+      .option('--app <clientId>', 'only this application’s')
+      .option('--org <id>', 'only this organisation’s')
+      .option('--status <status>', 'active or revoked'),
+  ).action((opts: PageOptions & { app?: string; org?: string; status?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      const q = new URLSearchParams();
+      if (opts.app) q.set('client_id', opts.app);
+      if (opts.org) q.set('org_id', opts.org);
+      if (opts.status) q.set('status', opts.status);
+      await withAdminClient(g, async (client) => {
+        const items = await readPages<Cert>(client, '/certificates', q, opts);
+        if (g.json) printJson(items);
+        else
+          printTable(items as unknown as Array<Record<string, unknown>>, [
+            'serial',
+            'client_id',
+            'status',
+            'not_after',
+            'x5t_s256',
+          ]);
       });
     });
+  });
 
   cert
     .command('revoke <serial>')

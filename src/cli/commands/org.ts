@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 import { registerOrgCaCommands } from './org-ca.ts';
@@ -51,27 +52,31 @@ export function registerOrgCommands(program: Command): void {
       });
     });
 
-  org
-    .command('list')
-    .description('list organisations')
-    .option('--status <status>', 'only active, suspended or offboarded')
-    .action((opts: { status?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const q = opts.status ? `?status=${encodeURIComponent(opts.status)}` : '';
-          const { items } = await client.call<{ items: Org[] }>('GET', `/organisations${q}`);
-          if (g.json) printJson(items);
-          else
-            printTable(items as unknown as Array<Record<string, unknown>>, [
-              'id',
-              'name',
-              'status',
-              'created_at',
-            ]);
-        });
+  addPageOptions(
+    org
+      .command('list')
+      .description('list organisations, a page at a time (oldest first)')
+      .option('--status <status>', 'only active, suspended or offboarded')
+      .option('--name-prefix <prefix>', 'only names starting with this (case-insensitive)'),
+  ).action((opts: PageOptions & { status?: string; namePrefix?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.status) q.set('status', opts.status);
+        if (opts.namePrefix) q.set('name_prefix', opts.namePrefix);
+        const items = await readPages<Org>(client, '/organisations', q, opts);
+        if (g.json) printJson(items);
+        else
+          printTable(items as unknown as Array<Record<string, unknown>>, [
+            'id',
+            'name',
+            'status',
+            'created_at',
+          ]);
       });
     });
+  });
 
   org
     .command('show <id>')

@@ -2,15 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { suspendClientsRegisteredWith } from '../../authorization-server/index.ts';
 import {
   APPLICATION_AUTH_METHODS,
+  APPLICATION_PAGE_KEY,
   assertFetchableMetadata,
   createApplication,
   getApplication,
   grantApplicationRole,
-  listApplications,
+  listApplicationsPage,
   revokeApplicationRole,
   roleGrants,
   setApplicationStatus,
 } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { applicationSchema, errorResponses, reasonBody, roleGrantSchema } from './schemas.ts';
 
@@ -29,20 +31,54 @@ export function registerApplicationRoutes(app: FastifyInstance, deps: AdminDeps)
     {
       schema: {
         tags,
-        summary: 'List applications (OAuth clients)',
+        summary:
+          'List applications (OAuth clients), a page at a time (oldest first; next_cursor for the next page)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { org_id: { type: 'string', maxLength: 64 } },
+          properties: {
+            org_id: { type: 'string', maxLength: 64 },
+            environment: { type: 'string', enum: ['sandbox', 'production'] },
+            status: { type: 'string', enum: ['active', 'suspended'] },
+            name_prefix: { type: 'string', minLength: 1, maxLength: 200 },
+            ...pageQueryProperties,
+          },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: applicationSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: applicationSchema }, next_cursor: nextCursorSchema },
+          },
+          400: { $ref: 'Problem#' },
         },
       },
     },
-    async (request) => {
-      const { org_id: orgId } = request.query as { org_id?: string };
-      return { items: await listApplications(deps.storage.db, { orgId }, deps.clock()) };
+    async (request, reply) => {
+      const q = request.query as {
+        org_id?: string;
+        environment?: 'sandbox' | 'production';
+        status?: 'active' | 'suspended';
+        name_prefix?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      const filter = {
+        orgId: q.org_id,
+        environment: q.environment,
+        status: q.status,
+        namePrefix: q.name_prefix,
+      };
+      const page = pageRequest(q, APPLICATION_PAGE_KEY.length);
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'applications',
+          filter,
+          page,
+          now: deps.clock().toISOString(),
+        });
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return listApplicationsPage(deps.storage.db, filter, page, deps.clock());
     },
   );
 

@@ -12,6 +12,7 @@ import {
   updateCatalogOperation,
 } from '../../directory/index.ts';
 import { invalidInput, notFound } from '../../shared/app-error.ts';
+import { decodeCursor, encodeCursor, invalidCursor, pageQueryProperties } from '../../shared/page-cursor.ts';
 import { registerCatalogDraftRoutes } from './catalog-draft-routes.ts';
 import { registerCatalogEntryRoutes } from './catalog-entry-routes.ts';
 import {
@@ -207,6 +208,8 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
             target_id: { type: 'string', minLength: 1, maxLength: 300 },
             since: { type: 'string', format: 'date-time' },
             until: { type: 'string', format: 'date-time' },
+            // Issue 16: the opaque cursor every list takes (here a sequence number; next_cursor of a page).
+            cursor: pageQueryProperties.cursor,
           },
         },
       },
@@ -214,9 +217,18 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
     async (request) => {
       const q = request.query as Record<string, string | undefined>;
       const limit = Math.min(Math.max(Number(q.limit ?? 100), 1), 1000);
+      if (q.cursor !== undefined) {
+        const [seq] = decodeCursor(q.cursor, 1);
+        if (typeof seq !== 'number') throw invalidCursor('not a cursor of this list');
+        if (q.order === 'desc' || q.before !== undefined) q.before = String(seq);
+        else q.after = String(seq);
+      }
+      const nextCursor = (items: Array<{ seq: number }>) =>
+        items.length === limit ? encodeCursor([(items.at(-1) as { seq: number }).seq]) : null;
       const filtered = ['before', 'order', 'actor', 'action', 'target_type', 'target_id', 'since', 'until'];
       if (!filtered.some((k) => q[k] !== undefined)) {
-        return { items: await listAuditEvents(deps.storage.db, { after: Number(q.after ?? 0), limit }) };
+        const items = await listAuditEvents(deps.storage.db, { after: Number(q.after ?? 0), limit });
+        return { items, next_cursor: nextCursor(items) };
       }
       const iso = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
       const page = await searchAuditEvents(deps.storage.db, {
@@ -232,7 +244,11 @@ export function registerCatalogRoutes(app: FastifyInstance, deps: AdminDeps): vo
         limit,
       });
       const desc = q.order === 'desc' || q.before !== undefined;
-      return { items: page.items, ...(desc ? { next_before: page.next } : { next_after: page.next }) };
+      return {
+        items: page.items,
+        ...(desc ? { next_before: page.next } : { next_after: page.next }),
+        next_cursor: page.next === null ? null : encodeCursor([page.next]),
+      };
     },
   );
   app.get(

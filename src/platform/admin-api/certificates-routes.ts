@@ -1,5 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { getCertificate, listCertificates, REVOCATION_REASONS } from '../../pki/index.ts';
+import {
+  CERTIFICATE_PAGE_KEY_LENGTH,
+  getCertificate,
+  listCertificatesPage,
+  REVOCATION_REASONS,
+} from '../../pki/index.ts';
+import { pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { certificateSchema, errorResponses } from './schemas.ts';
 
@@ -59,30 +65,42 @@ export function registerCertificateRoutes(app: FastifyInstance, deps: AdminDeps)
             org_id: { type: 'string', maxLength: 64 },
             status: { type: 'string', enum: ['active', 'revoked'] },
             expiring_within_days: { type: 'string', pattern: '^[0-9]{1,4}$' },
+            ...pageQueryProperties,
           },
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as {
         client_id?: string;
         org_id?: string;
         status?: 'active' | 'revoked';
         expiring_within_days?: string;
+        limit?: string;
+        cursor?: string;
       };
       const days = q.expiring_within_days === undefined ? undefined : Number(q.expiring_within_days);
       const horizon =
         days === undefined ? undefined : new Date(deps.clock().getTime() + days * 86_400_000).toISOString();
-      return {
-        items: await listCertificates(deps.storage.db, {
-          clientId: q.client_id,
-          orgId: q.org_id,
-          // "Expiring soon" is about certificates still in use: revoked ones are not listed unless asked for.
-          status: q.status ?? (days === undefined ? undefined : 'active'),
-          notAfterBefore: horizon,
-          byNotAfter: days !== undefined,
-        }),
+      const filter = {
+        clientId: q.client_id,
+        orgId: q.org_id,
+        // "Expiring soon" is about certificates still in use: revoked ones are not listed unless asked for.
+        status: q.status ?? (days === undefined ? undefined : 'active'),
+        notAfterBefore: horizon,
+        byNotAfter: days !== undefined,
       };
+      const page = pageRequest(q, CERTIFICATE_PAGE_KEY_LENGTH);
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'certificates',
+          filter,
+          page,
+          now: deps.clock().toISOString(),
+        });
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return listCertificatesPage(deps.storage.db, filter, page);
     },
   );
 

@@ -6,6 +6,7 @@ import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { DecisionRecorder } from '../decision-recorder.ts';
 import type { DecisionTaps } from '../decision-taps.ts';
+import type { ListReader } from './list-reader.ts';
 
 export interface AdminDeps {
   storage: Storage;
@@ -19,6 +20,8 @@ export interface AdminDeps {
   decisions?: DecisionTaps;
   /** The recent decisions, live subscribers, per-organisation traffic (the console's decision log, charts). */
   decisionRecorder?: DecisionRecorder;
+  /** Issue 16: long lists read and serialised off the event loop (SQLite file databases). */
+  listReader?: ListReader;
 }
 
 declare module 'fastify' {

@@ -3,6 +3,7 @@ import { EVENT_TYPES, type EventType, listMailOutbox, listPlatformEvents } from 
 import { expiringView, listExpiring } from '../../pki/index.ts';
 import { invalidInput } from '../../shared/app-error.ts';
 import { EXPIRING_KINDS, type ExpiringSource } from '../../shared/expiring-item.ts';
+import { decodeCursor, encodeCursor, invalidCursor, pageQueryProperties } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -39,14 +40,26 @@ export function registerEventRoutes(
             org_id: { type: 'string', minLength: 1, maxLength: 64 },
             after: { type: 'string', pattern: '^[0-9]{1,15}$' },
             limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+            // Issue 16: the opaque cursor every list takes (next_cursor of a page; here a sequence number).
+            cursor: pageQueryProperties.cursor,
           },
         },
         response: errorResponses,
       },
     },
     async (request) => {
-      const q = request.query as { type?: EventType; org_id?: string; after?: string; limit?: string };
-      const after = Number(q.after ?? 0);
+      const q = request.query as {
+        type?: EventType;
+        org_id?: string;
+        after?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      const fromCursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, 1)[0];
+      if (fromCursor !== undefined && typeof fromCursor !== 'number') {
+        throw invalidCursor('not a cursor of this list');
+      }
+      const after = fromCursor ?? Number(q.after ?? 0);
       const limit = inRange('limit', q.limit, 1, 1000, 100);
       const items = await listPlatformEvents(deps.storage, {
         after,
@@ -66,6 +79,7 @@ export function registerEventRoutes(
           data: e.data,
         })),
         last_seq: items.at(-1)?.seq ?? after,
+        next_cursor: items.length === limit ? encodeCursor([items.at(-1)?.seq ?? after]) : null,
       };
     },
   );

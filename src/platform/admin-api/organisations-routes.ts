@@ -5,12 +5,14 @@ import {
   type ContactInput,
   createOrganisation,
   getOrganisation,
-  listOrganisations,
+  listOrganisationsPage,
+  ORGANISATION_PAGE_KEY,
   type OrgStatus,
   offboardOrganisation,
   setOrganisationStatus,
   withdrawOrganisationRole,
 } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { contactSchema, errorResponses, organisationSchema, reasonBody, uuidParam } from './schemas.ts';
 
@@ -25,20 +27,47 @@ export function registerOrganisationRoutes(app: FastifyInstance, deps: AdminDeps
     {
       schema: {
         tags,
-        summary: 'List organisations',
+        summary: 'List organisations, a page at a time (oldest first; next_cursor for the next page)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['active', 'suspended', 'offboarded'] } },
+          properties: {
+            status: { type: 'string', enum: ['active', 'suspended', 'offboarded'] },
+            name_prefix: { type: 'string', minLength: 1, maxLength: 64 },
+            ...pageQueryProperties,
+          },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: organisationSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: organisationSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
+          400: { $ref: 'Problem#' },
         },
       },
     },
-    async (request) => {
-      const { status } = request.query as { status?: OrgStatus };
-      return { items: await listOrganisations(deps.storage.db, status ? { status } : {}) };
+    async (request, reply) => {
+      const q = request.query as {
+        status?: OrgStatus;
+        name_prefix?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      const filter = { status: q.status, namePrefix: q.name_prefix };
+      const page = pageRequest(q, ORGANISATION_PAGE_KEY.length);
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'organisations',
+          filter,
+          page,
+          now: deps.clock().toISOString(),
+        });
+        return reply.type('application/json; charset=utf-8').send(json);
+      }
+      return listOrganisationsPage(deps.storage.db, filter, page);
     },
   );
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { listRegistrationRecords, type RegistrationRecord } from '../../authorization-server/index.ts';
-import { getApplication, listOrganisations } from '../../directory/index.ts';
+import { getApplication, organisationNames } from '../../directory/index.ts';
 import { getSubordinate } from '../../federation/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest, toPage } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 
 const anyObject = { type: ['object', 'null'], additionalProperties: true } as const;
@@ -83,19 +84,42 @@ export function registerRegistrationRoutes(
           properties: {
             type: { type: 'string', enum: ['dynamic', 'federation'] },
             client_id: { type: 'string', maxLength: 2048 },
+            ...pageQueryProperties,
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: registrationViewSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: registrationViewSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
+          400: { $ref: 'Problem#' },
         },
       },
     },
     async (request) => {
-      const q = request.query as { type?: 'dynamic' | 'federation'; client_id?: string };
+      const q = request.query as {
+        type?: 'dynamic' | 'federation';
+        client_id?: string;
+        limit?: string;
+        cursor?: string;
+      };
       const db = deps.storage.db;
       const now = deps.clock();
-      const records = await listRegistrationRecords(db, { type: q.type, clientId: q.client_id });
-      const orgNames = new Map((await listOrganisations(db)).map((o) => [o.id, o.name]));
+      const page = pageRequest(q, 2);
+      const found = await listRegistrationRecords(db, {
+        type: q.type,
+        clientId: q.client_id,
+        limit: page.limit + 1,
+        after: page.after,
+      });
+      const { items: records, next_cursor } = toPage(found.slice(0, page.limit + 1), page.limit, (r) => [
+        r.created_at,
+        r.client_id,
+      ]);
+      const orgNames = await organisationNames(db, [...new Set(records.map((r) => r.org_id))]);
       const policies = new Map<string, Record<string, unknown> | null>();
       const items = [];
       for (const rec of records) {
@@ -149,7 +173,7 @@ export function registerRegistrationRoutes(
           metadata_policy: policies.get(rec.via_subordinate) ?? null,
         });
       }
-      return { items };
+      return { items, next_cursor };
     },
   );
 }

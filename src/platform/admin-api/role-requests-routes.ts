@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import {
   decideRoleRequest,
   getRoleRequest,
-  listRoleRequests,
+  listRoleRequestsPage,
   type RoleRequestStatus,
 } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 
@@ -52,22 +53,35 @@ export function registerRoleRequestRoutes(app: FastifyInstance, deps: AdminDeps)
             status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'withdrawn'] },
             org_id: { type: 'string', maxLength: 64 },
             client_id: { type: 'string', maxLength: 255 },
+            ...pageQueryProperties,
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: roleRequestSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: roleRequestSchema }, next_cursor: nextCursorSchema },
+          },
+          400: { $ref: 'Problem#' },
         },
       },
     },
     async (request) => {
-      const q = request.query as { status?: RoleRequestStatus; org_id?: string; client_id?: string };
-      return {
-        items: await listRoleRequests(deps.storage.db, {
+      const q = request.query as {
+        status?: RoleRequestStatus;
+        org_id?: string;
+        client_id?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      return listRoleRequestsPage(
+        deps.storage.db,
+        {
           ...(q.status ? { status: q.status } : {}),
           ...(q.org_id ? { orgId: q.org_id } : {}),
           ...(q.client_id ? { clientId: q.client_id } : {}),
-        }),
-      };
+        },
+        pageRequest(q, 2),
+      );
     },
   );
 

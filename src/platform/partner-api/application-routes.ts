@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { suspendClientsRegisteredWith } from '../../authorization-server/index.ts';
 import {
+  APPLICATION_PAGE_KEY,
   AUTH_METHODS,
   assertFetchableMetadata,
   createApplication,
@@ -8,7 +9,7 @@ import {
   deregisterApplication,
   getApplication,
   getOrganisation,
-  listApplications,
+  listApplicationsPage,
   listRoleRequests,
   organisationLiveAt,
   type RoleRequestView,
@@ -17,6 +18,7 @@ import {
 } from '../../directory/index.ts';
 import { listCertificates } from '../../pki/index.ts';
 import { AppError } from '../../shared/app-error.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { applicationSchema } from '../admin-api/schemas.ts';
 import type { PartnerDeps } from './deps.ts';
 import {
@@ -90,19 +92,40 @@ export function registerPartnerApplicationRoutes(app: FastifyInstance, deps: Par
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { environment: { type: 'string', enum: [...ENVIRONMENTS] } },
+          properties: {
+            environment: { type: 'string', enum: [...ENVIRONMENTS] },
+            status: { type: 'string', enum: ['active', 'suspended'] },
+            name_prefix: { type: 'string', minLength: 1, maxLength: 200 },
+            ...pageQueryProperties,
+          },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: partnerApplicationSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: partnerApplicationSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
           ...partnerErrors,
         },
       },
     },
     async (request) => {
-      const { environment } = request.query as { environment?: Environment };
-      return {
-        items: await listApplications(deps.storage.db, { orgId: orgOf(request), environment }, deps.clock()),
+      const q = request.query as {
+        environment?: Environment;
+        status?: 'active' | 'suspended';
+        name_prefix?: string;
+        limit?: string;
+        cursor?: string;
       };
+      // The organisation comes from the path the membership check vouched for, never from the cursor.
+      return listApplicationsPage(
+        deps.storage.db,
+        { orgId: orgOf(request), environment: q.environment, status: q.status, namePrefix: q.name_prefix },
+        pageRequest(q, APPLICATION_PAGE_KEY.length),
+        deps.clock(),
+      );
     },
   );
 

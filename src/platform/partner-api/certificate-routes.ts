@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { organisationLiveAt } from '../../directory/index.ts';
-import { type CertificateView, listCertificates } from '../../pki/index.ts';
+import { CERTIFICATE_PAGE_KEY_LENGTH, type CertificateView, listCertificatesPage } from '../../pki/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { certificateSchema } from '../admin-api/schemas.ts';
 import { goLiveRequired } from './application-routes.ts';
 import type { PartnerDeps } from './deps.ts';
@@ -64,8 +65,16 @@ export function registerPartnerCertificateRoutes(app: FastifyInstance, deps: Par
         tags,
         summary: 'The application’s certificates, newest first',
         params: clientParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: ['active', 'revoked'] }, ...pageQueryProperties },
+        },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: listedSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: listedSchema }, next_cursor: nextCursorSchema },
+          },
           ...partnerErrors,
         },
       },
@@ -73,8 +82,13 @@ export function registerPartnerCertificateRoutes(app: FastifyInstance, deps: Par
     async (request) => {
       const orgId = orgOf(request);
       const { clientId } = request.params as { clientId: string };
+      const q = request.query as { status?: 'active' | 'revoked'; limit?: string; cursor?: string };
       await applicationOfOrg(deps, orgId, clientId);
-      return { items: await listCertificates(deps.storage.db, { clientId, orgId }) };
+      return listCertificatesPage(
+        deps.storage.db,
+        { clientId, orgId, status: q.status },
+        pageRequest(q, CERTIFICATE_PAGE_KEY_LENGTH),
+      );
     },
   );
 

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Button,
   Field,
@@ -32,11 +33,16 @@ import {
 } from './common.tsx';
 
 export function ApplicationsPage() {
-  const orgs = useApiData<Items<OrganisationSummary>>('/admin/v1/organisations');
+  const orgs = useApiData<Items<OrganisationSummary>>('/admin/v1/organisations', {
+    query: { limit: '1000' },
+  });
   const [orgId, setOrgId] = useState('');
   const [status, setStatus] = useState('');
   const [environment, setEnvironment] = useState('');
-  const list = useApiData<Items<Application>>('/admin/v1/applications', { query: { org_id: orgId } });
+  // Issue 16: filtered by the API, a page at a time.
+  const list = usePagedList<Application>('/admin/v1/applications', {
+    query: { org_id: orgId, status, environment },
+  });
   const names = new Map((orgs.data?.items ?? []).map((o) => [o.id, o.name]));
   // The environment (sandbox / production) shows once the directory's application view carries it.
   const hasEnvironment = (list.data?.items ?? []).some((a) => a.environment !== undefined);
@@ -100,6 +106,7 @@ export function ApplicationsPage() {
         ) : list.loading ? (
           <Loading what="applications" />
         ) : null}
+        <LoadMore more={list.more} what="applications" />
       </Section>
     </Page>
   );

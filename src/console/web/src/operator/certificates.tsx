@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Button,
   Field,
@@ -75,12 +76,14 @@ export function RevokeCertificateForm({
 
 export function CertificatesPage() {
   const canChange = useCanChange();
-  const orgs = useApiData<Items<OrganisationSummary>>('/admin/v1/organisations');
+  const orgs = useApiData<Items<OrganisationSummary>>('/admin/v1/organisations', {
+    query: { limit: '1000' },
+  });
   const [status, setStatus] = useState('active');
   const [orgId, setOrgId] = useState('');
   const [clientId, setClientId] = useState('');
   const [expiring, setExpiring] = useState('');
-  const list = useApiData<Items<Certificate>>('/admin/v1/certificates', {
+  const list = usePagedList<Certificate>('/admin/v1/certificates', {
     query: { status, org_id: orgId, client_id: clientId.trim(), expiring_within_days: expiring },
   });
   const [revoking, setRevoking] = useState<string | undefined>(undefined);
@@ -192,6 +195,7 @@ export function CertificatesPage() {
         ) : list.loading ? (
           <Loading what="certificates" />
         ) : null}
+        <LoadMore more={list.more} what="certificates" />
         {revoking ? (
           <RevokeCertificateForm
             serial={revoking}

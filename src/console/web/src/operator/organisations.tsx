@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Button,
   Field,
@@ -79,7 +80,7 @@ function StatusActions({ org, onDone }: { org: OrganisationSummary; onDone: () =
 
 export function OrganisationsPage() {
   const [status, setStatus] = useState('');
-  const list = useApiData<Items<OrganisationSummary>>('/admin/v1/organisations', { query: { status } });
+  const list = usePagedList<OrganisationSummary>('/admin/v1/organisations', { query: { status } });
   const canChange = useCanChange();
   const [name, setName] = useState('');
   const create = useAction();
@@ -143,6 +144,7 @@ export function OrganisationsPage() {
         ) : list.loading ? (
           <Loading what="organisations" />
         ) : null}
+        <LoadMore more={list.more} what="organisations" />
       </Section>
     </Page>
   );

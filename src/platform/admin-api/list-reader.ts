@@ -1,0 +1,77 @@
+import { Worker } from 'node:worker_threads';
+import type { ApplicationFilter } from '../../directory/index.ts';
+import type { CertificateFilter } from '../../pki/index.ts';
+import { AppError } from '../../shared/app-error.ts';
+import type { PageRequest } from '../../shared/page-cursor.ts';
+
+export type ListRequest = { id: number; now: string; page: PageRequest } & (
+  | { list: 'applications'; filter: ApplicationFilter }
+  | {
+      list: 'organisations';
+      filter: { status?: 'active' | 'suspended' | 'offboarded' | undefined; namePrefix?: string | undefined };
+    }
+  | { list: 'certificates'; filter: CertificateFilter }
+);
+
+export type ListResponse =
+  | { id: number; json: string }
+  | { id: number; error: { code: string; status: number; message: string } };
+
+type Query = ListRequest extends infer R ? (R extends ListRequest ? Omit<R, 'id'> : never) : never;
+
+/**
+ * Reads admin list pages in a worker thread with its own connection (SQLite in WAL mode: readers never wait
+ * for the writer; PostgreSQL: a small pool of its own) and answers each as a JSON string ready to send: the
+ * query (synchronous on SQLite), the rows' parsing and their serialisation never run on the main thread. Not
+ * for an in-memory SQLite database, which has no second connection.
+ */
+export interface ListReader {
+  page(query: Query): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startListReader(url: string, schema?: string | undefined): Promise<ListReader> {
+  const worker = new Worker(new URL('./list-worker.ts', import.meta.url), { workerData: { url, schema } });
+  const waiting = new Map<number, { resolve(json: string): void; reject(err: Error): void }>();
+  let next = 1;
+  let failure: Error | undefined;
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', () => {
+      worker.off('error', reject);
+      resolve();
+    });
+  });
+  worker.on('message', (m: ListResponse) => {
+    const pending = waiting.get(m.id);
+    if (!pending) return;
+    waiting.delete(m.id);
+    if ('json' in m) pending.resolve(m.json);
+    else pending.reject(new AppError(m.error.code, m.error.status, m.error.message));
+  });
+  const fail = (err: Error) => {
+    failure = err;
+    for (const pending of waiting.values()) pending.reject(err);
+    waiting.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', () => fail(new Error('the list reader stopped')));
+  // A worker waiting for requests must not keep a stopping process alive.
+  worker.unref();
+  return {
+    page(query) {
+      if (failure) return Promise.reject(failure);
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.postMessage({ ...query, id });
+      });
+    },
+    async close() {
+      worker.postMessage({ type: 'close' });
+      const timer = setTimeout(() => void worker.terminate(), 2000);
+      await new Promise((resolve) => worker.once('exit', resolve));
+      clearTimeout(timer);
+    },
+  };
+}

@@ -9,8 +9,8 @@ export {
 export { changesAfter, changesOfKind, type RecordedChange } from './changes-of-kind.ts';
 export { ENGINES, type Engine } from './engine.ts';
 export { hasChange } from './has-change.ts';
-export { createStorageRateLimitStore } from './rate-limit-store.ts';
 export { keysetAfter } from './keyset.ts';
+export { createStorageRateLimitStore } from './rate-limit-store.ts';
 export { createStorageReplayCache } from './replay-cache.ts';
 export type { AccountTable, AuditLogTable, CaStatus, CatalogStatus, Database } from './schema.ts';
 export { engineOf, openStorage, type Storage, type StorageOptions } from './storage.ts';

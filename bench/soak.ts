@@ -87,6 +87,8 @@ export interface MinuteRow {
   minute: number;
   rssMiB: number;
   heapUsedMiB: number;
+  /** The lowest heap-used sample of the minute: close to the heap after a collection, the floor to watch. */
+  heapMinMiB: number;
   rate: number;
   p50Ms: number;
   p99Ms: number;
@@ -109,6 +111,8 @@ export interface SoakResult {
   minutes: MinuteRow[];
   loadAverage: { start: number[]; end: number[] };
   verdict: {
+    /** Seconds into phase 2 of the first sample the growth counts from (120 s: minute 2, when the run is long enough). */
+    rssFromS: number;
     rssFromMiB: number;
     rssToMiB: number;
     rssGrowthMiB: number;
@@ -545,6 +549,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         minute: m + 1,
         rssMiB: last.rssMiB,
         heapUsedMiB: last.heapUsedMiB,
+        heapMinMiB: Math.min(...rows.map((r) => r.heapUsedMiB)),
         rate: round(answered / (rows.length * options.sampleS), 0),
         p50Ms: round(percentile(lat, 50), 2),
         p99Ms: round(percentile(lat, 99), 2),
@@ -583,6 +588,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       minutes,
       loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
       verdict: {
+        rssFromS: from.t,
         rssFromMiB: from.rssMiB,
         rssToMiB: to.rssMiB,
         rssGrowthMiB: round(growth),
@@ -617,11 +623,23 @@ export function formatResult(r: SoakResult): string {
     `load average (1/5/15 min): start ${r.loadAverage.start.join(' / ')}, end ${r.loadAverage.end.join(' / ')}`,
     '',
     table([
-      ['minute', 'RSS MiB', 'heap MiB', 'req/s', 'p50 ms', 'p99 ms', 'loop p99 ms', 'errors', 'load1'],
+      [
+        'minute',
+        'RSS MiB',
+        'heap MiB',
+        'heap min',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'loop p99 ms',
+        'errors',
+        'load1',
+      ],
       ...r.minutes.map((m) => [
         String(m.minute),
         m.rssMiB.toFixed(1),
         m.heapUsedMiB.toFixed(1),
+        m.heapMinMiB.toFixed(1),
         String(m.rate),
         m.p50Ms.toFixed(2),
         m.p99Ms.toFixed(2),
@@ -631,7 +649,7 @@ export function formatResult(r: SoakResult): string {
       ]),
     ]),
     '',
-    `RSS from minute 2 to the end: ${v.rssFromMiB} → ${v.rssToMiB} MiB (${v.rssGrowthMiB >= 0 ? '+' : ''}${v.rssGrowthMiB} MiB, ` +
+    `RSS from t=${v.rssFromS} s to the end: ${v.rssFromMiB} → ${v.rssToMiB} MiB (${v.rssGrowthMiB >= 0 ? '+' : ''}${v.rssGrowthMiB} MiB, ` +
       `${v.rssGrowthPct >= 0 ? '+' : ''}${v.rssGrowthPct} %); slope ${v.rssSlopeMiBPerMin} MiB/min ` +
       `(heap used ${v.heapSlopeMiBPerMin} MiB/min)`,
     `memory flat (growth within ±${FLAT_GROWTH * 100} %): ${v.memoryFlat ? 'yes' : 'no'}`,

@@ -73,11 +73,18 @@ export interface Sample {
   heapUsedMiB: number;
   heapTotalMiB: number;
   eventLoopP99Ms: number;
-  /** Requests answered in the interval, per second (any status). */
+  /** The longest event-loop delay since the previous sample (a pause too rare to show in the p99). */
+  eventLoopMaxMs: number;
+  /** Requests answered in the interval, per second (any status; not the ones never sent). */
   rate: number;
   sent: number;
   ok: number;
+  /** Every request without its expected answer, `dropped` included. */
   errors: number;
+  /** Requests not sent because MAX_IN_FLIGHT were already waiting (the platform had fallen behind). */
+  dropped: number;
+  /** The most requests in flight at once during the interval. */
+  maxInFlight: number;
   p50Ms: number;
   p99Ms: number;
   load1: number;
@@ -94,6 +101,7 @@ export interface MinuteRow {
   p99Ms: number;
   eventLoopP99Ms: number;
   errors: number;
+  dropped: number;
   load1: number;
 }
 
@@ -338,6 +346,8 @@ class Interval {
   sent = 0;
   ok = 0;
   errors = 0;
+  dropped = 0;
+  maxInFlight = 0;
   latencies: number[] = [];
 }
 
@@ -358,8 +368,9 @@ class Recorder {
       this.errorKinds[what] = (this.errorKinds[what] ?? 0) + 1;
     }
   }
-  error(what: string): void {
+  drop(what: string): void {
     this.current.errors++;
+    this.current.dropped++;
     this.errorKinds[what] = (this.errorKinds[what] ?? 0) + 1;
   }
   rotate(): Interval {
@@ -483,10 +494,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         heapUsedMiB: round((metrics.nodejs_heap_size_used_bytes ?? Number.NaN) / MIB),
         heapTotalMiB: round((metrics.nodejs_heap_size_total_bytes ?? Number.NaN) / MIB),
         eventLoopP99Ms: round((metrics.nodejs_eventloop_lag_p99_seconds ?? Number.NaN) * 1000, 2),
-        rate: round((interval.ok + interval.errors) / seconds, 0),
+        eventLoopMaxMs: round((metrics.nodejs_eventloop_lag_max_seconds ?? Number.NaN) * 1000, 2),
+        rate: round((interval.ok + interval.errors - interval.dropped) / seconds, 0),
         sent: interval.sent,
         ok: interval.ok,
         errors: interval.errors,
+        dropped: interval.dropped,
+        maxInFlight: interval.maxInFlight,
         p50Ms: round(percentile(sorted, 50), 2),
         p99Ms: round(percentile(sorted, 99), 2),
         load1: round(loadavg()[0]!, 2),
@@ -494,7 +508,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       samples.push(s);
       progress(
         `t=${String(s.t).padStart(4)} s  RSS ${s.rssMiB} MiB  heap ${s.heapUsedMiB} MiB  ${s.rate} req/s  ` +
-          `p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms  loop p99 ${s.eventLoopP99Ms} ms  errors ${s.errors}  load ${s.load1}`,
+          `p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms  loop p99 ${s.eventLoopP99Ms} ms, max ${s.eventLoopMaxMs} ms  errors ${s.errors} ` +
+          `(${s.dropped} not sent, ${s.maxInFlight} max in flight)  load ${s.load1}`,
       );
     };
 
@@ -510,10 +525,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         sent++;
         recorder.current.sent++;
         if (inFlight >= MAX_IN_FLIGHT) {
-          recorder.error(`${kind}: not sent (${MAX_IN_FLIGHT} in flight)`);
+          recorder.drop(`${kind}: not sent (${MAX_IN_FLIGHT} in flight)`);
           continue;
         }
         inFlight++;
+        if (inFlight > recorder.current.maxInFlight) recorder.current.maxInFlight = inFlight;
         const p: Promise<void> = send(setup, kind).then((result) => {
           inFlight--;
           recorder.record(kind, result, performance.now() - scheduled);
@@ -544,7 +560,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const intervals = recorder.closed.slice(m * perMinute, (m + 1) * perMinute);
       const lat = Float64Array.from(intervals.flatMap((i) => i.latencies)).sort();
       const last = rows.at(-1)!;
-      const answered = intervals.reduce((s, i) => s + i.ok + i.errors, 0);
+      const answered = intervals.reduce((s, i) => s + i.ok + i.errors - i.dropped, 0);
       minutes.push({
         minute: m + 1,
         rssMiB: last.rssMiB,
@@ -555,6 +571,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         p99Ms: round(percentile(lat, 99), 2),
         eventLoopP99Ms: Math.max(...rows.map((r) => r.eventLoopP99Ms)),
         errors: rows.reduce((s, r) => s + r.errors, 0),
+        dropped: rows.reduce((s, r) => s + r.dropped, 0),
         load1: last.load1,
       });
     }
@@ -567,6 +584,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const heapSlope = slope(tail.map((s) => [s.t / 60, s.heapUsedMiB]));
     const ok = samples.reduce((s, x) => s + x.ok, 0);
     const errors = samples.reduce((s, x) => s + x.errors, 0);
+    const dropped = samples.reduce((s, x) => s + x.dropped, 0);
     const growth = to.rssMiB - from.rssMiB;
     const { json: _json, ...shown } = options;
     return {
@@ -581,7 +599,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         errors: probe.errors,
       },
       targetRate: round(targetRate, 0),
-      achievedRate: round((ok + errors) / (samples.at(-1)!.t || 1), 0),
+      achievedRate: round((ok + errors - dropped) / (samples.at(-1)!.t || 1), 0),
       requests: { sent, ok, errors, byKind: recorder.byKind },
       errorKinds: recorder.errorKinds,
       samples,
@@ -633,6 +651,7 @@ export function formatResult(r: SoakResult): string {
         'p99 ms',
         'loop p99 ms',
         'errors',
+        'not sent',
         'load1',
       ],
       ...r.minutes.map((m) => [
@@ -645,6 +664,7 @@ export function formatResult(r: SoakResult): string {
         m.p99Ms.toFixed(2),
         m.eventLoopP99Ms.toFixed(2),
         String(m.errors),
+        String(m.dropped),
         m.load1.toFixed(2),
       ]),
     ]),

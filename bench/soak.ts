@@ -478,9 +478,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let nextSample = sampleMs;
     let sampling: Promise<void> = Promise.resolve();
 
+    let lastT = 0;
     const takeSample = async (t: number) => {
       const interval = recorder.rotate();
-      const seconds = options.sampleS;
+      // The last interval may be shorter than the others.
+      const seconds = (t - lastT) / 1000;
+      lastT = t;
       const sorted = Float64Array.from(interval.latencies).sort();
       let metrics: Record<string, number> = {};
       try {
@@ -566,7 +569,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         rssMiB: last.rssMiB,
         heapUsedMiB: last.heapUsedMiB,
         heapMinMiB: Math.min(...rows.map((r) => r.heapUsedMiB)),
-        rate: round(answered / (rows.length * options.sampleS), 0),
+        rate: round(answered / (last.t - (m === 0 ? 0 : samples[m * perMinute - 1]!.t)), 0),
         p50Ms: round(percentile(lat, 50), 2),
         p99Ms: round(percentile(lat, 99), 2),
         eventLoopP99Ms: Math.max(...rows.map((r) => r.eventLoopP99Ms)),

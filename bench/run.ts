@@ -71,6 +71,11 @@ const COMMANDS: Record<
     summary: 'a certificate revocation to an SSF receiver: push and long-poll latency from the revoke call',
     load: () => import('./shared-signals.ts'),
   },
+  soak: {
+    summary:
+      'accredit serve at 80 % of its measured maximum for 10 minutes: the memory curve (RSS, heap), rate, p99, errors',
+    load: () => import('./soak.ts'),
+  },
 };
 
 function help(json: boolean): string {

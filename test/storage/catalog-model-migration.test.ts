@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import {
   activeRevision,
   createCatalogOperation,
@@ -206,10 +206,15 @@ for (const target of targets) {
         assert.deepEqual(app.roles, ['payer', 'reader']);
         assert.deepEqual(app.scopes, ['accounts:read', 'payments:submit']);
 
-        // PostgreSQL lists every schema's tables: only this database's own count (others may be mid-migration).
-        const tables = (await storage.db.introspection.getTables())
-          .filter((t) => options.schema === undefined || t.schema === options.schema)
-          .map((t) => t.name);
+        // On PostgreSQL only this test's schema is asked about: introspecting every schema races with other
+        // tests dropping theirs ("schema … does not exist").
+        const tables =
+          options.schema === undefined
+            ? (await storage.db.introspection.getTables()).map((t) => t.name)
+            : (
+                await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables
+                  WHERE table_schema = ${options.schema}`.execute(storage.db)
+              ).rows.map((r) => r.table_name);
         assert.ok(!tables.includes('catalog_routes'), 'catalog_routes is gone');
         for (const table of [
           'catalog_operations',

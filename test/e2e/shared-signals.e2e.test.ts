@@ -222,6 +222,8 @@ describe('e2e: OpenID Shared Signals transmitter, push and poll', { timeout: 120
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
+      ACCREDIT_METRICS_ENABLED: 'false',
       ACCREDIT_FEDERATION_FETCH_CA_FILE: join(root, 'receiver.crt'),
       ACCREDIT_SSF_MAX_STREAMS_PER_RECEIVER: '3',
       ACCREDIT_SSF_POLL_MAX_WAIT: '5',

@@ -100,6 +100,8 @@ describe('webhooks against a real HTTPS receiver', { timeout: 120_000 }, () => {
       ACCREDIT_PUBLIC_PORT: String(await freePort()),
       ACCREDIT_MTLS_PORT: String(await freePort()),
       ACCREDIT_GATEWAY_PORT: String(await freePort()),
+      ACCREDIT_PKI_HTTP_PORT: String(await freePort()),
+      ACCREDIT_METRICS_ENABLED: 'false',
     };
     const allowing = {
       ...ports,

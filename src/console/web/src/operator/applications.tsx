@@ -4,7 +4,6 @@ import { api } from '../api.ts';
 import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Button,
-  Field,
   formatDate,
   Loading,
   Page,
@@ -28,6 +27,7 @@ import {
   type RoleGrant,
   type RoleRequest,
   StatusBadge,
+  SuspendForm,
   useAction,
   useCanChange,
 } from './common.tsx';
@@ -113,41 +113,16 @@ export function ApplicationsPage() {
 }
 
 function ApplicationStatusForm({ app, onDone }: { app: Application; onDone: () => void }) {
-  const [reason, setReason] = useState('');
-  const action = useAction();
   if (!useCanChange() || (app.status !== 'active' && app.status !== 'suspended')) return null;
   const verb = app.status === 'active' ? 'suspend' : 'activate';
   return (
-    <form
-      className="op-inline-form"
-      aria-label={verb === 'suspend' ? 'Suspend the application' : 'Re-activate the application'}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const ok = await action.run(() =>
-          api(`/admin/v1/applications/${encodeURIComponent(app.client_id)}/${verb}`, {
-            method: 'POST',
-            body: reason.trim() ? { reason: reason.trim() } : {},
-          }),
-        );
-        if (ok) {
-          setReason('');
-          onDone();
-        }
-      }}
-    >
-      <Field
-        label="Reason (for the audit log)"
-        value={reason}
-        maxLength={500}
-        onChange={(e) => setReason(e.target.value)}
-      />
-      <div className="actions">
-        <Button type="submit" variant={verb === 'suspend' ? 'danger' : 'primary'} isDisabled={action.busy}>
-          {verb === 'suspend' ? 'Suspend application' : 'Re-activate application'}
-        </Button>
-      </div>
-      {action.feedback}
-    </form>
+    <SuspendForm
+      path={`/admin/v1/applications/${encodeURIComponent(app.client_id)}`}
+      verb={verb}
+      noun="application"
+      ariaLabel={verb === 'suspend' ? 'Suspend the application' : 'Re-activate the application'}
+      onDone={onDone}
+    />
   );
 }
 

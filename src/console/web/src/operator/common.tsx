@@ -1,7 +1,8 @@
 import { type ReactNode, useId, useState } from 'react';
 import { Link } from 'react-router';
+import { api } from '../api.ts';
 import { useSession } from '../session.tsx';
-import { Badge, ProblemAlert } from '../ui.tsx';
+import { Badge, Button, Field, ProblemAlert } from '../ui.tsx';
 import './operator.css';
 
 /** Views of /admin/v1 the operator pages read (fields another release may add are optional). */
@@ -187,5 +188,55 @@ export function Facts({ rows }: { rows: Array<[string, ReactNode]> }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/**
+ * Suspend or re-activate an organisation or application (`POST {path}/suspend|activate`), with an optional
+ * reason for the audit log.
+ */
+export function SuspendForm({
+  path,
+  verb,
+  noun,
+  ariaLabel,
+  onDone,
+}: {
+  path: string;
+  verb: 'suspend' | 'activate';
+  noun: string;
+  ariaLabel: string;
+  onDone: () => void;
+}) {
+  const [reason, setReason] = useState('');
+  const action = useAction();
+  return (
+    <form
+      className="op-inline-form"
+      aria-label={ariaLabel}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const ok = await action.run(() =>
+          api(`${path}/${verb}`, { method: 'POST', body: reason.trim() ? { reason: reason.trim() } : {} }),
+        );
+        if (ok) {
+          setReason('');
+          onDone();
+        }
+      }}
+    >
+      <Field
+        label="Reason (for the audit log)"
+        value={reason}
+        maxLength={500}
+        onChange={(e) => setReason(e.target.value)}
+      />
+      <div className="actions">
+        <Button type="submit" variant={verb === 'suspend' ? 'danger' : 'primary'} isDisabled={action.busy}>
+          {verb === 'suspend' ? `Suspend ${noun}` : `Re-activate ${noun}`}
+        </Button>
+      </div>
+      {action.feedback}
+    </form>
   );
 }

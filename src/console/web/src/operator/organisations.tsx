@@ -26,6 +26,7 @@ import {
   ReadOnlyNote,
   type RoleRequest,
   StatusBadge,
+  SuspendForm,
   useAction,
   useCanChange,
 } from './common.tsx';
@@ -39,42 +40,16 @@ const STATUS_FILTER = [
 
 /** Suspend / re-activate, with a reason for the audit log. */
 function StatusActions({ org, onDone }: { org: OrganisationSummary; onDone: () => void }) {
-  const canChange = useCanChange();
-  const [reason, setReason] = useState('');
-  const action = useAction();
-  if (!canChange || org.status === 'offboarded') return null;
+  if (!useCanChange() || org.status === 'offboarded') return null;
   const verb = org.status === 'active' ? 'suspend' : 'activate';
   return (
-    <form
-      className="op-inline-form"
-      aria-label={`${verb === 'suspend' ? 'Suspend' : 'Re-activate'} ${org.name}`}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        const ok = await action.run(() =>
-          api(`/admin/v1/organisations/${org.id}/${verb}`, {
-            method: 'POST',
-            body: reason.trim() ? { reason: reason.trim() } : {},
-          }),
-        );
-        if (ok) {
-          setReason('');
-          onDone();
-        }
-      }}
-    >
-      <Field
-        label="Reason (for the audit log)"
-        value={reason}
-        maxLength={500}
-        onChange={(e) => setReason(e.target.value)}
-      />
-      <div className="actions">
-        <Button type="submit" variant={verb === 'suspend' ? 'danger' : 'primary'} isDisabled={action.busy}>
-          {verb === 'suspend' ? 'Suspend organisation' : 'Re-activate organisation'}
-        </Button>
-      </div>
-      {action.feedback}
-    </form>
+    <SuspendForm
+      path={`/admin/v1/organisations/${org.id}`}
+      verb={verb}
+      noun="organisation"
+      ariaLabel={`${verb === 'suspend' ? 'Suspend' : 'Re-activate'} ${org.name}`}
+      onDone={onDone}
+    />
   );
 }
 

@@ -11,6 +11,7 @@ export interface StartMessage {
   upstreamConnections: number;
   /** The gateway's verified-token cache size; undefined keeps the gateway's default. */
   tokenCacheSize: number | undefined;
+  verifyThreads?: number | undefined;
   /** pino level of the gateway's logger; decision lines go to /dev/null. */
   logLevel: string;
   /** base64url DPoP nonce secret (bench dpop: the load generator makes the nonces a client would be given). */

@@ -184,6 +184,7 @@ async function startGatewayTarget(message: StartMessage, upstreamUrl: string): P
     logger,
     upstreamConnections: message.upstreamConnections,
     ...(message.tokenCacheSize !== undefined ? { tokenCacheSize: message.tokenCacheSize } : {}),
+    ...(message.verifyThreads !== undefined ? { verifyThreads: message.verifyThreads } : {}),
     ...(message.dpopNonceSecret !== undefined
       ? { dpop: { nonceSecret: Buffer.from(message.dpopNonceSecret, 'base64url') } }
       : {}),

@@ -38,6 +38,8 @@ Options:
                           needs more reuses them and says so (reused tokens > 0)
   --token-cache-size <n>  gateway's verified-token cache; 0 verifies the signature on every request
                           (default: the gateway's own default)
+  --verify-threads <n>    gateway's token verification threads; 0 verifies in the event loop's thread
+                          (default: the gateway's own default, one fewer than the CPUs, at most 2)
   --log-level <level>     gateway logger level; decision lines go to /dev/null (default info)
   --json                  print the result as JSON on stdout
   -h, --help              show this help
@@ -65,6 +67,7 @@ export interface GatewayBenchOptions {
   mode: Mode;
   coldTokens: number;
   tokenCacheSize: number | undefined;
+  verifyThreads: number | undefined;
   logLevel: string;
   json: boolean;
 }
@@ -128,6 +131,7 @@ export function parseOptions(argv: string[]): GatewayBenchOptions | 'help' {
     mode: { type: 'string' },
     'cold-tokens': { type: 'string' },
     'token-cache-size': { type: 'string' },
+    'verify-threads': { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (v.help) return 'help';
@@ -146,6 +150,10 @@ export function parseOptions(argv: string[]): GatewayBenchOptions | 'help' {
       v['token-cache-size'] === undefined
         ? undefined
         : number('token-cache-size', v['token-cache-size'], 0, 0, true),
+    verifyThreads:
+      v['verify-threads'] === undefined
+        ? undefined
+        : number('verify-threads', v['verify-threads'], 0, 0, true),
     logLevel,
     json: v.json,
   };
@@ -172,6 +180,7 @@ async function measure(
         material: fixture.server,
         upstreamConnections: 64,
         tokenCacheSize: options.tokenCacheSize,
+        verifyThreads: options.verifyThreads,
         logLevel: options.logLevel,
       },
       'ready',
@@ -363,7 +372,7 @@ export function formatResult(result: GatewayBenchResult): string {
   const lines = [
     `Node ${result.node}, ${result.cpus} CPUs (${result.cpuModel})`,
     `${o.connections} connections, ${o.warmupS} s warm-up + ${o.durationS} s measured, ${o.rounds} rounds; median of rounds; ` +
-      `token cache ${o.tokenCacheSize ?? 'default'}, log level ${o.logLevel}, mode ${o.mode}`,
+      `token cache ${o.tokenCacheSize ?? 'default'}, verify threads ${o.verifyThreads ?? 'default'}, log level ${o.logLevel}, mode ${o.mode}`,
     '',
     table([
       ['target', 'rps', 'p50 ms', 'p99 ms', 'server CPU µs/req'],

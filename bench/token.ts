@@ -2,7 +2,7 @@
 // tls_client_auth, a certificate-bound RFC 9068 JWT) against a bare node:https sign-and-respond baseline,
 // measured in the same run in paired rounds, on kept-alive and on fresh TLS connections (issue 16).
 // Informational only: it never fails on a figure, only when the run itself breaks.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import pg from 'pg';
@@ -116,6 +116,12 @@ export interface TokenBenchResult {
 
 const progress = progressOf('token');
 
+/** The profile directory, created when missing (the servers write into it). */
+function makeDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export function parseOptions(argv: string[]): TokenBenchOptions | 'help' {
   const v = parseBenchArgs(argv, {
     connections: { type: 'string' },
@@ -143,7 +149,7 @@ export function parseOptions(argv: string[]): TokenBenchOptions | 'help' {
     modes: mode === 'both' ? [...MODES] : [mode as Mode],
     database,
     postgresUrl: v['postgres-url'] ?? process.env.ACCREDIT_TEST_POSTGRES_URL ?? DEFAULT_POSTGRES_URL,
-    cpuProfileDir: v['cpu-prof'],
+    cpuProfileDir: v['cpu-prof'] === undefined ? undefined : makeDir(v['cpu-prof']),
     json: v.json,
   };
 }

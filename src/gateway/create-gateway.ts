@@ -70,6 +70,7 @@ export async function createGateway(input: GatewayOptions): Promise<Gateway> {
     algorithms: options.algorithms,
     clockToleranceSeconds: options.clockToleranceSeconds,
     tokenCacheSize: options.tokenCacheSize,
+    verifyThreads: options.verifyThreads,
     realm,
     // RFC 9449 §4.3 step 9: htu is judged against the URL clients address, not this socket's.
     dpop: { ...options.dpop, publicUrl: options.publicUrl },

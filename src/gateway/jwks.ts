@@ -15,6 +15,10 @@ export interface JwksResolverOptions {
 
 export interface JwksResolver {
   getKey: JWTVerifyGetKey;
+  /** The last good key set and its version (one more on every load), for verification threads. */
+  document(): { version: number; jwks: JSONWebKeySet } | undefined;
+  /** Starts a background refresh when the set is older than maxAgeMs, as every getKey call does. */
+  freshen(): void;
   /** Fetches the set now (single flight); rejects when the JWKS endpoint cannot be read. */
   refresh(): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +41,7 @@ export function createJwksResolver(options: JwksResolverOptions): JwksResolver {
     connections: 2,
   });
   let local: ReturnType<typeof createLocalJWKSet> | undefined;
+  let current: { version: number; jwks: JSONWebKeySet } | undefined;
   let fetchedAt = Number.NEGATIVE_INFINITY;
   let attemptedAt = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<void> | undefined;
@@ -63,6 +68,7 @@ export function createJwksResolver(options: JwksResolverOptions): JwksResolver {
     }
     try {
       local = createLocalJWKSet(body as JSONWebKeySet);
+      current = { version: (current?.version ?? 0) + 1, jwks: body as JSONWebKeySet };
     } catch (err) {
       // jose refuses a set whose members are not JWK objects: the AS's keys are unusable, not the token.
       throw new JwksUnavailableError('JWKS document is not a valid JWK Set (RFC 7517 §5)', { cause: err });
@@ -77,13 +83,17 @@ export function createJwksResolver(options: JwksResolverOptions): JwksResolver {
     return inFlight;
   }
 
-  const getKey: JWTVerifyGetKey = async (header, token) => {
-    if (!local) await refresh();
+  function freshen(): void {
     if (performance.now() - fetchedAt > options.maxAgeMs && !inFlight) {
       refresh().catch(() => {
         // Kept serving from the last good set; the next unknown kid or stale check retries.
       });
     }
+  }
+
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    if (!local) await refresh();
+    freshen();
     const keys = local as NonNullable<typeof local>;
     try {
       return await keys(header, token);
@@ -102,6 +112,8 @@ export function createJwksResolver(options: JwksResolverOptions): JwksResolver {
 
   return {
     getKey,
+    document: () => current,
+    freshen,
     refresh,
     async close() {
       await dispatcher.close();

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
@@ -65,6 +66,11 @@ export interface GatewayOptions {
   jwksMaxAgeMs?: number;
   /** Verified tokens kept in memory until their exp (default 10 000). */
   tokenCacheSize?: number;
+  /**
+   * Threads verifying tokens not yet in that cache, off the event loop that proxies (default: one fewer than
+   * the CPUs this process may use, at most 2; 0 on one CPU).
+   */
+  verifyThreads?: number;
   /** Upstream response-header and body timeout (default 30 000 ms). */
   upstreamTimeoutMs?: number;
   /** Keep-alive connections to the upstream (default 64). */
@@ -175,6 +181,11 @@ function intIn(key: string, value: number, min: number, max: number): number {
 }
 
 /** Bad configuration stops the gateway at boot with the key named, never at the first request. */
+/** One fewer than the CPUs this process may use (the event loop keeps one), at most 2. */
+export function defaultVerifyThreads(): number {
+  return Math.max(0, Math.min(2, availableParallelism() - 1));
+}
+
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
   nonEmpty('host', options.host);
   intIn('port', options.port, 0, 65535);
@@ -234,6 +245,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     jwksCooldownMs: intIn('jwksCooldownMs', options.jwksCooldownMs ?? 30_000, 0, 86_400_000),
     jwksMaxAgeMs: intIn('jwksMaxAgeMs', options.jwksMaxAgeMs ?? 600_000, 1000, 86_400_000),
     tokenCacheSize: intIn('tokenCacheSize', options.tokenCacheSize ?? 10_000, 0, 1_000_000),
+    verifyThreads: intIn('verifyThreads', options.verifyThreads ?? defaultVerifyThreads(), 0, 64),
     upstreamTimeoutMs: intIn('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 100, 600_000),
     upstreamConnections: intIn('upstreamConnections', options.upstreamConnections ?? 64, 1, 4096),
     realm: options.realm ?? 'accredit',

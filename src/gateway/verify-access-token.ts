@@ -4,6 +4,8 @@ import { JwksUnavailableError } from './jwks.ts';
 import { ASYMMETRIC } from './options.ts';
 import { assertB64Token } from './read-access-token.ts';
 import { createTokenCache } from './token-cache.ts';
+import type { VerifyOffload } from './verify-pool.ts';
+import type { PoolVerifyOptions } from './verify-pool-protocol.ts';
 
 /** The verified facts of an RFC 9068 access token the later steps and the upstream rely on. */
 export interface AccessToken {
@@ -33,6 +35,8 @@ export interface TokenVerifierOptions {
   clockToleranceSeconds: number;
   /** Verified tokens kept until their exp; the oldest is evicted beyond this many. */
   cacheSize: number;
+  /** Verification threads (verify-pool.ts) for tokens not in the cache; none: every token in this thread. */
+  offload?: VerifyOffload | undefined;
 }
 
 export interface TokenVerifier {
@@ -99,6 +103,12 @@ function readClaims(payload: JWTPayload): AccessToken {
   };
 }
 
+/**
+ * A verification thread's answers the owning thread settles itself: an unknown kid (its resolver refetches the
+ * JWKS, with its cooldown, and retries) and a thread that could not answer.
+ */
+const IN_THREAD_RETRY = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_POOL_UNAVAILABLE', 'ERR_POOL_NOT_READY']);
+
 const CLAIM_REASONS: Record<string, [GatewayReason, string]> = {
   typ: [GATEWAY_REASONS.tokenTypeInvalid, 'the token is not an access token (typ must be at+jwt)'],
   iss: [GATEWAY_REASONS.tokenIssuerInvalid, 'the token was not issued by the expected issuer'],
@@ -108,6 +118,7 @@ const CLAIM_REASONS: Record<string, [GatewayReason, string]> = {
 
 /** One place turns jose's failures into stable reasons; messages are ours, never the token's content. */
 function mapJoseError(err: unknown): GatewayError {
+  // Also called with a verification thread's error facts ({ code, claim, reason }), mapped the same way.
   if (err instanceof GatewayError) return err;
   if (err instanceof JwksUnavailableError) {
     return new GatewayError(GATEWAY_REASONS.jwksUnavailable, 503, 'the token signing keys are unavailable');
@@ -145,6 +156,25 @@ function mapJoseError(err: unknown): GatewayError {
 }
 
 /**
+ * jose's options for an RFC 9068 access token, the same in this thread and in the verification threads
+ * (verify-pool.ts); the algorithm allow-list is checked to be asymmetric before it gets here.
+ */
+export function accessTokenJoseOptions(
+  options: Pick<TokenVerifierOptions, 'issuer' | 'audience' | 'algorithms' | 'clockToleranceSeconds'>,
+): PoolVerifyOptions {
+  return {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.algorithms,
+    // RFC 9068 §4: the resource server MUST check typ is at+jwt (application/at+jwt matches too).
+    typ: 'at+jwt',
+    clockTolerance: options.clockToleranceSeconds,
+    // RFC 9068 §2.2: these are REQUIRED in a JWT access token.
+    requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
+  };
+}
+
+/**
  * Step 2b: RFC 9068 §4 validation with jose (signature against the AS JWKS, `typ` at+jwt, iss, aud, exp,
  * nbf, the algorithm allow-list) plus the claims the gateway forwards. Verified tokens are cached by their
  * exact string until `exp`: the signature never changes, while liveness and binding are checked per request.
@@ -156,27 +186,30 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (!ASYMMETRIC.has(alg)) throw new TypeError(`${alg} is not an accepted asymmetric JWS algorithm`);
   }
   const cache = createTokenCache<AccessToken>(options.cacheSize);
-  const verifyOptions = {
-    issuer: options.issuer,
-    audience: options.audience,
-    algorithms: options.algorithms,
-    // RFC 9068 §4: the resource server MUST check typ is at+jwt (application/at+jwt matches too).
-    typ: 'at+jwt',
-    clockTolerance: options.clockToleranceSeconds,
-    // RFC 9068 §2.2: these are REQUIRED in a JWT access token.
-    requiredClaims: ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'],
-  };
+  const { offload } = options;
+  const verifyOptions = accessTokenJoseOptions(options);
   return {
     cached: (token, nowMs) => cache.get(token, nowMs),
     async verify(token, now) {
       const cached = cache.get(token, now.getTime());
       if (cached) return cached;
       assertB64Token(token);
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, options.getKey, { ...verifyOptions, currentDate: now }));
-      } catch (err) {
-        throw mapJoseError(err);
+      let payload: JWTPayload | undefined;
+      const offloaded = offload?.verify(token, now.getTime());
+      if (offloaded !== undefined) {
+        const outcome = await offloaded;
+        if ('payload' in outcome) {
+          payload = outcome.payload;
+        } else if (!IN_THREAD_RETRY.has(outcome.error.code)) {
+          throw mapJoseError(outcome.error);
+        }
+      }
+      if (payload === undefined) {
+        try {
+          ({ payload } = await jwtVerify(token, options.getKey, { ...verifyOptions, currentDate: now }));
+        } catch (err) {
+          throw mapJoseError(err);
+        }
       }
       const verified = readClaims(payload);
       cache.set(token, verified, verified.expMs);

@@ -31,7 +31,8 @@ import { DEFAULT_ALGORITHMS } from '../options.ts';
 import { parseRequestTarget } from '../parse-request-target.ts';
 import { readAccessToken, rejectTokenInQuery } from '../read-access-token.ts';
 import { bearerChallenge, dpopChallenge } from '../send-problem.ts';
-import { type AccessToken, createTokenVerifier } from '../verify-access-token.ts';
+import { type AccessToken, accessTokenJoseOptions, createTokenVerifier } from '../verify-access-token.ts';
+import type { VerifyPool } from '../verify-pool.ts';
 import { createCertificateDescriber } from './describe-certificate.ts';
 import { createRateLimitStep } from './rate-limit-step.ts';
 import type {
@@ -115,14 +116,34 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
     maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
     timeoutMs: 5000,
   });
-  const verifier = createTokenVerifier({
+  const tokenOptions = {
     issuer: options.issuer,
     audience: options.audience,
-    getKey: jwks.getKey,
     algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
     clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
+  };
+  const verifyThreads = options.verifyThreads ?? 0;
+  if (!Number.isInteger(verifyThreads) || verifyThreads < 0 || verifyThreads > 64) {
+    throw new Error('verifyThreads: expected an integer from 0 to 64');
+  }
+  let pool: VerifyPool | undefined;
+  // Checks the algorithm allow-list (asymmetric only) before any thread is given it.
+  const verifier = createTokenVerifier({
+    ...tokenOptions,
+    getKey: jwks.getKey,
     cacheSize: options.tokenCacheSize ?? 10_000,
+    offload: verifyThreads === 0 ? undefined : { verify: (token, nowMs) => pool?.verify(token, nowMs) },
   });
+  // The threads are started only when asked for (the Lambda authorizer never does): the module is loaded late.
+  if (verifyThreads > 0) {
+    const { createVerifyPool } = await import('../verify-pool.ts');
+    pool = createVerifyPool({
+      threads: verifyThreads,
+      options: accessTokenJoseOptions(tokenOptions),
+      keys: jwks,
+      logger,
+    });
+  }
   const log = createDecisionLog(logger, options.onDecision);
   const rateLimitOptions = options.rateLimit ?? {};
   const rateLimitFail = rateLimitOptions.onStoreError ?? 'open';
@@ -419,6 +440,7 @@ export async function createDecisionCore(options: DecisionCoreOptions): Promise<
       await jwks.refresh();
     },
     async close() {
+      await pool?.close();
       await jwks.close();
       if (ownsReplayCache) await proofOptions.replayCache.close();
       if (ownsRateLimitStore) await rateLimitStore.close();

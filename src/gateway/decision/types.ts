@@ -146,6 +146,11 @@ export interface DecisionCoreOptions {
   algorithms?: string[];
   clockToleranceSeconds?: number;
   tokenCacheSize?: number;
+  /**
+   * Threads verifying the signatures of tokens not yet in the verified-token cache, off the event loop that
+   * decides and proxies (verify-pool.ts). Default 0: verified in this thread (the Lambda authorizer, tests).
+   */
+  verifyThreads?: number;
   /** realm of the WWW-Authenticate challenge (default "accredit"). */
   realm?: string;
   /** DPoP proof checking; defaults as documented on each member. */

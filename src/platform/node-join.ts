@@ -6,7 +6,15 @@ import { recordAuditEvent } from '../audit/index.ts';
 import type { CertificateAuthority } from '../pki/index.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { Database, Storage, Tx } from '../storage/index.ts';
+import {
+  nextCursorSchema,
+  type Page,
+  type PageRequest,
+  pageQueryProperties,
+  pageRequest,
+  toPage,
+} from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Storage, type Tx } from '../storage/index.ts';
 import { errorResponses, uuidParam } from './admin-api/schemas.ts';
 import type { PlatformConfig } from './config.ts';
 
@@ -162,12 +170,40 @@ export async function createJoinToken(
   return { ...view, token };
 }
 
-export async function listJoinTokens(db: Kysely<Database>): Promise<JoinTokenView[]> {
-  return db
+export type JoinTokenState = 'unused' | 'used' | 'revoked' | 'expired';
+
+/** Join tokens, newest first, keyset-paged by (created_at, id) descending; optionally only those in `state`. */
+export async function listJoinTokens(
+  db: Kysely<Database>,
+  page: PageRequest,
+  filter: { state?: JoinTokenState; now: Date },
+): Promise<Page<JoinTokenView>> {
+  let q = db
     .selectFrom('node_join_tokens')
-    .select(['id', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'])
+    .select(['id', 'created_by', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at']);
+  const at = filter.now.toISOString();
+  switch (filter.state) {
+    case 'used':
+      q = q.where('used_at', 'is not', null);
+      break;
+    case 'revoked':
+      q = q.where('revoked_at', 'is not', null);
+      break;
+    case 'expired':
+      q = q.where('used_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '<=', at);
+      break;
+    case 'unused':
+      q = q.where('used_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '>', at);
+      break;
+  }
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after, true));
+  const rows = await q
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute();
+  return toPage(rows, page.limit, (r) => [r.created_at, r.id]);
 }
 
 export async function revokeJoinToken(
@@ -347,11 +383,31 @@ export function registerNodeJoinAdminRoutes(app: FastifyInstance, deps: NodeJoin
     {
       schema: {
         tags,
-        summary: 'List join tokens (never the tokens themselves)',
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } } },
+        summary: 'List join tokens, newest first (never the tokens themselves)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            state: { type: 'string', enum: ['unused', 'used', 'revoked', 'expired'] },
+            ...pageQueryProperties,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: tokenSchema }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
+        },
       },
     },
-    async () => ({ items: await listJoinTokens(deps.storage.db) }),
+    async (request) => {
+      const q = request.query as { state?: JoinTokenState; limit?: string; cursor?: string };
+      return listJoinTokens(deps.storage.db, pageRequest(q, 2), {
+        ...(q.state ? { state: q.state } : {}),
+        now: deps.clock(),
+      });
+    },
   );
   app.delete(
     '/nodes/join-tokens/:id',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database, Storage, Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Storage, type Tx } from '../../storage/index.ts';
 
 type OutboxRow = Database['mail_outbox'];
 
@@ -95,6 +96,16 @@ export async function listMailOutbox(
   db: Kysely<Database>,
   filter: { eventId?: string; status?: OutboxRow['status']; limit?: number } = {},
 ): Promise<Omit<OutboxRow, 'body'>[]> {
+  return (await listMailOutboxPage(db, filter, { limit: Math.min(Math.max(filter.limit ?? 100, 1), 1000) }))
+    .items;
+}
+
+/** The outbox newest first, keyset-paged by (created_at, id) descending; never the bodies. */
+export async function listMailOutboxPage(
+  db: Kysely<Database>,
+  filter: { eventId?: string; status?: OutboxRow['status'] },
+  page: PageRequest,
+): Promise<Page<Omit<OutboxRow, 'body'>>> {
   let q = db
     .selectFrom('mail_outbox')
     .select([
@@ -111,9 +122,11 @@ export async function listMailOutbox(
       'sent_at',
     ])
     .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .limit(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1);
   if (filter.eventId) q = q.where('event_id', '=', filter.eventId);
   if (filter.status) q = q.where('status', '=', filter.status);
-  return q.execute();
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after, true));
+  return toPage(await q.execute(), page.limit, (r) => [r.created_at, r.id]);
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -68,31 +69,26 @@ export function registerEventCommands(program: Command): void {
       });
     });
 
-  events
+  const mail = events
     .command('mail')
     .description(
       'notification mail in the outbox, newest first: who, which event, status, attempts, last error',
     )
     .option('--status <status>', 'pending | sending | sent | failed')
-    .option('--event <id>', 'only the mail of this event (its id)')
-    .option('--limit <n>', 'at most this many (1-1000, default 100)', wholeNumber('--limit'))
-    .action((opts: { status?: string; event?: string; limit?: number }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        const q = new URLSearchParams();
-        if (opts.status) q.set('status', opts.status);
-        if (opts.event) q.set('event_id', opts.event);
-        if (opts.limit !== undefined) q.set('limit', String(opts.limit));
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Array<Record<string, unknown>> }>(
-            'GET',
-            `/notifications/mail${q.size ? `?${q}` : ''}`,
-          );
-          if (g.json) return printJson(items);
-          printTable(items, ['created_at', 'event_type', 'recipient', 'status', 'attempts', 'last_error']);
-        });
+    .option('--event <id>', 'only the mail of this event (its id)');
+  addPageOptions(mail).action((opts: PageOptions & { status?: string; event?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      const q = new URLSearchParams();
+      if (opts.status) q.set('status', opts.status);
+      if (opts.event) q.set('event_id', opts.event);
+      await withAdminClient(g, async (client) => {
+        const items = await readPages<Record<string, unknown>>(client, '/notifications/mail', q, opts);
+        if (g.json) return printJson(items);
+        printTable(items, ['created_at', 'event_type', 'recipient', 'status', 'attempts', 'last_error']);
       });
     });
+  });
 
   program
     .command('expiring')

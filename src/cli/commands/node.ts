@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 
@@ -56,27 +57,32 @@ export function registerNodeCommands(program: Command): void {
       });
     });
 
-  node
+  const joinTokens = node
     .command('join-tokens')
-    .description('list join tokens (never the tokens themselves)')
-    .action((_opts: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: JoinToken[] }>('GET', '/nodes/join-tokens');
-          if (g.json) return printJson(items);
-          printTable(
-            items.map((t) => ({
-              ...t,
-              used_at: t.used_at ?? '',
-              used_by: t.used_by ?? '',
-              revoked_at: t.revoked_at ?? '',
-            })),
-            ['id', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'],
-          );
-        });
+    .description('list join tokens, newest first (never the tokens themselves)')
+    .option('--state <state>', 'only unused, used, revoked or expired tokens');
+  addPageOptions(joinTokens).action((opts: PageOptions & { state?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      if (opts.state !== undefined && !['unused', 'used', 'revoked', 'expired'].includes(opts.state)) {
+        throw new CliError('--state: expected unused, used, revoked or expired', 'invalid_input');
+      }
+      await withAdminClient(g, async (client) => {
+        const query = new URLSearchParams(opts.state ? { state: opts.state } : {});
+        const items = await readPages<JoinToken>(client, '/nodes/join-tokens', query, opts);
+        if (g.json) return printJson(items);
+        printTable(
+          items.map((t) => ({
+            ...t,
+            used_at: t.used_at ?? '',
+            used_by: t.used_by ?? '',
+            revoked_at: t.revoked_at ?? '',
+          })),
+          ['id', 'created_at', 'expires_at', 'used_at', 'used_by', 'revoked_at'],
+        );
       });
     });
+  });
 
   node
     .command('revoke-join-token')

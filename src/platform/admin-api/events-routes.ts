@@ -1,9 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { EVENT_TYPES, type EventType, listMailOutbox, listPlatformEvents } from '../../audit/index.ts';
+import { EVENT_TYPES, type EventType, listMailOutboxPage, listPlatformEvents } from '../../audit/index.ts';
 import { expiringView, listExpiring } from '../../pki/index.ts';
 import { invalidInput } from '../../shared/app-error.ts';
 import { EXPIRING_KINDS, type ExpiringSource } from '../../shared/expiring-item.ts';
-import { decodeCursor, encodeCursor, invalidCursor, pageQueryProperties } from '../../shared/page-cursor.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  invalidCursor,
+  pageQueryProperties,
+  pageRequest,
+} from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -127,7 +133,7 @@ export function registerEventRoutes(
           properties: {
             status: { type: 'string', enum: ['pending', 'sending', 'sent', 'failed'] },
             event_id: { type: 'string', minLength: 1, maxLength: 64 },
-            limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+            ...pageQueryProperties,
           },
         },
         response: errorResponses,
@@ -138,14 +144,13 @@ export function registerEventRoutes(
         status?: 'pending' | 'sending' | 'sent' | 'failed';
         event_id?: string;
         limit?: string;
+        cursor?: string;
       };
-      return {
-        items: await listMailOutbox(deps.storage.db, {
-          limit: inRange('limit', q.limit, 1, 1000, 100),
-          ...(q.status ? { status: q.status } : {}),
-          ...(q.event_id ? { eventId: q.event_id } : {}),
-        }),
-      };
+      return listMailOutboxPage(
+        deps.storage.db,
+        { ...(q.status ? { status: q.status } : {}), ...(q.event_id ? { eventId: q.event_id } : {}) },
+        pageRequest(q, 2),
+      );
     },
   );
 }

@@ -11,6 +11,7 @@ import {
   getOrganisation,
   listApplicationsPage,
   listRoleRequests,
+  listRoleRequestsPage,
   organisationLiveAt,
   type RoleRequestView,
   updateApplicationProfile,
@@ -307,22 +308,35 @@ export function registerPartnerApplicationRoutes(app: FastifyInstance, deps: Par
           properties: {
             status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'withdrawn'] },
             client_id: { type: 'string', maxLength: 255 },
+            ...pageQueryProperties,
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: roleRequestSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: roleRequestSchema }, next_cursor: nextCursorSchema },
+          },
           ...partnerErrors,
         },
       },
     },
     async (request) => {
-      const q = request.query as { status?: RoleRequestView['status']; client_id?: string };
-      const items = await listRoleRequests(deps.storage.db, {
-        orgId: orgOf(request),
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.client_id ? { clientId: q.client_id } : {}),
-      });
-      return { items };
+      const q = request.query as {
+        status?: RoleRequestView['status'];
+        client_id?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      // Newest first, keyset-paged like the operators' approval queue; always this organisation's only.
+      return listRoleRequestsPage(
+        deps.storage.db,
+        {
+          orgId: orgOf(request),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.client_id ? { clientId: q.client_id } : {}),
+        },
+        pageRequest(q, 2),
+      );
     },
   );
 

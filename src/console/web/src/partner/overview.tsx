@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Badge,
   Button,
@@ -85,7 +86,7 @@ export function RoleRequestsTable({
 export function OverviewPage() {
   const { orgId = '' } = useParams();
   const profile = useApiData<OrganisationProfile>(orgPath(orgId));
-  const requests = useApiData<{ items: RoleRequest[] }>(`${orgPath(orgId)}/role-requests`);
+  const requests = usePagedList<RoleRequest>(`${orgPath(orgId)}/role-requests`);
   const [error, setError] = useState<unknown>();
   const [contact, setContact] = useState({ kind: 'technical', name: '', email: '', phone: '' });
   if (profile.loading && !profile.data) return <Loading what="the organisation" />;
@@ -217,6 +218,7 @@ export function OverviewPage() {
           canChange={canChange}
           onChanged={() => void requests.reload()}
         />
+        <LoadMore more={requests.more} what="role requests" />
       </Section>
     </Page>
   );

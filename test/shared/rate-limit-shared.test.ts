@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { createRedisRateLimitStore } from '../../src/shared/rate-limit/index.ts';
 import { createStorageRateLimitStore, openStorage } from '../../src/storage/index.ts';
 import { engineTargets } from '../support/engines.ts';
-import { probeRedis, REDIS_URL } from '../support/redis.ts';
+import { probeRedis } from '../support/redis.ts';
+import { redisNodes, storageNodes, unreachableRedisUrl } from '../support/two-nodes.ts';
 import { rateLimitContract } from './rate-limit.contract.ts';
 
 const targets = await engineTargets();
@@ -12,45 +12,14 @@ after(async () => {
   for (const target of targets) await target.cleanup();
 });
 
+// Two storage handles on one database, two Redis clients: two nodes.
 for (const target of targets) {
-  // Two storage handles on one database: two platform nodes.
-  rateLimitContract(
-    target.name,
-    async () => {
-      const options = target.freshOptions();
-      const first = await openStorage(options);
-      const second = await openStorage(options);
-      return {
-        a: createStorageRateLimitStore(first.db),
-        b: createStorageRateLimitStore(second.db),
-        async close() {
-          await second.close();
-          await first.close();
-        },
-      };
-    },
-    { skip: target.skip },
-  );
+  rateLimitContract(target.name, storageNodes(target, createStorageRateLimitStore), { skip: target.skip });
 }
-
-const redisSkip = await probeRedis();
 rateLimitContract(
   'redis',
-  async () => {
-    // Two clients, two connections: two nodes.
-    const prefix = `accredit-test:rl:${process.pid}:${Date.now()}:`;
-    const a = createRedisRateLimitStore(REDIS_URL, { prefix });
-    const b = createRedisRateLimitStore(REDIS_URL, { prefix });
-    return {
-      a,
-      b,
-      async close() {
-        await a.close();
-        await b.close();
-      },
-    };
-  },
-  { skip: redisSkip },
+  redisNodes('rl', (url, prefix) => createRedisRateLimitStore(url, { prefix })),
+  { skip: await probeRedis() },
 );
 
 for (const target of targets) {
@@ -77,12 +46,8 @@ for (const target of targets) {
 }
 
 test('redis rate limit store: Redis unreachable → the take rejects (the caller applies fail-open/closed)', async () => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
   const errors: Error[] = [];
-  const store = createRedisRateLimitStore(`redis://127.0.0.1:${port}`, {
+  const store = createRedisRateLimitStore(await unreachableRedisUrl(), {
     onError: (err) => errors.push(err),
   });
   try {

@@ -45,6 +45,8 @@ export interface RedisRateLimitStoreOptions {
   ca?: string;
   /** Milliseconds a connection attempt may take before it fails (ioredis default 10 000). */
   connectTimeoutMs?: number;
+  /** Milliseconds a take may wait for Redis's answer before it fails (default: no limit but the connection's). */
+  commandTimeoutMs?: number;
 }
 
 /** Checks a Redis URL (and its CA option) before anything connects: a TypeError naming what is wrong. */
@@ -76,6 +78,7 @@ export function createRedisRateLimitStore(
   const redisOptions: RedisOptions = { maxRetriesPerRequest: 1 };
   if (options.ca !== undefined) redisOptions.tls = { ca: options.ca };
   if (options.connectTimeoutMs !== undefined) redisOptions.connectTimeout = options.connectTimeoutMs;
+  if (options.commandTimeoutMs !== undefined) redisOptions.commandTimeout = options.commandTimeoutMs;
   const redis = new Redis(url, redisOptions);
   redis.on('error', (err: Error) => options.onError?.(err));
   redis.defineCommand('accreditRateLimitTakeAll', { lua: TAKE_ALL });

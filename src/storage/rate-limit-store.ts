@@ -1,5 +1,13 @@
 import { type Kysely, PostgresAdapter, sql } from 'kysely';
-import { admitted, emissionInterval, GCRA_EPSILON_MS, refused, takeAll } from '../shared/rate-limit/gcra.ts';
+import {
+  admits,
+  admitted,
+  emissionInterval,
+  GCRA_EPSILON_MS,
+  refused,
+  takeAll,
+  uncounted,
+} from '../shared/rate-limit/gcra.ts';
 import {
   checkTakeAllArguments,
   checkTakeArguments,
@@ -7,7 +15,6 @@ import {
   type RateLimitTake,
   type RateLimitTakeRequest,
 } from '../shared/rate-limit/index.ts';
-import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
 /** How often, at most, a node deletes counters whose quota is whole again (on its next take). */
@@ -24,10 +31,10 @@ const double = (value: number) => sql`CAST(${value} AS double precision)`;
  * no row, and its retry time is read after.
  *
  * Several limits (all or nothing):
- * - PostgreSQL: one short transaction. An upsert that rewrites each row with its own value locks every key (and
- *   creates the missing ones) in key order, returning the newest TATs; GCRA decides in this process; only if
- *   every key admits are the new TATs written. Concurrent takes wait on the row locks, always taken in the
- *   same order, so they serialise without deadlock.
+ * - PostgreSQL: one call of `accredit_rate_limit_take_all` (migration 0035), one round trip. In its statement's
+ *   transaction, an upsert that rewrites each row with its own value locks every key (and creates the missing
+ *   ones) in key order, returning the newest TATs; only if every key admits are the new TATs written.
+ *   Concurrent takes wait on the row locks, always taken in the same order, so they serialise without deadlock.
  * - SQLite: one statement (SQLite runs one writer at a time, and a statement reads under its write lock): the
  *   upsert of every new TAT whose SELECT yields rows only if no key would exceed its window.
  */
@@ -76,28 +83,26 @@ export function createStorageRateLimitStore(
     requests: readonly RateLimitTakeRequest[],
     t: number,
   ): Promise<RateLimitTake[]> {
-    const keys = requests.map((r) => r.key).sort();
-    return runInTransaction(db, async (trx) => {
-      // A new key starts at TAT 0 (its whole quota); an existing one keeps its TAT, now locked until commit.
-      const locked = await sql<{ key: string; tat: number | string }>`
-        INSERT INTO rate_limit_counters (key, tat)
-        VALUES ${sql.join(keys.map((key) => sql`(${key}, ${double(0)})`))}
-        ON CONFLICT (key) DO UPDATE SET tat = rate_limit_counters.tat
-        RETURNING key, tat`.execute(trx);
-      const held = new Map(locked.rows.map((row) => [row.key, Number(row.tat)]));
-      const decided = takeAll(
-        requests.map((r) => held.get(r.key)),
-        t,
-        requests,
-      );
-      if (decided.tats !== undefined) {
-        const tats = decided.tats;
-        await sql`
-          UPDATE rate_limit_counters SET tat = v.tat
-          FROM (VALUES ${sql.join(requests.map((r, i) => sql`(${r.key}, ${double(tats[i] as number)})`))}) AS v (key, tat)
-          WHERE rate_limit_counters.key = v.key`.execute(trx);
-      }
-      return decided.takes;
+    // One round trip: the function of migration 0035 locks the keys in key order, decides, and writes only if
+    // every key admits (GCRA there in SQL, the same arithmetic as gcra.ts).
+    const steps = requests.map((r) => emissionInterval(r.quota, r.windowMs));
+    const result = await sql<{ out_admitted: boolean; out_key: string; out_tat: number | string }>`
+      SELECT out_admitted, out_key, out_tat FROM accredit_rate_limit_take_all(
+        ${requests.map((r) => r.key)}::text[],
+        ${steps}::double precision[],
+        ${requests.map((r) => r.windowMs + GCRA_EPSILON_MS)}::double precision[],
+        ${t}::double precision)`.execute(db);
+    const rows = new Map(result.rows.map((row) => [row.out_key, row]));
+    return requests.map((r, i) => {
+      const row = rows.get(r.key);
+      if (row === undefined) throw new Error('rate limit take: a key is missing from the answer');
+      const tat = Number(row.out_tat);
+      const interval = steps[i] as number;
+      if (row.out_admitted) return admitted(tat, t, r.windowMs, interval);
+      // Refused: `tat` is the key's current base; a key with room was not counted.
+      return admits(tat + interval, t, r.windowMs)
+        ? uncounted(tat, t, r.windowMs, interval)
+        : refused(tat, t, r.windowMs, interval);
     });
   }
 

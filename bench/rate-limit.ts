@@ -1,6 +1,7 @@
-// Rate limits (issue 16): what one take costs on each counter store, one at a time and 32 in flight, and what
-// the check adds to a decision of the core (a cached token, no limit vs a client and an organisation limit on
-// the in-process store). Measures, never asserts.
+// Rate limits (issue 16): what one take costs on each counter store — one limit, and a request's two limits (a
+// client's and its organisation's) in one all-or-nothing take — one at a time and 32 in flight, in paired rounds
+// (paired-rounds.ts); and what the check adds to a decision of the core (a cached token, no limit vs a client and
+// an organisation limit on the in-process store). Measures, never asserts.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
@@ -15,60 +16,65 @@ import {
   createRedisRateLimitStore,
   type RateLimitStore,
 } from '../src/shared/rate-limit/index.ts';
-import { createStorageRateLimitStore, openStorage } from '../src/storage/index.ts';
+import { createStorageRateLimitStore } from '../src/storage/index.ts';
 import { serverTls } from '../test/gateway/decision/server-tls.ts';
 import { JwksServer, signingKey, TokenMinter } from '../test/gateway/fixture.ts';
-import { engineTargets } from '../test/support/engines.ts';
-import { probeRedis, REDIS_URL } from '../test/support/redis.ts';
+import { number, progressOf, runBenchCommand } from './options.ts';
+import {
+  type Figures,
+  formatFigures,
+  pairedRounds,
+  parseStoreBenchArgs,
+  type StoreBenchOptions,
+  type Subject,
+  storeBenchUsage,
+  withBackends,
+} from './paired-rounds.ts';
 
 const HELP = `Usage: npm run bench -- rate-limit [options]
 
 Takes on each rate-limit counter store (memory, SQLite, PostgreSQL when reachable, Redis at
-ACCREDIT_TEST_REDIS_URL or 127.0.0.1:6379 when reachable): first one at a time, then --in-flight at once,
-each on its own key of a limit never reached. Then decisions of the core with and without limits.
+ACCREDIT_TEST_REDIS_URL or 127.0.0.1:6379 when reachable), each on fresh keys of a limit never reached: one
+limit, and two limits in one all-or-nothing take; one at a time, then --in-flight at once; every subject once
+per round, in alternating order, the median of the rounds reported. Then decisions of the core with and
+without limits.
 
 Options:
-  --takes <n>       takes per measurement (default 2000)
-  --in-flight <n>   concurrent takes in the second measurement (default 32)
+${storeBenchUsage('take')}
   --decisions <n>   decisions per core measurement (default 20000)
   --json            print the results as JSON on stdout
   -h, --help        show this help
 `;
 
-interface StoreResult {
-  backend: string;
-  sequentialUsPerTake: number;
-  sequentialCpuUsPerTake: number;
-  concurrentTakesPerSecond: number;
-  concurrentCpuUsPerTake: number;
+interface Options extends StoreBenchOptions {
+  decisions: number;
 }
 
-async function measureStore(backend: string, store: RateLimitStore, takes: number, inFlight: number) {
-  const key = () => `bench:${randomUUID()}`;
-  for (let i = 0; i < 100; i++) await store.take(key(), 1_000_000, 60_000);
-  let cpu = process.cpuUsage();
-  let t = performance.now();
-  for (let i = 0; i < takes; i++) await store.take(key(), 1_000_000, 60_000);
-  const seqMs = performance.now() - t;
-  const seqCpu = process.cpuUsage(cpu);
-  cpu = process.cpuUsage();
-  t = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next++ < takes) await store.take(key(), 1_000_000, 60_000);
-    }),
-  );
-  const parMs = performance.now() - t;
-  const parCpu = process.cpuUsage(cpu);
-  const per = (c: NodeJS.CpuUsage) => Math.round((c.user + c.system) / takes);
-  return {
-    backend,
-    sequentialUsPerTake: Math.round((seqMs * 1000) / takes),
-    sequentialCpuUsPerTake: per(seqCpu),
-    concurrentTakesPerSecond: Math.round((takes / parMs) * 1000),
-    concurrentCpuUsPerTake: per(parCpu),
-  } satisfies StoreResult;
+interface Result {
+  options: Options;
+  results: Figures[];
+  rounds: Figures[][];
+  core: { withoutUs: number; withUs: number };
+}
+
+const progress = progressOf('rate-limit');
+const QUOTA = 1_000_000;
+const WINDOW_MS = 60_000;
+
+/** Per store: one limit per take, and a request's two limits (client, organisation) in one take. */
+function subjectsOf(backend: string, store: RateLimitStore): Subject[] {
+  const run = randomUUID();
+  return [
+    { name: `${backend} 1 limit`, op: (i) => store.take(`bench:${run}:${i}`, QUOTA, WINDOW_MS) },
+    {
+      name: `${backend} 2 limits`,
+      op: (i) =>
+        store.takeAll([
+          { key: `bench:${run}:${i}:client`, quota: QUOTA, windowMs: WINDOW_MS },
+          { key: `bench:${run}:${i}:org`, quota: QUOTA * 10, windowMs: WINDOW_MS * 1440 },
+        ]),
+    },
+  ];
 }
 
 /** µs per decision of one core, a cached token, awaited one at a time. */
@@ -160,55 +166,42 @@ async function coreCost(decisions: number): Promise<{ withoutUs: number; withUs:
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const option = (name: string, fallback: number) => {
-    const i = argv.indexOf(name);
-    const value = i >= 0 ? Number(argv[i + 1]) : fallback;
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-    return value;
-  };
-  const takes = option('--takes', 2000);
-  const inFlight = option('--in-flight', 32);
-  const decisions = option('--decisions', 20_000);
-  const results: StoreResult[] = [];
-  const report = (r: StoreResult) => {
-    results.push(r);
-    process.stderr.write(
-      `${r.backend.padEnd(10)} one at a time ${String(r.sequentialUsPerTake).padStart(5)} µs/take ` +
-        `(cpu ${r.sequentialCpuUsPerTake} µs) | ${inFlight} in flight ${String(r.concurrentTakesPerSecond).padStart(6)} ` +
-        `takes/s (cpu ${r.concurrentCpuUsPerTake} µs/take)\n`,
-    );
-  };
-  report(await measureStore('memory', createMemoryRateLimitStore(), takes, inFlight));
-  for (const target of await engineTargets()) {
-    if (target.skip) continue;
-    const storage = await openStorage(target.freshOptions());
-    try {
-      report(await measureStore(target.name, createStorageRateLimitStore(storage.db), takes, inFlight));
-    } finally {
-      await storage.close();
-      await target.cleanup();
-    }
-  }
-  if (!(await probeRedis())) {
-    const redis = createRedisRateLimitStore(REDIS_URL, { prefix: `accredit-bench:${process.pid}:` });
-    try {
-      report(await measureStore('redis', redis, takes, inFlight));
-    } finally {
-      await redis.close();
-    }
-  }
-  const core = await coreCost(decisions);
-  process.stderr.write(
-    `decision core, cached token: ${core.withoutUs} µs without limits, ${core.withUs} µs with a client and an organisation limit (memory store)\n`,
+async function run(options: Options): Promise<Result> {
+  const { medians, rounds } = await withBackends<RateLimitStore, { medians: Figures[]; rounds: Figures[][] }>(
+    {
+      memory: () => createMemoryRateLimitStore(),
+      storage: (db) => createStorageRateLimitStore(db),
+      redis: (url, prefix) => createRedisRateLimitStore(url, { prefix }),
+    },
+    (backends) =>
+      pairedRounds(
+        backends.flatMap(({ backend, store }) => subjectsOf(backend, store)),
+        { ...options, unit: 'take' },
+        progress,
+      ),
   );
-  if (argv.includes('--json'))
-    process.stdout.write(`${JSON.stringify({ takes, inFlight, decisions, results, core }, null, 2)}\n`);
-  return 0;
+  const core = await coreCost(options.decisions);
+  return { options, results: medians, rounds, core };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  return runBenchCommand(argv, {
+    name: 'rate-limit',
+    help: HELP,
+    parse(args) {
+      const parsed = parseStoreBenchArgs(args, 'take', ['decisions']);
+      if (parsed.help) return 'help';
+      // Four alternating halves of each core: a multiple of 4.
+      const decisions = number('decisions', parsed.values.decisions, 20_000, 4, true);
+      return { ...parsed.options, decisions: decisions - (decisions % 4) };
+    },
+    run,
+    format: (result) =>
+      `${result.results.map((f) => formatFigures(f, result.options.inFlight, 'take')).join('\n')}\n` +
+      `(median of ${result.options.rounds} paired rounds)\n` +
+      `decision core, cached token: ${result.core.withoutUs} µs without limits, ${result.core.withUs} µs with a ` +
+      'client and an organisation limit (memory store)\n',
+  });
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, test } from 'node:test';
-import { createRedisRateLimitStore } from '../../src/shared/rate-limit/index.ts';
+import { createServer as createTlsServer } from 'node:tls';
+import { checkRedisUrl, createRedisRateLimitStore } from '../../src/shared/rate-limit/index.ts';
 import { createStorageRateLimitStore, openStorage } from '../../src/storage/index.ts';
+import { serverTls } from '../gateway/decision/server-tls.ts';
 import { engineTargets } from '../support/engines.ts';
 import { probeRedis, REDIS_URL } from '../support/redis.ts';
+import { redisNodes, storageNodes, unreachableRedisUrl } from '../support/two-nodes.ts';
 import { rateLimitContract } from './rate-limit.contract.ts';
 
 const targets = await engineTargets();
@@ -12,45 +15,14 @@ after(async () => {
   for (const target of targets) await target.cleanup();
 });
 
+// Two storage handles on one database, two Redis clients: two nodes.
 for (const target of targets) {
-  // Two storage handles on one database: two platform nodes.
-  rateLimitContract(
-    target.name,
-    async () => {
-      const options = target.freshOptions();
-      const first = await openStorage(options);
-      const second = await openStorage(options);
-      return {
-        a: createStorageRateLimitStore(first.db),
-        b: createStorageRateLimitStore(second.db),
-        async close() {
-          await second.close();
-          await first.close();
-        },
-      };
-    },
-    { skip: target.skip },
-  );
+  rateLimitContract(target.name, storageNodes(target, createStorageRateLimitStore), { skip: target.skip });
 }
-
-const redisSkip = await probeRedis();
 rateLimitContract(
   'redis',
-  async () => {
-    // Two clients, two connections: two nodes.
-    const prefix = `accredit-test:rl:${process.pid}:${Date.now()}:`;
-    const a = createRedisRateLimitStore(REDIS_URL, { prefix });
-    const b = createRedisRateLimitStore(REDIS_URL, { prefix });
-    return {
-      a,
-      b,
-      async close() {
-        await a.close();
-        await b.close();
-      },
-    };
-  },
-  { skip: redisSkip },
+  redisNodes('rl', (url, prefix) => createRedisRateLimitStore(url, { prefix })),
+  { skip: await probeRedis() },
 );
 
 for (const target of targets) {
@@ -77,12 +49,8 @@ for (const target of targets) {
 }
 
 test('redis rate limit store: Redis unreachable → the take rejects (the caller applies fail-open/closed)', async () => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
   const errors: Error[] = [];
-  const store = createRedisRateLimitStore(`redis://127.0.0.1:${port}`, {
+  const store = createRedisRateLimitStore(await unreachableRedisUrl(), {
     onError: (err) => errors.push(err),
   });
   try {
@@ -91,4 +59,55 @@ test('redis rate limit store: Redis unreachable → the take rejects (the caller
   } finally {
     await store.close();
   }
+});
+
+test('redis rate limit store: rediss:// trusts the CA given; fail/a server outside it is refused (the take rejects)', {
+  skip: await probeRedis(),
+}, async () => {
+  // A TLS terminator in front of the test Redis, with a throwaway certificate for 127.0.0.1.
+  const tls = await serverTls();
+  const target = new URL(REDIS_URL);
+  const proxy = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = `rediss://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const prefix = `accredit-test:rl-tls:${process.pid}:${Date.now()}:`;
+  const trusted = createRedisRateLimitStore(url, { prefix, ca: tls.cert });
+  const errors: Error[] = [];
+  const untrusted = createRedisRateLimitStore(url, { prefix, onError: (err) => errors.push(err) });
+  try {
+    const taken = await trusted.takeAll([
+      { key: 'a', quota: 1, windowMs: 60_000 },
+      { key: 'b', quota: 5, windowMs: 60_000 },
+    ]);
+    assert.deepEqual(
+      taken.map((t) => t.allowed),
+      [true, true],
+    );
+    assert.equal((await trusted.take('a', 1, 60_000)).allowed, false);
+    await assert.rejects(untrusted.take('a', 1, 60_000));
+    assert.ok(
+      errors.some((e) => /self[- ]signed|certificate/i.test(e.message)),
+      errors.map((e) => e.message).join(),
+    );
+  } finally {
+    await trusted.close();
+    await untrusted.close();
+    proxy.close();
+  }
+});
+
+test('redis rate limit store: fail/a CA without TLS, or a URL that is not redis(s)://, is refused before connecting', () => {
+  assert.throws(
+    () => createRedisRateLimitStore('redis://127.0.0.1:6379', { ca: '-----BEGIN CERTIFICATE-----' }),
+    /needs a rediss:\/\/ \(TLS\) URL/,
+  );
+  for (const url of ['http://127.0.0.1:6379', '127.0.0.1:6379', 'redis://', '']) {
+    assert.throws(() => checkRedisUrl(url), TypeError, url);
+  }
+  checkRedisUrl('rediss://:pw@cache.example:6380/1', '-----BEGIN CERTIFICATE-----');
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { checkRedisUrl } from '../../shared/rate-limit/redis-rate-limit-store.ts';
 import type { PolicyResource, ResponseMode } from './authorizer-result.ts';
 
 /** The authorizer's configuration, read once at cold start from the function's environment. */
@@ -34,6 +35,22 @@ export interface LambdaConfig {
   publicUrl?: string | undefined;
   /** ACCREDIT_LOG_LEVEL (default `info`). */
   logLevel: string;
+  /**
+   * ACCREDIT_REDIS_URL: `redis://` or `rediss://` (TLS) Redis on which every instance of the function — and every
+   * standalone gateway and platform on the same Redis — counts the rate limits together (never logged: it may
+   * carry a password). Unset: each instance counts in its own memory (N warm instances admit up to N × quota).
+   */
+  redisUrl?: string | undefined;
+  /**
+   * ACCREDIT_REDIS_CA_BUNDLE: PEM CA certificates (or a PEM file) a `rediss://` server must chain to; default
+   * Node's public CAs (what ElastiCache and MemoryDB in-transit encryption present).
+   */
+  redisCa?: string | undefined;
+  /**
+   * ACCREDIT_RATE_LIMIT_ON_STORE_ERROR: `open` (default: admit unchecked, logged, `rate_limit: unchecked` in the
+   * decision line) or `closed` (deny, `rate_limit_unavailable`) when Redis cannot be reached.
+   */
+  rateLimitOnStoreError?: 'open' | 'closed' | undefined;
 }
 
 function fail(name: string, message: string): never {
@@ -72,6 +89,39 @@ function pemOrFile(name: string, value: string): string {
   return pem;
 }
 
+/** The Redis URL (and its CA): checked at cold start; the message never repeats the URL (it may hold a password). */
+function redisSettings(env: NodeJS.ProcessEnv): {
+  redisUrl: string | undefined;
+  redisCa: string | undefined;
+} {
+  const redisUrl = env.ACCREDIT_REDIS_URL?.trim() || undefined;
+  const caValue = env.ACCREDIT_REDIS_CA_BUNDLE?.trim() || undefined;
+  if (redisUrl === undefined) {
+    if (caValue !== undefined) fail('ACCREDIT_REDIS_CA_BUNDLE', 'is set without ACCREDIT_REDIS_URL');
+    return { redisUrl, redisCa: undefined };
+  }
+  try {
+    checkRedisUrl(redisUrl);
+  } catch (err) {
+    fail('ACCREDIT_REDIS_URL', (err as Error).message);
+  }
+  if (caValue === undefined) return { redisUrl, redisCa: undefined };
+  if (!redisUrl.startsWith('rediss://')) {
+    fail('ACCREDIT_REDIS_CA_BUNDLE', 'needs a rediss:// (TLS) ACCREDIT_REDIS_URL');
+  }
+  let redisCa: string;
+  try {
+    redisCa = pemOrFile('ACCREDIT_REDIS_CA_BUNDLE', caValue);
+  } catch (err) {
+    const message = (err as Error).message;
+    fail(
+      'ACCREDIT_REDIS_CA_BUNDLE',
+      message.startsWith('ACCREDIT_') ? message.replace(/^[^:]+: /, '') : message,
+    );
+  }
+  return { redisUrl, redisCa };
+}
+
 /** Bad configuration fails the cold start with the variable named, never a request with a vague error. */
 export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
   const issuer = env.ACCREDIT_ISSUER?.trim() || undefined;
@@ -98,5 +148,12 @@ export function readLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
       ? httpsUrl('ACCREDIT_PUBLIC_URL', env.ACCREDIT_PUBLIC_URL.trim())
       : undefined,
     logLevel: env.ACCREDIT_LOG_LEVEL?.trim() || 'info',
+    ...redisSettings(env),
+    rateLimitOnStoreError: oneOf(
+      env,
+      'ACCREDIT_RATE_LIMIT_ON_STORE_ERROR',
+      ['open', 'closed'] as const,
+      'open',
+    ),
   };
 }

@@ -19,6 +19,7 @@ export const lambdaCore: LambdaCoreFactory = async (inputs) => {
     // §9 is optional); proofs are fresh by their iat window and one-use per warm instance (see docs/dpop.md).
     dpop: { requireNonce: false },
     logger: inputs.logger,
+    rateLimit: inputs.rateLimit,
   });
   await core.warm();
   return core;

@@ -21,7 +21,7 @@ const WARN_INTERVAL_MS = 10_000;
 
 /**
  * Step 6 (issue 16), after the caller is authenticated and authorised and before the upstream: one counter per
- * limit that applies, all taken at once. Which limits apply, per kind:
+ * limit that applies, taken together as one all-or-nothing take. Which limits apply, per kind:
  *   client:       the application's override, else the operation's own `client` rules, else the catalog's;
  *   organisation: the organisation's override, else the operation's own `organisation` rules, else the catalog's.
  * An operation's own rules count per operation; the catalog's and the overrides count across the catalog.
@@ -120,10 +120,10 @@ export function createRateLimitStep(options: {
     check(client, route) {
       const counters = countersFor(client, route);
       if (counters.length === 0) return undefined;
-      return Promise.all(counters.map((c) => store.take(c.key, c.rule.quota, c.rule.window * 1000))).then(
-        (takes) => outcome(counters, takes),
-        storeFailed,
-      );
+      // All or nothing: a request one limit refuses is counted by none (a per-second refusal keeps the day's quota).
+      return store
+        .takeAll(counters.map((c) => ({ key: c.key, quota: c.rule.quota, windowMs: c.rule.window * 1000 })))
+        .then((takes) => outcome(counters, takes), storeFailed);
     },
   };
 }

@@ -67,3 +67,46 @@ export function take(
   if (admits(tat, now, windowMs)) return { take: admitted(tat, now, windowMs, interval), tat };
   return { take: refused(stored ?? now, now, windowMs, interval), tat: undefined };
 }
+
+/**
+ * What a limit reports when it had room but the request was refused by another limit of the same multi-take:
+ * nothing was counted; `remaining` is what is left right now, `stored` the TAT that stays.
+ */
+export function uncounted(stored: number, now: number, windowMs: number, interval: number): RateLimitTake {
+  const base = Math.max(stored, now);
+  return {
+    allowed: true,
+    remaining: Math.max(0, Math.floor((windowMs - (base - now) + GCRA_EPSILON_MS) / interval)),
+    resetMs: Math.max(0, base - now),
+    retryAfterMs: 0,
+  };
+}
+
+/**
+ * One all-or-nothing take on several keys whose TATs are held in memory (or read under a lock): admitted only
+ * if every limit admits it; then `tats` are the TATs to store, in the order given. Refused: `tats` is
+ * undefined, nothing is to be stored, the limits that refused say so and the others report what they have left.
+ */
+export function takeAll(
+  stored: ReadonlyArray<number | undefined>,
+  now: number,
+  limits: ReadonlyArray<{ quota: number; windowMs: number }>,
+): { takes: RateLimitTake[]; tats: number[] | undefined } {
+  const intervals = limits.map((l) => emissionInterval(l.quota, l.windowMs));
+  const tats = limits.map((_, i) => nextTat(stored[i], now, intervals[i] as number));
+  const fits = limits.map((l, i) => admits(tats[i] as number, now, l.windowMs));
+  if (fits.every(Boolean)) {
+    return {
+      takes: limits.map((l, i) => admitted(tats[i] as number, now, l.windowMs, intervals[i] as number)),
+      tats,
+    };
+  }
+  return {
+    takes: limits.map((l, i) =>
+      fits[i]
+        ? uncounted(stored[i] ?? now, now, l.windowMs, intervals[i] as number)
+        : refused(stored[i] ?? now, now, l.windowMs, intervals[i] as number),
+    ),
+    tats: undefined,
+  };
+}

@@ -13,5 +13,16 @@ export {
   rateLimitPolicyProblem,
   rateLimitRulesProblem,
 } from './policy.ts';
-export { checkTakeArguments, createMemoryRateLimitStore, type RateLimitStore } from './rate-limit-store.ts';
-export { createRedisRateLimitStore } from './redis-rate-limit-store.ts';
+export {
+  checkTakeAllArguments,
+  checkTakeArguments,
+  createMemoryRateLimitStore,
+  RATE_LIMIT_MAX_KEYS_PER_TAKE,
+  type RateLimitStore,
+  type RateLimitTakeRequest,
+} from './rate-limit-store.ts';
+export {
+  checkRedisUrl,
+  createRedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+} from './redis-rate-limit-store.ts';

@@ -85,4 +85,63 @@ describe('Lambda configuration from the environment', () => {
       assert.doesNotMatch((err as Error).message, /acc_ep_secret/);
     }
   });
+
+  test('ok/rate limits: in memory by default, fail-open; a shared Redis (TLS with its own CA) and fail-closed on demand', () => {
+    const defaults = readLambdaConfig(base());
+    assert.equal(defaults.redisUrl, undefined);
+    assert.equal(defaults.redisCa, undefined);
+    assert.equal(defaults.rateLimitOnStoreError, 'open');
+    const plain = readLambdaConfig({ ...base(), ACCREDIT_REDIS_URL: ' redis://10.0.0.5:6379/2 ' });
+    assert.equal(plain.redisUrl, 'redis://10.0.0.5:6379/2');
+    const file = join(dir, 'redis-ca.pem');
+    writeFileSync(file, pem);
+    const tls = readLambdaConfig({
+      ...base(),
+      ACCREDIT_REDIS_URL: 'rediss://:s3cret@cache.example.internal:6379',
+      ACCREDIT_REDIS_CA_BUNDLE: file,
+      ACCREDIT_RATE_LIMIT_ON_STORE_ERROR: 'closed',
+    });
+    assert.equal(tls.redisUrl, 'rediss://:s3cret@cache.example.internal:6379');
+    assert.equal(tls.redisCa, pem);
+    assert.equal(tls.rateLimitOnStoreError, 'closed');
+    assert.equal(
+      readLambdaConfig({ ...base(), ACCREDIT_REDIS_URL: 'rediss://c.example', ACCREDIT_REDIS_CA_BUNDLE: pem })
+        .redisCa,
+      pem,
+    );
+  });
+
+  test('fail/a bad Redis variable stops the cold start, named, without repeating the URL (it may hold a password)', () => {
+    const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [
+        { ACCREDIT_REDIS_URL: 'http://:pw-1@cache:6379' },
+        /ACCREDIT_REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/,
+      ],
+      [{ ACCREDIT_REDIS_URL: 'cache:6379' }, /ACCREDIT_REDIS_URL: expected/],
+      [{ ACCREDIT_REDIS_URL: 'redis://:pw-1@' }, /ACCREDIT_REDIS_URL/],
+      [{ ACCREDIT_REDIS_CA_BUNDLE: pem }, /ACCREDIT_REDIS_CA_BUNDLE: is set without ACCREDIT_REDIS_URL/],
+      [
+        { ACCREDIT_REDIS_URL: 'redis://:pw-1@cache:6379', ACCREDIT_REDIS_CA_BUNDLE: pem },
+        /ACCREDIT_REDIS_CA_BUNDLE: needs a rediss:\/\/ \(TLS\) ACCREDIT_REDIS_URL/,
+      ],
+      [
+        {
+          ACCREDIT_REDIS_URL: 'rediss://:pw-1@cache:6379',
+          ACCREDIT_REDIS_CA_BUNDLE: '-----BEGIN PRIVATE KEY-----',
+        },
+        /ACCREDIT_REDIS_CA_BUNDLE: expected PEM/,
+      ],
+      [
+        { ACCREDIT_RATE_LIMIT_ON_STORE_ERROR: 'maybe' },
+        /ACCREDIT_RATE_LIMIT_ON_STORE_ERROR: expected one of open, closed/,
+      ],
+    ];
+    for (const [change, message] of cases) {
+      assert.throws(
+        () => readLambdaConfig({ ...base(), ...change }),
+        (err: Error) => message.test(err.message) && !err.message.includes('pw-1'),
+        `${JSON.stringify(change).slice(0, 80)} → ${message}`,
+      );
+    }
+  });
 });

@@ -18,10 +18,13 @@ import {
 } from '../../../src/doors/aws-lambda/index.ts';
 import { capturingLogger, csrWithKey, foreignCredential } from '../../gateway/fixture.ts';
 import { PlatformProcess, run } from '../../support/platform-process.ts';
+import { probeRedis, REDIS_URL } from '../../support/redis.ts';
+import { unreachableRedisUrl } from '../../support/two-nodes.ts';
 import { arnOf, httpApiEvent, type RequestShape, restApiEvent } from './events.ts';
 import { apiGateway, type GatewayAnswer } from './harness.ts';
 
 const STALE_AFTER_MS = 1500;
+const redisSkip = await probeRedis();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Partner {
@@ -435,6 +438,71 @@ describe('AWS Lambda authorizer end to end (a real platform, API Gateway simulat
     assert.equal(httpDenied!.isAuthorized, false);
     assert.deepEqual(restDenied, { error: 'Unauthorized' });
     assert.doesNotMatch(stdout + stderr, new RegExp(credential));
+  });
+
+  test('ok/two instances on one Redis admit the quota together, never 2 × quota; the 429 is a Deny with Retry-After', {
+    skip: redisSkip,
+  }, async () => {
+    const p = await newPartner('Quota Bank');
+    const tok = await token(p);
+    await admin('PUT', `/applications/${p.clientId}/rate-limit`, { limits: [{ quota: 5, window: 60 }] });
+    const [one, two] = await Promise.all([
+      authorizer({ redisUrl: REDIS_URL }),
+      authorizer({ redisUrl: REDIS_URL }),
+    ]);
+    const gateways = [one, two].map((s) =>
+      apiGateway({ kind: 'rest', handler: (e) => s.authorize(e), upstream: upstreamUrl }),
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => (gateways[i % 2] as (typeof gateways)[0])(call(p, tok))),
+    );
+    assert.equal(answers.filter((a) => a.status === 200).length, 5, answers.map((a) => a.status).join(','));
+    const refused = answers.filter((a) => a.status !== 200);
+    assert.equal(refused.length, 11);
+    for (const r of refused) {
+      assert.equal(r.status, 403);
+      assert.equal(reasonOf(r), 'rate_limited');
+      const context = (r.authorizer.result as { context?: Record<string, unknown> }).context;
+      assert.ok(Number(context?.retry_after) > 0, JSON.stringify(context));
+      assert.match(String(context?.ratelimit), /^"client-60s";r=0;t=\d+$/);
+    }
+    // Both instances refused some: the count is shared, not each instance's own.
+    const refusedBy = (i: number) => answers.filter((a, j) => j % 2 === i && a.status !== 200).length;
+    assert.ok(refusedBy(0) > 0 && refusedBy(1) > 0, `${refusedBy(0)} / ${refusedBy(1)}`);
+  });
+
+  test('fail/Redis unreachable: fail-open admits unchecked (logged, marked), fail-closed denies rate_limit_unavailable', {
+    skip: redisSkip,
+  }, async () => {
+    const p = await newPartner('Outage Bank');
+    const tok = await token(p);
+    await admin('PUT', `/applications/${p.clientId}/rate-limit`, { limits: [{ quota: 1, window: 60 }] });
+    // A password in the URL: it must appear in no log line.
+    const down = (await unreachableRedisUrl()).replace('redis://', 'redis://:pw-lambda-secret@');
+    const open = await authorizer({ redisUrl: down });
+    const closed = await authorizer({ redisUrl: down, rateLimitOnStoreError: 'closed' });
+    const viaOpen = apiGateway({ kind: 'rest', handler: (e) => open.authorize(e), upstream: upstreamUrl });
+    const viaClosed = apiGateway({
+      kind: 'rest',
+      handler: (e) => closed.authorize(e),
+      upstream: upstreamUrl,
+    });
+    for (let i = 0; i < 3; i++)
+      assert.equal((await viaOpen(call(p, tok))).status, 200, 'over the quota, unchecked');
+    const unchecked = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.door === 'aws-lambda' && l.client_id === p.clientId && l.decision === 'allow');
+    assert.equal(unchecked.length, 3);
+    for (const l of unchecked) assert.equal(l.rate_limit, 'unchecked');
+    assert.ok(lines.some((l) => l.includes('rate limit store failed: requests are admitted unchecked')));
+    const denied = await viaClosed(call(p, tok));
+    assert.equal(denied.status, 403);
+    assert.equal(reasonOf(denied), 'rate_limit_unavailable');
+    assert.ok(lines.some((l) => l.includes('rate limits: Redis connection error')));
+    assert.ok(
+      lines.every((l) => !l.includes('pw-lambda-secret')),
+      'the Redis password is never logged',
+    );
   });
 
   test('fail/the platform gone: refused (feed_stale) once the staleness bound has passed, never before', async () => {

@@ -215,6 +215,21 @@ describe('which limits apply', () => {
     assert.equal(statusOf(refused), 429);
     assert.equal(refused.allow ? '' : refused.detail, 'rate limit client-1s exceeded; retry after 1 s');
     assert.equal(refused.responseHeaders?.['retry-after'], '1');
+    // The refused request did not use one of the day's quota: 998 left after two, shown on the 429 as well.
+    assert.match(refused.responseHeaders?.ratelimit ?? '', /"client-86400s";r=998;/);
+  });
+
+  test('fail/a request the client limit refuses uses none of its organisation’s quota', async () => {
+    const state = liveness();
+    state.setRateLimit('application', 'c1', [{ quota: 1, window: 3600 }]);
+    state.setRateLimit('organisation', 'org-1', [{ quota: 3, window: 3600 }]);
+    const { core: c } = await core(state);
+    assert.equal(statusOf(await ask(c, 'c1')), 200);
+    for (let i = 0; i < 5; i++) assert.equal(statusOf(await ask(c, 'c1')), 429);
+    // c1's five refusals left the organisation's other two requests to c2.
+    assert.equal(statusOf(await ask(c, 'c2')), 200);
+    assert.equal(statusOf(await ask(c, 'c2')), 200);
+    assert.equal(statusOf(await ask(c, 'c2')), 429);
   });
 
   test('fail/public routes and refused requests are not counted', async () => {
@@ -246,6 +261,7 @@ describe('which limits apply', () => {
 describe('when the counter store fails', () => {
   const broken: RateLimitStore = {
     take: () => Promise.reject(new Error('connection refused')),
+    takeAll: () => Promise.reject(new Error('connection refused')),
     close: async () => {},
   };
 

@@ -32,6 +32,8 @@ export interface StandaloneGatewayOptions {
   issuer?: string;
   jwksUri?: string;
   staleAfterMs: number;
+  /** Token verification threads (GatewayOptions.verifyThreads; default: one fewer than the CPUs, at most 2). */
+  verifyThreads?: number;
   /** TLS-terminating proxies in front of this gateway, and the form each forwards client certificates in. */
   proxies?: ProxyEntry[];
   logger: Logger;
@@ -170,6 +172,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
         : {}),
       ...(options.dpop !== undefined ? { dpop: options.dpop } : {}),
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+      ...(options.verifyThreads !== undefined ? { verifyThreads: options.verifyThreads } : {}),
       ...(metrics ? { onDecision: metrics.onDecision } : {}),
       logger: options.logger,
     });

@@ -35,6 +35,7 @@ interface RunOptions {
   issuer?: string;
   jwksUri?: string;
   staleAfterMs: string;
+  verifyThreads?: string;
   logLevel: string;
   decisionPort?: string;
   decisionCallers?: string;
@@ -260,6 +261,8 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
   const secretFile = opts.upstreamSecretFile ?? env.ACCREDIT_GATEWAY_UPSTREAM_SECRET_FILE;
   const port = integer(opts.port, '--port', 0, 65535);
   const staleAfterMs = integer(opts.staleAfterMs, '--stale-after-ms', 500, 3_600_000);
+  const verifyThreads =
+    opts.verifyThreads === undefined ? undefined : integer(opts.verifyThreads, '--verify-threads', 0, 64);
   const publicUrl = opts.publicUrl ?? `https://localhost:${port}`;
   const decision = decisionOptions(opts);
   const dpop = dpopOptions(opts);
@@ -285,6 +288,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     ...(opts.issuer ? { issuer: opts.issuer } : {}),
     ...(opts.jwksUri ? { jwksUri: opts.jwksUri } : {}),
     staleAfterMs,
+    ...(verifyThreads !== undefined ? { verifyThreads } : {}),
     logger,
     ...(decision !== undefined ? { decision } : {}),
     dpop,
@@ -384,6 +388,10 @@ export function registerGatewayCommands(program: Command): void {
     .option(
       '--proxies <json>',
       'TLS-terminating proxies in front: [{"address": IP or CIDR, "form": rfc9440|nginx|envoy-xfcc|aws-alb, "header"?, "clientCertSha256"?: [...]}] (env ACCREDIT_PROXIES)',
+    )
+    .option(
+      '--verify-threads <n>',
+      'threads verifying access tokens not yet cached, off the proxying event loop (default: CPUs − 1, at most 2; 0: none)',
     )
     .option(
       '--metrics-port <port>',

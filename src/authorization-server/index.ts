@@ -17,11 +17,13 @@ export {
 export {
   getInitialAccessToken,
   INITIAL_ACCESS_TOKEN_LIFETIME,
+  INITIAL_ACCESS_TOKEN_PAGE_KEY_LENGTH,
   INITIAL_ACCESS_TOKEN_USES,
+  type InitialAccessTokenFilter,
   type InitialAccessTokenView,
   type IssuedInitialAccessToken,
   issueInitialAccessToken,
-  listInitialAccessTokens,
+  listInitialAccessTokensPage,
   revokeInitialAccessToken,
   suspendClientsRegisteredWith,
 } from './dynamic-registration/index.ts';

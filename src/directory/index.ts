@@ -216,10 +216,13 @@ export {
   type IssueSoftwareStatementInput,
   issueSoftwareStatement,
   listSoftwareStatements,
+  listSoftwareStatementsPage,
   publishedSoftwareStatementJwks,
   revokeSoftwareStatement,
   SOFTWARE_STATEMENT_LIFETIME,
+  SOFTWARE_STATEMENT_PAGE_KEY_LENGTH,
   type SoftwareStatementClaims,
+  type SoftwareStatementFilter,
   type SoftwareStatementSigner,
   type SoftwareStatementView,
 } from './software-statements.ts';

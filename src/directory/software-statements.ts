@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, invalidInput, notFound } from '../shared/app-error.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../storage/index.ts';
 import type { AuthMethod } from './applications.ts';
 import { scopesForRoles } from './catalog.ts';
 import type { ActionMeta } from './context.ts';
@@ -298,6 +299,42 @@ export async function listSoftwareStatements(
   let q = db.selectFrom('software_statements').selectAll().orderBy('created_at', 'desc').orderBy('jti');
   if (filter.softwareId) q = q.where('software_id', '=', filter.softwareId);
   return (await q.execute()).map(view);
+}
+
+/** Statement pages: newest first by (created_at, jti). */
+export const SOFTWARE_STATEMENT_PAGE_KEY_LENGTH = 2;
+
+export interface SoftwareStatementFilter {
+  orgId?: string | undefined;
+  softwareId?: string | undefined;
+  /** issued, used, revoked as recorded; `expired`: issued, never used, and past its expiry. */
+  status?: StatementRow['status'] | 'expired' | undefined;
+}
+
+/** One page of statement records, keyset-paged newest first by (created_at, jti) after `page.after`. */
+export async function listSoftwareStatementsPage(
+  db: AnyDb,
+  filter: SoftwareStatementFilter,
+  page: PageRequest,
+  now: Date,
+): Promise<Page<SoftwareStatementView>> {
+  let q = db.selectFrom('software_statements').selectAll();
+  if (filter.orgId !== undefined) q = q.where('org_id', '=', filter.orgId);
+  if (filter.softwareId !== undefined) q = q.where('software_id', '=', filter.softwareId);
+  if (filter.status === 'expired') {
+    q = q.where('status', '=', 'issued').where('expires_at', '<=', now.toISOString());
+  } else if (filter.status !== undefined) {
+    q = q.where('status', '=', filter.status);
+  }
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'jti'], after, true));
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('jti', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.jti]);
+  return { items: paged.items.map(view), next_cursor: paged.next_cursor };
 }
 
 /**

@@ -49,6 +49,7 @@ export {
 export { createOcspChecker, type OcspChecker, type OcspStatus, queryOcsp } from './external-ca/check-ocsp.ts';
 export {
   EXTERNAL_CA_DEFAULTS,
+  EXTERNAL_CA_PAGE_KEY_LENGTH,
   type ExternalCaStore,
   type ExternalCaView,
   externalCaEdgeMaterial,

@@ -142,6 +142,83 @@ describe('cli: accredit webhook', { timeout: 120_000 }, () => {
     assert.equal((await platform.cli(['webhook', 'show', sub.id])).code, 1);
   });
 
+  test('ok/lists page: --limit, --cursor, --all and filters (webhooks, SSF receivers)', async () => {
+    const ids: string[] = [];
+    for (const events of ['certificate.revoked', 'organisation.suspended', '*']) {
+      const r = await platform.cli(['webhook', 'add', url, '--events', events, '--scheme', 'jws', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      ids.push(json<{ id: string }>(r.stdout).id);
+    }
+    const first = await platform.cli(['webhook', 'list', '--limit', '2', '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(
+      json<Array<{ id: string }>>(first.stdout).map((s) => s.id),
+      ids.slice(0, 2),
+    );
+    const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
+    assert.ok(cursor, `the next cursor on stderr: ${first.stderr}`);
+    const rest = await platform.cli(['webhook', 'list', '--limit', '2', '--cursor', cursor, '--json']);
+    assert.deepEqual(
+      json<Array<{ id: string }>>(rest.stdout).map((s) => s.id),
+      ids.slice(2),
+    );
+    assert.equal(rest.stderr, '', 'no cursor after the last page');
+    const all = await platform.cli(['webhook', 'list', '--all', '--limit', '1', '--json']);
+    assert.deepEqual(
+      json<Array<{ id: string }>>(all.stdout).map((s) => s.id),
+      ids,
+    );
+    const revoked = await platform.cli([
+      'webhook',
+      'list',
+      '--event',
+      'certificate.revoked',
+      '--all',
+      '--json',
+    ]);
+    assert.deepEqual(
+      json<Array<{ id: string }>>(revoked.stdout).map((s) => s.id),
+      [ids[0], ids[2]],
+      'named, or every type',
+    );
+    await platform.cli(['webhook', 'disable', ids[1]!]);
+    const disabled = await platform.cli(['webhook', 'list', '--status', 'disabled', '--json']);
+    assert.deepEqual(
+      json<Array<{ id: string }>>(disabled.stdout).map((s) => s.id),
+      [ids[1]],
+    );
+    const deliveries = await platform.cli([
+      'webhook',
+      'deliveries',
+      ids[0]!,
+      '--event',
+      'webhook.ping',
+      '--all',
+    ]);
+    assert.equal(deliveries.code, 0, deliveries.stderr);
+
+    for (const name of ['soc-a', 'soc-b', 'soc-c']) {
+      assert.equal((await platform.cli(['ssf', 'receiver', 'add', '--name', name])).code, 0);
+    }
+    const receivers = await platform.cli(['ssf', 'receiver', 'list', '--all', '--limit', '2', '--json']);
+    assert.equal(receivers.code, 0, receivers.stderr);
+    assert.deepEqual(
+      json<Array<{ name: string }>>(receivers.stdout).map((r) => r.name),
+      ['soc-c', 'soc-b', 'soc-a'],
+      'newest first',
+    );
+    const none = await platform.cli(['ssf', 'receiver', 'list', '--status', 'revoked', '--json']);
+    assert.deepEqual(json(none.stdout), []);
+
+    const badLimit = await platform.cli(['webhook', 'list', '--limit', '0']);
+    assert.notEqual(badLimit.code, 0);
+    assert.match(badLimit.stderr, /limit/);
+    const badCursor = await platform.cli(['ssf', 'receiver', 'list', '--cursor', 'not-a-cursor']);
+    assert.equal(badCursor.code, 1);
+    assert.match(badCursor.stderr, /cursor/);
+    for (const id of ids) await platform.cli(['webhook', 'remove', id]);
+  });
+
   test('bad/refusals are one line and a non-zero exit', async () => {
     const http = await platform.cli(['webhook', 'add', 'http://127.0.0.1/hook']);
     assert.equal(http.code, 1);

@@ -338,4 +338,40 @@ describe('operator console pages: directory (issue 15)', { timeout: 120_000 }, (
     assert.equal(await detail.getByRole('button', { name: /Suspend|Take away/ }).count(), 0);
     await detail.close();
   });
+
+  test('ok/the federation page shows a page of Trust Marks and loads the next one on request', async () => {
+    const sub = 'https://many.pages.example';
+    const now = Date.now();
+    for (let i = 0; i < 105; i++) {
+      await cp.platform.storage.db
+        .insertInto('federation_trust_marks')
+        .values({
+          id: `many-${String(i).padStart(3, '0')}`,
+          trust_mark_type: 'https://marks.pages.example/many',
+          sub,
+          iat: Math.floor(now / 1000),
+          exp: null,
+          status: 'active',
+          revoked_at: null,
+          created_at: new Date(now + i).toISOString(),
+        })
+        .execute();
+    }
+    const page = await open(auditorContext, 'operator/federation', 'Federation');
+    // The first page of the filtered list is the one on screen once its answer has arrived.
+    const filtered = page.waitForResponse(
+      (r) => r.url().includes('/federation/trust-marks?') && r.url().includes(encodeURIComponent(sub)),
+    );
+    await page.getByLabel('Trust Mark subject').fill(sub);
+    await filtered;
+    const rows = page.getByRole('table', { name: 'Trust Marks the platform issued' }).locator('tbody tr');
+    await page.getByRole('button', { name: 'Load more Trust Marks' }).waitFor();
+    assert.equal(await rows.count(), 100, 'the first page');
+    await page.getByRole('button', { name: 'Load more Trust Marks' }).click();
+    await page.getByRole('button', { name: 'Load more Trust Marks' }).waitFor({ state: 'detached' });
+    assert.equal(await rows.count(), 105, 'the rest, appended');
+    const text = (await rows.allTextContents()).join('\n');
+    assert.equal((text.match(/marks\.pages\.example\/many/g) ?? []).length, 105, 'each once');
+    await page.close();
+  });
 });

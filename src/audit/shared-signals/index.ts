@@ -11,9 +11,11 @@ export { queueSignals } from './queue-signals.ts';
 export {
   findSsfReceiver,
   issueSsfReceiver,
-  listSsfReceivers,
+  listSsfReceiversPage,
   revokeSsfReceiver,
+  SSF_RECEIVER_PAGE_KEY_LENGTH,
   type SsfReceiver,
+  type SsfReceiverFilter,
   type SsfReceiverView,
 } from './receivers.ts';
 export { type SetContent, signSet } from './sign-set.ts';

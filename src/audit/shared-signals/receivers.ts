@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
-import type { Database, Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../../storage/index.ts';
 import { recordAuditEvent } from '../record-audit-event.ts';
 
 const PREFIX = 'acc_ssf_';
@@ -68,12 +69,34 @@ export async function issueSsfReceiver(
   return { ...view, token };
 }
 
-export async function listSsfReceivers(db: Kysely<Database>): Promise<SsfReceiverView[]> {
-  return db
+/** Receiver pages: newest first by (created_at, id). */
+export const SSF_RECEIVER_PAGE_KEY_LENGTH = 2;
+
+export interface SsfReceiverFilter {
+  orgId?: string | undefined;
+  status?: 'active' | 'revoked' | undefined;
+}
+
+/** One page of receivers, keyset-paged newest first by (created_at, id) after `page.after`. */
+export async function listSsfReceiversPage(
+  db: Kysely<Database>,
+  filter: SsfReceiverFilter,
+  page: PageRequest,
+): Promise<Page<SsfReceiverView>> {
+  let q = db
     .selectFrom('ssf_receivers')
-    .select(['id', 'name', 'org_id', 'created_by', 'created_at', 'revoked_at'])
+    .select(['id', 'name', 'org_id', 'created_by', 'created_at', 'revoked_at']);
+  if (filter.orgId !== undefined) q = q.where('org_id', '=', filter.orgId);
+  if (filter.status === 'active') q = q.where('revoked_at', 'is', null);
+  if (filter.status === 'revoked') q = q.where('revoked_at', 'is not', null);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after, true));
+  const rows = await q
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute();
+  return toPage(rows, page.limit, (r) => [r.created_at, r.id]);
 }
 
 /** Revoked at once: its token is refused, its streams are disabled and their queued SETs dropped. */

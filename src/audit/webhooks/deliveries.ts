@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
-import type { Database, Storage, Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Storage, type Tx } from '../../storage/index.ts';
 import type { PlatformEvent } from '../events/index.ts';
 import { recordAuditEvent } from '../record-audit-event.ts';
 import { nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
@@ -365,6 +366,42 @@ export async function listDeliveries(db: Kysely<Database>, query: DeliveryQuery)
   if (query.status !== undefined) q = q.where('status', '=', query.status as DeliveryStatus);
   if (query.before !== undefined) q = q.where('created_at', '<', query.before);
   return (await q.execute()).map(deliveryView);
+}
+
+/** Delivery pages: newest first by (created_at, id). */
+export const DELIVERY_PAGE_KEY_LENGTH = 2;
+
+export interface DeliveryFilter {
+  subscriptionId?: string | undefined;
+  status?: DeliveryStatus | undefined;
+  eventType?: string | undefined;
+  /** Only the entries created before this instant (ISO 8601). */
+  before?: string | undefined;
+  /** Only the entries created at or after this instant (ISO 8601). */
+  since?: string | undefined;
+}
+
+/** One page of the delivery log, keyset-paged newest first by (created_at, id) after `page.after`. */
+export async function listDeliveriesPage(
+  db: Kysely<Database>,
+  filter: DeliveryFilter,
+  page: PageRequest,
+): Promise<Page<DeliveryView>> {
+  let q = db.selectFrom('webhook_deliveries').selectAll();
+  if (filter.subscriptionId !== undefined) q = q.where('subscription_id', '=', filter.subscriptionId);
+  if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+  if (filter.eventType !== undefined) q = q.where('event_type', '=', filter.eventType);
+  if (filter.before !== undefined) q = q.where('created_at', '<', filter.before);
+  if (filter.since !== undefined) q = q.where('created_at', '>=', filter.since);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after, true));
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.id]);
+  return { items: paged.items.map(deliveryView), next_cursor: paged.next_cursor };
 }
 
 export async function getDelivery(

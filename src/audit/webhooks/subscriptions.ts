@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
 import { FetchError, type UrlGuard } from '../../shared/guarded-fetch/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
 import { redactUrl } from '../../shared/redact-url.ts';
-import type { Database, Tx } from '../../storage/index.ts';
+import { type Database, keysetAfter, type Tx } from '../../storage/index.ts';
 import { EVENT_TYPES, isEventType } from '../events/index.ts';
 import { recordAuditEvent } from '../record-audit-event.ts';
 import { newWebhookSecret, openSecret, sealSecret } from './secret-box.ts';
@@ -193,19 +194,43 @@ export async function createWebhookSubscription(
   return { ...viewOf(row), ...(secret === undefined ? {} : { secret }) };
 }
 
-export async function listWebhookSubscriptions(
+/** Subscription pages: oldest first by (created_at, id). */
+export const WEBHOOK_SUBSCRIPTION_PAGE_KEY_LENGTH = 2;
+
+export interface WebhookSubscriptionFilter {
+  orgId?: string | undefined;
+  status?: 'active' | 'disabled' | undefined;
+  /** Subscriptions delivering this event type: those naming it and those taking every type ("*"). */
+  eventType?: string | undefined;
+}
+
+/** One page of the subscriptions not removed, keyset-paged oldest first by (created_at, id). */
+export async function listWebhookSubscriptionsPage(
   db: Kysely<Database>,
   now: Date,
-  query: { orgId?: string | undefined } = {},
-): Promise<WebhookSubscriptionView[]> {
-  let q = db
-    .selectFrom('webhook_subscriptions')
-    .selectAll()
-    .where('status', '!=', 'removed')
+  filter: WebhookSubscriptionFilter,
+  page: PageRequest,
+): Promise<Page<WebhookSubscriptionView>> {
+  let q = db.selectFrom('webhook_subscriptions').selectAll().where('status', '!=', 'removed');
+  if (filter.orgId !== undefined) q = q.where('org_id', '=', filter.orgId);
+  if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+  if (filter.eventType !== undefined) {
+    // event_types is a JSON array of known type names (checked on write, and the filter is one of them): the
+    // quoted name matches only itself — no other known name fits it even where `_` is a LIKE wildcard.
+    const quoted = JSON.stringify(filter.eventType);
+    q = q.where((eb) =>
+      eb.or([eb('event_types', 'like', `%${quoted}%`), eb('event_types', 'like', '%"*"%')]),
+    );
+  }
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after));
+  const rows = await q
     .orderBy('created_at')
-    .orderBy('id');
-  if (query.orgId !== undefined) q = q.where('org_id', '=', query.orgId);
-  return (await q.execute()).map((row) => viewOf(row, now));
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.id]);
+  return { items: paged.items.map((row) => viewOf(row, now)), next_cursor: paged.next_cursor };
 }
 
 export async function getWebhookSubscription(

@@ -3,13 +3,15 @@ export { createDynamicRegistration } from './create-dynamic-registration.ts';
 export {
   getInitialAccessToken,
   INITIAL_ACCESS_TOKEN_LIFETIME,
+  INITIAL_ACCESS_TOKEN_PAGE_KEY_LENGTH,
   INITIAL_ACCESS_TOKEN_USES,
+  type InitialAccessTokenFilter,
   type InitialAccessTokenStatus,
   type InitialAccessTokenView,
   type IssuedInitialAccessToken,
   type IssueInitialAccessTokenInput,
   issueInitialAccessToken,
-  listInitialAccessTokens,
+  listInitialAccessTokensPage,
   revokeInitialAccessToken,
 } from './initial-access-tokens.ts';
 export type { DynamicRegistrationOptions } from './options.ts';

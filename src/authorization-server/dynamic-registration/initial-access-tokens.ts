@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
 import { type ActionMeta, directoryStore, requireOrganisation } from '../../directory/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
-import type { Database, Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../../storage/index.ts';
 import { hashBearerToken } from './registration-token.ts';
 
 type AnyDb = Kysely<Database> | Tx['db'];
@@ -165,15 +166,54 @@ export async function getInitialAccessToken(
   return view(row, now);
 }
 
-/** Newest first; never the tokens, which are not stored. */
-export async function listInitialAccessTokens(
+/** Token pages: newest first by (created_at, id). */
+export const INITIAL_ACCESS_TOKEN_PAGE_KEY_LENGTH = 2;
+
+export interface InitialAccessTokenFilter {
+  orgId?: string | undefined;
+  /** The view's status, worked out at `now` as the view does. */
+  status?: InitialAccessTokenStatus | undefined;
+}
+
+/** One page of token records, keyset-paged newest first by (created_at, id) after `page.after`. */
+export async function listInitialAccessTokensPage(
   db: AnyDb,
-  filter: { orgId?: string | undefined },
+  filter: InitialAccessTokenFilter,
+  page: PageRequest,
   now: Date,
-): Promise<InitialAccessTokenView[]> {
-  let q = db.selectFrom('initial_access_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id');
-  if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
-  return (await q.execute()).map((row) => view(row, now));
+): Promise<Page<InitialAccessTokenView>> {
+  const at = now.toISOString();
+  let q = db.selectFrom('initial_access_tokens').selectAll();
+  if (filter.orgId !== undefined) q = q.where('org_id', '=', filter.orgId);
+  switch (filter.status) {
+    case 'revoked':
+      q = q.where('revoked_at', 'is not', null);
+      break;
+    case 'expired':
+      q = q.where('revoked_at', 'is', null).where('expires_at', '<=', at);
+      break;
+    case 'exhausted':
+      q = q
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', at)
+        .where((eb) => eb('used_count', '>=', eb.ref('max_uses')));
+      break;
+    case 'active':
+      q = q
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', at)
+        .where((eb) => eb('used_count', '<', eb.ref('max_uses')));
+      break;
+  }
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after, true));
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.id]);
+  return { items: paged.items.map((row) => view(row, now)), next_cursor: paged.next_cursor };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type AdminClient, withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 
@@ -181,32 +182,30 @@ function registerSubordinateCommands(federation: Command): void {
       },
     );
 
-  sub
-    .command('list')
-    .description('list subordinates')
-    .option('--org <id>', 'only this organisation’s')
-    .option('--status <status>', 'active or removed')
-    .option('--intermediate', 'only Intermediates')
-    .action((opts: { org?: string; status?: string; intermediate?: boolean }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        const q = new URLSearchParams();
-        if (opts.org) q.set('org_id', opts.org);
-        if (opts.status) q.set('status', opts.status);
-        if (opts.intermediate) q.set('intermediate', 'true');
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Subordinate[] }>(
-            'GET',
-            `/federation/subordinates${q.size ? `?${q}` : ''}`,
-          );
-          if (g.json) return printJson(items);
-          printTable(
-            items.map((s) => ({ ...s, intermediate: s.is_intermediate ? 'yes' : '' })) as unknown as Rows,
-            ['entity_id', 'org_id', 'status', 'intermediate', 'entity_types'],
-          );
-        });
+  addPageOptions(
+    sub
+      .command('list')
+      .description('list subordinates')
+      .option('--org <id>', 'only this organisation’s')
+      .option('--status <status>', 'active or removed')
+      .option('--intermediate', 'only Intermediates'),
+  ).action((opts: PageOptions & { org?: string; status?: string; intermediate?: boolean }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      const q = new URLSearchParams();
+      if (opts.org) q.set('org_id', opts.org);
+      if (opts.status) q.set('status', opts.status);
+      if (opts.intermediate) q.set('intermediate', 'true');
+      await withAdminClient(g, async (client) => {
+        const items = await readPages<Subordinate>(client, '/federation/subordinates', q, opts);
+        if (g.json) return printJson(items);
+        printTable(
+          items.map((s) => ({ ...s, intermediate: s.is_intermediate ? 'yes' : '' })) as unknown as Rows,
+          ['entity_id', 'org_id', 'status', 'intermediate', 'entity_types'],
+        );
       });
     });
+  });
 
   sub
     .command('show <entityId>')
@@ -287,34 +286,33 @@ function registerTrustMarkCommands(federation: Command): void {
       });
     });
 
-  tm.command('list')
-    .description('list issued trust marks')
-    .option('--sub <url>', 'only this subject’s')
-    .option('--type <type>', 'only this type')
-    .option('--status <status>', 'active or revoked')
-    .action((opts: { sub?: string; type?: string; status?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        const q = new URLSearchParams();
-        if (opts.sub) q.set('sub', opts.sub);
-        if (opts.type) q.set('trust_mark_type', opts.type);
-        if (opts.status) q.set('status', opts.status);
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: TrustMark[] }>(
-            'GET',
-            `/federation/trust-marks${q.size ? `?${q}` : ''}`,
-          );
-          if (g.json) return printJson(items);
-          printTable(items.map((m) => ({ ...m, expires_at: time(m.exp) })) as unknown as Rows, [
-            'id',
-            'trust_mark_type',
-            'sub',
-            'status',
-            'expires_at',
-          ]);
-        });
+  addPageOptions(
+    tm
+      .command('list')
+      .description('list issued trust marks')
+      .option('--sub <url>', 'only this subject’s')
+      .option('--type <type>', 'only this type')
+      .option('--status <status>', 'active or revoked'),
+  ).action((opts: PageOptions & { sub?: string; type?: string; status?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      const q = new URLSearchParams();
+      if (opts.sub) q.set('sub', opts.sub);
+      if (opts.type) q.set('trust_mark_type', opts.type);
+      if (opts.status) q.set('status', opts.status);
+      await withAdminClient(g, async (client) => {
+        const items = await readPages<TrustMark>(client, '/federation/trust-marks', q, opts);
+        if (g.json) return printJson(items);
+        printTable(items.map((m) => ({ ...m, expires_at: time(m.exp) })) as unknown as Rows, [
+          'id',
+          'trust_mark_type',
+          'sub',
+          'status',
+          'expires_at',
+        ]);
       });
     });
+  });
 }
 
 function registerKeyCommands(federation: Command): void {

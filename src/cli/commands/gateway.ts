@@ -8,6 +8,7 @@ import { createRedisReplayCache } from '../../shared/replay-cache/index.ts';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -435,22 +436,26 @@ export function registerGatewayCommands(program: Command): void {
       });
     });
 
-  credential
-    .command('list')
-    .description('list enforcement credentials (never the tokens)')
-    .action((_opts: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Credential[] }>('GET', '/enforcement-credentials');
-          if (g.json) return printJson(items);
-          printTable(
-            items.map((c) => ({ ...c, revoked_at: c.revoked_at ?? '' })),
-            ['id', 'name', 'created_at', 'revoked_at'],
-          );
-        });
+  addPageOptions(
+    credential
+      .command('list')
+      .description('list enforcement credentials (never the tokens)')
+      .option('--status <status>', 'only active or revoked'),
+  ).action((opts: PageOptions & { status?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.status) q.set('status', opts.status);
+        const items = await readPages<Credential>(client, '/enforcement-credentials', q, opts);
+        if (g.json) return printJson(items);
+        printTable(
+          items.map((c) => ({ ...c, revoked_at: c.revoked_at ?? '' })),
+          ['id', 'name', 'created_at', 'revoked_at'],
+        );
       });
     });
+  });
 
   credential
     .command('revoke')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 
@@ -103,30 +104,41 @@ export function registerOrgCaCommands(org: Command): void {
       },
     );
 
-  ca.command('list <org-id>')
-    .description("list the organisation's registered CAs with their CRL state")
-    .action((orgId: string, _opts: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: ExternalCa[] }>(
-            'GET',
-            `/organisations/${encodeURIComponent(orgId)}/cas`,
-          );
-          if (g.json) return printJson(items);
-          printTable(
-            items.map((c) => ({
-              id: c.id,
-              subject: c.subject,
-              revoked: c.crl.revoked_count,
-              refused_after: c.crl.stale_after ?? 'now',
-              last_error: c.crl.last_error ?? '',
-            })),
-            ['id', 'subject', 'revoked', 'refused_after', 'last_error'],
-          );
-        });
+  addPageOptions(
+    ca
+      .command('list <org-id>')
+      .description("list the organisation's registered CAs with their CRL state")
+      .option('--expired', 'only the CAs whose certificate has ended')
+      .option('--valid', 'only the CAs whose certificate is still valid'),
+  ).action((orgId: string, opts: PageOptions & { expired?: boolean; valid?: boolean }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      if (opts.expired && opts.valid)
+        throw new CliError('--expired and --valid exclude each other', 'bad_option', 2);
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.expired) q.set('expired', 'true');
+        if (opts.valid) q.set('expired', 'false');
+        const items = await readPages<ExternalCa>(
+          client,
+          `/organisations/${encodeURIComponent(orgId)}/cas`,
+          q,
+          opts,
+        );
+        if (g.json) return printJson(items);
+        printTable(
+          items.map((c) => ({
+            id: c.id,
+            subject: c.subject,
+            revoked: c.crl.revoked_count,
+            refused_after: c.crl.stale_after ?? 'now',
+            last_error: c.crl.last_error ?? '',
+          })),
+          ['id', 'subject', 'revoked', 'refused_after', 'last_error'],
+        );
       });
     });
+  });
 
   ca.command('refresh <org-id> <ca-id>')
     .description("fetch and verify the CA's CRL now")

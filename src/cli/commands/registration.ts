@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type AdminClient, withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 
@@ -87,24 +88,28 @@ export function registerRegistrationCommands(program: Command): void {
       });
     });
 
-  token
-    .command('list')
-    .description('list initial access tokens, newest first (never the tokens themselves)')
-    .option('--org <org_id>', 'only this organisation’s')
-    .action((opts: { org?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const q = opts.org ? `?org_id=${encodeURIComponent(opts.org)}` : '';
-          const { items } = await client.call<{ items: InitialAccessToken[] }>('GET', `${BASE}${q}`);
-          if (g.json) return printJson(items);
-          printTable(
-            items.map((t) => ({ ...t, uses: `${t.used_count}/${t.max_uses}` })),
-            ['id', 'org_id', 'roles', 'status', 'uses', 'expires_at'],
-          );
-        });
+  addPageOptions(
+    token
+      .command('list')
+      .description('list initial access tokens, newest first (never the tokens themselves)')
+      .option('--org <org_id>', 'only this organisation’s')
+      .option('--status <status>', 'only active, expired, exhausted or revoked'),
+  ).action((opts: PageOptions & { org?: string; status?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.org) q.set('org_id', opts.org);
+        if (opts.status) q.set('status', opts.status);
+        const items = await readPages<InitialAccessToken>(client, BASE, q, opts);
+        if (g.json) return printJson(items);
+        printTable(
+          items.map((t) => ({ ...t, uses: `${t.used_count}/${t.max_uses}` })),
+          ['id', 'org_id', 'roles', 'status', 'uses', 'expires_at'],
+        );
       });
     });
+  });
 
   token
     .command('revoke <id>')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type AdminClient, withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -71,28 +72,34 @@ export function registerSsaCommands(program: Command): void {
       });
     });
 
-  ssa
-    .command('list')
-    .description('list issued software statements, newest first (never the statements themselves)')
-    .option('--app <software_id>', 'only this application’s')
-    .action((opts: { app?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const q = opts.app ? `?software_id=${encodeURIComponent(opts.app)}` : '';
-          const { items } = await client.call<{ items: Statement[] }>('GET', `/software-statements${q}`);
-          if (g.json) return printJson(items);
-          printTable(items as unknown as Array<Record<string, unknown>>, [
-            'jti',
-            'software_id',
-            'status',
-            'issued_at',
-            'expires_at',
-            'used_by_client_id',
-          ]);
-        });
+  addPageOptions(
+    ssa
+      .command('list')
+      .description('list issued software statements, newest first (never the statements themselves)')
+      .option('--app <software_id>', 'only this application’s')
+      .option('--org <id>', 'only this organisation’s')
+      .option('--status <status>', 'only issued, used, revoked or expired'),
+  ).action((opts: PageOptions & { app?: string; org?: string; status?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.app) q.set('software_id', opts.app);
+        if (opts.org) q.set('org_id', opts.org);
+        if (opts.status) q.set('status', opts.status);
+        const items = await readPages<Statement>(client, '/software-statements', q, opts);
+        if (g.json) return printJson(items);
+        printTable(items as unknown as Array<Record<string, unknown>>, [
+          'jti',
+          'software_id',
+          'status',
+          'issued_at',
+          'expires_at',
+          'used_by_client_id',
+        ]);
       });
     });
+  });
 
   ssa
     .command('revoke <jti>')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -48,22 +49,28 @@ export function registerSsfCommands(program: Command): void {
       });
     });
 
-  receiver
-    .command('list')
-    .description('list receivers (never their tokens)')
-    .action((_opts: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Receiver[] }>('GET', '/ssf/receivers');
-          if (g.json) return printJson(items);
-          printTable(
-            items.map((r) => ({ ...r, org_id: r.org_id ?? '', revoked_at: r.revoked_at ?? '' })),
-            ['id', 'name', 'org_id', 'created_at', 'revoked_at'],
-          );
-        });
+  addPageOptions(
+    receiver
+      .command('list')
+      .description('list receivers (never their tokens)')
+      .option('--org <id>', 'only the receivers scoped to this organisation')
+      .option('--status <status>', 'only active or revoked'),
+  ).action((opts: PageOptions & { org?: string; status?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.org) q.set('org_id', opts.org);
+        if (opts.status) q.set('status', opts.status);
+        const items = await readPages<Receiver>(client, '/ssf/receivers', q, opts);
+        if (g.json) return printJson(items);
+        printTable(
+          items.map((r) => ({ ...r, org_id: r.org_id ?? '', revoked_at: r.revoked_at ?? '' })),
+          ['id', 'name', 'org_id', 'created_at', 'revoked_at'],
+        );
       });
     });
+  });
 
   receiver
     .command('revoke')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { commaList, globals } from './globals.ts';
 
@@ -41,12 +42,6 @@ interface Delivery {
 
 const STATUSES = ['pending', 'delivered', 'dead', 'cancelled'];
 const path = (id: string) => `/webhooks/${encodeURIComponent(id)}`;
-
-const limit = (value: string): number => {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500)
-    throw new CliError(`--limit: expected 1 to 500, got "${value}"`, 'bad_option', 2);
-  return Number(value);
-};
 
 function showSubscription(sub: Subscription): void {
   printFields([
@@ -113,28 +108,34 @@ export function registerWebhookCommands(program: Command): void {
       },
     );
 
-  webhook
-    .command('list')
-    .description('list webhook subscriptions (never their secrets)')
-    .option('--org <id>', "only this organisation's")
-    .action((opts: { org?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const q = opts.org ? `?org_id=${encodeURIComponent(opts.org)}` : '';
-          const { items } = await client.call<{ items: Subscription[] }>('GET', `/webhooks${q}`);
-          if (g.json) return printJson(items);
-          printTable(items as unknown as Array<Record<string, unknown>>, [
-            'id',
-            'url',
-            'event_types',
-            'org_id',
-            'scheme',
-            'status',
-          ]);
-        });
+  addPageOptions(
+    webhook
+      .command('list')
+      .description('list webhook subscriptions (never their secrets)')
+      .option('--org <id>', "only this organisation's")
+      .option('--status <status>', 'only active or disabled')
+      .option('--event <type>', 'only subscriptions receiving this event type'),
+  ).action((opts: PageOptions & { org?: string; status?: string; event?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.org) q.set('org_id', opts.org);
+        if (opts.status) q.set('status', opts.status);
+        if (opts.event) q.set('event_type', opts.event);
+        const items = await readPages<Subscription>(client, '/webhooks', q, opts);
+        if (g.json) return printJson(items);
+        printTable(items as unknown as Array<Record<string, unknown>>, [
+          'id',
+          'url',
+          'event_types',
+          'org_id',
+          'scheme',
+          'status',
+        ]);
       });
     });
+  });
 
   webhook
     .command('show <id>')
@@ -254,39 +255,53 @@ export function registerWebhookCommands(program: Command): void {
       });
     });
 
-  webhook
-    .command('deliveries [id]')
-    .description("a subscription's delivery log, newest first; without an id, the dead letters of all")
-    .option('--status <status>', `only ${STATUSES.join(', ')}`)
-    .option('--dead', 'only dead deliveries (the dead-letter view)')
-    .option('--limit <n>', 'at most this many (default 50)', limit)
-    .action(
-      (id: string | undefined, opts: { status?: string; dead?: boolean; limit?: number }, cmd: Command) => {
-        const g = globals(cmd);
-        return runAction(g.json, async () => {
-          const status = opts.dead ? 'dead' : opts.status;
-          if (status !== undefined && !STATUSES.includes(status)) {
-            throw new CliError(`--status: one of ${STATUSES.join(', ')}`, 'bad_option', 2);
-          }
-          if (id === undefined && status !== undefined && status !== 'dead') {
-            throw new CliError('without a subscription id only dead deliveries are listed', 'bad_option', 2);
-          }
-          await withAdminClient(g, async (client) => {
-            const params = new URLSearchParams();
-            if (status && id !== undefined) params.set('status', status);
-            if (opts.limit) params.set('limit', String(opts.limit));
-            const q = params.size > 0 ? `?${params}` : '';
-            const route = id === undefined ? `/webhooks/dead-letter${q}` : `${path(id)}/deliveries${q}`;
-            const { items } = await client.call<{ items: Delivery[] }>('GET', route);
-            if (g.json) return printJson(items);
-            printTable(
-              items as unknown as Array<Record<string, unknown>>,
-              id === undefined ? ['subscription_id', ...deliveryColumns] : deliveryColumns,
-            );
-          });
-        });
+  addPageOptions(
+    webhook
+      .command('deliveries [id]')
+      .description("a subscription's delivery log, newest first; without an id, the dead letters of all")
+      .option('--status <status>', `only ${STATUSES.join(', ')}`)
+      .option('--dead', 'only dead deliveries (the dead-letter view)')
+      .option('--event <type>', 'only this event type')
+      .option('--since <time>', 'only deliveries created at or after this ISO 8601 time')
+      .option('--before <time>', 'only deliveries created before this ISO 8601 time'),
+  ).action(
+    (
+      id: string | undefined,
+      opts: PageOptions & {
+        status?: string;
+        dead?: boolean;
+        event?: string;
+        since?: string;
+        before?: string;
       },
-    );
+      cmd: Command,
+    ) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const status = opts.dead ? 'dead' : opts.status;
+        if (status !== undefined && !STATUSES.includes(status)) {
+          throw new CliError(`--status: one of ${STATUSES.join(', ')}`, 'bad_option', 2);
+        }
+        if (id === undefined && status !== undefined && status !== 'dead') {
+          throw new CliError('without a subscription id only dead deliveries are listed', 'bad_option', 2);
+        }
+        await withAdminClient(g, async (client) => {
+          const params = new URLSearchParams();
+          if (status && id !== undefined) params.set('status', status);
+          if (opts.event) params.set('event_type', opts.event);
+          if (opts.since) params.set('since', opts.since);
+          if (opts.before) params.set('before', opts.before);
+          const route = id === undefined ? '/webhooks/dead-letter' : `${path(id)}/deliveries`;
+          const items = await readPages<Delivery>(client, route, params, opts);
+          if (g.json) return printJson(items);
+          printTable(
+            items as unknown as Array<Record<string, unknown>>,
+            id === undefined ? ['subscription_id', ...deliveryColumns] : deliveryColumns,
+          );
+        });
+      });
+    },
+  );
 
   webhook
     .command('delivery <id> <delivery>')

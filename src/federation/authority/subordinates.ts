@@ -3,7 +3,15 @@ import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
 import { directoryStore } from '../../directory/index.ts';
 import { AppError, conflict, invalidInput, notFound } from '../../shared/app-error.ts';
-import { CHANGE_KINDS, type Database, lockJournal, publishChange, type Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import {
+  CHANGE_KINDS,
+  type Database,
+  keysetAfter,
+  lockJournal,
+  publishChange,
+  type Tx,
+} from '../../storage/index.ts';
 import type { MetadataPolicy } from '../metadata-policy/index.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
 import { revokeTrustMarksOfSubject } from './trust-mark-store.ts';
@@ -355,6 +363,29 @@ export async function listSubordinates(
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.intermediate !== undefined) q = q.where('is_intermediate', '=', filter.intermediate ? 1 : 0);
   return (await q.execute()).map(subordinateView);
+}
+
+/** Subordinate pages: by Entity Identifier (unique), ascending. */
+export const SUBORDINATE_PAGE_KEY_LENGTH = 1;
+
+/** One page of subordinates, keyset-paged by entity_id after `page.after`. */
+export async function listSubordinatesPage(
+  db: AnyDb,
+  filter: SubordinateFilter,
+  page: PageRequest,
+): Promise<Page<SubordinateView>> {
+  let q = db.selectFrom('federation_subordinates').selectAll();
+  if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.intermediate !== undefined) q = q.where('is_intermediate', '=', filter.intermediate ? 1 : 0);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['entity_id'], after));
+  const rows = await q
+    .orderBy('entity_id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.entity_id]);
+  return { items: paged.items.map(subordinateView), next_cursor: paged.next_cursor };
 }
 
 /**

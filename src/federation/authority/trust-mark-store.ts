@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
 import { directoryStore } from '../../directory/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
-import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { CHANGE_KINDS, type Database, keysetAfter, publishChange, type Tx } from '../../storage/index.ts';
 import type { AuthorityActionMeta } from './action-meta.ts';
 
 type AnyDb = Kysely<Database> | Tx['db'];
@@ -242,4 +243,28 @@ export async function listTrustMarks(db: AnyDb, filter: TrustMarkFilter = {}): P
   if (filter.trustMarkType) q = q.where('trust_mark_type', '=', filter.trustMarkType);
   if (filter.status) q = q.where('status', '=', filter.status);
   return (await q.execute()).map(trustMarkView);
+}
+
+/** Trust mark pages: oldest first by (created_at, id). */
+export const TRUST_MARK_PAGE_KEY_LENGTH = 2;
+
+/** One page of issued trust marks, keyset-paged oldest first by (created_at, id) after `page.after`. */
+export async function listTrustMarksPage(
+  db: AnyDb,
+  filter: TrustMarkFilter,
+  page: PageRequest,
+): Promise<Page<TrustMarkView>> {
+  let q = db.selectFrom('federation_trust_marks').selectAll();
+  if (filter.sub) q = q.where('sub', '=', filter.sub);
+  if (filter.trustMarkType) q = q.where('trust_mark_type', '=', filter.trustMarkType);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after));
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.id]);
+  return { items: paged.items.map(trustMarkView), next_cursor: paged.next_cursor };
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
 import { AppError, invalidInput, notFound } from '../../shared/app-error.ts';
-import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { CHANGE_KINDS, type Database, keysetAfter, publishChange, type Tx } from '../../storage/index.ts';
 import { parseExternalCa } from './parse-external-ca.ts';
 
 type Row = Database['external_cas'];
@@ -270,6 +271,28 @@ export function externalCaStore(db: Kysely<Database>) {
         .execute();
       return rows.map(toExternalCaView);
     },
+    /**
+     * One page of an organisation's CAs, keyset-paged oldest first by (created_at, id). `expired`: only the
+     * CAs whose certificate ended (true) or is still valid (false) at `now`.
+     */
+    async pageOfOrganisation(
+      orgId: string,
+      filter: { expired?: boolean | undefined; now: Date },
+      page: PageRequest,
+    ): Promise<Page<ExternalCaView>> {
+      let q = db.selectFrom('external_cas').selectAll().where('org_id', '=', orgId);
+      if (filter.expired === true) q = q.where('not_after', '<=', filter.now.toISOString());
+      if (filter.expired === false) q = q.where('not_after', '>', filter.now.toISOString());
+      const after = page.after;
+      if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after));
+      const rows = await q
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(page.limit + 1)
+        .execute();
+      const paged = toPage(rows, page.limit, (r) => [r.created_at, r.id]);
+      return { items: paged.items.map(toExternalCaView), next_cursor: paged.next_cursor };
+    },
     async byId(id: string): Promise<ExternalCaView | undefined> {
       const row = await db.selectFrom('external_cas').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toExternalCaView(row) : undefined;
@@ -283,6 +306,9 @@ export function externalCaStore(db: Kysely<Database>) {
 }
 
 export type ExternalCaStore = ReturnType<typeof externalCaStore>;
+
+/** External CA pages: oldest first by (created_at, id). */
+export const EXTERNAL_CA_PAGE_KEY_LENGTH = 2;
 
 /**
  * What a TLS-terminating edge needs to accept these CAs' clients at the handshake: every registered CA

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import {
+  ENFORCEMENT_CREDENTIAL_PAGE_KEY_LENGTH,
   issueEnforcementCredential,
-  listEnforcementCredentials,
+  listEnforcementCredentialsPage,
   revokeEnforcementCredential,
 } from '../enforcement-feed/enforcement-credential-store.ts';
 import type { AdminDeps } from './deps.ts';
@@ -62,13 +64,32 @@ export function registerEnforcementCredentialRoutes(
     {
       schema: {
         tags,
-        summary: 'List enforcement credentials (never the tokens)',
+        summary: 'List enforcement credentials, newest first (never the tokens)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['active', 'revoked'] },
+            ...pageQueryProperties,
+          },
+        },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: credentialSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: credentialSchema }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
         },
       },
     },
-    async () => ({ items: await listEnforcementCredentials(deps.storage.db) }),
+    async (request) => {
+      const q = request.query as { status?: 'active' | 'revoked'; limit?: string; cursor?: string };
+      return listEnforcementCredentialsPage(
+        deps.storage.db,
+        { status: q.status },
+        pageRequest(q, ENFORCEMENT_CREDENTIAL_PAGE_KEY_LENGTH),
+      );
+    },
   );
   app.delete(
     `${BASE}/:id`,

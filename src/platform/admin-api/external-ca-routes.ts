@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { getOrganisation } from '../../directory/index.ts';
 import {
+  EXTERNAL_CA_PAGE_KEY_LENGTH,
   externalCaStore,
   refreshExternalCa,
   registerExternalCa,
@@ -10,6 +11,7 @@ import {
 } from '../../pki/index.ts';
 import { AppError, notFound } from '../../shared/app-error.ts';
 import type { GuardedFetcher } from '../../shared/guarded-fetch/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 
@@ -129,18 +131,39 @@ export function registerExternalCaRoutes(
     {
       schema: {
         tags,
-        summary: "List an organisation's registered CAs with their CRL state",
+        summary: "List an organisation's registered CAs with their CRL state, oldest first",
         params: orgParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            expired: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: 'only the CAs whose certificate has ended (true) or is still valid (false)',
+            },
+            ...pageQueryProperties,
+          },
+        },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: externalCaSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: externalCaSchema }, next_cursor: nextCursorSchema },
+          },
           ...errorResponses,
         },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string };
+      const q = request.query as { expired?: 'true' | 'false'; limit?: string; cursor?: string };
+      const page = pageRequest(q, EXTERNAL_CA_PAGE_KEY_LENGTH);
       await getOrganisation(deps.storage.db, id);
-      return { items: await externalCaStore(deps.storage.db).ofOrganisation(id) };
+      return externalCaStore(deps.storage.db).pageOfOrganisation(
+        id,
+        { expired: q.expired === undefined ? undefined : q.expired === 'true', now: deps.clock() },
+        page,
+      );
     },
   );
 

@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import {
   getInitialAccessToken,
   INITIAL_ACCESS_TOKEN_LIFETIME,
+  INITIAL_ACCESS_TOKEN_PAGE_KEY_LENGTH,
   INITIAL_ACCESS_TOKEN_USES,
   issueInitialAccessToken,
-  listInitialAccessTokens,
+  listInitialAccessTokensPage,
   revokeInitialAccessToken,
 } from '../../authorization-server/index.ts';
 import { AppError } from '../../shared/app-error.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import {
   errorResponses,
@@ -115,16 +117,37 @@ export function registerInitialAccessTokenRoutes(
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { org_id: { type: 'string', minLength: 1, maxLength: 64 } },
+          properties: {
+            org_id: { type: 'string', minLength: 1, maxLength: 64 },
+            status: { type: 'string', enum: ['active', 'expired', 'exhausted', 'revoked'] },
+            ...pageQueryProperties,
+          },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: initialAccessTokenSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: initialAccessTokenSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
+          ...errorResponses,
         },
       },
     },
     async (request) => {
-      const { org_id: orgId } = request.query as { org_id?: string };
-      return { items: await listInitialAccessTokens(deps.storage.db, { orgId }, deps.clock()) };
+      const q = request.query as {
+        org_id?: string;
+        status?: 'active' | 'expired' | 'exhausted' | 'revoked';
+        limit?: string;
+        cursor?: string;
+      };
+      return listInitialAccessTokensPage(
+        deps.storage.db,
+        { orgId: q.org_id, status: q.status },
+        pageRequest(q, INITIAL_ACCESS_TOKEN_PAGE_KEY_LENGTH),
+        deps.clock(),
+      );
     },
   );
 

@@ -233,6 +233,21 @@ export const softwareStatementSchema = {
   },
 } as const;
 
+/** `?status=` of the software statement lists: as recorded, or `expired` (issued, unused, past expiry). */
+export const statementStatusFilter = {
+  type: 'string',
+  enum: ['issued', 'used', 'revoked', 'expired'],
+  description: 'issued, used or revoked as recorded; expired: issued, never used and past its expiry',
+} as const;
+
+/** The query of the software statement lists (admin and partner). */
+export interface StatementQuery {
+  software_id?: string;
+  status?: 'issued' | 'used' | 'revoked' | 'expired';
+  limit?: string;
+  cursor?: string;
+}
+
 export const issuedSoftwareStatementSchema = {
   type: 'object',
   properties: {

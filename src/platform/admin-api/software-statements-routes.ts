@@ -2,18 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import {
   getSoftwareStatement,
   issueSoftwareStatement,
-  listSoftwareStatements,
+  listSoftwareStatementsPage,
   revokeSoftwareStatement,
   SOFTWARE_STATEMENT_LIFETIME,
+  SOFTWARE_STATEMENT_PAGE_KEY_LENGTH,
   type SoftwareStatementSigner,
 } from '../../directory/index.ts';
 import { certificateStore } from '../../pki/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import {
   errorResponses,
   issuedSoftwareStatementSchema,
   reasonBody,
+  type StatementQuery,
   softwareStatementSchema,
+  statementStatusFilter,
 } from './schemas.ts';
 
 /** What the software statement routes need beyond the common dependencies. */
@@ -95,16 +99,33 @@ export function registerSoftwareStatementRoutes(
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { software_id: { type: 'string', minLength: 1, maxLength: 255 } },
+          properties: {
+            software_id: { type: 'string', minLength: 1, maxLength: 255 },
+            org_id: { type: 'string', minLength: 1, maxLength: 64 },
+            status: statementStatusFilter,
+            ...pageQueryProperties,
+          },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: softwareStatementSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: softwareStatementSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
+          ...errorResponses,
         },
       },
     },
     async (request) => {
-      const { software_id: softwareId } = request.query as { software_id?: string };
-      return { items: await listSoftwareStatements(deps.storage.db, { softwareId }) };
+      const q = request.query as StatementQuery & { org_id?: string };
+      return listSoftwareStatementsPage(
+        deps.storage.db,
+        { softwareId: q.software_id, orgId: q.org_id, status: q.status },
+        pageRequest(q, SOFTWARE_STATEMENT_PAGE_KEY_LENGTH),
+        deps.clock(),
+      );
     },
   );
 

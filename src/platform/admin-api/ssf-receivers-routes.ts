@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { issueSsfReceiver, listSsfReceivers, revokeSsfReceiver } from '../../audit/index.ts';
+import {
+  issueSsfReceiver,
+  listSsfReceiversPage,
+  revokeSsfReceiver,
+  SSF_RECEIVER_PAGE_KEY_LENGTH,
+} from '../../audit/index.ts';
 import { getOrganisation } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 
@@ -58,13 +64,38 @@ export function registerSsfReceiverRoutes(app: FastifyInstance, deps: AdminDeps)
     {
       schema: {
         tags,
-        summary: 'List Shared Signals receivers (never the tokens)',
+        summary: 'List Shared Signals receivers, newest first (never the tokens)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            org_id: { type: 'string', minLength: 1, maxLength: 64 },
+            status: { type: 'string', enum: ['active', 'revoked'] },
+            ...pageQueryProperties,
+          },
+        },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: receiverSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: receiverSchema }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
         },
       },
     },
-    async () => ({ items: await listSsfReceivers(deps.storage.db) }),
+    async (request) => {
+      const q = request.query as {
+        org_id?: string;
+        status?: 'active' | 'revoked';
+        limit?: string;
+        cursor?: string;
+      };
+      return listSsfReceiversPage(
+        deps.storage.db,
+        { orgId: q.org_id, status: q.status },
+        pageRequest(q, SSF_RECEIVER_PAGE_KEY_LENGTH),
+      );
+    },
   );
   app.delete(
     `${BASE}/:id`,

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import {
   createWebhookSubscription,
+  DELIVERY_PAGE_KEY_LENGTH,
   DELIVERY_STATUSES,
+  type DeliveryStatus,
   EVENT_TYPES,
   getDelivery,
   getWebhookSubscription,
-  listDeliveries,
-  listWebhookSubscriptions,
+  listDeliveriesPage,
+  listWebhookSubscriptionsPage,
+  PING_EVENT_TYPE,
   queuePing,
   ROTATION_OVERLAP,
   redeliver,
@@ -14,9 +17,11 @@ import {
   rotateWebhookSecret,
   updateWebhookSubscription,
   WEBHOOK_SCHEMES,
+  WEBHOOK_SUBSCRIPTION_PAGE_KEY_LENGTH,
 } from '../../audit/index.ts';
 import { requireOrganisation } from '../../directory/index.ts';
 import type { UrlGuard } from '../../shared/guarded-fetch/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 
@@ -96,14 +101,29 @@ const deliveryDetailSchema = {
   },
 } as const;
 
+const deliveryFilterProperties = {
+  event_type: {
+    type: 'string',
+    enum: [...EVENT_TYPES, PING_EVENT_TYPE],
+    description: 'only this event type',
+  },
+  since: { type: 'string', format: 'date-time', description: 'only deliveries created at or after' },
+  before: { type: 'string', format: 'date-time', description: 'only deliveries created before' },
+  ...pageQueryProperties,
+} as const;
+
 const deliveryQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
     status: { type: 'string', enum: [...DELIVERY_STATUSES] },
-    limit: { type: 'integer', minimum: 1, maximum: 500 },
-    before: { type: 'string', maxLength: 40 },
+    ...deliveryFilterProperties,
   },
+} as const;
+
+const deliveryPageSchema = {
+  type: 'object',
+  properties: { items: { type: 'array', items: deliverySchema }, next_cursor: nextCursorSchema },
 } as const;
 
 const idParams = { type: 'object', required: ['id'], properties: { id: uuidParam } } as const;
@@ -114,10 +134,24 @@ const deliveryParams = {
 } as const;
 
 interface DeliveryQueryString {
-  status?: string;
-  limit?: number;
+  status?: DeliveryStatus;
+  event_type?: string;
+  since?: string;
   before?: string;
+  limit?: string;
+  cursor?: string;
 }
+
+/** Stored times are UTC ISO 8601 (toISOString): a filter instant is compared in that form. */
+const instant = (value: string | undefined) =>
+  value === undefined ? undefined : new Date(value).toISOString();
+
+const deliveryFilter = (q: DeliveryQueryString) => ({
+  status: q.status,
+  eventType: q.event_type,
+  since: instant(q.since),
+  before: instant(q.before),
+});
 
 /** Webhook subscriptions, their delivery log and dead letters; thin: the rules are in src/audit/webhooks. */
 export function registerWebhookRoutes(
@@ -173,20 +207,47 @@ export function registerWebhookRoutes(
     {
       schema: {
         tags,
-        summary: 'List webhook subscriptions (never their secrets)',
+        summary: 'List webhook subscriptions, oldest first (never their secrets)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { org_id: { type: 'string', maxLength: 64 } },
+          properties: {
+            org_id: { type: 'string', maxLength: 64 },
+            status: { type: 'string', enum: ['active', 'disabled'] },
+            event_type: {
+              type: 'string',
+              enum: [...EVENT_TYPES],
+              description: 'subscriptions receiving this event type (named, or all types)',
+            },
+            ...pageQueryProperties,
+          },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: subscriptionSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: subscriptionSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
+          ...errorResponses,
         },
       },
     },
     async (request) => {
-      const { org_id } = request.query as { org_id?: string };
-      return { items: await listWebhookSubscriptions(deps.storage.db, deps.clock(), { orgId: org_id }) };
+      const q = request.query as {
+        org_id?: string;
+        status?: 'active' | 'disabled';
+        event_type?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      return listWebhookSubscriptionsPage(
+        deps.storage.db,
+        deps.clock(),
+        { orgId: q.org_id, status: q.status, eventType: q.event_type },
+        pageRequest(q, WEBHOOK_SUBSCRIPTION_PAGE_KEY_LENGTH),
+      );
     },
   );
   app.get(
@@ -199,18 +260,20 @@ export function registerWebhookRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 500 },
-            before: { type: 'string', maxLength: 40 },
+            subscription_id: uuidParam,
+            ...deliveryFilterProperties,
           },
         },
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } },
-        },
+        response: { 200: deliveryPageSchema, ...errorResponses },
       },
     },
     async (request) => {
-      const q = request.query as DeliveryQueryString;
-      return { items: await listDeliveries(deps.storage.db, { ...q, status: 'dead' }) };
+      const q = request.query as DeliveryQueryString & { subscription_id?: string };
+      return listDeliveriesPage(
+        deps.storage.db,
+        { ...deliveryFilter(q), subscriptionId: q.subscription_id, status: 'dead' },
+        pageRequest(q, DELIVERY_PAGE_KEY_LENGTH),
+      );
     },
   );
   app.get(
@@ -330,17 +393,15 @@ export function registerWebhookRoutes(
         summary: 'The delivery log of a subscription, newest first (?status=dead: its dead letters)',
         params: idParams,
         querystring: deliveryQuery,
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: deliverySchema } } },
-          ...errorResponses,
-        },
+        response: { 200: deliveryPageSchema, ...errorResponses },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      await getWebhookSubscription(deps.storage.db, id, deps.clock());
       const q = request.query as DeliveryQueryString;
-      return { items: await listDeliveries(deps.storage.db, { ...q, subscriptionId: id }) };
+      const page = pageRequest(q, DELIVERY_PAGE_KEY_LENGTH);
+      await getWebhookSubscription(deps.storage.db, id, deps.clock());
+      return listDeliveriesPage(deps.storage.db, { ...deliveryFilter(q), subscriptionId: id }, page);
     },
   );
   app.get(

@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../../audit/index.ts';
 import { AppError } from '../../shared/app-error.ts';
-import type { Database, Tx } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../../storage/index.ts';
 
 const PREFIX = 'acc_ep_';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -57,12 +58,28 @@ export async function issueEnforcementCredential(
   return { ...view, token };
 }
 
-export async function listEnforcementCredentials(db: Kysely<Database>): Promise<EnforcementCredentialView[]> {
-  return db
+/** Credential pages: newest first by (created_at, id). */
+export const ENFORCEMENT_CREDENTIAL_PAGE_KEY_LENGTH = 2;
+
+/** One page of credentials, keyset-paged newest first by (created_at, id) after `page.after`. */
+export async function listEnforcementCredentialsPage(
+  db: Kysely<Database>,
+  filter: { status?: 'active' | 'revoked' | undefined },
+  page: PageRequest,
+): Promise<Page<EnforcementCredentialView>> {
+  let q = db
     .selectFrom('enforcement_credentials')
-    .select(['id', 'name', 'created_by', 'created_at', 'revoked_at'])
+    .select(['id', 'name', 'created_by', 'created_at', 'revoked_at']);
+  if (filter.status === 'active') q = q.where('revoked_at', 'is', null);
+  if (filter.status === 'revoked') q = q.where('revoked_at', 'is not', null);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'id'], after, true));
+  const rows = await q
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute();
+  return toPage(rows, page.limit, (r) => [r.created_at, r.id]);
 }
 
 /** Revoked at once: the feed refuses it from now on and drops the streams opened with it. */

@@ -4,10 +4,11 @@ export {
   registerAnswerAfterEnforcement,
 } from './answer-after-enforcement.ts';
 export {
+  ENFORCEMENT_CREDENTIAL_PAGE_KEY_LENGTH,
   type EnforcementCredentialView,
   findEnforcementCredential,
   issueEnforcementCredential,
-  listEnforcementCredentials,
+  listEnforcementCredentialsPage,
   revokeEnforcementCredential,
 } from './enforcement-credential-store.ts';
 export { createFeedHub, type FeedHub, type FeedHubOptions } from './feed-hub.ts';

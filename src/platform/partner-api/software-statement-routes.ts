@@ -1,13 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import {
   issueSoftwareStatement,
-  listSoftwareStatements,
+  listSoftwareStatementsPage,
   organisationLiveAt,
   SOFTWARE_STATEMENT_LIFETIME,
+  SOFTWARE_STATEMENT_PAGE_KEY_LENGTH,
 } from '../../directory/index.ts';
 import { certificateStore } from '../../pki/index.ts';
 import { AppError } from '../../shared/app-error.ts';
-import { issuedSoftwareStatementSchema, softwareStatementSchema } from '../admin-api/schemas.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
+import {
+  issuedSoftwareStatementSchema,
+  type StatementQuery,
+  softwareStatementSchema,
+  statementStatusFilter,
+} from '../admin-api/schemas.ts';
 import type { PartnerDeps } from './deps.ts';
 import { applicationOfOrg, metaOf, orgOf, orgParams, partnerErrors, tags } from './lookup.ts';
 
@@ -24,16 +31,37 @@ export function registerPartnerSoftwareStatementRoutes(app: FastifyInstance, dep
         tags,
         summary: 'The organisation’s software statements, newest first (never the JWTs)',
         params: orgParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            software_id: { type: 'string', minLength: 1, maxLength: 255 },
+            status: statementStatusFilter,
+            ...pageQueryProperties,
+          },
+        },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: softwareStatementSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: softwareStatementSchema },
+              next_cursor: nextCursorSchema,
+            },
+          },
           ...partnerErrors,
         },
       },
     },
     async (request) => {
       const orgId = orgOf(request);
-      const all = await listSoftwareStatements(deps.storage.db);
-      return { items: all.filter((s) => s.org_id === orgId) };
+      const q = request.query as StatementQuery;
+      // The organisation comes from the path the caller is authorised for, never from the query.
+      return listSoftwareStatementsPage(
+        deps.storage.db,
+        { orgId, softwareId: q.software_id, status: q.status },
+        pageRequest(q, SOFTWARE_STATEMENT_PAGE_KEY_LENGTH),
+        deps.clock(),
+      );
     },
   );
 

@@ -3,7 +3,13 @@ import {
   removeSubordinateEndingRegistrations,
   updateSubordinateEndingRegistrations,
 } from '../../../authorization-server/index.ts';
-import { addSubordinate, getSubordinate, listSubordinates } from '../../../federation/index.ts';
+import {
+  addSubordinate,
+  getSubordinate,
+  listSubordinatesPage,
+  SUBORDINATE_PAGE_KEY_LENGTH,
+} from '../../../federation/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../../shared/page-cursor.ts';
 import type { AdminDeps } from '../deps.ts';
 import { errorResponses, reasonBody, subordinateSchema } from '../schemas.ts';
 import type { FederationAdminDeps } from './federation-admin-deps.ts';
@@ -43,22 +49,35 @@ function listSubordinatesRoute(app: FastifyInstance, deps: AdminDeps): void {
             org_id: { type: 'string', maxLength: 64 },
             status: { type: 'string', enum: ['active', 'removed'] },
             intermediate: { type: 'string', enum: ['true', 'false'] },
+            ...pageQueryProperties,
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: subordinateSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: subordinateSchema }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
         },
       },
     },
     async (request) => {
-      const q = request.query as { org_id?: string; status?: 'active' | 'removed'; intermediate?: string };
-      return {
-        items: await listSubordinates(deps.storage.db, {
+      const q = request.query as {
+        org_id?: string;
+        status?: 'active' | 'removed';
+        intermediate?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      return listSubordinatesPage(
+        deps.storage.db,
+        {
           orgId: q.org_id,
           status: q.status,
           intermediate: q.intermediate === undefined ? undefined : q.intermediate === 'true',
-        }),
-      };
+        },
+        pageRequest(q, SUBORDINATE_PAGE_KEY_LENGTH),
+      );
     },
   );
 }

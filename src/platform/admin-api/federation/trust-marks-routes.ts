@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { revokeTrustMarkEndingRegistration } from '../../../authorization-server/index.ts';
-import { getTrustMark, issueTrustMark, listTrustMarks } from '../../../federation/index.ts';
+import {
+  getTrustMark,
+  issueTrustMark,
+  listTrustMarksPage,
+  TRUST_MARK_PAGE_KEY_LENGTH,
+} from '../../../federation/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../../shared/page-cursor.ts';
 import type { AdminDeps } from '../deps.ts';
 import { errorResponses, reasonBody, trustMarkSchema } from '../schemas.ts';
 import type { FederationAdminDeps } from './federation-admin-deps.ts';
@@ -21,22 +27,31 @@ function listTrustMarksRoute(app: FastifyInstance, deps: AdminDeps): void {
             sub: { type: 'string', maxLength: 2048 },
             trust_mark_type: { type: 'string', maxLength: 2048 },
             status: { type: 'string', enum: ['active', 'revoked'] },
+            ...pageQueryProperties,
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: trustMarkSchema } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: trustMarkSchema }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
         },
       },
     },
     async (request) => {
-      const q = request.query as { sub?: string; trust_mark_type?: string; status?: 'active' | 'revoked' };
-      return {
-        items: await listTrustMarks(deps.storage.db, {
-          sub: q.sub,
-          trustMarkType: q.trust_mark_type,
-          status: q.status,
-        }),
+      const q = request.query as {
+        sub?: string;
+        trust_mark_type?: string;
+        status?: 'active' | 'revoked';
+        limit?: string;
+        cursor?: string;
       };
+      return listTrustMarksPage(
+        deps.storage.db,
+        { sub: q.sub, trustMarkType: q.trust_mark_type, status: q.status },
+        pageRequest(q, TRUST_MARK_PAGE_KEY_LENGTH),
+      );
     },
   );
 }

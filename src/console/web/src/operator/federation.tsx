@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Button,
   Field,
@@ -255,15 +256,18 @@ export function FederationPage() {
     query: { status: 'active' },
   });
   const [subStatus, setSubStatus] = useState('active');
-  const subs = useApiData<Items<Subordinate>>('/admin/v1/federation/subordinates', {
-    query: { status: subStatus },
+  const [subOrg, setSubOrg] = useState('');
+  const subs = usePagedList<Subordinate>('/admin/v1/federation/subordinates', {
+    query: { status: subStatus, org_id: subOrg },
   });
+  // The subjects a Trust Mark may be issued to: the largest page the API serves.
   const activeSubs = useApiData<Items<Subordinate>>('/admin/v1/federation/subordinates', {
-    query: { status: 'active' },
+    query: { status: 'active', limit: '1000' },
   });
   const [markStatus, setMarkStatus] = useState('active');
-  const marks = useApiData<Items<TrustMark>>('/admin/v1/federation/trust-marks', {
-    query: { status: markStatus },
+  const [markSub, setMarkSub] = useState('');
+  const marks = usePagedList<TrustMark>('/admin/v1/federation/trust-marks', {
+    query: { status: markStatus, sub: markSub.trim() },
   });
   const [removing, setRemoving] = useState<string | undefined>(undefined);
   const [revoking, setRevoking] = useState<string | undefined>(undefined);
@@ -287,6 +291,15 @@ export function FederationPage() {
             ]}
             value={subStatus}
             onChange={(e) => setSubStatus(e.target.value)}
+          />
+          <SelectField
+            label="Subordinate organisation"
+            options={[
+              { value: '', label: 'Any organisation' },
+              ...(orgs.data?.items ?? []).map((o) => ({ value: o.id, label: o.name })),
+            ]}
+            value={subOrg}
+            onChange={(e) => setSubOrg(e.target.value)}
           />
         </div>
         <ProblemAlert error={subs.error} />
@@ -325,6 +338,7 @@ export function FederationPage() {
         ) : subs.loading ? (
           <Loading what="subordinates" />
         ) : null}
+        <LoadMore more={subs.more} what="subordinates" />
         {removing ? (
           <RemoveForm
             what={removing}
@@ -355,6 +369,13 @@ export function FederationPage() {
             ]}
             value={markStatus}
             onChange={(e) => setMarkStatus(e.target.value)}
+          />
+          <Field
+            label="Trust Mark subject"
+            placeholder="https://entity.example"
+            maxLength={2048}
+            value={markSub}
+            onChange={(e) => setMarkSub(e.target.value)}
           />
         </div>
         <ProblemAlert error={marks.error} />
@@ -395,6 +416,7 @@ export function FederationPage() {
         ) : marks.loading ? (
           <Loading what="Trust Marks" />
         ) : null}
+        <LoadMore more={marks.more} what="Trust Marks" />
         {revoking ? (
           <RemoveForm
             what={revoking}

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import {
   Button,
   CopyBlock,
@@ -17,7 +18,11 @@ import { type Application, type OrganisationProfile, orgPath, type SoftwareState
 
 export function SoftwareStatementsPage() {
   const { orgId = '' } = useParams();
-  const list = useApiData<{ items: SoftwareStatement[] }>(`${orgPath(orgId)}/software-statements`);
+  const [status, setStatus] = useState('');
+  const [app, setApp] = useState('');
+  const list = usePagedList<SoftwareStatement>(`${orgPath(orgId)}/software-statements`, {
+    query: { status, software_id: app },
+  });
   const apps = useApiData<{ items: Application[] }>(`${orgPath(orgId)}/applications`, {
     query: { environment: 'production' },
   });
@@ -50,6 +55,29 @@ export function SoftwareStatementsPage() {
         of your production applications; a client registers with it once.
       </p>
       <Section title="Issued statements">
+        <div className="partner-form">
+          <SelectField
+            label="Statement status"
+            value={status}
+            onChange={(e) => setStatus(e.target.value)}
+            options={[
+              { value: '', label: 'Any status' },
+              { value: 'issued', label: 'Issued' },
+              { value: 'used', label: 'Used' },
+              { value: 'expired', label: 'Expired unused' },
+              { value: 'revoked', label: 'Revoked' },
+            ]}
+          />
+          <SelectField
+            label="Statement application"
+            value={app}
+            onChange={(e) => setApp(e.target.value)}
+            options={[
+              { value: '', label: 'Any application' },
+              ...production.map((a) => ({ value: a.client_id, label: a.name })),
+            ]}
+          />
+        </div>
         <ProblemAlert error={list.error} />
         <Table
           caption="Software statements"
@@ -67,6 +95,7 @@ export function SoftwareStatementsPage() {
             { header: 'Registered client', cell: (s) => s.used_by_client_id ?? '—' },
           ]}
         />
+        <LoadMore more={list.more} what="statements" />
       </Section>
       {canChange ? (
         <Section title="Issue a statement">

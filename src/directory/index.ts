@@ -176,10 +176,13 @@ export {
 export {
   addContact,
   CONTACT_KINDS,
+  CONTACT_PAGE_KEY,
   type ContactInput,
+  type ContactKind,
   type CreateOrganisationInput,
   createOrganisation,
   getOrganisation,
+  listContactsPage,
   listOrganisations,
   listOrganisationsPage,
   ORG_STATUSES,

@@ -408,6 +408,26 @@ for (const target of targets) {
       assert.equal(bad.status, 400, bad.text);
     });
 
+    test('ok/partner contacts page oldest first and filter by kind', async () => {
+      for (let i = 0; i < 5; i++) {
+        await ok(orgAdmin, 'POST', `/partner/v1/organisations/${orgA}/contacts`, {
+          kind: i % 2 ? 'security' : 'technical',
+          name: `Contact ${i}`,
+          email: `contact${i}@bank-a.example`,
+        });
+      }
+      const all = await walk(orgAdmin, `/partner/v1/organisations/${orgA}/contacts`, 2);
+      // Oldest first; two added in the same millisecond are ordered by id, so compare as a set.
+      assert.deepEqual(
+        all.map((c) => c.name).sort(),
+        [0, 1, 2, 3, 4].map((i) => `Contact ${i}`),
+      );
+      const security = await walk(orgAdmin, `/partner/v1/organisations/${orgA}/contacts?kind=security`, 1);
+      assert.deepEqual(security.map((c) => c.name).sort(), ['Contact 1', 'Contact 3']);
+      const bad = await call(cp, orgAdmin, 'GET', `/partner/v1/organisations/${orgA}/contacts?kind=sales`);
+      assert.equal(bad.status, 400, bad.text);
+    });
+
     test('fail/bad cursors, limits and unknown filters are 400 problems on every one of these lists', async () => {
       const lists: Array<[TestSession, string]> = [
         [operator, '/admin/v1/users'],
@@ -423,6 +443,7 @@ for (const target of targets) {
         [orgAdmin, `/partner/v1/organisations/${orgA}/invitations`],
         [orgAdmin, `/partner/v1/organisations/${orgA}/members`],
         [orgAdmin, `/partner/v1/organisations/${orgA}/testplan-runs`],
+        [orgAdmin, `/partner/v1/organisations/${orgA}/contacts`],
       ];
       for (const [session, path] of lists) {
         for (const query of [

@@ -30,5 +30,6 @@ export const peopleCatalogListsMigration = {
     ]);
     await index('account_grants_client_page_idx', 'account_grants', ['client_id', 'created_at', 'grant_id']);
     await index('accounts_status_page_idx', 'accounts', ['status', 'username']);
+    await index('contacts_page_idx', 'contacts', ['org_id', 'created_at', 'id']);
   },
 };

@@ -196,6 +196,8 @@ export {
 } from './organisations.ts';
 export {
   getRateLimit,
+  listRateLimitsPage,
+  RATE_LIMIT_PAGE_KEY,
   type RateLimitSubject,
   type RateLimitView,
   rateLimitSnapshot,

@@ -188,8 +188,10 @@ export async function listCatalogEntriesPage(
   let q = (db as Kysely<any>).selectFrom(ENTRY_TABLES[kind]).select(columns);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.namePrefix) {
-    const pattern = `${filter.namePrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where(sql<boolean>`name LIKE ${pattern} ESCAPE '\\'`);
+    // Case-insensitive on both engines (SQLite's LIKE folds ASCII case, PostgreSQL's does not).
+    const key = filter.namePrefix.toLowerCase();
+    const pattern = `${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where(sql<boolean>`lower(name) LIKE ${pattern} ESCAPE '\\'`);
   }
   const after = page.after;
   if (after) q = q.where((eb) => keysetAfter(eb, CATALOG_ENTRY_PAGE_KEY, after));
@@ -209,11 +211,14 @@ export async function listCatalogEntriesPage(
     )
     .orderBy('scope')
     .execute();
+  const scopesOf = new Map<string, string[]>();
+  for (const link of links) {
+    const held = scopesOf.get(link.role);
+    if (held) held.push(link.scope);
+    else scopesOf.set(link.role, [link.scope]);
+  }
   return {
-    items: paged.items.map((r) => ({
-      ...(r as CatalogResource),
-      scopes: links.filter((l) => l.role === r.name).map((l) => l.scope),
-    })),
+    items: paged.items.map((r) => ({ ...(r as CatalogResource), scopes: scopesOf.get(r.name) ?? [] })),
     next_cursor: paged.next_cursor,
   };
 }

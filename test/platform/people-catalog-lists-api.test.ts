@@ -355,9 +355,10 @@ for (const target of targets) {
       const names = scopes.map((s) => s.name);
       assert.deepEqual(names, [...names].sort());
       for (let i = 0; i < 5; i++) assert.ok(names.includes(`pager:read:v${i}`));
+      // Case-insensitive on both engines.
       const prefixed = await walk(
         operator,
-        '/admin/v1/catalog/scopes?name_prefix=pager:',
+        '/admin/v1/catalog/scopes?name_prefix=PAGER:',
         2,
         'items',
         'name',

@@ -42,10 +42,13 @@ export {
   updateSubordinateEndingRegistrations,
 } from './federation-registration/index.ts';
 export {
+  ACCOUNT_PAGE_KEY,
   AccountError,
+  type AccountFilter,
   type AccountStore,
   type AccountView,
   accountStore,
+  GRANT_PAGE_KEY,
   type GrantStore,
   type GrantView,
   grantStore,

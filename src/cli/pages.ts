@@ -25,6 +25,8 @@ export async function readPages<T>(
   path: string,
   query: URLSearchParams,
   opts: PageOptions,
+  /** The response key holding the page's rows (`items` on every list but a few older ones). */
+  key = 'items',
 ): Promise<T[]> {
   if (opts.limit !== undefined && !/^[0-9]{1,4}$/.test(opts.limit)) {
     throw new CliError('--limit: expected a number from 1 to 1000', 'invalid_input');
@@ -35,11 +37,11 @@ export async function readPages<T>(
   const items: T[] = [];
   for (;;) {
     if (cursor) query.set('cursor', cursor);
-    const page = await client.call<{ items: T[]; next_cursor?: string | null }>(
+    const page = await client.call<Record<string, unknown> & { next_cursor?: string | null }>(
       'GET',
       `${path}${query.size ? `?${query}` : ''}`,
     );
-    items.push(...page.items);
+    items.push(...((page[key] as T[] | undefined) ?? []));
     const next = page.next_cursor ?? null;
     if (!next) return items;
     if (!opts.all) {

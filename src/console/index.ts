@@ -1,6 +1,8 @@
 export { type CallerResolver, type ConsoleCaller, createCallerResolver, UNSAFE_METHODS } from './caller.ts';
 export {
   listOperatorAccounts,
+  listOperatorAccountsPage,
+  OPERATOR_ACCOUNT_PAGE_KEY,
   OPERATOR_ROLES,
   type OperatorRole,
   operatorRoleOf,

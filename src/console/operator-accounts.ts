@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../storage/index.ts';
 
 /** Operator console roles: administrators change things, auditors read everything and change nothing. */
 export const OPERATOR_ROLES = ['administrator', 'auditor'] as const;
@@ -28,6 +29,36 @@ export async function listOperatorAccounts(
     createdAt: r.created_at,
     createdBy: r.created_by,
   }));
+}
+
+/** The sort key of an operator-account page: oldest grant first, ties by account id. */
+export const OPERATOR_ACCOUNT_PAGE_KEY = ['created_at', 'account_id'] as const;
+
+/** One page of operator accounts (oldest grant first), optionally of one role. */
+export async function listOperatorAccountsPage(
+  db: Kysely<Database>,
+  filter: { role?: OperatorRole | undefined },
+  page: PageRequest,
+): Promise<Page<{ accountId: string; role: OperatorRole; createdAt: string; createdBy: string }>> {
+  let q = db.selectFrom('operator_accounts').selectAll();
+  if (filter.role) q = q.where('role', '=', filter.role);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, OPERATOR_ACCOUNT_PAGE_KEY, after));
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('account_id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.account_id]);
+  return {
+    items: paged.items.map((r) => ({
+      accountId: r.account_id,
+      role: r.role,
+      createdAt: r.created_at,
+      createdBy: r.created_by,
+    })),
+    next_cursor: paged.next_cursor,
+  };
 }
 
 /** Grants (or changes) an account's operator role, audited. */

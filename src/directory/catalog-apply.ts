@@ -1,6 +1,14 @@
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
-import { CHANGE_KINDS, type Database, lockJournal, publishChange, type Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import {
+  CHANGE_KINDS,
+  type Database,
+  keysetAfter,
+  lockJournal,
+  publishChange,
+  type Tx,
+} from '../storage/index.ts';
 import { type CatalogDiff, diffCatalogs, isEmptyDiff, summariseDiff } from './catalog-diff.ts';
 import {
   type CatalogDocument,
@@ -263,6 +271,28 @@ export interface CatalogRevisionView {
   applied_at: string;
   /** Names of what the change added, changed and removed, per kind. */
   summary: unknown;
+}
+
+/** One page of the catalogs that became active, newest first, keyset-paged by revision (descending). */
+export async function listCatalogRevisionsPage(
+  db: Kysely<Database> | Tx['db'],
+  filter: { source?: string | undefined; actor?: string | undefined },
+  page: PageRequest,
+): Promise<Page<CatalogRevisionView>> {
+  let q = db.selectFrom('catalog_revisions').select(['revision', 'source', 'actor', 'summary', 'applied_at']);
+  if (filter.source) q = q.where('source', '=', filter.source);
+  if (filter.actor) q = q.where('actor', '=', filter.actor);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['revision'], after, true));
+  const rows = await q
+    .orderBy('revision', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.revision]);
+  return {
+    items: paged.items.map((r) => ({ ...r, summary: JSON.parse(r.summary) as unknown })),
+    next_cursor: paged.next_cursor,
+  };
 }
 
 /** Every catalog that became active, newest first, without their documents. */

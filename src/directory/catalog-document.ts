@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
 import type { RateLimitPolicy } from '../shared/rate-limit/index.ts';
-import type { CatalogStatus, Database, Tx } from '../storage/index.ts';
+import { type CatalogStatus, type Database, keysetAfter, type Tx } from '../storage/index.ts';
 
 /**
  * The access catalog as one value: what `readCatalog` returns, what a draft stores, what an OpenAPI import
@@ -158,6 +159,67 @@ export async function readCatalog(db: Reader): Promise<CatalogDocument> {
         ...rateLimitOf(o.rate_limit),
       }))
       .sort(compareOperations),
+  };
+}
+
+export interface CatalogEntryFilter {
+  status?: CatalogStatus | undefined;
+  namePrefix?: string | undefined;
+}
+
+/** The sort key of a page of scopes, roles or resources: the name (their unique key). */
+export const CATALOG_ENTRY_PAGE_KEY = ['name'] as const;
+
+const ENTRY_TABLES = { scopes: 'scopes', roles: 'roles', resources: 'catalog_resources' } as const;
+
+/**
+ * One page of the active catalog's scopes, roles or resources in name order, keyset-paged by name (the
+ * primary key, so the page walks the table's own index); a role carries its scopes, as in `readCatalog`.
+ */
+export async function listCatalogEntriesPage(
+  db: Reader,
+  kind: 'scopes' | 'roles' | 'resources',
+  filter: CatalogEntryFilter,
+  page: PageRequest,
+): Promise<Page<CatalogScope | CatalogRole | CatalogResource>> {
+  const columns =
+    kind === 'scopes' ? ['name', 'description', 'version', 'status'] : ['name', 'description', 'status'];
+  // biome-ignore lint/suspicious/noExplicitAny: the three tables share name/description/status; checked by the view types.
+  let q = (db as Kysely<any>).selectFrom(ENTRY_TABLES[kind]).select(columns);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.namePrefix) {
+    // Case-insensitive on both engines (SQLite's LIKE folds ASCII case, PostgreSQL's does not).
+    const key = filter.namePrefix.toLowerCase();
+    const pattern = `${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where(sql<boolean>`lower(name) LIKE ${pattern} ESCAPE '\\'`);
+  }
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, CATALOG_ENTRY_PAGE_KEY, after));
+  const rows = (await q
+    .orderBy('name')
+    .limit(page.limit + 1)
+    .execute()) as Array<CatalogScope | CatalogResource>;
+  const paged = toPage(rows, page.limit, (r) => [r.name]);
+  if (kind !== 'roles' || paged.items.length === 0) return paged;
+  const links = await db
+    .selectFrom('role_scopes')
+    .select(['role', 'scope'])
+    .where(
+      'role',
+      'in',
+      paged.items.map((r) => r.name),
+    )
+    .orderBy('scope')
+    .execute();
+  const scopesOf = new Map<string, string[]>();
+  for (const link of links) {
+    const held = scopesOf.get(link.role);
+    if (held) held.push(link.scope);
+    else scopesOf.set(link.role, [link.scope]);
+  }
+  return {
+    items: paged.items.map((r) => ({ ...(r as CatalogResource), scopes: scopesOf.get(r.name) ?? [] })),
+    next_cursor: paged.next_cursor,
   };
 }
 

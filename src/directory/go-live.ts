@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, notFound } from '../shared/app-error.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../storage/index.ts';
 import type { ActionMeta } from './context.ts';
 
 type Db = Kysely<Database> | Tx['db'];
@@ -145,9 +146,46 @@ export async function listTestplanRuns(
   if (filter.outcome !== undefined) q = q.where('r.outcome', '=', filter.outcome);
   return q
     .orderBy('r.received_at', 'desc')
-    .orderBy('r.id')
+    .orderBy('r.id', 'desc')
     .limit(filter.limit ?? 200)
     .execute();
+}
+
+export interface TestplanRunFilter {
+  orgId?: string | undefined;
+  outcome?: TestplanOutcome | undefined;
+  environment?: Environment | undefined;
+  clientId?: string | undefined;
+  /** Received at or after this instant (ISO-8601). */
+  receivedFrom?: string | undefined;
+  /** Received before this instant (ISO-8601). */
+  receivedBefore?: string | undefined;
+}
+
+/** The sort key of a test-plan run page: newest receipt first, ties by id (descending). */
+export const TESTPLAN_RUN_PAGE_KEY = ['r.received_at', 'r.id'] as const;
+
+/** One page of test-plan runs, newest first, keyset-paged by (received_at, id) descending. */
+export async function listTestplanRunsPage(
+  db: Db,
+  filter: TestplanRunFilter,
+  page: PageRequest,
+): Promise<Page<TestplanRunSummary>> {
+  let q = runQuery(db);
+  if (filter.orgId !== undefined) q = q.where('r.org_id', '=', filter.orgId);
+  if (filter.outcome !== undefined) q = q.where('r.outcome', '=', filter.outcome);
+  if (filter.environment !== undefined) q = q.where('r.environment', '=', filter.environment);
+  if (filter.clientId !== undefined) q = q.where('r.client_id', '=', filter.clientId);
+  if (filter.receivedFrom !== undefined) q = q.where('r.received_at', '>=', filter.receivedFrom);
+  if (filter.receivedBefore !== undefined) q = q.where('r.received_at', '<', filter.receivedBefore);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, TESTPLAN_RUN_PAGE_KEY, after, true));
+  const rows = await q
+    .orderBy('r.received_at', 'desc')
+    .orderBy('r.id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  return toPage(rows, page.limit, (r) => [r.received_at, r.id]);
 }
 
 /** One run with its report; with `orgId`, only if it is that organisation's (else 404, as if it did not exist). */

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { AppError, conflict, notFound } from '../shared/app-error.ts';
-import { type Database, lockJournal, type Tx } from '../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, lockJournal, type Tx } from '../storage/index.ts';
 import { MEMBER_ROLES, type MemberRole, memberRoleOf, putMember } from './organisation-members.ts';
 
 /**
@@ -110,6 +111,63 @@ export async function listInvitations(db: Db, orgId: string, now: Date): Promise
     .orderBy('created_at', 'desc')
     .execute();
   return rows.map((r) => view(r, now));
+}
+
+export interface InvitationFilter {
+  status?: InvitationStatus | undefined;
+  role?: MemberRole | undefined;
+  /** Start of the invited e-mail address (compared case-insensitively). */
+  emailPrefix?: string | undefined;
+}
+
+/** The sort key of an invitation page: newest first, ties by id. */
+export const INVITATION_PAGE_KEY = ['created_at', 'id'] as const;
+
+/** `LIKE` pattern matching values that start with `prefix` (wildcards in it escaped). */
+export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * One page of the organisation's invitations, newest first, keyset-paged by (created_at, id) descending.
+ * The status filter is the same rule as `statusOf`, in SQL, so a page is never short because of it.
+ */
+export async function listInvitationsPage(
+  db: Db,
+  orgId: string,
+  filter: InvitationFilter,
+  page: PageRequest,
+  now: Date,
+): Promise<Page<InvitationView>> {
+  const at = now.toISOString();
+  let q = db.selectFrom('member_invitations').selectAll().where('org_id', '=', orgId);
+  if (filter.role) q = q.where('role', '=', filter.role);
+  if (filter.emailPrefix) {
+    const pattern = likePrefix(filter.emailPrefix.trim().toLowerCase());
+    q = q.where(sql<boolean>`lower(email) LIKE ${pattern} ESCAPE '\\'`);
+  }
+  switch (filter.status) {
+    case 'accepted':
+      q = q.where('accepted_at', 'is not', null);
+      break;
+    case 'revoked':
+      q = q.where('accepted_at', 'is', null).where('revoked_at', 'is not', null);
+      break;
+    case 'expired':
+      q = q.where('accepted_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '<=', at);
+      break;
+    case 'pending':
+      q = q.where('accepted_at', 'is', null).where('revoked_at', 'is', null).where('expires_at', '>', at);
+      break;
+    default:
+  }
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, INVITATION_PAGE_KEY, after, true));
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.id]);
+  return { items: paged.items.map((r) => view(r, now)), next_cursor: paged.next_cursor };
 }
 
 /** Revokes a pending invitation of the organisation (another organisation's is not found), audited. */
@@ -242,6 +300,37 @@ export async function listMembers(db: Db, orgId: string): Promise<MemberView[]> 
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }));
+}
+
+/** The sort key of a member page: longest-standing first, ties by account id. */
+export const MEMBER_PAGE_KEY = ['created_at', 'account_id'] as const;
+
+/** One page of the organisation's members (oldest membership first), optionally of one role. */
+export async function listMembersPage(
+  db: Db,
+  orgId: string,
+  filter: { role?: MemberRole | undefined },
+  page: PageRequest,
+): Promise<Page<MemberView>> {
+  let q = db.selectFrom('organisation_members').selectAll().where('org_id', '=', orgId);
+  if (filter.role) q = q.where('role', '=', filter.role);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, MEMBER_PAGE_KEY, after));
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('account_id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.account_id]);
+  return {
+    items: paged.items.map((r) => ({
+      accountId: r.account_id,
+      role: r.role,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    })),
+    next_cursor: paged.next_cursor,
+  };
 }
 
 async function refuseLastAdmin(tx: Tx, orgId: string, accountId: string, what: string) {

@@ -268,6 +268,39 @@ export async function getOrganisation(
   };
 }
 
+/** The sort key of a contact page: oldest first, ties by id. */
+export const CONTACT_PAGE_KEY = ['created_at', 'id'] as const;
+
+/** One page of an organisation's contacts (oldest first), optionally of one kind; 404 for an unknown one. */
+export async function listContactsPage(
+  db: Kysely<Database>,
+  orgId: string,
+  filter: { kind?: ContactKind | undefined },
+  page: PageRequest,
+) {
+  await requireOrganisation(db, orgId);
+  let q = db.selectFrom('contacts').selectAll().where('org_id', '=', orgId);
+  if (filter.kind) q = q.where('kind', '=', filter.kind);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, CONTACT_PAGE_KEY, after));
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (c) => [c.created_at, c.id]);
+  return {
+    items: paged.items.map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      name: c.name,
+      email: c.email,
+      phone: c.phone ?? undefined,
+    })),
+    next_cursor: paged.next_cursor,
+  };
+}
+
 export async function listOrganisations(db: Kysely<Database>, filter: { status?: OrgStatus } = {}) {
   let q = db
     .selectFrom('organisations')

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
 import { invalidInput } from '../shared/app-error.ts';
+import { type Page, type PageRequest, toPage } from '../shared/page-cursor.ts';
 import {
   normaliseRules,
   type RateLimitPolicy,
@@ -8,7 +9,7 @@ import {
   rateLimitPolicyProblem,
   rateLimitRulesProblem,
 } from '../shared/rate-limit/index.ts';
-import { CHANGE_KINDS, type Database, publishChange, type Tx } from '../storage/index.ts';
+import { CHANGE_KINDS, type Database, keysetAfter, publishChange, type Tx } from '../storage/index.ts';
 import { requireApplication } from './applications.ts';
 import type { ActionMeta } from './context.ts';
 import { requireOrganisation } from './organisations.ts';
@@ -68,6 +69,28 @@ function view(row: {
     policy: JSON.parse(row.policy) as RateLimitPolicy | RateLimitRule[],
     updated_at: row.updated_at,
   };
+}
+
+/** The sort key of a rate-limit page: by kind, then subject id (the table's primary key). */
+export const RATE_LIMIT_PAGE_KEY = ['subject_kind', 'subject_id'] as const;
+
+/** One page of the limits operators set (catalog, organisations, applications), optionally of one kind. */
+export async function listRateLimitsPage(
+  db: Db,
+  filter: { kind?: RateLimitSubject | undefined },
+  page: PageRequest,
+): Promise<Page<RateLimitView>> {
+  let q = db.selectFrom('rate_limits').selectAll();
+  if (filter.kind) q = q.where('subject_kind', '=', filter.kind);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, RATE_LIMIT_PAGE_KEY, after));
+  const rows = await q
+    .orderBy('subject_kind')
+    .orderBy('subject_id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.subject_kind, r.subject_id]);
+  return { items: paged.items.map(view), next_cursor: paged.next_cursor };
 }
 
 /** The limit set for one subject, or undefined (the catalog's apply). 404 when the subject does not exist. */

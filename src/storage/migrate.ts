@@ -24,6 +24,7 @@ import { consoleMigration } from './migrations/0021-console.ts';
 import { rateLimitsMigration } from './migrations/0028-rate-limits.ts';
 import { nodeJoinTokensMigration } from './migrations/0029-node-join-tokens.ts';
 import { largeDirectoriesMigration } from './migrations/0030-large-directories.ts';
+import { peopleCatalogListsMigration } from './migrations/0031-people-catalog-lists.ts';
 import { securityObjectListsMigration } from './migrations/0032-security-object-lists.ts';
 import { rateLimitTakeAllMigration } from './migrations/0035-rate-limit-take-all.ts';
 import { runInTransaction } from './run-in-transaction.ts';
@@ -56,6 +57,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0028-rate-limits', rateLimitsMigration(engine)],
     ['0029-node-join-tokens', nodeJoinTokensMigration],
     ['0030-large-directories', largeDirectoriesMigration],
+    ['0031-people-catalog-lists', peopleCatalogListsMigration],
     ['0032-security-object-lists', securityObjectListsMigration],
     ['0035-rate-limit-take-all', rateLimitTakeAllMigration(engine)],
   ];

@@ -157,6 +157,40 @@ describe('cli: accredit catalog operation', { timeout: 120_000 }, () => {
     const revisions = await platform.cli(['catalog', 'revisions', '--json']);
     assert.equal(revisions.code, 0, revisions.stderr);
     assert.equal(json<Array<{ source: string }>>(revisions.stdout).at(-1)?.source, 'seed');
+    // Issue 16: one page at a time, the next cursor on stderr; --all walks every page, filters narrow.
+    const all = json<Array<{ revision: number }>>(revisions.stdout);
+    const walked = await platform.cli(['catalog', 'revisions', '--limit', '1', '--all', '--json']);
+    assert.equal(walked.code, 0, walked.stderr);
+    assert.deepEqual(json<Array<{ revision: number }>>(walked.stdout), all);
+    const onePage = await platform.cli(['catalog', 'revisions', '--limit', '1', '--json']);
+    assert.equal(json<unknown[]>(onePage.stdout).length, 1);
+    assert.match(onePage.stderr, /more rows: --cursor \S+/);
+    const seeds = await platform.cli(['catalog', 'revisions', '--source', 'seed', '--json']);
+    assert.deepEqual(
+      json<Array<{ source: string }>>(seeds.stdout).map((r) => r.source),
+      ['seed'],
+    );
+    const deprecatedScopes = await platform.cli([
+      'catalog',
+      'scope',
+      'list',
+      '--status',
+      'deprecated',
+      '--limit',
+      '1',
+      '--all',
+      '--json',
+    ]);
+    assert.equal(deprecatedScopes.code, 0, deprecatedScopes.stderr);
+    assert.deepEqual(
+      json<Array<{ name: string }>>(deprecatedScopes.stdout).map((s) => s.name),
+      ['ledger:read:v1'],
+    );
+    const ledgerRoles = await platform.cli(['catalog', 'role', 'list', '--name-prefix', 'ledger', '--json']);
+    assert.deepEqual(
+      json<Array<{ name: string; scopes: string[] }>>(ledgerRoles.stdout).map((r) => [r.name, r.scopes]),
+      [['ledger_reader', ['ledger:read:v1']]],
+    );
   });
 
   test('ok/a draft is felt by nobody until promoted; a dry run changes nothing', async () => {

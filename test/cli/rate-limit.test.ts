@@ -38,6 +38,21 @@ describe('cli: rate limits', { timeout: 120_000 }, () => {
       { quota: 50, window: 1 },
       { quota: 100000, window: 86400 },
     ]);
+    // Issue 16: every organisation with limits set, a page at a time.
+    const second = await platform.cli(['org', 'create', '--name', 'Limited Bank Two', '--json']);
+    const secondId = (JSON.parse(second.stdout) as { id: string }).id;
+    assert.equal((await platform.cli(['org', 'rate-limit', 'set', secondId, '--limit', '5/1s'])).code, 0);
+    const listed = await platform.cli(['org', 'rate-limit', 'list', '--limit', '1', '--all', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as Array<{ subject_id: string }>).map((r) => r.subject_id).sort(),
+      [orgId, secondId].sort(),
+    );
+    const onePage = await platform.cli(['org', 'rate-limit', 'list', '--limit', '1']);
+    assert.match(onePage.stderr, /more rows: --cursor /);
+    const apps = await platform.cli(['app', 'rate-limit', 'list', '--json']);
+    assert.deepEqual(JSON.parse(apps.stdout), []);
+    assert.equal((await platform.cli(['org', 'rate-limit', 'remove', secondId])).code, 0);
     const removed = await platform.cli(['org', 'rate-limit', 'remove', orgId]);
     assert.equal(removed.code, 0, removed.stderr);
     const none = await platform.cli(['org', 'rate-limit', 'show', orgId]);

@@ -84,4 +84,95 @@ describe('cli: org invite and operator accounts (issue 15)', { timeout: 120_000 
     assert.equal((await platform.cli(['operator', 'list'])).stdout.trim(), '(none)');
     assert.equal((await platform.cli(['operator', '--help'])).code, 0);
   });
+
+  test('ok/org invitations and members, operator and user lists page with --limit/--cursor/--all and filter', async () => {
+    const org = await platform.cli(['org', 'create', '--name', 'Cli Paging Org', '--json']);
+    assert.equal(org.code, 0, org.stderr);
+    const orgId = (JSON.parse(org.stdout) as { id: string }).id;
+    for (const role of ['org_admin', 'viewer', 'viewer', 'developer']) {
+      const r = await platform.cli(['org', 'invite', '--org', orgId, '--role', role, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const all = await platform.cli(['org', 'invitations', '--org', orgId, '--limit', '1', '--all', '--json']);
+    assert.equal(all.code, 0, all.stderr);
+    const rows = JSON.parse(all.stdout) as Array<{ id: string; role: string; status: string }>;
+    assert.equal(rows.length, 4);
+    assert.equal(new Set(rows.map((r) => r.id)).size, 4);
+    // Without --all: one page on stdout, the next cursor on stderr; following it gives the rest.
+    const first = await platform.cli(['org', 'invitations', '--org', orgId, '--limit', '3', '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal((JSON.parse(first.stdout) as unknown[]).length, 3);
+    const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
+    assert.ok(cursor, first.stderr);
+    const rest = await platform.cli(['org', 'invitations', '--org', orgId, '--cursor', cursor, '--json']);
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.deepEqual(
+      [
+        ...(JSON.parse(first.stdout) as Array<{ id: string }>),
+        ...(JSON.parse(rest.stdout) as Array<{ id: string }>),
+      ].map((r) => r.id),
+      rows.map((r) => r.id),
+    );
+    assert.doesNotMatch(rest.stderr, /--cursor/);
+    const viewers = await platform.cli(['org', 'invitations', '--org', orgId, '--role', 'viewer', '--json']);
+    assert.equal((JSON.parse(viewers.stdout) as unknown[]).length, 2);
+    const pending = await platform.cli(['org', 'invitations', '--org', orgId, '--status', 'pending']);
+    assert.equal(pending.code, 0, pending.stderr);
+    assert.match(pending.stdout, /viewer/);
+    assert.equal((await platform.cli(['org', 'invitations', '--org', orgId, '--status', 'lost'])).code, 2);
+    const members = await platform.cli(['org', 'members', '--org', orgId, '--json']);
+    assert.equal(members.code, 0, members.stderr);
+    assert.deepEqual(JSON.parse(members.stdout), []);
+    const badCursor = await platform.cli(['org', 'members', '--org', orgId, '--cursor', 'bm90LWEtY3Vyc29y']);
+    assert.notEqual(badCursor.code, 0);
+    assert.match(badCursor.stderr, /cursor/);
+    const badLimit = await platform.cli(['operator', 'list', '--limit', 'many']);
+    assert.notEqual(badLimit.code, 0);
+
+    for (const name of ['pager-a', 'pager-b', 'pager-c']) {
+      const added = await platform.cli(['user', 'add', name, '--password-file', join(tmp, 'pw'), '--json']);
+      assert.equal(added.code, 0, added.stderr);
+      const granted = await platform.cli([
+        'operator',
+        'grant',
+        name,
+        '--role',
+        name === 'pager-b' ? 'administrator' : 'auditor',
+      ]);
+      assert.equal(granted.code, 0, granted.stderr);
+    }
+    const auditors = await platform.cli([
+      'operator',
+      'list',
+      '--role',
+      'auditor',
+      '--limit',
+      '1',
+      '--all',
+      '--json',
+    ]);
+    assert.equal(auditors.code, 0, auditors.stderr);
+    assert.deepEqual(
+      (JSON.parse(auditors.stdout) as Array<{ username: string }>).map((r) => r.username),
+      ['pager-a', 'pager-c'],
+    );
+    const users = await platform.cli([
+      'user',
+      'list',
+      '--username-prefix',
+      'pager-',
+      '--limit',
+      '2',
+      '--all',
+      '--json',
+    ]);
+    assert.equal(users.code, 0, users.stderr);
+    assert.deepEqual(
+      (JSON.parse(users.stdout) as Array<{ username: string }>).map((r) => r.username),
+      ['pager-a', 'pager-b', 'pager-c'],
+    );
+    const runs = await platform.cli(['testplan', 'runs', '--org', orgId, '--outcome', 'passed', '--json']);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.deepEqual(JSON.parse(runs.stdout), []);
+  });
 });

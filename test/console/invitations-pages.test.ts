@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { createInvitation, createOrganisation, memberRoleOf } from '../../src/directory/index.ts';
+import {
+  createInvitation,
+  createOrganisation,
+  memberRoleOf,
+  revokeInvitation,
+} from '../../src/directory/index.ts';
 import {
   type ConsolePlatform,
   launchChromium,
@@ -144,6 +149,53 @@ describe('console pages: invitation, members, operator accounts (issue 15)', { t
       .getByRole('cell', { name: 'pages-future-auditor', exact: true })
       .first()
       .waitFor({ state: 'detached' });
+    await context.close();
+  });
+
+  test('ok/issue 16: long invitation and member lists load more; filters narrow them', async () => {
+    const longOrg = await cp.platform.storage.transaction((tx) =>
+      createOrganisation(tx, { name: 'Long Lists Org' }, { actor: 'test', now: new Date() }),
+    );
+    const admin = await sessionFor(cp, await makeMember(cp, longOrg, 'org_admin', 'long-admin'));
+    await makeMember(cp, longOrg, 'viewer', 'long-viewer');
+    const ids = await cp.platform.storage.transaction(async (tx) => {
+      const created: string[] = [];
+      for (let i = 0; i < 103; i++) {
+        const { invitation } = await createInvitation(
+          tx,
+          { orgId: longOrg, role: 'developer', email: `long${i}@partner.example` },
+          { actor: 'test', now: new Date(Date.now() - (103 - i) * 1000) },
+        );
+        created.push(invitation.id);
+      }
+      await revokeInvitation(tx, longOrg, created[0] as string, { actor: 'test', now: new Date() });
+      return created;
+    });
+    assert.equal(ids.length, 103);
+    const context = await signedInContext(browser, cp, admin);
+    const page = await context.newPage();
+    await page.goto(`${cp.platform.urls.public}/console/orgs/${longOrg}/members`);
+    await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
+    const invitationRows = page.getByRole('table', { name: 'Invitations' }).locator('tbody tr');
+    // The first page (100, newest first), then the rest.
+    await page.getByRole('cell', { name: 'long102@partner.example', exact: true }).waitFor();
+    assert.equal(await invitationRows.count(), 100);
+    await page.getByRole('button', { name: 'Load more invitations' }).click();
+    await page.getByRole('cell', { name: 'long0@partner.example', exact: true }).waitFor();
+    assert.equal(await invitationRows.count(), 103);
+    assert.equal(await page.getByRole('button', { name: 'Load more invitations' }).count(), 0);
+    await page.getByLabel('Filter invitations by status').selectOption('revoked');
+    await page
+      .getByRole('cell', { name: 'long102@partner.example', exact: true })
+      .waitFor({ state: 'detached' });
+    assert.equal(await invitationRows.count(), 1);
+    await page.getByRole('cell', { name: 'long0@partner.example', exact: true }).waitFor();
+    // Members: the role filter is applied by the API.
+    await page.getByRole('cell', { name: 'long-viewer', exact: true }).first().waitFor();
+    await page.getByLabel('Filter by role').selectOption('org_admin');
+    await page.getByRole('cell', { name: 'long-viewer', exact: true }).first().waitFor({ state: 'detached' });
+    await page.getByRole('cell', { name: 'long-admin', exact: true }).first().waitFor();
+    assert.deepEqual(await seriousA11yViolations(page), []);
     await context.close();
   });
 });

@@ -11,7 +11,7 @@ import type { EdgeSettings } from '../../src/cli/edge/edge-settings.ts';
 import { envoyYaml } from '../../src/cli/edge/render-envoy.ts';
 import { nginxAuthRequestConf } from '../../src/cli/edge/render-nginx.ts';
 import { importOpenApi } from '../../src/directory/catalog-import/index.ts';
-import { directoryEnforcementSnapshot } from '../../src/directory/index.ts';
+import { createOrganisation, directoryEnforcementSnapshot } from '../../src/directory/index.ts';
 import { registerOperatorAuth } from '../../src/platform/admin-api/auth.ts';
 import { registerCatalogRoutes } from '../../src/platform/admin-api/catalog-routes.ts';
 import { registerRateLimitRoutes } from '../../src/platform/admin-api/rate-limit-routes.ts';
@@ -20,6 +20,7 @@ import { ConfigError, loadConfig } from '../../src/platform/config.ts';
 import { takeEnforcementSnapshot } from '../../src/platform/enforcement-feed/take-snapshot.ts';
 import { createHttpsServer } from '../../src/platform/http/create-server.ts';
 import { createOperatorToken } from '../../src/platform/operator-tokens.ts';
+import { encodeCursor } from '../../src/shared/page-cursor.ts';
 import { CHANGE_KINDS, changesOfKind, type Storage } from '../../src/storage/index.ts';
 import { createPartner, installCa, type Partner } from '../support/ca-fixture.ts';
 import { META, seededStorage } from '../support/directory-fixture.ts';
@@ -162,6 +163,61 @@ describe('admin API: rate limits per organisation, per application, for the cata
     const count = (await changes()).length;
     assert.equal((await call('DELETE', `/applications/${partner.clientId}/rate-limit`)).status, 204);
     assert.equal((await changes()).length, count);
+  });
+
+  test('ok/GET /rate-limits pages every limit set, by kind and subject; filters by kind; fail/bad cursor', async () => {
+    const orgs: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const org = await storage.transaction((tx) =>
+        createOrganisation(tx, { name: `Rate Paging ${i}` }, META),
+      );
+      orgs.push(org);
+      const r = await call('PUT', `/organisations/${org}/rate-limit`, {
+        limits: [{ quota: 10 + i, window: 60 }],
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    assert.equal(
+      (await call('PUT', `/applications/${partner.clientId}/rate-limit`, { limits: [] })).status,
+      200,
+    );
+    assert.equal(
+      (await call('PUT', '/catalog/rate-limit', { client: [{ quota: 5, window: 1 }] })).status,
+      200,
+    );
+    const seen: Array<{ subject_kind: string; subject_id: string }> = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call('GET', `/rate-limits?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      const items = page.body.items as typeof seen;
+      assert.ok(items.length <= 2);
+      seen.push(...items);
+      cursor = page.body.next_cursor as string | null;
+    } while (cursor);
+    const keys = seen.map((r) => `${r.subject_kind}/${r.subject_id}`);
+    assert.equal(new Set(keys).size, keys.length, 'no row twice');
+    assert.deepEqual(keys, [...keys].sort());
+    for (const org of orgs) assert.ok(keys.includes(`organisation/${org}`), keys.join(' '));
+    assert.ok(keys.includes(`application/${partner.clientId}`) && keys.includes('catalog/*'));
+    const onlyOrgs = await call('GET', '/rate-limits?subject_kind=organisation&limit=1000');
+    assert.ok((onlyOrgs.body.items as typeof seen).every((r) => r.subject_kind === 'organisation'));
+    assert.equal(
+      (onlyOrgs.body.items as typeof seen).length,
+      keys.filter((k) => k.startsWith('organisation/')).length,
+    );
+    for (const query of [
+      'cursor=%21%21',
+      `cursor=${encodeCursor(['only-one'])}`,
+      'limit=0',
+      'subject_kind=operation',
+    ]) {
+      const bad = await call('GET', `/rate-limits?${query}`);
+      assert.equal(bad.status, 400, query);
+    }
+    for (const org of orgs) await call('DELETE', `/organisations/${org}/rate-limit`);
+    await call('DELETE', `/applications/${partner.clientId}/rate-limit`);
+    await call('DELETE', '/catalog/rate-limit');
   });
 
   test('ok/catalog default { client, organisation }; fail/a malformed one is 400', async () => {

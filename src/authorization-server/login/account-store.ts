@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { AppError } from '../../shared/app-error.ts';
-import type { AccountTable, Database } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type AccountTable, type Database, keysetAfter } from '../../storage/index.ts';
 import { ACCOUNT_LOCKOUT, lockSeconds } from './lockout.ts';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './password.ts';
 import { checkTotp, newTotpSecret, openTotpSecret, sealTotpSecret, totpUri } from './totp.ts';
@@ -49,6 +50,17 @@ export function normaliseUsername(raw: string): string {
   }
   return value;
 }
+
+export interface AccountFilter {
+  status?: 'active' | 'disabled' | undefined;
+  usernamePrefix?: string | undefined;
+  emailPrefix?: string | undefined;
+}
+
+/** The sort key of an account page: username, ties (none: usernames are unique) by id. */
+export const ACCOUNT_PAGE_KEY = ['username', 'id'] as const;
+
+const likePattern = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export type LoginOutcome =
   | { ok: true; accountId: string }
@@ -116,6 +128,32 @@ export function accountStore(db: Kysely<Database>, kek: string) {
 
     async list(): Promise<AccountView[]> {
       return (await db.selectFrom('accounts').selectAll().orderBy('username').execute()).map(view);
+    },
+
+    /**
+     * One page of accounts in username order (usernames are unique and never change), keyset-paged by
+     * (username, id); filtered by status and by the start of the username or of the e-mail address.
+     */
+    async listPage(filter: AccountFilter, page: PageRequest): Promise<Page<AccountView>> {
+      let q = db.selectFrom('accounts').selectAll();
+      if (filter.status) q = q.where('status', '=', filter.status);
+      if (filter.usernamePrefix) {
+        const prefix = filter.usernamePrefix.normalize('NFC').trim().toLowerCase().normalize('NFC');
+        q = q.where(sql<boolean>`username LIKE ${likePattern(prefix)} ESCAPE '\\'`);
+      }
+      if (filter.emailPrefix) {
+        const prefix = filter.emailPrefix.trim().toLowerCase();
+        q = q.where(sql<boolean>`lower(email) LIKE ${likePattern(prefix)} ESCAPE '\\'`);
+      }
+      const after = page.after;
+      if (after) q = q.where((eb) => keysetAfter(eb, ACCOUNT_PAGE_KEY, after));
+      const rows = await q
+        .orderBy('username')
+        .orderBy('id')
+        .limit(page.limit + 1)
+        .execute();
+      const paged = toPage(rows, page.limit, (a) => [a.username, a.id]);
+      return { items: paged.items.map(view), next_cursor: paged.next_cursor };
     },
 
     async setStatus(idOrUsername: string, status: 'active' | 'disabled', now: Date): Promise<AccountView> {

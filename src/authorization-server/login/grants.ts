@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database, Storage } from '../../storage/index.ts';
+import { type Page, type PageRequest, toPage } from '../../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Storage } from '../../storage/index.ts';
 
 export interface GrantView {
   grant_id: string;
@@ -11,9 +12,30 @@ export interface GrantView {
   expires_at: string;
 }
 
+/** The sort key of a consent page: oldest first, ties by grant id. */
+export const GRANT_PAGE_KEY = ['account_grants.created_at', 'account_grants.grant_id'] as const;
+
 /** Remembered consents (table `account_grants`) beside oidc-provider's Grant records (oidc_models). */
 export function grantStore(storage: Storage) {
   const db: Kysely<Database> = storage.db;
+  function listQuery(filter: { account?: string | undefined; clientId?: string | undefined }, now: Date) {
+    let query = db
+      .selectFrom('account_grants')
+      .leftJoin('accounts', 'accounts.id', 'account_grants.account_id')
+      .select([
+        'account_grants.grant_id',
+        'account_grants.account_id',
+        'accounts.username',
+        'account_grants.client_id',
+        'account_grants.scope',
+        'account_grants.created_at',
+        'account_grants.expires_at',
+      ])
+      .where('account_grants.expires_at', '>', now.toISOString());
+    if (filter.account) query = query.where('account_grants.account_id', '=', filter.account);
+    if (filter.clientId) query = query.where('account_grants.client_id', '=', filter.clientId);
+    return query;
+  }
   return {
     async remember(
       row: { grant_id: string; account_id: string; client_id: string; scope: string; expires_at: string },
@@ -42,22 +64,24 @@ export function grantStore(storage: Storage) {
     },
 
     async list(filter: { account?: string; clientId?: string }, now: Date): Promise<GrantView[]> {
-      let query = db
-        .selectFrom('account_grants')
-        .leftJoin('accounts', 'accounts.id', 'account_grants.account_id')
-        .select([
-          'account_grants.grant_id',
-          'account_grants.account_id',
-          'accounts.username',
-          'account_grants.client_id',
-          'account_grants.scope',
-          'account_grants.created_at',
-          'account_grants.expires_at',
-        ])
-        .where('account_grants.expires_at', '>', now.toISOString());
-      if (filter.account) query = query.where('account_grants.account_id', '=', filter.account);
-      if (filter.clientId) query = query.where('account_grants.client_id', '=', filter.clientId);
-      return query.orderBy('account_grants.created_at').execute();
+      return listQuery(filter, now).orderBy('account_grants.created_at').execute();
+    },
+
+    /** One page of unexpired consents, oldest first, keyset-paged by (created_at, grant_id). */
+    async listPage(
+      filter: { account?: string; clientId?: string },
+      page: PageRequest,
+      now: Date,
+    ): Promise<Page<GrantView>> {
+      let query = listQuery(filter, now);
+      const after = page.after;
+      if (after) query = query.where((eb) => keysetAfter(eb, GRANT_PAGE_KEY, after));
+      const rows = await query
+        .orderBy('account_grants.created_at')
+        .orderBy('account_grants.grant_id')
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(rows, page.limit, (g) => [g.created_at, g.grant_id]);
     },
 
     /**

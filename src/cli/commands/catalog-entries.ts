@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { printWarnings, stageSuffix } from './catalog.ts';
 import { globals } from './globals.ts';
@@ -93,19 +94,25 @@ export function registerCatalogEntryCommands(catalog: Command): void {
     const path = (name?: string) =>
       `/catalog/${kind.plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
-    group
-      .command('list')
-      .description(`list every ${kind.noun}`)
-      .action((_opts: unknown, cmd: Command) => {
-        const g = globals(cmd);
-        return runAction(g.json, async () => {
-          await withAdminClient(g, async (client) => {
-            const { items } = await client.call<{ items: Array<Record<string, unknown>> }>('GET', path());
-            if (g.json) printJson(items);
-            else printTable(items, kind.columns);
-          });
+    addPageOptions(
+      group
+        .command('list')
+        .description(`list the ${kind.plural}, a page at a time (name order)`)
+        .option('--status <status>', 'only active or deprecated')
+        .option('--name-prefix <prefix>', 'only names starting with this'),
+    ).action((opts: PageOptions & { status?: string; namePrefix?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        await withAdminClient(g, async (client) => {
+          const q = new URLSearchParams();
+          if (opts.status) q.set('status', opts.status);
+          if (opts.namePrefix) q.set('name_prefix', opts.namePrefix);
+          const items = await readPages<Record<string, unknown>>(client, path(), q, opts);
+          if (g.json) printJson(items);
+          else printTable(items, kind.columns);
         });
       });
+    });
 
     group
       .command('show <name>')

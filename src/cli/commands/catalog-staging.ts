@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { alternativesText, printWarnings, stageSuffix } from './catalog.ts';
 import { globals } from './globals.ts';
@@ -83,22 +84,25 @@ export function registerCatalogStagingCommands(catalog: Command): void {
       });
     });
 
-  catalog
-    .command('revisions')
-    .description('every catalog that became active, newest first')
-    .action((_opts: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Array<Record<string, unknown>> }>(
-            'GET',
-            '/catalog/revisions',
-          );
-          if (g.json) printJson(items);
-          else printTable(items, ['revision', 'source', 'actor', 'applied_at']);
-        });
+  addPageOptions(
+    catalog
+      .command('revisions')
+      .description('the catalogs that became active, a page at a time (newest first)')
+      .option('--source <source>', 'only changes from this source (e.g. api, openapi:<name>)')
+      .option('--actor <actor>', 'only changes by this actor'),
+  ).action((opts: PageOptions & { source?: string; actor?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams();
+        if (opts.source) q.set('source', opts.source);
+        if (opts.actor) q.set('actor', opts.actor);
+        const items = await readPages<Record<string, unknown>>(client, '/catalog/revisions', q, opts);
+        if (g.json) printJson(items);
+        else printTable(items, ['revision', 'source', 'actor', 'applied_at']);
       });
     });
+  });
 
   catalog
     .command('import <file>')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -24,6 +25,7 @@ type OperatorAccount = {
 
 const MEMBER_ROLES = ['org_admin', 'developer', 'viewer'];
 const OPERATOR_ROLES = ['administrator', 'auditor'];
+const INVITATION_STATUSES = ['pending', 'accepted', 'revoked', 'expired'];
 
 /**
  * Console access (issue 15): `accredit org invite` (a one-time link into an organisation, typically for its
@@ -104,17 +106,84 @@ export function registerConsoleAccessCommands(program: Command): void {
         });
       });
     });
-  operator
-    .command('list')
-    .description('list the accounts with an operator role')
-    .action((_opts: unknown, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: OperatorAccount[] }>('GET', '/operator-accounts');
-          if (g.json) return printJson(items);
-          printTable(items, ['account_id', 'username', 'role', 'created_at', 'created_by']);
-        });
+  addPageOptions(
+    operator
+      .command('list')
+      .description('list the accounts with an operator role, a page at a time (oldest grant first)')
+      .option('--role <role>', `only this role: ${OPERATOR_ROLES.join(', ')}`),
+  ).action((opts: PageOptions & { role?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      const q = new URLSearchParams();
+      if (opts.role) q.set('role', oneOf('--role', opts.role, OPERATOR_ROLES));
+      await withAdminClient(g, async (client) => {
+        const items = await readPages<OperatorAccount>(client, '/operator-accounts', q, opts);
+        if (g.json) return printJson(items);
+        printTable(items, ['account_id', 'username', 'role', 'created_at', 'created_by']);
       });
     });
+  });
+
+  addPageOptions(
+    org
+      .command('invitations')
+      .description("list an organisation's invitations, a page at a time (newest first)")
+      .requiredOption('--org <id>', 'organisation id')
+      .option('--status <status>', `only this status: ${INVITATION_STATUSES.join(', ')}`)
+      .option('--role <role>', `only this role: ${MEMBER_ROLES.join(', ')}`)
+      .option('--email-prefix <prefix>', 'only invited e-mail addresses starting with this'),
+  ).action(
+    (
+      opts: PageOptions & { org: string; status?: string; role?: string; emailPrefix?: string },
+      cmd: Command,
+    ) => {
+      const g = globals(cmd);
+      return runAction(g.json, async () => {
+        const q = new URLSearchParams();
+        if (opts.status) q.set('status', oneOf('--status', opts.status, INVITATION_STATUSES));
+        if (opts.role) q.set('role', oneOf('--role', opts.role, MEMBER_ROLES));
+        if (opts.emailPrefix) q.set('email_prefix', opts.emailPrefix);
+        await withAdminClient(g, async (client) => {
+          const items = await readPages<Record<string, unknown>>(
+            client,
+            `/organisations/${encodeURIComponent(opts.org)}/invitations`,
+            q,
+            opts,
+          );
+          if (g.json) return printJson(items);
+          printTable(items, ['id', 'role', 'email', 'status', 'created_at', 'expires_at']);
+        });
+      });
+    },
+  );
+
+  addPageOptions(
+    org
+      .command('members')
+      .description("list an organisation's members, a page at a time (oldest membership first)")
+      .requiredOption('--org <id>', 'organisation id')
+      .option('--role <role>', `only this role: ${MEMBER_ROLES.join(', ')}`),
+  ).action((opts: PageOptions & { org: string; role?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      const q = new URLSearchParams();
+      if (opts.role) q.set('role', oneOf('--role', opts.role, MEMBER_ROLES));
+      await withAdminClient(g, async (client) => {
+        const items = await readPages<Record<string, unknown>>(
+          client,
+          `/organisations/${encodeURIComponent(opts.org)}/members`,
+          q,
+          opts,
+        );
+        if (g.json) return printJson(items);
+        printTable(items, ['account_id', 'username', 'email', 'role', 'account_status', 'created_at']);
+      });
+    });
+  });
+}
+
+function oneOf(option: string, value: string, allowed: readonly string[]): string {
+  if (!allowed.includes(value))
+    throw new CliError(`${option} must be one of ${allowed.join(', ')}`, 'bad_option', 2);
+  return value;
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
-import { printFields, printJson } from '../output.ts';
+import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -96,6 +97,29 @@ export function registerRateLimitCommand(
         ),
       );
     });
+
+  if (kind !== 'catalog') {
+    addPageOptions(
+      command.command('list').description(`list every ${kind} with limits set, a page at a time`),
+    ).action((opts: PageOptions, cmd: Command) => {
+      const g = globals(cmd);
+      return runAction(g.json, () =>
+        withAdminClient(g, async (client) => {
+          const items = await readPages<RateLimitAnswer>(
+            client,
+            '/rate-limits',
+            new URLSearchParams({ subject_kind: kind }),
+            opts,
+          );
+          if (g.json) return printJson(items);
+          printTable(
+            items.map((r) => ({ ...r, limits: JSON.stringify(r.policy) })),
+            ['subject_id', 'limits', 'updated_at'],
+          );
+        }),
+      );
+    });
+  }
 
   const set = command.command(`set${arg}`).description('replace the limits; every door applies them at once');
   if (kind === 'catalog') {

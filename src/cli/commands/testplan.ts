@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
-import { printJson } from '../output.ts';
+import { printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -111,4 +113,46 @@ export function registerTestplanCommands(program: Command): void {
         process.exitCode = summary.failed === 0 && submitted ? 0 : 1;
       });
     });
+
+  addPageOptions(
+    cmd
+      .command('runs')
+      .description(
+        'list the test-plan runs the platform recorded (admin API), a page at a time (newest first)',
+      )
+      .option('--org <id>', 'only this organisation’s')
+      .option('--outcome <outcome>', 'only passed or failed')
+      .option('--environment <env>', 'only sandbox or production')
+      .option('--client <client_id>', 'only runs of this application')
+      .option('--received-from <instant>', 'only runs received at or after (ISO-8601)')
+      .option('--received-before <instant>', 'only runs received before (ISO-8601)'),
+  ).action(
+    (
+      opts: PageOptions & {
+        org?: string;
+        outcome?: string;
+        environment?: string;
+        client?: string;
+        receivedFrom?: string;
+        receivedBefore?: string;
+      },
+      c: Command,
+    ) => {
+      const g = globals(c);
+      return runAction(g.json, async () => {
+        const q = new URLSearchParams();
+        if (opts.org) q.set('org_id', opts.org);
+        if (opts.outcome) q.set('outcome', opts.outcome);
+        if (opts.environment) q.set('environment', opts.environment);
+        if (opts.client) q.set('client_id', opts.client);
+        if (opts.receivedFrom) q.set('received_from', opts.receivedFrom);
+        if (opts.receivedBefore) q.set('received_before', opts.receivedBefore);
+        await withAdminClient(g, async (client) => {
+          const items = await readPages<Record<string, unknown>>(client, '/testplan-runs', q, opts);
+          if (g.json) return printJson(items);
+          printTable(items, ['id', 'org_name', 'client_id', 'environment', 'outcome', 'received_at']);
+        });
+      });
+    },
+  );
 }

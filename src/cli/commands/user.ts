@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { withAdminClient } from '../admin-client.ts';
 import { CliError } from '../cli-error.ts';
 import { printFields, printJson, printTable } from '../output.ts';
+import { addPageOptions, type PageOptions, readPages } from '../pages.ts';
 import { runAction } from '../run-action.ts';
 import { globals } from './globals.ts';
 
@@ -92,19 +93,32 @@ export function registerUserCommands(program: Command): void {
       },
     );
 
-  user
-    .command('list')
-    .description('list accounts')
-    .action((_opts: unknown, cmd: Command) => {
+  addPageOptions(
+    user
+      .command('list')
+      .description('list accounts, a page at a time (username order)')
+      .option('--status <status>', 'only active or disabled')
+      .option('--username-prefix <prefix>', 'only usernames starting with this')
+      .option('--email-prefix <prefix>', 'only e-mail addresses starting with this (case-insensitive)'),
+  ).action(
+    (
+      opts: PageOptions & { status?: string; usernamePrefix?: string; emailPrefix?: string },
+      cmd: Command,
+    ) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
         await withAdminClient(g, async (client) => {
-          const { users } = await client.call<{ users: Account[] }>('GET', '/users');
+          const q = new URLSearchParams();
+          if (opts.status) q.set('status', opts.status);
+          if (opts.usernamePrefix) q.set('username_prefix', opts.usernamePrefix);
+          if (opts.emailPrefix) q.set('email_prefix', opts.emailPrefix);
+          const users = await readPages<Account>(client, '/users', q, opts, 'users');
           if (g.json) return printJson(users);
           printTable(users, ['id', 'username', 'status', 'totp', 'locked_until', 'created_at']);
         });
       });
-    });
+    },
+  );
 
   for (const verb of ['disable', 'enable'] as const) {
     user
@@ -188,25 +202,26 @@ export function registerUserCommands(program: Command): void {
 
 export function registerGrantCommands(program: Command): void {
   const grant = program.command('grant').description('remembered end-user consents (grants)');
-  grant
-    .command('list')
-    .description('list consents, optionally of one user or client')
-    .option('--user <user>', 'account id or username')
-    .option('--client <client_id>', 'client id')
-    .action((opts: { user?: string; client?: string }, cmd: Command) => {
-      const g = globals(cmd);
-      return runAction(g.json, async () => {
-        await withAdminClient(g, async (client) => {
-          const q = new URLSearchParams({
-            ...(opts.user && { user: opts.user }),
-            ...(opts.client && { client_id: opts.client }),
-          }).toString();
-          const { grants } = await client.call<{ grants: Grant[] }>('GET', `/grants${q ? `?${q}` : ''}`);
-          if (g.json) return printJson(grants);
-          printTable(grants, ['grant_id', 'username', 'client_id', 'scope', 'expires_at']);
+  addPageOptions(
+    grant
+      .command('list')
+      .description('list consents, optionally of one user or client, a page at a time (oldest first)')
+      .option('--user <user>', 'account id or username')
+      .option('--client <client_id>', 'client id'),
+  ).action((opts: PageOptions & { user?: string; client?: string }, cmd: Command) => {
+    const g = globals(cmd);
+    return runAction(g.json, async () => {
+      await withAdminClient(g, async (client) => {
+        const q = new URLSearchParams({
+          ...(opts.user && { user: opts.user }),
+          ...(opts.client && { client_id: opts.client }),
         });
+        const grants = await readPages<Grant>(client, '/grants', q, opts, 'grants');
+        if (g.json) return printJson(grants);
+        printTable(grants, ['grant_id', 'username', 'client_id', 'scope', 'expires_at']);
       });
     });
+  });
   grant
     .command('revoke <grant_id>')
     .description('revoke a consent and every code and refresh token issued under it')

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { recordAuditEvent } from '../../audit/index.ts';
-import { type AccountView, accountStore, grantStore } from '../../authorization-server/index.ts';
+import {
+  ACCOUNT_PAGE_KEY,
+  type AccountView,
+  accountStore,
+  GRANT_PAGE_KEY,
+  grantStore,
+} from '../../authorization-server/index.ts';
 import { notFound } from '../../shared/app-error.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -59,11 +66,41 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: userTags,
-        summary: 'List end-user accounts of the built-in store',
-        response: errorResponses,
+        summary:
+          'List end-user accounts of the built-in store, a page at a time (username order; next_cursor for the next page)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['active', 'disabled'] },
+            username_prefix: { type: 'string', minLength: 1, maxLength: 254 },
+            email_prefix: { type: 'string', minLength: 1, maxLength: 254 },
+            ...pageQueryProperties,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { users: { type: 'array', items: anyObject }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
+        },
       },
     },
-    async () => ({ users: await accountStore(deps.storage.db, options.kek).list() }),
+    async (request) => {
+      const q = request.query as {
+        status?: 'active' | 'disabled';
+        username_prefix?: string;
+        email_prefix?: string;
+        limit?: string;
+        cursor?: string;
+      };
+      const page = await accountStore(deps.storage.db, options.kek).listPage(
+        { status: q.status, usernamePrefix: q.username_prefix, emailPrefix: q.email_prefix },
+        pageRequest(q, ACCOUNT_PAGE_KEY.length),
+      );
+      return { users: page.items, next_cursor: page.next_cursor };
+    },
   );
 
   app.post(
@@ -229,29 +266,38 @@ export function registerAccountRoutes(
     {
       schema: {
         tags: grantTags,
-        summary: 'List remembered consents (grants), optionally of one user or client',
+        summary:
+          'List remembered consents (grants), optionally of one user or client, a page at a time (oldest first)',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
             user: { type: 'string', minLength: 1, maxLength: 300 },
             client_id: { type: 'string', minLength: 1, maxLength: 300 },
+            ...pageQueryProperties,
           },
         },
-        response: errorResponses,
+        response: {
+          200: {
+            type: 'object',
+            properties: { grants: { type: 'array', items: anyObject }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
-      const query = request.query as { user?: string; client_id?: string };
+      const query = request.query as { user?: string; client_id?: string; limit?: string; cursor?: string };
+      const page = pageRequest(query, GRANT_PAGE_KEY.length);
       const account = query.user
         ? (await accountStore(deps.storage.db, options.kek).get(query.user)).id
         : undefined;
-      return {
-        grants: await grants.list(
-          { ...(account && { account }), ...(query.client_id && { clientId: query.client_id }) },
-          deps.clock(),
-        ),
-      };
+      const found = await grants.listPage(
+        { ...(account && { account }), ...(query.client_id && { clientId: query.client_id }) },
+        page,
+        deps.clock(),
+      );
+      return { grants: found.items, next_cursor: found.next_cursor };
     },
   );
 

@@ -3,12 +3,13 @@ import {
   createDraft,
   discardDraft,
   importCatalog,
-  listCatalogRevisions,
+  listCatalogRevisionsPage,
   MAX_OPENAPI_BYTES,
   prepareImport,
   promoteDraft,
   readDraft,
 } from '../../directory/index.ts';
+import { pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { editMeta } from './catalog-routes.ts';
 import { type StageQuery, stageQuery } from './catalog-schemas.ts';
 import type { AdminDeps } from './deps.ts';
@@ -146,8 +147,27 @@ export function registerCatalogDraftRoutes(app: FastifyInstance, deps: AdminDeps
   app.get(
     '/catalog/revisions',
     {
-      schema: { tags: ['catalog'], summary: 'Every catalog that became active, newest first (no documents)' },
+      schema: {
+        tags: ['catalog'],
+        summary: 'The catalogs that became active, a page at a time (newest first; no documents)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            source: { type: 'string', minLength: 1, maxLength: 100 },
+            actor: { type: 'string', minLength: 1, maxLength: 300 },
+            ...pageQueryProperties,
+          },
+        },
+      },
     },
-    async () => ({ items: await listCatalogRevisions(deps.storage.db) }),
+    async (request) => {
+      const q = request.query as { source?: string; actor?: string; limit?: string; cursor?: string };
+      return listCatalogRevisionsPage(
+        deps.storage.db,
+        { source: q.source, actor: q.actor },
+        pageRequest(q, 1),
+      );
+    },
   );
 }

@@ -1,17 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  CATALOG_ENTRY_PAGE_KEY,
   createCatalogResource,
   createCatalogRole,
   createCatalogScope,
   deleteCatalogResource,
   deleteCatalogRole,
   deleteCatalogScope,
+  listCatalogEntriesPage,
   readCatalog,
   updateCatalogResource,
   updateCatalogRole,
   updateCatalogScope,
 } from '../../directory/index.ts';
 import { notFound } from '../../shared/app-error.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { Tx } from '../../storage/index.ts';
 import { editMeta } from './catalog-routes.ts';
 import {
@@ -91,9 +94,45 @@ export function registerCatalogEntryRoutes(app: FastifyInstance, deps: AdminDeps
   for (const kind of KINDS) {
     const base = `/catalog/${kind.plural}`;
     const nameSchema = (kind.params as { properties: { name: unknown } }).properties.name;
-    app.get(base, { schema: { tags: ['catalog'], summary: `List every ${kind.noun}` } }, async () => ({
-      items: (await readCatalog(deps.storage.db))[kind.plural],
-    }));
+    app.get(
+      base,
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: `List the active catalog's ${kind.plural}, a page at a time (name order; next_cursor for the next page)`,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              status: { type: 'string', enum: ['active', 'deprecated'] },
+              name_prefix: { type: 'string', minLength: 1, maxLength: 200 },
+              ...pageQueryProperties,
+            },
+          },
+          response: {
+            200: {
+              type: 'object',
+              properties: { items: { type: 'array', items: kind.schema }, next_cursor: nextCursorSchema },
+            },
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const q = request.query as {
+          status?: 'active' | 'deprecated';
+          name_prefix?: string;
+          limit?: string;
+          cursor?: string;
+        };
+        return listCatalogEntriesPage(
+          deps.storage.db,
+          kind.plural,
+          { status: q.status, namePrefix: q.name_prefix },
+          pageRequest(q, CATALOG_ENTRY_PAGE_KEY.length),
+        );
+      },
+    );
     app.get(
       `${base}/:name`,
       { schema: { tags: ['catalog'], summary: `One ${kind.noun}`, params: kind.params } },

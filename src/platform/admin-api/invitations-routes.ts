@@ -2,16 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import {
   createInvitation,
   getOrganisation,
-  listInvitations,
-  listMembers,
   type MemberRole,
   revokeInvitation,
 } from '../../directory/index.ts';
 import {
   invitationBody,
   invitationJson,
+  invitationListQuery,
+  invitationListResponse,
+  invitationsPage,
   invitationUrl,
-  membersWithAccounts,
+  memberListQuery,
+  memberListResponse,
+  membersPage,
 } from '../partner-api/members-routes.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
@@ -62,12 +65,19 @@ export function registerInvitationAdminRoutes(
   app.get(
     '/organisations/:id/invitations',
     {
-      schema: { tags, summary: "The organisation's invitations", params: idParams, response: errorResponses },
+      schema: {
+        tags,
+        summary:
+          "The organisation's invitations, a page at a time (newest first; next_cursor for the next page)",
+        params: idParams,
+        querystring: invitationListQuery,
+        response: { 200: invitationListResponse, ...errorResponses },
+      },
     },
     async (request) => {
       const { id } = request.params as { id: string };
       await getOrganisation(deps.storage.db, id); // 404 for an unknown organisation
-      return { items: (await listInvitations(deps.storage.db, id, deps.clock())).map(invitationJson) };
+      return invitationsPage(deps.storage.db, id, request.query, deps.clock());
     },
   );
 
@@ -90,13 +100,19 @@ export function registerInvitationAdminRoutes(
 
   app.get(
     '/organisations/:id/members',
-    { schema: { tags, summary: "The organisation's members", params: idParams, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        summary: "The organisation's members, a page at a time (oldest membership first)",
+        params: idParams,
+        querystring: memberListQuery,
+        response: { 200: memberListResponse, ...errorResponses },
+      },
+    },
     async (request) => {
       const { id } = request.params as { id: string };
       await getOrganisation(deps.storage.db, id);
-      return {
-        items: await membersWithAccounts(deps.storage, options.kek, await listMembers(deps.storage.db, id)),
-      };
+      return membersPage(deps.storage, options.kek, id, request.query);
     },
   );
 }

@@ -2,12 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { accountStore } from '../../authorization-server/index.ts';
 import {
   listOperatorAccounts,
+  listOperatorAccountsPage,
+  OPERATOR_ACCOUNT_PAGE_KEY,
   OPERATOR_ROLES,
   type OperatorRole,
   removeOperatorRole,
   setOperatorRole,
 } from '../../console/index.ts';
 import { notFound } from '../../shared/app-error.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
@@ -48,8 +51,36 @@ export function registerOperatorAccountRoutes(
 
   app.get(
     '/operator-accounts',
-    { schema: { tags, summary: 'Accounts with an operator role', response: errorResponses } },
-    async () => ({ items: await Promise.all((await listOperatorAccounts(deps.storage.db)).map(json)) }),
+    {
+      schema: {
+        tags,
+        summary: 'Accounts with an operator role, a page at a time (oldest grant first)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { role: { type: 'string', enum: [...OPERATOR_ROLES] }, ...pageQueryProperties },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              next_cursor: nextCursorSchema,
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as { role?: OperatorRole; limit?: string; cursor?: string };
+      const page = await listOperatorAccountsPage(
+        deps.storage.db,
+        { role: q.role },
+        pageRequest(q, OPERATOR_ACCOUNT_PAGE_KEY.length),
+      );
+      return { items: await Promise.all(page.items.map(json)), next_cursor: page.next_cursor };
+    },
   );
 
   app.put(

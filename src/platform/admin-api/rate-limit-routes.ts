@@ -1,5 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { getRateLimit, type RateLimitSubject, removeRateLimit, setRateLimit } from '../../directory/index.ts';
+import {
+  getRateLimit,
+  listRateLimitsPage,
+  RATE_LIMIT_PAGE_KEY,
+  type RateLimitSubject,
+  removeRateLimit,
+  setRateLimit,
+} from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { RATE_LIMIT_POLICY_SCHEMA, RATE_LIMIT_RULES_SCHEMA } from '../../shared/rate-limit/index.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
@@ -38,6 +46,39 @@ const viewSchema = {
  */
 export function registerRateLimitRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const meta = (actor: string) => ({ actor, now: deps.clock() });
+
+  app.get(
+    '/rate-limits',
+    {
+      schema: {
+        tags,
+        summary: 'Every rate limit set (catalog, organisations, applications), a page at a time',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            subject_kind: { type: 'string', enum: ['catalog', 'organisation', 'application'] },
+            ...pageQueryProperties,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: viewSchema }, next_cursor: nextCursorSchema },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query as { subject_kind?: RateLimitSubject; limit?: string; cursor?: string };
+      return listRateLimitsPage(
+        deps.storage.db,
+        { kind: q.subject_kind },
+        pageRequest(q, RATE_LIMIT_PAGE_KEY.length),
+      );
+    },
+  );
 
   function routes(
     path: string,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { getTestplanRun, listTestplanRuns, liveOrganisations, revokeGoLive } from '../../directory/index.ts';
-import { runSchema, runSummarySchema } from '../partner-api/testplan-routes.ts';
+import { getTestplanRun, liveOrganisations, revokeGoLive } from '../../directory/index.ts';
+import { runListFilters, runListResponse, runSchema, runsPage } from '../partner-api/testplan-routes.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
 
@@ -16,30 +16,17 @@ export function registerTestplanRunRoutes(app: FastifyInstance, deps: AdminDeps)
     {
       schema: {
         tags,
-        summary: 'List test-plan runs of all organisations, newest first',
+        summary: 'List test-plan runs of all organisations, a page at a time (newest first)',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: {
-            org_id: uuidParam,
-            outcome: { type: 'string', enum: ['passed', 'failed'] },
-          },
+          properties: { org_id: uuidParam, ...runListFilters },
         },
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: runSummarySchema } } },
-          ...errorResponses,
-        },
+        response: { 200: runListResponse, ...errorResponses },
       },
     },
-    async (request) => {
-      const { org_id, outcome } = request.query as { org_id?: string; outcome?: 'passed' | 'failed' };
-      return {
-        items: await listTestplanRuns(deps.storage.db, {
-          ...(org_id ? { orgId: org_id } : {}),
-          ...(outcome ? { outcome } : {}),
-        }),
-      };
-    },
+    async (request) =>
+      runsPage(deps.storage.db, (request.query as { org_id?: string }).org_id, request.query),
   );
 
   app.get(

@@ -3,15 +3,19 @@ import { accountStore } from '../../authorization-server/index.ts';
 import {
   changeMemberRole,
   createInvitation,
+  INVITATION_PAGE_KEY,
+  type InvitationStatus,
   type InvitationView,
-  listInvitations,
-  listMembers,
+  listInvitationsPage,
+  listMembersPage,
+  MEMBER_PAGE_KEY,
   MEMBER_ROLES,
   type MemberRole,
   type MemberView,
   removeMember,
   revokeInvitation,
 } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { PartnerDeps } from './deps.ts';
 
@@ -67,6 +71,95 @@ const invitationParams = {
 } as const;
 const tags = ['members'];
 
+/** `?status=&role=&email_prefix=&limit=&cursor=` of an organisation's invitation list. */
+export const invitationListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: ['pending', 'accepted', 'revoked', 'expired'] },
+    role: { type: 'string', enum: [...MEMBER_ROLES] },
+    email_prefix: { type: 'string', minLength: 1, maxLength: 254 },
+    ...pageQueryProperties,
+  },
+} as const;
+
+/** `?role=&limit=&cursor=` of an organisation's member list. */
+export const memberListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { role: { type: 'string', enum: [...MEMBER_ROLES] }, ...pageQueryProperties },
+} as const;
+
+const listResponse = (items: Record<string, unknown>) =>
+  ({
+    type: 'object',
+    properties: { items: { type: 'array', items }, next_cursor: nextCursorSchema },
+  }) as const;
+
+export const invitationListResponse = listResponse({
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    org_id: { type: 'string' },
+    role: { type: 'string' },
+    email: { type: ['string', 'null'] },
+    status: { type: 'string' },
+    created_by: { type: 'string' },
+    created_at: { type: 'string' },
+    expires_at: { type: 'string' },
+    accepted_at: { type: ['string', 'null'] },
+    accepted_by: { type: ['string', 'null'] },
+    revoked_at: { type: ['string', 'null'] },
+  },
+});
+
+export const memberListResponse = listResponse({
+  type: 'object',
+  properties: {
+    account_id: { type: 'string' },
+    username: { type: ['string', 'null'] },
+    name: { type: ['string', 'null'] },
+    email: { type: ['string', 'null'] },
+    account_status: { type: 'string' },
+    role: { type: 'string' },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+  },
+});
+
+type InvitationListQuery = {
+  status?: InvitationStatus;
+  role?: MemberRole;
+  email_prefix?: string;
+  limit?: string;
+  cursor?: string;
+};
+
+/** One page of an organisation's invitations on the wire (admin and partner API). */
+export async function invitationsPage(db: Storage['db'], orgId: string, query: unknown, now: Date) {
+  const q = query as InvitationListQuery;
+  const page = await listInvitationsPage(
+    db,
+    orgId,
+    { status: q.status, role: q.role, emailPrefix: q.email_prefix },
+    pageRequest(q, INVITATION_PAGE_KEY.length),
+    now,
+  );
+  return { items: page.items.map(invitationJson), next_cursor: page.next_cursor };
+}
+
+/** One page of an organisation's members with their accounts (admin and partner API). */
+export async function membersPage(storage: Storage, kek: string, orgId: string, query: unknown) {
+  const q = query as { role?: MemberRole; limit?: string; cursor?: string };
+  const page = await listMembersPage(
+    storage.db,
+    orgId,
+    { role: q.role },
+    pageRequest(q, MEMBER_PAGE_KEY.length),
+  );
+  return { items: await membersWithAccounts(storage, kek, page.items), next_cursor: page.next_cursor };
+}
+
 /** Members with their account's username, name and e-mail (the account store is the AS's). */
 export async function membersWithAccounts(storage: Storage, kek: string, members: MemberView[]) {
   const accounts = accountStore(storage.db, kek);
@@ -98,14 +191,16 @@ export function registerMemberRoutes(app: FastifyInstance, deps: PartnerDeps): v
 
   app.get(
     '/organisations/:orgId/members',
-    { schema: { tags, summary: "The organisation's members", params: orgParams } },
-    async (request) => ({
-      items: await membersWithAccounts(
-        deps.storage,
-        deps.kek ?? '',
-        await listMembers(deps.storage.db, orgOf(request.params)),
-      ),
-    }),
+    {
+      schema: {
+        tags,
+        summary: "The organisation's members, a page at a time (oldest membership first)",
+        params: orgParams,
+        querystring: memberListQuery,
+        response: { 200: memberListResponse },
+      },
+    },
+    async (request) => membersPage(deps.storage, deps.kek ?? '', orgOf(request.params), request.query),
   );
 
   app.patch(
@@ -156,13 +251,15 @@ export function registerMemberRoutes(app: FastifyInstance, deps: PartnerDeps): v
     '/organisations/:orgId/invitations',
     {
       config: { memberRole: 'org_admin' },
-      schema: { tags, summary: "The organisation's invitations", params: orgParams },
+      schema: {
+        tags,
+        summary: "The organisation's invitations, a page at a time (newest first)",
+        params: orgParams,
+        querystring: invitationListQuery,
+        response: { 200: invitationListResponse },
+      },
     },
-    async (request) => ({
-      items: (await listInvitations(deps.storage.db, orgOf(request.params), deps.clock())).map(
-        invitationJson,
-      ),
-    }),
+    async (request) => invitationsPage(deps.storage.db, orgOf(request.params), request.query, deps.clock()),
   );
 
   app.post(

@@ -2,11 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import {
   addContact,
   CONTACT_KINDS,
+  CONTACT_PAGE_KEY,
   type ContactInput,
+  type ContactKind,
   getOrganisation,
+  listContactsPage,
   organisationLiveAt,
   removeContact,
 } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { contactSchema } from '../admin-api/schemas.ts';
 import type { PartnerDeps } from './deps.ts';
 import { idParams, metaOf, orgOf, orgParams, partnerErrors, tags } from './lookup.ts';
@@ -69,15 +73,31 @@ export function registerPartnerOrganisationRoutes(app: FastifyInstance, deps: Pa
     {
       schema: {
         tags,
-        summary: 'The organisation’s contacts (business, technical, security, billing)',
+        summary: 'The organisation’s contacts (business, technical, security, billing), a page at a time',
         params: orgParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { kind: { type: 'string', enum: [...CONTACT_KINDS] }, ...pageQueryProperties },
+        },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: contactView } } },
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: contactView }, next_cursor: nextCursorSchema },
+          },
           ...partnerErrors,
         },
       },
     },
-    async (request) => ({ items: (await getOrganisation(deps.storage.db, orgOf(request))).contacts }),
+    async (request) => {
+      const q = request.query as { kind?: ContactKind; limit?: string; cursor?: string };
+      return listContactsPage(
+        deps.storage.db,
+        orgOf(request),
+        { kind: q.kind },
+        pageRequest(q, CONTACT_PAGE_KEY.length),
+      );
+    },
   );
 
   app.post(

@@ -1,11 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  type Environment,
   GO_LIVE_RUN_MAX_AGE_DAYS,
   getTestplanRun,
   goLive,
   goLiveStatus,
-  listTestplanRuns,
+  listTestplanRunsPage,
+  TESTPLAN_RUN_PAGE_KEY,
+  type TestplanOutcome,
 } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
+import type { Storage } from '../../storage/index.ts';
 import { errorResponses } from '../admin-api/schemas.ts';
 import { CA_BUNDLE_PATH } from '../paths.ts';
 import type { PartnerDeps } from './deps.ts';
@@ -87,6 +92,48 @@ const platformUrls = (deps: PartnerDeps) => ({
   ca_bundle: `${deps.urls.public.replace(/\/+$/, '')}${CA_BUNDLE_PATH}`,
 });
 
+/** `?outcome=&environment=&client_id=&received_from=&received_before=&limit=&cursor=` of a run list. */
+export const runListFilters = {
+  outcome: { type: 'string', enum: ['passed', 'failed'] },
+  environment: { type: 'string', enum: ['sandbox', 'production'] },
+  client_id: { type: 'string', minLength: 1, maxLength: 255 },
+  received_from: { type: 'string', format: 'date-time', description: 'received at or after (ISO-8601)' },
+  received_before: { type: 'string', format: 'date-time', description: 'received before (ISO-8601)' },
+  ...pageQueryProperties,
+} as const;
+
+export const runListResponse = {
+  type: 'object',
+  properties: { items: { type: 'array', items: runSummarySchema }, next_cursor: nextCursorSchema },
+} as const;
+
+/** One page of test-plan runs (of one organisation when `orgId` is given), newest first. */
+export async function runsPage(db: Storage['db'], orgId: string | undefined, query: unknown) {
+  const q = query as {
+    outcome?: TestplanOutcome;
+    environment?: Environment;
+    client_id?: string;
+    received_from?: string;
+    received_before?: string;
+    limit?: string;
+    cursor?: string;
+  };
+  const instant = (value: string | undefined) =>
+    value === undefined ? undefined : new Date(value).toISOString();
+  return listTestplanRunsPage(
+    db,
+    {
+      orgId,
+      outcome: q.outcome,
+      environment: q.environment,
+      clientId: q.client_id,
+      receivedFrom: instant(q.received_from),
+      receivedBefore: instant(q.received_before),
+    },
+    pageRequest(q, TESTPLAN_RUN_PAGE_KEY.length),
+  );
+}
+
 const forbidden = { 403: { $ref: 'Problem#' } } as const;
 
 /**
@@ -99,27 +146,13 @@ export function registerTestplanRoutes(app: FastifyInstance, deps: PartnerDeps):
     {
       schema: {
         tags,
-        summary: 'List the organisation’s test-plan runs, newest first',
+        summary: 'List the organisation’s test-plan runs, a page at a time (newest first)',
         params: orgParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { outcome: { type: 'string', enum: ['passed', 'failed'] } },
-        },
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: runSummarySchema } } },
-          ...errorResponses,
-          ...forbidden,
-        },
+        querystring: { type: 'object', additionalProperties: false, properties: runListFilters },
+        response: { 200: runListResponse, ...errorResponses, ...forbidden },
       },
     },
-    async (request) => {
-      const { outcome } = request.query as { outcome?: 'passed' | 'failed' };
-      const orgId = request.partner!.orgId;
-      return {
-        items: await listTestplanRuns(deps.storage.db, { orgId, ...(outcome ? { outcome } : {}) }),
-      };
-    },
+    async (request) => runsPage(deps.storage.db, request.partner!.orgId, request.query),
   );
 
   app.get(

@@ -1,7 +1,8 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
 import './auth.css';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import { useSession } from '../session.tsx';
 import {
   Badge,
@@ -15,7 +16,6 @@ import {
   Section,
   SelectField,
   Table,
-  useApiData,
 } from '../ui.tsx';
 import { MEMBER_ROLE_OPTIONS, ROLE_LABELS } from './roles.ts';
 
@@ -47,16 +47,19 @@ export function MembersPage() {
   const membership = session.memberships.find((m) => m.orgId === orgId);
   const isAdmin = membership?.role === 'org_admin';
   const base = `/partner/v1/organisations/${encodeURIComponent(orgId)}`;
-  const members = useApiData<{ items: Member[] }>(`${base}/members`);
-  const invitations = useApiData<{ items: Invitation[] }>(isAdmin ? `${base}/invitations` : undefined);
+  const [roleFilter, setRoleFilter] = useState('');
+  const members = usePagedList<Member>(`${base}/members`, { query: { role: roleFilter } });
   const [failure, setFailure] = useState<unknown>(undefined);
   const [link, setLink] = useState<string | undefined>(undefined);
+  // Bumped after every change, so the invitations (their own paged list) read again too.
+  const [changes, setChanges] = useState(0);
 
   const change = async (fn: () => Promise<unknown>) => {
     setFailure(undefined);
     try {
       await fn();
-      await Promise.all([members.reload(), isAdmin ? invitations.reload() : undefined]);
+      await members.reload();
+      setChanges((n) => n + 1);
     } catch (err) {
       setFailure(err);
     }
@@ -79,6 +82,12 @@ export function MembersPage() {
     <Page title="Members">
       <ProblemAlert error={failure} />
       <Section title="People in this organisation">
+        <SelectField
+          label="Filter by role"
+          options={[{ value: '', label: 'Every role' }, ...MEMBER_ROLE_OPTIONS]}
+          value={roleFilter}
+          onChange={(e) => setRoleFilter(e.currentTarget.value)}
+        />
         {members.loading && !members.data ? <Loading what="members" /> : null}
         <ProblemAlert error={members.error} />
         {members.data ? (
@@ -137,6 +146,7 @@ export function MembersPage() {
                   : []),
               ]}
             />
+            <LoadMore more={members.more} what="members" />
           </div>
         ) : null}
       </Section>
@@ -152,43 +162,82 @@ export function MembersPage() {
           {link ? (
             <CopyBlock label="Invitation link: shown only now, works once, valid for 7 days" text={link} />
           ) : null}
-          <ProblemAlert error={invitations.error} />
-          {invitations.data ? (
-            <Table
-              caption="Invitations"
-              rowKey={(i) => i.id}
-              rows={invitations.data.items}
-              empty="No invitations yet."
-              columns={[
-                { header: 'Role', cell: (i) => ROLE_LABELS[i.role] ?? i.role },
-                { header: 'E-mail', cell: (i) => i.email ?? '—' },
-                { header: 'Status', cell: (i) => <Badge tone={STATUS_TONE[i.status]}>{i.status}</Badge> },
-                { header: 'Invited by', cell: (i) => i.created_by },
-                { header: 'Expires', cell: (i) => formatDate(i.expires_at) },
-                {
-                  header: 'Actions',
-                  cell: (i) =>
-                    i.status === 'pending' ? (
-                      <Button
-                        variant="secondary"
-                        aria-label={`Revoke the ${i.role} invitation${i.email ? ` for ${i.email}` : ''}`}
-                        onPress={() =>
-                          change(() =>
-                            api(`${base}/invitations/${encodeURIComponent(i.id)}`, { method: 'DELETE' }),
-                          )
-                        }
-                      >
-                        Revoke
-                      </Button>
-                    ) : (
-                      '—'
-                    ),
-                },
-              ]}
-            />
-          ) : null}
+          <InvitationList base={base} changes={changes} change={change} />
         </Section>
       ) : null}
     </Page>
+  );
+}
+
+const INVITATION_STATUS_OPTIONS = [
+  { value: '', label: 'Every status' },
+  { value: 'pending', label: 'Pending' },
+  { value: 'accepted', label: 'Accepted' },
+  { value: 'revoked', label: 'Revoked' },
+  { value: 'expired', label: 'Expired' },
+];
+
+/** The organisation's invitations, newest first, a page at a time (org admins only). */
+function InvitationList({
+  base,
+  changes,
+  change,
+}: {
+  base: string;
+  changes: number;
+  change: (fn: () => Promise<unknown>) => Promise<void>;
+}) {
+  const [status, setStatus] = useState('');
+  const invitations = usePagedList<Invitation>(`${base}/invitations`, { query: { status } });
+  const { reload } = invitations;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read again after each change of the page.
+  useEffect(() => {
+    if (changes > 0) void reload();
+  }, [changes]);
+  return (
+    <>
+      <SelectField
+        label="Filter invitations by status"
+        options={INVITATION_STATUS_OPTIONS}
+        value={status}
+        onChange={(e) => setStatus(e.currentTarget.value)}
+      />
+      <ProblemAlert error={invitations.error} />
+      {invitations.data ? (
+        <Table
+          caption="Invitations"
+          rowKey={(i) => i.id}
+          rows={invitations.data.items}
+          empty="No invitations yet."
+          columns={[
+            { header: 'Role', cell: (i) => ROLE_LABELS[i.role] ?? i.role },
+            { header: 'E-mail', cell: (i) => i.email ?? '—' },
+            { header: 'Status', cell: (i) => <Badge tone={STATUS_TONE[i.status]}>{i.status}</Badge> },
+            { header: 'Invited by', cell: (i) => i.created_by },
+            { header: 'Expires', cell: (i) => formatDate(i.expires_at) },
+            {
+              header: 'Actions',
+              cell: (i) =>
+                i.status === 'pending' ? (
+                  <Button
+                    variant="secondary"
+                    aria-label={`Revoke the ${i.role} invitation${i.email ? ` for ${i.email}` : ''}`}
+                    onPress={() =>
+                      change(() =>
+                        api(`${base}/invitations/${encodeURIComponent(i.id)}`, { method: 'DELETE' }),
+                      )
+                    }
+                  >
+                    Revoke
+                  </Button>
+                ) : (
+                  '—'
+                ),
+            },
+          ]}
+        />
+      ) : null}
+      {invitations.data ? <LoadMore more={invitations.more} what="invitations" /> : null}
+    </>
   );
 }

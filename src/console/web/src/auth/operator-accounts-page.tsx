@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api } from '../api.ts';
 import './auth.css';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import { useSession } from '../session.tsx';
 import {
   Button,
@@ -12,7 +13,6 @@ import {
   Section,
   SelectField,
   Table,
-  useApiData,
 } from '../ui.tsx';
 import { OPERATOR_ROLE_OPTIONS, ROLE_LABELS } from './roles.ts';
 
@@ -29,7 +29,8 @@ interface OperatorAccount {
 export function OperatorAccountsPage() {
   const session = useSession();
   const isAdmin = session.operator === 'administrator';
-  const list = useApiData<{ items: OperatorAccount[] }>('/admin/v1/operator-accounts');
+  const [roleFilter, setRoleFilter] = useState('');
+  const list = usePagedList<OperatorAccount>('/admin/v1/operator-accounts', { query: { role: roleFilter } });
   const [failure, setFailure] = useState<unknown>(undefined);
 
   const change = async (fn: () => Promise<unknown>) => {
@@ -55,6 +56,12 @@ export function OperatorAccountsPage() {
     <Page title="Operator accounts">
       <ProblemAlert error={failure} />
       <Section title="Accounts with an operator role">
+        <SelectField
+          label="Filter by role"
+          options={[{ value: '', label: 'Every role' }, ...OPERATOR_ROLE_OPTIONS]}
+          value={roleFilter}
+          onChange={(e) => setRoleFilter(e.currentTarget.value)}
+        />
         {list.loading && !list.data ? <Loading what="operator accounts" /> : null}
         <ProblemAlert error={list.error} />
         {list.data ? (
@@ -103,6 +110,7 @@ export function OperatorAccountsPage() {
                   : []),
               ]}
             />
+            <LoadMore more={list.more} what="operator accounts" />
           </div>
         ) : null}
       </Section>

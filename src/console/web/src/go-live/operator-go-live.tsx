@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import { useSession } from '../session.tsx';
 import {
   Badge,
@@ -24,8 +25,9 @@ export function OperatorGoLivePage() {
   const administrator = session.operator === 'administrator';
   const [outcome, setOutcome] = useState('');
   const live = useApiData<{ items: LiveOrganisation[] }>('/admin/v1/go-live');
-  const runs = useApiData<{ items: RunSummary[] }>('/admin/v1/testplan-runs', {
-    query: { outcome: outcome || undefined },
+  const [environment, setEnvironment] = useState('');
+  const runs = usePagedList<RunSummary>('/admin/v1/testplan-runs', {
+    query: { outcome: outcome || undefined, environment: environment || undefined },
   });
   const [open, setOpen] = useState<string | undefined>(undefined);
   const [revoking, setRevoking] = useState<LiveOrganisation | undefined>(undefined);
@@ -112,6 +114,16 @@ export function OperatorGoLivePage() {
             { value: 'failed', label: 'Failed' },
           ]}
         />
+        <SelectField
+          label="Environment"
+          value={environment}
+          onChange={(e) => setEnvironment(e.target.value)}
+          options={[
+            { value: '', label: 'All' },
+            { value: 'sandbox', label: 'Sandbox' },
+            { value: 'production', label: 'Production' },
+          ]}
+        />
         {runs.loading && !runs.data ? <Loading what="the runs" /> : null}
         <ProblemAlert error={runs.error} />
         {runs.data ? (
@@ -147,6 +159,7 @@ export function OperatorGoLivePage() {
             ]}
           />
         ) : null}
+        {runs.data ? <LoadMore more={runs.more} what="runs" /> : null}
         {open ? (
           <RunDetail path={`/admin/v1/testplan-runs/${encodeURIComponent(open)}`} runId={open} />
         ) : null}

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api } from '../api.ts';
+import { LoadMore, usePagedList } from '../large-lists/paged.tsx';
 import { useSession } from '../session.tsx';
 import {
   Badge,
@@ -39,7 +40,10 @@ export function PartnerTestPlanPage() {
   const role = session.memberships.find((m) => m.orgId === orgId)?.role;
   const base = `/partner/v1/organisations/${encodeURIComponent(orgId)}`;
   const status = useApiData<GoLiveStatus>(`${base}/go-live`);
-  const runs = useApiData<{ items: RunSummary[] }>(`${base}/testplan-runs`);
+  const [outcome, setOutcome] = useState('');
+  const runs = usePagedList<RunSummary>(`${base}/testplan-runs`, {
+    query: { outcome: outcome || undefined },
+  });
   const [open, setOpen] = useState<string | undefined>(undefined);
   const [chosen, setChosen] = useState<string | undefined>(undefined);
   const [actionError, setActionError] = useState<unknown>(undefined);
@@ -130,6 +134,16 @@ export function PartnerTestPlanPage() {
       </Section>
 
       <Section title="Runs">
+        <SelectField
+          label="Outcome"
+          value={outcome}
+          onChange={(e) => setOutcome(e.target.value)}
+          options={[
+            { value: '', label: 'All' },
+            { value: 'passed', label: 'Passed' },
+            { value: 'failed', label: 'Failed' },
+          ]}
+        />
         {runs.loading && !runs.data ? <Loading what="the runs" /> : null}
         <ProblemAlert error={runs.error} />
         {runs.data ? (
@@ -164,6 +178,7 @@ export function PartnerTestPlanPage() {
             ]}
           />
         ) : null}
+        {runs.data ? <LoadMore more={runs.more} what="runs" /> : null}
         {open ? <RunDetail path={`${base}/testplan-runs/${encodeURIComponent(open)}`} runId={open} /> : null}
       </Section>
     </Page>

@@ -321,19 +321,34 @@ export async function revokeGoLive(
 }
 
 /** Which organisations are live (the operator's go-live page). */
-export async function liveOrganisations(
-  db: Db,
-): Promise<Array<{ id: string; name: string; live_at: string; live_run_id: string | null }>> {
-  const rows = await db
+export interface LiveOrganisation {
+  id: string;
+  name: string;
+  live_at: string;
+  live_run_id: string | null;
+}
+
+/** The organisations that passed the go-live gate, most recently live first, keyset-paged by (live_at, id). */
+export async function liveOrganisations(db: Db, page: PageRequest): Promise<Page<LiveOrganisation>> {
+  let q = db
     .selectFrom('organisations')
     .select(['id', 'name', 'live_at', 'live_run_id'])
-    .where('live_at', 'is not', null)
+    .where('live_at', 'is not', null);
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['live_at', 'id'], after, true));
+  const rows = await q
     .orderBy('live_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    live_at: r.live_at!,
-    live_run_id: r.live_run_id ?? null,
-  }));
+  return toPage(
+    rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      live_at: r.live_at as string,
+      live_run_id: r.live_run_id ?? null,
+    })),
+    page.limit,
+    (r) => [r.live_at, r.id],
+  );
 }

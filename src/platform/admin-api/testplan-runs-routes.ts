@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { getTestplanRun, liveOrganisations, revokeGoLive } from '../../directory/index.ts';
+import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { runListFilters, runListResponse, runSchema, runsPage } from '../partner-api/testplan-routes.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses, uuidParam } from './schemas.ts';
@@ -47,7 +48,8 @@ export function registerTestplanRunRoutes(app: FastifyInstance, deps: AdminDeps)
     {
       schema: {
         tags,
-        summary: 'The organisations that passed the go-live gate',
+        summary: 'The organisations that passed the go-live gate, most recently live first',
+        querystring: { type: 'object', additionalProperties: false, properties: { ...pageQueryProperties } },
         response: {
           200: {
             type: 'object',
@@ -64,12 +66,18 @@ export function registerTestplanRunRoutes(app: FastifyInstance, deps: AdminDeps)
                   },
                 },
               },
+              next_cursor: nextCursorSchema,
             },
           },
+          ...errorResponses,
         },
       },
     },
-    async () => ({ items: await liveOrganisations(deps.storage.db) }),
+    async (request) =>
+      liveOrganisations(
+        deps.storage.db,
+        pageRequest(request.query as { limit?: string; cursor?: string }, 2),
+      ),
   );
 
   app.delete(

@@ -13,7 +13,6 @@ import {
   Section,
   SelectField,
   Table,
-  useApiData,
 } from '../ui.tsx';
 import './go-live.css';
 import { outcomeBadge, RunDetail } from './run-detail.tsx';
@@ -24,7 +23,7 @@ export function OperatorGoLivePage() {
   const session = useSession();
   const administrator = session.operator === 'administrator';
   const [outcome, setOutcome] = useState('');
-  const live = useApiData<{ items: LiveOrganisation[] }>('/admin/v1/go-live');
+  const live = usePagedList<LiveOrganisation>('/admin/v1/go-live');
   const [environment, setEnvironment] = useState('');
   const runs = usePagedList<RunSummary>('/admin/v1/testplan-runs', {
     query: { outcome: outcome || undefined, environment: environment || undefined },
@@ -84,6 +83,7 @@ export function OperatorGoLivePage() {
             ]}
           />
         ) : null}
+        <LoadMore more={live.more} what="live organisations" />
         {revoking ? (
           <div className="golive-actions">
             <Field

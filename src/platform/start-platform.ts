@@ -70,7 +70,7 @@ import { registerSoftwareStatementRoutes } from './admin-api/software-statements
 import { registerTestplanRunRoutes } from './admin-api/testplan-runs-routes.ts';
 import { caSettingsOf } from './ca-settings.ts';
 import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
-import { followClientDecisions } from './client-decisions.ts';
+import { sharedClientDecisions } from './client-decisions.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import { type DecisionRecorder, startDecisionRecorder } from './decision-recorder.ts';
@@ -433,11 +433,11 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const decisionTaps = createDecisionTaps();
     decisionTaps.add(metrics.onDecision);
     metrics.followProvider(as.provider);
-    // Issue 15: recent decisions per client, against which submitted test-plan runs are checked (per node).
-    const clientDecisions = followClientDecisions(decisionTaps, clock);
-    closers.push(() => clientDecisions.close());
+    // Issue 16: the decision log and traffic charts, shared by every node through the database.
     const decisionRecorder = startDecisionRecorder({ taps: decisionTaps, storage, clock, logger });
     closers.push(() => decisionRecorder.close());
+    // Issue 15: submitted test-plan runs are checked against every node's decisions of the client.
+    const clientDecisions = sharedClientDecisions(storage, () => decisionRecorder.flush());
     const deps: AdminDeps = {
       storage,
       clock,

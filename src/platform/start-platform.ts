@@ -436,6 +436,7 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     // Issue 16: the decision log and traffic charts, shared by every node through the database.
     const decisionRecorder = startDecisionRecorder({ taps: decisionTaps, storage, clock, logger });
     closers.push(() => decisionRecorder.close());
+    metrics.followDecisionLog(decisionRecorder);
     // Issue 15: submitted test-plan runs are checked against every node's decisions of the client.
     const clientDecisions = sharedClientDecisions(storage, () => decisionRecorder.flush());
     const deps: AdminDeps = {

@@ -76,6 +76,11 @@ export interface DecisionRecorder {
   subscribers(): number;
   /** Every node's traffic over the last `minutes` minutes. */
   stats(minutes: number): Promise<DecisionStats>;
+  /**
+   * Takes decisions another enforcement point made (a standalone gateway's pushed batch, `at` checked by the
+   * caller) as if this node's taps had seen them: the same cap, aggregates and flush.
+   */
+  ingest(decisions: ReadonlyArray<{ entry: DecisionRecord; at: number }>, from: string): void;
   /** Decision lines this node did not keep since it started (over the per-second cap or the pending bound). */
   dropped(): number;
   /** Writes the buffered lines and aggregates, and the pending last-seen times to `client_activity`. */
@@ -202,6 +207,8 @@ interface Seen {
 interface Line {
   entry: DecisionRecord;
   ms: number;
+  /** Who decided, when not this node (a standalone gateway that pushed its decisions). */
+  node?: string;
 }
 
 type LineRow = {
@@ -341,9 +348,9 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
       for (const line of pending.splice(0, pending.length - maxPending)) drop(line);
   }
 
-  const unfollow = options.taps.add((entry) => {
-    const ms = clock().getTime();
-    const second = Math.floor(ms / 1000);
+  /** One decision into memory: its line (under this second's cap, by arrival) and its aggregates. */
+  function accept(entry: DecisionRecord, ms: number, arrivedMs: number, from?: string): void {
+    const second = Math.floor(arrivedMs / 1000);
     if (second !== windowSecond) {
       moveWindow();
       windowSecond = second;
@@ -351,7 +358,7 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
       windowAllowed = 0;
       windowMoved = 0;
     }
-    const line = { entry, ms };
+    const line: Line = from === undefined ? { entry, ms } : { entry, ms, node: from };
     if (entry.decision === 'deny' ? windowDenials++ < cap : windowAllowed++ < cap) window.push(line);
     else drop(line);
     const bucket = bucketFor(ms, entry);
@@ -364,12 +371,18 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
     bucket.histogram[index] = (bucket.histogram[index] as number) + 1;
     if (entry.client_id) {
       const previous = activity.get(entry.client_id);
+      if (previous && previous.last_seen_at > ms) return;
       activity.set(entry.client_id, {
         org_id: entry.org_id ?? previous?.org_id ?? null,
         last_seen_at: ms,
         last_allowed_at: entry.decision === 'allow' ? ms : (previous?.last_allowed_at ?? null),
       });
     }
+  }
+
+  const unfollow = options.taps.add((entry) => {
+    const ms = clock().getTime();
+    accept(entry, ms, ms);
   });
 
   // --- writing ---
@@ -377,7 +390,7 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
     const e = line.entry;
     return {
       at: new Date(line.ms).toISOString(),
-      node,
+      node: line.node ?? node,
       door: e.door ?? 'gateway',
       decision: e.decision,
       reason: e.reason,
@@ -781,6 +794,11 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
       };
     },
     subscribers: () => subscribers.size,
+    ingest(decisions, from) {
+      if (closed) return;
+      const arrived = clock().getTime();
+      for (const { entry, at } of decisions) accept(entry, at, arrived, from);
+    },
     stats,
     dropped: () => droppedTotal,
     flush,

@@ -81,6 +81,7 @@ import {
   createLivenessState,
   type FeedHub,
   registerAnswerAfterEnforcement,
+  registerDecisionPushRoute,
   registerFeedRoute,
   registerPollRoute,
   takeEnforcementSnapshot,
@@ -217,6 +218,12 @@ async function buildPublicServer(
   registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.
   registerFeedRoute(app, { storage: deps.storage, hub });
+  // Issue 16: standalone gateways may push their decision lines into the shared decision log.
+  registerDecisionPushRoute(app, {
+    storage: deps.storage,
+    clock: deps.clock,
+    recorder: () => deps.decisionRecorder,
+  });
   registerPollRoute(app, { storage: deps.storage, clock: deps.clock });
   // Issue 16: another node redeems a join token here (public listener, TLS only).
   registerJoinRoute(app, { ...deps, config, kek: federation.admin.kek, logger });

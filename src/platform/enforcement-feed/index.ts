@@ -3,6 +3,7 @@ export {
   ENFORCEMENT_WAIT_MS,
   registerAnswerAfterEnforcement,
 } from './answer-after-enforcement.ts';
+export { registerDecisionPushRoute } from './decisions-push-route.ts';
 export {
   type EnforcementCredentialView,
   findEnforcementCredential,

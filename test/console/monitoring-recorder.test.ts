@@ -301,6 +301,57 @@ for (const target of targets) {
       assert.deepEqual(reasons, []);
     });
 
+    test('fail/a failed write is retried at the next flush: nothing lost, nothing counted twice', async () => {
+      const storage = await openStorage(target.freshOptions());
+      let failures = 1;
+      const flaky: Storage = {
+        db: storage.db,
+        engine: storage.engine,
+        feed: storage.feed,
+        transaction: (fn) => {
+          if (failures > 0) {
+            failures -= 1;
+            return Promise.reject(new Error('database unavailable'));
+          }
+          return storage.transaction(fn);
+        },
+        close: () => storage.close(),
+      };
+      const { logger, lines } = capturingLogger();
+      const taps = createDecisionTaps();
+      const recorder = startDecisionRecorder({
+        taps,
+        storage: flaky,
+        clock,
+        logger,
+        flushMs: 3_600_000,
+        activityFlushMs: 3_600_000,
+        pruneMs: 3_600_000,
+      });
+      open.push({
+        async close() {
+          await recorder.close();
+          await storage.close();
+        },
+      });
+      taps.emit(decision({ org_id: 'retry', request_id: 'first' }));
+      taps.emit(deny({ org_id: 'retry', request_id: 'second' }));
+      await recorder.flush();
+      assert.ok(
+        lines.some((l) => l.includes('writing the decision log failed')),
+        'the failure is logged',
+      );
+      taps.emit(decision({ org_id: 'retry', request_id: 'third' }));
+      const listed = await recorder.list({ org_id: 'retry' }, 10);
+      assert.deepEqual(
+        listed.items.map((d) => d.request_id),
+        ['third', 'second', 'first'],
+      );
+      const stats = await recorder.stats(1);
+      assert.equal(stats.organisations.find((o) => o.org_id === 'retry')?.requests, 3);
+      assert.equal(recorder.dropped(), 0);
+    });
+
     test('ok/go-live counts: one client’s decisions with one certificate in a time range, from any node', async () => {
       const options = target.freshOptions();
       const a = await startNode(options);

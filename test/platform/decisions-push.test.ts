@@ -1,13 +1,18 @@
 // Issue 16 (optional part): standalone gateways push their decision lines into the platform's shared decision
 // log — POST /enforcement/v1/decisions with an enforcement credential — and the gateway's pusher.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import {
   DECISIONS_PUSH_MAX_ITEMS,
   DECISIONS_PUSH_PATH,
   type DecisionRecord,
   pushDecisions,
+  startStandaloneGateway,
 } from '../../src/gateway/index.ts';
 import {
   issueEnforcementCredential,
@@ -187,5 +192,79 @@ describe('decision lines pushed by standalone gateways (issue 16)', { timeout: 1
     assert.equal(refused.dropped(), 3, 'the refused batch too');
     await refused.close();
     assert.equal((await cp.platform.decisionRecorder.list({ client_id: 'never' }, 10)).items.length, 0);
+  });
+
+  test('ok/accredit gateway --push-decisions: a standalone gateway’s refusal reaches the platform’s log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'accredit-push-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost',
+        ],
+        { stdio: 'ignore' },
+      );
+      const tls = {
+        cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+        key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      };
+      const standalone = await startStandaloneGateway({
+        platformUrl: cp.platform.urls.public,
+        ca: cp.platform.ca.chainPem,
+        credential,
+        host: '127.0.0.1',
+        port: 0,
+        publicUrl: 'https://localhost',
+        tls,
+        upstream: 'http://127.0.0.1:1',
+        audience: 'https://localhost',
+        staleAfterMs: 15_000,
+        logger: capturingLogger().logger,
+        pushDecisions: true,
+      });
+      const agent = new Agent({ connect: { ca: tls.cert, servername: 'localhost' } });
+      let status = 0;
+      try {
+        const res = await request(`${standalone.gateway.url}/v1/through-the-edge`, { dispatcher: agent });
+        await res.body.text();
+        status = res.statusCode;
+      } finally {
+        await agent.close();
+        // Stopping sends what the gateway still holds.
+        await standalone.close();
+      }
+      assert.ok(status >= 400, `refused (${status})`);
+      assert.equal(standalone.pusher?.dropped(), 0);
+      // The platform node writes what it took at its next flush (about a second): now.
+      await cp.platform.decisionRecorder.flush();
+      const lines = await cp.platform.storage.db
+        .selectFrom('decision_lines')
+        .select(['decision', 'status', 'node'])
+        .where('node', '=', 'gateway:edge-1')
+        .where('path', '=', '/v1/through-the-edge')
+        .execute();
+      assert.ok(
+        lines.some((l) => l.decision === 'deny' && l.status === status),
+        JSON.stringify(lines),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

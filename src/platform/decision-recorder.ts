@@ -130,6 +130,7 @@ const KEEP_MINUTES = 24 * 60;
 const UPSERT_CHUNK = 200;
 const INSERT_CHUNK = 500;
 const POLL_BATCH = 1_000;
+const POLL_BATCHES = 10;
 /** Serialises line inserts on PostgreSQL so ids commit in order and a stream following by id misses none. */
 const LINES_LOCK = 727274034;
 /** Upper bounds (ms) of the latency histogram's buckets; the last one catches everything above. */
@@ -607,20 +608,26 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
     const ready = [...subscribers].filter((s) => s.cursor !== undefined);
     if (ready.length === 0 || head === undefined) return;
     try {
-      const rows = (await filtered({})
-        .where('id', '>', head)
-        .orderBy('id', 'asc')
-        .limit(POLL_BATCH)
-        .execute()) as LineRow[];
-      for (const row of rows) {
-        const entry = recordedOf(row);
-        for (const subscriber of ready) {
-          if (entry.id <= (subscriber.cursor as number) || !subscribers.has(subscriber)) continue;
-          deliver(subscriber, entry);
+      // A few batches a poll: several nodes at their cap write more than one batch in half a second.
+      for (let batch = 0; batch < POLL_BATCHES; batch++) {
+        // The last stream may have closed meanwhile (the position is then read again by the next one).
+        if (head === undefined) return;
+        const rows = (await filtered({})
+          .where('id', '>', head)
+          .orderBy('id', 'asc')
+          .limit(POLL_BATCH)
+          .execute()) as LineRow[];
+        for (const row of rows) {
+          const entry = recordedOf(row);
+          for (const subscriber of ready) {
+            if (entry.id <= (subscriber.cursor as number) || !subscribers.has(subscriber)) continue;
+            deliver(subscriber, entry);
+          }
+          head = entry.id;
         }
-        head = entry.id;
+        for (const subscriber of ready) subscriber.cursor = Math.max(subscriber.cursor as number, head);
+        if (rows.length < POLL_BATCH) break;
       }
-      for (const subscriber of ready) subscriber.cursor = Math.max(subscriber.cursor as number, head);
     } catch (err) {
       logger.error({ err }, 'reading the decision log for its streams failed');
     }

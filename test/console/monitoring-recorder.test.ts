@@ -207,6 +207,23 @@ for (const target of targets) {
       assert.deepEqual(got, ['d1', 'd2'], 'nothing after close');
     });
 
+    test('ok/a stream keeps up when more than one batch arrives between two polls', async () => {
+      const { taps, recorder } = await startNode(target.freshOptions(), { pollMs: 200 });
+      const got: number[] = [];
+      const sub = await recorder.subscribe({}, (d) => got.push(d.id), { onClose: () => {} });
+      assert.ok(sub);
+      for (let i = 0; i < 2500; i++) {
+        if (i > 0 && i % 1000 === 0) advance(1_000);
+        taps.emit(decision({ request_id: `bulk-${i}` }));
+      }
+      await recorder.flush();
+      await until(() => got.length >= 2500, 'all 2,500 decisions on the stream');
+      assert.equal(got.length, 2500);
+      for (let i = 1; i < got.length; i++)
+        assert.ok((got[i] as number) > (got[i - 1] as number), 'in id order');
+      sub.close();
+    });
+
     test('ok/stats: per minute and organisation; the window moves; a restart keeps the charts', async () => {
       const options = target.freshOptions();
       const first = await startNode(options);

@@ -213,6 +213,8 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
         );
       }, heartbeatSeconds * 1000);
       heartbeat.unref();
+      // The reader may have gone while the stream was being set up (its close event is then already past).
+      if (ended || res.destroyed || !res.socket || res.socket.destroyed) end();
     },
   );
 

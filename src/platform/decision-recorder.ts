@@ -328,18 +328,22 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
   function moveWindow(): void {
     if (window.length > 0) {
       const budget = Math.max(0, cap - windowMoved);
-      let excess = window.length - budget;
+      const excess = window.length - budget;
       if (excess > 0) {
-        // Newest allowed lines go first, then (only when denials alone exceed the cap) the newest denials.
-        for (const decision of ['allow', 'deny'] as const) {
-          for (let i = window.length - 1; i >= 0 && excess > 0; i--) {
-            const line = window[i] as Line;
-            if (line.entry.decision !== decision) continue;
-            window.splice(i, 1);
-            drop(line);
-            excess -= 1;
-          }
+        // Newest allowed lines go first, then (only when denials alone exceed the cap) the newest denials;
+        // one pass from the newest, the order of the kept lines unchanged.
+        let allowed = 0;
+        for (const line of window) if (line.entry.decision === 'allow') allowed += 1;
+        let dropAllowed = Math.min(excess, allowed);
+        let dropDenied = excess - dropAllowed;
+        const kept: Line[] = [];
+        for (let i = window.length - 1; i >= 0; i--) {
+          const line = window[i] as Line;
+          const over = line.entry.decision === 'allow' ? dropAllowed-- > 0 : dropDenied-- > 0;
+          if (over) drop(line);
+          else kept.push(line);
         }
+        window = kept.reverse();
       }
       windowMoved += window.length;
       for (const line of window) pending.push(line);

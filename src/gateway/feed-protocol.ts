@@ -89,6 +89,14 @@ export const FEED_EVENTS = { snapshot: 'snapshot', change: 'change' } as const;
 export const FEED_PATH = '/enforcement/v1/feed';
 /** POST `{ stream, seq }`: the client has applied everything up to `seq` (the platform answers revoking calls after). */
 export const FEED_ACK_PATH = '/enforcement/v1/feed/ack';
+/**
+ * POST `{ decisions: [...] }` (issue 16, optional): a standalone gateway's decision lines for the platform's
+ * shared decision log, with its enforcement credential; at most DECISIONS_PUSH_MAX_ITEMS lines and
+ * DECISIONS_PUSH_MAX_BYTES bytes a request.
+ */
+export const DECISIONS_PUSH_PATH = '/enforcement/v1/decisions';
+export const DECISIONS_PUSH_MAX_ITEMS = 1000;
+export const DECISIONS_PUSH_MAX_BYTES = 1024 * 1024;
 /** Response header naming the stream, for acknowledgements. */
 export const FEED_STREAM_HEADER = 'x-accredit-feed-stream';
 

@@ -17,6 +17,9 @@ export {
 } from './doors/create-decision-listener.ts';
 export {
   catalogRoutesOf,
+  DECISIONS_PUSH_MAX_BYTES,
+  DECISIONS_PUSH_MAX_ITEMS,
+  DECISIONS_PUSH_PATH,
   FEED_ACK_PATH,
   FEED_CHANGE_KINDS,
   FEED_EVENTS,
@@ -51,6 +54,7 @@ export {
 export { DEFAULT_ALGORITHMS, type GatewayOptions, type UpstreamTls } from './options.ts';
 export { parseRequestTarget, type RequestTarget } from './parse-request-target.ts';
 export { type ProxyCertificates, proxyCertificates } from './proxy-certificates.ts';
+export { type DecisionPusher, pushDecisions } from './push-decisions.ts';
 export {
   type StandaloneGateway,
   type StandaloneGatewayOptions,

@@ -10,6 +10,7 @@ import { createMemoryLivenessState } from './liveness.ts';
 import type { CatalogRoute } from './match-route.ts';
 import type { GatewayOptions, UpstreamTls } from './options.ts';
 import { proxyCertificates } from './proxy-certificates.ts';
+import { type DecisionPusher, pushDecisions } from './push-decisions.ts';
 import { checkFedTrustBundle } from './trust-bundle.ts';
 
 export interface StandaloneGatewayOptions {
@@ -56,6 +57,8 @@ export interface StandaloneGatewayOptions {
   };
   /** Issue 16: Prometheus /metrics (decisions, feed position) on an operator-only plain-HTTP listener. */
   metrics?: StandaloneMetricsOptions;
+  /** Issue 16: send the decision lines to the platform's shared decision log (with the credential). */
+  pushDecisions?: boolean;
 }
 
 export interface StandaloneGateway {
@@ -63,6 +66,8 @@ export interface StandaloneGateway {
   decision: DecisionListener | undefined;
   metrics: MetricsListener | undefined;
   feed: FeedFollower;
+  /** Present with `pushDecisions`. */
+  pusher: DecisionPusher | undefined;
   issuer: string;
   jwksUri: string;
   close(): Promise<void>;
@@ -111,6 +116,23 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
   const jwksUri = options.jwksUri ?? found.jwks_uri;
   const state = createMemoryLivenessState();
   const metrics = options.metrics ? standaloneMetrics() : undefined;
+  const pusher = options.pushDecisions
+    ? pushDecisions({
+        platformUrl: options.platformUrl,
+        ca: options.ca,
+        credential: options.credential,
+        logger: options.logger,
+      })
+    : undefined;
+  const hooks = [metrics?.onDecision, pusher?.onDecision].filter((h) => h !== undefined);
+  const onDecision =
+    hooks.length === 0
+      ? undefined
+      : hooks.length === 1
+        ? hooks[0]
+        : (entry: Parameters<NonNullable<(typeof hooks)[0]>>[0]) => {
+            for (const hook of hooks) hook(entry);
+          };
   let gateway: Gateway | undefined;
   let routes: CatalogRoute[] = [];
   // The trust the listener has now; the configured bundle until the feed sends the platform's.
@@ -173,12 +195,13 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       ...(options.dpop !== undefined ? { dpop: options.dpop } : {}),
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(options.verifyThreads !== undefined ? { verifyThreads: options.verifyThreads } : {}),
-      ...(metrics ? { onDecision: metrics.onDecision } : {}),
+      ...(onDecision ? { onDecision } : {}),
       logger: options.logger,
     });
   } catch (err) {
     feed.close();
     state.close();
+    await pusher?.close();
     throw err;
   }
   // A snapshot that arrived while the listener was being created: its bundle is installed now.
@@ -206,6 +229,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       feed.close();
       state.close();
       await started.close();
+      await pusher?.close();
       throw err;
     }
   }
@@ -220,6 +244,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       state.close();
       await decisionListener?.close();
       await started.close();
+      await pusher?.close();
       throw err;
     }
   }
@@ -229,6 +254,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
     decision: decisionListener,
     metrics: metricsServer,
     feed,
+    pusher,
     issuer,
     jwksUri,
     async close() {
@@ -237,6 +263,8 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       await metricsServer?.close();
       await decisionListener?.close();
       await started.close();
+      // After the listeners: the last decisions are in the buffer and go out now.
+      await pusher?.close();
     },
   };
 }

@@ -1,65 +1,44 @@
-import type { Clock } from '../shared/clock.ts';
-import type { DecisionTaps } from './decision-taps.ts';
-
-/** One enforcement decision as the go-live check keeps it. */
-export interface SeenDecision {
-  at: number;
-  decision: 'allow' | 'deny';
-  reason: string;
-  certX5tS256: string | undefined;
-}
+import type { Storage } from '../storage/index.ts';
 
 export interface ClientDecisions {
-  /** How many allowed and refused requests of `clientId` with certificate `x5t` fell within [from, to] (ms). */
-  count(clientId: string, x5t: string, from: number, to: number): { allowed: number; denied: number };
-  close(): void;
+  /**
+   * How many allowed and refused requests of `clientId` with certificate `x5t` fell within [from, to] (ms),
+   * on any node: the shared decision log (issue 16).
+   */
+  count(
+    clientId: string,
+    x5t: string,
+    from: number,
+    to: number,
+  ): Promise<{ allowed: number; denied: number }>;
 }
 
 /**
- * What this node's doors decided recently, per client: a bounded in-memory record (the newest `perClient`
- * decisions of at most `maxClients` clients, the least recently seen client dropped first) kept from the
- * decision taps, so that the platform can check a submitted test-plan run against what it saw itself.
- *
- * Per node: a run whose requests went through another node's door is not seen here (issue 16 makes decisions
- * shared); such a run is recorded as failed with the reason, and can be run again.
+ * What every node's doors decided, per client, read from the shared decision log, so that the platform can
+ * check a submitted test-plan run against what it saw itself whichever node the run's requests went through.
+ * `flush` first writes this node's buffered decisions; another node's reach the log within its flush
+ * interval (about a second), which the run's observation slack covers.
  */
-export function followClientDecisions(
-  taps: DecisionTaps,
-  clock: Clock,
-  limits: { perClient?: number; maxClients?: number } = {},
-): ClientDecisions {
-  const perClient = limits.perClient ?? 500;
-  const maxClients = limits.maxClients ?? 5_000;
-  // A Map keeps insertion order: re-inserting on every decision makes the first key the least recently seen.
-  const byClient = new Map<string, SeenDecision[]>();
-  const remove = taps.add((entry) => {
-    if (!entry.client_id) return;
-    const list = byClient.get(entry.client_id) ?? [];
-    byClient.delete(entry.client_id);
-    list.push({
-      at: clock().getTime(),
-      decision: entry.decision,
-      reason: entry.reason,
-      certX5tS256: entry.cert_x5t_s256,
-    });
-    if (list.length > perClient) list.splice(0, list.length - perClient);
-    byClient.set(entry.client_id, list);
-    if (byClient.size > maxClients) {
-      const oldest = byClient.keys().next().value;
-      if (oldest !== undefined) byClient.delete(oldest);
-    }
-  });
+export function sharedClientDecisions(storage: Storage, flush: () => Promise<void>): ClientDecisions {
   return {
-    count(clientId, x5t, from, to) {
+    async count(clientId, x5t, from, to) {
+      await flush();
+      const rows = await storage.db
+        .selectFrom('decision_lines')
+        .select((eb) => ['decision', eb.fn.countAll<number | string>().as('n')])
+        .where('client_id', '=', clientId)
+        .where('cert_x5t_s256', '=', x5t)
+        .where('at', '>=', new Date(from).toISOString())
+        .where('at', '<=', new Date(to).toISOString())
+        .groupBy('decision')
+        .execute();
       let allowed = 0;
       let denied = 0;
-      for (const d of byClient.get(clientId) ?? []) {
-        if (d.certX5tS256 !== x5t || d.at < from || d.at > to) continue;
-        if (d.decision === 'allow') allowed++;
-        else denied++;
+      for (const row of rows) {
+        if (row.decision === 'allow') allowed += Number(row.n);
+        else denied += Number(row.n);
       }
       return { allowed, denied };
     },
-    close: remove,
   };
 }

@@ -70,7 +70,7 @@ import { registerSoftwareStatementRoutes } from './admin-api/software-statements
 import { registerTestplanRunRoutes } from './admin-api/testplan-runs-routes.ts';
 import { caSettingsOf } from './ca-settings.ts';
 import { caHousekeeping, followCaChanges, trustedCaList } from './ca-trust.ts';
-import { followClientDecisions } from './client-decisions.ts';
+import { sharedClientDecisions } from './client-decisions.ts';
 import { loadConfig, type PlatformConfig } from './config.ts';
 import { decisionListenerWanted, loadDecisionCallers } from './decision-callers.ts';
 import { type DecisionRecorder, startDecisionRecorder } from './decision-recorder.ts';
@@ -81,6 +81,7 @@ import {
   createLivenessState,
   type FeedHub,
   registerAnswerAfterEnforcement,
+  registerDecisionPushRoute,
   registerFeedRoute,
   registerPollRoute,
   takeEnforcementSnapshot,
@@ -217,6 +218,12 @@ async function buildPublicServer(
   registerPartnerCatalogRoutes(app, { storage: deps.storage, context: partnerCatalogContext(config) });
   // The change feed for standalone enforcement points, authenticated by their own credential.
   registerFeedRoute(app, { storage: deps.storage, hub });
+  // Issue 16: standalone gateways may push their decision lines into the shared decision log.
+  registerDecisionPushRoute(app, {
+    storage: deps.storage,
+    clock: deps.clock,
+    recorder: () => deps.decisionRecorder,
+  });
   registerPollRoute(app, { storage: deps.storage, clock: deps.clock });
   // Issue 16: another node redeems a join token here (public listener, TLS only).
   registerJoinRoute(app, { ...deps, config, kek: federation.admin.kek, logger });
@@ -433,11 +440,12 @@ export async function startPlatform(options: StartOptions): Promise<PlatformHand
     const decisionTaps = createDecisionTaps();
     decisionTaps.add(metrics.onDecision);
     metrics.followProvider(as.provider);
-    // Issue 15: recent decisions per client, against which submitted test-plan runs are checked (per node).
-    const clientDecisions = followClientDecisions(decisionTaps, clock);
-    closers.push(() => clientDecisions.close());
+    // Issue 16: the decision log and traffic charts, shared by every node through the database.
     const decisionRecorder = startDecisionRecorder({ taps: decisionTaps, storage, clock, logger });
     closers.push(() => decisionRecorder.close());
+    metrics.followDecisionLog(decisionRecorder);
+    // Issue 15: submitted test-plan runs are checked against every node's decisions of the client.
+    const clientDecisions = sharedClientDecisions(storage, () => decisionRecorder.flush());
     const deps: AdminDeps = {
       storage,
       clock,

@@ -244,7 +244,7 @@ export function createTestplanSubmission(options: TestplanSubmissionOptions) {
     const report = checked.report;
     const from = Date.parse(report.started_at) - OBSERVATION_SLACK_MS;
     const to = Date.parse(report.finished_at) + OBSERVATION_SLACK_MS;
-    const observed = options.decisions.count(app.client_id, presented.x5t, from, to);
+    const observed = await options.decisions.count(app.client_id, presented.x5t, from, to);
     const verdict = judgeRun(report.cases, observed);
     const startedAt = new Date(report.started_at).toISOString();
     const finishedAt = new Date(report.finished_at).toISOString();
@@ -263,7 +263,7 @@ export function createTestplanSubmission(options: TestplanSubmissionOptions) {
             tool: report.tool,
             ...(report.target !== undefined ? { target: report.target } : {}),
             cases: report.cases,
-            observed: { ...observed, scope: 'this platform node' },
+            observed: { ...observed, scope: 'all platform nodes' },
             reasons: verdict.reasons,
           },
         },

@@ -521,7 +521,79 @@ export interface ClientActivityTable {
   last_allowed_at: string | null;
 }
 
+/**
+ * A kept decision line, shared by every platform node (issue 16). `id`: bigserial on PostgreSQL (a string from
+ * the driver; read through Number), integer on SQLite. Pruned after a day or beyond a row cap.
+ */
+export interface DecisionLineTable {
+  id: Generated<number | string>;
+  at: string;
+  node: string;
+  door: string;
+  decision: 'allow' | 'deny';
+  reason: string;
+  status: number;
+  method: string;
+  route: string | null;
+  path: string;
+  client_id: string | null;
+  org_id: string | null;
+  jti: string | null;
+  cert_subject: string | null;
+  cert_x5t_s256: string | null;
+  request_id: string;
+  latency_ms: number;
+}
+
+/** The latency histogram columns of a minute row (upper bounds: the recorder's LATENCY_BOUNDS_MS). */
+export type HistogramColumn =
+  | 'h00'
+  | 'h01'
+  | 'h02'
+  | 'h03'
+  | 'h04'
+  | 'h05'
+  | 'h06'
+  | 'h07'
+  | 'h08'
+  | 'h09'
+  | 'h10'
+  | 'h11'
+  | 'h12'
+  | 'h13'
+  | 'h14'
+  | 'h15'
+  | 'h16'
+  | 'h17'
+  | 'h18'
+  | 'h19'
+  | 'h20'
+  | 'h21'
+  | 'h22';
+
+/** Traffic of one (epoch minute, organisation — '' for none, door), added to by every node. */
+export type DecisionMinuteTable = {
+  minute: number;
+  org_id: string;
+  door: string;
+  requests: number;
+  denials: number;
+  /** Decisions counted here whose lines were not kept (over a node's lines-per-second cap). */
+  dropped: number;
+} & { [K in HistogramColumn]: ColumnType<number, number | undefined, number> };
+
+export interface DecisionMinuteReasonTable {
+  minute: number;
+  org_id: string;
+  door: string;
+  reason: string;
+  count: number;
+}
+
 export interface Database {
+  decision_lines: DecisionLineTable;
+  decision_minutes: DecisionMinuteTable;
+  decision_minute_reasons: DecisionMinuteReasonTable;
   client_activity: ClientActivityTable;
   operator_accounts: OperatorAccountTable;
   organisation_members: OrganisationMemberTable;

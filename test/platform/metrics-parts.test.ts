@@ -131,6 +131,25 @@ describe('metrics: the parts (issue 16)', () => {
     assert.equal(total(samples, 'accredit_ocsp_responses_total', { status: 'unauthorized' }), 1);
   });
 
+  test('ok/decision lines dropped: read from the decision log on scrape, 0 before it is followed', async () => {
+    const metrics = createPlatformMetrics();
+    assert.equal(
+      total(parseExposition(await metrics.registry.metrics()), 'accredit_decision_lines_dropped_total', {}),
+      0,
+    );
+    let dropped = 3;
+    metrics.followDecisionLog({ dropped: () => dropped });
+    assert.equal(
+      total(parseExposition(await metrics.registry.metrics()), 'accredit_decision_lines_dropped_total', {}),
+      3,
+    );
+    dropped = 10;
+    assert.equal(
+      total(parseExposition(await metrics.registry.metrics()), 'accredit_decision_lines_dropped_total', {}),
+      10,
+    );
+  });
+
   test('ok/loopback hosts', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) {
       assert.ok(isLoopbackHost(host), host);

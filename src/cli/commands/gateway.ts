@@ -52,6 +52,7 @@ interface RunOptions {
   metricsPort?: string;
   metricsHost?: string;
   metricsTokenFile?: string;
+  pushDecisions?: boolean;
 }
 
 /** `--proxies` / ACCREDIT_PROXIES: the same JSON list as the platform's `proxies` setting, checked here. */
@@ -296,6 +297,7 @@ async function run(opts: RunOptions, json: boolean): Promise<void> {
     rateLimit: rateLimit(logger),
     ...(proxies !== undefined ? { proxies } : {}),
     ...(metrics !== undefined ? { metrics } : {}),
+    ...(opts.pushDecisions || env.ACCREDIT_GATEWAY_PUSH_DECISIONS === 'true' ? { pushDecisions: true } : {}),
   });
   const info = {
     url: running.gateway.url,
@@ -355,6 +357,10 @@ export function registerGatewayCommands(program: Command): void {
       '15000',
     )
     .option('--log-level <level>', 'pino log level', 'info')
+    .option(
+      '--push-decisions',
+      'send the decision lines to the platform’s shared decision log, about once a second (env ACCREDIT_GATEWAY_PUSH_DECISIONS=true)',
+    )
     .option(
       '--decision-port <port>',
       'also serve the decision doors (nginx auth_request, Envoy ext_authz, AuthZEN) on this port (env ACCREDIT_DECISION_PORT)',

@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, invalidInput } from '../../shared/app-error.ts';
-import type { DecisionFilter, DecisionRecorder, RecordedDecision } from '../decision-recorder.ts';
+import type {
+  DecisionFilter,
+  DecisionRecorder,
+  DecisionSubscription,
+  RecordedDecision,
+} from '../decision-recorder.ts';
 import { problem, sendProblem } from '../http/problem.ts';
 import { findOperator } from '../operator-tokens.ts';
 import type { AdminDeps } from './deps.ts';
@@ -82,8 +87,9 @@ function recorderOf(deps: AdminDeps): DecisionRecorder {
 }
 
 /**
- * The live decision log of this process's doors (issue 15): the recent decisions with filters, a stream of
- * the next ones (Server-Sent Events), and per-organisation traffic per minute.
+ * The live decision log of every node's doors (issue 15; shared through the database since issue 16): the
+ * recent decisions with filters, a stream of the next ones (Server-Sent Events), and per-organisation
+ * traffic per minute.
  */
 export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.get(
@@ -107,7 +113,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
     async (request) => {
       const q = request.query as FilterQuery & { limit?: string; before?: string };
       const limit = inRange('limit', q.limit, 1, 500, 100);
-      const page = recorderOf(deps).list(
+      const page = await recorderOf(deps).list(
         filterOf(q),
         limit,
         q.before === undefined ? undefined : Number(q.before),
@@ -122,8 +128,8 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
       schema: {
         tags,
         summary:
-          'The next matching decisions as Server-Sent Events (event "decision", id = decision id; resumes ' +
-          'after Last-Event-ID while the decision is still held)',
+          'The next matching decisions of every node as Server-Sent Events (event "decision", id = decision ' +
+          'id; resumes after Last-Event-ID with at most the newest 1000 still held)',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -154,6 +160,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
       const res = reply.raw;
       let heartbeat: NodeJS.Timeout | undefined;
       let ended = false;
+      let subscription: DecisionSubscription | undefined;
       const end = (reason?: string) => {
         if (ended) return;
         ended = true;
@@ -173,7 +180,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
         res.write(`id: ${entry.id}\nevent: decision\ndata: ${JSON.stringify(itemOf(entry))}\n\n`);
         if (res.writableLength > MAX_BUFFERED_BYTES) end('slow_reader');
       };
-      const subscription = recorder.subscribe(filterOf(q), send, {
+      subscription = await recorder.subscribe(filterOf(q), send, {
         after,
         onClose: () => end('shutting_down'),
       });
@@ -206,6 +213,8 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
         );
       }, heartbeatSeconds * 1000);
       heartbeat.unref();
+      // The reader may have gone while the stream was being set up (its close event is then already past).
+      if (ended || res.destroyed || !res.socket || res.socket.destroyed) end();
     },
   );
 
@@ -227,7 +236,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: AdminDeps): v
     async (request) => {
       const q = request.query as { minutes?: string };
       const minutes = inRange('minutes', q.minutes, 1, 1440, 60);
-      return recorderOf(deps).stats(minutes);
+      return await recorderOf(deps).stats(minutes);
     },
   );
 }

@@ -3,6 +3,7 @@ export {
   ENFORCEMENT_WAIT_MS,
   registerAnswerAfterEnforcement,
 } from './answer-after-enforcement.ts';
+export { registerDecisionPushRoute } from './decisions-push-route.ts';
 export {
   ENFORCEMENT_CREDENTIAL_PAGE_KEY_LENGTH,
   type EnforcementCredentialView,

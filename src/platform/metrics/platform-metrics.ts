@@ -64,6 +64,8 @@ export interface PlatformMetrics {
     now?: () => number,
     count?: () => Promise<{ counts: BacklogCounts; headSeq: number }>,
   ): void;
+  /** The decision log's lines this node did not keep (issue 16), read on scrape. */
+  followDecisionLog(source: { dropped(): number }): void;
 }
 
 export function createPlatformMetrics(): PlatformMetrics {
@@ -94,6 +96,7 @@ export function createPlatformMetrics(): PlatformMetrics {
   let backlog: ((now: number) => Promise<{ counts: BacklogCounts; headSeq: number } | undefined>) | undefined;
   let clock: () => number = Date.now;
   let queryFailures = 0;
+  let decisionLog: { dropped(): number } | undefined;
 
   new Gauge({
     name: 'accredit_feed_seq',
@@ -171,6 +174,16 @@ export function createPlatformMetrics(): PlatformMetrics {
   );
   backlogGauge('accredit_mail_outbox_pending', 'Notification mails not yet sent.', (c) => c.mailPending);
   backlogGauge('accredit_mail_outbox_failed', 'Notification mails given up on.', (c) => c.mailFailed);
+  new Counter({
+    name: 'accredit_decision_lines_dropped_total',
+    help: 'Decisions this node counted in the traffic charts but did not keep in the shared decision log (over its lines-per-second cap, or while the database could not be written).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const dropped = decisionLog?.dropped() ?? 0;
+      if (dropped > 0) this.inc(dropped);
+    },
+  });
   new Gauge({
     name: 'accredit_metrics_backlog_query_failures',
     help: 'Scrapes whose backlog or feed head query failed (the gauges then keep their last values).',
@@ -199,6 +212,9 @@ export function createPlatformMetrics(): PlatformMetrics {
           error: known(TOKEN_ERRORS, (err as { error?: unknown } | undefined)?.error ?? 'other'),
         });
       });
+    },
+    followDecisionLog(source) {
+      decisionLog = source;
     },
     followFeed(sources) {
       feed = sources;

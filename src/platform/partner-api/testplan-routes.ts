@@ -51,7 +51,7 @@ export const runSchema = {
     report: {
       type: 'object',
       description:
-        'The cases as the test plan reported them, what this platform node observed itself, and the reasons a run failed',
+        'The cases as the test plan reported them, what the platform observed itself (on every node), and the reasons a run failed',
       additionalProperties: true,
     },
   },

@@ -18,6 +18,8 @@ interface Summary {
   p50_ms: number | null;
   p95_ms: number | null;
   denials_by_reason: Record<string, number>;
+  /** Decisions counted here whose log lines a node did not keep (over its lines-per-second cap). */
+  lines_dropped: number;
   series: MinutePoint[];
 }
 
@@ -114,8 +116,14 @@ export function TrafficPage() {
           <Section title="Last hour, per organisation">
             <p className="muted">
               {data.total.requests} requests, {data.total.denials} refused; p50 {ms(data.total.p50_ms)}, p95{' '}
-              {ms(data.total.p95_ms)}. Refreshed every 30 seconds.
+              {ms(data.total.p95_ms)}, across every platform node. Refreshed every 30 seconds.
             </p>
+            {data.total.lines_dropped > 0 ? (
+              <p className="muted" role="status">
+                {data.total.lines_dropped} decisions are counted here but not in the decision log: a node was
+                over its limit of log lines per second (refusals are always kept first).
+              </p>
+            ) : null}
             <div className="monitor-charts">
               <Chart title="Requests per minute" data={rows('requests')} keys={keys} />
               <Chart title="Refused requests per minute" data={rows('denials')} keys={keys} />

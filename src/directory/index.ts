@@ -224,3 +224,4 @@ export {
   type SoftwareStatementView,
 } from './software-statements.ts';
 export { assertClientJwks, lintClientJwks } from './validate-client-jwks.ts';
+export { directoryOverviewCounts, type StatusCounts } from './overview-counts.ts';

@@ -1,6 +1,8 @@
 export { type CallerResolver, type ConsoleCaller, createCallerResolver, UNSAFE_METHODS } from './caller.ts';
 export {
+  countOperatorAccounts,
   listOperatorAccounts,
+  listOperatorAccountsPage,
   OPERATOR_ROLES,
   type OperatorRole,
   operatorRoleOf,

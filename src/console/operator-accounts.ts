@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/index.ts';
-import type { Database, Tx } from '../storage/index.ts';
+import { type PageRequest, toPage } from '../shared/page-cursor.ts';
+import { type Database, keysetAfter, type Tx } from '../storage/index.ts';
 
 /** Operator console roles: administrators change things, auditors read everything and change nothing. */
 export const OPERATOR_ROLES = ['administrator', 'auditor'] as const;
@@ -28,6 +29,37 @@ export async function listOperatorAccounts(
     createdAt: r.created_at,
     createdBy: r.created_by,
   }));
+}
+
+/** How many accounts hold an operator role. */
+export async function countOperatorAccounts(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('operator_accounts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** One page of operator accounts, oldest first, keyset-paged by (created_at, account_id). */
+export async function listOperatorAccountsPage(db: Kysely<Database>, page: PageRequest) {
+  let q = db.selectFrom('operator_accounts').selectAll();
+  const after = page.after;
+  if (after) q = q.where((eb) => keysetAfter(eb, ['created_at', 'account_id'], after));
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('account_id')
+    .limit(page.limit + 1)
+    .execute();
+  const paged = toPage(rows, page.limit, (r) => [r.created_at, r.account_id]);
+  return {
+    items: paged.items.map((r) => ({
+      accountId: r.account_id,
+      role: r.role,
+      createdAt: r.created_at,
+      createdBy: r.created_by,
+    })),
+    next_cursor: paged.next_cursor,
+  };
 }
 
 /** Grants (or changes) an account's operator role, audited. */

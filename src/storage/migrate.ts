@@ -24,6 +24,7 @@ import { consoleMigration } from './migrations/0021-console.ts';
 import { rateLimitsMigration } from './migrations/0028-rate-limits.ts';
 import { nodeJoinTokensMigration } from './migrations/0029-node-join-tokens.ts';
 import { largeDirectoriesMigration } from './migrations/0030-large-directories.ts';
+import { reviewIndexesMigration } from './migrations/0033-review-indexes.ts';
 import { runInTransaction } from './run-in-transaction.ts';
 import type { Database } from './schema.ts';
 
@@ -54,6 +55,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0028-rate-limits', rateLimitsMigration(engine)],
     ['0029-node-join-tokens', nodeJoinTokensMigration],
     ['0030-large-directories', largeDirectoriesMigration],
+    ['0033-review-indexes', reviewIndexesMigration],
   ];
 }
 

@@ -1,15 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { accountStore } from '../../authorization-server/index.ts';
 import { countOperatorAccounts, listOperatorAccountsPage } from '../../console/index.ts';
-import { listRoleHoldersPage, organisationNames, roleHolderCounts } from '../../directory/index.ts';
-import { expiringPartnerCertificatesPage, expiringView } from '../../pki/index.ts';
+import { roleHolderCounts } from '../../directory/index.ts';
 import { invalidInput } from '../../shared/app-error.ts';
 import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
-import { INACTIVE_CLIENT_PAGE_KEY_LENGTH, listInactiveClientsPage } from '../inactive-clients.ts';
+import { INACTIVE_CLIENT_PAGE_KEY_LENGTH } from '../inactive-clients.ts';
+import {
+  expiringCertificatesAnswer,
+  inactiveClientsAnswer,
+  roleHoldersAnswer,
+} from './access-review-pages.ts';
 import type { AdminDeps } from './deps.ts';
 import { errorResponses } from './schemas.ts';
 
-const DAY_MS = 86_400_000;
+const JSON_TYPE = 'application/json; charset=utf-8';
 const tags = ['access-reviews'];
 const nullableString = { type: ['string', 'null'] } as const;
 const daysQuery = { type: 'string', pattern: '^[0-9]{1,4}$', description: 'days, 1 to 3650 (default 30)' };
@@ -94,7 +98,8 @@ const expiringSchema = {
  * Access reviews (issue 15), each section a keyset-paged list (issue 16) so a review costs the same at 100 and
  * at 100,000 applications: the summary counts role holders per role and operator accounts; the sections list
  * role holders, operator accounts, active clients that sent no traffic for N days (a client never seen counts
- * from its creation) and partner certificates ending within N days, a page at a time.
+ * from its creation) and partner certificates ending within N days, a page at a time. With a list reader
+ * (the embedded default on a file database) the three directory-sized sections are read in its worker thread.
  */
 export function registerAccessReviewRoutes(
   app: FastifyInstance,
@@ -155,11 +160,21 @@ export function registerAccessReviewRoutes(
         response: { 200: pageOf(holderSchema), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as { role?: string; limit?: string; cursor?: string };
+      const page = pageRequest(q, 2);
       const now = deps.clock();
-      const page = await listRoleHoldersPage(deps.storage.db, { role: q.role }, pageRequest(q, 2), now);
-      return { generated_at: now.toISOString(), ...page };
+      const filter = { role: q.role };
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'role-holders',
+          filter,
+          page,
+          now: now.toISOString(),
+        });
+        return reply.type(JSON_TYPE).send(json);
+      }
+      return roleHoldersAnswer(deps.storage.db, filter, page, now);
     },
   );
 
@@ -214,19 +229,23 @@ export function registerAccessReviewRoutes(
         response: { 200: pageOf(inactiveSchema, { inactive_days: { type: 'integer' } }), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as { inactive_days?: string; limit?: string; cursor?: string };
       const inactiveDays = inRange('inactive_days', q.inactive_days, 1, 3650, 30);
       const page = pageRequest(q, INACTIVE_CLIENT_PAGE_KEY_LENGTH);
       // What the doors saw since the last batch counts too: write it first.
       await deps.decisionRecorder?.flush();
       const now = deps.clock();
-      const cutoff = new Date(now.getTime() - inactiveDays * DAY_MS);
-      return {
-        generated_at: now.toISOString(),
-        inactive_days: inactiveDays,
-        ...(await listInactiveClientsPage(deps.storage.db, now, cutoff, page)),
-      };
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'inactive-clients',
+          filter: { inactiveDays },
+          page,
+          now: now.toISOString(),
+        });
+        return reply.type(JSON_TYPE).send(json);
+      }
+      return inactiveClientsAnswer(deps.storage.db, inactiveDays, page, now);
     },
   );
 
@@ -246,26 +265,21 @@ export function registerAccessReviewRoutes(
         response: { 200: pageOf(expiringSchema, { expiring_days: { type: 'integer' } }), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as { expiring_days?: string; limit?: string; cursor?: string };
       const expiringDays = inRange('expiring_days', q.expiring_days, 1, 3650, 30);
       const page = pageRequest(q, 2);
       const now = deps.clock();
-      const db = deps.storage.db;
-      const horizon = new Date(now.getTime() + expiringDays * DAY_MS);
-      const found = await expiringPartnerCertificatesPage(db, now, horizon, page);
-      const names = await organisationNames(db, [
-        ...new Set(found.items.flatMap((i) => (i.orgId ? [i.orgId] : []))),
-      ]);
-      return {
-        generated_at: now.toISOString(),
-        expiring_days: expiringDays,
-        items: found.items.map((item) => ({
-          ...expiringView(item, now),
-          organisation: item.orgId ? (names.get(item.orgId) ?? null) : null,
-        })),
-        next_cursor: found.next_cursor,
-      };
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'expiring-certificates',
+          filter: { expiringDays },
+          page,
+          now: now.toISOString(),
+        });
+        return reply.type(JSON_TYPE).send(json);
+      }
+      return expiringCertificatesAnswer(deps.storage.db, expiringDays, page, now);
     },
   );
 }

@@ -11,6 +11,9 @@ export type ListRequest = { id: number; now: string; page: PageRequest } & (
       filter: { status?: 'active' | 'suspended' | 'offboarded' | undefined; namePrefix?: string | undefined };
     }
   | { list: 'certificates'; filter: CertificateFilter }
+  | { list: 'role-holders'; filter: { role?: string | undefined } }
+  | { list: 'inactive-clients'; filter: { inactiveDays: number } }
+  | { list: 'expiring-certificates'; filter: { expiringDays: number } }
 );
 
 export type ListResponse =

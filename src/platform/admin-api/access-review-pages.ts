@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { listRoleHoldersPage, organisationNames } from '../../directory/index.ts';
+import { countOperatorAccounts } from '../../console/index.ts';
+import { listRoleHoldersPage, organisationNames, roleHolderCounts } from '../../directory/index.ts';
 import { expiringPartnerCertificatesPage, expiringView } from '../../pki/index.ts';
 import type { PageRequest } from '../../shared/page-cursor.ts';
 import type { Database } from '../../storage/index.ts';
@@ -11,6 +12,12 @@ const DAY_MS = 86_400_000;
  * The access-review pages as the admin API answers them (issue 16), built the same way on the main thread and
  * in the list worker (`list-worker.ts`), which reads them off the event loop the gateway shares.
  */
+/** The summary: live holders (and expired grants) per role, how many accounts hold an operator role. */
+export async function accessReviewSummary(db: Kysely<Database>, now: Date) {
+  const [roles, operators] = await Promise.all([roleHolderCounts(db, now), countOperatorAccounts(db)]);
+  return { generated_at: now.toISOString(), roles, operators };
+}
+
 export async function roleHoldersAnswer(
   db: Kysely<Database>,
   filter: { role?: string | undefined },

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { accountStore } from '../../authorization-server/index.ts';
-import { countOperatorAccounts, listOperatorAccountsPage } from '../../console/index.ts';
-import { roleHolderCounts } from '../../directory/index.ts';
+import { listOperatorAccountsPage } from '../../console/index.ts';
 import { invalidInput } from '../../shared/app-error.ts';
 import { nextCursorSchema, pageQueryProperties, pageRequest } from '../../shared/page-cursor.ts';
 import { INACTIVE_CLIENT_PAGE_KEY_LENGTH } from '../inactive-clients.ts';
 import {
+  accessReviewSummary,
   expiringCertificatesAnswer,
   inactiveClientsAnswer,
   roleHoldersAnswer,
@@ -99,7 +99,8 @@ const expiringSchema = {
  * at 100,000 applications: the summary counts role holders per role and operator accounts; the sections list
  * role holders, operator accounts, active clients that sent no traffic for N days (a client never seen counts
  * from its creation) and partner certificates ending within N days, a page at a time. With a list reader
- * (the embedded default on a file database) the three directory-sized sections are read in its worker thread.
+ * (the embedded default on a file database) the summary and the three directory-sized sections are read in its
+ * worker thread.
  */
 export function registerAccessReviewRoutes(
   app: FastifyInstance,
@@ -137,11 +138,18 @@ export function registerAccessReviewRoutes(
         },
       },
     },
-    async () => {
+    async (_request, reply) => {
       const now = deps.clock();
-      const db = deps.storage.db;
-      const [roles, operators] = await Promise.all([roleHolderCounts(db, now), countOperatorAccounts(db)]);
-      return { generated_at: now.toISOString(), roles, operators };
+      if (deps.listReader) {
+        const json = await deps.listReader.page({
+          list: 'access-review-summary',
+          filter: {},
+          page: { limit: 1 },
+          now: now.toISOString(),
+        });
+        return reply.type(JSON_TYPE).send(json);
+      }
+      return accessReviewSummary(deps.storage.db, now);
     },
   );
 

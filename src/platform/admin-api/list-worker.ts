@@ -9,6 +9,7 @@ import { listCertificatesPage } from '../../pki/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
 import { openStorage } from '../../storage/index.ts';
 import {
+  accessReviewSummary,
   expiringCertificatesAnswer,
   inactiveClientsAnswer,
   roleHoldersAnswer,
@@ -37,6 +38,8 @@ async function answer(request: ListRequest): Promise<string> {
       return JSON.stringify(await listOrganisationsPage(storage.db, request.filter, request.page));
     case 'certificates':
       return JSON.stringify(await listCertificatesPage(storage.db, request.filter, request.page));
+    case 'access-review-summary':
+      return JSON.stringify(await accessReviewSummary(storage.db, now));
     case 'role-holders':
       return JSON.stringify(await roleHoldersAnswer(storage.db, request.filter, request.page, now));
     case 'inactive-clients':

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { PageRequest } from '../shared/page-cursor.ts';
 import { toPage } from '../shared/page-cursor.ts';
-import { type Database, keysetAfter } from '../storage/index.ts';
+import { bytewiseKeyset, type Database, keysetAfter } from '../storage/index.ts';
 
 /**
  * The directory's part of the access reviews (issue 16): role holders as counts per role and keyset pages of
@@ -144,9 +144,11 @@ export async function activeApplicationsCreatedBy(
   after: ReadonlyArray<string | number> | undefined,
   limit: number,
 ): Promise<ReviewedApplication[]> {
+  // Client ids in code-unit order on both engines: the page is merged in code with another walk.
+  const keyset = bytewiseKeyset(db, ['a.created_at', 'a.client_id']);
   let q = reviewedApplications(db).where('a.created_at', '<=', createdUpTo);
-  if (after) q = q.where((eb) => keysetAfter(eb, ['a.created_at', 'a.client_id'], after));
-  const rows = await q.orderBy('a.created_at').orderBy('a.client_id').limit(limit).execute();
+  if (after) q = q.where(keyset.after(after));
+  const rows = await q.orderBy(keyset.orderBy[0]).orderBy(keyset.orderBy[1]).limit(limit).execute();
   return rows.map(reviewed);
 }
 

@@ -5,7 +5,7 @@ import {
   type ReviewedApplication,
 } from '../directory/index.ts';
 import { type CursorKey, encodeCursor, type Page, type PageRequest } from '../shared/page-cursor.ts';
-import { type Database, keysetAfter } from '../storage/index.ts';
+import { bytewiseKeyset, type Database } from '../storage/index.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -54,6 +54,8 @@ export async function listInactiveClientsPage(
   const chunk = Math.min(Math.max(page.limit + 1, 100), 1000);
   const found: Keyed[] = [];
   let after = page.after as CursorKey | undefined;
+  // Both walks order client ids in code-unit order (`before` below), whatever PostgreSQL's collation.
+  const seenKeyset = bytewiseKeyset(db, ['last_seen_at', 'client_id']);
   const days = (since: string) => Math.floor((now.getTime() - new Date(since).getTime()) / DAY_MS);
 
   for (let scanned = 0; scanned < PAGE_SCAN_ROWS; scanned += chunk) {
@@ -62,9 +64,9 @@ export async function listInactiveClientsPage(
       .selectFrom('client_activity')
       .select(['client_id', 'last_seen_at', 'last_allowed_at'])
       .where('last_seen_at', '<=', upTo);
-    if (from) seenQuery = seenQuery.where((eb) => keysetAfter(eb, ['last_seen_at', 'client_id'], from));
+    if (from) seenQuery = seenQuery.where(seenKeyset.after(from));
     const [seen, created] = await Promise.all([
-      seenQuery.orderBy('last_seen_at').orderBy('client_id').limit(chunk).execute(),
+      seenQuery.orderBy(seenKeyset.orderBy[0]).orderBy(seenKeyset.orderBy[1]).limit(chunk).execute(),
       activeApplicationsCreatedBy(db, upTo, from, chunk),
     ]);
     const [apps, activity] = await Promise.all([

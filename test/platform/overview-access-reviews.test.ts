@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import { countRegistrationRecords } from '../../src/authorization-server/index.ts';
 import {
   createApplication,
@@ -248,6 +248,71 @@ for (const target of targets) {
           [ids.renewed],
         );
       });
+    });
+
+    test('ok/inactive clients: every client once whatever PostgreSQL collation orders client ids by', {
+      skip: target.name === 'postgres' ? false : 'PostgreSQL collations only',
+    }, async () => {
+      const storage = await seededStorage(target);
+      try {
+        // A linguistic collation orders `-`, `_` and letter case otherwise than code units do.
+        for (const table of ['applications', 'client_activity']) {
+          await sql`ALTER TABLE ${sql.table(table)} ALTER COLUMN client_id TYPE text COLLATE "en-x-icu"`.execute(
+            storage.db,
+          );
+        }
+        const orgId = await storage.transaction((tx) =>
+          createOrganisation(tx, { name: 'Collation Bank' }, META),
+        );
+        const ids = ['cl_a', 'cl_B', 'cl_-c', 'cl__d', 'cl_E', 'cl_f-', 'cl_F', 'cl_0', 'cl_Z', 'cl_z'];
+        const created = at(-60);
+        await storage.db
+          .insertInto('applications')
+          .values(
+            ids.map((client_id, i) => ({
+              client_id,
+              org_id: orgId,
+              name: `collation ${i}`,
+              name_key: `collation ${i}`,
+              status: 'active' as const,
+              auth_method: 'tls_client_auth' as const,
+              registration_type: 'manual' as const,
+              metadata: '{}',
+              created_at: created,
+              updated_at: created,
+              environment: 'production' as const,
+            })),
+          )
+          .execute();
+        // Half were seen, all at one instant: both walks hold ties broken by client id alone.
+        await storage.db
+          .insertInto('client_activity')
+          .values(
+            ids
+              .filter((_, i) => i % 2 === 0)
+              .map((client_id) => ({
+                client_id,
+                org_id: orgId,
+                last_seen_at: at(-50),
+                last_allowed_at: null,
+              })),
+          )
+          .execute();
+        for (const limit of [1, 2, 3]) {
+          const { items } = await walk(
+            (page) => listInactiveClientsPage(storage.db, NOW, new Date(at(-30)), page),
+            limit,
+          );
+          assert.deepEqual(
+            items.map((c) => c.client_id),
+            [...ids.filter((_, i) => i % 2 === 1).sort(), ...ids.filter((_, i) => i % 2 === 0).sort()],
+            `limit ${limit}`,
+          );
+        }
+      } finally {
+        await storage.close();
+        await target.cleanup();
+      }
     });
 
     describe('100,000 applications', () => {

@@ -55,6 +55,7 @@ export interface ImportSummary {
 }
 
 export const MAX_IMPORT_FINDINGS = 1000;
+const CHECK_CHUNK = 100;
 const REF = /^[\x21-\x7e]{1,200}$/;
 const ORG_KEYS = new Set(['external_ref', 'name', 'roles', 'contacts', 'applications']);
 const APP_KEYS = new Set(['external_ref', 'name', 'roles', 'auth_method', 'environment', 'metadata']);
@@ -313,8 +314,10 @@ export class ImportValidator {
       organisations: { create: 0, existing: 0 },
       applications: { create: 0, existing: 0 },
     };
-    for (let start = 0; start < this.records.length; start += 500) {
-      const chunk = this.records.slice(start, start + 500);
+    // 100 records a query: each chunk's names are normalised and compared in one go between two turns of the
+    // event loop, so a chunk is a short slice of work (issue 16).
+    for (let start = 0; start < this.records.length; start += CHECK_CHUNK) {
+      const chunk = this.records.slice(start, start + CHECK_CHUNK);
       const known = await existingOrganisations(
         db,
         chunk.map((r) => r.external_ref),

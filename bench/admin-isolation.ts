@@ -17,7 +17,9 @@ server and SQLite share one event loop), seeds N applications, and measures the 
 each) in paired rounds of two windows, in alternating order:
   quiet  the gateway load alone
   busy   the same load while a worker thread walks every page of GET /admin/v1/applications, again and
-         again, and POSTs a bulk import (NDJSON, --import-orgs organisations of 5 applications each)
+         again (each walk followed by the operator overview and an access review: its summary, role
+         holders and every page of the clients without traffic), and POSTs a bulk import (NDJSON,
+         --import-orgs organisations of 5 applications each)
 Reported: p50/p99 of each window, the median over the rounds, and the median of each round's busy/quiet p99
 ratio (the target: ≤ 2).
 
@@ -58,6 +60,8 @@ interface WalkStats {
   rows: number;
   imports: number;
   importMs: number;
+  /** Overview + access reviews (summary, role holders, every page of the inactive clients) after each walk. */
+  reviews: number;
   errors: number;
   firstError: string;
 }
@@ -165,7 +169,9 @@ async function run(options: Options): Promise<AdminIsolationResult> {
         });
         progress(
           `round ${round}/${options.rounds} ${mode.padEnd(5)} p50 ${load.p50Ms.toFixed(2)} ms p99 ${load.p99Ms.toFixed(2)} ms ${load.rps.toFixed(0)} req/s` +
-            (admin ? ` | listed ${admin.rows} rows in ${admin.pages} pages, ${admin.imports} import(s)` : ''),
+            (admin
+              ? ` | listed ${admin.rows} rows in ${admin.pages} pages, ${admin.reviews} review(s), ${admin.imports} import(s)`
+              : ''),
         );
       }
     }

@@ -59,6 +59,7 @@ export {
 } from './login/index.ts';
 export { openIdProviderMetadata } from './openid-provider-metadata.ts';
 export {
+  countRegistrationRecords,
   type DynamicRegistrationRecord,
   type FederationRegistrationRecord,
   listRegistrationRecords,

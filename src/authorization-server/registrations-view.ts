@@ -103,3 +103,20 @@ export async function listRegistrationRecords(
     return ac !== bc ? (ac < bc ? 1 : -1) : ai < bi ? 1 : ai > bi ? -1 : 0;
   });
 }
+
+/** How many registrations the authorization server holds, of each type: two COUNTs (the operator overview). */
+export async function countRegistrationRecords(
+  db: Kysely<Database>,
+): Promise<{ dynamic: number; federation: number }> {
+  const [dynamic, federation] = await Promise.all([
+    db
+      .selectFrom('dynamic_registrations')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('federation_registrations')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { dynamic: Number(dynamic.n), federation: Number(federation.n) };
+}

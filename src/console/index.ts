@@ -1,5 +1,6 @@
 export { type CallerResolver, type ConsoleCaller, createCallerResolver, UNSAFE_METHODS } from './caller.ts';
 export {
+  countOperatorAccounts,
   listOperatorAccounts,
   listOperatorAccountsPage,
   OPERATOR_ACCOUNT_PAGE_KEY,

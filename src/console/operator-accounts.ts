@@ -31,6 +31,15 @@ export async function listOperatorAccounts(
   }));
 }
 
+/** How many accounts hold an operator role. */
+export async function countOperatorAccounts(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('operator_accounts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** The sort key of an operator-account page: oldest grant first, ties by account id. */
 export const OPERATOR_ACCOUNT_PAGE_KEY = ['created_at', 'account_id'] as const;
 

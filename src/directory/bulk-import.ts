@@ -55,6 +55,7 @@ export interface ImportSummary {
 }
 
 export const MAX_IMPORT_FINDINGS = 1000;
+const CHECK_CHUNK = 100;
 const REF = /^[\x21-\x7e]{1,200}$/;
 const ORG_KEYS = new Set(['external_ref', 'name', 'roles', 'contacts', 'applications']);
 const APP_KEYS = new Set(['external_ref', 'name', 'roles', 'auth_method', 'environment', 'metadata']);
@@ -313,8 +314,10 @@ export class ImportValidator {
       organisations: { create: 0, existing: 0 },
       applications: { create: 0, existing: 0 },
     };
-    for (let start = 0; start < this.records.length; start += 500) {
-      const chunk = this.records.slice(start, start + 500);
+    // 100 records a query: each chunk's names are normalised and compared in one go between two turns of the
+    // event loop, so a chunk is a short slice of work (issue 16).
+    for (let start = 0; start < this.records.length; start += CHECK_CHUNK) {
+      const chunk = this.records.slice(start, start + CHECK_CHUNK);
       const known = await existingOrganisations(
         db,
         chunk.map((r) => r.external_ref),
@@ -430,36 +433,47 @@ export class ImportBatchError extends Error {
 }
 
 /**
- * Writes validated records in batches of `batchSize` organisations, one transaction and one audit entry per
- * batch; the event loop gets a turn between organisations, so enforcement keeps answering meanwhile (on
- * SQLite the transaction holds the one connection: other storage users wait, the gateway does not).
+ * Writes validated records in batches of at most `batchSize` organisations, one transaction and one audit entry
+ * per batch; the event loop gets a turn between organisations and applications, so enforcement keeps
+ * answering meanwhile (on SQLite the transaction holds the one connection: other storage users wait, the
+ * gateway does not). With `maxBatchMs` a batch also ends once it has written for that long (after at least one
+ * organisation), and the loop gets a turn between batches: no transaction holds the database for longer, and
+ * no commit is larger, whatever the size of the import (issue 16). Without it, batches are exactly `batchSize`.
  */
 export async function writeImport(
   storage: Storage,
   records: readonly ImportOrganisation[],
-  meta: ActionMeta & { importId: string; batchSize?: number; onBatch?: (p: ImportProgress) => void },
+  meta: ActionMeta & {
+    importId: string;
+    batchSize?: number;
+    maxBatchMs?: number | undefined;
+    onBatch?: (p: ImportProgress) => void;
+  },
 ): Promise<ImportProgress[]> {
   const size = meta.batchSize ?? 500;
   const done: ImportProgress[] = [];
-  for (let start = 0, batch = 1; start < records.length; start += size, batch++) {
+  for (let start = 0, batch = 1; start < records.length; batch++) {
     const chunk = records.slice(start, start + size);
-    const progress: ImportProgress = {
-      batch,
-      organisations_created: 0,
-      organisations_skipped: 0,
-      applications_created: 0,
-      applications_skipped: 0,
-    };
+    let progress = emptyProgress(batch);
+    let written = 0;
     let current = start + 1;
     try {
       await storage.transaction(async (tx) => {
+        // A transaction retried by the storage layer starts its batch again.
+        progress = emptyProgress(batch);
+        written = 0;
+        const began = performance.now();
         const known = await existingOrganisations(
           tx.db,
           chunk.map((r) => r.external_ref),
         );
         for (const [offset, record] of chunk.entries()) {
+          if (written > 0 && meta.maxBatchMs !== undefined && performance.now() - began >= meta.maxBatchMs) {
+            break;
+          }
           current = start + offset + 1;
           await importOrganisation(tx, record, known.get(record.external_ref), progress, meta);
+          written++;
           await yieldToLoop();
         }
         await recordAuditEvent(
@@ -469,7 +483,7 @@ export async function writeImport(
             action: 'import.batch',
             targetType: 'import',
             targetId: meta.importId,
-            details: { ...progress, first_record: start + 1, last_record: start + chunk.length },
+            details: { ...progress, first_record: start + 1, last_record: start + written },
           },
           meta.now,
         );
@@ -479,9 +493,19 @@ export async function writeImport(
     }
     done.push(progress);
     meta.onBatch?.(progress);
+    start += written;
+    await yieldToLoop();
   }
   return done;
 }
+
+const emptyProgress = (batch: number): ImportProgress => ({
+  batch,
+  organisations_created: 0,
+  organisations_skipped: 0,
+  applications_created: 0,
+  applications_skipped: 0,
+});
 
 async function importOrganisation(
   tx: Tx,

@@ -1,4 +1,13 @@
 export {
+  activeApplicationsAmong,
+  activeApplicationsCreatedBy,
+  listRoleHoldersPage,
+  type ReviewedApplication,
+  ROLE_HOLDER_PAGE_KEY,
+  type RoleHolderView,
+  roleHolderCounts,
+} from './access-review.ts';
+export {
   APPLICATION_AUTH_METHODS,
   APPLICATION_PAGE_KEY,
   type ApplicationAuthMethod,
@@ -194,6 +203,7 @@ export {
   requireOrganisation,
   setOrganisationStatus,
 } from './organisations.ts';
+export { directoryOverviewCounts, type StatusCounts } from './overview-counts.ts';
 export {
   getRateLimit,
   listRateLimitsPage,

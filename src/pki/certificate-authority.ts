@@ -963,6 +963,16 @@ export async function listCertificatesPage(
   return { items: paged.items.map(withoutPem), next_cursor: paged.next_cursor };
 }
 
+/** How many certificates match `filter`: one COUNT, whatever the table's size (the operator overview). */
+export async function countCertificates(db: Kysely<Database>, filter: CertificateFilter): Promise<number> {
+  let q = db.selectFrom('certificates').select((eb) => eb.fn.countAll<string>().as('n'));
+  if (filter.clientId) q = q.where('client_id', '=', filter.clientId);
+  if (filter.orgId) q = q.where('org_id', '=', filter.orgId);
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.notAfterBefore) q = q.where('not_after', '<', filter.notAfterBefore);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
 /** Certificate pages have a key of two values (a time and the serial). */
 export const CERTIFICATE_PAGE_KEY_LENGTH = 2;
 

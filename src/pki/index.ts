@@ -17,6 +17,7 @@ export {
   CertificateAuthority,
   type CertificateFilter,
   type CertificateView,
+  countCertificates,
   getCertificate,
   type IssuingCaView,
   listCertificates,

@@ -9,7 +9,7 @@ export {
 export { changesAfter, changesOfKind, type RecordedChange } from './changes-of-kind.ts';
 export { ENGINES, type Engine } from './engine.ts';
 export { hasChange } from './has-change.ts';
-export { keysetAfter } from './keyset.ts';
+export { bytewiseKeyset, keysetAfter } from './keyset.ts';
 export { createStorageRateLimitStore } from './rate-limit-store.ts';
 export { createStorageReplayCache } from './replay-cache.ts';
 export type { AccountTable, AuditLogTable, CaStatus, CatalogStatus, Database } from './schema.ts';

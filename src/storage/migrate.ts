@@ -26,6 +26,7 @@ import { nodeJoinTokensMigration } from './migrations/0029-node-join-tokens.ts';
 import { largeDirectoriesMigration } from './migrations/0030-large-directories.ts';
 import { peopleCatalogListsMigration } from './migrations/0031-people-catalog-lists.ts';
 import { securityObjectListsMigration } from './migrations/0032-security-object-lists.ts';
+import { reviewIndexesMigration } from './migrations/0033-review-indexes.ts';
 import { sharedDecisionsMigration } from './migrations/0034-shared-decisions.ts';
 import { rateLimitTakeAllMigration } from './migrations/0035-rate-limit-take-all.ts';
 import { runInTransaction } from './run-in-transaction.ts';
@@ -60,6 +61,7 @@ function migrationsFor(engine: Engine): Array<[string, Migration]> {
     ['0030-large-directories', largeDirectoriesMigration],
     ['0031-people-catalog-lists', peopleCatalogListsMigration],
     ['0032-security-object-lists', securityObjectListsMigration],
+    ['0033-review-indexes', reviewIndexesMigration],
     ['0034-shared-decisions', sharedDecisionsMigration(engine)],
     ['0035-rate-limit-take-all', rateLimitTakeAllMigration(engine)],
   ];

@@ -296,39 +296,102 @@ describe('console monitoring API (issue 15)', { timeout: 120_000 }, () => {
       .where('client_id', '=', idleClientId)
       .execute();
 
-    const review = await call(
-      cp,
-      auditor,
-      'GET',
-      '/admin/v1/access-reviews?inactive_days=30&expiring_days=3650',
+    const summary = await call(cp, auditor, 'GET', '/admin/v1/access-reviews');
+    assert.equal(summary.status, 200, summary.text);
+    const readerCount = (summary.json.roles as Array<{ role: string; holders: number }>).find(
+      (r) => r.role === 'partner_reader',
     );
-    assert.equal(review.status, 200, review.text);
-    const inactive = review.json.inactive_clients as Array<{
+    assert.ok(readerCount && readerCount.holders >= 1, summary.text);
+    assert.ok(summary.json.operators >= 2);
+
+    const walk = async (path: string, limit = 1) => {
+      const items: Array<Record<string, unknown>> = [];
+      let cursor: string | null = null;
+      do {
+        const sep = path.includes('?') ? '&' : '?';
+        const res = await call(
+          cp,
+          auditor,
+          'GET',
+          `${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        assert.equal(res.status, 200, res.text);
+        assert.ok(res.json.items.length <= limit);
+        items.push(...res.json.items);
+        cursor = res.json.next_cursor;
+      } while (cursor);
+      return items;
+    };
+
+    const inactive = (await walk('/admin/v1/access-reviews/inactive-clients?inactive_days=30')) as Array<{
       client_id: string;
       last_seen_at: string | null;
+      days_without_traffic: number;
     }>;
     const idle = inactive.find((c) => c.client_id === idleClientId);
     assert.ok(idle, 'the never-seen client created 40 days ago is inactive');
     assert.equal(idle.last_seen_at, null);
+    assert.ok(idle.days_without_traffic >= 40);
     assert.ok(!inactive.some((c) => c.client_id === acme.clientId), 'a client seen now is not inactive');
-    const readers = (
-      review.json.role_holders as Array<{ role: string; holders: Array<{ client_id: string }> }>
-    ).find((r) => r.role === 'partner_reader');
-    assert.ok(readers?.holders.some((h) => h.client_id === acme.clientId));
-    const expiring = review.json.expiring_certificates as Array<{ client_id: string; kind: string }>;
+    assert.equal(new Set(inactive.map((c) => c.client_id)).size, inactive.length, 'each client once');
+
+    const readers = (await walk('/admin/v1/access-reviews/role-holders?role=partner_reader')) as Array<{
+      role: string;
+      client_id: string;
+    }>;
+    assert.ok(readers.some((h) => h.client_id === acme.clientId));
+    assert.ok(readers.every((h) => h.role === 'partner_reader'));
+    assert.equal(readers.length, readerCount.holders, 'the walk lists as many holders as the summary counts');
+
+    const expiring = (await walk(
+      '/admin/v1/access-reviews/expiring-certificates?expiring_days=3650',
+    )) as Array<{
+      client_id: string;
+      kind: string;
+    }>;
     assert.ok(expiring.some((c) => c.client_id === acme.clientId));
-    const operators = review.json.operators as Array<{ account_id: string; role: string; username: string }>;
+    const operators = (await walk('/admin/v1/access-reviews/operators')) as Array<{
+      account_id: string;
+      role: string;
+      username: string;
+    }>;
+    assert.equal(operators.length, summary.json.operators);
     assert.equal(operators.find((o) => o.account_id === auditor.accountId)?.role, 'auditor');
     assert.equal(operators.find((o) => o.account_id === admin.accountId)?.role, 'administrator');
     assert.ok(operators.every((o) => typeof o.username === 'string'));
 
-    const soon = await call(cp, admin, 'GET', '/admin/v1/access-reviews?expiring_days=1&inactive_days=60');
-    assert.equal(soon.status, 200);
-    assert.deepEqual(soon.json.expiring_certificates, []);
-    assert.ok(
-      !(soon.json.inactive_clients as Array<{ client_id: string }>).some((c) => c.client_id === idleClientId),
+    const soon = await call(
+      cp,
+      admin,
+      'GET',
+      '/admin/v1/access-reviews/expiring-certificates?expiring_days=1',
     );
-    assert.equal((await call(cp, admin, 'GET', '/admin/v1/access-reviews?inactive_days=0')).status, 400);
+    assert.equal(soon.status, 200);
+    assert.deepEqual(soon.json.items, []);
+    assert.equal(soon.json.next_cursor, null);
+    const longer = await call(cp, admin, 'GET', '/admin/v1/access-reviews/inactive-clients?inactive_days=60');
+    assert.equal(longer.status, 200);
+    assert.ok(!(longer.json.items as Array<{ client_id: string }>).some((c) => c.client_id === idleClientId));
+  });
+
+  test('fail/access reviews: bad days, limit and cursor are 400 problems', async () => {
+    const bad = [
+      '/admin/v1/access-reviews/inactive-clients?inactive_days=0',
+      '/admin/v1/access-reviews/inactive-clients?inactive_days=3651',
+      '/admin/v1/access-reviews/inactive-clients?inactive_days=ten',
+      '/admin/v1/access-reviews/expiring-certificates?expiring_days=0',
+      '/admin/v1/access-reviews/expiring-certificates?expiring_days=-1',
+      '/admin/v1/access-reviews/role-holders?limit=0',
+      '/admin/v1/access-reviews/operators?limit=1001',
+      '/admin/v1/access-reviews/role-holders?cursor=not*a*cursor',
+      `/admin/v1/access-reviews/inactive-clients?cursor=${Buffer.from('["x"]').toString('base64url')}`,
+      `/admin/v1/access-reviews/operators?cursor=${Buffer.from('{"a":1}').toString('base64url')}`,
+    ];
+    for (const path of bad) {
+      const res = await call(cp, auditor, 'GET', path);
+      assert.equal(res.status, 400, `${path}: ${res.text}`);
+      assert.match(String(res.headers['content-type']), /application\/problem\+json/, path);
+    }
   });
 
   test('ok/audit: filters and newest-first paging', async () => {
@@ -426,6 +489,10 @@ describe('console monitoring API (issue 15)', { timeout: 120_000 }, () => {
       '/admin/v1/decisions',
       '/admin/v1/decisions/stats',
       '/admin/v1/access-reviews',
+      '/admin/v1/access-reviews/role-holders',
+      '/admin/v1/access-reviews/operators',
+      '/admin/v1/access-reviews/inactive-clients',
+      '/admin/v1/access-reviews/expiring-certificates',
       '/admin/v1/audit?order=desc',
       '/admin/v1/audit/verify',
     ];

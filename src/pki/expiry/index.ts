@@ -1,6 +1,7 @@
 export {
   expiringCaCertificates,
   expiringPartnerCertificates,
+  expiringPartnerCertificatesPage,
 } from './expiring-certificates.ts';
 export { daysLeft, type ExpiringView, expiringView, listExpiring } from './list-expiring.ts';
 export {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { ImportValidator, MAX_IMPORT_FINDINGS, writeImport } from '../../directory/index.ts';
 import { AppError } from '../../shared/app-error.ts';
@@ -10,6 +11,14 @@ import type { AdminDeps } from './deps.ts';
 /** Largest import body accepted (NDJSON or a JSON array): config `import.maxBytes` / ACCREDIT_IMPORT_MAX_BYTES. */
 export const DEFAULT_IMPORT_MAX_BYTES = 64 * 1024 * 1024;
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/**
+ * How long one import batch may write before it commits (when the request gives no batch_size): no
+ * transaction holds the database (SQLite: its one connection; both: the audit chain) for longer, whatever the
+ * import's size, and the event loop gets a turn between batches.
+ */
+export const IMPORT_BATCH_MS = 200;
+/** A JSON array body is validated this many records at a time, the event loop getting a turn in between. */
+const VALIDATE_SLICE = 100;
 export const NDJSON = 'application/x-ndjson';
 
 const findingSchema = {
@@ -151,7 +160,11 @@ export function registerImportRoutes(
       const validator = await ImportValidator.open(deps.storage.db, now);
       const body = request.body as unknown;
       if (Array.isArray(body)) {
-        for (const record of body) validator.add(record);
+        // The event loop gets a turn every few records: a large array is never validated in one go.
+        for (const [i, record] of body.entries()) {
+          validator.add(record);
+          if (i % VALIDATE_SLICE === VALIDATE_SLICE - 1) await yieldToLoop();
+        }
       } else if (body && typeof (body as Readable).pipe === 'function') {
         await readNdjson(body as Readable, maxBytes, validator);
       } else {
@@ -184,6 +197,8 @@ export function registerImportRoutes(
         now,
         importId,
         batchSize: q.batch_size === undefined ? undefined : Number(q.batch_size),
+        // Without an explicit batch_size a batch also ends after IMPORT_BATCH_MS of writing (issue 16).
+        maxBatchMs: q.batch_size === undefined ? IMPORT_BATCH_MS : undefined,
       });
       return {
         dry_run: false,

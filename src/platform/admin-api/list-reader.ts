@@ -11,6 +11,11 @@ export type ListRequest = { id: number; now: string; page: PageRequest } & (
       filter: { status?: 'active' | 'suspended' | 'offboarded' | undefined; namePrefix?: string | undefined };
     }
   | { list: 'certificates'; filter: CertificateFilter }
+  | { list: 'role-holders'; filter: { role?: string | undefined } }
+  // Not a page (its `page` is unused): the role-holder counts join every grant to its application.
+  | { list: 'access-review-summary'; filter: Record<string, never> }
+  | { list: 'inactive-clients'; filter: { inactiveDays: number } }
+  | { list: 'expiring-certificates'; filter: { expiringDays: number } }
 );
 
 export type ListResponse =

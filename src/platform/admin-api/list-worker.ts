@@ -8,6 +8,12 @@ import { listApplicationsPage, listOrganisationsPage } from '../../directory/ind
 import { listCertificatesPage } from '../../pki/index.ts';
 import { isCodedError } from '../../shared/app-error.ts';
 import { openStorage } from '../../storage/index.ts';
+import {
+  accessReviewSummary,
+  expiringCertificatesAnswer,
+  inactiveClientsAnswer,
+  roleHoldersAnswer,
+} from './access-review-pages.ts';
 import type { ListRequest, ListResponse } from './list-reader.ts';
 
 // Administration yields the CPU to enforcement: on Linux the nice value is per thread, and pid 0 is this one
@@ -32,6 +38,18 @@ async function answer(request: ListRequest): Promise<string> {
       return JSON.stringify(await listOrganisationsPage(storage.db, request.filter, request.page));
     case 'certificates':
       return JSON.stringify(await listCertificatesPage(storage.db, request.filter, request.page));
+    case 'access-review-summary':
+      return JSON.stringify(await accessReviewSummary(storage.db, now));
+    case 'role-holders':
+      return JSON.stringify(await roleHoldersAnswer(storage.db, request.filter, request.page, now));
+    case 'inactive-clients':
+      return JSON.stringify(
+        await inactiveClientsAnswer(storage.db, request.filter.inactiveDays, request.page, now),
+      );
+    case 'expiring-certificates':
+      return JSON.stringify(
+        await expiringCertificatesAnswer(storage.db, request.filter.expiringDays, request.page, now),
+      );
   }
 }
 

@@ -22,9 +22,11 @@ function Stat({ value, label, to }: { value: number | undefined; label: string; 
 
 export function OverviewPage() {
   const overview = useApiData<Overview>('/admin/v1/overview');
-  const pending = useApiData<Items<RoleRequest>>('/admin/v1/role-requests', { query: { status: 'pending' } });
+  const pending = useApiData<Items<RoleRequest>>('/admin/v1/role-requests', {
+    query: { status: 'pending', limit: 10 },
+  });
   const expiring = useApiData<Items<Certificate>>('/admin/v1/certificates', {
-    query: { expiring_within_days: 30 },
+    query: { expiring_within_days: 30, limit: 10 },
   });
   const o = overview.data;
   return (

@@ -6,8 +6,8 @@ type AnyDb = Kysely<any>;
 /**
  * Operator overview and access reviews at 100,000 applications (issue 16): the overview counts applications by
  * status from an index, and each access-review section is a keyset page read along an index in its own order —
- * role holders by (role, client_id), clients without traffic by (last_seen_at, client_id), operators by
- * (created_at, account_id) — never a sort of the whole table.
+ * role holders by (role, client_id), clients without traffic by (last_seen_at, client_id) — never a sort of
+ * the whole table. Operators page along operator_accounts_page_idx (created_at, account_id) of migration 0031.
  */
 export const reviewIndexesMigration = {
   async up(db: AnyDb): Promise<void> {
@@ -25,11 +25,6 @@ export const reviewIndexesMigration = {
       .createIndex('client_activity_seen_idx')
       .on('client_activity')
       .columns(['last_seen_at', 'client_id'])
-      .execute();
-    await db.schema
-      .createIndex('operator_accounts_page_idx')
-      .on('operator_accounts')
-      .columns(['created_at', 'account_id'])
       .execute();
   },
 };

@@ -213,8 +213,9 @@ export async function issueSoftwareStatement(
 
   const iat = Math.floor(meta.now.getTime() / 1000);
   const exp = iat + lifetime;
-  // 128 bits of randomness: unguessable and, for the one-use check, unique.
-  const jti = randomBytes(16).toString('base64url');
+  // 128 bits of randomness: unguessable and, for the one-use check, unique. Hex, so it never starts with "-"
+  // (a base64url jti did one time in 64, and `accredit ssa revoke -Xy…` read it as an option).
+  const jti = randomBytes(16).toString('hex');
   const claims: SoftwareStatementClaims = {
     iss: input.issuer,
     iat,

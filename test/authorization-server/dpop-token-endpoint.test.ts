@@ -575,8 +575,12 @@ describe('RFC 9449 DPoP at the token and PAR endpoints', { timeout: 120_000 }, (
           return (await response.json()) as Record<string, unknown>;
         }),
       );
-      assert.equal(bodies.filter((body) => typeof body.access_token === 'string').length, 1);
-      assert.equal(bodies.filter((body) => body.error === 'invalid_dpop_proof').length, 3);
+      // What each answered, without the token itself, for a failure's message.
+      const answers = JSON.stringify(
+        bodies.map((body) => (typeof body.access_token === 'string' ? 'token' : body)),
+      );
+      assert.equal(bodies.filter((body) => typeof body.access_token === 'string').length, 1, answers);
+      assert.equal(bodies.filter((body) => body.error === 'invalid_dpop_proof').length, 3, answers);
     });
   });
 

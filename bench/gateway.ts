@@ -39,7 +39,7 @@ Options:
   --token-cache-size <n>  gateway's verified-token cache; 0 verifies the signature on every request
                           (default: the gateway's own default)
   --verify-threads <n>    gateway's token verification threads; 0 verifies in the event loop's thread
-                          (default: the gateway's own default, one fewer than the CPUs, at most 2)
+                          (default: the gateway's own default, 0)
   --log-level <level>     gateway logger level; decision lines go to /dev/null (default info)
   --json                  print the result as JSON on stdout
   -h, --help              show this help

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { type ListenerLimits, resolveListenerLimits } from '../shared/listener-limits.ts';
@@ -67,8 +66,9 @@ export interface GatewayOptions {
   /** Verified tokens kept in memory until their exp (default 10 000). */
   tokenCacheSize?: number;
   /**
-   * Threads verifying tokens not yet in that cache, off the event loop that proxies (default: one fewer than
-   * the CPUs this process may use, at most 2; 0 on one CPU).
+   * Threads verifying tokens not yet in that cache, off the event loop that proxies (default 0: in the event
+   * loop's thread). Worth it only where CPUs sit idle: on a saturated 2-vCPU machine the threads measured no
+   * gain (docs/performance.md).
    */
   verifyThreads?: number;
   /** Upstream response-header and body timeout (default 30 000 ms). */
@@ -181,11 +181,6 @@ function intIn(key: string, value: number, min: number, max: number): number {
 }
 
 /** Bad configuration stops the gateway at boot with the key named, never at the first request. */
-/** One fewer than the CPUs this process may use (the event loop keeps one), at most 2. */
-export function defaultVerifyThreads(): number {
-  return Math.max(0, Math.min(2, availableParallelism() - 1));
-}
-
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
   nonEmpty('host', options.host);
   intIn('port', options.port, 0, 65535);
@@ -245,7 +240,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     jwksCooldownMs: intIn('jwksCooldownMs', options.jwksCooldownMs ?? 30_000, 0, 86_400_000),
     jwksMaxAgeMs: intIn('jwksMaxAgeMs', options.jwksMaxAgeMs ?? 600_000, 1000, 86_400_000),
     tokenCacheSize: intIn('tokenCacheSize', options.tokenCacheSize ?? 10_000, 0, 1_000_000),
-    verifyThreads: intIn('verifyThreads', options.verifyThreads ?? defaultVerifyThreads(), 0, 64),
+    verifyThreads: intIn('verifyThreads', options.verifyThreads ?? 0, 0, 64),
     upstreamTimeoutMs: intIn('upstreamTimeoutMs', options.upstreamTimeoutMs ?? 30_000, 100, 600_000),
     upstreamConnections: intIn('upstreamConnections', options.upstreamConnections ?? 64, 1, 4096),
     realm: options.realm ?? 'accredit',

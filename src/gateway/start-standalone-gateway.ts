@@ -33,7 +33,7 @@ export interface StandaloneGatewayOptions {
   issuer?: string;
   jwksUri?: string;
   staleAfterMs: number;
-  /** Token verification threads (GatewayOptions.verifyThreads; default: one fewer than the CPUs, at most 2). */
+  /** Token verification threads (GatewayOptions.verifyThreads; default 0). */
   verifyThreads?: number;
   /** TLS-terminating proxies in front of this gateway, and the form each forwards client certificates in. */
   proxies?: ProxyEntry[];

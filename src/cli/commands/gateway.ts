@@ -398,7 +398,7 @@ export function registerGatewayCommands(program: Command): void {
     )
     .option(
       '--verify-threads <n>',
-      'threads verifying access tokens not yet cached, off the proxying event loop (default: CPUs − 1, at most 2; 0: none)',
+      'threads verifying access tokens not yet cached, off the proxying event loop (default 0; for machines with idle CPUs)',
     )
     .option(
       '--metrics-port <port>',

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, connect } from 'node:net';
 import { after, test } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
 import { createRedisReplayCache } from '../../src/shared/replay-cache/index.ts';
 import { createStorageReplayCache, openStorage } from '../../src/storage/index.ts';
+import { serverTls } from '../gateway/decision/server-tls.ts';
 import { engineTargets } from '../support/engines.ts';
-import { probeRedis } from '../support/redis.ts';
+import { probeRedis, REDIS_URL } from '../support/redis.ts';
 import { redisNodes, storageNodes, unreachableRedisUrl } from '../support/two-nodes.ts';
 import { replayCacheContract } from './replay-cache.contract.ts';
 
@@ -51,5 +54,42 @@ test('redis replay cache: Redis unreachable → the claim rejects (the caller fa
     assert.ok(errors.length > 0, 'the connection error is reported');
   } finally {
     await cache.close();
+  }
+});
+
+test('redis replay cache: rediss:// trusts the CA given; fail/a server outside it, or a CA without TLS', {
+  skip: await probeRedis(),
+}, async () => {
+  assert.throws(
+    () => createRedisReplayCache('redis://127.0.0.1:6379', { ca: '-----BEGIN CERTIFICATE-----' }),
+    /needs a rediss:\/\/ \(TLS\) URL/,
+  );
+  // A TLS terminator in front of the test Redis, with a throwaway certificate for 127.0.0.1.
+  const tls = await serverTls();
+  const target = new URL(REDIS_URL);
+  const proxy = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = `rediss://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const prefix = `accredit-test:replay-tls:${process.pid}:${Date.now()}:`;
+  const trusted = createRedisReplayCache(url, { prefix, ca: tls.cert });
+  const errors: Error[] = [];
+  const untrusted = createRedisReplayCache(url, { prefix, onError: (err) => errors.push(err) });
+  try {
+    assert.equal(await trusted.claim('proof-1', Date.now() + 60_000), true);
+    assert.equal(await trusted.claim('proof-1', Date.now() + 60_000), false, 'a replay is seen over TLS too');
+    await assert.rejects(untrusted.claim('proof-2', Date.now() + 60_000));
+    assert.ok(
+      errors.some((e) => /self[- ]signed|certificate/i.test(e.message)),
+      errors.map((e) => e.message).join(),
+    );
+  } finally {
+    await trusted.close();
+    await untrusted.close();
+    proxy.close();
   }
 });

@@ -47,6 +47,7 @@ interface RunOptions {
   dpopNonceSecretFile?: string;
   dpopNonce?: string;
   redisUrl?: string;
+  redisCa?: string;
   rateLimitOnStoreError?: string;
   proxies?: string;
   metricsPort?: string;
@@ -110,11 +111,28 @@ function dpopOptions(opts: RunOptions) {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new CliError('--redis-url: expected a redis:// or rediss:// URL', 'invalid_input');
   }
+  const ca = redisCaOf(opts, redisUrl);
   return {
     requireNonce: mode === 'required',
     ...(secret !== undefined ? { nonceSecret: secret } : {}),
-    ...(redisUrl !== undefined ? { replayCache: createRedisReplayCache(redisUrl) } : {}),
+    ...(redisUrl !== undefined
+      ? { replayCache: createRedisReplayCache(redisUrl, ca !== undefined ? { ca } : {}) }
+      : {}),
   };
+}
+
+/** `--redis-ca` (or ACCREDIT_REDIS_CA_FILE): the PEM bundle a rediss:// server's certificate chains to. */
+function redisCaOf(opts: RunOptions, redisUrl: string | undefined): string | undefined {
+  const file = opts.redisCa ?? process.env.ACCREDIT_REDIS_CA_FILE;
+  if (file === undefined) return undefined;
+  if (redisUrl === undefined || !redisUrl.startsWith('rediss://')) {
+    throw new CliError('--redis-ca: needs a rediss:// (TLS) --redis-url', 'invalid_input');
+  }
+  const pem = readFile(file, '--redis-ca', false);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new CliError('--redis-ca: expected a PEM file of certificates', 'invalid_input');
+  }
+  return pem;
 }
 
 /**
@@ -128,11 +146,13 @@ function rateLimitOptions(opts: RunOptions) {
     throw new CliError('--rate-limit-on-store-error: expected open or closed', 'invalid_input');
   }
   const redisUrl = opts.redisUrl ?? env.ACCREDIT_REDIS_URL;
+  const ca = redisCaOf(opts, redisUrl);
   return (logger: { warn(obj: object, msg: string): void }) => ({
     onStoreError: onStoreError as 'open' | 'closed',
     ...(redisUrl !== undefined
       ? {
           store: createRedisRateLimitStore(redisUrl, {
+            ...(ca !== undefined ? { ca } : {}),
             // The URL may carry a password: never logged.
             onError: (err) => logger.warn({ error: err.message }, 'rate limits: Redis connection error'),
           }),
@@ -387,6 +407,10 @@ export function registerGatewayCommands(program: Command): void {
     .option(
       '--redis-url <url>',
       'Redis shared by every gateway node as the DPoP proof replay cache and the rate-limit counters (env ACCREDIT_REDIS_URL; default: this process only)',
+    )
+    .option(
+      '--redis-ca <file>',
+      'PEM bundle the rediss:// Redis server certificate chains to, for a private CA (env ACCREDIT_REDIS_CA_FILE)',
     )
     .option(
       '--rate-limit-on-store-error <mode>',

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { ReplayCache } from './replay-cache.ts';
 
 /**
@@ -8,14 +8,25 @@ import type { ReplayCache } from './replay-cache.ts';
  */
 export function createRedisReplayCache(
   url: string,
-  options: { prefix?: string; now?: () => number; onError?: (err: Error) => void } = {},
+  options: {
+    prefix?: string;
+    now?: () => number;
+    onError?: (err: Error) => void;
+    /** PEM bundle trusted for a rediss:// server (a private CA); a redis:// URL with one is refused. */
+    ca?: string;
+  } = {},
 ): ReplayCache {
+  if (options.ca !== undefined && !url.startsWith('rediss://')) {
+    throw new TypeError('a Redis CA bundle needs a rediss:// (TLS) URL');
+  }
   const prefix = options.prefix ?? 'accredit:replay:';
   const now = options.now ?? Date.now;
   // The client connects at once and reconnects on its own. A command waits for the connection through one
   // reconnection attempt at most, then fails: a claim that cannot be recorded is an error (the caller fails
   // closed), never a silent "not seen".
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  const redisOptions: RedisOptions = { maxRetriesPerRequest: 1 };
+  if (options.ca !== undefined) redisOptions.tls = { ca: options.ca };
+  const redis = new Redis(url, redisOptions);
   // Connection errors are reported here and again to each claim they fail; never an unhandled 'error' event.
   redis.on('error', (err: Error) => options.onError?.(err));
   return {

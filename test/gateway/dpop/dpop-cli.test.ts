@@ -46,3 +46,19 @@ test('fail/a DPoP nonce secret file shorter than 32 bytes', () => {
   assert.equal(res.status, 1);
   assert.match(res.out, /--dpop-nonce-secret-file: at least 32 bytes/);
 });
+
+test('fail/--redis-ca without a rediss:// URL, or a file that is not PEM certificates', () => {
+  writeFileSync(join(dir, 'redis-ca.pem'), 'not a certificate\n');
+  const plain = run('--redis-url', 'redis://127.0.0.1:6379', '--redis-ca', join(dir, 'redis-ca.pem'));
+  assert.equal(plain.status, 1);
+  assert.match(
+    plain.out,
+    /"code":"invalid_input","message":"--redis-ca: needs a rediss:\/\/ \(TLS\) --redis-url"/,
+  );
+  const none = run('--redis-ca', join(dir, 'redis-ca.pem'));
+  assert.equal(none.status, 1);
+  assert.match(none.out, /--redis-ca: needs a rediss:\/\//);
+  const notPem = run('--redis-url', 'rediss://127.0.0.1:6380', '--redis-ca', join(dir, 'redis-ca.pem'));
+  assert.equal(notPem.status, 1);
+  assert.match(notPem.out, /--redis-ca: expected a PEM file of certificates/);
+});

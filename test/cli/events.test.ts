@@ -184,6 +184,36 @@ describe('cli + admin API: accredit events list, accredit expiring', { timeout: 
     assert.doesNotMatch(table.stdout, /^certificate /m, 'the 10-day certificate is not within 5 days');
   });
 
+  test('ok/GET /admin/v1/expiring pages: every item once, in the order of the whole list; fail/bad cursor', async () => {
+    const whole = await admin('/expiring?within_days=3650&limit=1000');
+    assert.equal(whole.status, 200, JSON.stringify(whole.body));
+    const expected = (whole.body.items as ExpiringItem[]).map((i) => `${i.kind}:${i.id}`);
+    assert.ok(expected.length >= 5, `partner certificate, CA and keys: ${expected.join()}`);
+    assert.equal(whole.body.next_cursor, null);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await admin(`/expiring?within_days=3650&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      seen.push(...(page.body.items as ExpiringItem[]).map((i) => `${i.kind}:${i.id}`));
+      cursor = page.body.next_cursor as string | null;
+    } while (cursor);
+    assert.deepEqual(seen, expected);
+    const certificates = await admin('/expiring?within_days=3650&kind=certificate&limit=1');
+    assert.deepEqual(
+      (certificates.body.items as ExpiringItem[]).map((i) => i.kind),
+      ['certificate'],
+    );
+    assert.equal((await admin('/expiring?cursor=not*a*cursor')).status, 400);
+    assert.equal((await admin('/expiring?limit=0')).status, 400);
+    const cli = await platform.cli(['expiring', '--within-days', '3650', '--limit', '2', '--all', '--json']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(
+      json<ExpiringItem[]>(cli.stdout).map((i) => `${i.kind}:${i.id}`),
+      expected,
+    );
+  });
+
   test('ok/GET /admin/v1/events filters by org_id and type', async () => {
     const res = await admin('/events?type=key.expiring&limit=2');
     assert.equal(res.status, 200, JSON.stringify(res.body));

@@ -35,6 +35,7 @@ const UNDECLARED_LISTS = [
   'admin GET /admin/v1/audit',
   'admin GET /admin/v1/events',
   'admin GET /admin/v1/notifications/mail',
+  'admin GET /admin/v1/expiring',
   'partner GET /partner/v1/organisations/{orgId}/members',
   'partner GET /partner/v1/organisations/{orgId}/invitations',
 ];

@@ -90,7 +90,7 @@ export function registerEventCommands(program: Command): void {
     });
   });
 
-  program
+  const expiring = program
     .command('expiring')
     .description('certificates that expire and signing keys due for rotation within N days, soonest first')
     .option(
@@ -101,18 +101,16 @@ export function registerEventCommands(program: Command): void {
     .option(
       '--kind <kind>',
       'certificate | ca_certificate | federation_key | software_statement_key | access_token_key',
-    )
-    .action((opts: { withinDays?: number; kind?: string }, cmd: Command) => {
+    );
+  addPageOptions(expiring).action(
+    (opts: PageOptions & { withinDays?: number; kind?: string }, cmd: Command) => {
       const g = globals(cmd);
       return runAction(g.json, async () => {
         const q = new URLSearchParams();
         if (opts.withinDays !== undefined) q.set('within_days', String(opts.withinDays));
         if (opts.kind) q.set('kind', opts.kind);
         await withAdminClient(g, async (client) => {
-          const { items } = await client.call<{ items: Expiring[] }>(
-            'GET',
-            `/expiring${q.size ? `?${q}` : ''}`,
-          );
+          const items = await readPages<Expiring>(client, '/expiring', q, opts);
           if (g.json) return printJson(items);
           printTable(items as unknown as Array<Record<string, unknown>>, [
             'kind',
@@ -124,5 +122,6 @@ export function registerEventCommands(program: Command): void {
           ]);
         });
       });
-    });
+    },
+  );
 }

@@ -3,7 +3,13 @@ export {
   expiringPartnerCertificates,
   expiringPartnerCertificatesPage,
 } from './expiring-certificates.ts';
-export { daysLeft, type ExpiringView, expiringView, listExpiring } from './list-expiring.ts';
+export {
+  daysLeft,
+  type ExpiringView,
+  expiringView,
+  listExpiring,
+  listExpiringPage,
+} from './list-expiring.ts';
 export {
   crossedThreshold,
   DEFAULT_EXPIRY_THRESHOLDS,

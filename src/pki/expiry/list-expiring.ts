@@ -1,7 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { ExpiringItem, ExpiringSource } from '../../shared/expiring-item.ts';
+import {
+  type CursorKey,
+  decodeCursor,
+  encodeCursor,
+  type Page,
+  type PageRequest,
+} from '../../shared/page-cursor.ts';
 import type { Database } from '../../storage/index.ts';
-import { expiringCaCertificates, expiringPartnerCertificates } from './expiring-certificates.ts';
+import {
+  expiringCaCertificates,
+  expiringPartnerCertificates,
+  expiringPartnerCertificatesPage,
+} from './expiring-certificates.ts';
 
 export const DAY_MS = 86_400_000;
 
@@ -51,4 +62,53 @@ export function expiringView(item: ExpiringItem, now: Date): ExpiringView {
     label: item.label,
     details: item.details,
   };
+}
+
+/** (notAfter, id) in code-unit order: the order of the pages and of their cursors. */
+function compareKeys(a: CursorKey, b: CursorKey): number {
+  const [an, ai] = a as [string, string];
+  const [bn, bi] = b as [string, string];
+  if (an !== bn) return an < bn ? -1 : 1;
+  if (ai !== bi) return ai < bi ? -1 : 1;
+  return 0;
+}
+const keyOf = (item: ExpiringItem): CursorKey => [item.notAfter, item.id];
+
+/**
+ * One page of `listExpiring`, soonest first, keyset-paged by (not_after, id). The partner certificates, the only
+ * source that grows with the directory, are read a page at a time (`expiringPartnerCertificatesPage`); the CA
+ * certificates and the signing keys the other roles report are few and are merged in by key. A page never passes
+ * the partner walk's position, so nothing is skipped when that walk stops early (its scan budget).
+ */
+export async function listExpiringPage(
+  db: Kysely<Database>,
+  now: Date,
+  withinDays: number,
+  keySources: readonly ExpiringSource[],
+  page: PageRequest,
+  kind?: ExpiringItem['kind'] | undefined,
+): Promise<Page<ExpiringItem>> {
+  const horizon = new Date(now.getTime() + withinDays * DAY_MS);
+  const after = page.after;
+  const partner =
+    kind === undefined || kind === 'certificate'
+      ? await expiringPartnerCertificatesPage(db, now, horizon, page)
+      : { items: [], next_cursor: null };
+  const boundary = partner.next_cursor === null ? undefined : decodeCursor(partner.next_cursor, 2);
+  const few: ExpiringItem[] = [];
+  for (const source of kind === 'certificate' ? [] : [expiringCaCertificates, ...keySources]) {
+    for (const item of await source(db, now, horizon)) {
+      if (kind !== undefined && item.kind !== kind) continue;
+      const key = keyOf(item);
+      if (after && compareKeys(key, after) <= 0) continue;
+      if (boundary && compareKeys(key, boundary) > 0) continue;
+      few.push(item);
+    }
+  }
+  const merged = [...partner.items, ...few].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
+  if (merged.length > page.limit) {
+    const items = merged.slice(0, page.limit);
+    return { items, next_cursor: encodeCursor(keyOf(items[items.length - 1] as ExpiringItem)) };
+  }
+  return { items: merged, next_cursor: boundary ? encodeCursor(boundary) : null };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { EVENT_TYPES, type EventType, listMailOutboxPage, listPlatformEvents } from '../../audit/index.ts';
-import { expiringView, listExpiring } from '../../pki/index.ts';
+import { expiringView, listExpiringPage } from '../../pki/index.ts';
 import { invalidInput } from '../../shared/app-error.ts';
 import { EXPIRING_KINDS, type ExpiringSource } from '../../shared/expiring-item.ts';
 import {
@@ -103,19 +103,33 @@ export function registerEventRoutes(
           properties: {
             within_days: { type: 'string', pattern: '^[0-9]{1,4}$' },
             kind: { type: 'string', enum: [...EXPIRING_KINDS] },
+            ...pageQueryProperties,
           },
         },
         response: errorResponses,
       },
     },
     async (request) => {
-      const q = request.query as { within_days?: string; kind?: (typeof EXPIRING_KINDS)[number] };
+      const q = request.query as {
+        within_days?: string;
+        kind?: (typeof EXPIRING_KINDS)[number];
+        limit?: string;
+        cursor?: string;
+      };
       const now = deps.clock();
       const withinDays = inRange('within_days', q.within_days, 1, 3650, 30);
-      const items = await listExpiring(deps.storage.db, now, withinDays, options.keySources);
+      const page = await listExpiringPage(
+        deps.storage.db,
+        now,
+        withinDays,
+        options.keySources,
+        pageRequest(q, 2),
+        q.kind,
+      );
       return {
         within_days: withinDays,
-        items: items.filter((i) => !q.kind || i.kind === q.kind).map((i) => expiringView(i, now)),
+        items: page.items.map((i) => expiringView(i, now)),
+        next_cursor: page.next_cursor,
       };
     },
   );

@@ -106,7 +106,7 @@ export interface PlatformConfig {
   /** DPoP at the authorization server (RFC 9449): whether every proof must carry a server nonce (§8). */
   dpop: { requireNonce: 'always' | 'never' };
   /** Where one-time values (DPoP proof `jti`s) are remembered across nodes: Redis when set, else the database. */
-  replayCache?: { redisUrl?: string };
+  replayCache?: { redisUrl?: string; redisCaFile?: string };
   /** Rate limits (issue 16): what a failing counter store means at the gateway's doors (default open). */
   rateLimit?: { onStoreError?: 'open' | 'closed' };
   /**
@@ -710,6 +710,12 @@ export const CONFIG_KEYS = [
     doc: 'redis:// URL of the shared replay cache (DPoP proof jti, RFC 9449 §11.1); unset: the platform database',
   },
   {
+    path: 'replayCache.redisCaFile',
+    env: 'ACCREDIT_REDIS_CA_FILE',
+    parse: str,
+    doc: 'PEM bundle a rediss:// replayCache.redisUrl server certificate chains to (a private CA), for the replay cache and the rate-limit counters; relative to the data directory',
+  },
+  {
     path: 'rateLimit.onStoreError',
     env: 'ACCREDIT_RATE_LIMIT_ON_STORE_ERROR',
     parse: oneOf(['open', 'closed']),
@@ -1036,6 +1042,15 @@ export function loadConfig(dataDir: string, env: NodeJS.ProcessEnv = process.env
     audience: c.gateway?.audience ?? c.gatewayUrl,
   };
   checkUpstream(c.gateway, sources);
+  if (c.replayCache?.redisCaFile !== undefined) {
+    const source = sources['replayCache.redisCaFile'] ?? 'replayCache.redisCaFile';
+    const file = inDataDir(c.replayCache.redisCaFile) as string;
+    if (!c.replayCache.redisUrl?.startsWith('rediss://')) {
+      throw new ConfigError(`${source}: needs a rediss:// (TLS) replayCache.redisUrl`);
+    }
+    if (!existsSync(file)) throw new ConfigError(`${source}: ${file} does not exist`);
+    c.replayCache = { ...c.replayCache, redisCaFile: file };
+  }
   c.decision = {
     callers: c.decision.callers,
     callerCaFile: inDataDir(c.decision.callerCaFile),

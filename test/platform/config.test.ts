@@ -249,6 +249,28 @@ describe('loadConfig', () => {
     assert.equal(config.replayCache?.redisUrl, 'redis://127.0.0.1:6379/2');
   });
 
+  test('ok/replayCache.redisCaFile relative to the data directory; fail/without rediss://, or missing', () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, 'redis-ca.pem'), '-----BEGIN CERTIFICATE-----\n');
+    const config = loadConfig(dir, {
+      ACCREDIT_REDIS_URL: 'rediss://cache.bank.example:6380/0',
+      ACCREDIT_REDIS_CA_FILE: 'redis-ca.pem',
+    });
+    assert.equal(config.replayCache?.redisCaFile, join(dir, 'redis-ca.pem'));
+    assert.throws(
+      () =>
+        loadConfig(dir, { ACCREDIT_REDIS_URL: 'redis://cache:6379', ACCREDIT_REDIS_CA_FILE: 'redis-ca.pem' }),
+      (err: unknown) =>
+        err instanceof ConfigError && /ACCREDIT_REDIS_CA_FILE: needs a rediss:\/\//.test(err.message),
+    );
+    assert.throws(() => loadConfig(dir, { ACCREDIT_REDIS_CA_FILE: 'redis-ca.pem' }), /needs a rediss:\/\//);
+    assert.throws(
+      () =>
+        loadConfig(dir, { ACCREDIT_REDIS_URL: 'rediss://cache:6380', ACCREDIT_REDIS_CA_FILE: 'missing.pem' }),
+      /missing\.pem does not exist/,
+    );
+  });
+
   test('ok/PKI publication base: plain http, configurable, publicUrl when the http listener is off', () => {
     assert.equal(
       loadConfig(dataDir(), { ACCREDIT_PKI_HTTP_URL: 'http://pki.bank.example/' }).pki.publicHttpUrl,

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
+import pino from 'pino';
+import type { PlatformConfig } from '../../src/platform/config.ts';
+import { openRateLimitStore } from '../../src/platform/rate-limit-store.ts';
+import { openReplayCache } from '../../src/platform/replay-cache.ts';
 import { createRedisReplayCache } from '../../src/shared/replay-cache/index.ts';
-import { createStorageReplayCache, openStorage } from '../../src/storage/index.ts';
+import { createStorageReplayCache, openStorage, type Storage } from '../../src/storage/index.ts';
 import { serverTls } from '../gateway/decision/server-tls.ts';
 import { engineTargets } from '../support/engines.ts';
 import { probeRedis, REDIS_URL } from '../support/redis.ts';
@@ -83,6 +90,20 @@ test('redis replay cache: rediss:// trusts the CA given; fail/a server outside i
     assert.equal(await trusted.claim('proof-1', Date.now() + 60_000), true);
     assert.equal(await trusted.claim('proof-1', Date.now() + 60_000), false, 'a replay is seen over TLS too');
     await assert.rejects(untrusted.claim('proof-2', Date.now() + 60_000));
+    // The platform's own wiring: replayCache.redisCaFile reaches both the replay cache and the rate counters.
+    const caFile = join(mkdtempSync(join(tmpdir(), 'accredit-redis-ca-')), 'ca.pem');
+    writeFileSync(caFile, tls.cert);
+    const config = { replayCache: { redisUrl: url, redisCaFile: caFile } } as PlatformConfig;
+    const silent = pino({ level: 'silent' });
+    const platformCache = openReplayCache(config, undefined as unknown as Storage, silent);
+    const platformLimits = openRateLimitStore(config, undefined as unknown as Storage, silent);
+    try {
+      assert.equal(await platformCache.claim('proof-3', Date.now() + 60_000), true);
+      assert.equal((await platformLimits.take(`${prefix}platform`, 1, 60_000)).allowed, true);
+    } finally {
+      await platformCache.close();
+      await platformLimits.close();
+    }
     assert.ok(
       errors.some((e) => /self[- ]signed|certificate/i.test(e.message)),
       errors.map((e) => e.message).join(),

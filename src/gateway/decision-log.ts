@@ -23,6 +23,64 @@ export interface DecisionRecord {
   rate_limit?: 'unchecked';
 }
 
+/**
+ * A decision as a shared line — written to the platform's decision log, pushed by a standalone gateway, answered
+ * by the admin API: absent values as null, the door named, a latency that is not a number as 0.
+ */
+export function decisionLineFields(entry: DecisionRecord) {
+  return {
+    door: entry.door ?? 'gateway',
+    decision: entry.decision,
+    reason: entry.reason,
+    status: entry.status,
+    method: entry.method,
+    route: entry.route ?? null,
+    path: entry.path,
+    client_id: entry.client_id ?? null,
+    org_id: entry.org_id ?? null,
+    jti: entry.jti ?? null,
+    cert_subject: entry.cert_subject ?? null,
+    cert_x5t_s256: entry.cert_x5t_s256 ?? null,
+    request_id: entry.request_id,
+    latency_ms: Number.isFinite(entry.latency_ms) ? entry.latency_ms : 0,
+  };
+}
+
+/** A shared line read back (a database row, a pushed line) as the record taps and the console take. */
+export function decisionRecordOf(line: {
+  door: string;
+  decision: 'allow' | 'deny';
+  reason: string;
+  status: number | string;
+  method: string;
+  route?: string | null;
+  path: string;
+  client_id?: string | null;
+  org_id?: string | null;
+  jti?: string | null;
+  cert_subject?: string | null;
+  cert_x5t_s256?: string | null;
+  request_id: string;
+  latency_ms: number | string;
+}): DecisionRecord {
+  return {
+    door: line.door,
+    decision: line.decision,
+    reason: line.reason as GatewayReason,
+    status: Number(line.status),
+    method: line.method,
+    route: line.route ?? undefined,
+    path: line.path,
+    client_id: line.client_id ?? undefined,
+    org_id: line.org_id ?? undefined,
+    jti: line.jti ?? undefined,
+    cert_subject: line.cert_subject ?? undefined,
+    cert_x5t_s256: line.cert_x5t_s256 ?? undefined,
+    request_id: line.request_id,
+    latency_ms: Number(line.latency_ms),
+  };
+}
+
 export interface GatewayStats {
   allowed: Record<string, number>;
   denied: Record<string, number>;

@@ -9,7 +9,12 @@ export {
   type IdentityContext,
   type RequestFacts,
 } from './decision/index.ts';
-export type { DecisionRecord, GatewayStats } from './decision-log.ts';
+export {
+  type DecisionRecord,
+  decisionLineFields,
+  decisionRecordOf,
+  type GatewayStats,
+} from './decision-log.ts';
 export {
   createDecisionListener,
   type DecisionListener,

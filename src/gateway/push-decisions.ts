@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:https';
 import type { Logger } from 'pino';
-import type { DecisionRecord } from './decision-log.ts';
+import { type DecisionRecord, decisionLineFields } from './decision-log.ts';
 import { DECISIONS_PUSH_MAX_BYTES, DECISIONS_PUSH_MAX_ITEMS, DECISIONS_PUSH_PATH } from './feed-protocol.ts';
 
 export interface DecisionPusherOptions {
@@ -33,23 +33,7 @@ const DEFAULT_MAX_BUFFERED = 10_000;
 const ENVELOPE_BYTES = 64;
 
 const lineOf = (entry: DecisionRecord, at: number) =>
-  JSON.stringify({
-    at: new Date(at).toISOString(),
-    door: entry.door ?? 'gateway',
-    decision: entry.decision,
-    reason: entry.reason,
-    status: entry.status,
-    method: entry.method,
-    route: entry.route ?? null,
-    path: entry.path,
-    client_id: entry.client_id ?? null,
-    org_id: entry.org_id ?? null,
-    jti: entry.jti ?? null,
-    cert_subject: entry.cert_subject ?? null,
-    cert_x5t_s256: entry.cert_x5t_s256 ?? null,
-    request_id: entry.request_id,
-    latency_ms: Number.isFinite(entry.latency_ms) ? entry.latency_ms : 0,
-  });
+  JSON.stringify({ at: new Date(at).toISOString(), ...decisionLineFields(entry) });
 
 /**
  * Issue 16 (optional, `accredit gateway --push-decisions`): sends the standalone gateway's decision lines to

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { DecisionRecord } from '../gateway/index.ts';
+import { type DecisionRecord, decisionLineFields, decisionRecordOf } from '../gateway/index.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { Storage } from '../storage/index.ts';
+import type { Database, Storage } from '../storage/index.ts';
 import type { DecisionTaps } from './decision-taps.ts';
 
 /** A decision as the console sees it: the tap's record, when it was made and its place in the shared log. */
@@ -212,24 +212,8 @@ interface Line {
   node?: string;
 }
 
-type LineRow = {
-  id: number | string;
-  at: string;
-  door: string;
-  decision: 'allow' | 'deny';
-  reason: string;
-  status: number;
-  method: string;
-  route: string | null;
-  path: string;
-  client_id: string | null;
-  org_id: string | null;
-  jti: string | null;
-  cert_subject: string | null;
-  cert_x5t_s256: string | null;
-  request_id: string;
-  latency_ms: number;
-};
+/** A decision line as read back (every column but the node's name). */
+type LineRow = Omit<Selectable<Database['decision_lines']>, 'node'>;
 
 const LINE_COLUMNS = [
   'id',
@@ -251,24 +235,7 @@ const LINE_COLUMNS = [
 ] as const;
 
 function recordedOf(row: LineRow): RecordedDecision {
-  return {
-    id: Number(row.id),
-    at: row.at,
-    door: row.door,
-    decision: row.decision,
-    reason: row.reason as DecisionRecord['reason'],
-    status: Number(row.status),
-    method: row.method,
-    route: row.route ?? undefined,
-    path: row.path,
-    client_id: row.client_id ?? undefined,
-    org_id: row.org_id ?? undefined,
-    jti: row.jti ?? undefined,
-    cert_subject: row.cert_subject ?? undefined,
-    cert_x5t_s256: row.cert_x5t_s256 ?? undefined,
-    request_id: row.request_id,
-    latency_ms: Number(row.latency_ms),
-  };
+  return { id: Number(row.id), at: row.at, ...decisionRecordOf(row) };
 }
 
 const bucketKey = (minute: number, org: string, door: string) => `${minute}\u0000${door}\u0000${org}`;
@@ -391,27 +358,11 @@ export function startDecisionRecorder(options: DecisionRecorderOptions): Decisio
   });
 
   // --- writing ---
-  const rowOf = (line: Line) => {
-    const e = line.entry;
-    return {
-      at: new Date(line.ms).toISOString(),
-      node: line.node ?? node,
-      door: e.door ?? 'gateway',
-      decision: e.decision,
-      reason: e.reason,
-      status: e.status,
-      method: e.method,
-      route: e.route ?? null,
-      path: e.path,
-      client_id: e.client_id ?? null,
-      org_id: e.org_id ?? null,
-      jti: e.jti ?? null,
-      cert_subject: e.cert_subject ?? null,
-      cert_x5t_s256: e.cert_x5t_s256 ?? null,
-      request_id: e.request_id,
-      latency_ms: Number.isFinite(e.latency_ms) ? e.latency_ms : 0,
-    };
-  };
+  const rowOf = (line: Line) => ({
+    at: new Date(line.ms).toISOString(),
+    node: line.node ?? node,
+    ...decisionLineFields(line.entry),
+  });
 
   async function writeDecisions(): Promise<void> {
     moveWindow();

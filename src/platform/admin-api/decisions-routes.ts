@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decisionLineFields } from '../../gateway/index.ts';
 import { AppError, invalidInput } from '../../shared/app-error.ts';
 import type {
   DecisionFilter,
@@ -50,24 +51,7 @@ function inRange(name: string, raw: string | undefined, min: number, max: number
 }
 
 /** The decision as it goes out: the tap's record already has credential-looking path parts redacted. */
-const itemOf = (d: RecordedDecision) => ({
-  id: d.id,
-  at: d.at,
-  door: d.door ?? 'gateway',
-  decision: d.decision,
-  reason: d.reason,
-  status: d.status,
-  method: d.method,
-  route: d.route ?? null,
-  path: d.path,
-  client_id: d.client_id ?? null,
-  org_id: d.org_id ?? null,
-  jti: d.jti ?? null,
-  cert_subject: d.cert_subject ?? null,
-  cert_x5t_s256: d.cert_x5t_s256 ?? null,
-  request_id: d.request_id,
-  latency_ms: d.latency_ms,
-});
+const itemOf = (d: RecordedDecision) => ({ id: d.id, at: d.at, ...decisionLineFields(d) });
 
 /** Whether the caller behind a long-lived request is still an operator (its session or token not ended). */
 async function stillOperator(deps: AdminDeps, request: FastifyRequest): Promise<boolean> {

@@ -4,6 +4,7 @@ import {
   DECISIONS_PUSH_MAX_ITEMS,
   DECISIONS_PUSH_PATH,
   type DecisionRecord,
+  decisionRecordOf,
 } from '../../gateway/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Storage } from '../../storage/index.ts';
@@ -58,23 +59,6 @@ type PushedLine = {
   request_id: string;
   latency_ms: number;
 };
-
-const recordOf = (line: PushedLine): DecisionRecord => ({
-  door: line.door,
-  decision: line.decision,
-  reason: line.reason as DecisionRecord['reason'],
-  status: line.status,
-  method: line.method,
-  route: line.route ?? undefined,
-  path: line.path,
-  client_id: line.client_id ?? undefined,
-  org_id: line.org_id ?? undefined,
-  jti: line.jti ?? undefined,
-  cert_subject: line.cert_subject ?? undefined,
-  cert_x5t_s256: line.cert_x5t_s256 ?? undefined,
-  request_id: line.request_id,
-  latency_ms: line.latency_ms,
-});
 
 /**
  * `POST /enforcement/v1/decisions` (issue 16, optional for standalone gateways): a batch of a gateway's
@@ -146,7 +130,7 @@ export function registerDecisionPushRoute(
             ),
           );
         }
-        lines.push({ entry: recordOf(line), at });
+        lines.push({ entry: decisionRecordOf(line), at });
       }
       recorder.ingest(lines, `gateway:${credential.name}`);
       return reply.code(202).send({ accepted: lines.length });

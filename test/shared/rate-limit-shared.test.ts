@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { type AddressInfo, connect } from 'node:net';
 import { after, test } from 'node:test';
-import { createServer as createTlsServer } from 'node:tls';
 import { checkRedisUrl, createRedisRateLimitStore } from '../../src/shared/rate-limit/index.ts';
 import { createStorageRateLimitStore, openStorage } from '../../src/storage/index.ts';
-import { serverTls } from '../gateway/decision/server-tls.ts';
 import { engineTargets } from '../support/engines.ts';
-import { probeRedis, REDIS_URL } from '../support/redis.ts';
+import { probeRedis, redisBehindTls } from '../support/redis.ts';
 import { redisNodes, storageNodes, unreachableRedisUrl } from '../support/two-nodes.ts';
 import { rateLimitContract } from './rate-limit.contract.ts';
 
@@ -64,19 +61,10 @@ test('redis rate limit store: Redis unreachable → the take rejects (the caller
 test('redis rate limit store: rediss:// trusts the CA given; fail/a server outside it is refused (the take rejects)', {
   skip: await probeRedis(),
 }, async () => {
-  // A TLS terminator in front of the test Redis, with a throwaway certificate for 127.0.0.1.
-  const tls = await serverTls();
-  const target = new URL(REDIS_URL);
-  const proxy = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    socket.pipe(upstream).pipe(socket);
-    socket.on('error', () => upstream.destroy());
-    upstream.on('error', () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const url = `rediss://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const proxy = await redisBehindTls();
+  const { url } = proxy;
   const prefix = `accredit-test:rl-tls:${process.pid}:${Date.now()}:`;
-  const trusted = createRedisRateLimitStore(url, { prefix, ca: tls.cert });
+  const trusted = createRedisRateLimitStore(url, { prefix, ca: proxy.ca });
   const errors: Error[] = [];
   const untrusted = createRedisRateLimitStore(url, { prefix, onError: (err) => errors.push(err) });
   try {

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createServer as createTlsServer } from 'node:tls';
 import pino from 'pino';
 import type { PlatformConfig } from '../../src/platform/config.ts';
 import { openRateLimitStore } from '../../src/platform/rate-limit-store.ts';
 import { openReplayCache } from '../../src/platform/replay-cache.ts';
 import { createRedisReplayCache } from '../../src/shared/replay-cache/index.ts';
 import { createStorageReplayCache, openStorage, type Storage } from '../../src/storage/index.ts';
-import { serverTls } from '../gateway/decision/server-tls.ts';
 import { engineTargets } from '../support/engines.ts';
-import { probeRedis, REDIS_URL } from '../support/redis.ts';
+import { probeRedis, redisBehindTls } from '../support/redis.ts';
 import { redisNodes, storageNodes, unreachableRedisUrl } from '../support/two-nodes.ts';
 import { replayCacheContract } from './replay-cache.contract.ts';
 
@@ -71,19 +68,10 @@ test('redis replay cache: rediss:// trusts the CA given; fail/a server outside i
     () => createRedisReplayCache('redis://127.0.0.1:6379', { ca: '-----BEGIN CERTIFICATE-----' }),
     /needs a rediss:\/\/ \(TLS\) URL/,
   );
-  // A TLS terminator in front of the test Redis, with a throwaway certificate for 127.0.0.1.
-  const tls = await serverTls();
-  const target = new URL(REDIS_URL);
-  const proxy = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    socket.pipe(upstream).pipe(socket);
-    socket.on('error', () => upstream.destroy());
-    upstream.on('error', () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const url = `rediss://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const proxy = await redisBehindTls();
+  const { url } = proxy;
   const prefix = `accredit-test:replay-tls:${process.pid}:${Date.now()}:`;
-  const trusted = createRedisReplayCache(url, { prefix, ca: tls.cert });
+  const trusted = createRedisReplayCache(url, { prefix, ca: proxy.ca });
   const errors: Error[] = [];
   const untrusted = createRedisReplayCache(url, { prefix, onError: (err) => errors.push(err) });
   try {
@@ -92,13 +80,13 @@ test('redis replay cache: rediss:// trusts the CA given; fail/a server outside i
     await assert.rejects(untrusted.claim('proof-2', Date.now() + 60_000));
     // The platform's own wiring: replayCache.redisCaFile reaches both the replay cache and the rate counters.
     const caFile = join(mkdtempSync(join(tmpdir(), 'accredit-redis-ca-')), 'ca.pem');
-    writeFileSync(caFile, tls.cert);
+    writeFileSync(caFile, proxy.ca);
     const config = { replayCache: { redisUrl: url, redisCaFile: caFile } } as PlatformConfig;
     const silent = pino({ level: 'silent' });
     const platformCache = openReplayCache(config, undefined as unknown as Storage, silent);
     const platformLimits = openRateLimitStore(config, undefined as unknown as Storage, silent);
     try {
-      assert.equal(await platformCache.claim('proof-3', Date.now() + 60_000), true);
+      assert.equal(await platformCache.claim(`${prefix}proof-3`, Date.now() + 60_000), true);
       assert.equal((await platformLimits.take(`${prefix}platform`, 1, 60_000)).allowed, true);
     } finally {
       await platformCache.close();

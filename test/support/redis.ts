@@ -1,4 +1,6 @@
-import { Socket } from 'node:net';
+import { type AddressInfo, connect, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { serverTls } from '../gateway/decision/server-tls.ts';
 
 export const REDIS_URL = process.env.ACCREDIT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -27,4 +29,25 @@ export async function probeRedis(): Promise<string | false> {
   }
   if (reason) console.log(`# skipping Redis tests: ${reason}`);
   return reason;
+}
+
+/**
+ * A TLS terminator in front of the test Redis with a throwaway certificate for 127.0.0.1: `url` is its
+ * rediss:// address, `ca` the PEM a client must trust to reach it.
+ */
+export async function redisBehindTls(): Promise<{ url: string; ca: string; close(): void }> {
+  const tls = await serverTls();
+  const target = new URL(REDIS_URL);
+  const proxy = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `rediss://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    ca: tls.cert,
+    close: () => proxy.close(),
+  };
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { checkRedisUrl } from '../rate-limit/redis-rate-limit-store.ts';
 import type { ReplayCache } from './replay-cache.ts';
 
 /**
@@ -16,9 +17,7 @@ export function createRedisReplayCache(
     ca?: string;
   } = {},
 ): ReplayCache {
-  if (options.ca !== undefined && !url.startsWith('rediss://')) {
-    throw new TypeError('a Redis CA bundle needs a rediss:// (TLS) URL');
-  }
+  if (options.ca !== undefined) checkRedisUrl(url, options.ca);
   const prefix = options.prefix ?? 'accredit:replay:';
   const now = options.now ?? Date.now;
   // The client connects at once and reconnects on its own. A command waits for the connection through one
